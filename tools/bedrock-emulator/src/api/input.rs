@@ -1,0 +1,215 @@
+//! Request parsing and validation shared by the operations, following the service model's
+//! constraints (lengths, patterns, ranges and enums).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::model::JobKind;
+use crate::store::ListQuery;
+
+/// Names of a List operation's time-filter query parameters and its only `sortBy` value.
+pub struct ListParams {
+    pub after: &'static str,
+    pub before: &'static str,
+    pub sort_by: &'static str,
+    pub name_filter: bool,
+}
+
+pub fn list_query(
+    kind: JobKind,
+    params: &ListParams,
+    q: &HashMap<String, String>,
+) -> ApiResult<ListQuery> {
+    let max_results = match q.get("maxResults") {
+        None => 1000,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=1000).contains(&n) => n,
+            _ => {
+                return Err(ApiError::validation(format!(
+                    "1 validation error detected: Value '{raw}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000"
+                )))
+            }
+        },
+    };
+    let status = q.get("statusEquals").cloned();
+    if let Some(s) = &status {
+        if !kind.statuses().contains(&s.as_str()) {
+            return Err(enum_error("statusEquals", s, kind.statuses()));
+        }
+    }
+    let ascending = match q.get("sortOrder").map(String::as_str) {
+        None | Some("Descending") => false,
+        Some("Ascending") => true,
+        Some(other) => return Err(enum_error("sortOrder", other, &["Ascending", "Descending"])),
+    };
+    if let Some(by) = q.get("sortBy") {
+        if by != params.sort_by {
+            return Err(enum_error("sortBy", by, &[params.sort_by]));
+        }
+    }
+    let name_contains = match q.get("nameContains") {
+        Some(n) if params.name_filter => {
+            job_name("nameContains", n)?;
+            Some(n.clone())
+        }
+        _ => None,
+    };
+    if let Some(token) = q.get("nextToken") {
+        if token.is_empty() || token.len() > 2048 {
+            return Err(ApiError::validation("The pagination token is not valid."));
+        }
+    }
+    Ok(ListQuery {
+        after: q
+            .get(params.after)
+            .map(|v| timestamp(params.after, v))
+            .transpose()?,
+        before: q
+            .get(params.before)
+            .map(|v| timestamp(params.before, v))
+            .transpose()?,
+        status,
+        name_contains,
+        max_results,
+        next_token: q.get("nextToken").cloned(),
+        ascending,
+    })
+}
+
+fn enum_error(member: &str, value: &str, allowed: &[&str]) -> ApiError {
+    ApiError::validation(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+        allowed.join(", ")
+    ))
+}
+
+/// Accepts the ISO-8601 forms the SDKs send (and epoch seconds, as some clients do).
+pub fn timestamp(member: &str, raw: &str) -> ApiResult<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    raw.parse::<f64>()
+        .ok()
+        .and_then(|secs| DateTime::from_timestamp_millis((secs * 1000.0) as i64))
+        .ok_or_else(|| {
+            ApiError::validation(format!(
+                "Value '{raw}' at '{member}' is not a valid timestamp"
+            ))
+        })
+}
+
+/// `[a-zA-Z0-9](-*[a-zA-Z0-9+\-.])*`, 1..=63 characters (batch and import job names).
+pub fn job_name(member: &str, name: &str) -> ApiResult<()> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if first_ok && rest_ok && name.len() <= 63 {
+        Ok(())
+    } else {
+        Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9\\+\\-\\.])* and length 1..63"
+        )))
+    }
+}
+
+/// The identifier in a path: an ARN of `kind` or a bare id/name, at most 1011 characters.
+pub fn identifier(kind: JobKind, raw: &str) -> ApiResult<()> {
+    let bad = || {
+        ApiError::validation(format!(
+            "'{raw}' is not a valid {} identifier",
+            kind.arn_resource()
+        ))
+    };
+    if raw.is_empty() || raw.len() > 1011 {
+        return Err(bad());
+    }
+    if raw.starts_with("arn:") {
+        let resource = format!(":{}/", kind.arn_resource());
+        let valid = raw.starts_with("arn:aws")
+            && raw.contains(":bedrock:")
+            && raw.contains(&resource)
+            && raw.rsplit('/').next().is_some_and(is_id);
+        return if valid { Ok(()) } else { Err(bad()) };
+    }
+    let valid = match kind {
+        JobKind::BatchInference | JobKind::AsyncInvoke => is_id(raw),
+        JobKind::ModelImport | JobKind::ModelCustomization => {
+            job_name("jobIdentifier", raw).is_ok()
+        }
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+fn is_id(s: &str) -> bool {
+    s.len() == 12
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// A JSON request body as an object (the SDKs always send one).
+pub fn body(raw: &[u8]) -> ApiResult<Map<String, Value>> {
+    match serde_json::from_slice::<Value>(raw) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::validation(
+            "The request body must be a JSON object.",
+        )),
+        Err(e) => Err(ApiError::new(
+            "SerializationException",
+            axum::http::StatusCode::BAD_REQUEST,
+            format!("Could not parse the request body: {e}"),
+        )),
+    }
+}
+
+pub fn required_str<'a>(body: &'a Map<String, Value>, member: &str) -> ApiResult<&'a str> {
+    body.get(member)
+        .and_then(Value::as_str)
+        .ok_or_else(|| missing(member))
+}
+
+pub fn required_obj<'a>(body: &'a Map<String, Value>, member: &str) -> ApiResult<&'a Value> {
+    body.get(member)
+        .filter(|v| v.is_object())
+        .ok_or_else(|| missing(member))
+}
+
+pub fn missing(member: &str) -> ApiError {
+    ApiError::validation(format!(
+        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+    ))
+}
+
+/// The S3 URI nested at `path` in the body, validated as `s3://bucket/...`.
+pub fn s3_uri(value: &Value, path: &[&str]) -> ApiResult<String> {
+    let member = path.join(".");
+    let uri = path
+        .iter()
+        .try_fold(value, |v, key| v.get(key))
+        .and_then(Value::as_str)
+        .ok_or_else(|| missing(&member))?;
+    let bucket = uri
+        .strip_prefix("s3://")
+        .and_then(|rest| rest.split('/').next());
+    match bucket {
+        Some(b) if (3..=63).contains(&b.len()) => Ok(uri.to_owned()),
+        _ => Err(ApiError::validation(format!(
+            "Value '{uri}' at '{member}' failed to satisfy constraint: Member must be an S3 URI"
+        ))),
+    }
+}
+
+/// The value of the `emulator:outcome` tag, which picks the terminal status auto-advance uses.
+pub fn outcome_tag(tags: Option<&Value>) -> Option<String> {
+    tags?.as_array()?.iter().find_map(|tag| {
+        (tag.get("key")?.as_str()? == "emulator:outcome")
+            .then(|| tag.get("value")?.as_str().map(str::to_owned))
+            .flatten()
+    })
+}

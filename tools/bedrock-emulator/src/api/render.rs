@@ -1,0 +1,190 @@
+//! Job records rendered as the response shapes of the service models.
+
+use serde_json::{json, Map, Value};
+
+use crate::model::{iso, Job, JobKind};
+
+/// Members copied verbatim from the create request into responses, per family.
+const ECHOED: &[(JobKind, &[&str])] = &[
+    (
+        JobKind::BatchInference,
+        &[
+            "modelId",
+            "roleArn",
+            "inputDataConfig",
+            "outputDataConfig",
+            "vpcConfig",
+            "timeoutDurationInHours",
+            "modelInvocationType",
+        ],
+    ),
+    (
+        JobKind::ModelImport,
+        &[
+            "importedModelName",
+            "roleArn",
+            "modelDataSource",
+            "vpcConfig",
+        ],
+    ),
+    (JobKind::AsyncInvoke, &["modelArn", "outputDataConfig"]),
+    (
+        JobKind::ModelCustomization,
+        &[
+            "baseModelArn",
+            "roleArn",
+            "customModelName",
+            "customizationType",
+            "trainingDataConfig",
+            "validationDataConfig",
+            "outputDataConfig",
+            "hyperParameters",
+            "vpcConfig",
+        ],
+    ),
+];
+
+fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
+    if let Some(v) = value {
+        map.insert(key.to_owned(), v);
+    }
+}
+
+fn s(v: Option<&str>) -> Option<Value> {
+    v.map(|x| Value::String(x.to_owned()))
+}
+
+/// The `Get*` response (and, for batch and async jobs, the list summary: same members).
+pub fn full(job: &Job) -> Value {
+    let mut m = Map::new();
+    let echoed = ECHOED
+        .iter()
+        .find(|(k, _)| *k == job.kind)
+        .map_or(&[][..], |(_, members)| members);
+    for key in echoed {
+        put(&mut m, key, job.spec.get(*key).cloned());
+    }
+    put(
+        &mut m,
+        "clientRequestToken",
+        s(job.client_request_token.as_deref()),
+    );
+    put(&mut m, "status", Some(json!(job.status)));
+    put(
+        &mut m,
+        "lastModifiedTime",
+        Some(json!(iso(job.last_modified_time))),
+    );
+    put(&mut m, "endTime", job.end_time.map(|t| json!(iso(t))));
+    match job.kind {
+        JobKind::BatchInference => {
+            m.insert("jobArn".into(), json!(job.arn));
+            put(&mut m, "jobName", s(job.name.as_deref()));
+            put(&mut m, "message", s(job.message.as_deref()));
+            m.insert("submitTime".into(), json!(iso(job.submit_time)));
+            let hours = job
+                .spec
+                .get("timeoutDurationInHours")
+                .and_then(Value::as_i64)
+                .unwrap_or(24);
+            let expires = job.submit_time + chrono::Duration::hours(hours);
+            m.insert("jobExpirationTime".into(), json!(iso(expires)));
+            if let Ok(Value::Object(counts)) = serde_json::to_value(&job.counts) {
+                m.extend(counts);
+            }
+        }
+        JobKind::ModelImport => {
+            m.insert("jobArn".into(), json!(job.arn));
+            put(&mut m, "jobName", s(job.name.as_deref()));
+            put(&mut m, "failureMessage", s(job.message.as_deref()));
+            m.insert("creationTime".into(), json!(iso(job.submit_time)));
+            put(
+                &mut m,
+                "importedModelArn",
+                s(job.spec_str("importedModelArn")),
+            );
+            put(
+                &mut m,
+                "importedModelKmsKeyArn",
+                s(job.spec_str("importedModelKmsKeyId")),
+            );
+        }
+        JobKind::AsyncInvoke => {
+            m.insert("invocationArn".into(), json!(job.arn));
+            put(&mut m, "failureMessage", s(job.message.as_deref()));
+            m.insert("submitTime".into(), json!(iso(job.submit_time)));
+        }
+        JobKind::ModelCustomization => {
+            m.insert("jobArn".into(), json!(job.arn));
+            put(&mut m, "jobName", s(job.name.as_deref()));
+            put(&mut m, "failureMessage", s(job.message.as_deref()));
+            m.insert("creationTime".into(), json!(iso(job.submit_time)));
+            put(&mut m, "outputModelArn", s(job.spec_str("outputModelArn")));
+            put(
+                &mut m,
+                "outputModelName",
+                s(job.spec_str("customModelName")),
+            );
+        }
+    }
+    Value::Object(m)
+}
+
+/// The list summary shape.
+pub fn summary(job: &Job) -> Value {
+    match job.kind {
+        JobKind::BatchInference | JobKind::AsyncInvoke => full(job),
+        JobKind::ModelImport => {
+            let mut m = Map::new();
+            m.insert("jobArn".into(), json!(job.arn));
+            put(&mut m, "jobName", s(job.name.as_deref()));
+            m.insert("status".into(), json!(job.status));
+            m.insert(
+                "lastModifiedTime".into(),
+                json!(iso(job.last_modified_time)),
+            );
+            m.insert("creationTime".into(), json!(iso(job.submit_time)));
+            put(&mut m, "endTime", job.end_time.map(|t| json!(iso(t))));
+            put(
+                &mut m,
+                "importedModelArn",
+                s(job.spec_str("importedModelArn")),
+            );
+            put(
+                &mut m,
+                "importedModelName",
+                s(job.spec_str("importedModelName")),
+            );
+            Value::Object(m)
+        }
+        JobKind::ModelCustomization => {
+            let mut m = Map::new();
+            m.insert("jobArn".into(), json!(job.arn));
+            put(&mut m, "jobName", s(job.name.as_deref()));
+            m.insert("status".into(), json!(job.status));
+            m.insert(
+                "lastModifiedTime".into(),
+                json!(iso(job.last_modified_time)),
+            );
+            m.insert("creationTime".into(), json!(iso(job.submit_time)));
+            put(&mut m, "endTime", job.end_time.map(|t| json!(iso(t))));
+            put(
+                &mut m,
+                "baseModelArn",
+                job.spec.get("baseModelArn").cloned(),
+            );
+            put(&mut m, "customModelArn", s(job.spec_str("outputModelArn")));
+            put(
+                &mut m,
+                "customModelName",
+                s(job.spec_str("customModelName")),
+            );
+            put(
+                &mut m,
+                "customizationType",
+                job.spec.get("customizationType").cloned(),
+            );
+            Value::Object(m)
+        }
+    }
+}

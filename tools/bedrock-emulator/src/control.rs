@@ -1,0 +1,252 @@
+//! The `/_emulator/` control API: force transitions, seed history, inject faults, read stats.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use chrono::{Duration, Utc};
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::app::{App, FaultRule};
+use crate::error::{ApiError, ApiResult};
+use crate::lifecycle;
+use crate::model::{is_terminal, iso, Job, JobKind, RecordCounts};
+
+/// Body of `POST /_emulator/jobs/{arn-or-id}/status`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForceStatus {
+    /// Any string: statuses the SDK does not know yet are allowed on purpose.
+    pub status: String,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub counts: Option<RecordCounts>,
+}
+
+pub async fn force_status(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Json(body): Json<ForceStatus>,
+) -> ApiResult<Json<Value>> {
+    let mut store = app.store.write().await;
+    let job = store
+        .find_any_mut(&id)
+        .ok_or_else(|| ApiError::not_found(format!("No job {id}")))?;
+    lifecycle::transition(job, &body.status, body.message, Utc::now());
+    if let Some(counts) = body.counts {
+        job.counts = counts;
+    }
+    // A forced job no longer follows a planned lifecycle.
+    job.planned_outcome = None;
+    Ok(Json(job_view(job)))
+}
+
+/// Body of `POST /_emulator/seed`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Seed {
+    pub kind: JobKind,
+    pub count: usize,
+    /// Status -> weight; default all `Completed`.
+    #[serde(default)]
+    pub statuses: HashMap<String, u32>,
+    /// Submit times are spread uniformly over this many hours before now (default 720).
+    #[serde(default = "default_spread")]
+    pub spread_hours: f64,
+    /// Optional offset: the newest submit time is this many hours before now (default 0).
+    #[serde(default)]
+    pub newest_hours_ago: f64,
+    #[serde(default = "default_prefix")]
+    pub name_prefix: String,
+}
+
+fn default_spread() -> f64 {
+    720.0
+}
+
+fn default_prefix() -> String {
+    "seeded".into()
+}
+
+pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiResult<Json<Value>> {
+    if seed.count > 2_000_000 {
+        return Err(ApiError::validation("count must be at most 2000000"));
+    }
+    let mut weighted: Vec<(String, u32)> = seed.statuses.into_iter().collect();
+    weighted.sort();
+    if weighted.is_empty() {
+        weighted.push(("Completed".into(), 1));
+    }
+    let total: u32 = weighted.iter().map(|(_, w)| w).sum();
+    if total == 0 {
+        return Err(ApiError::validation("status weights must not all be zero"));
+    }
+    let now = Utc::now();
+    let newest = now - Duration::milliseconds((seed.newest_hours_ago * 3_600_000.0) as i64);
+    let spread_ms = (seed.spread_hours * 3_600_000.0).max(1.0) as i64;
+    let jobs: Vec<Job> = (0..seed.count)
+        .map(|i| {
+            let id = app.new_id();
+            let (offset, mut roll) =
+                app.with_rng(|rng| (rng.random_range(0..spread_ms), rng.random_range(0..total)));
+            let status = weighted
+                .iter()
+                .find(|(_, w)| {
+                    let hit = roll < *w;
+                    roll = roll.saturating_sub(*w);
+                    hit
+                })
+                .map_or("Completed", |(s, _)| s.as_str())
+                .to_owned();
+            let submit = newest - Duration::milliseconds(offset);
+            let modified = submit + Duration::milliseconds((now - submit).num_milliseconds() / 2);
+            let mut job = Job {
+                kind: seed.kind,
+                arn: app.arn(seed.kind.arn_resource(), &id),
+                id,
+                name: (seed.kind != JobKind::AsyncInvoke)
+                    .then(|| format!("{}-{i}", seed.name_prefix)),
+                status: status.clone(),
+                message: None,
+                submit_time: submit,
+                last_modified_time: modified,
+                end_time: is_terminal(&status).then_some(modified),
+                client_request_token: None,
+                counts: RecordCounts::default(),
+                spec: seeded_spec(seed.kind, &app.settings.region, &app.settings.account),
+                planned_outcome: None,
+            };
+            if is_terminal(&status) {
+                app.with_rng(|rng| lifecycle::finish_details(&mut job, rng));
+            }
+            job
+        })
+        .collect();
+    let created = jobs.len();
+    app.store.write().await.insert_many(jobs);
+    Ok(Json(json!({ "created": created })))
+}
+
+fn seeded_spec(kind: JobKind, region: &str, account: &str) -> serde_json::Map<String, Value> {
+    let role = format!("arn:aws:iam::{account}:role/BedrockJobRole");
+    let spec = match kind {
+        JobKind::BatchInference => json!({
+            "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
+            "roleArn": role,
+            "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://seeded-input/records.jsonl", "s3InputFormat": "JSONL"}},
+            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://seeded-output/"}},
+            "timeoutDurationInHours": 24,
+            "modelInvocationType": "InvokeModel"
+        }),
+        JobKind::ModelImport => json!({
+            "importedModelName": "seeded-model",
+            "roleArn": role,
+            "modelDataSource": {"s3DataSource": {"s3Uri": "s3://seeded-models/llama/"}}
+        }),
+        JobKind::AsyncInvoke => json!({
+            "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/amazon.nova-reel-v1:0"),
+            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://seeded-output/videos"}}
+        }),
+        JobKind::ModelCustomization => json!({
+            "baseModelArn": format!("arn:aws:bedrock:{region}::foundation-model/amazon.titan-text-express-v1"),
+            "roleArn": role,
+            "customModelName": "seeded-custom",
+            "customizationType": "FINE_TUNING",
+            "trainingDataConfig": {"s3Uri": "s3://seeded-train/train.jsonl"},
+            "outputDataConfig": {"s3Uri": "s3://seeded-output/"}
+        }),
+    };
+    match spec {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+pub async fn add_faults(
+    State(app): State<Arc<App>>,
+    Json(body): Json<FaultsBody>,
+) -> ApiResult<Json<Value>> {
+    let rules = match body {
+        FaultsBody::One(rule) => vec![rule],
+        FaultsBody::Many { rules } => rules,
+    };
+    if let Some(bad) = rules.iter().find(|r| !(0.0..=1.0).contains(&r.rate)) {
+        return Err(ApiError::validation(format!(
+            "rate {} is not within 0..=1",
+            bad.rate
+        )));
+    }
+    app.add_faults(rules);
+    Ok(Json(json!({ "rules": app.faults() })))
+}
+
+/// Either one rule or `{"rules": [...]}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum FaultsBody {
+    Many { rules: Vec<FaultRule> },
+    One(FaultRule),
+}
+
+pub async fn clear_faults(State(app): State<Arc<App>>) -> Json<Value> {
+    app.clear_faults();
+    Json(json!({ "rules": [] }))
+}
+
+pub async fn stats(State(app): State<Arc<App>>) -> Json<Value> {
+    let store = app.store.read().await;
+    let jobs: serde_json::Map<String, Value> = JobKind::ALL
+        .iter()
+        .map(|k| (k.arn_resource().to_owned(), json!(store.count(*k))))
+        .collect();
+    Json(json!({ "requests": app.stats(), "jobs": jobs }))
+}
+
+pub async fn reset(State(app): State<Arc<App>>) -> Json<Value> {
+    app.store.write().await.clear();
+    app.clear_faults();
+    app.reset_stats();
+    Json(json!({ "reset": true }))
+}
+
+/// `GET /_emulator/jobs?kind=batch-inference&status=Completed`: ground truth for tests and demos.
+pub async fn jobs(
+    State(app): State<Arc<App>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let kind: Option<JobKind> = q
+        .get("kind")
+        .map(|k| {
+            serde_json::from_value(json!(k))
+                .map_err(|_| ApiError::validation(format!("unknown kind {k}")))
+        })
+        .transpose()?;
+    let store = app.store.read().await;
+    let mut views: Vec<&Job> = store
+        .all()
+        .filter(|j| kind.is_none_or(|k| j.kind == k))
+        .filter(|j| q.get("status").is_none_or(|s| *s == j.status))
+        .collect();
+    views.sort_by_key(|j| (j.submit_time, j.id.clone()));
+    Ok(Json(
+        json!({ "jobs": views.into_iter().map(job_view).collect::<Vec<_>>() }),
+    ))
+}
+
+fn job_view(job: &Job) -> Value {
+    json!({
+        "kind": job.kind,
+        "arn": job.arn,
+        "name": job.name,
+        "status": job.status,
+        "message": job.message,
+        "submitTime": iso(job.submit_time),
+        "lastModifiedTime": iso(job.last_modified_time),
+        "endTime": job.end_time.map(iso),
+        "plannedOutcome": job.planned_outcome,
+    })
+}

@@ -1,0 +1,105 @@
+//! A local emulator of the Amazon Bedrock job APIs, wire-compatible with the AWS SDKs
+//! (restJson1): batch inference and model import jobs on `bedrock`, asynchronous invocations on
+//! `bedrock-runtime`, all on one port, plus a `/_emulator/` control API.
+
+pub mod api;
+pub mod app;
+pub mod control;
+pub mod error;
+pub mod lifecycle;
+pub mod model;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use app::{App, FaultRule, Settings};
+pub use lifecycle::AutoAdvance;
+pub use model::JobKind;
+
+use api::{bedrock, runtime};
+
+/// All routes: the AWS operations and the control API.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/model-invocation-job", post(bedrock::create_batch))
+        .route("/model-invocation-job/{id}", get(bedrock::get_batch))
+        .route("/model-invocation-job/{id}/stop", post(bedrock::stop_batch))
+        .route("/model-invocation-jobs", get(bedrock::list_batch))
+        .route(
+            "/model-import-jobs",
+            post(bedrock::create_import).get(bedrock::list_import),
+        )
+        .route("/model-import-jobs/{id}", get(bedrock::get_import))
+        .route("/async-invoke", post(runtime::start).get(runtime::list_all))
+        .route("/async-invoke/{arn}", get(runtime::get_one))
+        .route("/_emulator/jobs", get(control::jobs))
+        .route("/_emulator/jobs/{id}/status", post(control::force_status))
+        .route("/_emulator/seed", post(control::seed))
+        .route(
+            "/_emulator/faults",
+            post(control::add_faults).delete(control::clear_faults),
+        )
+        .route("/_emulator/stats", get(control::stats))
+        .route("/_emulator/reset", post(control::reset))
+        .fallback(unknown_operation)
+        .with_state(app)
+}
+
+async fn unknown_operation(uri: axum::http::Uri) -> error::ApiError {
+    error::ApiError::new(
+        "UnknownOperationException",
+        axum::http::StatusCode::NOT_FOUND,
+        format!("The emulator does not implement {}", uri.path()),
+    )
+}
+
+/// A running emulator (used in-process by tests and benchmarks).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    server: tokio::task::JoinHandle<()>,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// `http://127.0.0.1:PORT`, for `endpoint_url`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.server.abort();
+        self.ticker.abort();
+    }
+}
+
+/// Serves on an already bound listener, with the lifecycle ticker, until the task is dropped.
+pub fn spawn(listener: TcpListener, settings: Settings) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let app = Arc::new(App::new(settings));
+    let ticker = tokio::spawn(lifecycle::run_ticker(app.clone()));
+    let router = router(app.clone());
+    let server = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            eprintln!("bedrock-emulator: server error: {e}");
+        }
+    });
+    Ok(Running {
+        addr,
+        app,
+        server,
+        ticker,
+    })
+}
+
+/// Starts an emulator on a free loopback port.
+pub async fn start(settings: Settings) -> std::io::Result<Running> {
+    spawn(TcpListener::bind("127.0.0.1:0").await?, settings)
+}

@@ -1,0 +1,197 @@
+//! How jobs move: forced transitions, and the ticker that advances jobs with a planned outcome
+//! through the family's realistic states (`--auto-advance`, the `emulator:outcome` tag, or a stop).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use rand::Rng;
+
+use crate::app::App;
+use crate::model::{is_terminal, Job, JobKind, RecordCounts};
+
+/// Lifecycle settings.
+#[derive(Debug, Clone)]
+pub struct AutoAdvance {
+    /// Time a job spends in each intermediate state.
+    pub step: Duration,
+    /// Terminal statuses with weights, used for jobs created without an `emulator:outcome` tag.
+    pub outcomes: Vec<(String, u32)>,
+}
+
+impl Default for AutoAdvance {
+    fn default() -> Self {
+        Self {
+            step: Duration::from_secs(2),
+            outcomes: vec![
+                ("Completed".into(), 70),
+                ("Failed".into(), 15),
+                ("PartiallyCompleted".into(), 5),
+                ("Expired".into(), 5),
+                ("Stopped".into(), 5),
+            ],
+        }
+    }
+}
+
+impl AutoAdvance {
+    /// Parses `Completed=70,Failed=15,...`.
+    pub fn parse_outcomes(spec: &str) -> Result<Vec<(String, u32)>, String> {
+        spec.split(',')
+            .map(|part| {
+                let (status, weight) = part
+                    .split_once('=')
+                    .ok_or_else(|| format!("expected STATUS=WEIGHT, got '{part}'"))?;
+                let weight = weight
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("weight of '{status}' is not a whole number"))?;
+                Ok((status.trim().to_owned(), weight))
+            })
+            .collect()
+    }
+
+    /// Draws a terminal status valid for `kind` from the outcome mix.
+    pub fn pick_outcome(&self, kind: JobKind, rng: &mut StdRng) -> String {
+        let total: u32 = self.outcomes.iter().map(|(_, w)| w).sum();
+        let mut roll = rng.random_range(0..total.max(1));
+        let picked = self
+            .outcomes
+            .iter()
+            .find(|(_, w)| {
+                if roll < *w {
+                    true
+                } else {
+                    roll -= w;
+                    false
+                }
+            })
+            .map_or("Completed", |(s, _)| s.as_str());
+        fit_outcome(kind, picked).to_owned()
+    }
+}
+
+/// Maps an outcome to the nearest terminal status the family has.
+pub fn fit_outcome(kind: JobKind, outcome: &str) -> &str {
+    if kind.statuses().contains(&outcome) {
+        outcome
+    } else if outcome == "PartiallyCompleted" {
+        "Completed"
+    } else {
+        "Failed"
+    }
+}
+
+/// Moves a job to `status` now; terminal statuses set `endTime`.
+pub fn transition(job: &mut Job, status: &str, message: Option<String>, now: DateTime<Utc>) {
+    job.status = status.to_owned();
+    job.last_modified_time = now;
+    if is_terminal(status) {
+        job.end_time = Some(now);
+    }
+    if message.is_some() {
+        job.message = message;
+    }
+}
+
+/// The state after `current` on the way to `outcome`.
+fn next_status(kind: JobKind, current: &str, outcome: &str) -> String {
+    let next = match (kind, current) {
+        (_, "Stopping") => "Stopped",
+        (JobKind::BatchInference, "Submitted") => "Validating",
+        (JobKind::BatchInference, "Validating") => "Scheduled",
+        (JobKind::BatchInference, "Scheduled") => "InProgress",
+        _ => fit_outcome(kind, outcome),
+    };
+    next.to_owned()
+}
+
+/// Fills the details a real job has when it ends: record counts, messages, output ARNs.
+pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
+    let total: i64 = rng.random_range(10..=5000);
+    let failed = |job: &Job| match job.kind {
+        JobKind::BatchInference => "Job failed: the input file contained no valid records.",
+        JobKind::ModelImport => {
+            "Model import failed: config.json is missing from the model data source."
+        }
+        _ => "The model failed to process the request.",
+    };
+    match job.status.as_str() {
+        "Completed" | "PartiallyCompleted" | "Expired" | "Failed" | "Stopped"
+            if job.kind == JobKind::BatchInference =>
+        {
+            let (processed, errors) = match job.status.as_str() {
+                "Completed" => (total, 0),
+                "PartiallyCompleted" => (total, rng.random_range(1..total / 2)),
+                "Failed" => (0, 0),
+                _ => {
+                    let done = rng.random_range(0..total);
+                    (done, rng.random_range(0..=done / 10))
+                }
+            };
+            job.counts = RecordCounts {
+                total_record_count: Some(total),
+                processed_record_count: Some(processed),
+                success_record_count: Some(processed - errors),
+                error_record_count: Some(errors),
+            };
+            if job.message.is_none() {
+                job.message = match job.status.as_str() {
+                    "Failed" => Some(failed(job).to_owned()),
+                    "Expired" => {
+                        Some("Job expired: it did not complete within the timeout duration.".into())
+                    }
+                    "PartiallyCompleted" => {
+                        Some(format!("{errors} records failed; see the output manifest."))
+                    }
+                    _ => None,
+                };
+            }
+        }
+        "Failed" if job.message.is_none() => job.message = Some(failed(job).to_owned()),
+        "Completed" if job.kind == JobKind::ModelImport => {
+            let id: String = job.id.chars().rev().collect();
+            let arn = job
+                .arn
+                .replace("model-import-job/", "imported-model/")
+                .replace(&job.id, &id);
+            job.spec.insert("importedModelArn".into(), arn.into());
+        }
+        _ => {}
+    }
+}
+
+/// Advances every job whose current state has lasted `step`, once.
+pub async fn tick(app: &App, step: Duration, now: DateTime<Utc>) {
+    let step = chrono::Duration::from_std(step).unwrap_or_default();
+    let mut store = app.store.write().await;
+    let due: Vec<String> = store
+        .all()
+        .filter(|j| j.planned_outcome.is_some() && !is_terminal(&j.status))
+        .filter(|j| now - j.last_modified_time >= step)
+        .map(|j| j.arn.clone())
+        .collect();
+    for arn in due {
+        let Some(job) = store.find_any_mut(&arn) else {
+            continue;
+        };
+        let outcome = job.planned_outcome.clone().unwrap_or_default();
+        let next = next_status(job.kind, &job.status, &outcome);
+        transition(job, &next, None, now);
+        if is_terminal(&next) {
+            app.with_rng(|rng| finish_details(job, rng));
+        }
+    }
+}
+
+/// Runs [`tick`] forever (spawned by the server).
+pub async fn run_ticker(app: Arc<App>) {
+    let step = app.settings.lifecycle.step;
+    let period = (step / 4).max(Duration::from_millis(20));
+    let mut interval = tokio::time::interval(period);
+    loop {
+        interval.tick().await;
+        tick(&app, step, Utc::now()).await;
+    }
+}

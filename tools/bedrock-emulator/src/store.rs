@@ -1,0 +1,213 @@
+//! In-memory job store with per-family submit-time indexes and keyset pagination.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{ApiError, ApiResult};
+use crate::model::{Job, JobKind};
+
+/// Sort key: submit time in nanoseconds, then id (unique).
+type Key = (i64, String);
+
+fn key_of(job: &Job) -> Key {
+    (nanos(job.submit_time), job.id.clone())
+}
+
+fn nanos(t: DateTime<Utc>) -> i64 {
+    t.timestamp_nanos_opt().unwrap_or(i64::MAX)
+}
+
+/// Filters and paging of a List call, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub after: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+    pub status: Option<String>,
+    pub name_contains: Option<String>,
+    pub max_results: usize,
+    pub next_token: Option<String>,
+    pub ascending: bool,
+}
+
+/// One page of a List call.
+#[derive(Debug)]
+pub struct Page<'a> {
+    pub jobs: Vec<&'a Job>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Store {
+    jobs: HashMap<String, Job>,
+    by_time: HashMap<JobKind, Vec<Key>>,
+    by_name: HashMap<(JobKind, String), String>,
+    by_token: HashMap<(JobKind, String), String>,
+}
+
+impl Store {
+    pub fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    pub fn count(&self, kind: JobKind) -> usize {
+        self.by_time.get(&kind).map_or(0, Vec::len)
+    }
+
+    pub fn insert(&mut self, job: Job) {
+        let index = self.by_time.entry(job.kind).or_default();
+        let key = key_of(&job);
+        let at = index.partition_point(|k| *k < key);
+        index.insert(at, key);
+        self.index_names(&job);
+        self.jobs.insert(job.id.clone(), job);
+    }
+
+    /// Inserts many jobs at once and sorts each index once (seeding 100 000 jobs stays fast).
+    pub fn insert_many(&mut self, jobs: Vec<Job>) {
+        let mut touched = Vec::new();
+        for job in jobs {
+            self.by_time.entry(job.kind).or_default().push(key_of(&job));
+            if !touched.contains(&job.kind) {
+                touched.push(job.kind);
+            }
+            self.index_names(&job);
+            self.jobs.insert(job.id.clone(), job);
+        }
+        for kind in touched {
+            if let Some(index) = self.by_time.get_mut(&kind) {
+                index.sort_unstable();
+            }
+        }
+    }
+
+    fn index_names(&mut self, job: &Job) {
+        if let (Some(name), JobKind::ModelImport | JobKind::ModelCustomization) =
+            (&job.name, job.kind)
+        {
+            self.by_name
+                .insert((job.kind, name.clone()), job.id.clone());
+        }
+        if let Some(token) = &job.client_request_token {
+            self.by_token
+                .insert((job.kind, token.clone()), job.id.clone());
+        }
+    }
+
+    pub fn clear(&mut self) {
+        *self = Store::default();
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Job> {
+        self.jobs.values()
+    }
+
+    pub fn by_token(&self, kind: JobKind, token: &str) -> Option<&Job> {
+        let id = self.by_token.get(&(kind, token.to_owned()))?;
+        self.jobs.get(id)
+    }
+
+    pub fn name_taken(&self, kind: JobKind, name: &str) -> bool {
+        self.by_name.contains_key(&(kind, name.to_owned()))
+    }
+
+    /// Finds a job of `kind` by ARN, id, or (import and customization jobs) name.
+    pub fn find(&self, kind: JobKind, identifier: &str) -> Option<&Job> {
+        self.find_id(kind, identifier)
+            .and_then(|id| self.jobs.get(&id))
+    }
+
+    pub fn find_mut(&mut self, kind: JobKind, identifier: &str) -> Option<&mut Job> {
+        let id = self.find_id(kind, identifier)?;
+        self.jobs.get_mut(&id)
+    }
+
+    /// Finds a job of any kind by ARN or id (control API).
+    pub fn find_any_mut(&mut self, identifier: &str) -> Option<&mut Job> {
+        let id = JobKind::ALL
+            .iter()
+            .find_map(|kind| self.find_id(*kind, identifier))?;
+        self.jobs.get_mut(&id)
+    }
+
+    fn find_id(&self, kind: JobKind, identifier: &str) -> Option<String> {
+        let tail = identifier.rsplit('/').next().unwrap_or(identifier);
+        if let Some(job) = self.jobs.get(tail) {
+            let matches_arn = !identifier.contains('/') || job.arn == identifier;
+            if job.kind == kind && matches_arn {
+                return Some(job.id.clone());
+            }
+        }
+        self.by_name.get(&(kind, identifier.to_owned())).cloned()
+    }
+
+    pub fn list(&self, kind: JobKind, query: &ListQuery) -> ApiResult<Page<'_>> {
+        let empty = Vec::new();
+        let index = self.by_time.get(&kind).unwrap_or(&empty);
+        let mut lo = query
+            .after
+            .map_or(0, |t| index.partition_point(|k| k.0 <= nanos(t)));
+        let mut hi = query
+            .before
+            .map_or(index.len(), |t| index.partition_point(|k| k.0 < nanos(t)));
+        if let Some(token) = &query.next_token {
+            let cursor = decode_token(token)?;
+            if query.ascending {
+                lo = lo.max(index.partition_point(|k| *k <= cursor));
+            } else {
+                hi = hi.min(index.partition_point(|k| *k < cursor));
+            }
+        }
+        let window = index.get(lo..hi.max(lo)).unwrap_or_default();
+        let matching = |key: &&Key| -> Option<&Job> {
+            let job = self.jobs.get(&key.1)?;
+            let status_ok = query.status.as_ref().is_none_or(|s| *s == job.status);
+            let name_ok = query.name_contains.as_ref().is_none_or(|n| {
+                job.name
+                    .as_deref()
+                    .is_some_and(|name| name.contains(n.as_str()))
+            });
+            (status_ok && name_ok).then_some(job)
+        };
+        let mut jobs: Vec<&Job> = if query.ascending {
+            window
+                .iter()
+                .filter_map(|k| matching(&k))
+                .take(query.max_results + 1)
+                .collect()
+        } else {
+            window
+                .iter()
+                .rev()
+                .filter_map(|k| matching(&k))
+                .take(query.max_results + 1)
+                .collect()
+        };
+        let next_token = if jobs.len() > query.max_results {
+            jobs.truncate(query.max_results);
+            jobs.last().map(|job| encode_token(&key_of(job)))
+        } else {
+            None
+        };
+        Ok(Page { jobs, next_token })
+    }
+}
+
+fn encode_token((nanos, id): &Key) -> String {
+    format!("v1.{nanos}.{id}")
+}
+
+fn decode_token(token: &str) -> ApiResult<Key> {
+    let invalid = || ApiError::validation("The pagination token is not valid.");
+    let mut parts = token.splitn(3, '.');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("v1"), Some(nanos), Some(id)) if !id.is_empty() => {
+            Ok((nanos.parse().map_err(|_| invalid())?, id.to_owned()))
+        }
+        _ => Err(invalid()),
+    }
+}

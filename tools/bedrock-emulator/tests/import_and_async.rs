@@ -1,0 +1,264 @@
+//! Model import (bedrock) and asynchronous invocation (bedrock-runtime) operations.
+
+mod common;
+
+use aws_sdk_bedrock::operation::create_model_import_job::CreateModelImportJobError;
+use aws_sdk_bedrock::operation::get_model_import_job::GetModelImportJobError;
+use aws_sdk_bedrock::types::{ModelDataSource, ModelImportJobStatus, S3DataSource, SortOrder};
+use aws_sdk_bedrockruntime::types::{
+    AsyncInvokeOutputDataConfig, AsyncInvokeS3OutputDataConfig, AsyncInvokeStatus,
+};
+use aws_smithy_types::Document;
+use serde_json::json;
+
+async fn create_import(
+    fx: &common::Fixture,
+    name: &str,
+) -> Result<String, aws_sdk_bedrock::error::SdkError<CreateModelImportJobError>> {
+    fx.bedrock
+        .create_model_import_job()
+        .job_name(name)
+        .imported_model_name(format!("{name}-model"))
+        .role_arn("arn:aws:iam::123456789012:role/ImportRole")
+        .model_data_source(ModelDataSource::S3DataSource(
+            S3DataSource::builder()
+                .s3_uri("s3://model-bucket/llama3/")
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .map(|r| r.job_arn)
+}
+
+#[tokio::test]
+async fn import_jobs_are_found_by_arn_and_name_and_listed() {
+    // given
+    let fx = common::start().await;
+    let arn = create_import(&fx, "import-one").await.unwrap();
+    create_import(&fx, "import-two").await.unwrap();
+    fx.set_status(&arn, "Failed").await;
+
+    // when
+    let by_arn = fx
+        .bedrock
+        .get_model_import_job()
+        .job_identifier(&arn)
+        .send()
+        .await
+        .unwrap();
+    let by_name = fx
+        .bedrock
+        .get_model_import_job()
+        .job_identifier("import-one")
+        .send()
+        .await
+        .unwrap();
+    let failed = fx
+        .bedrock
+        .list_model_import_jobs()
+        .status_equals(ModelImportJobStatus::Failed)
+        .send()
+        .await
+        .unwrap();
+    let all = fx
+        .bedrock
+        .list_model_import_jobs()
+        .sort_order(SortOrder::Ascending)
+        .send()
+        .await
+        .unwrap();
+
+    // then
+    assert!(arn.contains(":model-import-job/"));
+    assert_eq!(by_arn.job_arn, by_name.job_arn);
+    assert_eq!(by_arn.status, Some(ModelImportJobStatus::Failed));
+    assert!(by_arn.end_time.is_some());
+    assert_eq!(
+        by_arn.imported_model_name.as_deref(),
+        Some("import-one-model")
+    );
+    let failed = failed.model_import_job_summaries.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].job_arn, arn);
+    let names: Vec<_> = all
+        .model_import_job_summaries
+        .unwrap()
+        .into_iter()
+        .map(|j| j.job_name)
+        .collect();
+    assert_eq!(names, ["import-one", "import-two"]);
+}
+
+#[tokio::test]
+async fn import_job_names_are_unique_and_unknown_names_are_not_found() {
+    let fx = common::start().await;
+    create_import(&fx, "dup").await.unwrap();
+    let err = create_import(&fx, "dup")
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(
+        matches!(err, CreateModelImportJobError::ConflictException(_)),
+        "{err:?}"
+    );
+    let err = fx
+        .bedrock
+        .get_model_import_job()
+        .job_identifier("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.into_service_error(),
+        GetModelImportJobError::ResourceNotFoundException(_)
+    ));
+}
+
+#[tokio::test]
+async fn a_completed_import_names_its_imported_model() {
+    let fx = common::start_with(bedrock_emulator::Settings {
+        lifecycle: bedrock_emulator::AutoAdvance {
+            step: std::time::Duration::from_millis(20),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let arn = fx
+        .bedrock
+        .create_model_import_job()
+        .job_name("auto")
+        .imported_model_name("auto-model")
+        .role_arn("arn:aws:iam::123456789012:role/ImportRole")
+        .model_data_source(ModelDataSource::S3DataSource(
+            S3DataSource::builder()
+                .s3_uri("s3://model-bucket/m/")
+                .build()
+                .unwrap(),
+        ))
+        .job_tags(
+            aws_sdk_bedrock::types::Tag::builder()
+                .key("emulator:outcome")
+                .value("Completed")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .job_arn;
+    let job = common::eventually(|| async {
+        let job = fx
+            .bedrock
+            .get_model_import_job()
+            .job_identifier(&arn)
+            .send()
+            .await
+            .unwrap();
+        (job.status == Some(ModelImportJobStatus::Completed)).then_some(job)
+    })
+    .await;
+    assert!(job.imported_model_arn.unwrap().contains(":imported-model/"));
+}
+
+async fn start_invoke(fx: &common::Fixture) -> String {
+    let input = Document::Object(
+        [("taskType".to_owned(), Document::String("TEXT_VIDEO".into()))]
+            .into_iter()
+            .collect(),
+    );
+    fx.runtime
+        .start_async_invoke()
+        .model_id("amazon.nova-reel-v1:0")
+        .model_input(input)
+        .output_data_config(AsyncInvokeOutputDataConfig::S3OutputDataConfig(
+            AsyncInvokeS3OutputDataConfig::builder()
+                .s3_uri("s3://video-bucket/out")
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .invocation_arn
+}
+
+#[tokio::test]
+async fn async_invokes_start_get_and_list_through_the_runtime_client() {
+    // given
+    let fx = common::start().await;
+    let first = start_invoke(&fx).await;
+    let second = start_invoke(&fx).await;
+    fx.control(
+        &format!("jobs/{}/status", first.rsplit('/').next().unwrap()),
+        json!({"status": "Failed", "message": "Content filtered"}),
+    )
+    .await;
+
+    // when
+    let got = fx
+        .runtime
+        .get_async_invoke()
+        .invocation_arn(&first)
+        .send()
+        .await
+        .unwrap();
+    let in_progress = fx
+        .runtime
+        .list_async_invokes()
+        .status_equals(AsyncInvokeStatus::InProgress)
+        .send()
+        .await
+        .unwrap();
+    let paged: Vec<_> = fx
+        .runtime
+        .list_async_invokes()
+        .max_results(1)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+
+    // then
+    assert!(first.contains(":async-invoke/"));
+    assert_eq!(got.status, AsyncInvokeStatus::Failed);
+    assert_eq!(got.failure_message.as_deref(), Some("Content filtered"));
+    assert_eq!(
+        got.model_arn,
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:0"
+    );
+    let out = got.output_data_config.unwrap();
+    assert_eq!(
+        out.as_s3_output_data_config().unwrap().s3_uri,
+        "s3://video-bucket/out"
+    );
+    let open: Vec<_> = in_progress
+        .async_invoke_summaries
+        .unwrap()
+        .into_iter()
+        .map(|s| s.invocation_arn)
+        .collect();
+    assert_eq!(open, vec![second.clone()]);
+    let arns: Vec<_> = paged.into_iter().map(|s| s.invocation_arn).collect();
+    assert_eq!(arns, vec![second, first]);
+}
+
+#[tokio::test]
+async fn an_unknown_invocation_is_an_error_with_its_code() {
+    let fx = common::start().await;
+    let err = fx
+        .runtime
+        .get_async_invoke()
+        .invocation_arn("arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefabcdef")
+        .send()
+        .await
+        .unwrap_err();
+    use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
+    assert_eq!(
+        err.into_service_error().code(),
+        Some("ResourceNotFoundException")
+    );
+}

@@ -1,1 +1,16 @@
+//! bedrock-jobwatch core: domain types, the pure status diff, ports, AWS adapters, and the
+//! generic poller that the Lambda functions wrap.
 
+pub mod adapters;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod handler;
+pub mod poller;
+pub mod ports;
+pub mod runtime;
+pub mod telemetry;
+
+pub use config::Config;
+pub use error::Error;
+pub use poller::{PollSettings, Poller, RunSummary};

@@ -1,1 +1,8 @@
-fn main() {}
+//! Scheduled Lambda: notifies when Bedrock batch inference jobs reach a terminal state.
+
+use jobwatch::adapters::bedrock::BatchInferenceSource;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    jobwatch::runtime::serve(BatchInferenceSource::from_sdk).await
+}

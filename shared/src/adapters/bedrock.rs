@@ -1,0 +1,127 @@
+//! `JobSource` for batch inference jobs on the `bedrock` control-plane API.
+
+use aws_sdk_bedrock::operation::get_model_invocation_job::GetModelInvocationJobError;
+use aws_sdk_bedrock::types::ModelInvocationJobStatus;
+use aws_sdk_bedrock::Client;
+
+use super::{from_smithy, to_smithy};
+use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob, RecordCounts};
+use crate::error::{sdk_retryable, sdk_source, Error};
+use crate::ports::{JobSource, ListFilter, Listing};
+
+/// Batch inference jobs (`ListModelInvocationJobs`, `GetModelInvocationJob`).
+#[derive(Debug, Clone)]
+pub struct BatchInferenceSource {
+    client: Client,
+}
+
+impl BatchInferenceSource {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(sdk))
+    }
+}
+
+/// The Get output and the List summary have the same members under different types.
+macro_rules! observe_batch {
+    ($job:expr) => {{
+        let job = $job;
+        ObservedJob {
+            kind: JobKind::BatchInference,
+            arn: JobArn::new(job.job_arn()),
+            // Optional in the Get output, required in the summary.
+            name: Option::<&str>::from(job.job_name()).map(str::to_owned),
+            status: JobStatus::parse(job.status().map_or("", |s| s.as_str())),
+            model_id: Some(job.model_id().to_owned()),
+            message: job.message().map(str::to_owned),
+            submit_time: from_smithy(job.submit_time()),
+            end_time: job.end_time().map(from_smithy),
+            input_s3_uri: job
+                .input_data_config()
+                .and_then(|c| c.as_s3_input_data_config().ok())
+                .map(|c| c.s3_uri().to_owned()),
+            output_s3_uri: job
+                .output_data_config()
+                .and_then(|c| c.as_s3_output_data_config().ok())
+                .map(|c| c.s3_uri().to_owned()),
+            counts: RecordCounts {
+                total: job.total_record_count(),
+                processed: job.processed_record_count(),
+                success: job.success_record_count(),
+                error: job.error_record_count(),
+            },
+        }
+    }};
+}
+
+const OPEN: &[JobStatus] = &[
+    JobStatus::Submitted,
+    JobStatus::Validating,
+    JobStatus::Scheduled,
+    JobStatus::InProgress,
+    JobStatus::Stopping,
+];
+
+impl JobSource for BatchInferenceSource {
+    fn kind(&self) -> JobKind {
+        JobKind::BatchInference
+    }
+
+    fn open_statuses(&self) -> &'static [JobStatus] {
+        OPEN
+    }
+
+    async fn list(&self, filter: &ListFilter) -> Result<Listing, Error> {
+        let mut request = self.client.list_model_invocation_jobs().max_results(1000);
+        if let Some(after) = filter.submitted_after {
+            request = request.submit_time_after(to_smithy(after));
+        }
+        if let Some(status) = &filter.status {
+            request = request.status_equals(ModelInvocationJobStatus::from(status.as_str()));
+        }
+        let mut pages = request.into_paginator().send();
+        let mut listing = Listing::default();
+        while let Some(page) = pages.next().await {
+            listing.calls += 1;
+            let page = page.map_err(|e| Error::Bedrock {
+                operation: "ListModelInvocationJobs",
+                retryable: sdk_retryable(&e),
+                source: sdk_source(e),
+            })?;
+            listing.jobs.extend(
+                page.invocation_job_summaries()
+                    .iter()
+                    .map(|j| observe_batch!(j)),
+            );
+        }
+        Ok(listing)
+    }
+
+    async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
+        match self
+            .client
+            .get_model_invocation_job()
+            .job_identifier(arn.as_str())
+            .send()
+            .await
+        {
+            Ok(job) => Ok(Some(observe_batch!(&job))),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(GetModelInvocationJobError::ResourceNotFoundException(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(Error::Bedrock {
+                operation: "GetModelInvocationJob",
+                retryable: sdk_retryable(&e),
+                source: sdk_source(e),
+            }),
+        }
+    }
+}

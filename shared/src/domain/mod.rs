@@ -1,0 +1,86 @@
+//! Pure domain types: job kinds, statuses, observed jobs and stored records. No SDK types here.
+
+mod notice;
+mod plan;
+mod record;
+mod status;
+
+pub use notice::{Notice, Outcome};
+pub use plan::{plan, Change, NotifyPolicy, PlanContext, Skip};
+pub use record::{JobRecord, PendingNotice};
+pub use status::{JobKind, JobStatus};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A job's ARN, the identity of a job across runs, tables and messages.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobArn(String);
+
+impl JobArn {
+    pub fn new(arn: impl Into<String>) -> Self {
+        Self(arn.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The job id, the last path segment of the ARN.
+    pub fn id(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+
+    /// The region segment of the ARN, when it has one.
+    pub fn region(&self) -> Option<&str> {
+        self.0.split(':').nth(3).filter(|r| !r.is_empty())
+    }
+
+    /// The account segment of the ARN, when it has one.
+    pub fn account(&self) -> Option<&str> {
+        self.0.split(':').nth(4).filter(|a| !a.is_empty())
+    }
+}
+
+impl std::fmt::Display for JobArn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Batch inference record counts, as far as the API reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordCounts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processed: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<i64>,
+}
+
+impl RecordCounts {
+    pub fn is_empty(&self) -> bool {
+        *self == RecordCounts::default()
+    }
+}
+
+/// A job as a Bedrock List or Get call shows it right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedJob {
+    pub kind: JobKind,
+    pub arn: JobArn,
+    pub name: Option<String>,
+    pub status: JobStatus,
+    pub model_id: Option<String>,
+    /// Status or failure message from the service.
+    pub message: Option<String>,
+    pub submit_time: DateTime<Utc>,
+    pub end_time: Option<DateTime<Utc>>,
+    pub input_s3_uri: Option<String>,
+    pub output_s3_uri: Option<String>,
+    pub counts: RecordCounts,
+}

@@ -1,0 +1,147 @@
+//! The notification a terminal transition produces: subject, JSON body, filterable attributes.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::{JobRecord, JobStatus};
+
+/// How a job ended, for subscribers' filter policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Partial,
+    Failure,
+    /// Not an end state (only with a custom `NOTIFY_STATUSES`).
+    Progress,
+}
+
+impl Outcome {
+    pub fn of(status: &JobStatus) -> Self {
+        match status {
+            JobStatus::Completed => Self::Success,
+            JobStatus::PartiallyCompleted => Self::Partial,
+            JobStatus::Failed | JobStatus::Stopped | JobStatus::Expired => Self::Failure,
+            _ => Self::Progress,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Partial => "partial",
+            Self::Failure => "failure",
+            Self::Progress => "progress",
+        }
+    }
+}
+
+/// A rendered notification, ready for any notifier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// Stable across retries: `{job ARN}#{status}`.
+    pub dedup_key: String,
+    /// ASCII, one line, at most 100 characters (SNS rules).
+    pub subject: String,
+    /// The machine-readable document.
+    pub body: Value,
+    /// Message attributes for subscription filter policies (values never empty).
+    pub attributes: Vec<(&'static str, String)>,
+}
+
+/// Longest service message carried in a notice; the rest is cut and marked.
+const MAX_MESSAGE_CHARS: usize = 2048;
+
+impl Notice {
+    pub fn new(record: &JobRecord, status: &JobStatus) -> Self {
+        let dedup_key = format!("{}#{}", record.pk, status);
+        let outcome = Outcome::of(status);
+        let name = record
+            .name
+            .clone()
+            .unwrap_or_else(|| record.pk.id().to_owned());
+        let subject = sanitize_subject(&format!(
+            "[Bedrock] {} {} {}",
+            record.kind.label(),
+            name,
+            status
+        ));
+        let duration = record
+            .end_time
+            .map(|end| (end - record.submit_time).num_seconds().max(0));
+        let (message, truncated) = truncate(record.message.as_deref());
+        let body = json!({
+            "schema": "bedrock-jobwatch/notification/v1",
+            "dedupKey": dedup_key,
+            "jobKind": record.kind,
+            "jobArn": record.pk,
+            "jobId": record.pk.id(),
+            "jobName": record.name,
+            "region": record.region,
+            "account": record.pk.account(),
+            "modelId": record.model_id,
+            "status": status,
+            "previousStatus": record.previous_status,
+            "outcome": outcome,
+            "message": message,
+            "messageTruncated": truncated,
+            "submitTime": record.submit_time,
+            "endTime": record.end_time,
+            "durationSeconds": duration,
+            "inputS3Uri": record.input_s3_uri,
+            "outputS3Uri": record.output_s3_uri,
+            "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
+        });
+        let mut attributes = vec![
+            ("job_kind", record.kind.as_str().to_owned()),
+            ("status", status.as_str().to_owned()),
+            ("outcome", outcome.as_str().to_owned()),
+            ("region", record.region.clone()),
+            ("dedup_key", dedup_key.clone()),
+        ];
+        if let Some(model) = record.model_id.as_deref().filter(|m| !m.is_empty()) {
+            attributes.push(("model_id", model.to_owned()));
+        }
+        attributes.retain(|(_, v)| !v.is_empty());
+        Self {
+            dedup_key,
+            subject,
+            body,
+            attributes,
+        }
+    }
+}
+
+fn truncate(message: Option<&str>) -> (Option<String>, bool) {
+    match message {
+        Some(m) if m.chars().count() > MAX_MESSAGE_CHARS => {
+            let cut: String = m.chars().take(MAX_MESSAGE_CHARS).collect();
+            (Some(format!("{cut} [truncated]")), true)
+        }
+        other => (other.map(str::to_owned), false),
+    }
+}
+
+/// SNS subjects: printable ASCII, no line breaks, 1..=100 characters.
+pub fn sanitize_subject(raw: &str) -> String {
+    let mut clean: String = raw
+        .chars()
+        .map(|c| match c {
+            ' '..='~' => c,
+            c if c.is_whitespace() => ' ',
+            _ => '?',
+        })
+        .collect::<String>()
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if clean.len() > 100 {
+        clean.truncate(97);
+        clean.push_str("...");
+    }
+    if clean.is_empty() {
+        clean.push_str("Bedrock job notification");
+    }
+    clean
+}

@@ -1,0 +1,113 @@
+//! The Lambda handler shared by the pollers: accept the trigger, run one poll, summarise.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::Utc;
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::poller::{Poller, RunSummary};
+use crate::ports::{JobSource, JobStore, Notifier};
+
+/// Detail type of EventBridge Scheduler / scheduled-rule events.
+pub const SCHEDULED_EVENT: &str = "Scheduled Event";
+
+/// What an invocation did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Output {
+    Polled(RunSummary),
+    /// The event was not a trigger for this function (logged, nothing done).
+    Ignored {
+        reason: String,
+    },
+}
+
+/// Why an event triggers a poll, or why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    Poll,
+    Ignore(String),
+}
+
+/// Classifies an incoming payload: scheduled events and manual `{}` invocations poll; other
+/// EventBridge detail types are ignored; anything else is a clear error.
+pub fn classify(payload: &Value) -> Result<Trigger, Error> {
+    match payload {
+        Value::Object(map) if map.is_empty() => Ok(Trigger::Poll),
+        Value::Object(_) => {
+            match serde_json::from_value::<EventBridgeEvent<Value>>(payload.clone()) {
+                Ok(event) if event.detail_type == SCHEDULED_EVENT => Ok(Trigger::Poll),
+                Ok(event) => Ok(Trigger::Ignore(format!(
+                    "detail-type {:?} from {:?} is not handled",
+                    truncate(&event.detail_type),
+                    truncate(&event.source)
+                ))),
+                Err(e) => Err(Error::Event(format!("not an EventBridge event: {e}"))),
+            }
+        }
+        other => Err(Error::Event(format!(
+            "expected a JSON object, got {}",
+            kind_of(other)
+        ))),
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(128).collect()
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Runs one invocation.
+pub async fn handle<S, T, N>(
+    poller: &Poller<S, T, N>,
+    event: LambdaEvent<Value>,
+) -> Result<Output, Error>
+where
+    S: JobSource,
+    T: JobStore,
+    N: Notifier,
+{
+    let request_id = if event.context.request_id.is_empty() {
+        format!(
+            "local-{}",
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        )
+    } else {
+        event.context.request_id.clone()
+    };
+    match classify(&event.payload)? {
+        Trigger::Ignore(reason) => {
+            tracing::info!(reason, "event ignored");
+            Ok(Output::Ignored { reason })
+        }
+        Trigger::Poll => {
+            let summary = poller.run(Utc::now(), &request_id).await?;
+            let line = serde_json::to_string(&summary).unwrap_or_default();
+            if summary.failures > 0 {
+                tracing::warn!(summary = %line, "run finished with failures");
+            } else {
+                tracing::info!(summary = %line, "run finished");
+            }
+            if !summary.discovery_ok {
+                // Lambda counts it as an error (alarms); the next run picks up where this stopped.
+                return Err(Error::Incomplete {
+                    failures: summary.failures,
+                    first: summary.errors.first().cloned().unwrap_or_default(),
+                });
+            }
+            Ok(Output::Polled(summary))
+        }
+    }
+}

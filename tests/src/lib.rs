@@ -1,1 +1,298 @@
+//! Shared fixtures for the end-to-end tests: moto (DynamoDB, SNS, SQS) and the Bedrock emulator
+//! on free ports, real SDK clients, and a poller wired exactly as the Lambda wires it.
 
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_sqs::types::QueueAttributeName;
+use bedrock_emulator::{Running, Settings};
+use jobwatch::adapters::bedrock::BatchInferenceSource;
+use jobwatch::adapters::dynamodb::{create_table, DynamoJobStore};
+use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::domain::{JobRecord, NotifyPolicy};
+use jobwatch::{PollSettings, Poller};
+use serde_json::{json, Value};
+
+/// A moto server process, killed when dropped.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+impl Moto {
+    /// Starts `moto_server` on a free port and waits until it answers.
+    pub async fn start() -> Moto {
+        for _ in 0..5 {
+            let port = free_port();
+            let child = Command::new("moto_server")
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("moto_server on PATH (pip install 'moto[server]')");
+            let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+            if moto.ready().await {
+                return moto;
+            }
+        }
+        panic!("moto_server did not start");
+    }
+
+    async fn ready(&self) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while tokio::time::Instant::now() < deadline {
+            let port = self.endpoint.rsplit(':').next().unwrap_or_default();
+            if tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await.is_ok() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+}
+
+/// One SDK config pointed at moto, like `AWS_ENDPOINT_URL` would.
+pub fn sdk_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "static",
+        )))
+        .endpoint_url(endpoint)
+        .build()
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Everything a poller test needs, created fresh per test.
+pub struct Stack {
+    pub emulator: Running,
+    pub moto: Moto,
+    pub bedrock: aws_sdk_bedrock::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub http: reqwest::Client,
+    pub table: String,
+    pub topic_arn: String,
+    pub queue_url: String,
+}
+
+impl Stack {
+    pub async fn start() -> Stack {
+        Self::start_with(Settings::default()).await
+    }
+
+    pub async fn start_with(settings: Settings) -> Stack {
+        let (emulator, moto) = tokio::join!(bedrock_emulator::start(settings), Moto::start());
+        let emulator = emulator.expect("emulator starts");
+        let aws = sdk_config(&moto.endpoint);
+        let bedrock_conf = aws_sdk_bedrock::config::Builder::from(&aws).endpoint_url(emulator.endpoint()).build();
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let table = format!("jobs-{n}");
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        create_table(&dynamodb, &table).await.expect("create table");
+        let sns = aws_sdk_sns::Client::new(&aws);
+        let topic_arn = sns.create_topic().name(format!("notify-{n}")).send().await.unwrap().topic_arn.unwrap();
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        let queue_url = sqs.create_queue().queue_name(format!("inbox-{n}")).send().await.unwrap().queue_url.unwrap();
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&QueueAttributeName::QueueArn]
+            .clone();
+        sns.subscribe().topic_arn(&topic_arn).protocol("sqs").endpoint(queue_arn).send().await.unwrap();
+        Stack {
+            bedrock: aws_sdk_bedrock::Client::from_conf(bedrock_conf),
+            emulator,
+            moto,
+            dynamodb,
+            sns,
+            sqs,
+            http: reqwest::Client::new(),
+            table,
+            topic_arn,
+            queue_url,
+        }
+    }
+
+    pub fn settings(&self) -> PollSettings {
+        PollSettings {
+            region: "us-east-1".into(),
+            policy: NotifyPolicy::default(),
+            lookback: chrono::Duration::hours(336),
+            list_margin: chrono::Duration::minutes(15),
+            get_concurrency: 8,
+            retention: chrono::Duration::days(90),
+            publish_lease: chrono::Duration::minutes(5),
+        }
+    }
+
+    /// The batch poller, wired with the real adapters against moto and the emulator.
+    pub fn poller(&self) -> Poller<BatchInferenceSource, DynamoJobStore, SnsNotifier> {
+        self.poller_with(self.settings())
+    }
+
+    pub fn poller_with(&self, settings: PollSettings) -> Poller<BatchInferenceSource, DynamoJobStore, SnsNotifier> {
+        Poller::new(
+            BatchInferenceSource::new(self.bedrock.clone()),
+            self.store(),
+            SnsNotifier::new(self.sns.clone(), &self.topic_arn),
+            settings,
+        )
+    }
+
+    pub fn store(&self) -> DynamoJobStore {
+        DynamoJobStore::new(self.dynamodb.clone(), &self.table)
+    }
+
+    /// Environment for the real binary (`Config::from_env`) pointed at these stand-ins.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("JOBS_TABLE", self.table.clone()),
+            ("NOTIFY_TOPIC_ARN", self.topic_arn.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_ENDPOINT_URL", self.moto.endpoint.clone()),
+            ("AWS_ENDPOINT_URL_BEDROCK", self.emulator.endpoint()),
+            ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", self.emulator.endpoint()),
+        ]
+    }
+
+    pub async fn control(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(format!("{}/_emulator/{path}", self.emulator.endpoint()))
+            .json(&body)
+            .send()
+            .await
+            .expect("control call");
+        assert!(response.status().is_success(), "control {path}: {}", response.status());
+        response.json().await.expect("control json")
+    }
+
+    /// Forces a job's status through the emulator's control API.
+    pub async fn set_status(&self, arn: &str, status: &str) {
+        let id = arn.rsplit('/').next().unwrap_or(arn);
+        self.control(&format!("jobs/{id}/status"), json!({ "status": status })).await;
+    }
+
+    pub async fn create_batch(&self, name: &str) -> String {
+        use aws_sdk_bedrock::types::*;
+        self.bedrock
+            .create_model_invocation_job()
+            .job_name(name)
+            .role_arn("arn:aws:iam::123456789012:role/BedrockBatch")
+            .model_id("anthropic.claude-3-haiku-20240307-v1:0")
+            .input_data_config(ModelInvocationJobInputDataConfig::S3InputDataConfig(
+                ModelInvocationJobS3InputDataConfig::builder().s3_uri("s3://input-bucket/records.jsonl").build().unwrap(),
+            ))
+            .output_data_config(ModelInvocationJobOutputDataConfig::S3OutputDataConfig(
+                ModelInvocationJobS3OutputDataConfig::builder().s3_uri("s3://output-bucket/out/").build().unwrap(),
+            ))
+            .send()
+            .await
+            .expect("create batch job")
+            .job_arn
+    }
+
+    /// Every notification delivered so far: drains the subscribed queue until it stays empty.
+    pub async fn notifications(&self) -> Vec<Notification> {
+        let mut out = Vec::new();
+        let mut empty_polls = 0;
+        while empty_polls < 2 {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .expect("receive");
+            let messages = received.messages.unwrap_or_default();
+            if messages.is_empty() {
+                empty_polls += 1;
+                continue;
+            }
+            empty_polls = 0;
+            for m in messages {
+                let envelope: Value = serde_json::from_str(m.body.as_deref().unwrap_or("{}")).expect("SNS envelope");
+                out.push(Notification::from_envelope(&envelope));
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle.unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+        out
+    }
+
+    /// The stored item of a job.
+    pub async fn record(&self, arn: &str) -> Option<JobRecord> {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(arn.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item?;
+        Some(serde_dynamo::from_item(item).expect("a valid record"))
+    }
+}
+
+/// A notification as a queue subscriber receives it.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub subject: String,
+    pub body: Value,
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
+impl Notification {
+    fn from_envelope(envelope: &Value) -> Self {
+        let body = envelope["Message"].as_str().map(|m| serde_json::from_str(m).expect("JSON body")).unwrap_or(Value::Null);
+        let attributes = envelope["MessageAttributes"]
+            .as_object()
+            .map(|attrs| {
+                attrs.iter().map(|(k, v)| (k.clone(), v["Value"].as_str().unwrap_or_default().to_owned())).collect()
+            })
+            .unwrap_or_default();
+        Notification { subject: envelope["Subject"].as_str().unwrap_or_default().to_owned(), body, attributes }
+    }
+
+    pub fn arn(&self) -> &str {
+        self.body["jobArn"].as_str().unwrap_or_default()
+    }
+
+    pub fn status(&self) -> &str {
+        self.body["status"].as_str().unwrap_or_default()
+    }
+}

@@ -295,3 +295,43 @@ impl JobStore for DynamoJobStore {
         }
     }
 }
+
+/// Creates the jobs table as `template.yaml` defines it (key `pk`, sparse GSI `watch-index`,
+/// on-demand). For local development, tests and the demo; production uses the template.
+pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+        ProjectionType, ScalarAttributeType,
+    };
+    let build = |e: aws_sdk_dynamodb::error::BuildError| Error::Store {
+        operation: "CreateTable",
+        retryable: false,
+        source: Box::new(e),
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+    };
+    let hash_key = |name: &str| KeySchemaElement::builder().attribute_name(name).key_type(KeyType::Hash).build();
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("pk").map_err(build)?)
+        .attribute_definitions(attribute("watch").map_err(build)?)
+        .key_schema(hash_key("pk").map_err(build)?)
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(WATCH_INDEX)
+                .key_schema(hash_key("watch").map_err(build)?)
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .map_err(build)?,
+        )
+        .send()
+        .await
+        .map_err(store_error("CreateTable"))?;
+    Ok(())
+}

@@ -2,7 +2,10 @@
 //! sight, duplicates, and properties over arbitrary inputs.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use jobwatch::domain::{plan, JobArn, JobKind, JobRecord, JobStatus, NotifyPolicy, ObservedJob, PlanContext, RecordCounts, Skip};
+use jobwatch::domain::{
+    plan, JobArn, JobKind, JobRecord, JobStatus, NotifyPolicy, ObservedJob, PlanContext,
+    RecordCounts, Skip,
+};
 use proptest::prelude::*;
 
 const ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefghijkl";
@@ -41,14 +44,29 @@ fn ctx(policy: &NotifyPolicy, first_run: bool) -> PlanContext<'_> {
 
 /// A stored record in `status`, as a previous run would have written it.
 fn known(status: &str) -> JobRecord {
-    let policy = NotifyPolicy { statuses: vec![], on_first_sight: false };
-    let mut record = plan(None, &observed(status), &ctx(&policy, false)).unwrap().record;
+    let policy = NotifyPolicy {
+        statuses: vec![],
+        on_first_sight: false,
+    };
+    let mut record = plan(None, &observed(status), &ctx(&policy, false))
+        .unwrap()
+        .record;
     record.version = 7;
     record
 }
 
 const ALL: [&str; 11] = [
-    "Submitted", "Validating", "Scheduled", "InProgress", "Stopping", "Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired", "Hibernating",
+    "Submitted",
+    "Validating",
+    "Scheduled",
+    "InProgress",
+    "Stopping",
+    "Completed",
+    "PartiallyCompleted",
+    "Failed",
+    "Stopped",
+    "Expired",
+    "Hibernating",
 ];
 
 #[test]
@@ -63,7 +81,9 @@ fn every_status_pair_follows_the_rules() {
             match result {
                 Err(Skip::Unchanged) => assert_eq!(f, t),
                 Err(Skip::AlreadyTerminal) => assert!(f.is_terminal() && f != t, "{from}->{to}"),
-                Err(Skip::Regression) => assert!(t.rank() < f.rank() && !f.is_terminal(), "{from}->{to}"),
+                Err(Skip::Regression) => {
+                    assert!(t.rank() < f.rank() && !f.is_terminal(), "{from}->{to}")
+                }
                 Ok(change) => {
                     assert!(!f.is_terminal(), "terminal {from} overwritten by {to}");
                     assert_ne!(f, t);
@@ -84,7 +104,11 @@ fn terminal_status_is_never_overwritten() {
     let policy = NotifyPolicy::default();
     for terminal in JobStatus::TERMINAL {
         for other in ALL.iter().filter(|s| **s != terminal.as_str()) {
-            let result = plan(Some(&known(terminal.as_str())), &observed(other), &ctx(&policy, false));
+            let result = plan(
+                Some(&known(terminal.as_str())),
+                &observed(other),
+                &ctx(&policy, false),
+            );
             assert_eq!(result, Err(Skip::AlreadyTerminal), "{terminal} -> {other}");
         }
     }
@@ -93,14 +117,27 @@ fn terminal_status_is_never_overwritten() {
 #[test]
 fn unknown_statuses_are_stored_verbatim_and_keep_the_job_watched() {
     // given a job we know as InProgress, when a newer API reports a status we do not know
-    let change = plan(Some(&known("InProgress")), &observed("Hibernating"), &ctx(&NotifyPolicy::default(), false)).unwrap();
+    let change = plan(
+        Some(&known("InProgress")),
+        &observed("Hibernating"),
+        &ctx(&NotifyPolicy::default(), false),
+    )
+    .unwrap();
     // then it is recorded as is, not notified, still open
     assert_eq!(change.record.status.as_str(), "Hibernating");
     assert!(!change.notify);
-    assert_eq!(change.record.watch.as_deref(), Some("batch-inference#us-east-1"));
+    assert_eq!(
+        change.record.watch.as_deref(),
+        Some("batch-inference#us-east-1")
+    );
     assert_eq!(change.record.expires_at, None);
     // and a later known status moves it on
-    let later = plan(Some(&change.record), &observed("Completed"), &ctx(&NotifyPolicy::default(), false)).unwrap();
+    let later = plan(
+        Some(&change.record),
+        &observed("Completed"),
+        &ctx(&NotifyPolicy::default(), false),
+    )
+    .unwrap();
     assert!(later.notify);
 }
 
@@ -110,49 +147,120 @@ fn first_sight_of_a_finished_job_on_the_first_run_is_silent_by_default() {
     let change = plan(None, &observed("Failed"), &ctx(&default, true)).unwrap();
     assert!(!change.notify);
     assert_eq!(change.record.pending_status, None);
-    assert_eq!(change.record.watch, None, "finished and silent: out of the watch index");
+    assert_eq!(
+        change.record.watch, None,
+        "finished and silent: out of the watch index"
+    );
     assert!(change.record.expires_at.is_some());
     assert_eq!(change.expected_version, None);
 }
 
 #[test]
 fn first_sight_notifies_when_configured_or_after_the_first_run() {
-    let loud = NotifyPolicy { on_first_sight: true, ..NotifyPolicy::default() };
-    assert!(plan(None, &observed("Completed"), &ctx(&loud, true)).unwrap().notify);
+    let loud = NotifyPolicy {
+        on_first_sight: true,
+        ..NotifyPolicy::default()
+    };
+    assert!(
+        plan(None, &observed("Completed"), &ctx(&loud, true))
+            .unwrap()
+            .notify
+    );
     // A job that started and finished between two runs is a real transition.
-    assert!(plan(None, &observed("Completed"), &ctx(&NotifyPolicy::default(), false)).unwrap().notify);
+    assert!(
+        plan(
+            None,
+            &observed("Completed"),
+            &ctx(&NotifyPolicy::default(), false)
+        )
+        .unwrap()
+        .notify
+    );
 }
 
 #[test]
 fn a_notifying_write_claims_the_lease_for_this_run() {
-    let change = plan(Some(&known("InProgress")), &observed("Expired"), &ctx(&NotifyPolicy::default(), false)).unwrap();
+    let change = plan(
+        Some(&known("InProgress")),
+        &observed("Expired"),
+        &ctx(&NotifyPolicy::default(), false),
+    )
+    .unwrap();
     assert_eq!(change.record.pending_status, Some(JobStatus::Expired));
     assert_eq!(change.record.lease_owner.as_deref(), Some("run-1"));
-    assert_eq!(change.record.lease_until, Some((now() + Duration::minutes(5)).timestamp()));
-    assert_eq!(change.record.watch.as_deref(), Some("batch-inference#us-east-1"), "pending keeps it watched");
+    assert_eq!(
+        change.record.lease_until,
+        Some((now() + Duration::minutes(5)).timestamp())
+    );
+    assert_eq!(
+        change.record.watch.as_deref(),
+        Some("batch-inference#us-east-1"),
+        "pending keeps it watched"
+    );
     assert_eq!(change.record.expires_at, None);
 }
 
 #[test]
 fn notify_statuses_are_configurable() {
-    let only_failures = NotifyPolicy { statuses: vec![JobStatus::Failed, JobStatus::Expired], on_first_sight: false };
-    assert!(!plan(Some(&known("InProgress")), &observed("Completed"), &ctx(&only_failures, false)).unwrap().notify);
-    assert!(plan(Some(&known("InProgress")), &observed("Failed"), &ctx(&only_failures, false)).unwrap().notify);
+    let only_failures = NotifyPolicy {
+        statuses: vec![JobStatus::Failed, JobStatus::Expired],
+        on_first_sight: false,
+    };
+    assert!(
+        !plan(
+            Some(&known("InProgress")),
+            &observed("Completed"),
+            &ctx(&only_failures, false)
+        )
+        .unwrap()
+        .notify
+    );
+    assert!(
+        plan(
+            Some(&known("InProgress")),
+            &observed("Failed"),
+            &ctx(&only_failures, false)
+        )
+        .unwrap()
+        .notify
+    );
 }
 
 #[test]
 fn seeing_the_same_observation_twice_changes_nothing_the_second_time() {
     let policy = NotifyPolicy::default();
-    let first = plan(Some(&known("InProgress")), &observed("Completed"), &ctx(&policy, false)).unwrap();
-    assert_eq!(plan(Some(&first.record), &observed("Completed"), &ctx(&policy, false)), Err(Skip::Unchanged));
+    let first = plan(
+        Some(&known("InProgress")),
+        &observed("Completed"),
+        &ctx(&policy, false),
+    )
+    .unwrap();
+    assert_eq!(
+        plan(
+            Some(&first.record),
+            &observed("Completed"),
+            &ctx(&policy, false)
+        ),
+        Err(Skip::Unchanged)
+    );
 }
 
 #[test]
 fn details_from_the_api_are_kept_and_counts_updated() {
     let mut done = observed("PartiallyCompleted");
-    done.counts = RecordCounts { total: Some(10), processed: Some(10), success: Some(8), error: Some(2) };
+    done.counts = RecordCounts {
+        total: Some(10),
+        processed: Some(10),
+        success: Some(8),
+        error: Some(2),
+    };
     done.message = Some("2 records failed".into());
-    let change = plan(Some(&known("InProgress")), &done, &ctx(&NotifyPolicy::default(), false)).unwrap();
+    let change = plan(
+        Some(&known("InProgress")),
+        &done,
+        &ctx(&NotifyPolicy::default(), false),
+    )
+    .unwrap();
     assert_eq!(change.record.counts.error, Some(2));
     assert_eq!(change.record.message.as_deref(), Some("2 records failed"));
     assert_eq!(change.record.output_s3_uri.as_deref(), Some("s3://out/"));

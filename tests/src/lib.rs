@@ -1,6 +1,7 @@
 //! Shared fixtures for the end-to-end tests: moto (DynamoDB, SNS, SQS) and the Bedrock emulator
 //! on free ports, real SDK clients, and a poller wired exactly as the Lambda wires it.
 
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -29,39 +30,37 @@ impl Drop for Moto {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
 impl Moto {
-    /// Starts `moto_server` on a free port and waits until it answers.
+    /// Starts `moto_server` on a port it picks itself (no race with other tests for a port) and
+    /// reads the port from its start-up line.
     pub async fn start() -> Moto {
-        for _ in 0..5 {
-            let port = free_port();
-            let child = Command::new("moto_server")
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("moto_server on PATH (pip install 'moto[server]')");
-            let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
-            if moto.ready().await {
-                return moto;
+        let mut child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("moto_server on PATH (pip install 'moto[server]')");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // Keeps draining moto's request log so the pipe never fills up and blocks it.
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("Running on http://127.0.0.1:").nth(1) {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(rest.trim().to_owned());
+                    }
+                }
             }
+        });
+        let port = tokio::time::timeout(Duration::from_secs(30), rx)
+            .await
+            .expect("moto_server printed its port within 30 s")
+            .expect("moto_server is running");
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
         }
-        panic!("moto_server did not start");
-    }
-
-    async fn ready(&self) -> bool {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while tokio::time::Instant::now() < deadline {
-            let port = self.endpoint.rsplit(':').next().unwrap_or_default();
-            if tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await.is_ok() {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        false
     }
 }
 
@@ -70,9 +69,9 @@ pub fn sdk_config(endpoint: &str) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(Credentials::new(
-            "testing", "testing", None, None, "static",
-        )))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            Credentials::new("testing", "testing", None, None, "static"),
+        ))
         .endpoint_url(endpoint)
         .build()
 }
@@ -102,15 +101,31 @@ impl Stack {
         let (emulator, moto) = tokio::join!(bedrock_emulator::start(settings), Moto::start());
         let emulator = emulator.expect("emulator starts");
         let aws = sdk_config(&moto.endpoint);
-        let bedrock_conf = aws_sdk_bedrock::config::Builder::from(&aws).endpoint_url(emulator.endpoint()).build();
+        let bedrock_conf = aws_sdk_bedrock::config::Builder::from(&aws)
+            .endpoint_url(emulator.endpoint())
+            .build();
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let table = format!("jobs-{n}");
         let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
         create_table(&dynamodb, &table).await.expect("create table");
         let sns = aws_sdk_sns::Client::new(&aws);
-        let topic_arn = sns.create_topic().name(format!("notify-{n}")).send().await.unwrap().topic_arn.unwrap();
+        let topic_arn = sns
+            .create_topic()
+            .name(format!("notify-{n}"))
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
         let sqs = aws_sdk_sqs::Client::new(&aws);
-        let queue_url = sqs.create_queue().queue_name(format!("inbox-{n}")).send().await.unwrap().queue_url.unwrap();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(format!("inbox-{n}"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
         let queue_arn = sqs
             .get_queue_attributes()
             .queue_url(&queue_url)
@@ -121,7 +136,13 @@ impl Stack {
             .attributes
             .unwrap()[&QueueAttributeName::QueueArn]
             .clone();
-        sns.subscribe().topic_arn(&topic_arn).protocol("sqs").endpoint(queue_arn).send().await.unwrap();
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .unwrap();
         Stack {
             bedrock: aws_sdk_bedrock::Client::from_conf(bedrock_conf),
             emulator,
@@ -153,7 +174,10 @@ impl Stack {
         self.poller_with(self.settings())
     }
 
-    pub fn poller_with(&self, settings: PollSettings) -> Poller<BatchInferenceSource, DynamoJobStore, SnsNotifier> {
+    pub fn poller_with(
+        &self,
+        settings: PollSettings,
+    ) -> Poller<BatchInferenceSource, DynamoJobStore, SnsNotifier> {
         Poller::new(
             BatchInferenceSource::new(self.bedrock.clone()),
             self.store(),
@@ -188,14 +212,19 @@ impl Stack {
             .send()
             .await
             .expect("control call");
-        assert!(response.status().is_success(), "control {path}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "control {path}: {}",
+            response.status()
+        );
         response.json().await.expect("control json")
     }
 
     /// Forces a job's status through the emulator's control API.
     pub async fn set_status(&self, arn: &str, status: &str) {
         let id = arn.rsplit('/').next().unwrap_or(arn);
-        self.control(&format!("jobs/{id}/status"), json!({ "status": status })).await;
+        self.control(&format!("jobs/{id}/status"), json!({ "status": status }))
+            .await;
     }
 
     pub async fn create_batch(&self, name: &str) -> String {
@@ -206,10 +235,16 @@ impl Stack {
             .role_arn("arn:aws:iam::123456789012:role/BedrockBatch")
             .model_id("anthropic.claude-3-haiku-20240307-v1:0")
             .input_data_config(ModelInvocationJobInputDataConfig::S3InputDataConfig(
-                ModelInvocationJobS3InputDataConfig::builder().s3_uri("s3://input-bucket/records.jsonl").build().unwrap(),
+                ModelInvocationJobS3InputDataConfig::builder()
+                    .s3_uri("s3://input-bucket/records.jsonl")
+                    .build()
+                    .unwrap(),
             ))
             .output_data_config(ModelInvocationJobOutputDataConfig::S3OutputDataConfig(
-                ModelInvocationJobS3OutputDataConfig::builder().s3_uri("s3://output-bucket/out/").build().unwrap(),
+                ModelInvocationJobS3OutputDataConfig::builder()
+                    .s3_uri("s3://output-bucket/out/")
+                    .build()
+                    .unwrap(),
             ))
             .send()
             .await
@@ -238,7 +273,8 @@ impl Stack {
             }
             empty_polls = 0;
             for m in messages {
-                let envelope: Value = serde_json::from_str(m.body.as_deref().unwrap_or("{}")).expect("SNS envelope");
+                let envelope: Value =
+                    serde_json::from_str(m.body.as_deref().unwrap_or("{}")).expect("SNS envelope");
                 out.push(Notification::from_envelope(&envelope));
                 self.sqs
                     .delete_message()
@@ -258,7 +294,10 @@ impl Stack {
             .dynamodb
             .get_item()
             .table_name(&self.table)
-            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(arn.to_owned()))
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(arn.to_owned()),
+            )
             .consistent_read(true)
             .send()
             .await
@@ -278,14 +317,29 @@ pub struct Notification {
 
 impl Notification {
     fn from_envelope(envelope: &Value) -> Self {
-        let body = envelope["Message"].as_str().map(|m| serde_json::from_str(m).expect("JSON body")).unwrap_or(Value::Null);
+        let body = envelope["Message"]
+            .as_str()
+            .map(|m| serde_json::from_str(m).expect("JSON body"))
+            .unwrap_or(Value::Null);
         let attributes = envelope["MessageAttributes"]
             .as_object()
             .map(|attrs| {
-                attrs.iter().map(|(k, v)| (k.clone(), v["Value"].as_str().unwrap_or_default().to_owned())).collect()
+                attrs
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v["Value"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
             })
             .unwrap_or_default();
-        Notification { subject: envelope["Subject"].as_str().unwrap_or_default().to_owned(), body, attributes }
+        Notification {
+            subject: envelope["Subject"].as_str().unwrap_or_default().to_owned(),
+            body,
+            attributes,
+        }
     }
 
     pub fn arn(&self) -> &str {

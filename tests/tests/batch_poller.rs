@@ -20,23 +20,43 @@ async fn the_first_run_records_finished_jobs_silently_and_watches_open_ones() {
 
     // then
     assert!(summary.first_run);
-    assert_eq!((summary.listed, summary.transitions, summary.notifications_sent), (3, 3, 0));
+    assert_eq!(
+        (
+            summary.listed,
+            summary.transitions,
+            summary.notifications_sent
+        ),
+        (3, 3, 0)
+    );
     assert!(stack.notifications().await.is_empty());
     let done_record = stack.record(&done).await.unwrap();
     assert_eq!(done_record.status, JobStatus::Completed);
     assert_eq!(done_record.watch, None);
     assert!(done_record.expires_at.is_some());
-    assert_eq!(stack.record(&open).await.unwrap().watch.as_deref(), Some("batch-inference#us-east-1"));
+    assert_eq!(
+        stack.record(&open).await.unwrap().watch.as_deref(),
+        Some("batch-inference#us-east-1")
+    );
 }
 
 #[tokio::test]
 async fn each_terminal_transition_is_notified_exactly_once_with_its_details() {
     // given five running jobs the poller already knows
     let stack = Stack::start().await;
-    let ends = ["Completed", "Failed", "Expired", "PartiallyCompleted", "Stopped"];
+    let ends = [
+        "Completed",
+        "Failed",
+        "Expired",
+        "PartiallyCompleted",
+        "Stopped",
+    ];
     let mut arns = Vec::new();
     for end in ends {
-        arns.push(stack.create_batch(&format!("job-{}", end.to_lowercase())).await);
+        arns.push(
+            stack
+                .create_batch(&format!("job-{}", end.to_lowercase()))
+                .await,
+        );
     }
     stack.poller().run(Utc::now(), "baseline").await.unwrap();
 
@@ -62,7 +82,10 @@ async fn each_terminal_transition_is_notified_exactly_once_with_its_details() {
     got.sort_by(|a, b| a.arn().cmp(b.arn()));
     assert_eq!(got.len(), 5);
     for (arn, end) in arns.iter().zip(ends) {
-        let n = got.iter().find(|n| n.arn() == arn).unwrap_or_else(|| panic!("no notification for {end}"));
+        let n = got
+            .iter()
+            .find(|n| n.arn() == arn)
+            .unwrap_or_else(|| panic!("no notification for {end}"));
         assert_eq!(n.status(), end);
         assert_eq!(n.body["previousStatus"], "Submitted");
         assert_eq!(n.body["jobKind"], "batch-inference");
@@ -75,10 +98,20 @@ async fn each_terminal_transition_is_notified_exactly_once_with_its_details() {
         assert!(n.body["endTime"].is_string() && n.body["submitTime"].is_string());
         assert_eq!(n.attributes["job_kind"], "batch-inference");
         assert_eq!(n.attributes["status"], end);
-        assert_eq!(n.attributes["model_id"], "anthropic.claude-3-haiku-20240307-v1:0");
-        assert!(n.subject.is_ascii() && n.subject.len() <= 100 && n.subject.contains(end), "{}", n.subject);
+        assert_eq!(
+            n.attributes["model_id"],
+            "anthropic.claude-3-haiku-20240307-v1:0"
+        );
+        assert!(
+            n.subject.is_ascii() && n.subject.len() <= 100 && n.subject.contains(end),
+            "{}",
+            n.subject
+        );
         let record = stack.record(arn).await.unwrap();
-        assert_eq!(record.notified_status.as_ref().map(JobStatus::as_str), Some(end));
+        assert_eq!(
+            record.notified_status.as_ref().map(JobStatus::as_str),
+            Some(end)
+        );
         assert_eq!((record.pending_status, record.watch), (None, None));
     }
 }
@@ -105,16 +138,30 @@ async fn open_jobs_outside_the_listing_window_are_reconciled_with_get() {
     // given an open job submitted before the watermark (no listing overlap)
     let stack = Stack::start().await;
     let arn = stack.create_batch("long-runner").await;
-    let settings = jobwatch::PollSettings { list_margin: Duration::zero(), ..stack.settings() };
+    let settings = jobwatch::PollSettings {
+        list_margin: Duration::zero(),
+        ..stack.settings()
+    };
     let t1 = Utc::now() + Duration::seconds(1);
-    stack.poller_with(settings.clone()).run(t1, "run-1").await.unwrap();
+    stack
+        .poller_with(settings.clone())
+        .run(t1, "run-1")
+        .await
+        .unwrap();
     stack.set_status(&arn, "Completed").await;
 
     // when
-    let summary = stack.poller_with(settings).run(t1 + Duration::hours(30), "run-2").await.unwrap();
+    let summary = stack
+        .poller_with(settings)
+        .run(t1 + Duration::hours(30), "run-2")
+        .await
+        .unwrap();
 
     // then the listing did not return it, a Get did
-    assert_eq!((summary.listed, summary.fetched, summary.notifications_sent), (0, 1, 1));
+    assert_eq!(
+        (summary.listed, summary.fetched, summary.notifications_sent),
+        (0, 1, 1)
+    );
     assert_eq!(stack.notifications().await.len(), 1);
 }
 
@@ -125,24 +172,53 @@ async fn many_open_jobs_are_reconciled_by_sweeping_open_statuses_not_one_get_eac
     stack
         .control("seed", json!({"kind": "batch-inference", "count": 60, "statuses": {"InProgress": 1}, "spreadHours": 24, "newestHoursAgo": 1}))
         .await;
-    let settings = jobwatch::PollSettings { list_margin: Duration::zero(), ..stack.settings() };
-    let first = stack.poller_with(settings.clone()).run(Utc::now(), "run-1").await.unwrap();
+    let settings = jobwatch::PollSettings {
+        list_margin: Duration::zero(),
+        ..stack.settings()
+    };
+    let first = stack
+        .poller_with(settings.clone())
+        .run(Utc::now(), "run-1")
+        .await
+        .unwrap();
     assert_eq!(first.listed, 60);
-    let jobs: serde_json::Value = stack.http.get(format!("{}/_emulator/jobs", stack.emulator.endpoint())).send().await.unwrap().json().await.unwrap();
-    let arns: Vec<String> = jobs["jobs"].as_array().unwrap().iter().map(|j| j["arn"].as_str().unwrap().to_owned()).collect();
+    let jobs: serde_json::Value = stack
+        .http
+        .get(format!("{}/_emulator/jobs", stack.emulator.endpoint()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let arns: Vec<String> = jobs["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["arn"].as_str().unwrap().to_owned())
+        .collect();
 
     // when three of them finish
     for arn in &arns[..3] {
         stack.set_status(arn, "Completed").await;
     }
-    let summary = stack.poller_with(settings).run(Utc::now(), "run-2").await.unwrap();
+    let summary = stack
+        .poller_with(settings)
+        .run(Utc::now(), "run-2")
+        .await
+        .unwrap();
 
     // then 5 sweep lists + 3 Gets replace 60 Gets
     assert_eq!(summary.watched, 60);
     assert_eq!(summary.sweep_calls, 5);
     assert_eq!(summary.fetched, 3);
     assert_eq!(summary.notifications_sent, 3);
-    let mut notified: Vec<_> = stack.notifications().await.iter().map(|n| n.arn().to_owned()).collect();
+    let mut notified: Vec<_> = stack
+        .notifications()
+        .await
+        .iter()
+        .map(|n| n.arn().to_owned())
+        .collect();
     notified.sort();
     let mut expected = arns[..3].to_vec();
     expected.sort();
@@ -190,12 +266,30 @@ async fn unknown_statuses_are_stored_raw_and_do_not_break_the_run() {
 
     let summary = stack.poller().run(Utc::now(), "run-1").await.unwrap();
 
-    assert_eq!((summary.transitions, summary.notifications_sent, summary.failures), (2, 1, 0));
+    assert_eq!(
+        (
+            summary.transitions,
+            summary.notifications_sent,
+            summary.failures
+        ),
+        (2, 1, 0)
+    );
     let record = stack.record(&odd).await.unwrap();
     assert_eq!(record.status.as_str(), "Hibernating");
-    assert!(record.watch.is_some(), "still watched until it reaches a status we know");
+    assert!(
+        record.watch.is_some(),
+        "still watched until it reaches a status we know"
+    );
     stack.set_status(&odd, "Completed").await;
-    assert_eq!(stack.poller().run(Utc::now(), "run-2").await.unwrap().notifications_sent, 1);
+    assert_eq!(
+        stack
+            .poller()
+            .run(Utc::now(), "run-2")
+            .await
+            .unwrap()
+            .notifications_sent,
+        1
+    );
 }
 
 #[tokio::test]
@@ -211,5 +305,9 @@ async fn pagination_covers_more_than_two_thousand_jobs() {
     assert_eq!(summary.bedrock_calls, 3, "three pages of at most 1000");
     assert_eq!(summary.transitions, 2500);
     let second = stack.poller().run(Utc::now(), "run-2").await.unwrap();
-    assert_eq!((second.listed, second.transitions), (0, 0), "steady state lists only new jobs");
+    assert_eq!(
+        (second.listed, second.transitions),
+        (0, 0),
+        "steady state lists only new jobs"
+    );
 }

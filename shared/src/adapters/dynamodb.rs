@@ -46,9 +46,9 @@ fn watermark_key(scope: &str) -> String {
     format!("WATERMARK#{scope}")
 }
 
-/// Fixed-width UTC timestamps compare correctly as strings.
+/// Fixed-width UTC timestamps (nanoseconds) compare correctly as strings.
 fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
 fn store_error<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> Error
@@ -300,8 +300,8 @@ impl JobStore for DynamoJobStore {
 /// on-demand). For local development, tests and the demo; production uses the template.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
     use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-        ProjectionType, ScalarAttributeType,
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType,
     };
     let build = |e: aws_sdk_dynamodb::error::BuildError| Error::Store {
         operation: "CreateTable",
@@ -314,7 +314,12 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
             .attribute_type(ScalarAttributeType::S)
             .build()
     };
-    let hash_key = |name: &str| KeySchemaElement::builder().attribute_name(name).key_type(KeyType::Hash).build();
+    let hash_key = |name: &str| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(KeyType::Hash)
+            .build()
+    };
     client
         .create_table()
         .table_name(table)
@@ -326,7 +331,11 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
             GlobalSecondaryIndex::builder()
                 .index_name(WATCH_INDEX)
                 .key_schema(hash_key("watch").map_err(build)?)
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
                 .build()
                 .map_err(build)?,
         )

@@ -1,0 +1,64 @@
+//! Configuration is read once, typed, and fails clearly.
+
+use std::collections::HashMap;
+
+use jobwatch::config::Config;
+use jobwatch::domain::JobStatus;
+use jobwatch::error::ConfigError;
+
+fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut base: HashMap<String, String> = [
+        ("JOBS_TABLE", "jobs"),
+        ("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:jobwatch"),
+        ("AWS_REGION", "us-east-1"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in pairs {
+        base.insert(k.to_string(), v.to_string());
+    }
+    base
+}
+
+#[test]
+fn defaults_apply_when_only_the_required_variables_are_set() {
+    let config = Config::from_vars(&vars(&[])).unwrap();
+    assert_eq!(config.table, "jobs");
+    assert_eq!(config.policy.statuses, JobStatus::TERMINAL.to_vec());
+    assert!(!config.policy.on_first_sight);
+    assert_eq!(config.lookback, chrono::Duration::hours(336));
+    assert_eq!(config.list_margin, chrono::Duration::minutes(15));
+    assert_eq!(config.get_concurrency, 8);
+}
+
+#[test]
+fn optional_variables_are_parsed() {
+    let config = Config::from_vars(&vars(&[
+        ("NOTIFY_STATUSES", "Failed, Expired"),
+        ("NOTIFY_ON_FIRST_SIGHT", "TRUE"),
+        ("LOOKBACK_HOURS", "48"),
+    ]))
+    .unwrap();
+    assert_eq!(config.policy.statuses, vec![JobStatus::Failed, JobStatus::Expired]);
+    assert!(config.policy.on_first_sight);
+    assert_eq!(config.lookback, chrono::Duration::hours(48));
+}
+
+#[test]
+fn missing_and_invalid_values_name_the_variable() {
+    let mut no_table = vars(&[]);
+    no_table.remove("JOBS_TABLE");
+    assert!(matches!(Config::from_vars(&no_table), Err(ConfigError::Missing("JOBS_TABLE"))));
+    for (name, value) in [
+        ("NOTIFY_TOPIC_ARN", "my-topic"),
+        ("LOOKBACK_HOURS", "-1"),
+        ("LOOKBACK_HOURS", "soon"),
+        ("NOTIFY_ON_FIRST_SIGHT", "maybe"),
+        ("GET_CONCURRENCY", "0"),
+        ("NOTIFY_STATUSES", " , "),
+    ] {
+        let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
+        assert!(err.to_string().contains(name), "{name}={value}: {err}");
+    }
+}

@@ -34,7 +34,7 @@ pub async fn start(State(app): State<Arc<App>>, raw: Bytes) -> ApiResult<Json<Va
             "Value '{model_id}' at 'modelId' is not valid"
         )));
     }
-    if !body.get("modelInput").is_some_and(|v| !v.is_null()) {
+    if body.get("modelInput").is_none_or(|v| v.is_null()) {
         return Err(input::missing("modelInput"));
     }
     let output = input::required_obj(&body, "outputDataConfig")?;

@@ -1,0 +1,21 @@
+# bedrock-jobwatch: the two commands of the quick start, and a few helpers.
+.PHONY: demo test tools build lambda-build clean
+
+demo: ## Installs what is missing, runs the whole system locally and shows notifications
+	scripts/demo.sh
+
+test: tools ## Installs what is missing and runs the whole test suite (what CI runs)
+	scripts/test.sh
+
+tools:
+	scripts/install-tools.sh
+
+build:
+	cargo build --workspace
+
+lambda-build: tools ## Release bootstraps for Lambda (arm64), as SAM builds them
+	cargo lambda build --release --arm64
+
+clean:
+	cargo clean
+	rm -rf .aws-sam .demo

@@ -1,0 +1,220 @@
+"""The local demo: the whole system on this machine, no AWS account.
+
+moto (DynamoDB, SNS, SQS) and the Bedrock emulator (auto-advance) start on free ports; the
+pollers run under `cargo lambda watch` and are invoked with `cargo lambda invoke` and the sample
+event, as in development. Jobs are submitted with boto3, the notifications are read back from an
+SQS queue subscribed to the topic, and every process is stopped at the end (also on Ctrl-C).
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".demo"
+FUNCTIONS = ["batch-inference-poller"]
+TIMEOUT_S = 240
+CREDS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+procs = []
+
+
+def say(msg=""):
+    print(msg, flush=True)
+
+
+def start(cmd, log, env=None, pattern=None):
+    """Starts a process in its own group; with `pattern`, waits for it in the log and returns the match."""
+    out = open(WORK / log, "w")
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True)
+    procs.append(p)
+    if not pattern:
+        return p, None
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        m = re.search(pattern, (WORK / log).read_text(errors="replace"))
+        if m:
+            return p, m
+        if p.poll() is not None:
+            raise SystemExit(f"{cmd[0]} exited early; see {WORK / log}")
+        time.sleep(0.05)
+    raise SystemExit(f"{cmd[0]} did not start; see {WORK / log}")
+
+
+def stop_all():
+    for p in reversed(procs):
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(timeout=10)
+            except Exception:
+                os.killpg(p.pid, signal.SIGKILL)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port):
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit("cargo lambda watch did not open its port")
+
+
+def email(n):
+    """The notification as a person reads it."""
+    b = n["body"]
+    counts = b.get("recordCounts") or {}
+    lines = [f"Subject: {n['subject']}", "", f"  {b['jobKind']} '{b.get('jobName') or b['jobId']}' is now {b['status']}"
+             f" (was {b.get('previousStatus') or 'not seen yet'})."]
+    if b.get("durationSeconds") is not None:
+        lines.append(f"  Ran for {b['durationSeconds']} s on {b.get('modelId')}.")
+    if b.get("message"):
+        lines.append(f"  Message: {b['message']}")
+    if counts.get("total") is not None:
+        rate = 100.0 * (counts.get("success") or 0) / counts["total"] if counts["total"] else 0
+        lines.append(f"  Records: {counts.get('success')} of {counts['total']} succeeded ({rate:.1f}%), {counts.get('error')} failed.")
+    if b.get("outputS3Uri"):
+        lines.append(f"  Output: {b['outputS3Uri']}")
+    lines.append(f"  Job: {b['jobArn']}")
+    return "\n".join(lines)
+
+
+def main():
+    WORK.mkdir(exist_ok=True)
+    say("==> starting moto (DynamoDB, SNS, SQS) and the Bedrock emulator (auto-advance)")
+    _, m = start(["moto_server", "-H", "127.0.0.1", "-p", "0"], "moto.log", pattern=r"Running on http://127\.0\.0\.1:(\d+)")
+    moto = f"http://127.0.0.1:{m.group(1)}"
+    emulator_bin = str(ROOT / "target" / "debug" / "bedrock-emulator")
+    _, m = start([emulator_bin, "--port", "0", "--auto-advance", "--step-ms", "1500", "--seed", "7"], "emulator.log",
+                 pattern=r"listening on (http://\S+)")
+    emulator = m.group(1)
+    say(f"    moto {moto}   emulator {emulator}")
+
+    cfg = Config(retries={"max_attempts": 3})
+    ddb = boto3.client("dynamodb", endpoint_url=moto, config=cfg, **CREDS)
+    sns = boto3.client("sns", endpoint_url=moto, config=cfg, **CREDS)
+    sqs = boto3.client("sqs", endpoint_url=moto, config=cfg, **CREDS)
+    bedrock = boto3.client("bedrock", endpoint_url=emulator, config=cfg, **CREDS)
+
+    say("==> creating the jobs table, the topic and an SQS subscriber")
+    ddb.create_table(TableName="bedrock-jobwatch-jobs", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "watch", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     GlobalSecondaryIndexes=[{"IndexName": "watch-index",
+                                              "KeySchema": [{"AttributeName": "watch", "KeyType": "HASH"}],
+                                              "Projection": {"ProjectionType": "ALL"}}])
+    topic = sns.create_topic(Name="bedrock-jobwatch")["TopicArn"]
+    queue = sqs.create_queue(QueueName="demo-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+
+    env_file = WORK / "lambda.env"
+    env_file.write_text("\n".join([
+        "JOBS_TABLE=bedrock-jobwatch-jobs", f"NOTIFY_TOPIC_ARN={topic}", "AWS_REGION=us-east-1",
+        "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", f"AWS_ENDPOINT_URL={moto}",
+        f"AWS_ENDPOINT_URL_BEDROCK={emulator}", f"AWS_ENDPOINT_URL_BEDROCK_RUNTIME={emulator}",
+        "RUST_LOG=warn", ""]))
+    port = free_port()
+    say(f"==> cargo lambda watch on port {port} (logs in .demo/watch.log)")
+    start(["cargo", "lambda", "watch", "--env-file", str(env_file), "-P", str(port)], "watch.log")
+    wait_port(port)
+
+    def invoke(function):
+        out = subprocess.run(["cargo", "lambda", "invoke", function, "-P", str(port), "--data-file",
+                              "events/scheduled.json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        if out.returncode != 0:
+            raise SystemExit(f"invoke {function} failed:\n{out.stdout}\n{out.stderr}")
+        return json.loads(out.stdout)
+
+    say("==> an account with history: 300 old jobs, then the first run records them silently")
+    requests = __import__("urllib.request").request
+    seed = json.dumps({"kind": "batch-inference", "count": 300, "statuses": {"Completed": 8, "Failed": 2},
+                       "spreadHours": 200, "newestHoursAgo": 2, "namePrefix": "last-month"}).encode()
+    requests.urlopen(requests.Request(f"{emulator}/_emulator/seed", seed, {"content-type": "application/json"}))
+    for f in FUNCTIONS:
+        s = invoke(f)
+        say(f"    {f}: first run, listed {s['listed']}, recorded {s['transitions']}, notified {s['notifications_sent']}")
+
+    say("==> submitting today's jobs (the emulator decides how each ends)")
+    plan = [("summarise-tickets", "Completed"), ("translate-catalogue", "Completed"), ("score-leads", "Failed"),
+            ("embed-wiki", "PartiallyCompleted"), ("nightly-eval", "Expired"), ("backfill-2019", None)]
+    expected = {}
+    for name, outcome in plan:
+        args = dict(jobName=name, roleArn="arn:aws:iam::123456789012:role/BedrockBatch",
+                    modelId="anthropic.claude-3-haiku-20240307-v1:0",
+                    inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://demo-input/{name}.jsonl"}},
+                    outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://demo-output/{name}/"}})
+        if outcome:
+            args["tags"] = [{"key": "emulator:outcome", "value": outcome}]
+        arn = bedrock.create_model_invocation_job(**args)["jobArn"]
+        expected[arn] = outcome or "Stopped"
+        say(f"    {name:22} -> {outcome or 'will be stopped by hand'}")
+    stop_arn = [a for a, o in expected.items() if o == "Stopped"][0]
+    time.sleep(1)
+    bedrock.stop_model_invocation_job(jobIdentifier=stop_arn)
+
+    say("==> polling every 2 s until every job has been notified")
+    seen = {}
+    started = time.time()
+    run = 0
+    while set(seen) != {(a, s) for a, s in expected.items()} and time.time() - started < TIMEOUT_S:
+        run += 1
+        for f in FUNCTIONS:
+            s = invoke(f)
+            say(f"    run {run:2} {f}: listed {s['listed']}, open {s['watched']}, transitions {s['transitions']}, "
+                f"notified {s['notifications_sent']}, pending {s['notifications_pending']}, {s['duration_ms']} ms")
+        while True:
+            msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            if not msgs:
+                break
+            for msg in msgs:
+                env = json.loads(msg["Body"])
+                n = {"subject": env.get("Subject", ""), "body": json.loads(env["Message"])}
+                key = (n["body"]["jobArn"], n["body"]["status"])
+                seen[key] = seen.get(key, 0) + 1
+                say("")
+                say(email(n))
+                say("")
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=msg["ReceiptHandle"])
+        time.sleep(2)
+
+    say("==> job states in DynamoDB (today's jobs)")
+    items = []
+    for page in ddb.get_paginator("scan").paginate(TableName="bedrock-jobwatch-jobs"):
+        items += [i for i in page["Items"] if i["pk"]["S"] in expected]
+    say(f"    {'job':22} {'status':20} {'previous':12} notified")
+    for i in sorted(items, key=lambda i: i.get("name", {}).get("S", "")):
+        say(f"    {i.get('name', {}).get('S', '?'):22} {i['status']['S']:20} "
+            f"{i.get('previous_status', {}).get('S', '-'):12} {i.get('notified_status', {}).get('S', '-')}")
+    dupes = sum(c - 1 for c in seen.values())
+    missing = [f"{a} {s}" for a, s in expected.items() if (a, s) not in seen]
+    say(f"\n==> {len(seen)} notifications for {len(expected)} jobs, {dupes} duplicates, {len(missing)} missing, "
+        f"{int(time.time() - started)} s")
+    if missing or dupes:
+        raise SystemExit(f"demo failed: missing {missing}, duplicates {dupes}")
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        main()
+    except KeyboardInterrupt:
+        say("\ninterrupted")
+        sys.exit(130)
+    finally:
+        stop_all()

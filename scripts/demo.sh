@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# One-command local demo: installs what is missing, builds, and runs scripts/demo.py, which starts
+# moto and the Bedrock emulator, runs the poller through `cargo lambda watch`/`invoke`, and prints
+# the notifications as a subscriber receives them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-tools.sh
+echo "==> building the emulator and the pollers (first build takes a few minutes)"
+cargo build --quiet -p bedrock-emulator -p batch-inference-poller
+exec python3 scripts/demo.py "$@"

@@ -9,7 +9,10 @@ use jobwatch::error::ConfigError;
 fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     let mut base: HashMap<String, String> = [
         ("JOBS_TABLE", "jobs"),
-        ("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:jobwatch"),
+        (
+            "NOTIFY_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:jobwatch",
+        ),
         ("AWS_REGION", "us-east-1"),
     ]
     .iter()
@@ -40,7 +43,10 @@ fn optional_variables_are_parsed() {
         ("LOOKBACK_HOURS", "48"),
     ]))
     .unwrap();
-    assert_eq!(config.policy.statuses, vec![JobStatus::Failed, JobStatus::Expired]);
+    assert_eq!(
+        config.policy.statuses,
+        vec![JobStatus::Failed, JobStatus::Expired]
+    );
     assert!(config.policy.on_first_sight);
     assert_eq!(config.lookback, chrono::Duration::hours(48));
 }
@@ -49,7 +55,10 @@ fn optional_variables_are_parsed() {
 fn missing_and_invalid_values_name_the_variable() {
     let mut no_table = vars(&[]);
     no_table.remove("JOBS_TABLE");
-    assert!(matches!(Config::from_vars(&no_table), Err(ConfigError::Missing("JOBS_TABLE"))));
+    assert!(matches!(
+        Config::from_vars(&no_table),
+        Err(ConfigError::Missing("JOBS_TABLE"))
+    ));
     for (name, value) in [
         ("NOTIFY_TOPIC_ARN", "my-topic"),
         ("LOOKBACK_HOURS", "-1"),

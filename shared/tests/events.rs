@@ -10,7 +10,10 @@ fn event(file: &str) -> Value {
 
 #[test]
 fn the_scheduled_sample_event_triggers_a_poll() {
-    assert_eq!(classify(&event(include_str!("../../events/scheduled.json"))).unwrap(), Trigger::Poll);
+    assert_eq!(
+        classify(&event(include_str!("../../events/scheduled.json"))).unwrap(),
+        Trigger::Poll
+    );
 }
 
 #[test]
@@ -21,14 +24,22 @@ fn a_manual_empty_invocation_triggers_a_poll() {
 #[test]
 fn other_detail_types_are_ignored_with_a_reason() {
     match classify(&event(include_str!("../../events/unrelated.json"))).unwrap() {
-        Trigger::Ignore(reason) => assert!(reason.contains("EC2 Instance State-change Notification")),
+        Trigger::Ignore(reason) => {
+            assert!(reason.contains("EC2 Instance State-change Notification"))
+        }
         other => panic!("{other:?}"),
     }
 }
 
 #[test]
 fn malformed_events_are_clear_errors() {
-    for bad in [json!("text"), json!(null), json!([1, 2]), json!({"detail-type": 5}), json!({"foo": "bar"})] {
+    for bad in [
+        json!("text"),
+        json!(null),
+        json!([1, 2]),
+        json!({"detail-type": 5}),
+        json!({"foo": "bar"}),
+    ] {
         let err = classify(&bad).unwrap_err();
         assert!(!err.is_retryable());
         assert!(err.to_string().contains("event"), "{err}");

@@ -1,13 +1,17 @@
 //! Notices: stable keys, safe subjects, bounded bodies, filterable attributes.
 
 use chrono::{TimeZone, Utc};
-use jobwatch::domain::{plan, JobArn, JobKind, JobStatus, Notice, NotifyPolicy, ObservedJob, PlanContext, RecordCounts};
+use jobwatch::domain::{
+    plan, JobArn, JobKind, JobStatus, Notice, NotifyPolicy, ObservedJob, PlanContext, RecordCounts,
+};
 
 fn record(name: &str, message: Option<String>) -> jobwatch::domain::JobRecord {
     let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
     let job = ObservedJob {
         kind: JobKind::BatchInference,
-        arn: JobArn::new("arn:aws:bedrock:eu-west-1:123456789012:model-invocation-job/abcdefghijkl"),
+        arn: JobArn::new(
+            "arn:aws:bedrock:eu-west-1:123456789012:model-invocation-job/abcdefghijkl",
+        ),
         name: Some(name.to_owned()),
         status: JobStatus::Failed,
         model_id: Some("amazon.nova-lite-v1:0".into()),
@@ -16,7 +20,12 @@ fn record(name: &str, message: Option<String>) -> jobwatch::domain::JobRecord {
         end_time: Some(now),
         input_s3_uri: None,
         output_s3_uri: Some("s3://out/".into()),
-        counts: RecordCounts { total: Some(4), processed: Some(4), success: Some(3), error: Some(1) },
+        counts: RecordCounts {
+            total: Some(4),
+            processed: Some(4),
+            success: Some(3),
+            error: Some(1),
+        },
     };
     let policy = NotifyPolicy::default();
     let ctx = PlanContext {
@@ -53,7 +62,12 @@ fn the_body_carries_the_job_and_a_stable_dedup_key() {
 
 #[test]
 fn subjects_are_one_line_of_ascii_within_100_characters() {
-    for name in ["ünïcødé-名前-🚀", "line\nbreak\r\ttab", &"x".repeat(1024), ""] {
+    for name in [
+        "ünïcødé-名前-🚀",
+        "line\nbreak\r\ttab",
+        &"x".repeat(1024),
+        "",
+    ] {
         let notice = Notice::new(&record(name, None), &JobStatus::Failed);
         let s = &notice.subject;
         assert!(!s.is_empty() && s.len() <= 100, "{s:?}");
@@ -65,7 +79,10 @@ fn subjects_are_one_line_of_ascii_within_100_characters() {
 
 #[test]
 fn long_failure_messages_are_truncated_and_say_so() {
-    let notice = Notice::new(&record("big", Some("e".repeat(300_000))), &JobStatus::Failed);
+    let notice = Notice::new(
+        &record("big", Some("e".repeat(300_000))),
+        &JobStatus::Failed,
+    );
     assert_eq!(notice.body["messageTruncated"], true);
     assert!(notice.body.to_string().len() < 16 * 1024);
 }

@@ -10,10 +10,14 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_sqs::types::QueueAttributeName;
 use bedrock_emulator::{Running, Settings};
-use jobwatch::adapters::bedrock::BatchInferenceSource;
+use jobwatch::adapters::async_invoke::AsyncInvokeSource;
+use jobwatch::adapters::batch::BatchInferenceSource;
+use jobwatch::adapters::customization::CustomizationSource;
 use jobwatch::adapters::dynamodb::{create_table, DynamoJobStore};
+use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
 use jobwatch::domain::{JobRecord, NotifyPolicy};
+use jobwatch::ports::JobSource;
 use jobwatch::{PollSettings, Poller};
 use serde_json::{json, Value};
 
@@ -83,6 +87,7 @@ pub struct Stack {
     pub emulator: Running,
     pub moto: Moto,
     pub bedrock: aws_sdk_bedrock::Client,
+    pub runtime: aws_sdk_bedrockruntime::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
@@ -102,6 +107,9 @@ impl Stack {
         let emulator = emulator.expect("emulator starts");
         let aws = sdk_config(&moto.endpoint);
         let bedrock_conf = aws_sdk_bedrock::config::Builder::from(&aws)
+            .endpoint_url(emulator.endpoint())
+            .build();
+        let runtime_conf = aws_sdk_bedrockruntime::config::Builder::from(&aws)
             .endpoint_url(emulator.endpoint())
             .build();
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -145,6 +153,7 @@ impl Stack {
             .unwrap();
         Stack {
             bedrock: aws_sdk_bedrock::Client::from_conf(bedrock_conf),
+            runtime: aws_sdk_bedrockruntime::Client::from_conf(runtime_conf),
             emulator,
             moto,
             dynamodb,
@@ -184,6 +193,104 @@ impl Stack {
             SnsNotifier::new(self.sns.clone(), &self.topic_arn),
             settings,
         )
+    }
+
+    /// A poller of any family, wired like the Lambda wires it.
+    pub fn poller_for<S: JobSource>(
+        &self,
+        source: S,
+        settings: PollSettings,
+    ) -> Poller<S, DynamoJobStore, SnsNotifier> {
+        Poller::new(
+            source,
+            self.store(),
+            SnsNotifier::new(self.sns.clone(), &self.topic_arn),
+            settings,
+        )
+    }
+
+    pub fn import_source(&self) -> ModelImportSource {
+        ModelImportSource::new(self.bedrock.clone())
+    }
+
+    pub fn async_source(&self) -> AsyncInvokeSource {
+        AsyncInvokeSource::new(self.runtime.clone())
+    }
+
+    pub fn customization_source(&self) -> CustomizationSource {
+        CustomizationSource::new(self.bedrock.clone())
+    }
+
+    pub async fn create_customization(&self, name: &str) -> String {
+        use aws_sdk_bedrock::types::{OutputDataConfig, TrainingDataConfig};
+        self.bedrock
+            .create_model_customization_job()
+            .job_name(name)
+            .custom_model_name(format!("{name}-model"))
+            .role_arn("arn:aws:iam::123456789012:role/TuneRole")
+            .base_model_identifier("amazon.titan-text-express-v1")
+            .training_data_config(
+                TrainingDataConfig::builder()
+                    .s3_uri("s3://training-bucket/train.jsonl")
+                    .build(),
+            )
+            .output_data_config(
+                OutputDataConfig::builder()
+                    .s3_uri("s3://training-bucket/out/")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("create customization job")
+            .job_arn
+    }
+
+    pub async fn create_import(&self, name: &str) -> String {
+        use aws_sdk_bedrock::types::{ModelDataSource, S3DataSource};
+        self.bedrock
+            .create_model_import_job()
+            .job_name(name)
+            .imported_model_name(format!("{name}-model"))
+            .role_arn("arn:aws:iam::123456789012:role/ImportRole")
+            .model_data_source(ModelDataSource::S3DataSource(
+                S3DataSource::builder()
+                    .s3_uri("s3://model-bucket/weights/")
+                    .build()
+                    .unwrap(),
+            ))
+            .send()
+            .await
+            .expect("create import job")
+            .job_arn
+    }
+
+    pub async fn start_async_invoke(&self, prefix: &str) -> String {
+        use aws_sdk_bedrockruntime::types::{
+            AsyncInvokeOutputDataConfig, AsyncInvokeS3OutputDataConfig,
+        };
+        let input = aws_smithy_types::Document::Object(
+            [(
+                "taskType".to_owned(),
+                aws_smithy_types::Document::String("TEXT_VIDEO".into()),
+            )]
+            .into_iter()
+            .collect(),
+        );
+        self.runtime
+            .start_async_invoke()
+            .model_id("amazon.nova-reel-v1:0")
+            .model_input(input)
+            .output_data_config(AsyncInvokeOutputDataConfig::S3OutputDataConfig(
+                AsyncInvokeS3OutputDataConfig::builder()
+                    .s3_uri(format!("s3://video-bucket/{prefix}"))
+                    .build()
+                    .unwrap(),
+            ))
+            .send()
+            .await
+            .expect("start async invoke")
+            .invocation_arn
     }
 
     pub fn store(&self) -> DynamoJobStore {

@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 
 use chrono::{Duration, Utc};
-use jobwatch::adapters::bedrock::BatchInferenceSource;
+use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::sns::SnsNotifier;
 use jobwatch::domain::{JobStatus, Notice};
 use jobwatch::ports::Notifier;

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn template() -> Value {
@@ -48,7 +51,9 @@ fn action(service: &str, method: &str) -> String {
         .split('_')
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         })
         .collect();
     format!("{service}:{pascal}")
@@ -71,7 +76,13 @@ fn config_vars() -> BTreeSet<String> {
     let src = std::fs::read_to_string(root().join("shared/src/config.rs")).unwrap();
     ["get(\"", "required(\"", "number(\""]
         .iter()
-        .flat_map(|p| src.split(p).skip(1).filter_map(|r| r.split('"').next()).map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(|p| {
+            src.split(p)
+                .skip(1)
+                .filter_map(|r| r.split('"').next())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -85,12 +96,21 @@ fn the_template_deploys_exactly_the_function_crates() {
     let t = template();
     let mut binaries: Vec<String> = functions(&t)
         .iter()
-        .map(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary build property").to_owned())
+        .map(|(_, f)| {
+            f["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .expect("Binary build property")
+                .to_owned()
+        })
         .collect();
     binaries.sort();
     assert_eq!(binaries, crates);
     for (name, f) in functions(&t) {
-        assert_eq!(f["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"), "{name}");
+        assert_eq!(
+            f["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{name}"
+        );
     }
 }
 
@@ -104,9 +124,15 @@ fn the_environment_the_template_sets_is_what_config_reads() {
         .map(|k| k.as_str().unwrap().to_owned())
         .collect();
     let read = config_vars();
-    assert!(read.contains("JOBS_TABLE") && read.contains("NOTIFY_TOPIC_ARN"), "{read:?}");
+    assert!(
+        read.contains("JOBS_TABLE") && read.contains("NOTIFY_TOPIC_ARN"),
+        "{read:?}"
+    );
     let unknown: Vec<_> = set.difference(&read).collect();
-    assert!(unknown.is_empty(), "template sets variables no code reads: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "template sets variables no code reads: {unknown:?}"
+    );
     for required in ["JOBS_TABLE", "NOTIFY_TOPIC_ARN"] {
         assert!(set.contains(required), "template misses {required}");
     }
@@ -117,13 +143,38 @@ fn each_function_may_call_exactly_what_its_adapters_call() {
     // Infrastructure the code does not call by name: the KMS key of the encrypted table and
     // topic, and the dead-letter queue Lambda writes to on the function's behalf.
     let infrastructure: BTreeSet<String> =
-        ["kms:Decrypt", "kms:GenerateDataKey", "sqs:SendMessage"].iter().map(|s| s.to_string()).collect();
-    let shared: BTreeSet<String> =
-        sdk_calls("dynamodb.rs", "dynamodb").into_iter().chain(sdk_calls("sns.rs", "sns")).collect();
-    let sources = [("batch-inference-poller", sdk_calls("bedrock.rs", "bedrock"))];
+        ["kms:Decrypt", "kms:GenerateDataKey", "sqs:SendMessage"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    let shared: BTreeSet<String> = sdk_calls("dynamodb.rs", "dynamodb")
+        .into_iter()
+        .chain(sdk_calls("sns.rs", "sns"))
+        .collect();
+    let sources = [
+        ("batch-inference-poller", sdk_calls("batch.rs", "bedrock")),
+        (
+            "model-import-poller",
+            sdk_calls("model_import.rs", "bedrock"),
+        ),
+        (
+            "async-invoke-poller",
+            sdk_calls("async_invoke.rs", "bedrock"),
+        ),
+        (
+            "customization-poller",
+            sdk_calls("customization.rs", "bedrock"),
+        ),
+    ];
     for (name, f) in functions(&template()) {
-        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
-        let (_, source_calls) = sources.iter().find(|(b, _)| *b == binary).expect("a known function");
+        let binary = f["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (_, source_calls) = sources
+            .iter()
+            .find(|(b, _)| *b == binary)
+            .expect("a known function");
         let granted: BTreeSet<String> = f["Properties"]["Policies"]
             .as_sequence()
             .unwrap()
@@ -131,7 +182,10 @@ fn each_function_may_call_exactly_what_its_adapters_call() {
             .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
             .flat_map(|s| strings(&s["Action"]))
             .collect();
-        assert!(granted.iter().all(|a| !a.contains('*')), "{name}: wildcard action in {granted:?}");
+        assert!(
+            granted.iter().all(|a| !a.contains('*')),
+            "{name}: wildcard action in {granted:?}"
+        );
         let needed: BTreeSet<String> = source_calls.iter().chain(&shared).cloned().collect();
         let expected: BTreeSet<String> = needed.union(&infrastructure).cloned().collect();
         assert_eq!(granted, expected, "{name}: granted vs called");

@@ -1,6 +1,6 @@
 //! Scheduled Lambda: notifies when Bedrock batch inference jobs reach a terminal state.
 
-use jobwatch::adapters::bedrock::BatchInferenceSource;
+use jobwatch::adapters::batch::BatchInferenceSource;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

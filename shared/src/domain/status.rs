@@ -12,6 +12,7 @@ pub enum JobKind {
     BatchInference,
     ModelImport,
     AsyncInvoke,
+    ModelCustomization,
 }
 
 impl JobKind {
@@ -20,6 +21,7 @@ impl JobKind {
             JobKind::BatchInference => "batch-inference",
             JobKind::ModelImport => "model-import",
             JobKind::AsyncInvoke => "async-invoke",
+            JobKind::ModelCustomization => "model-customization",
         }
     }
 
@@ -29,6 +31,7 @@ impl JobKind {
             JobKind::BatchInference => "Batch inference job",
             JobKind::ModelImport => "Model import job",
             JobKind::AsyncInvoke => "Async invocation",
+            JobKind::ModelCustomization => "Model customization job",
         }
     }
 }

@@ -106,7 +106,12 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
             let modified = submit + Duration::milliseconds((now - submit).num_milliseconds() / 2);
             let mut job = Job {
                 kind: seed.kind,
-                arn: app.arn(seed.kind.arn_resource(), &id),
+                arn: match seed.kind {
+                    JobKind::ModelCustomization => {
+                        app.arn("model-customization-job/amazon.titan-text-express-v1", &id)
+                    }
+                    kind => app.arn(kind.arn_resource(), &id),
+                },
                 id,
                 name: (seed.kind != JobKind::AsyncInvoke)
                     .then(|| format!("{}-{i}", seed.name_prefix)),
@@ -157,6 +162,7 @@ fn seeded_spec(kind: JobKind, region: &str, account: &str) -> serde_json::Map<St
             "customModelName": "seeded-custom",
             "customizationType": "FINE_TUNING",
             "trainingDataConfig": {"s3Uri": "s3://seeded-train/train.jsonl"},
+            "validationDataConfig": {"validators": []},
             "outputDataConfig": {"s3Uri": "s3://seeded-output/"}
         }),
     };

@@ -1,5 +1,5 @@
 //! A local emulator of the Amazon Bedrock job APIs, wire-compatible with the AWS SDKs
-//! (restJson1): batch inference and model import jobs on `bedrock`, asynchronous invocations on
+//! (restJson1): batch inference, model import and customization jobs on `bedrock`, asynchronous invocations on
 //! `bedrock-runtime`, all on one port, plus a `/_emulator/` control API.
 
 pub mod api;
@@ -35,6 +35,18 @@ pub fn router(app: Arc<App>) -> Router {
             post(bedrock::create_import).get(bedrock::list_import),
         )
         .route("/model-import-jobs/{id}", get(bedrock::get_import))
+        .route(
+            "/model-customization-jobs",
+            post(bedrock::create_customization).get(bedrock::list_customization),
+        )
+        .route(
+            "/model-customization-jobs/{id}",
+            get(bedrock::get_customization),
+        )
+        .route(
+            "/model-customization-jobs/{id}/stop",
+            post(bedrock::stop_customization),
+        )
         .route("/async-invoke", post(runtime::start).get(runtime::list_all))
         .route("/async-invoke/{arn}", get(runtime::get_one))
         .route("/_emulator/jobs", get(control::jobs))

@@ -150,6 +150,21 @@ pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
             }
         }
         "Failed" if job.message.is_none() => job.message = Some(failed(job).to_owned()),
+        "Completed" if job.kind == JobKind::ModelCustomization => {
+            let model = job
+                .spec_str("customModelName")
+                .unwrap_or("custom")
+                .to_owned();
+            let arn = format!(
+                "{}:custom-model/{model}/{}",
+                job.arn
+                    .split(":model-customization-job/")
+                    .next()
+                    .unwrap_or_default(),
+                job.id
+            );
+            job.spec.insert("outputModelArn".into(), arn.into());
+        }
         "Completed" if job.kind == JobKind::ModelImport => {
             let id: String = job.id.chars().rev().collect();
             let arn = job

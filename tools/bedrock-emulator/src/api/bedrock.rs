@@ -25,6 +25,7 @@ const BATCH_LIST: ListParams = ListParams {
     name_filter: true,
 };
 
+/// Import and customization jobs filter on creation time.
 const IMPORT_LIST: ListParams = ListParams {
     after: "creationTimeAfter",
     before: "creationTimeBefore",
@@ -86,11 +87,24 @@ pub async fn stop_batch(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     app.enter("StopModelInvocationJob").await?;
-    input::identifier(JobKind::BatchInference, &id)?;
+    stop(&app, JobKind::BatchInference, &id).await
+}
+
+pub async fn stop_customization(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    app.enter("StopModelCustomizationJob").await?;
+    stop(&app, JobKind::ModelCustomization, &id).await
+}
+
+/// Moves a running job to `Stopping`; it reaches `Stopped` one lifecycle step later.
+async fn stop(app: &App, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {
+    input::identifier(kind, id)?;
     let mut store = app.store.write().await;
     let job = store
-        .find_mut(JobKind::BatchInference, &id)
-        .ok_or_else(|| not_found(JobKind::BatchInference, &id))?;
+        .find_mut(kind, id)
+        .ok_or_else(|| not_found(kind, id))?;
     if is_terminal(&job.status) || job.status == "Stopping" {
         return Err(ApiError::conflict(format!(
             "The job {} can't be stopped because it is in status {}.",
@@ -128,6 +142,85 @@ pub async fn create_import(
     }
     let arn = create(&app, JobKind::ModelImport, Some(name), &body).await;
     Ok((StatusCode::CREATED, Json(json!({ "jobArn": arn }))))
+}
+
+pub async fn create_customization(
+    State(app): State<Arc<App>>,
+    raw: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    app.enter("CreateModelCustomizationJob").await?;
+    let mut body = input::body(&raw)?;
+    let name = input::required_str(&body, "jobName")?.to_owned();
+    input::job_name("jobName", &name)?;
+    let model_name = input::required_str(&body, "customModelName")?;
+    input::job_name("customModelName", model_name)?;
+    input::required_str(&body, "roleArn")?;
+    let base = input::required_str(&body, "baseModelIdentifier")?.to_owned();
+    let training = input::required_obj(&body, "trainingDataConfig")?;
+    input::s3_uri(training, &["s3Uri"])?;
+    let output = input::required_obj(&body, "outputDataConfig")?;
+    input::s3_uri(output, &["s3Uri"])?;
+    if let Some(t) = body.get("customizationType").and_then(Value::as_str) {
+        let allowed = [
+            "FINE_TUNING",
+            "CONTINUED_PRE_TRAINING",
+            "DISTILLATION",
+            "REINFORCEMENT_FINE_TUNING",
+            "IMPORTED",
+        ];
+        if !allowed.contains(&t) {
+            return Err(ApiError::validation(format!(
+                "Value '{t}' at 'customizationType' is not valid"
+            )));
+        }
+    }
+    {
+        let store = app.store.read().await;
+        let token = body.get("clientRequestToken").and_then(Value::as_str);
+        let retried =
+            token.is_some_and(|t| store.by_token(JobKind::ModelCustomization, t).is_some());
+        if store.name_taken(JobKind::ModelCustomization, &name) && !retried {
+            return Err(ApiError::conflict(format!(
+                "A model customization job named {name} already exists."
+            )));
+        }
+    }
+    let base_model = base.rsplit('/').next().unwrap_or(&base).to_owned();
+    let base_arn = if base.starts_with("arn:") {
+        base.clone()
+    } else {
+        format!(
+            "arn:aws:bedrock:{}::foundation-model/{base}",
+            app.settings.region
+        )
+    };
+    body.insert("baseModelArn".into(), json!(base_arn));
+    body.insert("baseModelId".into(), json!(base_model));
+    let arn = create(&app, JobKind::ModelCustomization, Some(&name), &body).await;
+    Ok((StatusCode::CREATED, Json(json!({ "jobArn": arn }))))
+}
+
+pub async fn get_customization(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    app.enter("GetModelCustomizationJob").await?;
+    get(&app, JobKind::ModelCustomization, &id).await
+}
+
+pub async fn list_customization(
+    State(app): State<Arc<App>>,
+    Query(q): Q,
+) -> ApiResult<Json<Value>> {
+    app.enter("ListModelCustomizationJobs").await?;
+    list(
+        &app,
+        JobKind::ModelCustomization,
+        &IMPORT_LIST,
+        &q,
+        "modelCustomizationJobSummaries",
+    )
+    .await
 }
 
 pub async fn get_import(
@@ -177,9 +270,14 @@ pub async fn create(
     spec.remove("clientRequestToken");
     spec.remove("jobName");
     spec.remove("modelInput");
+    spec.remove("baseModelId");
     let job = Job {
         kind,
-        arn: app.arn(kind.arn_resource(), &id),
+        arn: match body.get("baseModelId").and_then(Value::as_str) {
+            // Customization ARNs carry the base model: model-customization-job/{model}/{id}.
+            Some(base) => app.arn(&format!("{}/{base}", kind.arn_resource()), &id),
+            None => app.arn(kind.arn_resource(), &id),
+        },
         id,
         name: name.map(str::to_owned),
         status: kind.initial_status().to_owned(),

@@ -1,12 +1,11 @@
 //! `JobSource` for batch inference jobs on the `bedrock` control-plane API.
 
-use aws_sdk_bedrock::operation::get_model_invocation_job::GetModelInvocationJobError;
 use aws_sdk_bedrock::types::ModelInvocationJobStatus;
 use aws_sdk_bedrock::Client;
 
-use super::{from_smithy, to_smithy};
+use super::{bedrock_error, found, from_smithy, to_smithy};
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob, RecordCounts};
-use crate::error::{sdk_retryable, sdk_source, Error};
+use crate::error::Error;
 use crate::ports::{JobSource, ListFilter, Listing};
 
 /// Batch inference jobs (`ListModelInvocationJobs`, `GetModelInvocationJob`).
@@ -86,11 +85,7 @@ impl JobSource for BatchInferenceSource {
         let mut listing = Listing::default();
         while let Some(page) = pages.next().await {
             listing.calls += 1;
-            let page = page.map_err(|e| Error::Bedrock {
-                operation: "ListModelInvocationJobs",
-                retryable: sdk_retryable(&e),
-                source: sdk_source(e),
-            })?;
+            let page = page.map_err(bedrock_error("ListModelInvocationJobs"))?;
             listing.jobs.extend(
                 page.invocation_job_summaries()
                     .iter()
@@ -101,27 +96,12 @@ impl JobSource for BatchInferenceSource {
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
-        match self
+        let result = self
             .client
             .get_model_invocation_job()
             .job_identifier(arn.as_str())
             .send()
-            .await
-        {
-            Ok(job) => Ok(Some(observe_batch!(&job))),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(GetModelInvocationJobError::ResourceNotFoundException(_))
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(Error::Bedrock {
-                operation: "GetModelInvocationJob",
-                retryable: sdk_retryable(&e),
-                source: sdk_source(e),
-            }),
-        }
+            .await;
+        found("GetModelInvocationJob", result, |job| observe_batch!(&job))
     }
 }

@@ -1,0 +1,8 @@
+//! Scheduled Lambda: notifies when Bedrock model customization (fine-tuning) jobs reach a terminal state.
+
+use jobwatch::adapters::customization::CustomizationSource;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    jobwatch::runtime::serve(CustomizationSource::from_sdk).await
+}

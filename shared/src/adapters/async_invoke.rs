@@ -1,0 +1,94 @@
+//! `JobSource` for asynchronous invocations on the `bedrock-runtime` API.
+
+use aws_sdk_bedrockruntime::types::AsyncInvokeStatus;
+use aws_sdk_bedrockruntime::Client;
+
+use super::{bedrock_error, found, from_smithy, to_smithy};
+use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
+use crate::error::Error;
+use crate::ports::{JobSource, ListFilter, Listing};
+
+/// Asynchronous invocations (`ListAsyncInvokes`, `GetAsyncInvoke`).
+#[derive(Debug, Clone)]
+pub struct AsyncInvokeSource {
+    client: Client,
+}
+
+impl AsyncInvokeSource {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(sdk))
+    }
+}
+
+const OPEN: &[JobStatus] = &[JobStatus::InProgress];
+
+/// The List summary and the Get output have the same members under different types.
+macro_rules! observe_async {
+    ($job:expr) => {{
+        let job = $job;
+        ObservedJob {
+            kind: JobKind::AsyncInvoke,
+            arn: JobArn::new(job.invocation_arn()),
+            name: None,
+            status: JobStatus::parse(
+                Option::<&AsyncInvokeStatus>::from(job.status()).map_or("", |s| s.as_str()),
+            ),
+            model_id: Some(job.model_arn().to_owned()),
+            message: job.failure_message().map(str::to_owned),
+            submit_time: from_smithy(job.submit_time()),
+            end_time: job.end_time().map(from_smithy),
+            input_s3_uri: None,
+            output_s3_uri: job
+                .output_data_config()
+                .and_then(|c| c.as_s3_output_data_config().ok())
+                .map(|c| c.s3_uri().to_owned()),
+            counts: Default::default(),
+        }
+    }};
+}
+
+impl JobSource for AsyncInvokeSource {
+    fn kind(&self) -> JobKind {
+        JobKind::AsyncInvoke
+    }
+
+    fn open_statuses(&self) -> &'static [JobStatus] {
+        OPEN
+    }
+
+    async fn list(&self, filter: &ListFilter) -> Result<Listing, Error> {
+        let mut request = self.client.list_async_invokes().max_results(1000);
+        if let Some(after) = filter.submitted_after {
+            request = request.submit_time_after(to_smithy(after));
+        }
+        if let Some(s) = &filter.status {
+            request = request.status_equals(AsyncInvokeStatus::from(s.as_str()));
+        }
+        let mut pages = request.into_paginator().send();
+        let mut listing = Listing::default();
+        while let Some(page) = pages.next().await {
+            listing.calls += 1;
+            let page = page.map_err(bedrock_error("ListAsyncInvokes"))?;
+            listing.jobs.extend(
+                page.async_invoke_summaries()
+                    .iter()
+                    .map(|j| observe_async!(j)),
+            );
+        }
+        Ok(listing)
+    }
+
+    async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
+        let result = self
+            .client
+            .get_async_invoke()
+            .invocation_arn(arn.as_str())
+            .send()
+            .await;
+        found("GetAsyncInvoke", result, |j| observe_async!(&j))
+    }
+}

@@ -1,0 +1,100 @@
+//! `JobSource` for custom model import jobs on the `bedrock` control-plane API.
+
+use aws_sdk_bedrock::types::ModelImportJobStatus;
+use aws_sdk_bedrock::Client;
+
+use super::{bedrock_error, found, from_smithy, to_smithy};
+use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
+use crate::error::Error;
+use crate::ports::{JobSource, ListFilter, Listing};
+
+/// Model import jobs (`ListModelImportJobs`, `GetModelImportJob`).
+#[derive(Debug, Clone)]
+pub struct ModelImportSource {
+    client: Client,
+}
+
+impl ModelImportSource {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(sdk))
+    }
+}
+
+const OPEN: &[JobStatus] = &[JobStatus::InProgress];
+
+fn status(s: Option<&ModelImportJobStatus>) -> JobStatus {
+    JobStatus::parse(s.map_or("", |s| s.as_str()))
+}
+
+impl JobSource for ModelImportSource {
+    fn kind(&self) -> JobKind {
+        JobKind::ModelImport
+    }
+
+    fn open_statuses(&self) -> &'static [JobStatus] {
+        OPEN
+    }
+
+    async fn list(&self, filter: &ListFilter) -> Result<Listing, Error> {
+        let mut request = self.client.list_model_import_jobs().max_results(1000);
+        if let Some(after) = filter.submitted_after {
+            request = request.creation_time_after(to_smithy(after));
+        }
+        if let Some(s) = &filter.status {
+            request = request.status_equals(ModelImportJobStatus::from(s.as_str()));
+        }
+        let mut pages = request.into_paginator().send();
+        let mut listing = Listing::default();
+        while let Some(page) = pages.next().await {
+            listing.calls += 1;
+            let page = page.map_err(bedrock_error("ListModelImportJobs"))?;
+            listing.jobs.extend(
+                page.model_import_job_summaries()
+                    .iter()
+                    .map(|j| ObservedJob {
+                        kind: JobKind::ModelImport,
+                        arn: JobArn::new(j.job_arn()),
+                        name: Some(j.job_name().to_owned()),
+                        status: status(Some(j.status())),
+                        model_id: j.imported_model_name().map(str::to_owned),
+                        message: None,
+                        submit_time: from_smithy(j.creation_time()),
+                        end_time: j.end_time().map(from_smithy),
+                        input_s3_uri: None,
+                        output_s3_uri: j.imported_model_arn().map(str::to_owned),
+                        counts: Default::default(),
+                    }),
+            );
+        }
+        Ok(listing)
+    }
+
+    async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
+        let result = self
+            .client
+            .get_model_import_job()
+            .job_identifier(arn.as_str())
+            .send()
+            .await;
+        found("GetModelImportJob", result, |j| ObservedJob {
+            kind: JobKind::ModelImport,
+            arn: JobArn::new(j.job_arn().unwrap_or(arn.as_str())),
+            name: j.job_name().map(str::to_owned),
+            status: status(j.status()),
+            model_id: j.imported_model_name().map(str::to_owned),
+            message: j.failure_message().map(str::to_owned),
+            submit_time: j.creation_time().map(from_smithy).unwrap_or_default(),
+            end_time: j.end_time().map(from_smithy),
+            input_s3_uri: j
+                .model_data_source()
+                .and_then(|s| s.as_s3_data_source().ok())
+                .map(|s| s.s3_uri().to_owned()),
+            output_s3_uri: j.imported_model_arn().map(str::to_owned),
+            counts: Default::default(),
+        })
+    }
+}

@@ -18,7 +18,7 @@ if [ "${SKIP_SAM_BUILD:-0}" = 1 ]; then
   exit 0
 fi
 echo "--> sam build --beta-features (cargo lambda, arm64)"
-sam build --beta-features --cached
+sam build --beta-features
 functions=$(python3 - <<'PY'
 from cfn_lint.decode import cfn_yaml
 t = cfn_yaml.load("template.yaml")

@@ -20,7 +20,7 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".demo"
-FUNCTIONS = ["batch-inference-poller"]
+FUNCTIONS = ["batch-inference-poller", "model-import-poller", "async-invoke-poller", "customization-poller"]
 TIMEOUT_S = 240
 CREDS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 procs = []
@@ -109,6 +109,7 @@ def main():
     sns = boto3.client("sns", endpoint_url=moto, config=cfg, **CREDS)
     sqs = boto3.client("sqs", endpoint_url=moto, config=cfg, **CREDS)
     bedrock = boto3.client("bedrock", endpoint_url=emulator, config=cfg, **CREDS)
+    runtime = boto3.client("bedrock-runtime", endpoint_url=emulator, config=cfg, **CREDS)
 
     say("==> creating the jobs table, the topic and an SQS subscriber")
     ddb.create_table(TableName="bedrock-jobwatch-jobs", BillingMode="PAY_PER_REQUEST",
@@ -164,9 +165,37 @@ def main():
         arn = bedrock.create_model_invocation_job(**args)["jobArn"]
         expected[arn] = outcome or "Stopped"
         say(f"    {name:22} -> {outcome or 'will be stopped by hand'}")
-    stop_arn = [a for a, o in expected.items() if o == "Stopped"][0]
+    role = "arn:aws:iam::123456789012:role/BedrockJobs"
+    for name, outcome in [("import-llama-3-8b", "Completed"), ("import-mistral-broken", "Failed")]:
+        arn = bedrock.create_model_import_job(
+            jobName=name, importedModelName=f"{name}-model", roleArn=role,
+            modelDataSource={"s3DataSource": {"s3Uri": f"s3://demo-models/{name}/"}},
+            jobTags=[{"key": "emulator:outcome", "value": outcome}])["jobArn"]
+        expected[arn] = outcome
+        say(f"    {name:22} -> {outcome} (model import)")
+    for prompt, outcome in [("launch-video", "Completed"), ("banned-video", "Failed")]:
+        arn = runtime.start_async_invoke(
+            modelId="amazon.nova-reel-v1:0", modelInput={"taskType": "TEXT_VIDEO", "textToVideoParams": {"text": prompt}},
+            outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://demo-videos/{prompt}"}},
+            tags=[{"key": "emulator:outcome", "value": outcome}])["invocationArn"]
+        expected[arn] = outcome
+        say(f"    {prompt:22} -> {outcome} (async invocation)")
+    tune_stop = None
+    for name, outcome in [("tune-support-bot", "Completed"), ("tune-abandoned", None)]:
+        args = dict(jobName=name, customModelName=f"{name}-model", roleArn=role,
+                    baseModelIdentifier="amazon.titan-text-express-v1",
+                    trainingDataConfig={"s3Uri": f"s3://demo-train/{name}.jsonl"},
+                    outputDataConfig={"s3Uri": f"s3://demo-train/{name}/"})
+        if outcome:
+            args["jobTags"] = [{"key": "emulator:outcome", "value": outcome}]
+        arn = bedrock.create_model_customization_job(**args)["jobArn"]
+        expected[arn] = outcome or "Stopped"
+        tune_stop = tune_stop if outcome else arn
+        say(f"    {name:22} -> {outcome or 'will be stopped by hand'} (fine-tuning)")
+    stop_arn = [a for a, o in expected.items() if o == "Stopped" and ":model-invocation-job/" in a][0]
     time.sleep(1)
     bedrock.stop_model_invocation_job(jobIdentifier=stop_arn)
+    bedrock.stop_model_customization_job(jobIdentifier=tune_stop)
 
     say("==> polling every 2 s until every job has been notified")
     seen = {}
@@ -197,9 +226,10 @@ def main():
     items = []
     for page in ddb.get_paginator("scan").paginate(TableName="bedrock-jobwatch-jobs"):
         items += [i for i in page["Items"] if i["pk"]["S"] in expected]
-    say(f"    {'job':22} {'status':20} {'previous':12} notified")
-    for i in sorted(items, key=lambda i: i.get("name", {}).get("S", "")):
-        say(f"    {i.get('name', {}).get('S', '?'):22} {i['status']['S']:20} "
+    say(f"    {'kind':20} {'job':22} {'status':20} {'previous':12} notified")
+    for i in sorted(items, key=lambda i: (i["kind"]["S"], i.get("name", {}).get("S", ""))):
+        name = i.get("name", {}).get("S") or i["pk"]["S"].rsplit("/", 1)[-1]
+        say(f"    {i['kind']['S']:20} {name:22} {i['status']['S']:20} "
             f"{i.get('previous_status', {}).get('S', '-'):12} {i.get('notified_status', {}).get('S', '-')}")
     dupes = sum(c - 1 for c in seen.values())
     missing = [f"{a} {s}" for a, s in expected.items() if (a, s) not in seen]

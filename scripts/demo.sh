@@ -6,5 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-tools.sh
 echo "==> building the emulator and the pollers (first build takes a few minutes)"
-cargo build --quiet -p bedrock-emulator -p batch-inference-poller
+cargo build --quiet -p bedrock-emulator -p batch-inference-poller -p model-import-poller \
+  -p async-invoke-poller -p customization-poller
 exec python3 scripts/demo.py "$@"

@@ -25,6 +25,7 @@ fn record(name: &str, message: Option<String>) -> jobwatch::domain::JobRecord {
             processed: Some(4),
             success: Some(3),
             error: Some(1),
+            ..Default::default()
         },
     };
     let policy = NotifyPolicy::default();

@@ -253,6 +253,7 @@ fn details_from_the_api_are_kept_and_counts_updated() {
         processed: Some(10),
         success: Some(8),
         error: Some(2),
+        ..Default::default()
     };
     done.message = Some("2 records failed".into());
     let change = plan(

@@ -51,6 +51,7 @@ macro_rules! observe_batch {
                 processed: job.processed_record_count(),
                 success: job.success_record_count(),
                 error: job.error_record_count(),
+                ..Default::default()
             },
         }
     }};

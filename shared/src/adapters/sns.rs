@@ -44,7 +44,12 @@ impl Notifier for SnsNotifier {
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(&notice.subject)
-            .message(notice.body.to_string());
+            // One message, a variant per protocol: email gets text, everything else the JSON.
+            .message_structure("json")
+            .message(
+                serde_json::json!({ "default": notice.body.to_string(), "email": notice.email })
+                    .to_string(),
+            );
         for (name, value) in &notice.attributes {
             let attribute = MessageAttributeValue::builder()
                 .data_type("String")

@@ -1,5 +1,6 @@
 //! Pure domain types: job kinds, statuses, observed jobs and stored records. No SDK types here.
 
+mod email;
 mod notice;
 mod plan;
 mod record;
@@ -60,6 +61,19 @@ pub struct RecordCounts {
     pub success: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<i64>,
+    /// Token totals (from the batch output manifest, when read).
+    #[serde(
+        default,
+        rename = "inputTokens",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub input_tokens: Option<i64>,
+    #[serde(
+        default,
+        rename = "outputTokens",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub output_tokens: Option<i64>,
 }
 
 impl RecordCounts {

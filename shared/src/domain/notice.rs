@@ -43,14 +43,18 @@ pub struct Notice {
     pub dedup_key: String,
     /// ASCII, one line, at most 100 characters (SNS rules).
     pub subject: String,
-    /// The machine-readable document.
+    /// The machine-readable document (the `default` variant).
     pub body: Value,
+    /// The plain-text variant for email subscribers (also in the document as `text`).
+    pub email: String,
     /// Message attributes for subscription filter policies (values never empty).
     pub attributes: Vec<(&'static str, String)>,
 }
 
 /// Longest service message carried in a notice; the rest is cut and marked.
 const MAX_MESSAGE_CHARS: usize = 2048;
+/// Longest job name carried (the API allows 63; anything longer is cut and marked).
+const MAX_NAME_CHARS: usize = 256;
 
 impl Notice {
     pub fn new(record: &JobRecord, status: &JobStatus) -> Self {
@@ -60,23 +64,25 @@ impl Notice {
             .name
             .clone()
             .unwrap_or_else(|| record.pk.id().to_owned());
+        let display_name = truncate(Some(&name), MAX_NAME_CHARS).0.unwrap_or_default();
         let subject = sanitize_subject(&format!(
             "[Bedrock] {} {} {}",
             record.kind.label(),
-            name,
+            display_name,
             status
         ));
         let duration = record
             .end_time
             .map(|end| (end - record.submit_time).num_seconds().max(0));
-        let (message, truncated) = truncate(record.message.as_deref());
+        let (message, truncated) = truncate(record.message.as_deref(), MAX_MESSAGE_CHARS);
+        let email = super::email::render(record, status, &display_name, message.as_deref());
         let body = json!({
             "schema": "bedrock-jobwatch/notification/v1",
             "dedupKey": dedup_key,
             "jobKind": record.kind,
             "jobArn": record.pk,
             "jobId": record.pk.id(),
-            "jobName": record.name,
+            "jobName": record.name.as_ref().map(|_| &display_name),
             "region": record.region,
             "account": record.pk.account(),
             "modelId": record.model_id,
@@ -91,6 +97,7 @@ impl Notice {
             "inputS3Uri": record.input_s3_uri,
             "outputS3Uri": record.output_s3_uri,
             "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
+            "text": &email,
         });
         let mut attributes = vec![
             ("job_kind", record.kind.as_str().to_owned()),
@@ -107,15 +114,16 @@ impl Notice {
             dedup_key,
             subject,
             body,
+            email,
             attributes,
         }
     }
 }
 
-fn truncate(message: Option<&str>) -> (Option<String>, bool) {
+fn truncate(message: Option<&str>, max: usize) -> (Option<String>, bool) {
     match message {
-        Some(m) if m.chars().count() > MAX_MESSAGE_CHARS => {
-            let cut: String = m.chars().take(MAX_MESSAGE_CHARS).collect();
+        Some(m) if m.chars().count() > max => {
+            let cut: String = m.chars().take(max).collect();
             (Some(format!("{cut} [truncated]")), true)
         }
         other => (other.map(str::to_owned), false),

@@ -8,6 +8,7 @@ pub mod control;
 pub mod error;
 pub mod lifecycle;
 pub mod model;
+pub mod state;
 pub mod store;
 
 use std::net::SocketAddr;

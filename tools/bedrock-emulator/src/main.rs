@@ -37,6 +37,18 @@ struct Cli {
     /// Seed of the random generator (ids, outcomes, counts).
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Keep jobs across restarts: loaded at start (if present), written on Ctrl-C / SIGTERM.
+    #[arg(long)]
+    state_file: Option<std::path::PathBuf>,
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn shutdown_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
 }
 
 /// A whole outcome mix (one flag value), so clap does not take it for a repeated flag.
@@ -62,7 +74,27 @@ async fn main() -> std::io::Result<()> {
     };
     let listener = tokio::net::TcpListener::bind((cli.host.as_str(), cli.port)).await?;
     let running = bedrock_emulator::spawn(listener, settings)?;
+    if let Some(path) = &cli.state_file {
+        if path.exists() {
+            let jobs = bedrock_emulator::state::load(path)?;
+            eprintln!(
+                "bedrock-emulator: loaded {} jobs from {}",
+                jobs.len(),
+                path.display()
+            );
+            running.app.store.write().await.insert_many(jobs);
+        }
+    }
     println!("listening on {}", running.endpoint());
-    tokio::signal::ctrl_c().await?;
+    shutdown_signal().await?;
+    if let Some(path) = &cli.state_file {
+        let jobs: Vec<_> = running.app.store.read().await.all().cloned().collect();
+        bedrock_emulator::state::save(path, &jobs)?;
+        eprintln!(
+            "bedrock-emulator: saved {} jobs to {}",
+            jobs.len(),
+            path.display()
+        );
+    }
     Ok(())
 }

@@ -1,0 +1,100 @@
+//! Model customization (fine-tuning) jobs through the real `aws-sdk-bedrock` client.
+
+mod common;
+
+use aws_sdk_bedrock::operation::stop_model_customization_job::StopModelCustomizationJobError;
+use aws_sdk_bedrock::types::{
+    FineTuningJobStatus, ModelCustomizationJobStatus, OutputDataConfig, TrainingDataConfig,
+};
+
+async fn create(fx: &common::Fixture, name: &str) -> String {
+    fx.bedrock
+        .create_model_customization_job()
+        .job_name(name)
+        .custom_model_name(format!("{name}-model"))
+        .role_arn("arn:aws:iam::123456789012:role/TuneRole")
+        .base_model_identifier("amazon.titan-text-express-v1")
+        .training_data_config(
+            TrainingDataConfig::builder()
+                .s3_uri("s3://train-bucket/t.jsonl")
+                .build(),
+        )
+        .output_data_config(
+            OutputDataConfig::builder()
+                .s3_uri("s3://train-bucket/out/")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .job_arn
+}
+
+#[tokio::test]
+async fn customization_jobs_create_get_list_and_stop() {
+    // given
+    let fx = common::start().await;
+    let arn = create(&fx, "tune-a").await;
+    create(&fx, "tune-b").await;
+
+    // when
+    let by_name = fx
+        .bedrock
+        .get_model_customization_job()
+        .job_identifier("tune-a")
+        .send()
+        .await
+        .unwrap();
+    let by_arn = fx
+        .bedrock
+        .get_model_customization_job()
+        .job_identifier(&arn)
+        .send()
+        .await
+        .unwrap();
+    fx.bedrock
+        .stop_model_customization_job()
+        .job_identifier(&arn)
+        .send()
+        .await
+        .unwrap();
+    let stopping = fx
+        .bedrock
+        .list_model_customization_jobs()
+        .status_equals(FineTuningJobStatus::Stopping)
+        .send()
+        .await
+        .unwrap();
+
+    // then
+    assert!(
+        arn.contains(":model-customization-job/amazon.titan-text-express-v1/"),
+        "{arn}"
+    );
+    assert_eq!(by_name.job_arn, by_arn.job_arn);
+    assert_eq!(by_arn.status, Some(ModelCustomizationJobStatus::InProgress));
+    assert_eq!(
+        by_arn.base_model_arn,
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1"
+    );
+    assert_eq!(by_arn.output_model_name, "tune-a-model");
+    assert_eq!(
+        by_arn.training_data_config.unwrap().s3_uri.as_deref(),
+        Some("s3://train-bucket/t.jsonl")
+    );
+    let summaries = stopping.model_customization_job_summaries.unwrap_or_default();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].job_arn, arn);
+    let again = fx
+        .bedrock
+        .stop_model_customization_job()
+        .job_identifier(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        again.into_service_error(),
+        StopModelCustomizationJobError::ConflictException(_)
+    ));
+}

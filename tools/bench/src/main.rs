@@ -1,0 +1,114 @@
+//! `cargo run --release -p bench -- emulator [--jobs 100000]`: seeds the Bedrock emulator and
+//! measures a full paginated listing and Get latency through the real SDK client.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_bedrock::config::retry::RetryConfig;
+use aws_sdk_bedrock::config::{BehaviorVersion, Credentials, Region};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List and Get latency of the emulator with a large history.
+    Emulator {
+        /// Jobs to seed.
+        #[arg(long, default_value_t = 100_000)]
+        jobs: usize,
+        /// Get calls to time.
+        #[arg(long, default_value_t = 1000)]
+        gets: usize,
+    },
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn emulator(jobs: usize, gets: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let emu = bedrock_emulator::start(bedrock_emulator::Settings::default()).await?;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    http.post(format!("{}/_emulator/seed", emu.endpoint()))
+        .json(&serde_json::json!({"kind": "batch-inference", "count": jobs, "statuses": {"Completed": 9, "InProgress": 1}}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let seed_time = started.elapsed();
+    let client = aws_sdk_bedrock::Client::from_conf(
+        aws_sdk_bedrock::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("x", "x", None, None, "static"))
+            .endpoint_url(emu.endpoint())
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    );
+
+    let started = Instant::now();
+    let mut pages = client
+        .list_model_invocation_jobs()
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    let (mut listed, mut page_times, mut arns) = (0usize, Vec::new(), Vec::new());
+    let mut last = Instant::now();
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        page_times.push(last.elapsed());
+        last = Instant::now();
+        for job in page.invocation_job_summaries() {
+            listed += 1;
+            if arns.len() < gets {
+                arns.push(job.job_arn().to_owned());
+            }
+        }
+    }
+    let list_time = started.elapsed();
+    assert_eq!(listed, jobs, "the listing must return every seeded job");
+
+    let mut get_times = Vec::with_capacity(arns.len());
+    for arn in &arns {
+        let t = Instant::now();
+        client
+            .get_model_invocation_job()
+            .job_identifier(arn)
+            .send()
+            .await?;
+        get_times.push(t.elapsed());
+    }
+    page_times.sort();
+    get_times.sort();
+    println!("bedrock-emulator benchmark ({jobs} batch jobs, release build, one process)");
+    println!("  seed                 {:>10.1?}", seed_time);
+    println!(
+        "  full listing         {:>10.1?}  {} pages of <= 1000, {listed} jobs",
+        list_time,
+        page_times.len()
+    );
+    println!(
+        "  list page  p50 / p99 {:>10.1?} / {:.1?}",
+        percentile(&page_times, 0.5),
+        percentile(&page_times, 0.99)
+    );
+    println!(
+        "  get        p50 / p99 {:>10.1?} / {:.1?}  ({} calls)",
+        percentile(&get_times, 0.5),
+        percentile(&get_times, 0.99),
+        get_times.len()
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    match Cli::parse().command {
+        Command::Emulator { jobs, gets } => emulator(jobs, gets).await,
+    }
+}

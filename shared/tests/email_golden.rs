@@ -2,7 +2,10 @@
 //! reviewable files in `tests/golden/`; regenerate them with `UPDATE_GOLDEN=1 cargo test`.
 
 use chrono::{Duration, TimeZone, Utc};
-use jobwatch::domain::{plan, JobArn, JobKind, JobRecord, JobStatus, Notice, NotifyPolicy, ObservedJob, PlanContext, RecordCounts};
+use jobwatch::domain::{
+    plan, JobArn, JobKind, JobRecord, JobStatus, Notice, NotifyPolicy, ObservedJob, PlanContext,
+    RecordCounts,
+};
 
 fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
     let end = Utc.with_ymd_and_hms(2026, 11, 23, 14, 5, 9).unwrap();
@@ -41,9 +44,15 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
         ),
     };
     let message = match status {
-        JobStatus::Failed => Some("Validation failed: 3 records exceed the model's context length.".to_owned()),
-        JobStatus::Expired => Some("Job expired: it did not complete within the timeout duration.".to_owned()),
-        JobStatus::PartiallyCompleted => Some("880 records failed; see the output manifest.".to_owned()),
+        JobStatus::Failed => {
+            Some("Validation failed: 3 records exceed the model's context length.".to_owned())
+        }
+        JobStatus::Expired => {
+            Some("Job expired: it did not complete within the timeout duration.".to_owned())
+        }
+        JobStatus::PartiallyCompleted => {
+            Some("880 records failed; see the output manifest.".to_owned())
+        }
         _ => None,
     };
     let observed = ObservedJob {
@@ -60,8 +69,26 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
         counts,
     };
     let policy = NotifyPolicy::default();
-    let ctx = PlanContext { now: end, first_run: false, policy: &policy, region: "us-east-1", retention: Duration::days(1), run_id: "golden", lease: Duration::minutes(5) };
-    let mut known = plan(None, &ObservedJob { status: JobStatus::InProgress, end_time: None, ..observed.clone() }, &ctx).unwrap().record;
+    let ctx = PlanContext {
+        now: end,
+        first_run: false,
+        policy: &policy,
+        region: "us-east-1",
+        retention: Duration::days(1),
+        run_id: "golden",
+        lease: Duration::minutes(5),
+    };
+    let mut known = plan(
+        None,
+        &ObservedJob {
+            status: JobStatus::InProgress,
+            end_time: None,
+            ..observed.clone()
+        },
+        &ctx,
+    )
+    .unwrap()
+    .record;
     known.version = 1;
     plan(Some(&known), &observed, &ctx).unwrap().record
 }
@@ -70,9 +97,18 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
 fn email_text_matches_the_reviewed_golden_files() {
     let cases: &[(JobKind, &[JobStatus])] = &[
         (JobKind::BatchInference, &JobStatus::TERMINAL),
-        (JobKind::ModelImport, &[JobStatus::Completed, JobStatus::Failed]),
-        (JobKind::AsyncInvoke, &[JobStatus::Completed, JobStatus::Failed]),
-        (JobKind::ModelCustomization, &[JobStatus::Completed, JobStatus::Failed, JobStatus::Stopped]),
+        (
+            JobKind::ModelImport,
+            &[JobStatus::Completed, JobStatus::Failed],
+        ),
+        (
+            JobKind::AsyncInvoke,
+            &[JobStatus::Completed, JobStatus::Failed],
+        ),
+        (
+            JobKind::ModelCustomization,
+            &[JobStatus::Completed, JobStatus::Failed, JobStatus::Stopped],
+        ),
     ];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
@@ -86,11 +122,18 @@ fn email_text_matches_the_reviewed_golden_files() {
                 std::fs::write(&file, &text).unwrap();
                 continue;
             }
-            let expected = std::fs::read_to_string(&file).unwrap_or_else(|_| panic!("missing {}", file.display()));
+            let expected = std::fs::read_to_string(&file)
+                .unwrap_or_else(|_| panic!("missing {}", file.display()));
             if expected != text {
-                mismatches.push(format!("{}:\n--- expected\n{expected}\n--- got\n{text}", file.display()));
+                mismatches.push(format!(
+                    "{}:\n--- expected\n{expected}\n--- got\n{text}",
+                    file.display()
+                ));
             }
-            assert_eq!(notice.body["text"], notice.email, "the JSON carries the same text");
+            assert_eq!(
+                notice.body["text"], notice.email,
+                "the JSON carries the same text"
+            );
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));

@@ -422,12 +422,34 @@ pub struct Notification {
     pub attributes: std::collections::BTreeMap<String, String>,
 }
 
+/// The published message schema, compiled once per test binary.
+pub fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let text = include_str!("../../schemas/notification-v1.json");
+        let schema: Value = serde_json::from_str(text).expect("schema is JSON");
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("a valid JSON Schema")
+    })
+}
+
 impl Notification {
+    /// Parses what an SQS subscriber receives and validates the body against the v1 schema.
     fn from_envelope(envelope: &Value) -> Self {
         let body = envelope["Message"]
             .as_str()
             .map(|m| serde_json::from_str(m).expect("JSON body"))
             .unwrap_or(Value::Null);
+        let errors: Vec<String> = schema()
+            .iter_errors(&body)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "published message violates schemas/notification-v1.json: {errors:?}\n{body:#}"
+        );
         let attributes = envelope["MessageAttributes"]
             .as_object()
             .map(|attrs| {

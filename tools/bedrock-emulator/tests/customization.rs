@@ -83,7 +83,9 @@ async fn customization_jobs_create_get_list_and_stop() {
         by_arn.training_data_config.unwrap().s3_uri.as_deref(),
         Some("s3://train-bucket/t.jsonl")
     );
-    let summaries = stopping.model_customization_job_summaries.unwrap_or_default();
+    let summaries = stopping
+        .model_customization_job_summaries
+        .unwrap_or_default();
     assert_eq!(summaries.len(), 1);
     assert_eq!(summaries[0].job_arn, arn);
     let again = fx

@@ -1,0 +1,182 @@
+//! Notifications as subscribers see them: schema-valid, filterable per subscriber, FIFO-ready.
+
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use chrono::Utc;
+use jobwatch::adapters::batch::BatchInferenceSource;
+use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::Poller;
+use jobwatch_tests::{schema, Stack};
+use serde_json::json;
+
+async fn queue_arn(stack: &Stack, url: &str) -> String {
+    stack
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone()
+}
+
+async fn drain(stack: &Stack, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut all = Vec::new();
+    loop {
+        let got = stack
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if got.is_empty() {
+            return all;
+        }
+        for m in &got {
+            stack
+                .sqs
+                .delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        all.extend(got);
+    }
+}
+
+#[test]
+fn the_schema_rejects_what_it_should() {
+    let valid = json!({
+        "schema": "bedrock-jobwatch/notification/v1",
+        "dedupKey": "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefabcdef#Failed",
+        "jobKind": "batch-inference",
+        "jobArn": "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefabcdef",
+        "jobId": "abcdefabcdef", "region": "us-east-1", "status": "Failed", "outcome": "failure",
+        "submitTime": "2026-11-23T12:00:00Z", "messageTruncated": false, "text": "x"
+    });
+    assert!(schema().is_valid(&valid));
+    for (field, bad) in [
+        ("status", json!(null)),
+        ("outcome", json!("meh")),
+        ("jobKind", json!("training")),
+        ("submitTime", json!("yesterday")),
+        ("extra", json!(1)),
+    ] {
+        let mut doc = valid.clone();
+        doc[field] = bad;
+        assert!(!schema().is_valid(&doc), "{field} should be rejected");
+    }
+}
+
+#[tokio::test]
+async fn a_filtered_subscription_receives_only_what_it_asked_for() {
+    // given a second subscriber that wants failures only
+    let stack = Stack::start().await;
+    let failures_url = stack
+        .sqs
+        .create_queue()
+        .queue_name("failures-only")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = queue_arn(&stack, &failures_url).await;
+    stack
+        .sns
+        .subscribe()
+        .topic_arn(&stack.topic_arn)
+        .protocol("sqs")
+        .endpoint(arn)
+        .attributes("FilterPolicy", json!({"outcome": ["failure"]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let ok = stack.create_batch("fine").await;
+    let bad = stack.create_batch("broken").await;
+    let partial = stack.create_batch("halfway").await;
+    stack.poller().run(Utc::now(), "baseline").await.unwrap();
+    stack.set_status(&ok, "Completed").await;
+    stack.set_status(&bad, "Failed").await;
+    stack.set_status(&partial, "PartiallyCompleted").await;
+
+    // when
+    stack.poller().run(Utc::now(), "run-1").await.unwrap();
+
+    // then the unfiltered subscriber has all three, the filtered one only the failure
+    assert_eq!(stack.notifications().await.len(), 3);
+    let filtered = drain(&stack, &failures_url).await;
+    assert_eq!(filtered.len(), 1);
+    let envelope: serde_json::Value = serde_json::from_str(filtered[0].body().unwrap()).unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(body["jobArn"], bad);
+}
+
+#[tokio::test]
+async fn fifo_topics_get_a_group_per_job_and_a_stable_deduplication_id() {
+    // given a FIFO topic with a FIFO queue subscribed
+    let stack = &Stack::start().await;
+    let topic = stack
+        .sns
+        .create_topic()
+        .name("jobwatch.fifo")
+        .attributes("FifoTopic", "true")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let url = stack
+        .sqs
+        .create_queue()
+        .queue_name("inbox.fifo")
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = queue_arn(stack, &url).await;
+    stack
+        .sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .send()
+        .await
+        .unwrap();
+    let job = stack.create_batch("fifo-job").await;
+    let poller = Poller::new(
+        BatchInferenceSource::new(stack.bedrock.clone()),
+        stack.store(),
+        SnsNotifier::new(stack.sns.clone(), &topic),
+        stack.settings(),
+    );
+    poller.run(Utc::now(), "baseline").await.unwrap();
+    stack.set_status(&job, "Completed").await;
+
+    // when
+    let summary = poller.run(Utc::now(), "run-1").await.unwrap();
+
+    // then
+    assert_eq!(summary.notifications_sent, 1);
+    let got = drain(stack, &url).await;
+    assert_eq!(got.len(), 1);
+    let attrs = got[0].attributes().unwrap();
+    assert_eq!(attrs[&MessageSystemAttributeName::MessageGroupId], job);
+    assert_eq!(
+        attrs[&MessageSystemAttributeName::MessageDeduplicationId],
+        format!("{job}#Completed")
+    );
+}

@@ -27,6 +27,9 @@ pub struct Config {
     /// `PUBLISH_LEASE_SECONDS` (default 300): how long a run may hold a notice before another
     /// run may publish it (keep it above the function timeout).
     pub publish_lease: Duration,
+    /// `READ_OUTPUT_MANIFEST` (default false): batch jobs read `manifest.json.out` from their
+    /// output location for counts and token totals (needs `s3:GetObject` there).
+    pub read_output_manifest: bool,
     /// `AWS_REGION`: the region polled and recorded.
     pub region: String,
 }
@@ -67,20 +70,17 @@ impl Config {
                 parsed
             }
         };
-        let on_first_sight = match get("NOTIFY_ON_FIRST_SIGHT") {
-            None => false,
-            Some(v) => match v.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => {
-                    return Err(invalid(
-                        "NOTIFY_ON_FIRST_SIGHT",
-                        v,
-                        "expected true or false",
-                    ))
-                }
-            },
+        let flag = |name: &'static str| -> Result<bool, ConfigError> {
+            match get(name) {
+                None => Ok(false),
+                Some(v) => match v.to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" => Ok(true),
+                    "false" | "0" | "no" => Ok(false),
+                    _ => Err(invalid(name, v, "expected true or false")),
+                },
+            }
         };
+        let on_first_sight = flag("NOTIFY_ON_FIRST_SIGHT")?;
         let number =
             |name: &'static str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
                 match get(name) {
@@ -107,6 +107,7 @@ impl Config {
             get_concurrency: number("GET_CONCURRENCY", 8, 1, 64)? as usize,
             retention: Duration::days(number("RETENTION_DAYS", 90, 1, 3650)?),
             publish_lease: Duration::seconds(number("PUBLISH_LEASE_SECONDS", 300, 1, 86_400)?),
+            read_output_manifest: flag("READ_OUTPUT_MANIFEST")?,
             region: get("AWS_REGION")
                 .or_else(|| get("AWS_DEFAULT_REGION"))
                 .map(str::to_owned)

@@ -190,6 +190,14 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             }
         }
 
+        // Details worth fetching only for jobs about to be notified (e.g. batch manifests).
+        let concurrency = self.settings.get_concurrency.max(1);
+        stream::iter(observed.values_mut().filter(|job| {
+            job.status.is_terminal() && known.get(&job.arn).is_none_or(|k| !k.status.is_terminal())
+        }))
+        .for_each_concurrent(concurrency, |job| self.source.enrich(job))
+        .await;
+
         // 4. Diff and write, claiming notices in the same conditional write.
         let ctx = PlanContext {
             now,

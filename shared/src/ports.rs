@@ -35,6 +35,13 @@ pub trait JobSource: Send + Sync {
 
     /// Reads one job; `Ok(None)` when it does not exist (any more).
     fn get(&self, arn: &JobArn) -> impl Future<Output = Result<Option<ObservedJob>, Error>> + Send;
+
+    /// Adds details worth fetching only for a job about to be notified (e.g. the batch output
+    /// manifest). Best effort: never fails. The default adds nothing.
+    fn enrich(&self, job: &mut ObservedJob) -> impl Future<Output = ()> + Send {
+        let _ = job;
+        async {}
+    }
 }
 
 /// Outcome of a conditional write.

@@ -35,13 +35,13 @@ pub async fn sdk_config() -> SdkConfig {
 pub async fn serve<S, F>(make_source: F) -> Result<(), lambda_runtime::Error>
 where
     S: JobSource + 'static,
-    F: FnOnce(&SdkConfig) -> S,
+    F: FnOnce(&SdkConfig, &Config) -> S,
 {
     telemetry::init();
     let config = Config::from_env()?;
     let sdk = sdk_config().await;
     let poller = Poller::new(
-        make_source(&sdk),
+        make_source(&sdk, &config),
         DynamoJobStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table),
         SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn),
         PollSettings::from(&config),

@@ -73,8 +73,13 @@ fn subjects_are_one_line_of_ascii_within_100_characters() {
         let s = &notice.subject;
         assert!(!s.is_empty() && s.len() <= 100, "{s:?}");
         assert!(s.chars().all(|c| (' '..='~').contains(&c)), "{s:?}");
-        // the body keeps the real name, escaped by JSON
-        assert_eq!(notice.body["jobName"], name);
+        // the body keeps the real name (JSON escapes it), cut and marked beyond 256 characters
+        let body_name = notice.body["jobName"].as_str().unwrap();
+        if name.chars().count() <= 256 {
+            assert_eq!(body_name, name);
+        } else {
+            assert!(body_name.starts_with(&name[..256]) && body_name.ends_with("[truncated]"));
+        }
     }
 }
 
@@ -86,4 +91,24 @@ fn long_failure_messages_are_truncated_and_say_so() {
     );
     assert_eq!(notice.body["messageTruncated"], true);
     assert!(notice.body.to_string().len() < 16 * 1024);
+}
+
+#[test]
+fn manifest_locations_follow_the_documented_layout() {
+    use jobwatch::adapters::manifest::manifest_location;
+    let loc = |uri| manifest_location(uri, "abcdefghijkl");
+    assert_eq!(
+        loc("s3://bucket/out/"),
+        Some(("bucket".into(), "out/abcdefghijkl/manifest.json.out".into()))
+    );
+    assert_eq!(
+        loc("s3://bucket/out"),
+        Some(("bucket".into(), "out/abcdefghijkl/manifest.json.out".into()))
+    );
+    assert_eq!(
+        loc("s3://bucket"),
+        Some(("bucket".into(), "abcdefghijkl/manifest.json.out".into()))
+    );
+    assert_eq!(loc("https://bucket/out"), None);
+    assert_eq!(loc("s3:///out"), None);
 }

@@ -180,3 +180,70 @@ async fn fifo_topics_get_a_group_per_job_and_a_stable_deduplication_id() {
         format!("{job}#Completed")
     );
 }
+
+#[tokio::test]
+async fn batch_counts_and_tokens_come_from_the_output_manifest_when_the_api_lacks_them() {
+    use jobwatch::adapters::manifest::ManifestReader;
+    // given three finished jobs: a good manifest, a malformed one, none at all
+    let stack = &Stack::start().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&jobwatch_tests::sdk_config(&stack.moto.endpoint))
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket("output-bucket")
+        .send()
+        .await
+        .unwrap();
+    let good = stack.create_batch("with-manifest").await;
+    let bad = stack.create_batch("bad-manifest").await;
+    let none = stack.create_batch("no-manifest").await;
+    let put = |arn: &str, body: &'static str| {
+        let key = format!("out/{}/manifest.json.out", arn.rsplit('/').next().unwrap());
+        s3.put_object()
+            .bucket("output-bucket")
+            .key(key)
+            .body(body.as_bytes().to_vec().into())
+            .send()
+    };
+    put(&good, r#"{"totalRecordCount": 120, "processedRecordCount": 120, "successRecordCount": 117, "errorRecordCount": 3, "inputTokenCount": 48000, "outputTokenCount": 9100}"#).await.unwrap();
+    put(&bad, "{not json").await.unwrap();
+    let poller = Poller::new(
+        BatchInferenceSource::new(stack.bedrock.clone())
+            .with_manifests(ManifestReader::new(s3.clone())),
+        stack.store(),
+        SnsNotifier::new(stack.sns.clone(), &stack.topic_arn),
+        stack.settings(),
+    );
+    poller.run(Utc::now(), "baseline").await.unwrap();
+    for arn in [&good, &bad, &none] {
+        stack.set_status(arn, "Completed").await;
+    }
+
+    // when
+    let summary = poller.run(Utc::now(), "run-1").await.unwrap();
+
+    // then every job is notified; only the good manifest adds counts
+    assert_eq!((summary.notifications_sent, summary.failures), (3, 0));
+    let got = stack.notifications().await;
+    let by = |arn: &str| got.iter().find(|n| n.arn() == arn).unwrap().body.clone();
+    let counts = &by(&good)["recordCounts"];
+    assert_eq!(
+        (counts["total"].as_i64(), counts["error"].as_i64()),
+        (Some(120), Some(3))
+    );
+    assert_eq!(
+        (
+            counts["inputTokens"].as_i64(),
+            counts["outputTokens"].as_i64()
+        ),
+        (Some(48000), Some(9100))
+    );
+    assert!(by(&good)["text"]
+        .as_str()
+        .unwrap()
+        .contains("48,000 input, 9,100 output"));
+    assert!(by(&bad)["recordCounts"].is_null());
+    assert!(by(&none)["recordCounts"].is_null());
+}

@@ -35,6 +35,14 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
+/// A policy statement, or the statement a `!If [cond, statement, !Ref AWS::NoValue]` may add.
+fn statement(s: &Value) -> Value {
+    match s {
+        Value::Tagged(t) if t.tag == "If" => t.value.get(1).cloned().unwrap_or(Value::Null),
+        other => other.clone(),
+    }
+}
+
 fn functions(t: &Value) -> Vec<(String, Value)> {
     t["Resources"]
         .as_mapping()
@@ -74,7 +82,7 @@ fn sdk_calls(file: &str, service: &str) -> BTreeSet<String> {
 /// Environment variable names `Config` reads (`get("X")`, `required("X")`, `number("X", ...)`).
 fn config_vars() -> BTreeSet<String> {
     let src = std::fs::read_to_string(root().join("shared/src/config.rs")).unwrap();
-    ["get(\"", "required(\"", "number(\""]
+    ["get(\"", "required(\"", "number(\"", "flag(\""]
         .iter()
         .flat_map(|p| {
             src.split(p)
@@ -117,12 +125,13 @@ fn the_template_deploys_exactly_the_function_crates() {
 #[test]
 fn the_environment_the_template_sets_is_what_config_reads() {
     let t = template();
-    let set: BTreeSet<String> = t["Globals"]["Function"]["Environment"]["Variables"]
-        .as_mapping()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str().unwrap().to_owned())
-        .collect();
+    let names = |vars: &Value| -> Vec<String> {
+        vars.as_mapping().map(|m| m.keys().map(|k| k.as_str().unwrap().to_owned()).collect()).unwrap_or_default()
+    };
+    let mut set: BTreeSet<String> = names(&t["Globals"]["Function"]["Environment"]["Variables"]).into_iter().collect();
+    for (_, f) in functions(&t) {
+        set.extend(names(&f["Properties"]["Environment"]["Variables"]));
+    }
     let read = config_vars();
     assert!(
         read.contains("JOBS_TABLE") && read.contains("NOTIFY_TOPIC_ARN"),
@@ -152,7 +161,10 @@ fn each_function_may_call_exactly_what_its_adapters_call() {
         .chain(sdk_calls("sns.rs", "sns"))
         .collect();
     let sources = [
-        ("batch-inference-poller", sdk_calls("batch.rs", "bedrock")),
+        (
+            "batch-inference-poller",
+            sdk_calls("batch.rs", "bedrock").into_iter().chain(sdk_calls("manifest.rs", "s3")).collect(),
+        ),
         (
             "model-import-poller",
             sdk_calls("model_import.rs", "bedrock"),
@@ -180,6 +192,7 @@ fn each_function_may_call_exactly_what_its_adapters_call() {
             .unwrap()
             .iter()
             .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+            .map(|s| statement(&s))
             .flat_map(|s| strings(&s["Action"]))
             .collect();
         assert!(

@@ -3,7 +3,9 @@
 use aws_sdk_bedrock::types::ModelInvocationJobStatus;
 use aws_sdk_bedrock::Client;
 
+use super::manifest::ManifestReader;
 use super::{bedrock_error, found, from_smithy, to_smithy};
+use crate::config::Config;
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob, RecordCounts};
 use crate::error::Error;
 use crate::ports::{JobSource, ListFilter, Listing};
@@ -12,15 +14,34 @@ use crate::ports::{JobSource, ListFilter, Listing};
 #[derive(Debug, Clone)]
 pub struct BatchInferenceSource {
     client: Client,
+    manifests: Option<ManifestReader>,
 }
 
 impl BatchInferenceSource {
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            manifests: None,
+        }
     }
 
-    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
-        Self::new(Client::new(sdk))
+    /// Also reads output manifests for record and token counts the API does not report.
+    pub fn with_manifests(mut self, reader: ManifestReader) -> Self {
+        self.manifests = Some(reader);
+        self
+    }
+
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
+        let source = Self::new(Client::new(sdk));
+        if config.read_output_manifest {
+            // Local stand-ins (an endpoint override) cannot serve virtual-hosted bucket names.
+            let s3 = aws_sdk_s3::config::Builder::from(sdk)
+                .force_path_style(sdk.endpoint_url().is_some())
+                .build();
+            source.with_manifests(ManifestReader::new(aws_sdk_s3::Client::from_conf(s3)))
+        } else {
+            source
+        }
     }
 }
 
@@ -104,5 +125,14 @@ impl JobSource for BatchInferenceSource {
             .send()
             .await;
         found("GetModelInvocationJob", result, |job| observe_batch!(&job))
+    }
+
+    async fn enrich(&self, job: &mut ObservedJob) {
+        let counts_missing = job.counts.total.is_none() || job.counts.input_tokens.is_none();
+        if let (Some(reader), true, true) =
+            (&self.manifests, job.status.is_terminal(), counts_missing)
+        {
+            reader.enrich(job).await;
+        }
     }
 }

@@ -4,6 +4,7 @@ pub mod async_invoke;
 pub mod batch;
 pub mod customization;
 pub mod dynamodb;
+pub mod manifest;
 pub mod model_import;
 pub mod sns;
 

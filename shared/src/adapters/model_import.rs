@@ -19,7 +19,7 @@ impl ModelImportSource {
         Self { client }
     }
 
-    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, _config: &crate::config::Config) -> Self {
         Self::new(Client::new(sdk))
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::poller::{Poller, RunSummary};
+use crate::poller::{Budget, Poller, RunSummary};
 use crate::ports::{JobSource, JobStore, Notifier};
 
 /// Detail type of EventBridge Scheduler / scheduled-rule events.
@@ -17,7 +17,7 @@ pub const SCHEDULED_EVENT: &str = "Scheduled Event";
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Output {
-    Polled(RunSummary),
+    Polled(Box<RunSummary>),
     /// The event was not a trigger for this function (logged, nothing done).
     Ignored {
         reason: String,
@@ -69,6 +69,20 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// Time kept in hand before the Lambda deadline: enough to finish the write or publish under way
+/// and to give back leases.
+pub const DEADLINE_MARGIN_MS: i64 = 5_000;
+
+/// The work budget of an invocation whose deadline is `deadline_ms` (epoch milliseconds; 0 when
+/// unknown).
+pub fn budget(deadline_ms: u64, now_ms: i64) -> Budget {
+    if deadline_ms == 0 {
+        return Budget::default();
+    }
+    let left = (deadline_ms as i64 - now_ms - DEADLINE_MARGIN_MS).max(0) as u64;
+    Budget::until(std::time::Instant::now() + std::time::Duration::from_millis(left))
+}
+
 /// Runs one invocation.
 pub async fn handle<S, T, N>(
     poller: &Poller<S, T, N>,
@@ -93,7 +107,8 @@ where
             Ok(Output::Ignored { reason })
         }
         Trigger::Poll => {
-            let summary = poller.run(Utc::now(), &request_id).await?;
+            let budget = budget(event.context.deadline, Utc::now().timestamp_millis());
+            let summary = poller.run_within(Utc::now(), &request_id, budget).await?;
             let line = serde_json::to_string(&summary).unwrap_or_default();
             if summary.failures > 0 {
                 tracing::warn!(summary = %line, "run finished with failures");
@@ -107,7 +122,7 @@ where
                     first: summary.errors.first().cloned().unwrap_or_default(),
                 });
             }
-            Ok(Output::Polled(summary))
+            Ok(Output::Polled(Box::new(summary)))
         }
     }
 }

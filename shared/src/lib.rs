@@ -13,4 +13,4 @@ pub mod telemetry;
 
 pub use config::Config;
 pub use error::Error;
-pub use poller::{PollSettings, Poller, RunSummary};
+pub use poller::{Budget, PollSettings, Poller, RunSummary};

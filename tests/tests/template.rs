@@ -126,9 +126,13 @@ fn the_template_deploys_exactly_the_function_crates() {
 fn the_environment_the_template_sets_is_what_config_reads() {
     let t = template();
     let names = |vars: &Value| -> Vec<String> {
-        vars.as_mapping().map(|m| m.keys().map(|k| k.as_str().unwrap().to_owned()).collect()).unwrap_or_default()
+        vars.as_mapping()
+            .map(|m| m.keys().map(|k| k.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
     };
-    let mut set: BTreeSet<String> = names(&t["Globals"]["Function"]["Environment"]["Variables"]).into_iter().collect();
+    let mut set: BTreeSet<String> = names(&t["Globals"]["Function"]["Environment"]["Variables"])
+        .into_iter()
+        .collect();
     for (_, f) in functions(&t) {
         set.extend(names(&f["Properties"]["Environment"]["Variables"]));
     }
@@ -163,7 +167,10 @@ fn each_function_may_call_exactly_what_its_adapters_call() {
     let sources = [
         (
             "batch-inference-poller",
-            sdk_calls("batch.rs", "bedrock").into_iter().chain(sdk_calls("manifest.rs", "s3")).collect(),
+            sdk_calls("batch.rs", "bedrock")
+                .into_iter()
+                .chain(sdk_calls("manifest.rs", "s3"))
+                .collect(),
         ),
         (
             "model-import-poller",

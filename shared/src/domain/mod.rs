@@ -7,7 +7,7 @@ mod record;
 mod status;
 
 pub use notice::{Notice, Outcome};
-pub use plan::{plan, Change, NotifyPolicy, PlanContext, Skip};
+pub use plan::{plan, plan_missing, Change, NotifyPolicy, PlanContext, Skip};
 pub use record::{JobRecord, PendingNotice};
 pub use status::{JobKind, JobStatus};
 

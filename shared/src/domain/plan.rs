@@ -87,6 +87,7 @@ pub fn plan(
             previous_status: Some(k.status.clone()),
             version: k.version + 1,
             missing_count: 0,
+            retired: false,
             ..k.clone()
         },
         None => JobRecord {
@@ -113,6 +114,7 @@ pub fn plan(
             notified_status: None,
             notified_at: None,
             missing_count: 0,
+            retired: false,
             expires_at: None,
         },
     };
@@ -138,4 +140,23 @@ pub fn plan(
         expected_version: known.map(|k| k.version),
         notify,
     })
+}
+
+/// A known open job that a Get no longer finds (deleted from Bedrock): each miss is counted, and
+/// after `max_missing` consecutive misses the job is retired (no longer watched, TTL set). A later
+/// sighting (the planner's `missing_count: 0`) would bring it back.
+pub fn plan_missing(known: &JobRecord, ctx: &PlanContext, max_missing: u32) -> Change {
+    let mut record = JobRecord {
+        version: known.version + 1,
+        missing_count: known.missing_count.saturating_add(1),
+        updated_at: ctx.now,
+        ..known.clone()
+    };
+    record.retired = record.missing_count >= max_missing;
+    record.refresh_derived(ctx.now, ctx.retention);
+    Change {
+        record,
+        expected_version: Some(known.version),
+        notify: false,
+    }
 }

@@ -57,6 +57,9 @@ pub struct JobRecord {
     /// Consecutive Get calls that found no such job.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub missing_count: u32,
+    /// Bedrock no longer knows the job (deleted): it is not polled any more.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
     /// DynamoDB TTL (epoch seconds): set once a job is terminal and nothing is pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
@@ -102,7 +105,7 @@ impl JobRecord {
 
     /// Recomputes the derived attributes (`watch`, `expires_at`) from the others.
     pub fn refresh_derived(&mut self, now: DateTime<Utc>, retention: chrono::Duration) {
-        let watched = self.is_open() || self.pending_status.is_some();
+        let watched = (self.is_open() && !self.retired) || self.pending_status.is_some();
         self.watch = watched.then(|| Self::watch_key(self.kind, &self.region));
         self.expires_at = (!watched).then(|| (now + retention).timestamp());
     }

@@ -45,6 +45,20 @@ pub async fn force_status(
     Ok(Json(job_view(job)))
 }
 
+/// `DELETE /_emulator/jobs/{arn-or-id}`: the job disappears, as if deleted from the account.
+pub async fn delete_job(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let job = app
+        .store
+        .write()
+        .await
+        .remove(&id)
+        .ok_or_else(|| ApiError::not_found(format!("No job {id}")))?;
+    Ok(Json(job_view(&job)))
+}
+
 /// Body of `POST /_emulator/seed`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -51,6 +51,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/async-invoke", post(runtime::start).get(runtime::list_all))
         .route("/async-invoke/{arn}", get(runtime::get_one))
         .route("/_emulator/jobs", get(control::jobs))
+        .route(
+            "/_emulator/jobs/{id}",
+            axum::routing::delete(control::delete_job),
+        )
         .route("/_emulator/jobs/{id}/status", post(control::force_status))
         .route("/_emulator/seed", post(control::seed))
         .route(

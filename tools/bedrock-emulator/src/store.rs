@@ -98,6 +98,20 @@ impl Store {
         }
     }
 
+    /// Deletes a job of any kind by ARN or id (control API: "the job was deleted").
+    pub fn remove(&mut self, identifier: &str) -> Option<Job> {
+        let id = JobKind::ALL
+            .iter()
+            .find_map(|kind| self.find_id(*kind, identifier))?;
+        let job = self.jobs.remove(&id)?;
+        if let Some(index) = self.by_time.get_mut(&job.kind) {
+            index.retain(|(_, i)| *i != id);
+        }
+        self.by_name.retain(|_, v| *v != id);
+        self.by_token.retain(|_, v| *v != id);
+        Some(job)
+    }
+
     pub fn clear(&mut self) {
         *self = Store::default();
     }

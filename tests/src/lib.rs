@@ -1,6 +1,8 @@
 //! Shared fixtures for the end-to-end tests: moto (DynamoDB, SNS, SQS) and the Bedrock emulator
 //! on free ports, real SDK clients, and a poller wired exactly as the Lambda wires it.
 
+pub mod faults;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -152,10 +152,12 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         };
 
         // 2. Reconcile open jobs the listing did not cover.
-        let unlisted: Vec<&JobRecord> = watched
+        // Sorted throughout: runs are reproducible and their logs comparable.
+        let mut unlisted: Vec<&JobRecord> = watched
             .values()
             .filter(|r| r.is_open() && !observed.contains_key(&r.pk))
             .collect();
+        unlisted.sort_by(|a, b| a.pk.cmp(&b.pk));
         let to_get = self.sweep(&unlisted, &mut observed, &mut summary).await;
         let missing = self
             .fetch(to_get, &mut observed, &mut summary, &budget)
@@ -163,11 +165,12 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
 
         // 3. Known state of every observed job: watched items, plus one batch read for the rest.
         let mut known = watched.clone();
-        let unknown: Vec<JobArn> = observed
+        let mut unknown: Vec<JobArn> = observed
             .keys()
             .filter(|a| !known.contains_key(*a))
             .cloned()
             .collect();
+        unknown.sort();
         if !unknown.is_empty() {
             summary.store_calls += unknown.len().div_ceil(100) as u64;
             match self.store.get_many(&unknown).await {
@@ -211,6 +214,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                 .into_iter()
                 .map(|r| plan_missing(r, &ctx, MAX_MISSING)),
         );
+        changes.sort_by(|a, b| a.record.pk.cmp(&b.record.pk));
         let (to_publish, touched, all_saved) = self.save_all(changes, &mut summary, &budget).await;
 
         // 5. Pending notices of earlier runs, then 6. publish everything claimed.

@@ -20,7 +20,12 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         summary: &mut RunSummary,
     ) -> Vec<(JobRecord, JobStatus)> {
         let mut claimed = Vec::new();
-        for record in watched.values().filter(|r| !touched.contains(&r.pk)) {
+        let mut candidates: Vec<&JobRecord> = watched
+            .values()
+            .filter(|r| !touched.contains(&r.pk))
+            .collect();
+        candidates.sort_by(|a, b| a.pk.cmp(&b.pk));
+        for record in candidates {
             let Some(status) = record.pending_status.clone() else {
                 continue;
             };

@@ -1,0 +1,190 @@
+//! Fault injection for the campaign: an SDK interceptor that fails DynamoDB and SNS calls at a
+//! seeded rate, and port decorators that "crash" a run after a write or around a publish.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::ConfigBag;
+use chrono::{DateTime, Utc};
+use jobwatch::domain::{Change, JobArn, JobRecord, JobStatus, Notice};
+use jobwatch::ports::{JobStore, Notifier, SaveOutcome};
+use jobwatch::Error;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::sync::mpsc;
+
+/// Counts of what was injected, for the campaign's report and its bounds.
+#[derive(Debug, Default)]
+pub struct Injected {
+    pub sdk_failures: AtomicU64,
+    pub mark_sent_failures: AtomicU64,
+    pub crash_after_write: AtomicU64,
+    pub crash_before_publish: AtomicU64,
+    pub crash_after_publish: AtomicU64,
+}
+
+impl Injected {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// Shared, seeded dice and switches.
+#[derive(Debug, Clone)]
+pub struct Dice {
+    rng: Arc<Mutex<StdRng>>,
+    pub enabled: Arc<std::sync::atomic::AtomicBool>,
+    pub injected: Arc<Injected>,
+}
+
+impl Dice {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            rng: Arc::new(Mutex::new(StdRng::seed_from_u64(seed))),
+            enabled: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            injected: Arc::new(Injected::default()),
+        }
+    }
+
+    pub fn roll(&self, p: f64) -> bool {
+        self.enabled.load(Ordering::Relaxed) && self.rng.lock().unwrap().random_bool(p)
+    }
+
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Ordering::Relaxed);
+    }
+}
+
+/// Fails a whole SDK call (every attempt) with probability `rate`: a 5xx storm or a timeout as
+/// the poller sees it after the SDK's retries.
+#[derive(Debug)]
+pub struct FailCalls {
+    pub dice: Dice,
+    pub rate: f64,
+}
+
+impl Intercept for FailCalls {
+    fn name(&self) -> &'static str {
+        "FailCalls"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_default();
+        if self.dice.roll(self.rate) {
+            self.dice
+                .injected
+                .sdk_failures
+                .fetch_add(1, Ordering::Relaxed);
+            return Err(format!("injected failure of {operation}").into());
+        }
+        Ok(())
+    }
+}
+
+/// Signals the campaign that the run "crashed" here, then never returns (the run is dropped).
+async fn crash(tx: &mpsc::UnboundedSender<()>) -> ! {
+    let _ = tx.send(());
+    std::future::pending().await
+}
+
+/// A store that crashes right after a successful transition write, at a rate.
+pub struct CrashingStore<T> {
+    pub inner: T,
+    pub dice: Dice,
+    pub rate: f64,
+    pub crash: mpsc::UnboundedSender<()>,
+}
+
+impl<T: JobStore> JobStore for CrashingStore<T> {
+    async fn watermark(&self, scope: &str) -> Result<Option<DateTime<Utc>>, Error> {
+        self.inner.watermark(scope).await
+    }
+    async fn advance_watermark(&self, scope: &str, to: DateTime<Utc>) -> Result<(), Error> {
+        self.inner.advance_watermark(scope, to).await
+    }
+    async fn watched(&self, scope: &str) -> Result<Vec<JobRecord>, Error> {
+        self.inner.watched(scope).await
+    }
+    async fn get_many(&self, arns: &[JobArn]) -> Result<Vec<JobRecord>, Error> {
+        self.inner.get_many(arns).await
+    }
+    async fn save(&self, change: &Change) -> Result<SaveOutcome, Error> {
+        let outcome = self.inner.save(change).await?;
+        if outcome == SaveOutcome::Saved && change.notify && self.dice.roll(self.rate) {
+            self.dice
+                .injected
+                .crash_after_write
+                .fetch_add(1, Ordering::Relaxed);
+            crash(&self.crash).await;
+        }
+        Ok(outcome)
+    }
+    async fn claim(&self, arn: &JobArn, owner: &str, until: i64, now: i64) -> Result<bool, Error> {
+        self.inner.claim(arn, owner, until, now).await
+    }
+    async fn release(&self, arn: &JobArn, owner: &str) -> Result<(), Error> {
+        self.inner.release(arn, owner).await
+    }
+    async fn mark_sent(
+        &self,
+        arn: &JobArn,
+        status: &JobStatus,
+        owner: &str,
+        now: DateTime<Utc>,
+        finished_ttl: Option<i64>,
+    ) -> Result<bool, Error> {
+        let result = self
+            .inner
+            .mark_sent(arn, status, owner, now, finished_ttl)
+            .await;
+        if result.is_err() {
+            // Published but not recorded: the next run after the lease publishes it again.
+            self.dice
+                .injected
+                .mark_sent_failures
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+/// A notifier that crashes just before or just after publishing, at rates.
+pub struct CrashingNotifier<N> {
+    pub inner: N,
+    pub dice: Dice,
+    pub rate_before: f64,
+    pub rate_after: f64,
+    pub crash: mpsc::UnboundedSender<()>,
+}
+
+impl<N: Notifier> Notifier for CrashingNotifier<N> {
+    async fn publish(&self, notice: &Notice) -> Result<String, Error> {
+        if self.dice.roll(self.rate_before) {
+            self.dice
+                .injected
+                .crash_before_publish
+                .fetch_add(1, Ordering::Relaxed);
+            crash(&self.crash).await;
+        }
+        let id = self.inner.publish(notice).await?;
+        if self.dice.roll(self.rate_after) {
+            self.dice
+                .injected
+                .crash_after_publish
+                .fetch_add(1, Ordering::Relaxed);
+            crash(&self.crash).await;
+        }
+        Ok(id)
+    }
+}

@@ -1,0 +1,453 @@
+//! The fault-injection campaign: jobs of every family move through random lifecycles while the
+//! pollers run many times under throttling, 5xx storms, failed DynamoDB and SNS calls, and runs
+//! that crash after a write or around a publish. At the end, against the ground truth: every
+//! terminal transition notified, duplicates bounded by the crashes and lost acknowledgements
+//! injected, nothing left pending. Seeded and reproducible:
+//! `CAMPAIGN_SEED=7 CAMPAIGN_JOBS=400 CAMPAIGN_ROUNDS=60 cargo test -p jobwatch-tests --test campaign -- --nocapture`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use jobwatch::adapters::async_invoke::AsyncInvokeSource;
+use jobwatch::adapters::batch::BatchInferenceSource;
+use jobwatch::adapters::customization::CustomizationSource;
+use jobwatch::adapters::dynamodb::DynamoJobStore;
+use jobwatch::adapters::model_import::ModelImportSource;
+use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::ports::JobSource;
+use jobwatch::{PollSettings, Poller, RunSummary};
+use jobwatch_tests::faults::{CrashingNotifier, CrashingStore, Dice, FailCalls, Injected};
+use jobwatch_tests::Stack;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+fn knob(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Family {
+    Batch,
+    Import,
+    Async,
+    Tuning,
+}
+
+impl Family {
+    const ALL: [Family; 4] = [Family::Batch, Family::Import, Family::Async, Family::Tuning];
+
+    /// The next status on the way to the end, chosen at random where the family branches.
+    fn next(self, current: &str, rng: &mut StdRng) -> Option<&'static str> {
+        let pick = |rng: &mut StdRng, options: &[&'static str]| {
+            options[rng.random_range(0..options.len())]
+        };
+        match (self, current) {
+            (Family::Batch, "Submitted") => Some("Validating"),
+            (Family::Batch, "Validating") => Some("Scheduled"),
+            (Family::Batch, "Scheduled") => Some("InProgress"),
+            (Family::Batch, "InProgress") => Some(pick(
+                rng,
+                &[
+                    "Completed",
+                    "Failed",
+                    "PartiallyCompleted",
+                    "Expired",
+                    "Stopping",
+                ],
+            )),
+            (_, "Stopping") => Some("Stopped"),
+            (Family::Import | Family::Async, "InProgress") => {
+                Some(pick(rng, &["Completed", "Failed"]))
+            }
+            (Family::Tuning, "InProgress") => Some(pick(rng, &["Completed", "Failed", "Stopping"])),
+            _ => None,
+        }
+    }
+}
+
+fn is_terminal(status: &str) -> bool {
+    matches!(
+        status,
+        "Completed" | "Failed" | "Stopped" | "PartiallyCompleted" | "Expired"
+    )
+}
+
+type Faulty<S> = Poller<S, CrashingStore<DynamoJobStore>, CrashingNotifier<SnsNotifier>>;
+
+struct Harness {
+    dice: Dice,
+    crash_tx: mpsc::UnboundedSender<()>,
+    crash_rx: mpsc::UnboundedReceiver<()>,
+    dynamodb: aws_sdk_dynamodb::Client,
+    sns: aws_sdk_sns::Client,
+}
+
+impl Harness {
+    fn poller<S: JobSource>(&self, stack: &Stack, source: S, settings: PollSettings) -> Faulty<S> {
+        Poller::new(
+            source,
+            CrashingStore {
+                inner: DynamoJobStore::new(self.dynamodb.clone(), &stack.table),
+                dice: self.dice.clone(),
+                rate: 0.03,
+                crash: self.crash_tx.clone(),
+            },
+            CrashingNotifier {
+                inner: SnsNotifier::new(self.sns.clone(), &stack.topic_arn),
+                dice: self.dice.clone(),
+                rate_before: 0.03,
+                rate_after: 0.03,
+                crash: self.crash_tx.clone(),
+            },
+            settings,
+        )
+    }
+
+    /// Runs one poller; a crash drops the run where it stands, as a killed Lambda would.
+    async fn run<S: JobSource>(
+        &mut self,
+        poller: &Faulty<S>,
+        now: chrono::DateTime<Utc>,
+        id: &str,
+    ) -> Option<RunSummary> {
+        tokio::select! {
+            result = poller.run(now, id) => result.ok(),
+            _ = self.crash_rx.recv() => None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn nothing_lost_and_duplicates_bounded_under_random_faults_and_crashes() {
+    let seed = knob("CAMPAIGN_SEED", 42);
+    let jobs = knob("CAMPAIGN_JOBS", 120) as usize;
+    let rounds = knob("CAMPAIGN_ROUNDS", 30) as usize;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let stack = Stack::start().await;
+
+    // Faulty clients for DynamoDB and SNS (the test's own clients stay clean).
+    let dice = Dice::new(seed ^ 0x5eed);
+    let aws = jobwatch_tests::sdk_config(&stack.moto.endpoint);
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&aws)
+            .interceptor(FailCalls {
+                dice: dice.clone(),
+                rate: 0.02,
+            })
+            .build(),
+    );
+    let sns = aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::config::Builder::from(&aws)
+            .interceptor(FailCalls {
+                dice: dice.clone(),
+                rate: 0.03,
+            })
+            .build(),
+    );
+    let (crash_tx, crash_rx) = mpsc::unbounded_channel();
+    let mut harness = Harness {
+        dice: dice.clone(),
+        crash_tx,
+        crash_rx,
+        dynamodb,
+        sns,
+    };
+    // Long listing margin: simulated time runs ahead of the emulator's clock.
+    let settings = PollSettings {
+        list_margin: Duration::days(2),
+        ..stack.settings()
+    };
+
+    // Jobs of every family, all open, known to a clean first run of each poller.
+    let mut truth: HashMap<String, (Family, String)> = HashMap::new();
+    for i in 0..jobs {
+        let family = Family::ALL[i % 4];
+        let arn = match family {
+            Family::Batch => stack.create_batch(&format!("camp-b-{i}")).await,
+            Family::Import => stack.create_import(&format!("camp-i-{i}")).await,
+            Family::Async => stack.start_async_invoke(&format!("camp-a-{i}")).await,
+            Family::Tuning => stack.create_customization(&format!("camp-t-{i}")).await,
+        };
+        let initial = if family == Family::Batch {
+            "Submitted"
+        } else {
+            "InProgress"
+        };
+        truth.insert(arn, (family, initial.to_owned()));
+    }
+    let batch = || BatchInferenceSource::new(stack.bedrock.clone());
+    let import = || ModelImportSource::new(stack.bedrock.clone());
+    let async_ = || AsyncInvokeSource::new(stack.runtime.clone());
+    let tuning = || CustomizationSource::new(stack.bedrock.clone());
+    let mut now = Utc::now();
+    dice.set_enabled(false);
+    for id in ["b", "i", "a", "t"] {
+        let s = match id {
+            "b" => {
+                harness
+                    .run(
+                        &harness.poller(&stack, batch(), settings.clone()),
+                        now,
+                        "first-b",
+                    )
+                    .await
+            }
+            "i" => {
+                harness
+                    .run(
+                        &harness.poller(&stack, import(), settings.clone()),
+                        now,
+                        "first-i",
+                    )
+                    .await
+            }
+            "a" => {
+                harness
+                    .run(
+                        &harness.poller(&stack, async_(), settings.clone()),
+                        now,
+                        "first-a",
+                    )
+                    .await
+            }
+            _ => {
+                harness
+                    .run(
+                        &harness.poller(&stack, tuning(), settings.clone()),
+                        now,
+                        "first-t",
+                    )
+                    .await
+            }
+        };
+        assert!(s.is_some_and(|s| s.first_run), "first runs are clean");
+    }
+
+    // Faults on: Bedrock throttling and 5xx from the emulator, failures and crashes around it.
+    stack
+        .control(
+            "faults",
+            json!({"rules": [
+                {"operation": "*", "error": "ThrottlingException", "rate": 0.10},
+                {"operation": "*", "error": "InternalServerException", "rate": 0.05}
+            ]}),
+        )
+        .await;
+    dice.set_enabled(true);
+    let (mut runs, mut crashed) = (0u64, 0u64);
+    let mut arns: Vec<String> = truth.keys().cloned().collect();
+    arns.sort();
+    for round in 0..rounds {
+        // Move a random third of the open jobs one step.
+        for arn in &arns {
+            let (family, status) = truth.get(arn).cloned().unwrap();
+            if is_terminal(&status) || !rng.random_bool(0.35) {
+                continue;
+            }
+            if let Some(next) = family.next(&status, &mut rng) {
+                stack.set_status(arn, next).await;
+                truth.insert(arn.clone(), (family, next.to_owned()));
+            }
+        }
+        now += Duration::minutes(6);
+        for (k, id) in ["b", "i", "a", "t"].iter().enumerate() {
+            let run_id = format!("r{round}-{id}");
+            let at = now + Duration::seconds(k as i64);
+            let s = match *id {
+                "b" => {
+                    harness
+                        .run(
+                            &harness.poller(&stack, batch(), settings.clone()),
+                            at,
+                            &run_id,
+                        )
+                        .await
+                }
+                "i" => {
+                    harness
+                        .run(
+                            &harness.poller(&stack, import(), settings.clone()),
+                            at,
+                            &run_id,
+                        )
+                        .await
+                }
+                "a" => {
+                    harness
+                        .run(
+                            &harness.poller(&stack, async_(), settings.clone()),
+                            at,
+                            &run_id,
+                        )
+                        .await
+                }
+                _ => {
+                    harness
+                        .run(
+                            &harness.poller(&stack, tuning(), settings.clone()),
+                            at,
+                            &run_id,
+                        )
+                        .await
+                }
+            };
+            runs += 1;
+            crashed += u64::from(s.is_none());
+        }
+    }
+
+    // Finish every job, clear the faults, and run clean rounds until nothing is pending.
+    for arn in &arns {
+        loop {
+            let (family, status) = truth.get(arn).cloned().unwrap();
+            match family.next(&status, &mut rng) {
+                Some(next) => {
+                    stack.set_status(arn, next).await;
+                    truth.insert(arn.clone(), (family, next.to_owned()));
+                }
+                None => break,
+            }
+        }
+    }
+    stack
+        .http
+        .delete(format!("{}/_emulator/faults", stack.emulator.endpoint()))
+        .send()
+        .await
+        .unwrap();
+    dice.set_enabled(false);
+    let mut pending = usize::MAX;
+    for clean in 0..4 {
+        now += Duration::minutes(6);
+        pending = 0;
+        for (k, id) in ["b", "i", "a", "t"].iter().enumerate() {
+            let at = now + Duration::seconds(k as i64);
+            let run_id = format!("clean{clean}-{id}");
+            let s = match *id {
+                "b" => {
+                    harness
+                        .run(
+                            &harness.poller(&stack, batch(), settings.clone()),
+                            at,
+                            &run_id,
+                        )
+                        .await
+                }
+                "i" => {
+                    harness
+                        .run(
+                            &harness.poller(&stack, import(), settings.clone()),
+                            at,
+                            &run_id,
+                        )
+                        .await
+                }
+                "a" => {
+                    harness
+                        .run(
+                            &harness.poller(&stack, async_(), settings.clone()),
+                            at,
+                            &run_id,
+                        )
+                        .await
+                }
+                _ => {
+                    harness
+                        .run(
+                            &harness.poller(&stack, tuning(), settings.clone()),
+                            at,
+                            &run_id,
+                        )
+                        .await
+                }
+            }
+            .expect("clean runs do not crash");
+            assert_eq!(s.failures, 0, "clean run failed: {:?}", s.errors);
+            pending += s.notifications_pending + s.watched;
+        }
+        if pending == 0 {
+            break;
+        }
+    }
+
+    // The verdict.
+    let got = stack.notifications().await;
+    let mut per_key: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for n in &got {
+        *per_key
+            .entry((n.arn().to_owned(), n.status().to_owned()))
+            .or_default() += 1;
+    }
+    let lost: Vec<_> = truth
+        .iter()
+        .filter(|(arn, (_, s))| !per_key.contains_key(&((*arn).clone(), s.clone())))
+        .collect();
+    let wrong: Vec<_> = per_key
+        .keys()
+        .filter(|(arn, s)| truth.get(arn).map(|(_, t)| t) != Some(s))
+        .collect();
+    let duplicates: usize = per_key.values().map(|c| c - 1).sum();
+    let injected: &Arc<Injected> = &dice.injected;
+    let crash_after_publish = Injected::get(&injected.crash_after_publish);
+    let lost_acks = Injected::get(&injected.mark_sent_failures);
+    let stats: serde_json::Value = stack
+        .http
+        .get(format!("{}/_emulator/stats", stack.emulator.endpoint()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bedrock_faults: u64 = stats["requests"]["faults"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|v| v.as_u64())
+        .sum();
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, s) in truth.values() {
+        *by_status.entry(s.as_str()).or_default() += 1;
+    }
+    println!("fault-injection campaign (seed {seed})");
+    println!(
+        "  jobs {jobs} ({:?}), rounds {rounds}, poller runs {runs} (+ clean)",
+        by_status
+    );
+    println!(
+        "  faults: bedrock throttling/5xx {bedrock_faults}, dynamodb/sns call failures {}",
+        Injected::get(&injected.sdk_failures)
+    );
+    println!(
+        "  crashes: after write {}, before publish {}, after publish {crash_after_publish} (runs crashed: {crashed})",
+        Injected::get(&injected.crash_after_write),
+        Injected::get(&injected.crash_before_publish)
+    );
+    println!("  notifications {}, duplicates {duplicates} (bound {}), lost {}, wrong {}, pending after clean runs {pending}", got.len(), crash_after_publish + lost_acks, lost.len(), wrong.len());
+    println!(
+        "campaign: {} passed, {} failed",
+        truth.len() - lost.len(),
+        lost.len()
+    );
+
+    assert!(lost.is_empty(), "lost terminal transitions: {lost:?}");
+    assert!(
+        wrong.is_empty(),
+        "notified a status the job did not end in: {wrong:?}"
+    );
+    assert!(
+        duplicates as u64 <= crash_after_publish + lost_acks,
+        "duplicates beyond what crashes explain"
+    );
+    assert_eq!(pending, 0, "notices or open jobs left after clean runs");
+    assert!(
+        bedrock_faults > 0 && crashed > 0,
+        "the campaign must actually inject faults"
+    );
+}

@@ -6,6 +6,7 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::domain::{JobArn, JobKind};
 use crate::error::Error;
 use crate::poller::{Budget, Poller, RunSummary};
 use crate::ports::{JobSource, JobStore, Notifier};
@@ -24,11 +25,50 @@ pub enum Output {
     },
 }
 
-/// Why an event triggers a poll, or why not.
+/// Detail types of Bedrock's own state-change events (source `aws.bedrock`).
+pub const BATCH_STATE_CHANGE: &str = "Batch Inference Job State Change";
+pub const CUSTOMIZATION_STATE_CHANGE: &str = "Model Customization Job State Change";
+
+/// Why an event triggers work, or why not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
     Poll,
+    /// A Bedrock state-change event for one job (its reported status is informational only).
+    Job {
+        kind: JobKind,
+        arn: JobArn,
+        reported_status: Option<String>,
+    },
     Ignore(String),
+}
+
+/// The job a Bedrock state-change event names: `detail.batchJobArn` / `detail.jobArn`, else the
+/// first resource.
+fn job_event(event: &EventBridgeEvent<Value>) -> Option<Trigger> {
+    let (kind, arn_field, status_field) = match (event.source.as_str(), event.detail_type.as_str())
+    {
+        ("aws.bedrock", BATCH_STATE_CHANGE) => (JobKind::BatchInference, "batchJobArn", "status"),
+        ("aws.bedrock", CUSTOMIZATION_STATE_CHANGE) => {
+            (JobKind::ModelCustomization, "jobArn", "jobStatus")
+        }
+        _ => return None,
+    };
+    let arn = event
+        .detail
+        .get(arn_field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| event.resources.as_ref().and_then(|r| r.first().cloned()))?;
+    let valid = arn.starts_with("arn:") && arn.contains(":bedrock:") && arn.len() <= 2048;
+    valid.then(|| Trigger::Job {
+        kind,
+        arn: JobArn::new(arn),
+        reported_status: event
+            .detail
+            .get(status_field)
+            .and_then(Value::as_str)
+            .map(|s| s.chars().take(64).collect()),
+    })
 }
 
 /// Classifies an incoming payload: scheduled events and manual `{}` invocations poll; other
@@ -39,6 +79,14 @@ pub fn classify(payload: &Value) -> Result<Trigger, Error> {
         Value::Object(_) => {
             match serde_json::from_value::<EventBridgeEvent<Value>>(payload.clone()) {
                 Ok(event) if event.detail_type == SCHEDULED_EVENT => Ok(Trigger::Poll),
+                Ok(event) if event.source == "aws.bedrock" => {
+                    Ok(job_event(&event).unwrap_or_else(|| {
+                        Trigger::Ignore(format!(
+                            "Bedrock event {:?} without a usable job ARN",
+                            truncate(&event.detail_type)
+                        ))
+                    }))
+                }
                 Ok(event) => Ok(Trigger::Ignore(format!(
                     "detail-type {:?} from {:?} is not handled",
                     truncate(&event.detail_type),
@@ -101,13 +149,33 @@ where
     } else {
         event.context.request_id.clone()
     };
+    let budget = budget(event.context.deadline, Utc::now().timestamp_millis());
     match classify(&event.payload)? {
+        Trigger::Job {
+            kind,
+            arn,
+            reported_status,
+        } if kind == poller.source.kind() => {
+            tracing::info!(job_arn = %arn, reported_status, "state-change event");
+            let summary = poller
+                .run_one(Utc::now(), &request_id, &arn, budget)
+                .await?;
+            tracing::info!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "event handled");
+            Ok(Output::Polled(Box::new(summary)))
+        }
+        Trigger::Job { kind, .. } => {
+            let reason = format!(
+                "a {kind} event is not for this {} function",
+                poller.source.kind()
+            );
+            tracing::info!(reason, "event ignored");
+            Ok(Output::Ignored { reason })
+        }
         Trigger::Ignore(reason) => {
             tracing::info!(reason, "event ignored");
             Ok(Output::Ignored { reason })
         }
         Trigger::Poll => {
-            let budget = budget(event.context.deadline, Utc::now().timestamp_millis());
             let summary = poller.run_within(Utc::now(), &request_id, budget).await?;
             let line = serde_json::to_string(&summary).unwrap_or_default();
             if summary.failures > 0 {

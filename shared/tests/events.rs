@@ -61,3 +61,49 @@ proptest! {
         prop_assert_eq!(result == Trigger::Poll, detail_type == "Scheduled Event");
     }
 }
+
+#[test]
+fn bedrock_state_change_samples_name_their_job() {
+    let batch = classify(&event(include_str!(
+        "../../events/batch-job-state-change.json"
+    )))
+    .unwrap();
+    match batch {
+        Trigger::Job {
+            kind,
+            arn,
+            reported_status,
+        } => {
+            assert_eq!(kind, jobwatch::domain::JobKind::BatchInference);
+            assert_eq!(arn.id(), "abcdefghijkl");
+            assert_eq!(reported_status.as_deref(), Some("Completed"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let tuning = classify(&event(include_str!(
+        "../../events/customization-job-state-change.json"
+    )))
+    .unwrap();
+    assert!(
+        matches!(
+            tuning,
+            Trigger::Job {
+                kind: jobwatch::domain::JobKind::ModelCustomization,
+                ..
+            }
+        ),
+        "{tuning:?}"
+    );
+}
+
+#[test]
+fn bedrock_events_without_a_usable_arn_are_ignored_not_failed() {
+    for detail in [
+        json!({}),
+        json!({"batchJobArn": 5}),
+        json!({"batchJobArn": "not-an-arn"}),
+    ] {
+        let e = json!({"detail-type": "Batch Inference Job State Change", "source": "aws.bedrock", "detail": detail});
+        assert!(matches!(classify(&e).unwrap(), Trigger::Ignore(_)), "{e}");
+    }
+}

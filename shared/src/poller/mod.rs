@@ -1,5 +1,6 @@
 //! One poll of one job family: discover, reconcile, diff, write, notify. Generic over the ports.
 
+mod event;
 mod notify;
 mod reconcile;
 mod summary;

@@ -45,6 +45,69 @@ pub async fn force_status(
     Ok(Json(job_view(job)))
 }
 
+/// `GET /_emulator/jobs/{arn-or-id}/event`: the EventBridge event Bedrock would emit for the job's
+/// current state (batch inference and customization jobs only, as in Bedrock), in the documented
+/// shape, ready for `cargo lambda invoke --data-file`.
+pub async fn job_event(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let mut store = app.store.write().await;
+    let job = store
+        .find_any_mut(&id)
+        .ok_or_else(|| ApiError::not_found(format!("No job {id}")))?
+        .clone();
+    let (detail_type, detail) = match job.kind {
+        JobKind::BatchInference => (
+            "Batch Inference Job State Change",
+            json!({
+                "version": "0.0",
+                "accountId": app.settings.account,
+                "batchJobName": job.name,
+                "batchJobArn": job.arn,
+                "batchModelId": job.spec.get("modelId"),
+                "status": job.status,
+                "failureMessage": job.message.clone().unwrap_or_default(),
+                // Bedrock sends this one in a human format, not ISO-8601.
+                "creationTime": job.submit_time.format("%b %-d, %Y, %-I:%M:%S %p").to_string(),
+            }),
+        ),
+        JobKind::ModelCustomization => (
+            "Model Customization Job State Change",
+            json!({
+                "version": "0.0",
+                "jobName": job.name,
+                "jobArn": job.arn,
+                "outputModelName": job.spec.get("customModelName"),
+                "outputModelArn": job.spec.get("outputModelArn"),
+                "roleArn": job.spec.get("roleArn"),
+                "jobStatus": job.status,
+                "failureMessage": job.message.clone().unwrap_or_default(),
+                "creationTime": iso(job.submit_time),
+                "lastModifiedTime": iso(job.last_modified_time),
+                "endTime": job.end_time.map(iso),
+                "baseModelArn": job.spec.get("baseModelArn"),
+            }),
+        ),
+        _ => {
+            return Err(ApiError::validation(
+                "Bedrock emits no EventBridge events for this job family",
+            ))
+        }
+    };
+    Ok(Json(json!({
+        "version": "0",
+        "id": format!("{}-{}", job.id, job.last_modified_time.timestamp_millis()),
+        "detail-type": detail_type,
+        "source": "aws.bedrock",
+        "account": app.settings.account,
+        "time": job.last_modified_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": app.settings.region,
+        "resources": [job.arn],
+        "detail": detail,
+    })))
+}
+
 /// `DELETE /_emulator/jobs/{arn-or-id}`: the job disappears, as if deleted from the account.
 pub async fn delete_job(
     State(app): State<Arc<App>>,

@@ -56,6 +56,7 @@ pub fn router(app: Arc<App>) -> Router {
             axum::routing::delete(control::delete_job),
         )
         .route("/_emulator/jobs/{id}/status", post(control::force_status))
+        .route("/_emulator/jobs/{id}/event", get(control::job_event))
         .route("/_emulator/seed", post(control::seed))
         .route(
             "/_emulator/faults",

@@ -14,13 +14,34 @@ pub struct ListFilter {
     pub submitted_after: Option<DateTime<Utc>>,
     /// Only jobs in this status.
     pub status: Option<JobStatus>,
+    /// Stop after this many pages (newest first); `Listing::complete` says whether it did.
+    pub max_pages: Option<u64>,
 }
 
 /// Jobs returned by a (paginated) List, and how many API calls it took.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Listing {
     pub jobs: Vec<ObservedJob>,
     pub calls: u64,
+    /// False when `max_pages` cut the listing short.
+    pub complete: bool,
+}
+
+impl Default for Listing {
+    fn default() -> Self {
+        Self {
+            jobs: Vec::new(),
+            calls: 0,
+            complete: true,
+        }
+    }
+}
+
+impl Listing {
+    /// Whether to stop before fetching another page.
+    pub fn at_cap(&self, filter: &ListFilter) -> bool {
+        filter.max_pages.is_some_and(|max| self.calls >= max)
+    }
 }
 
 /// Reads one family of Bedrock jobs.

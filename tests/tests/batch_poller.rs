@@ -165,17 +165,15 @@ async fn open_jobs_outside_the_listing_window_are_reconciled_with_get() {
     assert_eq!(stack.notifications().await.len(), 1);
 }
 
-#[tokio::test]
-async fn many_open_jobs_are_reconciled_by_sweeping_open_statuses_not_one_get_each() {
-    // given 60 open jobs in history, known to the table
-    let stack = Stack::start().await;
+/// Seeds `count` open jobs (submitted 6 to 30 hours ago), records them with a first run, and
+/// finishes three of them; returns those three.
+async fn sixty_open_jobs_three_finish(
+    stack: &Stack,
+    settings: &jobwatch::PollSettings,
+) -> Vec<String> {
     stack
-        .control("seed", json!({"kind": "batch-inference", "count": 60, "statuses": {"InProgress": 1}, "spreadHours": 24, "newestHoursAgo": 1}))
+        .control("seed", json!({"kind": "batch-inference", "count": 60, "statuses": {"InProgress": 1}, "spreadHours": 24, "newestHoursAgo": 6}))
         .await;
-    let settings = jobwatch::PollSettings {
-        list_margin: Duration::zero(),
-        ..stack.settings()
-    };
     let first = stack
         .poller_with(settings.clone())
         .run(Utc::now(), "run-1")
@@ -191,28 +189,21 @@ async fn many_open_jobs_are_reconciled_by_sweeping_open_statuses_not_one_get_eac
         .json()
         .await
         .unwrap();
-    let arns: Vec<String> = jobs["jobs"]
+    let mut arns: Vec<String> = jobs["jobs"]
         .as_array()
         .unwrap()
         .iter()
         .map(|j| j["arn"].as_str().unwrap().to_owned())
         .collect();
-
-    // when three of them finish
-    for arn in &arns[..3] {
+    arns.truncate(3);
+    for arn in &arns {
         stack.set_status(arn, "Completed").await;
     }
-    let summary = stack
-        .poller_with(settings)
-        .run(Utc::now(), "run-2")
-        .await
-        .unwrap();
+    arns.sort();
+    arns
+}
 
-    // then 5 sweep lists + 3 Gets replace 60 Gets
-    assert_eq!(summary.watched, 60);
-    assert_eq!(summary.sweep_calls, 5);
-    assert_eq!(summary.fetched, 3);
-    assert_eq!(summary.notifications_sent, 3);
+async fn notified_arns(stack: &Stack) -> Vec<String> {
     let mut notified: Vec<_> = stack
         .notifications()
         .await
@@ -220,9 +211,69 @@ async fn many_open_jobs_are_reconciled_by_sweeping_open_statuses_not_one_get_eac
         .map(|n| n.arn().to_owned())
         .collect();
     notified.sort();
-    let mut expected = arns[..3].to_vec();
-    expected.sort();
-    assert_eq!(notified, expected);
+    notified
+}
+
+#[tokio::test]
+async fn many_open_jobs_are_reconciled_by_one_wide_list_not_one_get_each() {
+    // given 60 known open jobs outside the discovery window, three of which finished
+    let stack = Stack::start().await;
+    let settings = jobwatch::PollSettings {
+        list_margin: Duration::zero(),
+        ..stack.settings()
+    };
+    let finished = sixty_open_jobs_three_finish(&stack, &settings).await;
+
+    // when
+    let summary = stack
+        .poller_with(settings)
+        .run(Utc::now(), "run-2")
+        .await
+        .unwrap();
+
+    // then one List since the oldest open job answered all 60: no Get, no sweep
+    assert_eq!(summary.watched, 60);
+    assert_eq!(
+        (
+            summary.wide_list_calls,
+            summary.sweep_calls,
+            summary.fetched
+        ),
+        (1, 0, 0)
+    );
+    assert_eq!(summary.bedrock_calls, 2, "discovery + the wide list");
+    assert_eq!(summary.notifications_sent, 3);
+    assert_eq!(notified_arns(&stack).await, finished);
+}
+
+#[tokio::test]
+async fn a_large_recent_history_falls_back_to_sweeping_the_open_statuses() {
+    // given 60 known open jobs and, submitted after them, 6 000 other jobs the wide List would
+    // have to page through
+    let stack = Stack::start().await;
+    let settings = jobwatch::PollSettings {
+        list_margin: Duration::zero(),
+        ..stack.settings()
+    };
+    let finished = sixty_open_jobs_three_finish(&stack, &settings).await;
+    stack
+        .control("seed", json!({"kind": "batch-inference", "count": 6000, "spreadHours": 5, "newestHoursAgo": 0.5, "namePrefix": "busy"}))
+        .await;
+
+    // when
+    let summary = stack
+        .poller_with(settings)
+        .run(Utc::now(), "run-2")
+        .await
+        .unwrap();
+
+    // then the wide List stopped at its cap, one List per open status answered the rest, and
+    // only the three jobs that left the open statuses were read with Get
+    assert_eq!(summary.wide_list_calls, 5);
+    assert_eq!(summary.sweep_calls, 5);
+    assert_eq!(summary.fetched, 3);
+    assert_eq!(summary.notifications_sent, 3);
+    assert_eq!(notified_arns(&stack).await, finished);
 }
 
 #[tokio::test]

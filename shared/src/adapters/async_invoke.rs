@@ -78,6 +78,10 @@ impl JobSource for AsyncInvokeSource {
                     .iter()
                     .map(|j| observe_async!(j)),
             );
+            if listing.at_cap(filter) {
+                listing.complete = page.next_token().is_none();
+                break;
+            }
         }
         Ok(listing)
     }

@@ -113,6 +113,10 @@ impl JobSource for BatchInferenceSource {
                     .iter()
                     .map(|j| observe_batch!(j)),
             );
+            if listing.at_cap(filter) {
+                listing.complete = page.next_token().is_none();
+                break;
+            }
         }
         Ok(listing)
     }

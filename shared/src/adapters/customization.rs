@@ -70,6 +70,10 @@ impl JobSource for CustomizationSource {
                             counts: Default::default(),
                         }),
                 );
+            if listing.at_cap(filter) {
+                listing.complete = page.next_token().is_none();
+                break;
+            }
         }
         Ok(listing)
     }

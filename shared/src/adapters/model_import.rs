@@ -69,6 +69,10 @@ impl JobSource for ModelImportSource {
                         counts: Default::default(),
                     }),
             );
+            if listing.at_cap(filter) {
+                listing.complete = page.next_token().is_none();
+                break;
+            }
         }
         Ok(listing)
     }

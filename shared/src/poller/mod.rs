@@ -135,6 +135,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         let filter = ListFilter {
             submitted_after: Some(since),
             status: None,
+            max_pages: None,
         };
         summary.discovery_ok = match self.source.list(&filter).await {
             Ok(listing) => {
@@ -159,7 +160,9 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             .filter(|r| r.is_open() && !observed.contains_key(&r.pk))
             .collect();
         unlisted.sort_by(|a, b| a.pk.cmp(&b.pk));
-        let to_get = self.sweep(&unlisted, &mut observed, &mut summary).await;
+        let to_get = self
+            .reconcile_by_listing(&unlisted, &mut observed, &mut summary)
+            .await;
         let missing = self
             .fetch(to_get, &mut observed, &mut summary, &budget)
             .await;

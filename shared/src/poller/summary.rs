@@ -19,6 +19,8 @@ pub struct RunSummary {
     pub watched: usize,
     /// Open jobs read back with Get.
     pub fetched: usize,
+    /// List calls spent on one wide listing since the oldest open job, instead of Gets.
+    pub wide_list_calls: u64,
     /// List calls spent sweeping open statuses instead of Gets.
     pub sweep_calls: u64,
     /// Status changes written.

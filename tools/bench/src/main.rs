@@ -7,6 +7,12 @@ use aws_sdk_bedrock::config::retry::RetryConfig;
 use aws_sdk_bedrock::config::{BehaviorVersion, Credentials, Region};
 use clap::{Parser, Subcommand};
 
+mod cold_start;
+mod event_latency;
+mod poll;
+mod run_once;
+mod stand_ins;
+
 #[derive(Parser)]
 struct Cli {
     #[command(subcommand)]
@@ -15,6 +21,34 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// One steady-state poll against histories of growing size, ours and (with --naive) a naive one.
+    Poll {
+        /// History sizes (comma-separated).
+        #[arg(long, value_delimiter = ',', default_values_t = [1_000usize, 10_000, 100_000])]
+        history: Vec<usize>,
+        /// Open jobs known to the table.
+        #[arg(long, default_value_t = 500)]
+        open: usize,
+        /// Open jobs that finish before the measured run.
+        #[arg(long, default_value_t = 10)]
+        transitions: usize,
+        /// Also measure the naive baseline (full listing, one GetItem per job).
+        #[arg(long)]
+        naive: bool,
+    },
+    /// Event-to-publish latency of the fast path.
+    EventLatency {
+        #[arg(long, default_value_t = 200)]
+        events: usize,
+    },
+    /// Process start to first handled event of each release bootstrap (`cargo lambda build --release`).
+    ColdStart,
+    /// Internal: one poll in this process (the parent measures it).
+    #[command(hide = true)]
+    RunOnce {
+        #[arg(long)]
+        mode: String,
+    },
     /// List and Get latency of the emulator with a large history.
     Emulator {
         /// Jobs to seed.
@@ -110,5 +144,22 @@ async fn emulator(jobs: usize, gets: usize) -> Result<(), Box<dyn std::error::Er
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
         Command::Emulator { jobs, gets } => emulator(jobs, gets).await,
+        Command::Poll {
+            history,
+            open,
+            transitions,
+            naive,
+        } => {
+            poll::run(poll::PollArgs {
+                histories: history,
+                open,
+                transitions,
+                naive,
+            })
+            .await
+        }
+        Command::RunOnce { mode } => run_once::run(&mode).await,
+        Command::ColdStart => cold_start::run().await,
+        Command::EventLatency { events } => event_latency::run(events).await,
     }
 }

@@ -109,6 +109,52 @@ impl Harness {
         )
     }
 
+    /// Runs the poller of `family` once at `at`.
+    async fn run_family(
+        &mut self,
+        stack: &Stack,
+        family: Family,
+        settings: &PollSettings,
+        at: chrono::DateTime<Utc>,
+        id: &str,
+    ) -> Option<RunSummary> {
+        let settings = settings.clone();
+        match family {
+            Family::Batch => {
+                let poller = self.poller(
+                    stack,
+                    BatchInferenceSource::new(stack.bedrock.clone()),
+                    settings,
+                );
+                self.run(&poller, at, id).await
+            }
+            Family::Import => {
+                let poller = self.poller(
+                    stack,
+                    ModelImportSource::new(stack.bedrock.clone()),
+                    settings,
+                );
+                self.run(&poller, at, id).await
+            }
+            Family::Async => {
+                let poller = self.poller(
+                    stack,
+                    AsyncInvokeSource::new(stack.runtime.clone()),
+                    settings,
+                );
+                self.run(&poller, at, id).await
+            }
+            Family::Tuning => {
+                let poller = self.poller(
+                    stack,
+                    CustomizationSource::new(stack.bedrock.clone()),
+                    settings,
+                );
+                self.run(&poller, at, id).await
+            }
+        }
+    }
+
     /// Runs one poller; a crash drops the run where it stands, as a killed Lambda would.
     async fn run<S: JobSource>(
         &mut self,
@@ -181,51 +227,12 @@ async fn nothing_lost_and_duplicates_bounded_under_random_faults_and_crashes() {
         };
         truth.insert(arn, (family, initial.to_owned()));
     }
-    let batch = || BatchInferenceSource::new(stack.bedrock.clone());
-    let import = || ModelImportSource::new(stack.bedrock.clone());
-    let async_ = || AsyncInvokeSource::new(stack.runtime.clone());
-    let tuning = || CustomizationSource::new(stack.bedrock.clone());
     let mut now = Utc::now();
     dice.set_enabled(false);
-    for id in ["b", "i", "a", "t"] {
-        let s = match id {
-            "b" => {
-                harness
-                    .run(
-                        &harness.poller(&stack, batch(), settings.clone()),
-                        now,
-                        "first-b",
-                    )
-                    .await
-            }
-            "i" => {
-                harness
-                    .run(
-                        &harness.poller(&stack, import(), settings.clone()),
-                        now,
-                        "first-i",
-                    )
-                    .await
-            }
-            "a" => {
-                harness
-                    .run(
-                        &harness.poller(&stack, async_(), settings.clone()),
-                        now,
-                        "first-a",
-                    )
-                    .await
-            }
-            _ => {
-                harness
-                    .run(
-                        &harness.poller(&stack, tuning(), settings.clone()),
-                        now,
-                        "first-t",
-                    )
-                    .await
-            }
-        };
+    for family in Family::ALL {
+        let s = harness
+            .run_family(&stack, family, &settings, now, &format!("first-{family:?}"))
+            .await;
         assert!(s.is_some_and(|s| s.first_run), "first runs are clean");
     }
 
@@ -256,47 +263,12 @@ async fn nothing_lost_and_duplicates_bounded_under_random_faults_and_crashes() {
             }
         }
         now += Duration::minutes(6);
-        for (k, id) in ["b", "i", "a", "t"].iter().enumerate() {
-            let run_id = format!("r{round}-{id}");
+        for (k, family) in Family::ALL.into_iter().enumerate() {
+            let run_id = format!("r{round}-{family:?}");
             let at = now + Duration::seconds(k as i64);
-            let s = match *id {
-                "b" => {
-                    harness
-                        .run(
-                            &harness.poller(&stack, batch(), settings.clone()),
-                            at,
-                            &run_id,
-                        )
-                        .await
-                }
-                "i" => {
-                    harness
-                        .run(
-                            &harness.poller(&stack, import(), settings.clone()),
-                            at,
-                            &run_id,
-                        )
-                        .await
-                }
-                "a" => {
-                    harness
-                        .run(
-                            &harness.poller(&stack, async_(), settings.clone()),
-                            at,
-                            &run_id,
-                        )
-                        .await
-                }
-                _ => {
-                    harness
-                        .run(
-                            &harness.poller(&stack, tuning(), settings.clone()),
-                            at,
-                            &run_id,
-                        )
-                        .await
-                }
-            };
+            let s = harness
+                .run_family(&stack, family, &settings, at, &run_id)
+                .await;
             runs += 1;
             crashed += u64::from(s.is_none());
         }
@@ -326,48 +298,13 @@ async fn nothing_lost_and_duplicates_bounded_under_random_faults_and_crashes() {
     for clean in 0..4 {
         now += Duration::minutes(6);
         pending = 0;
-        for (k, id) in ["b", "i", "a", "t"].iter().enumerate() {
+        for (k, family) in Family::ALL.into_iter().enumerate() {
             let at = now + Duration::seconds(k as i64);
-            let run_id = format!("clean{clean}-{id}");
-            let s = match *id {
-                "b" => {
-                    harness
-                        .run(
-                            &harness.poller(&stack, batch(), settings.clone()),
-                            at,
-                            &run_id,
-                        )
-                        .await
-                }
-                "i" => {
-                    harness
-                        .run(
-                            &harness.poller(&stack, import(), settings.clone()),
-                            at,
-                            &run_id,
-                        )
-                        .await
-                }
-                "a" => {
-                    harness
-                        .run(
-                            &harness.poller(&stack, async_(), settings.clone()),
-                            at,
-                            &run_id,
-                        )
-                        .await
-                }
-                _ => {
-                    harness
-                        .run(
-                            &harness.poller(&stack, tuning(), settings.clone()),
-                            at,
-                            &run_id,
-                        )
-                        .await
-                }
-            }
-            .expect("clean runs do not crash");
+            let run_id = format!("clean{clean}-{family:?}");
+            let s = harness
+                .run_family(&stack, family, &settings, at, &run_id)
+                .await
+                .expect("clean runs do not crash");
             assert_eq!(s.failures, 0, "clean run failed: {:?}", s.errors);
             pending += s.notifications_pending + s.watched;
         }

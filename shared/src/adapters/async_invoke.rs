@@ -68,22 +68,10 @@ impl JobSource for AsyncInvokeSource {
         if let Some(s) = &filter.status {
             request = request.status_equals(AsyncInvokeStatus::from(s.as_str()));
         }
-        let mut pages = request.into_paginator().send();
-        let mut listing = Listing::default();
-        while let Some(page) = pages.next().await {
-            listing.calls += 1;
-            let page = page.map_err(bedrock_error("ListAsyncInvokes"))?;
-            listing.jobs.extend(
-                page.async_invoke_summaries()
-                    .iter()
-                    .map(|j| observe_async!(j)),
-            );
-            if listing.at_cap(filter) {
-                listing.complete = page.next_token().is_none();
-                break;
-            }
-        }
-        Ok(listing)
+        list_pages!(request, filter, "ListAsyncInvokes", |page| page
+            .async_invoke_summaries()
+            .iter()
+            .map(|j| observe_async!(j)),)
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

@@ -103,22 +103,10 @@ impl JobSource for BatchInferenceSource {
         if let Some(status) = &filter.status {
             request = request.status_equals(ModelInvocationJobStatus::from(status.as_str()));
         }
-        let mut pages = request.into_paginator().send();
-        let mut listing = Listing::default();
-        while let Some(page) = pages.next().await {
-            listing.calls += 1;
-            let page = page.map_err(bedrock_error("ListModelInvocationJobs"))?;
-            listing.jobs.extend(
-                page.invocation_job_summaries()
-                    .iter()
-                    .map(|j| observe_batch!(j)),
-            );
-            if listing.at_cap(filter) {
-                listing.complete = page.next_token().is_none();
-                break;
-            }
-        }
-        Ok(listing)
+        list_pages!(request, filter, "ListModelInvocationJobs", |page| page
+            .invocation_job_summaries()
+            .iter()
+            .map(|j| observe_batch!(j)),)
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

@@ -1,5 +1,24 @@
 //! Adapters: the ports implemented on the AWS SDKs. SDK types stop here.
 
+/// Runs a List request's paginator to the end (or to `filter.max_pages`), mapping each page's
+/// summaries with `$jobs`; counts the calls. One body for every job family's List operation.
+macro_rules! list_pages {
+    ($request:expr, $filter:expr, $operation:literal, |$page:ident| $jobs:expr $(,)?) => {{
+        let mut pages = $request.into_paginator().send();
+        let mut listing = Listing::default();
+        while let Some(page) = pages.next().await {
+            listing.calls += 1;
+            let $page = page.map_err(bedrock_error($operation))?;
+            listing.jobs.extend($jobs);
+            if listing.at_cap($filter) {
+                listing.complete = $page.next_token().is_none();
+                break;
+            }
+        }
+        Ok(listing)
+    }};
+}
+
 pub mod async_invoke;
 pub mod batch;
 pub mod customization;

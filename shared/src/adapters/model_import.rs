@@ -47,34 +47,22 @@ impl JobSource for ModelImportSource {
         if let Some(s) = &filter.status {
             request = request.status_equals(ModelImportJobStatus::from(s.as_str()));
         }
-        let mut pages = request.into_paginator().send();
-        let mut listing = Listing::default();
-        while let Some(page) = pages.next().await {
-            listing.calls += 1;
-            let page = page.map_err(bedrock_error("ListModelImportJobs"))?;
-            listing.jobs.extend(
-                page.model_import_job_summaries()
-                    .iter()
-                    .map(|j| ObservedJob {
-                        kind: JobKind::ModelImport,
-                        arn: JobArn::new(j.job_arn()),
-                        name: Some(j.job_name().to_owned()),
-                        status: status(Some(j.status())),
-                        model_id: j.imported_model_name().map(str::to_owned),
-                        message: None,
-                        submit_time: from_smithy(j.creation_time()),
-                        end_time: j.end_time().map(from_smithy),
-                        input_s3_uri: None,
-                        output_s3_uri: j.imported_model_arn().map(str::to_owned),
-                        counts: Default::default(),
-                    }),
-            );
-            if listing.at_cap(filter) {
-                listing.complete = page.next_token().is_none();
-                break;
-            }
-        }
-        Ok(listing)
+        list_pages!(request, filter, "ListModelImportJobs", |page| page
+            .model_import_job_summaries()
+            .iter()
+            .map(|j| ObservedJob {
+                kind: JobKind::ModelImport,
+                arn: JobArn::new(j.job_arn()),
+                name: Some(j.job_name().to_owned()),
+                status: status(Some(j.status())),
+                model_id: j.imported_model_name().map(str::to_owned),
+                message: None,
+                submit_time: from_smithy(j.creation_time()),
+                end_time: j.end_time().map(from_smithy),
+                input_s3_uri: None,
+                output_s3_uri: j.imported_model_arn().map(str::to_owned),
+                counts: Default::default(),
+            }),)
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

@@ -86,7 +86,7 @@ fn bootstrap(name: &str) -> PathBuf {
 }
 
 pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let moto = Moto::start()?;
+    let moto = Moto::start().await;
     let stand = Stand::start(&moto, &["cold"]).await?;
     println!("cold start: release bootstrap (cargo lambda build --release), process start -> first handled event");
     println!(

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::stand_ins::{sdk_config, Moto, Stand};
 
 pub async fn run(events: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let moto = Moto::start()?;
+    let moto = Moto::start().await;
     let stand = Stand::start(&moto, &["events"]).await?;
     let vars = stand.env("events").into_iter().collect();
     let config = Config::from_vars(&vars)?;

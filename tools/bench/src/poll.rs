@@ -130,7 +130,7 @@ async fn prepare(
 }
 
 pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let moto = Moto::start()?;
+    let moto = Moto::start().await;
     let mut rows = Vec::new();
     for &history in &args.histories {
         let stand = Stand::start(&moto, &["ours", "naive"]).await?;

@@ -1,60 +1,7 @@
 //! The local stand-ins the benchmark measures against: moto (DynamoDB, SNS) and the emulator.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use bedrock_emulator::Running;
-
-pub struct Moto {
-    child: Child,
-    pub endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Moto {
-    /// `moto_server -p 0`, reading the port it chose from its start-up line.
-    pub fn start() -> std::io::Result<Moto> {
-        let mut child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines();
-        let port = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                l.split("Running on http://127.0.0.1:")
-                    .nth(1)
-                    .map(|p| p.trim().to_owned())
-            })
-            .ok_or_else(|| std::io::Error::other("moto_server did not start"))?;
-        // Keep draining its request log so it never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Ok(Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        })
-    }
-}
-
-pub fn sdk_config(endpoint: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-            aws_sdk_dynamodb::config::Credentials::new("bench", "bench", None, None, "static"),
-        ))
-        .endpoint_url(endpoint)
-        .build()
-}
+pub use jobwatch_tests::{sdk_config, Moto};
 
 /// A fresh emulator plus tables and a topic on moto.
 pub struct Stand {

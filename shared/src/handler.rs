@@ -118,17 +118,21 @@ fn kind_of(v: &Value) -> &'static str {
 }
 
 /// Time kept in hand before the Lambda deadline: enough to finish the write or publish under way
-/// and to give back leases.
+/// and to give back leases; at most a quarter of the time left, so short timeouts (Lambda's
+/// default is 3 s) still get work done.
 pub const DEADLINE_MARGIN_MS: i64 = 5_000;
 
-/// The work budget of an invocation whose deadline is `deadline_ms` (epoch milliseconds; 0 when
-/// unknown).
+/// The work budget of an invocation whose deadline is `deadline_ms` (epoch milliseconds).
 pub fn budget(deadline_ms: u64, now_ms: i64) -> Budget {
-    if deadline_ms == 0 {
+    // Lambda sends epoch milliseconds. A value far from now is not a deadline at all (some local
+    // runtimes send 0 or a relative timeout): run without a budget rather than not at all.
+    let plausible = (now_ms - 60_000)..=(now_ms + 86_400_000);
+    if !plausible.contains(&(deadline_ms as i64)) {
         return Budget::default();
     }
-    let left = (deadline_ms as i64 - now_ms - DEADLINE_MARGIN_MS).max(0) as u64;
-    Budget::until(std::time::Instant::now() + std::time::Duration::from_millis(left))
+    let remaining = (deadline_ms as i64 - now_ms).max(0);
+    let usable = remaining - DEADLINE_MARGIN_MS.min(remaining / 4);
+    Budget::until(std::time::Instant::now() + std::time::Duration::from_millis(usable as u64))
 }
 
 /// Runs one invocation.
@@ -149,7 +153,13 @@ where
     } else {
         event.context.request_id.clone()
     };
-    let budget = budget(event.context.deadline, Utc::now().timestamp_millis());
+    let now_ms = Utc::now().timestamp_millis();
+    tracing::info!(
+        remaining_ms = event.context.deadline as i64 - now_ms,
+        deadline_ms = event.context.deadline,
+        "invocation"
+    );
+    let budget = budget(event.context.deadline, now_ms);
     match classify(&event.payload)? {
         Trigger::Job {
             kind,

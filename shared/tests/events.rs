@@ -107,3 +107,31 @@ fn bedrock_events_without_a_usable_arn_are_ignored_not_failed() {
         assert!(matches!(classify(&e).unwrap(), Trigger::Ignore(_)), "{e}");
     }
 }
+
+#[test]
+fn the_budget_keeps_a_margin_before_the_deadline_even_for_short_timeouts() {
+    use jobwatch::handler::budget;
+    use std::time::{Duration, Instant};
+    let now = 1_700_000_000_000_i64;
+    let left = |b: jobwatch::Budget| {
+        b.stop_at
+            .map(|t| t.saturating_duration_since(Instant::now()))
+    };
+    // 120 s left: stop 5 s early
+    let long = left(budget((now + 120_000) as u64, now)).unwrap();
+    assert!(
+        long <= Duration::from_millis(115_000) && long > Duration::from_millis(114_000),
+        "{long:?}"
+    );
+    // 3 s left (Lambda's default timeout): stop a quarter early, not at once
+    let short = left(budget((now + 3_000) as u64, now)).unwrap();
+    assert!(
+        short <= Duration::from_millis(2_250) && short > Duration::from_millis(2_000),
+        "{short:?}"
+    );
+    // just past the deadline: nothing; no deadline, or a value that is not an epoch time (local
+    // runtimes send 0 or a relative timeout): no limit
+    assert!(budget((now - 1) as u64, now).exhausted());
+    assert!(budget(0, now).stop_at.is_none());
+    assert!(budget(30_000, now).stop_at.is_none());
+}

@@ -20,7 +20,7 @@ fi
 echo "--> sam build --beta-features (cargo lambda, arm64)"
 sam build --beta-features
 functions=$(python3 - <<'PY'
-from cfn_lint.decode import cfn_yaml
+from cfnlint.decode import cfn_yaml
 t = cfn_yaml.load("template.yaml")
 print(" ".join(k for k, v in t["Resources"].items() if v["Type"] == "AWS::Serverless::Function"))
 PY

@@ -329,6 +329,26 @@ impl Stack {
         response.json().await.expect("control json")
     }
 
+    /// `GET /_emulator/{path}` (jobs, stats, events).
+    pub async fn control_get(&self, path: &str) -> Value {
+        let url = format!("{}/_emulator/{path}", self.emulator.endpoint());
+        self.http
+            .get(url)
+            .send()
+            .await
+            .expect("control call")
+            .json()
+            .await
+            .expect("control json")
+    }
+
+    /// Clears every fault rule of the emulator.
+    pub async fn clear_faults(&self) {
+        let url = format!("{}/_emulator/faults", self.emulator.endpoint());
+        let response = self.http.delete(url).send().await.expect("control call");
+        assert!(response.status().is_success());
+    }
+
     /// Forces a job's status through the emulator's control API.
     pub async fn set_status(&self, arn: &str, status: &str) {
         let id = arn.rsplit('/').next().unwrap_or(arn);

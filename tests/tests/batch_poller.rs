@@ -180,15 +180,7 @@ async fn sixty_open_jobs_three_finish(
         .await
         .unwrap();
     assert_eq!(first.listed, 60);
-    let jobs: serde_json::Value = stack
-        .http
-        .get(format!("{}/_emulator/jobs", stack.emulator.endpoint()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jobs: serde_json::Value = stack.control_get("jobs").await;
     let mut arns: Vec<String> = jobs["jobs"]
         .as_array()
         .unwrap()

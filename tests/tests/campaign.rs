@@ -287,12 +287,7 @@ async fn nothing_lost_and_duplicates_bounded_under_random_faults_and_crashes() {
             }
         }
     }
-    stack
-        .http
-        .delete(format!("{}/_emulator/faults", stack.emulator.endpoint()))
-        .send()
-        .await
-        .unwrap();
+    stack.clear_faults().await;
     dice.set_enabled(false);
     let mut pending = usize::MAX;
     for clean in 0..4 {
@@ -333,15 +328,7 @@ async fn nothing_lost_and_duplicates_bounded_under_random_faults_and_crashes() {
     let injected: &Arc<Injected> = &dice.injected;
     let crash_after_publish = Injected::get(&injected.crash_after_publish);
     let lost_acks = Injected::get(&injected.mark_sent_failures);
-    let stats: serde_json::Value = stack
-        .http
-        .get(format!("{}/_emulator/stats", stack.emulator.endpoint()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: serde_json::Value = stack.control_get("stats").await;
     let bedrock_faults: u64 = stats["requests"]["faults"]
         .as_object()
         .unwrap()

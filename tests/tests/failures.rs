@@ -143,15 +143,7 @@ async fn bedrock_throttling_is_absorbed_by_sdk_retries() {
     assert!(summary.discovery_ok);
     assert_eq!(summary.notifications_sent, 1);
     assert_eq!(stack.notifications().await[0].arn(), arn);
-    let stats: serde_json::Value = stack
-        .http
-        .get(format!("{}/_emulator/stats", stack.emulator.endpoint()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: serde_json::Value = stack.control_get("stats").await;
     assert_eq!(stats["requests"]["faults"]["ListModelInvocationJobs"], 2);
 }
 
@@ -189,12 +181,7 @@ async fn failing_gets_are_counted_and_retried_next_run_without_holding_up_other_
         .run(t1 + Duration::minutes(5), "run-1")
         .await
         .unwrap();
-    stack
-        .http
-        .delete(format!("{}/_emulator/faults", stack.emulator.endpoint()))
-        .send()
-        .await
-        .unwrap();
+    stack.clear_faults().await;
     let second = stack
         .poller_with(settings)
         .run(t1 + Duration::minutes(10), "run-2")

@@ -190,14 +190,7 @@ async fn a_status_the_sdk_does_not_know_surfaces_as_unknown() {
 #[tokio::test]
 async fn stopping_moves_through_stopping_to_stopped() {
     // given
-    let fx = common::start_with(bedrock_emulator::Settings {
-        lifecycle: bedrock_emulator::AutoAdvance {
-            step: std::time::Duration::from_millis(50),
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .await;
+    let fx = common::start_with_step(50).await;
     let arn = fx.create_batch("to-stop").await;
 
     // when
@@ -234,14 +227,7 @@ async fn stopping_moves_through_stopping_to_stopped() {
 #[tokio::test]
 async fn the_outcome_tag_drives_a_job_through_every_batch_state() {
     // given
-    let fx = common::start_with(bedrock_emulator::Settings {
-        lifecycle: bedrock_emulator::AutoAdvance {
-            step: std::time::Duration::from_millis(30),
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .await;
+    let fx = common::start_with_step(30).await;
 
     // when
     let arn = fx.create_batch_tagged("tagged", Some("Expired")).await;

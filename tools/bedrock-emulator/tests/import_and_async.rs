@@ -117,14 +117,7 @@ async fn import_job_names_are_unique_and_unknown_names_are_not_found() {
 
 #[tokio::test]
 async fn a_completed_import_names_its_imported_model() {
-    let fx = common::start_with(bedrock_emulator::Settings {
-        lifecycle: bedrock_emulator::AutoAdvance {
-            step: std::time::Duration::from_millis(20),
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .await;
+    let fx = common::start_with_step(20).await;
     let arn = fx
         .bedrock
         .create_model_import_job()

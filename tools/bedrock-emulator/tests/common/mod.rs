@@ -17,6 +17,18 @@ pub async fn start() -> Fixture {
     start_with(Settings::default()).await
 }
 
+/// An emulator whose jobs spend `step_ms` in each state when they advance on their own.
+pub async fn start_with_step(step_ms: u64) -> Fixture {
+    start_with(Settings {
+        lifecycle: bedrock_emulator::AutoAdvance {
+            step: std::time::Duration::from_millis(step_ms),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+}
+
 pub async fn start_with(settings: Settings) -> Fixture {
     let emulator = bedrock_emulator::start(settings)
         .await

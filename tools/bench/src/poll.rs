@@ -23,6 +23,7 @@ pub struct PollArgs {
 struct Measured {
     bedrock_calls: u64,
     dynamodb_requests: u64,
+    dynamodb_capacity: f64,
     sns_publishes: u64,
     wall_ms: f64,
     peak_rss_kib: u64,
@@ -69,6 +70,7 @@ async fn measure(
     Ok(Measured {
         bedrock_calls: after - before,
         dynamodb_requests: report["dynamodb_requests"].as_u64().unwrap_or(0),
+        dynamodb_capacity: report["dynamodb_capacity"].as_f64().unwrap_or(0.0),
         sns_publishes: report["notifications_sent"].as_u64().unwrap_or(0),
         wall_ms: report["wall_ms"].as_f64().unwrap_or(0.0),
         peak_rss_kib: report["peak_rss_kib"].as_u64().unwrap_or(0),
@@ -156,11 +158,12 @@ pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     println!("steady-state poll: {} open jobs, {} transitions, {build} build, moto + bedrock-emulator on this machine", args.open, args.transitions);
     println!(
-        "{:>8} {:>6} | {:>8} {:>8} {:>5} {:>9} {:>8} | {:>8} {:>8} {:>9} | {:>7}",
+        "{:>8} {:>6} | {:>8} {:>8} {:>8} {:>5} {:>9} {:>8} | {:>8} {:>8} {:>9} | {:>7}",
         "history",
         "poller",
         "bedrock",
         "dynamodb",
+        "ddb CU",
         "sns",
         "wall ms",
         "rss MiB",
@@ -183,8 +186,8 @@ pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {
             None => ("-".into(), "-".into(), "-".into(), "-".into()),
         };
         println!(
-            "{history:>8} {:>6} | {:>8} {:>8} {:>5} {:>9.0} {:>8.1} | {nb:>8} {nd:>8} {nm:>9} | {ratio:>7}",
-            "ours", ours.bedrock_calls, ours.dynamodb_requests, ours.sns_publishes, ours.wall_ms, ours.peak_rss_kib as f64 / 1024.0
+            "{history:>8} {:>6} | {:>8} {:>8} {:>8.1} {:>5} {:>9.0} {:>8.1} | {nb:>8} {nd:>8} {nm:>9} | {ratio:>7}",
+            "ours", ours.bedrock_calls, ours.dynamodb_requests, ours.dynamodb_capacity, ours.sns_publishes, ours.wall_ms, ours.peak_rss_kib as f64 / 1024.0
         );
     }
     Ok(())

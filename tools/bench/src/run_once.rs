@@ -38,6 +38,86 @@ impl Intercept for CountCalls {
     }
 }
 
+/// Asks DynamoDB for the capacity each call consumed and adds it up.
+#[derive(Debug, Clone, Default)]
+struct MeasureCapacity(Arc<std::sync::Mutex<f64>>);
+
+macro_rules! for_each_op {
+    ($m:ident) => {
+        $m!(get_item, GetItemInput, GetItemOutput);
+        $m!(put_item, PutItemInput, PutItemOutput);
+        $m!(update_item, UpdateItemInput, UpdateItemOutput);
+        $m!(query, QueryInput, QueryOutput);
+    };
+}
+
+impl Intercept for MeasureCapacity {
+    fn name(&self) -> &'static str {
+        "MeasureCapacity"
+    }
+
+    fn modify_before_serialization(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextMut<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        use aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total;
+        let input = context.input_mut();
+        macro_rules! ask {
+            ($op:ident, $input:ident, $output:ident) => {
+                if let Some(i) = input.downcast_mut::<aws_sdk_dynamodb::operation::$op::$input>() {
+                    i.return_consumed_capacity = Some(Total);
+                }
+            };
+        }
+        for_each_op!(ask);
+        if let Some(i) =
+            input.downcast_mut::<aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput>()
+        {
+            i.return_consumed_capacity = Some(Total);
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Ok(output) = context.output_or_error() else {
+            return Ok(());
+        };
+        let mut units = 0.0;
+        macro_rules! read {
+            ($op:ident, $input:ident, $output:ident) => {
+                if let Some(o) = output.downcast_ref::<aws_sdk_dynamodb::operation::$op::$output>()
+                {
+                    units += o
+                        .consumed_capacity
+                        .as_ref()
+                        .and_then(|c| c.capacity_units)
+                        .unwrap_or(0.0);
+                }
+            };
+        }
+        for_each_op!(read);
+        if let Some(o) =
+            output.downcast_ref::<aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput>()
+        {
+            units += o
+                .consumed_capacity
+                .iter()
+                .flatten()
+                .filter_map(|c| c.capacity_units)
+                .sum::<f64>();
+        }
+        *self.0.lock().unwrap() += units;
+        Ok(())
+    }
+}
+
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -53,9 +133,11 @@ pub async fn run(mode: &str) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let sdk = jobwatch::runtime::sdk_config().await;
     let counter = CountCalls::default();
+    let capacity = MeasureCapacity::default();
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(counter.clone())
+            .interceptor(capacity.clone())
             .build(),
     );
     let source = BatchInferenceSource::new(aws_sdk_bedrock::Client::new(&sdk));
@@ -78,7 +160,7 @@ pub async fn run(mode: &str) -> Result<(), Box<dyn std::error::Error>> {
     let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     println!(
         "{}",
-        json!({"mode": mode, "notifications_sent": sent, "dynamodb_requests": counter.0.load(Ordering::Relaxed), "wall_ms": wall_ms, "peak_rss_kib": peak_rss_kib()})
+        json!({"mode": mode, "notifications_sent": sent, "dynamodb_requests": counter.0.load(Ordering::Relaxed), "dynamodb_capacity": *capacity.0.lock().unwrap(), "wall_ms": wall_ms, "peak_rss_kib": peak_rss_kib()})
     );
     Ok(())
 }

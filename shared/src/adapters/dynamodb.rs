@@ -70,6 +70,23 @@ fn condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
     e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException")
 }
 
+/// The outcome of a conditional write: `Ok(true)` written, `Ok(false)` its condition did not hold
+/// (another run got there first), `Err` anything else.
+fn condition_held<O, E, R>(
+    operation: &'static str,
+    result: Result<O, SdkError<E, R>>,
+) -> Result<bool, Error>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if condition_failed(&e) => Ok(false),
+        Err(e) => Err(store_error(operation)(e)),
+    }
+}
+
 fn parse(item: HashMap<String, AttributeValue>) -> Result<JobRecord, Error> {
     let key = match item.get("pk") {
         Some(AttributeValue::S(pk)) => pk.clone(),
@@ -115,12 +132,8 @@ impl JobStore for DynamoJobStore {
             .expression_attribute_values(":t", s(stamp(to)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // An overlapping run already moved it further: fine.
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(store_error("UpdateItem")(e)),
-        }
+        // Not held: an overlapping run already moved it further, which is fine.
+        condition_held("UpdateItem", result).map(|_| ())
     }
 
     async fn watched(&self, scope: &str) -> Result<Vec<JobRecord>, Error> {
@@ -212,11 +225,10 @@ impl JobStore for DynamoJobStore {
                 .condition_expression("version = :v")
                 .expression_attribute_values(":v", n(v as i64)),
         };
-        match request.send().await {
-            Ok(_) => Ok(SaveOutcome::Saved),
-            Err(e) if condition_failed(&e) => Ok(SaveOutcome::Conflict),
-            Err(e) => Err(store_error("PutItem")(e)),
-        }
+        Ok(match condition_held("PutItem", request.send().await)? {
+            true => SaveOutcome::Saved,
+            false => SaveOutcome::Conflict,
+        })
     }
 
     async fn claim(&self, arn: &JobArn, owner: &str, until: i64, now: i64) -> Result<bool, Error> {
@@ -234,11 +246,7 @@ impl JobStore for DynamoJobStore {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("UpdateItem")(e)),
-        }
+        condition_held("UpdateItem", result)
     }
 
     async fn release(&self, arn: &JobArn, owner: &str) -> Result<(), Error> {
@@ -252,11 +260,8 @@ impl JobStore for DynamoJobStore {
             .expression_attribute_values(":o", s(owner))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(store_error("UpdateItem")(e)),
-        }
+        // Not held: the lease was no longer ours; nothing to give back.
+        condition_held("UpdateItem", result).map(|_| ())
     }
 
     async fn mark_sent(
@@ -288,11 +293,7 @@ impl JobStore for DynamoJobStore {
         if let Some(ttl) = finished_ttl {
             request = request.expression_attribute_values(":ttl", n(ttl));
         }
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("UpdateItem")(e)),
-        }
+        condition_held("UpdateItem", request.send().await)
     }
 }
 

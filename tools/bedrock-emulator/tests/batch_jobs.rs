@@ -21,20 +21,8 @@ async fn created_job_is_readable_by_arn_and_by_id_with_every_field() {
     .await;
 
     // when
-    let by_arn = fx
-        .bedrock
-        .get_model_invocation_job()
-        .job_identifier(&arn)
-        .send()
-        .await
-        .unwrap();
-    let by_id = fx
-        .bedrock
-        .get_model_invocation_job()
-        .job_identifier(id)
-        .send()
-        .await
-        .unwrap();
+    let by_arn = fx.get_batch(&arn).await.unwrap();
+    let by_id = fx.get_batch(id).await.unwrap();
 
     // then
     assert_eq!(by_arn.job_arn, by_id.job_arn);
@@ -170,13 +158,7 @@ async fn a_status_the_sdk_does_not_know_surfaces_as_unknown() {
     fx.set_status(&arn, "Hibernating").await;
 
     // when
-    let job = fx
-        .bedrock
-        .get_model_invocation_job()
-        .job_identifier(&arn)
-        .send()
-        .await
-        .unwrap();
+    let job = fx.get_batch(&arn).await.unwrap();
 
     // then
     let status = job.status.unwrap();
@@ -200,24 +182,12 @@ async fn stopping_moves_through_stopping_to_stopped() {
         .send()
         .await
         .unwrap();
-    let first = fx
-        .bedrock
-        .get_model_invocation_job()
-        .job_identifier(&arn)
-        .send()
-        .await
-        .unwrap();
+    let first = fx.get_batch(&arn).await.unwrap();
 
     // then
     assert_eq!(first.status, Some(ModelInvocationJobStatus::Stopping));
     let stopped = common::eventually(|| async {
-        let job = fx
-            .bedrock
-            .get_model_invocation_job()
-            .job_identifier(&arn)
-            .send()
-            .await
-            .unwrap();
+        let job = fx.get_batch(&arn).await.unwrap();
         (job.status == Some(ModelInvocationJobStatus::Stopped)).then_some(job)
     })
     .await;
@@ -236,13 +206,7 @@ async fn the_outcome_tag_drives_a_job_through_every_batch_state() {
     let mut seen: Vec<ModelInvocationJobStatus> = Vec::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let job = loop {
-        let job = fx
-            .bedrock
-            .get_model_invocation_job()
-            .job_identifier(&arn)
-            .send()
-            .await
-            .unwrap();
+        let job = fx.get_batch(&arn).await.unwrap();
         let status = job.status.clone().unwrap();
         if seen.last() != Some(&status) {
             seen.push(status.clone());

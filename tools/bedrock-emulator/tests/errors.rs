@@ -12,13 +12,7 @@ use serde_json::json;
 #[tokio::test]
 async fn a_missing_job_is_resource_not_found() {
     let fx = common::start().await;
-    let err = fx
-        .bedrock
-        .get_model_invocation_job()
-        .job_identifier("abcdefabcdef")
-        .send()
-        .await
-        .unwrap_err();
+    let err = fx.get_batch("abcdefabcdef").await.unwrap_err();
     assert!(matches!(
         err.into_service_error(),
         GetModelInvocationJobError::ResourceNotFoundException(_)
@@ -28,13 +22,7 @@ async fn a_missing_job_is_resource_not_found() {
 #[tokio::test]
 async fn a_malformed_identifier_is_a_validation_error() {
     let fx = common::start().await;
-    let err = fx
-        .bedrock
-        .get_model_invocation_job()
-        .job_identifier("not an id")
-        .send()
-        .await
-        .unwrap_err();
+    let err = fx.get_batch("not an id").await.unwrap_err();
     assert!(matches!(
         err.into_service_error(),
         GetModelInvocationJobError::ValidationException(_)

@@ -99,6 +99,23 @@ impl Fixture {
         .await
     }
 
+    /// `GetModelInvocationJob` through the SDK.
+    pub async fn get_batch(
+        &self,
+        identifier: &str,
+    ) -> Result<
+        aws_sdk_bedrock::operation::get_model_invocation_job::GetModelInvocationJobOutput,
+        aws_sdk_bedrock::error::SdkError<
+            aws_sdk_bedrock::operation::get_model_invocation_job::GetModelInvocationJobError,
+        >,
+    > {
+        self.bedrock
+            .get_model_invocation_job()
+            .job_identifier(identifier)
+            .send()
+            .await
+    }
+
     pub async fn create_batch(&self, name: &str) -> String {
         self.create_batch_tagged(name, None).await
     }

@@ -4,8 +4,9 @@ use std::collections::HashMap;
 
 use chrono::Duration;
 
-use crate::domain::{JobStatus, NotifyPolicy};
+use crate::domain::{NotifyOn, NotifyPolicy};
 use crate::error::ConfigError;
+use crate::poller::PollSettings;
 
 /// Everything a poller needs besides the SDK's own settings (`AWS_REGION`, `AWS_ENDPOINT_URL_*`).
 #[derive(Debug, Clone, PartialEq)]
@@ -14,24 +15,11 @@ pub struct Config {
     pub table: String,
     /// `NOTIFY_TOPIC_ARN`: SNS topic for notifications.
     pub topic_arn: String,
-    /// `NOTIFY_STATUSES` (comma-separated) and `NOTIFY_ON_FIRST_SIGHT`.
-    pub policy: NotifyPolicy,
-    /// `LOOKBACK_HOURS` (default 336 = 14 days): how far the first run looks back.
-    pub lookback: Duration,
-    /// `LIST_MARGIN_MINUTES` (default 15): overlap of each listing with the previous one.
-    pub list_margin: Duration,
-    /// `GET_CONCURRENCY` (default 8): parallel Get calls when reconciling open jobs.
-    pub get_concurrency: usize,
-    /// `RETENTION_DAYS` (default 90): TTL of items for finished jobs.
-    pub retention: Duration,
-    /// `PUBLISH_LEASE_SECONDS` (default 300): how long a run may hold a notice before another
-    /// run may publish it (keep it above the function timeout).
-    pub publish_lease: Duration,
     /// `READ_OUTPUT_MANIFEST` (default false): batch jobs read `manifest.json.out` from their
     /// output location for counts and token totals (needs `s3:GetObject` there).
     pub read_output_manifest: bool,
-    /// `AWS_REGION`: the region polled and recorded.
-    pub region: String,
+    /// How the poller runs (each field names its variable).
+    pub poll: PollSettings,
 }
 
 impl Config {
@@ -55,19 +43,20 @@ impl Config {
                 "expected an SNS topic ARN",
             ));
         }
-        let statuses = match get("NOTIFY_STATUSES") {
-            None => JobStatus::TERMINAL.to_vec(),
+        // Raw statuses as the API sends them, or phases by name (`failed`, `succeeded`, ...).
+        let on = match get("NOTIFY_STATUSES") {
+            None => None,
             Some(list) => {
-                let parsed: Vec<JobStatus> = list
+                let parsed: Vec<NotifyOn> = list
                     .split(',')
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
-                    .map(JobStatus::parse)
+                    .map(NotifyOn::parse)
                     .collect();
                 if parsed.is_empty() {
                     return Err(invalid("NOTIFY_STATUSES", list, "no status given"));
                 }
-                parsed
+                Some(parsed)
             }
         };
         let flag = |name: &'static str| -> Result<bool, ConfigError> {
@@ -95,23 +84,23 @@ impl Config {
                     },
                 }
             };
-        Ok(Self {
-            table: required("JOBS_TABLE")?,
-            topic_arn,
-            policy: NotifyPolicy {
-                statuses,
-                on_first_sight,
-            },
+        let poll = PollSettings {
+            region: get("AWS_REGION")
+                .or_else(|| get("AWS_DEFAULT_REGION"))
+                .map(str::to_owned)
+                .ok_or(ConfigError::Missing("AWS_REGION"))?,
+            policy: NotifyPolicy { on, on_first_sight },
             lookback: Duration::hours(number("LOOKBACK_HOURS", 336, 1, 24 * 366)?),
             list_margin: Duration::minutes(number("LIST_MARGIN_MINUTES", 15, 0, 24 * 60)?),
             get_concurrency: number("GET_CONCURRENCY", 8, 1, 64)? as usize,
             retention: Duration::days(number("RETENTION_DAYS", 90, 1, 3650)?),
             publish_lease: Duration::seconds(number("PUBLISH_LEASE_SECONDS", 300, 1, 86_400)?),
+        };
+        Ok(Self {
+            table: required("JOBS_TABLE")?,
+            topic_arn,
             read_output_manifest: flag("READ_OUTPUT_MANIFEST")?,
-            region: get("AWS_REGION")
-                .or_else(|| get("AWS_DEFAULT_REGION"))
-                .map(str::to_owned)
-                .ok_or(ConfigError::Missing("AWS_REGION"))?,
+            poll,
         })
     }
 }

@@ -1,6 +1,5 @@
 //! The one error type of the library, mapped to a stable Lambda `errorType`.
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use lambda_runtime::Diagnostic;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -103,49 +102,4 @@ impl From<Error> for Diagnostic {
             error_message: e.chain(),
         }
     }
-}
-
-/// Service codes worth retrying on a later run.
-fn retryable_code(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some(
-            "ThrottlingException"
-                | "Throttling"
-                | "ThrottledException"
-                | "TooManyRequestsException"
-                | "ProvisionedThroughputExceededException"
-                | "RequestLimitExceeded"
-                | "InternalServerException"
-                | "InternalServerError"
-                | "InternalError"
-                | "InternalFailure"
-                | "ServiceUnavailable"
-                | "ServiceUnavailableException"
-        )
-    )
-}
-
-/// Classifies any SDK error: transport failures, timeouts and throttling/5xx codes are retryable.
-pub fn sdk_retryable<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(service) => retryable_code(service.err().code()),
-        _ => false,
-    }
-}
-
-/// Wraps an SDK error as a source, keeping its service code and message in the chain.
-pub fn sdk_source<E, R>(err: SdkError<E, R>) -> BoxError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    let detail = match err.code() {
-        Some(code) => format!("{code}: {}", err.message().unwrap_or("no message")),
-        None => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
-    };
-    detail.into()
 }

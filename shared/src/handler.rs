@@ -18,16 +18,15 @@ pub const SCHEDULED_EVENT: &str = "Scheduled Event";
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Output {
+    /// A scheduled (or manual `{}`) poll of the family.
     Polled(Box<RunSummary>),
+    /// A Bedrock state-change event, confirmed with one Get and settled.
+    Event(Box<RunSummary>),
     /// The event was not a trigger for this function (logged, nothing done).
     Ignored {
         reason: String,
     },
 }
-
-/// Detail types of Bedrock's own state-change events (source `aws.bedrock`).
-pub const BATCH_STATE_CHANGE: &str = "Batch Inference Job State Change";
-pub const CUSTOMIZATION_STATE_CHANGE: &str = "Model Customization Job State Change";
 
 /// Why an event triggers work, or why not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,20 +41,14 @@ pub enum Trigger {
     Ignore(String),
 }
 
-/// The job a Bedrock state-change event names: `detail.batchJobArn` / `detail.jobArn`, else the
+/// The job a Bedrock state-change event names (the family's `EventShape` says where), else the
 /// first resource.
 fn job_event(event: &EventBridgeEvent<Value>) -> Option<Trigger> {
-    let (kind, arn_field, status_field) = match (event.source.as_str(), event.detail_type.as_str())
-    {
-        ("aws.bedrock", BATCH_STATE_CHANGE) => (JobKind::BatchInference, "batchJobArn", "status"),
-        ("aws.bedrock", CUSTOMIZATION_STATE_CHANGE) => {
-            (JobKind::ModelCustomization, "jobArn", "jobStatus")
-        }
-        _ => return None,
-    };
+    let kind = JobKind::by_event(&event.detail_type).filter(|_| event.source == "aws.bedrock")?;
+    let shape = kind.family().event?;
     let arn = event
         .detail
-        .get(arn_field)
+        .get(shape.arn_field)
         .and_then(Value::as_str)
         .map(str::to_owned)
         .or_else(|| event.resources.as_ref().and_then(|r| r.first().cloned()))?;
@@ -65,7 +58,7 @@ fn job_event(event: &EventBridgeEvent<Value>) -> Option<Trigger> {
         arn: JobArn::new(arn),
         reported_status: event
             .detail
-            .get(status_field)
+            .get(shape.status_field)
             .and_then(Value::as_str)
             .map(|s| s.chars().take(64).collect()),
     })
@@ -168,10 +161,10 @@ where
         } if kind == poller.source.kind() => {
             tracing::info!(job_arn = %arn, reported_status, "state-change event");
             let summary = poller
-                .run_one(Utc::now(), &request_id, &arn, budget)
+                .run_one(Utc::now(), request_id.as_str(), &arn, budget)
                 .await?;
             tracing::info!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "event handled");
-            Ok(Output::Polled(Box::new(summary)))
+            Ok(Output::Event(Box::new(summary)))
         }
         Trigger::Job { kind, .. } => {
             let reason = format!(
@@ -186,7 +179,9 @@ where
             Ok(Output::Ignored { reason })
         }
         Trigger::Poll => {
-            let summary = poller.run_within(Utc::now(), &request_id, budget).await?;
+            let summary = poller
+                .run_within(Utc::now(), request_id.as_str(), budget)
+                .await?;
             let line = serde_json::to_string(&summary).unwrap_or_default();
             if summary.failures > 0 {
                 tracing::warn!(summary = %line, "run finished with failures");

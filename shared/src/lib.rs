@@ -8,8 +8,10 @@ pub mod error;
 pub mod handler;
 pub mod poller;
 pub mod ports;
-pub mod runtime;
+pub mod startup;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::Config;
 pub use error::Error;

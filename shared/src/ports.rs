@@ -1,10 +1,14 @@
-//! The three small traits the poller depends on; adapters implement them on the AWS SDKs.
+//! The three small traits the poller depends on. Adapters implement them on the AWS SDKs
+//! (`adapters`), and in memory for tests (`testing`, behind the `testing` feature).
 
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
+use futures::Stream;
 
-use crate::domain::{Change, JobArn, JobKind, JobRecord, JobStatus, Notice, ObservedJob};
+use crate::domain::{
+    Change, JobArn, JobKind, JobRecord, JobStatus, Lease, Notice, ObservedJob, RunId, Scope, Sent,
+};
 use crate::error::Error;
 
 /// What to list.
@@ -14,45 +18,20 @@ pub struct ListFilter {
     pub submitted_after: Option<DateTime<Utc>>,
     /// Only jobs in this status.
     pub status: Option<JobStatus>,
-    /// Stop after this many pages (newest first); `Listing::complete` says whether it did.
-    pub max_pages: Option<u64>,
+    /// Oldest first (a listing that can be resumed from the last job it reached); else newest
+    /// first, the API's default.
+    pub oldest_first: bool,
 }
 
-/// Jobs returned by a (paginated) List, and how many API calls it took.
-#[derive(Debug, Clone)]
-pub struct Listing {
-    pub jobs: Vec<ObservedJob>,
-    pub calls: u64,
-    /// False when `max_pages` cut the listing short.
-    pub complete: bool,
-}
-
-impl Default for Listing {
-    fn default() -> Self {
-        Self {
-            jobs: Vec::new(),
-            calls: 0,
-            complete: true,
-        }
-    }
-}
-
-impl Listing {
-    /// Whether to stop before fetching another page.
-    pub fn at_cap(&self, filter: &ListFilter) -> bool {
-        filter.max_pages.is_some_and(|max| self.calls >= max)
-    }
-}
+/// One page of a listing or of the watch index: bounded by the API's page size.
+pub type Page<T> = Result<Vec<T>, Error>;
 
 /// Reads one family of Bedrock jobs.
 pub trait JobSource: Send + Sync {
     fn kind(&self) -> JobKind;
 
-    /// Non-terminal statuses the List API can filter on (used to sweep open jobs cheaply).
-    fn open_statuses(&self) -> &'static [JobStatus];
-
-    /// Lists every job matching `filter`, across all pages.
-    fn list(&self, filter: &ListFilter) -> impl Future<Output = Result<Listing, Error>> + Send;
+    /// The jobs matching `filter`, a page at a time (the caller stops reading when it wants).
+    fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_;
 
     /// Reads one job; `Ok(None)` when it does not exist (any more).
     fn get(&self, arn: &JobArn) -> impl Future<Output = Result<Option<ObservedJob>, Error>> + Send;
@@ -63,33 +42,89 @@ pub trait JobSource: Send + Sync {
         let _ = job;
         async {}
     }
+
+    /// Bedrock API calls made through this source so far (List pages, Gets).
+    fn calls(&self) -> u64;
 }
 
-/// Outcome of a conditional write.
+/// What the table keeps per scope between runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeState {
+    /// Every job submitted before this instant (less the list margin) is recorded; `None` until
+    /// the first listing completes.
+    pub watermark: Option<DateTime<Utc>>,
+    /// An unfinished listing: where it got to, so the next run resumes there.
+    pub checkpoint: Option<Checkpoint>,
+    /// Open jobs at the end of the last run: sizes the reconcile's Lists.
+    pub open: OpenJobs,
+}
+
+/// Progress of a listing that a run could not finish (deadline, failed writes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// When the first run of the backlog began: jobs submitted before it are history.
+    pub started: DateTime<Utc>,
+    /// Every listed job submitted up to this instant is recorded.
+    pub reached: DateTime<Utc>,
+}
+
+/// How many jobs a scope has open and the oldest one's submit time (a hint, not a count to
+/// trust: overlapping runs and events change it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenJobs {
+    pub count: u64,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+impl OpenJobs {
+    pub fn add(&mut self, submit_time: DateTime<Utc>) {
+        self.count += 1;
+        self.oldest = Some(self.oldest.map_or(submit_time, |o| o.min(submit_time)));
+    }
+}
+
+/// How far a run's listing got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listed {
+    /// The listing completed: the new watermark (the checkpoint is dropped).
+    Complete(DateTime<Utc>),
+    /// It stopped early; the next run resumes here.
+    Reached(Checkpoint),
+    /// It recorded nothing new (failed at once, or stopped before its first page was written).
+    Nothing,
+}
+
+/// What a run records for its scope at its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub listed: Listed,
+    pub open: OpenJobs,
+}
+
+/// Outcome of every conditional write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SaveOutcome {
-    Saved,
-    /// Another run changed the item first; nothing was written.
-    Conflict,
+pub enum Write {
+    Written,
+    /// Its condition did not hold: another run changed the item first; nothing was written.
+    LostRace,
 }
 
 /// The table of known jobs and per-scope watermarks.
 pub trait JobStore: Send + Sync {
-    /// The submit-time watermark of a scope (`{kind}#{region}`); `None` before the first run.
-    fn watermark(
-        &self,
-        scope: &str,
-    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, Error>> + Send;
+    /// What the table keeps for a scope (all empty before the first run).
+    fn scope_state(&self, scope: &Scope) -> impl Future<Output = Result<ScopeState, Error>> + Send;
 
-    /// Moves the watermark forward (never backwards).
-    fn advance_watermark(
+    /// Records what a run got to, in one write. A watermark or checkpoint never moves backwards
+    /// (`LostRace`: an overlapping run is already further, and its hint stands).
+    fn save_progress(
         &self,
-        scope: &str,
-        to: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), Error>> + Send;
+        scope: &Scope,
+        progress: &Progress,
+    ) -> impl Future<Output = Result<Write, Error>> + Send;
 
-    /// Items that are open or have a pending notice (a sparse index: never the whole history).
-    fn watched(&self, scope: &str) -> impl Future<Output = Result<Vec<JobRecord>, Error>> + Send;
+    /// Items that are open or have a pending notice (a sparse index, never the whole history),
+    /// a bounded page at a time.
+    fn watched(&self, scope: &Scope) -> impl Stream<Item = Page<JobRecord>> + Send + '_;
 
     /// Items for these ARNs (missing ones are simply absent).
     fn get_many(
@@ -98,30 +133,33 @@ pub trait JobStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<JobRecord>, Error>> + Send;
 
     /// Writes `change.record` if the stored version is still `change.expected_version`.
-    fn save(&self, change: &Change) -> impl Future<Output = Result<SaveOutcome, Error>> + Send;
+    fn save(&self, change: &Change) -> impl Future<Output = Result<Write, Error>> + Send;
 
-    /// Takes the lease on a pending notice if no other run holds a live one.
+    /// Takes `lease` on a pending notice if no other run holds a live one at `now`.
     fn claim(
         &self,
         arn: &JobArn,
-        owner: &str,
-        until: i64,
-        now: i64,
-    ) -> impl Future<Output = Result<bool, Error>> + Send;
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Write, Error>> + Send;
 
-    /// Gives a lease back after a failed publish, so the next run retries at once.
-    fn release(&self, arn: &JobArn, owner: &str) -> impl Future<Output = Result<(), Error>> + Send;
+    /// Gives `owner`'s lease back after a failed publish, so the next run retries at once.
+    fn release(
+        &self,
+        arn: &JobArn,
+        owner: &RunId,
+    ) -> impl Future<Output = Result<Write, Error>> + Send;
 
-    /// Records that the pending notice for `status` was published. `finished_ttl` is set for
-    /// finished jobs: the item leaves the watch index and gets its TTL.
+    /// Records that `owner` published the pending notice `sent.status`.
     fn mark_sent(
         &self,
         arn: &JobArn,
-        status: &JobStatus,
-        owner: &str,
-        now: DateTime<Utc>,
-        finished_ttl: Option<i64>,
-    ) -> impl Future<Output = Result<bool, Error>> + Send;
+        owner: &RunId,
+        sent: &Sent,
+    ) -> impl Future<Output = Result<Write, Error>> + Send;
+
+    /// Table requests made through this store so far.
+    fn calls(&self) -> u64;
 }
 
 /// Delivers notices to people and machines.

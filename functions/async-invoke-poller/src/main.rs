@@ -4,5 +4,5 @@ use jobwatch::adapters::async_invoke::AsyncInvokeSource;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    jobwatch::runtime::serve(AsyncInvokeSource::from_sdk).await
+    jobwatch::startup::serve(AsyncInvokeSource::from_sdk).await
 }

@@ -4,5 +4,5 @@ use jobwatch::adapters::batch::BatchInferenceSource;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    jobwatch::runtime::serve(BatchInferenceSource::from_sdk).await
+    jobwatch::startup::serve(BatchInferenceSource::from_sdk).await
 }

@@ -4,5 +4,5 @@ use jobwatch::adapters::customization::CustomizationSource;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    jobwatch::runtime::serve(CustomizationSource::from_sdk).await
+    jobwatch::startup::serve(CustomizationSource::from_sdk).await
 }

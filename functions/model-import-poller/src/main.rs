@@ -4,5 +4,5 @@ use jobwatch::adapters::model_import::ModelImportSource;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    jobwatch::runtime::serve(ModelImportSource::from_sdk).await
+    jobwatch::startup::serve(ModelImportSource::from_sdk).await
 }

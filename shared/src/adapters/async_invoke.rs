@@ -1,30 +1,33 @@
 //! `JobSource` for asynchronous invocations on the `bedrock-runtime` API.
 
-use aws_sdk_bedrockruntime::types::AsyncInvokeStatus;
+use aws_sdk_bedrockruntime::types::{AsyncInvokeStatus, SortAsyncInvocationBy, SortOrder};
 use aws_sdk_bedrockruntime::Client;
+use futures::Stream;
 
-use super::{bedrock_error, found, from_smithy, to_smithy};
+use super::sdk::{found, from_smithy, to_smithy, Calls};
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
-use crate::ports::{JobSource, ListFilter, Listing};
+use crate::ports::{JobSource, ListFilter, Page};
 
 /// Asynchronous invocations (`ListAsyncInvokes`, `GetAsyncInvoke`).
 #[derive(Debug, Clone)]
 pub struct AsyncInvokeSource {
     client: Client,
+    calls: Calls,
 }
 
 impl AsyncInvokeSource {
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            calls: Calls::default(),
+        }
     }
 
     pub fn from_sdk(sdk: &aws_config::SdkConfig, _config: &crate::config::Config) -> Self {
         Self::new(Client::new(sdk))
     }
 }
-
-const OPEN: &[JobStatus] = &[JobStatus::InProgress];
 
 /// The List summary and the Get output have the same members under different types.
 macro_rules! observe_async {
@@ -34,7 +37,7 @@ macro_rules! observe_async {
             kind: JobKind::AsyncInvoke,
             arn: JobArn::new(job.invocation_arn()),
             name: None,
-            status: JobStatus::parse(
+            status: JobStatus::new(
                 Option::<&AsyncInvokeStatus>::from(job.status()).map_or("", |s| s.as_str()),
             ),
             model_id: Some(job.model_arn().to_owned()),
@@ -56,25 +59,29 @@ impl JobSource for AsyncInvokeSource {
         JobKind::AsyncInvoke
     }
 
-    fn open_statuses(&self) -> &'static [JobStatus] {
-        OPEN
-    }
-
-    async fn list(&self, filter: &ListFilter) -> Result<Listing, Error> {
-        let mut request = self.client.list_async_invokes().max_results(1000);
-        if let Some(after) = filter.submitted_after {
-            request = request.submit_time_after(to_smithy(after));
-        }
-        if let Some(s) = &filter.status {
-            request = request.status_equals(AsyncInvokeStatus::from(s.as_str()));
-        }
-        list_pages!(request, filter, "ListAsyncInvokes", |page| page
+    fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
+        let request = self
+            .client
+            .list_async_invokes()
+            .max_results(1000)
+            .set_submit_time_after(filter.submitted_after.map(to_smithy))
+            .set_status_equals(
+                filter
+                    .status
+                    .as_ref()
+                    .map(|s| AsyncInvokeStatus::from(s.as_str())),
+            )
+            // Oldest first only when asked: the default order is the API's own (newest first).
+            .set_sort_by(filter.oldest_first.then_some(SortAsyncInvocationBy::SubmissionTime))
+            .set_sort_order(filter.oldest_first.then_some(SortOrder::Ascending));
+        list_pages!(self.calls, request, "ListAsyncInvokes", |page| page
             .async_invoke_summaries()
             .iter()
-            .map(|j| observe_async!(j)),)
+            .map(|j| observe_async!(j)))
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
+        self.calls.add(1);
         let result = self
             .client
             .get_async_invoke()
@@ -82,5 +89,9 @@ impl JobSource for AsyncInvokeSource {
             .send()
             .await;
         found("GetAsyncInvoke", result, |j| observe_async!(&j))
+    }
+
+    fn calls(&self) -> u64 {
+        self.calls.get()
     }
 }

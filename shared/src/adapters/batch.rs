@@ -1,20 +1,22 @@
 //! `JobSource` for batch inference jobs on the `bedrock` control-plane API.
 
-use aws_sdk_bedrock::types::ModelInvocationJobStatus;
+use aws_sdk_bedrock::types::{ModelInvocationJobStatus, SortJobsBy, SortOrder};
 use aws_sdk_bedrock::Client;
+use futures::Stream;
 
 use super::manifest::ManifestReader;
-use super::{bedrock_error, found, from_smithy, to_smithy};
+use super::sdk::{found, from_smithy, to_smithy, Calls};
 use crate::config::Config;
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob, RecordCounts};
 use crate::error::Error;
-use crate::ports::{JobSource, ListFilter, Listing};
+use crate::ports::{JobSource, ListFilter, Page};
 
 /// Batch inference jobs (`ListModelInvocationJobs`, `GetModelInvocationJob`).
 #[derive(Debug, Clone)]
 pub struct BatchInferenceSource {
     client: Client,
     manifests: Option<ManifestReader>,
+    calls: Calls,
 }
 
 impl BatchInferenceSource {
@@ -22,6 +24,7 @@ impl BatchInferenceSource {
         Self {
             client,
             manifests: None,
+            calls: Calls::default(),
         }
     }
 
@@ -54,7 +57,7 @@ macro_rules! observe_batch {
             arn: JobArn::new(job.job_arn()),
             // Optional in the Get output, required in the summary.
             name: Option::<&str>::from(job.job_name()).map(str::to_owned),
-            status: JobStatus::parse(job.status().map_or("", |s| s.as_str())),
+            status: JobStatus::new(job.status().map_or("", |s| s.as_str())),
             model_id: Some(job.model_id().to_owned()),
             message: job.message().map(str::to_owned),
             submit_time: from_smithy(job.submit_time()),
@@ -78,38 +81,34 @@ macro_rules! observe_batch {
     }};
 }
 
-const OPEN: &[JobStatus] = &[
-    JobStatus::Submitted,
-    JobStatus::Validating,
-    JobStatus::Scheduled,
-    JobStatus::InProgress,
-    JobStatus::Stopping,
-];
-
 impl JobSource for BatchInferenceSource {
     fn kind(&self) -> JobKind {
         JobKind::BatchInference
     }
 
-    fn open_statuses(&self) -> &'static [JobStatus] {
-        OPEN
-    }
-
-    async fn list(&self, filter: &ListFilter) -> Result<Listing, Error> {
-        let mut request = self.client.list_model_invocation_jobs().max_results(1000);
-        if let Some(after) = filter.submitted_after {
-            request = request.submit_time_after(to_smithy(after));
-        }
-        if let Some(status) = &filter.status {
-            request = request.status_equals(ModelInvocationJobStatus::from(status.as_str()));
-        }
-        list_pages!(request, filter, "ListModelInvocationJobs", |page| page
+    fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
+        let request = self
+            .client
+            .list_model_invocation_jobs()
+            .max_results(1000)
+            .set_submit_time_after(filter.submitted_after.map(to_smithy))
+            .set_status_equals(
+                filter
+                    .status
+                    .as_ref()
+                    .map(|s| ModelInvocationJobStatus::from(s.as_str())),
+            )
+            // Oldest first only when asked: the default order is the API's own (newest first).
+            .set_sort_by(filter.oldest_first.then_some(SortJobsBy::CreationTime))
+            .set_sort_order(filter.oldest_first.then_some(SortOrder::Ascending));
+        list_pages!(self.calls, request, "ListModelInvocationJobs", |page| page
             .invocation_job_summaries()
             .iter()
-            .map(|j| observe_batch!(j)),)
+            .map(|j| observe_batch!(j)))
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
+        self.calls.add(1);
         let result = self
             .client
             .get_model_invocation_job()
@@ -121,10 +120,13 @@ impl JobSource for BatchInferenceSource {
 
     async fn enrich(&self, job: &mut ObservedJob) {
         let counts_missing = job.counts.total.is_none() || job.counts.input_tokens.is_none();
-        if let (Some(reader), true, true) =
-            (&self.manifests, job.status.is_terminal(), counts_missing)
+        if let (Some(reader), true, true) = (&self.manifests, job.is_terminal(), counts_missing)
         {
             reader.enrich(job).await;
         }
+    }
+
+    fn calls(&self) -> u64 {
+        self.calls.get()
     }
 }

@@ -1,22 +1,27 @@
 //! `JobSource` for model customization (fine-tuning) jobs on the `bedrock` control-plane API.
 
-use aws_sdk_bedrock::types::FineTuningJobStatus;
+use aws_sdk_bedrock::types::{FineTuningJobStatus, SortJobsBy, SortOrder};
 use aws_sdk_bedrock::Client;
+use futures::Stream;
 
-use super::{bedrock_error, found, from_smithy, to_smithy};
+use super::sdk::{found, from_smithy, to_smithy, Calls};
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
-use crate::ports::{JobSource, ListFilter, Listing};
+use crate::ports::{JobSource, ListFilter, Page};
 
 /// Model customization jobs (`ListModelCustomizationJobs`, `GetModelCustomizationJob`).
 #[derive(Debug, Clone)]
 pub struct CustomizationSource {
     client: Client,
+    calls: Calls,
 }
 
 impl CustomizationSource {
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            calls: Calls::default(),
+        }
     }
 
     pub fn from_sdk(sdk: &aws_config::SdkConfig, _config: &crate::config::Config) -> Self {
@@ -24,36 +29,34 @@ impl CustomizationSource {
     }
 }
 
-const OPEN: &[JobStatus] = &[JobStatus::InProgress, JobStatus::Stopping];
-
 impl JobSource for CustomizationSource {
     fn kind(&self) -> JobKind {
         JobKind::ModelCustomization
     }
 
-    fn open_statuses(&self) -> &'static [JobStatus] {
-        OPEN
-    }
-
-    async fn list(&self, filter: &ListFilter) -> Result<Listing, Error> {
-        let mut request = self
+    fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
+        let request = self
             .client
             .list_model_customization_jobs()
-            .max_results(1000);
-        if let Some(after) = filter.submitted_after {
-            request = request.creation_time_after(to_smithy(after));
-        }
-        if let Some(s) = &filter.status {
-            request = request.status_equals(FineTuningJobStatus::from(s.as_str()));
-        }
-        list_pages!(request, filter, "ListModelCustomizationJobs", |page| page
+            .max_results(1000)
+            .set_creation_time_after(filter.submitted_after.map(to_smithy))
+            .set_status_equals(
+                filter
+                    .status
+                    .as_ref()
+                    .map(|s| FineTuningJobStatus::from(s.as_str())),
+            )
+            // Oldest first only when asked: the default order is the API's own (newest first).
+            .set_sort_by(filter.oldest_first.then_some(SortJobsBy::CreationTime))
+            .set_sort_order(filter.oldest_first.then_some(SortOrder::Ascending));
+        list_pages!(self.calls, request, "ListModelCustomizationJobs", |page| page
             .model_customization_job_summaries()
             .iter()
             .map(|j| ObservedJob {
                 kind: JobKind::ModelCustomization,
                 arn: JobArn::new(j.job_arn()),
                 name: Some(j.job_name().to_owned()),
-                status: JobStatus::parse(j.status().as_str()),
+                status: JobStatus::new(j.status().as_str()),
                 model_id: Some(j.base_model_arn().to_owned()),
                 message: None,
                 submit_time: from_smithy(j.creation_time()),
@@ -61,10 +64,11 @@ impl JobSource for CustomizationSource {
                 input_s3_uri: None,
                 output_s3_uri: j.custom_model_arn().map(str::to_owned),
                 counts: Default::default(),
-            }),)
+            }))
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
+        self.calls.add(1);
         let result = self
             .client
             .get_model_customization_job()
@@ -75,7 +79,7 @@ impl JobSource for CustomizationSource {
             kind: JobKind::ModelCustomization,
             arn: JobArn::new(j.job_arn()),
             name: Some(j.job_name().to_owned()),
-            status: JobStatus::parse(j.status().map_or("", |s| s.as_str())),
+            status: JobStatus::new(j.status().map_or("", |s| s.as_str())),
             model_id: Some(j.base_model_arn().to_owned()),
             message: j.failure_message().map(str::to_owned),
             submit_time: from_smithy(j.creation_time()),
@@ -87,5 +91,9 @@ impl JobSource for CustomizationSource {
             output_s3_uri: j.output_model_arn().map(str::to_owned),
             counts: Default::default(),
         })
+    }
+
+    fn calls(&self) -> u64 {
+        self.calls.get()
     }
 }

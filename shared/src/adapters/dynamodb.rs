@@ -7,18 +7,24 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
+use futures::Stream;
 
-use crate::domain::{Change, JobArn, JobRecord, JobStatus};
-use crate::error::{sdk_retryable, sdk_source, Error};
-use crate::ports::{JobStore, SaveOutcome};
+use super::sdk::{sdk_retryable, sdk_source, Calls};
+use crate::domain::{Change, JobArn, JobRecord, Lease, RunId, Scope, Sent};
+use crate::error::Error;
+use crate::ports::{Checkpoint, JobStore, Listed, OpenJobs, Page, Progress, ScopeState, Write};
 
 /// Name of the sparse GSI on `watch` (open jobs and pending notices only).
 pub const WATCH_INDEX: &str = "watch-index";
+
+/// Items per page of the watch index: a run holds at most this many records at once.
+pub const WATCH_PAGE: i32 = 500;
 
 #[derive(Debug, Clone)]
 pub struct DynamoJobStore {
     client: Client,
     table: String,
+    calls: Calls,
 }
 
 impl DynamoJobStore {
@@ -26,7 +32,22 @@ impl DynamoJobStore {
         Self {
             client,
             table: table.into(),
+            calls: Calls::default(),
         }
+    }
+
+    /// Sends a conditional write (counted) and maps its outcome.
+    async fn conditional<O, E, R>(
+        &self,
+        operation: &'static str,
+        request: impl std::future::Future<Output = Result<O, SdkError<E, R>>>,
+    ) -> Result<Write, Error>
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        self.calls.add(1);
+        condition_held(operation, request.await)
     }
 }
 
@@ -42,7 +63,7 @@ fn key(pk: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".to_owned(), s(pk))])
 }
 
-fn watermark_key(scope: &str) -> String {
+fn watermark_key(scope: &Scope) -> String {
     format!("WATERMARK#{scope}")
 }
 
@@ -70,20 +91,64 @@ fn condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
     e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException")
 }
 
-/// The outcome of a conditional write: `Ok(true)` written, `Ok(false)` its condition did not hold
-/// (another run got there first), `Err` anything else.
+/// The outcome of a conditional write: written, its condition did not hold (another run got
+/// there first), or an error.
 fn condition_held<O, E, R>(
     operation: &'static str,
     result: Result<O, SdkError<E, R>>,
-) -> Result<bool, Error>
+) -> Result<Write, Error>
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     match result {
-        Ok(_) => Ok(true),
-        Err(e) if condition_failed(&e) => Ok(false),
+        Ok(_) => Ok(Write::Written),
+        Err(e) if condition_failed(&e) => Ok(Write::LostRace),
         Err(e) => Err(store_error(operation)(e)),
+    }
+}
+
+/// An UpdateItem expression built clause by clause; each attribute's value is bound as
+/// `:{attribute}` (attribute names here are plain identifiers, none of them reserved words).
+#[derive(Default)]
+struct Update {
+    set: Vec<String>,
+    remove: Vec<String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Update {
+    fn set(&mut self, attribute: &str, value: AttributeValue) {
+        self.set.push(format!("{attribute} = :{attribute}"));
+        self.value(&format!(":{attribute}"), value);
+    }
+
+    fn set_if_absent(&mut self, attribute: &str, value: AttributeValue) {
+        self.set
+            .push(format!("{attribute} = if_not_exists({attribute}, :{attribute})"));
+        self.value(&format!(":{attribute}"), value);
+    }
+
+    fn add_to(&mut self, attribute: &str, value: AttributeValue) {
+        self.set
+            .push(format!("{attribute} = {attribute} + :{attribute}"));
+        self.value(&format!(":{attribute}"), value);
+    }
+
+    fn remove(&mut self, attribute: &str) {
+        self.remove.push(attribute.to_owned());
+    }
+
+    fn value(&mut self, name: &str, value: AttributeValue) {
+        self.values.insert(name.to_owned(), value);
+    }
+
+    fn build(self) -> (String, HashMap<String, AttributeValue>) {
+        let mut expression = format!("SET {}", self.set.join(", "));
+        if !self.remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", self.remove.join(", ")));
+        }
+        (expression, self.values)
     }
 }
 
@@ -99,7 +164,8 @@ fn parse(item: HashMap<String, AttributeValue>) -> Result<JobRecord, Error> {
 }
 
 impl JobStore for DynamoJobStore {
-    async fn watermark(&self, scope: &str) -> Result<Option<DateTime<Utc>>, Error> {
+    async fn scope_state(&self, scope: &Scope) -> Result<ScopeState, Error> {
+        self.calls.add(1);
         let out = self
             .client
             .get_item()
@@ -109,130 +175,131 @@ impl JobStore for DynamoJobStore {
             .send()
             .await
             .map_err(store_error("GetItem"))?;
-        let Some(AttributeValue::S(raw)) = out.item.as_ref().and_then(|i| i.get("watermark"))
-        else {
-            return Ok(None);
+        let item = out.item.unwrap_or_default();
+        let time = |name: &str| -> Result<Option<DateTime<Utc>>, Error> {
+            let Some(AttributeValue::S(raw)) = item.get(name) else {
+                return Ok(None);
+            };
+            DateTime::parse_from_rfc3339(raw)
+                .map(|t| Some(t.with_timezone(&Utc)))
+                .map_err(|e| Error::Corrupt {
+                    key: format!("{}.{name}", watermark_key(scope)),
+                    source: Box::new(e),
+                })
         };
-        DateTime::parse_from_rfc3339(raw)
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|e| Error::Corrupt {
-                key: watermark_key(scope),
-                source: Box::new(e),
-            })
+        let checkpoint = match (time("checkpoint_started")?, time("checkpoint_reached")?) {
+            (Some(started), Some(reached)) => Some(Checkpoint { started, reached }),
+            _ => None,
+        };
+        let count = match item.get("open_count") {
+            Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
+            _ => 0,
+        };
+        Ok(ScopeState {
+            watermark: time("watermark")?,
+            checkpoint,
+            open: OpenJobs {
+                count,
+                oldest: time("oldest_open")?,
+            },
+        })
     }
 
-    async fn advance_watermark(&self, scope: &str, to: DateTime<Utc>) -> Result<(), Error> {
-        let result = self
+    async fn save_progress(&self, scope: &Scope, progress: &Progress) -> Result<Write, Error> {
+        let mut update = Update::default();
+        update.set("open_count", n(progress.open.count as i64));
+        match progress.open.oldest {
+            Some(oldest) => update.set("oldest_open", s(stamp(oldest))),
+            None => update.remove("oldest_open"),
+        }
+        let condition = match &progress.listed {
+            Listed::Complete(to) => {
+                update.set("watermark", s(stamp(*to)));
+                update.remove("checkpoint_started");
+                update.remove("checkpoint_reached");
+                Some("attribute_not_exists(watermark) OR watermark < :watermark")
+            }
+            Listed::Reached(checkpoint) => {
+                update.set_if_absent("checkpoint_started", s(stamp(checkpoint.started)));
+                update.set("checkpoint_reached", s(stamp(checkpoint.reached)));
+                Some("attribute_not_exists(checkpoint_reached) OR checkpoint_reached < :checkpoint_reached")
+            }
+            Listed::Nothing => None,
+        };
+        let (expression, values) = update.build();
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(&watermark_key(scope))))
-            .update_expression("SET watermark = :t")
-            .condition_expression("attribute_not_exists(watermark) OR watermark < :t")
-            .expression_attribute_values(":t", s(stamp(to)))
-            .send()
-            .await;
-        // Not held: an overlapping run already moved it further, which is fine.
-        condition_held("UpdateItem", result).map(|_| ())
+            .update_expression(expression)
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_values(Some(values))
+            .send();
+        self.conditional("UpdateItem", request).await
     }
 
-    async fn watched(&self, scope: &str) -> Result<Vec<JobRecord>, Error> {
-        let mut pages = self
+    fn watched(&self, scope: &Scope) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
+        let calls = self.calls.clone();
+        let pages = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(WATCH_INDEX)
             .key_condition_expression("watch = :w")
-            .expression_attribute_values(":w", s(scope))
+            .expression_attribute_values(":w", s(scope.as_str()))
+            .limit(WATCH_PAGE)
             .into_paginator()
             .send();
-        let mut records = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(store_error("Query"))?;
-            for item in page.items.unwrap_or_default() {
-                records.push(parse(item)?);
+        futures::stream::unfold(Some(pages), move |state| {
+            let calls = calls.clone();
+            async move {
+                let mut pages = state?;
+                let page = pages.next().await?;
+                calls.add(1);
+                let records = page.map_err(store_error("Query")).and_then(|page| {
+                    page.items
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(parse)
+                        .collect::<Result<Vec<_>, _>>()
+                });
+                let more = records.is_ok().then_some(pages);
+                Some((records, more))
             }
-        }
-        Ok(records)
+        })
     }
 
     async fn get_many(&self, arns: &[JobArn]) -> Result<Vec<JobRecord>, Error> {
         let mut records = Vec::new();
+        // BatchGetItem takes at most 100 keys.
         for chunk in arns.chunks(100) {
-            let keys = chunk.iter().map(|a| key(a.as_str())).collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| Error::Store {
-                        operation: "BatchGetItem",
-                        retryable: false,
-                        source: Box::new(e),
-                    })?,
-            );
-            // Unprocessed keys (throttling) are retried with backoff; the SDK retries the call itself.
-            for attempt in 0..8u32 {
-                let Some(keys) = request.take() else { break };
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
-                }
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await
-                    .map_err(store_error("BatchGetItem"))?;
-                for item in out
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    records.push(parse(item)?);
-                }
-                request = out
-                    .unprocessed_keys
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .filter(|k| !k.keys.is_empty());
-            }
-            if request.is_some() {
-                return Err(Error::Store {
-                    operation: "BatchGetItem",
-                    retryable: true,
-                    source: "keys still unprocessed after 8 attempts".into(),
-                });
-            }
+            records.extend(self.get_chunk(chunk).await?);
         }
         Ok(records)
     }
 
-    async fn save(&self, change: &Change) -> Result<SaveOutcome, Error> {
+    async fn save(&self, change: &Change) -> Result<Write, Error> {
         let item = serde_dynamo::to_item(&change.record).map_err(|e| Error::Corrupt {
             key: change.record.pk.to_string(),
             source: Box::new(e),
         })?;
-        let mut request = self
+        let request = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item));
-        request = match change.expected_version {
+        let request = match change.expected_version {
             None => request.condition_expression("attribute_not_exists(pk)"),
             Some(v) => request
                 .condition_expression("version = :v")
                 .expression_attribute_values(":v", n(v as i64)),
         };
-        Ok(match condition_held("PutItem", request.send().await)? {
-            true => SaveOutcome::Saved,
-            false => SaveOutcome::Conflict,
-        })
+        self.conditional("PutItem", request.send()).await
     }
 
-    async fn claim(&self, arn: &JobArn, owner: &str, until: i64, now: i64) -> Result<bool, Error> {
-        let result = self
+    async fn claim(&self, arn: &JobArn, lease: &Lease, now: DateTime<Utc>) -> Result<Write, Error> {
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -241,59 +308,117 @@ impl JobStore for DynamoJobStore {
             .condition_expression(
                 "attribute_exists(pending_status) AND (attribute_not_exists(lease_until) OR lease_until <= :now)",
             )
-            .expression_attribute_values(":o", s(owner))
-            .expression_attribute_values(":u", n(until))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        condition_held("UpdateItem", result)
+            .expression_attribute_values(":o", s(lease.owner.as_str()))
+            .expression_attribute_values(":u", n(lease.until.timestamp()))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .send();
+        self.conditional("UpdateItem", request).await
     }
 
-    async fn release(&self, arn: &JobArn, owner: &str) -> Result<(), Error> {
-        let result = self
+    async fn release(&self, arn: &JobArn, owner: &RunId) -> Result<Write, Error> {
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(arn.as_str())))
             .update_expression("REMOVE lease_owner, lease_until")
             .condition_expression("lease_owner = :o")
-            .expression_attribute_values(":o", s(owner))
-            .send()
-            .await;
-        // Not held: the lease was no longer ours; nothing to give back.
-        condition_held("UpdateItem", result).map(|_| ())
+            .expression_attribute_values(":o", s(owner.as_str()))
+            .send();
+        self.conditional("UpdateItem", request).await
     }
 
-    async fn mark_sent(
-        &self,
-        arn: &JobArn,
-        status: &JobStatus,
-        owner: &str,
-        now: DateTime<Utc>,
-        finished_ttl: Option<i64>,
-    ) -> Result<bool, Error> {
-        let (set_extra, remove_extra) = match finished_ttl {
-            Some(_) => (", expires_at = :ttl", ", watch"),
-            None => ("", ""),
-        };
-        let mut request = self
+    async fn mark_sent(&self, arn: &JobArn, owner: &RunId, sent: &Sent) -> Result<Write, Error> {
+        // The derived attributes come from the record's one rule (`JobRecord::sent`).
+        let mut update = Update::default();
+        update.set("notified_status", s(sent.status.as_str()));
+        update.set("notified_at", s(stamp(sent.at)));
+        update.add_to("version", n(1));
+        for attribute in ["pending_status", "lease_owner", "lease_until"] {
+            update.remove(attribute);
+        }
+        match &sent.watch {
+            Some(scope) => update.set("watch", s(scope.as_str())),
+            None => update.remove("watch"),
+        }
+        match sent.expires_at {
+            Some(ttl) => update.set("expires_at", n(ttl.timestamp())),
+            None => update.remove("expires_at"),
+        }
+        update.value(":status", s(sent.status.as_str()));
+        update.value(":owner", s(owner.as_str()));
+        let (expression, values) = update.build();
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(arn.as_str())))
-            .update_expression(format!(
-                "SET notified_status = :s, notified_at = :at, version = version + :one{set_extra} \
-                 REMOVE pending_status, lease_owner, lease_until{remove_extra}"
-            ))
-            .condition_expression("pending_status = :s AND lease_owner = :o")
-            .expression_attribute_values(":s", s(status.as_str()))
-            .expression_attribute_values(":o", s(owner))
-            .expression_attribute_values(":at", s(stamp(now)))
-            .expression_attribute_values(":one", n(1));
-        if let Some(ttl) = finished_ttl {
-            request = request.expression_attribute_values(":ttl", n(ttl));
+            .update_expression(expression)
+            .condition_expression("pending_status = :status AND lease_owner = :owner")
+            .set_expression_attribute_values(Some(values))
+            .send();
+        self.conditional("UpdateItem", request).await
+    }
+
+    fn calls(&self) -> u64 {
+        self.calls.get()
+    }
+}
+
+impl DynamoJobStore {
+    /// One BatchGetItem of at most 100 keys; unprocessed keys (throttling) are retried with
+    /// backoff (the SDK retries the call itself).
+    async fn get_chunk(&self, chunk: &[JobArn]) -> Result<Vec<JobRecord>, Error> {
+        let keys = chunk.iter().map(|a| key(a.as_str())).collect();
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| Error::Store {
+                    operation: "BatchGetItem",
+                    retryable: false,
+                    source: Box::new(e),
+                })?,
+        );
+        let mut records = Vec::new();
+        for attempt in 0..8u32 {
+            let Some(keys) = request.take() else {
+                return Ok(records);
+            };
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
+            }
+            self.calls.add(1);
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, keys)
+                .send()
+                .await
+                .map_err(store_error("BatchGetItem"))?;
+            for item in out
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                records.push(parse(item)?);
+            }
+            request = out
+                .unprocessed_keys
+                .unwrap_or_default()
+                .remove(&self.table)
+                .filter(|k| !k.keys.is_empty());
         }
-        condition_held("UpdateItem", request.send().await)
+        match request {
+            None => Ok(records),
+            Some(_) => Err(Error::Store {
+                operation: "BatchGetItem",
+                retryable: true,
+                source: "keys still unprocessed after 8 attempts".into(),
+            }),
+        }
     }
 }
 

@@ -1,22 +1,27 @@
 //! `JobSource` for custom model import jobs on the `bedrock` control-plane API.
 
-use aws_sdk_bedrock::types::ModelImportJobStatus;
+use aws_sdk_bedrock::types::{ModelImportJobStatus, SortJobsBy, SortOrder};
 use aws_sdk_bedrock::Client;
+use futures::Stream;
 
-use super::{bedrock_error, found, from_smithy, to_smithy};
+use super::sdk::{found, from_smithy, to_smithy, Calls};
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
-use crate::ports::{JobSource, ListFilter, Listing};
+use crate::ports::{JobSource, ListFilter, Page};
 
 /// Model import jobs (`ListModelImportJobs`, `GetModelImportJob`).
 #[derive(Debug, Clone)]
 pub struct ModelImportSource {
     client: Client,
+    calls: Calls,
 }
 
 impl ModelImportSource {
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            calls: Calls::default(),
+        }
     }
 
     pub fn from_sdk(sdk: &aws_config::SdkConfig, _config: &crate::config::Config) -> Self {
@@ -24,10 +29,8 @@ impl ModelImportSource {
     }
 }
 
-const OPEN: &[JobStatus] = &[JobStatus::InProgress];
-
 fn status(s: Option<&ModelImportJobStatus>) -> JobStatus {
-    JobStatus::parse(s.map_or("", |s| s.as_str()))
+    JobStatus::new(s.map_or("", |s| s.as_str()))
 }
 
 impl JobSource for ModelImportSource {
@@ -35,19 +38,22 @@ impl JobSource for ModelImportSource {
         JobKind::ModelImport
     }
 
-    fn open_statuses(&self) -> &'static [JobStatus] {
-        OPEN
-    }
-
-    async fn list(&self, filter: &ListFilter) -> Result<Listing, Error> {
-        let mut request = self.client.list_model_import_jobs().max_results(1000);
-        if let Some(after) = filter.submitted_after {
-            request = request.creation_time_after(to_smithy(after));
-        }
-        if let Some(s) = &filter.status {
-            request = request.status_equals(ModelImportJobStatus::from(s.as_str()));
-        }
-        list_pages!(request, filter, "ListModelImportJobs", |page| page
+    fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
+        let request = self
+            .client
+            .list_model_import_jobs()
+            .max_results(1000)
+            .set_creation_time_after(filter.submitted_after.map(to_smithy))
+            .set_status_equals(
+                filter
+                    .status
+                    .as_ref()
+                    .map(|s| ModelImportJobStatus::from(s.as_str())),
+            )
+            // Oldest first only when asked: the default order is the API's own (newest first).
+            .set_sort_by(filter.oldest_first.then_some(SortJobsBy::CreationTime))
+            .set_sort_order(filter.oldest_first.then_some(SortOrder::Ascending));
+        list_pages!(self.calls, request, "ListModelImportJobs", |page| page
             .model_import_job_summaries()
             .iter()
             .map(|j| ObservedJob {
@@ -62,10 +68,11 @@ impl JobSource for ModelImportSource {
                 input_s3_uri: None,
                 output_s3_uri: j.imported_model_arn().map(str::to_owned),
                 counts: Default::default(),
-            }),)
+            }))
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
+        self.calls.add(1);
         let result = self
             .client
             .get_model_import_job()
@@ -88,5 +95,9 @@ impl JobSource for ModelImportSource {
             output_s3_uri: j.imported_model_arn().map(str::to_owned),
             counts: Default::default(),
         })
+    }
+
+    fn calls(&self) -> u64 {
+        self.calls.get()
     }
 }

@@ -4,7 +4,8 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
 use crate::domain::Notice;
-use crate::error::{sdk_retryable, sdk_source, Error};
+use super::sdk::{sdk_retryable, sdk_source};
+use crate::error::Error;
 use crate::ports::Notifier;
 
 #[derive(Debug, Clone)]

@@ -2,17 +2,14 @@
 
 use std::fmt::Write;
 
-use super::{JobKind, JobRecord, JobStatus, Outcome};
+use super::{Family, JobRecord, JobStatus, Outcome, Phase};
 
 /// Console page of a job family (the console has no stable deep link for every job).
-fn console_url(kind: JobKind, region: &str) -> String {
-    let page = match kind {
-        JobKind::BatchInference => "batch-inference",
-        JobKind::ModelImport => "imported-models",
-        JobKind::ModelCustomization => "custom-models",
-        JobKind::AsyncInvoke => "overview",
-    };
-    format!("https://{region}.console.aws.amazon.com/bedrock/home?region={region}#/{page}")
+fn console_url(family: &Family, region: &str) -> String {
+    format!(
+        "https://{region}.console.aws.amazon.com/bedrock/home?region={region}#/{}",
+        family.console_page
+    )
 }
 
 fn duration(seconds: i64) -> String {
@@ -40,12 +37,12 @@ fn group(n: i64) -> String {
     out
 }
 
-fn headline(kind: JobKind, status: &JobStatus) -> &'static str {
-    match (Outcome::of(status), kind) {
+fn headline(phase: Phase) -> &'static str {
+    match (phase.outcome(), phase) {
         (Outcome::Success, _) => "finished successfully",
         (Outcome::Partial, _) => "finished, but some records failed",
-        (Outcome::Failure, _) if *status == JobStatus::Expired => "expired before it could finish",
-        (Outcome::Failure, _) if *status == JobStatus::Stopped => "was stopped",
+        (Outcome::Failure, Phase::Expired) => "expired before it could finish",
+        (Outcome::Failure, Phase::Stopped) => "was stopped",
         (Outcome::Failure, _) => "failed",
         (Outcome::Progress, _) => "changed status",
     }
@@ -54,13 +51,13 @@ fn headline(kind: JobKind, status: &JobStatus) -> &'static str {
 /// Renders the email body. `name` and `message` are the (already bounded) display values.
 pub fn render(record: &JobRecord, status: &JobStatus, name: &str, message: Option<&str>) -> String {
     let mut out = String::new();
-    let kind = record.kind;
+    let family = record.kind.family();
     let _ = writeln!(
         out,
         "{} \"{}\" {}.",
-        kind.label(),
+        family.label,
         name,
-        headline(kind, status)
+        headline(family.phase(status))
     );
     let _ = writeln!(out);
     let previous = record
@@ -119,12 +116,7 @@ pub fn render(record: &JobRecord, status: &JobStatus, name: &str, message: Optio
         let _ = writeln!(out, "Input:            {input}");
     }
     if let Some(output) = &record.output_s3_uri {
-        let label = if kind == JobKind::BatchInference || kind == JobKind::AsyncInvoke {
-            "Output:"
-        } else {
-            "Result:"
-        };
-        let _ = writeln!(out, "{label:<18}{output}");
+        let _ = writeln!(out, "{:<18}{output}", family.output_label);
     }
     let _ = writeln!(out, "Job ARN:          {}", record.pk);
     let _ = writeln!(
@@ -136,7 +128,7 @@ pub fn render(record: &JobRecord, status: &JobStatus, name: &str, message: Optio
     let _ = writeln!(
         out,
         "Console:          {}",
-        console_url(kind, &record.region)
+        console_url(family, &record.region)
     );
     let _ = writeln!(out);
     let _ = writeln!(

@@ -1,15 +1,19 @@
 //! Pure domain types: job kinds, statuses, observed jobs and stored records. No SDK types here.
 
 mod email;
+mod family;
+mod ids;
 mod notice;
 mod plan;
 mod record;
 mod status;
 
-pub use notice::{Notice, Outcome};
-pub use plan::{plan, plan_missing, Change, NotifyPolicy, PlanContext, Skip};
-pub use record::{JobRecord, PendingNotice};
-pub use status::{JobKind, JobStatus};
+pub use family::{EventShape, Family, JobKind};
+pub use ids::{Lease, RunId, Scope};
+pub use notice::Notice;
+pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};
+pub use record::{JobRecord, Sent};
+pub use status::{JobStatus, Outcome, Phase};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -97,4 +101,19 @@ pub struct ObservedJob {
     pub input_s3_uri: Option<String>,
     pub output_s3_uri: Option<String>,
     pub counts: RecordCounts,
+}
+
+impl ObservedJob {
+    /// What the raw status means for this job's family.
+    pub fn phase(&self) -> Phase {
+        self.kind.family().phase(&self.status)
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        self.phase().is_terminal()
+    }
+
+    pub fn rank(&self) -> Option<u8> {
+        self.kind.family().rank(&self.status)
+    }
 }

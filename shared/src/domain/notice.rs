@@ -1,40 +1,8 @@
 //! The notification a terminal transition produces: subject, JSON body, filterable attributes.
 
-use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{JobRecord, JobStatus};
-
-/// How a job ended, for subscribers' filter policies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Success,
-    Partial,
-    Failure,
-    /// Not an end state (only with a custom `NOTIFY_STATUSES`).
-    Progress,
-}
-
-impl Outcome {
-    pub fn of(status: &JobStatus) -> Self {
-        match status {
-            JobStatus::Completed => Self::Success,
-            JobStatus::PartiallyCompleted => Self::Partial,
-            JobStatus::Failed | JobStatus::Stopped | JobStatus::Expired => Self::Failure,
-            _ => Self::Progress,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::Partial => "partial",
-            Self::Failure => "failure",
-            Self::Progress => "progress",
-        }
-    }
-}
 
 /// A rendered notification, ready for any notifier.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +27,8 @@ const MAX_NAME_CHARS: usize = 256;
 impl Notice {
     pub fn new(record: &JobRecord, status: &JobStatus) -> Self {
         let dedup_key = format!("{}#{}", record.pk, status);
-        let outcome = Outcome::of(status);
+        let phase = record.kind.family().phase(status);
+        let outcome = phase.outcome();
         let name = record
             .name
             .clone()

@@ -2,13 +2,38 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{JobRecord, JobStatus, ObservedJob};
+use super::{JobRecord, JobStatus, Lease, ObservedJob, Phase, RunId};
+
+/// One entry of `NOTIFY_STATUSES`: a raw status as the API sends it, or a phase by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyOn {
+    Status(JobStatus),
+    Phase(Phase),
+}
+
+impl NotifyOn {
+    /// A phase name (`failed`, `Succeeded`, any case) names the phase; anything else is a raw
+    /// status. `Failed` therefore matches `Failed` and `FAILED` alike, which is what people mean.
+    pub fn parse(entry: &str) -> Self {
+        match Phase::parse(entry) {
+            Some(phase) => Self::Phase(phase),
+            None => Self::Status(JobStatus::new(entry)),
+        }
+    }
+
+    fn matches(&self, status: &JobStatus, phase: Phase) -> bool {
+        match self {
+            Self::Status(s) => s == status,
+            Self::Phase(p) => *p == phase,
+        }
+    }
+}
 
 /// Which transitions produce a notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyPolicy {
-    /// Statuses whose arrival is notified (default: every terminal status).
-    pub statuses: Vec<JobStatus>,
+    /// What is notified; `None`: every terminal status of the job's family.
+    pub on: Option<Vec<NotifyOn>>,
     /// Notify jobs that are already terminal when the very first run sees them.
     pub on_first_sight: bool,
 }
@@ -16,8 +41,18 @@ pub struct NotifyPolicy {
 impl Default for NotifyPolicy {
     fn default() -> Self {
         Self {
-            statuses: JobStatus::TERMINAL.to_vec(),
+            on: None,
             on_first_sight: false,
+        }
+    }
+}
+
+impl NotifyPolicy {
+    /// Whether arriving in `status` (of a job in `phase`) is notified.
+    pub fn notifies(&self, status: &JobStatus, phase: Phase) -> bool {
+        match &self.on {
+            None => phase.is_terminal(),
+            Some(entries) => entries.iter().any(|e| e.matches(status, phase)),
         }
     }
 }
@@ -26,15 +61,17 @@ impl Default for NotifyPolicy {
 #[derive(Debug, Clone)]
 pub struct PlanContext<'a> {
     pub now: DateTime<Utc>,
-    /// No watermark existed when the run started: the table is being filled for the first time.
-    pub first_run: bool,
+    /// While the table is first being filled (no watermark yet): jobs submitted before this
+    /// instant (the first run's start) that are first seen already finished are history, recorded
+    /// without a notice. `None` once the backlog is done, and for events.
+    pub history_before: Option<DateTime<Utc>>,
     pub policy: &'a NotifyPolicy,
     /// Region recorded on new items.
     pub region: &'a str,
     /// How long terminal items live before DynamoDB's TTL removes them.
     pub retention: Duration,
     /// This run's id, to hold the lease on the notices it creates.
-    pub run_id: &'a str,
+    pub run_id: &'a RunId,
     /// How long a run may hold a notice before another run may publish it.
     pub lease: Duration,
 }
@@ -69,18 +106,23 @@ pub fn plan(
         if known.status == observed.status {
             return Err(Skip::Unchanged);
         }
-        if known.status.is_terminal() {
+        if !known.is_open() {
             return Err(Skip::AlreadyTerminal);
         }
-        if let (Some(old), Some(new)) = (known.status.rank(), observed.status.rank()) {
+        let family = observed.kind.family();
+        if let (Some(old), Some(new)) = (family.rank(&known.status), observed.rank()) {
             if new < old {
                 return Err(Skip::Regression);
             }
         }
     }
-    let arrives_terminal_on_first_sight = known.is_none() && observed.status.is_terminal();
-    let silenced = arrives_terminal_on_first_sight && ctx.first_run && !ctx.policy.on_first_sight;
-    let notify = ctx.policy.statuses.contains(&observed.status) && !silenced;
+    let phase = observed.phase();
+    let arrives_terminal_on_first_sight = known.is_none() && phase.is_terminal();
+    let is_history = ctx
+        .history_before
+        .is_some_and(|before| observed.submit_time < before);
+    let silenced = arrives_terminal_on_first_sight && is_history && !ctx.policy.on_first_sight;
+    let notify = ctx.policy.notifies(&observed.status, phase) && !silenced;
 
     let mut record = match known {
         Some(k) => JobRecord {
@@ -131,8 +173,10 @@ pub fn plan(
     record.updated_at = ctx.now;
     if notify {
         record.pending_status = Some(observed.status.clone());
-        record.lease_owner = Some(ctx.run_id.to_owned());
-        record.lease_until = Some((ctx.now + ctx.lease).timestamp());
+        record.set_lease(Some(Lease {
+            owner: ctx.run_id.clone(),
+            until: ctx.now + ctx.lease,
+        }));
     }
     record.refresh_derived(ctx.now, ctx.retention);
     Ok(Change {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{JobArn, JobKind, JobStatus, RecordCounts};
+use super::{JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts, RunId, Scope};
 
 /// One job's item in the jobs table. Attribute names are the field names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,19 +36,24 @@ pub struct JobRecord {
     pub version: u64,
     pub first_seen_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Sparse GSI key (`watch-index`): `{kind}#{region}` while the job is open or a notice is
+    /// Sparse GSI key (`watch-index`): the job's [`Scope`] while the job is open or a notice is
     /// pending, absent otherwise. A run reads only these items, never the whole history.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watch: Option<String>,
+    pub watch: Option<Scope>,
     /// Status whose notification is still to be published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_status: Option<JobStatus>,
-    /// Run that holds the right to publish the pending notice, until `lease_until`.
+    /// Run that holds the right to publish the pending notice, until `lease_until` (see
+    /// [`JobRecord::lease`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lease_owner: Option<String>,
-    /// Epoch seconds; after it, any run may claim the pending notice.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lease_until: Option<i64>,
+    pub lease_owner: Option<RunId>,
+    /// Stored as epoch seconds; after it, any run may claim the pending notice.
+    #[serde(
+        default,
+        with = "chrono::serde::ts_seconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub lease_until: Option<DateTime<Utc>>,
     /// Last status a notification was published for, and when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notified_status: Option<JobStatus>,
@@ -60,53 +65,81 @@ pub struct JobRecord {
     /// Bedrock no longer knows the job (deleted): it is not polled any more.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retired: bool,
-    /// DynamoDB TTL (epoch seconds): set once a job is terminal and nothing is pending.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<i64>,
+    /// DynamoDB TTL (stored as epoch seconds): set once a job is terminal and nothing is pending.
+    #[serde(
+        default,
+        with = "chrono::serde::ts_seconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// A notice still to be published, as found in the table.
+/// What recording a published notice writes: the notice's status and time, and the derived
+/// attributes after it (the item leaves the watch index once nothing keeps it there).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingNotice {
-    pub record: JobRecord,
+pub struct Sent {
     pub status: JobStatus,
+    pub at: DateTime<Utc>,
+    pub watch: Option<Scope>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl JobRecord {
-    /// The watch-index key for a kind in a region.
-    pub fn watch_key(kind: JobKind, region: &str) -> String {
-        format!("{kind}#{region}")
+    pub fn scope(&self) -> Scope {
+        Scope::new(self.kind, &self.region)
+    }
+
+    /// What the stored status means for this job's family.
+    pub fn phase(&self) -> Phase {
+        self.kind.family().phase(&self.status)
     }
 
     /// Whether the job still needs polling.
     pub fn is_open(&self) -> bool {
-        !self.status.is_terminal()
+        !self.phase().is_terminal()
     }
 
-    /// The pending notice, if any.
-    pub fn pending(&self) -> Option<PendingNotice> {
-        self.pending_status.clone().map(|status| PendingNotice {
-            record: self.clone(),
-            status,
+    pub fn lease(&self) -> Option<Lease> {
+        Some(Lease {
+            owner: self.lease_owner.clone()?,
+            until: self.lease_until?,
         })
+    }
+
+    pub fn set_lease(&mut self, lease: Option<Lease>) {
+        (self.lease_owner, self.lease_until) = match lease {
+            Some(l) => (Some(l.owner), Some(l.until)),
+            None => (None, None),
+        };
     }
 
     /// Whether a run may claim the pending notice at `now` (no live lease held by another run).
     pub fn claimable(&self, now: DateTime<Utc>) -> bool {
-        self.pending_status.is_some()
-            && self
-                .lease_until
-                .is_none_or(|until| until <= now.timestamp())
+        self.pending_status.is_some() && self.lease_until.is_none_or(|until| until <= now)
     }
 
-    /// Recomputes the derived attributes (`watch`, `expires_at`) from the others.
+    /// The one rule for the derived attributes: an item is in the watch index while its job is
+    /// open (and not retired) or a notice is pending; otherwise it gets its TTL.
     pub fn refresh_derived(&mut self, now: DateTime<Utc>, retention: chrono::Duration) {
         let watched = (self.is_open() && !self.retired) || self.pending_status.is_some();
-        self.watch = watched.then(|| Self::watch_key(self.kind, &self.region));
-        self.expires_at = (!watched).then(|| (now + retention).timestamp());
+        self.watch = watched.then(|| self.scope());
+        self.expires_at = (!watched).then(|| now + retention);
+    }
+
+    /// The write that records the pending notice for `status` as published at `now`.
+    pub fn sent(&self, status: &JobStatus, now: DateTime<Utc>, retention: chrono::Duration) -> Sent {
+        let mut after = self.clone();
+        after.pending_status = None;
+        after.refresh_derived(now, retention);
+        Sent {
+            status: status.clone(),
+            at: now,
+            watch: after.watch,
+            expires_at: after.expires_at,
+        }
     }
 }

@@ -1,148 +1,145 @@
-//! Job families and their statuses.
+//! Statuses as Bedrock sends them, and the canonical phase each family maps them to.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// The Bedrock job families we watch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum JobKind {
-    BatchInference,
-    ModelImport,
-    AsyncInvoke,
-    ModelCustomization,
-}
-
-impl JobKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::BatchInference => "batch-inference",
-            JobKind::ModelImport => "model-import",
-            JobKind::AsyncInvoke => "async-invoke",
-            JobKind::ModelCustomization => "model-customization",
-        }
-    }
-
-    /// Words for people (subjects and emails).
-    pub fn label(self) -> &'static str {
-        match self {
-            JobKind::BatchInference => "Batch inference job",
-            JobKind::ModelImport => "Model import job",
-            JobKind::AsyncInvoke => "Async invocation",
-            JobKind::ModelCustomization => "Model customization job",
-        }
-    }
-}
-
-impl fmt::Display for JobKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A job status across families. Statuses a newer API adds are kept verbatim in `Unknown`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum JobStatus {
-    Submitted,
-    Validating,
-    Scheduled,
-    InProgress,
-    Stopping,
-    Completed,
-    PartiallyCompleted,
-    Failed,
-    Stopped,
-    Expired,
-    Unknown(String),
-}
+/// A job status exactly as the API reported it (`Completed`, `COMPLETE`, `InService`, ...): what
+/// users see and filter on. What it *means* is its [`Phase`], given by the job's family.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobStatus(String);
 
 impl JobStatus {
-    /// Statuses a job never leaves.
-    pub const TERMINAL: [JobStatus; 5] = [
-        JobStatus::Completed,
-        JobStatus::PartiallyCompleted,
-        JobStatus::Failed,
-        JobStatus::Stopped,
-        JobStatus::Expired,
-    ];
-
-    /// Parses the wire string; never fails.
-    pub fn parse(raw: &str) -> Self {
-        match raw {
-            "Submitted" => Self::Submitted,
-            "Validating" => Self::Validating,
-            "Scheduled" => Self::Scheduled,
-            "InProgress" => Self::InProgress,
-            "Stopping" => Self::Stopping,
-            "Completed" => Self::Completed,
-            "PartiallyCompleted" => Self::PartiallyCompleted,
-            "Failed" => Self::Failed,
-            "Stopped" => Self::Stopped,
-            "Expired" => Self::Expired,
-            other => Self::Unknown(other.to_owned()),
-        }
+    pub fn new(raw: impl Into<String>) -> Self {
+        Self(raw.into())
     }
 
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Submitted => "Submitted",
-            Self::Validating => "Validating",
-            Self::Scheduled => "Scheduled",
-            Self::InProgress => "InProgress",
-            Self::Stopping => "Stopping",
-            Self::Completed => "Completed",
-            Self::PartiallyCompleted => "PartiallyCompleted",
-            Self::Failed => "Failed",
-            Self::Stopped => "Stopped",
-            Self::Expired => "Expired",
-            Self::Unknown(raw) => raw,
-        }
-    }
-
-    /// Whether the job has finished. Unknown statuses are treated as still running, so the job
-    /// keeps being watched until it reaches a status we understand.
-    pub fn is_terminal(&self) -> bool {
-        Self::TERMINAL.contains(self)
-    }
-
-    /// Position along a job's life, to refuse moving backwards; `None` for unknown statuses.
-    pub fn rank(&self) -> Option<u8> {
-        match self {
-            Self::Submitted => Some(0),
-            Self::Validating => Some(1),
-            Self::Scheduled => Some(2),
-            Self::InProgress => Some(3),
-            Self::Stopping => Some(4),
-            Self::Unknown(_) => None,
-            _ => Some(5),
-        }
+        &self.0
     }
 }
 
 impl fmt::Display for JobStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for JobStatus {
+    fn from(raw: &str) -> Self {
+        Self::new(raw)
+    }
+}
+
+impl PartialEq<&str> for JobStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// Where a job is in its life, whatever its family calls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Accepted, waiting to run (`Submitted`, `Scheduled`, `STARTING`, `Created`, ...).
+    Pending,
+    Running,
+    Stopping,
+    Succeeded,
+    PartiallySucceeded,
+    Failed,
+    Stopped,
+    Expired,
+    /// A word this version does not know (a newer API): watched until it becomes one it knows.
+    Unknown,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 9] = [
+        Phase::Pending,
+        Phase::Running,
+        Phase::Stopping,
+        Phase::Succeeded,
+        Phase::PartiallySucceeded,
+        Phase::Failed,
+        Phase::Stopped,
+        Phase::Expired,
+        Phase::Unknown,
+    ];
+
+    /// Phases a job never leaves.
+    pub const TERMINAL: [Phase; 5] = [
+        Phase::Succeeded,
+        Phase::PartiallySucceeded,
+        Phase::Failed,
+        Phase::Stopped,
+        Phase::Expired,
+    ];
+
+    pub fn is_terminal(self) -> bool {
+        Self::TERMINAL.contains(&self)
+    }
+
+    /// The name accepted in `NOTIFY_STATUSES` and shown in docs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "pending",
+            Phase::Running => "running",
+            Phase::Stopping => "stopping",
+            Phase::Succeeded => "succeeded",
+            Phase::PartiallySucceeded => "partially-succeeded",
+            Phase::Failed => "failed",
+            Phase::Stopped => "stopped",
+            Phase::Expired => "expired",
+            Phase::Unknown => "unknown",
+        }
+    }
+
+    /// Case-insensitive: `Failed`, `failed` and `FAILED` all name [`Phase::Failed`].
+    pub fn parse(name: &str) -> Option<Phase> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// How a job in this phase ended, for subscribers' filter policies.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Phase::Succeeded => Outcome::Success,
+            Phase::PartiallySucceeded => Outcome::Partial,
+            Phase::Failed | Phase::Stopped | Phase::Expired => Outcome::Failure,
+            Phase::Pending | Phase::Running | Phase::Stopping | Phase::Unknown => {
+                Outcome::Progress
+            }
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl FromStr for JobStatus {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self::parse(s))
-    }
+/// How a job ended, for subscribers' filter policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Partial,
+    Failure,
+    /// Not an end state (only with a custom `NOTIFY_STATUSES`).
+    Progress,
 }
 
-impl Serialize for JobStatus {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for JobStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(|s| Self::parse(&s))
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Partial => "partial",
+            Self::Failure => "failure",
+            Self::Progress => "progress",
+        }
     }
 }

@@ -1,172 +1,219 @@
-//! Reconciling open jobs the discovery listing did not return: by sweeping the open statuses
-//! with List when there are many, by Get for the rest.
+//! Reconciling open jobs the discovery listing did not return, a chunk of the watch index at a
+//! time: answered by one wide List when the recent history is small, by sweeping the open
+//! statuses when many remain, by Get for the rest.
 
 use std::collections::HashMap;
+use std::pin::pin;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use futures::{stream, StreamExt};
 
-use super::{Budget, Poller, RunSummary};
-use crate::domain::{JobArn, JobRecord, JobStatus, ObservedJob};
-use crate::ports::{JobSource, JobStore, ListFilter, Notifier};
+use super::discover::{merge, Seen};
+use super::settle::{RunContext, Sighting};
+use super::summary::Reconciled;
+use super::Poller;
+use crate::domain::{JobArn, JobRecord, ObservedJob};
+use crate::error::Error;
+use crate::ports::{JobSource, JobStore, ListFilter, Notifier, OpenJobs};
 
-/// From this many unlisted open jobs on, one wide List may answer them all for less than a Get each.
-const WIDE_MIN_OPEN: usize = 3;
+/// From this many open jobs on, one wide List may answer them all for less than a Get each.
+const WIDE_MIN_OPEN: u64 = 3;
 /// The wide List stops after this many pages (its cost must stay below the Gets it saves).
 const WIDE_MAX_PAGES: u64 = 5;
 /// With this many still unanswered, one List per open status beats one Get each.
 const SWEEP_MIN_OPEN: usize = 20;
 
-/// Keeps the most advanced observation when a job is seen twice in one run.
-pub(super) fn merge(into: &mut HashMap<JobArn, ObservedJob>, job: ObservedJob) {
-    match into.get(&job.arn) {
-        Some(existing) if existing.status.rank() >= job.status.rank() => {}
-        _ => {
-            into.insert(job.arn.clone(), job);
-        }
-    }
+/// What the Lists of this run answered.
+#[derive(Default)]
+struct Answers {
+    /// The wide listing: at most `WIDE_MAX_PAGES` pages, whatever the history.
+    wide: HashMap<JobArn, ObservedJob>,
+    /// The sweep, compact: each open job's status as its index in the family's vocabulary
+    /// (a few bytes a job). `None` until a sweep was needed.
+    swept: Option<HashMap<u64, u8>>,
+    /// Jobs no List answered so far (they are read with Get).
+    unanswered: usize,
 }
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
-    /// Answers as many unlisted open jobs as it can with Lists, cheapest first: one wide listing
-    /// since the oldest of them (capped: it pays off only while the account's recent history is
-    /// small), then one listing per open status when many remain. Returns the jobs still to Get.
-    pub(super) async fn reconcile_by_listing<'a>(
+    /// Streams the watch index in bounded chunks and settles each.
+    pub(super) async fn reconcile(
         &self,
-        unlisted: &[&'a JobRecord],
-        observed: &mut HashMap<JobArn, ObservedJob>,
-        summary: &mut RunSummary,
-    ) -> Vec<&'a JobRecord> {
-        if unlisted.len() < WIDE_MIN_OPEN {
-            return unlisted.to_vec();
+        hint: OpenJobs,
+        run: &RunContext<'_>,
+        seen: &Seen,
+        open: &mut OpenJobs,
+    ) -> Result<Reconciled, Error> {
+        let mut report = Reconciled::default();
+        let mut answers = Answers::default();
+        if let Some(oldest) = hint.oldest.filter(|_| hint.count >= WIDE_MIN_OPEN) {
+            answers.wide = self.wide_list(oldest, hint.count, &mut report).await;
         }
-        let since = unlisted
-            .iter()
-            .map(|r| r.submit_time)
-            .min()
-            .map(|t| t - Duration::seconds(1));
-        let max_pages = (unlisted.len() as u64 / 2).clamp(1, WIDE_MAX_PAGES);
-        let wide = ListFilter {
-            submitted_after: since,
-            status: None,
-            max_pages: Some(max_pages),
-        };
-        let mut rest = match self.source.list(&wide).await {
-            Ok(listing) => {
-                summary.bedrock_calls += listing.calls;
-                summary.wide_list_calls += listing.calls;
-                let mut found: HashMap<JobArn, ObservedJob> = HashMap::new();
-                listing
-                    .jobs
-                    .into_iter()
-                    .for_each(|job| merge(&mut found, job));
-                let mut rest = Vec::new();
-                for record in unlisted {
-                    match found.remove(&record.pk) {
-                        Some(job) => merge(observed, job),
-                        None => rest.push(*record),
-                    }
-                }
-                rest
+        let mut chunks = pin!(self.store.watched(&self.scope()));
+        while let Some(chunk) = chunks.next().await {
+            if run.budget.exhausted() {
+                report.stopped_early = true;
+                break;
             }
-            Err(e) => {
-                summary.fail("wide list", &e);
-                unlisted.to_vec()
-            }
-        };
-        if rest.len() >= SWEEP_MIN_OPEN {
-            rest = self.sweep(&rest, observed, summary).await;
+            let batch = self
+                .resolve(chunk?, seen, &mut answers, run, &mut report, open)
+                .await;
+            report.settled += self.settle(batch, run).await;
         }
-        rest
+        Ok(report)
     }
 
-    /// Lists each open status once; returns the jobs the sweep did not find (they changed to a
-    /// status the sweep does not cover, or their status is one it cannot filter on).
-    async fn sweep<'a>(
+    /// Turns a chunk of watched items into sightings: from the Lists where they answer, else
+    /// by Get.
+    async fn resolve(
         &self,
-        unlisted: &[&'a JobRecord],
-        observed: &mut HashMap<JobArn, ObservedJob>,
-        summary: &mut RunSummary,
-    ) -> Vec<&'a JobRecord> {
-        let since = unlisted
-            .iter()
-            .map(|r| r.submit_time)
-            .min()
-            .map(|t| t - Duration::seconds(1));
-        let mut swept: HashMap<JobArn, ObservedJob> = HashMap::new();
-        for status in self.source.open_statuses() {
-            let filter = ListFilter {
-                submitted_after: since,
-                status: Some(status.clone()),
-                max_pages: None,
-            };
-            match self.source.list(&filter).await {
-                Ok(listing) => {
-                    summary.bedrock_calls += listing.calls;
-                    summary.sweep_calls += listing.calls;
-                    for job in listing.jobs {
-                        merge(&mut swept, job);
+        chunk: Vec<JobRecord>,
+        seen: &Seen,
+        answers: &mut Answers,
+        run: &RunContext<'_>,
+        report: &mut Reconciled,
+        open: &mut OpenJobs,
+    ) -> Vec<Sighting> {
+        let mut batch = Vec::new();
+        let mut ask = Vec::new();
+        for record in chunk.into_iter().filter(|r| !seen.contains(&r.pk)) {
+            if !record.is_open() || record.retired {
+                batch.push(Sighting::Unasked(record));
+                continue;
+            }
+            report.watched += 1;
+            match answers.wide.remove(&record.pk) {
+                Some(job) => {
+                    if !job.is_terminal() {
+                        open.add(job.submit_time);
                     }
+                    batch.push(Sighting::Seen(Some(record), Box::new(job)));
                 }
+                None => ask.push(record),
+            }
+        }
+        if answers.swept.is_none() && answers.unanswered + ask.len() >= SWEEP_MIN_OPEN {
+            answers.swept = Some(self.sweep(report).await);
+        }
+        let mut to_get = Vec::new();
+        for record in ask {
+            open.add(record.submit_time);
+            if self.unchanged_in_sweep(&record, answers) {
+                batch.push(Sighting::Unasked(record));
+            } else {
+                to_get.push(record);
+            }
+        }
+        answers.unanswered += to_get.len();
+        to_get.sort_by(|a, b| a.pk.cmp(&b.pk));
+        batch.extend(self.fetch(to_get, run, report).await);
+        batch
+    }
+
+    /// The sweep saw the job in the status the table has: nothing to do for it.
+    fn unchanged_in_sweep(&self, record: &JobRecord, answers: &Answers) -> bool {
+        let vocabulary = self.source.kind().family().vocabulary;
+        answers
+            .swept
+            .as_ref()
+            .and_then(|swept| swept.get(&Seen::key(&record.pk)))
+            .is_some_and(|i| vocabulary[usize::from(*i)].0 == record.status.as_str())
+    }
+
+    /// One listing since the oldest open job, capped: it pays off only while the account's
+    /// recent history is small.
+    async fn wide_list(
+        &self,
+        oldest: DateTime<Utc>,
+        open: u64,
+        report: &mut Reconciled,
+    ) -> HashMap<JobArn, ObservedJob> {
+        let filter = ListFilter {
+            submitted_after: Some(oldest - Duration::seconds(1)),
+            ..Default::default()
+        };
+        let max_pages = (open / 2).clamp(1, WIDE_MAX_PAGES) as usize;
+        let before = self.source.calls();
+        let mut found = HashMap::new();
+        let mut pages = pin!(self.source.list(&filter).take(max_pages));
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(jobs) => jobs.into_iter().for_each(|job| merge(&mut found, job)),
                 Err(e) => {
-                    summary.fail("sweep", &e);
-                    return unlisted.to_vec();
+                    report.settled.failures.record("wide list", &e);
+                    break;
                 }
             }
         }
-        let mut rest = Vec::new();
-        for record in unlisted {
-            // Unknown statuses cannot be swept: Get them.
-            match swept.remove(&record.pk) {
-                Some(job) if !matches!(record.status, JobStatus::Unknown(_)) => {
-                    merge(observed, job)
-                }
-                _ => rest.push(*record),
-            }
-        }
-        rest
+        report.wide_list_calls = self.source.calls() - before;
+        found
     }
 
-    /// Gets each job (bounded concurrency) until the deadline; returns the ones Bedrock no
-    /// longer has.
-    pub(super) async fn fetch<'a>(
+    /// Lists each open status once, keeping only each job's status. A failed sweep answers
+    /// nothing (the jobs are read with Get).
+    async fn sweep(&self, report: &mut Reconciled) -> HashMap<u64, u8> {
+        let family = self.source.kind().family();
+        let before = self.source.calls();
+        let mut swept = HashMap::new();
+        for (index, (raw, phase)) in family.vocabulary.iter().enumerate() {
+            if phase.is_terminal() {
+                continue;
+            }
+            let filter = ListFilter {
+                status: Some((*raw).into()),
+                ..Default::default()
+            };
+            let mut pages = pin!(self.source.list(&filter));
+            while let Some(page) = pages.next().await {
+                match page {
+                    Ok(jobs) => swept.extend(jobs.iter().map(|j| (Seen::key(&j.arn), index as u8))),
+                    Err(e) => {
+                        report.settled.failures.record("sweep", &e);
+                        swept.clear();
+                        report.sweep_calls = self.source.calls() - before;
+                        return swept;
+                    }
+                }
+            }
+        }
+        report.sweep_calls = self.source.calls() - before;
+        swept
+    }
+
+    /// Gets each job (bounded concurrency) until the deadline.
+    async fn fetch(
         &self,
-        records: Vec<&'a JobRecord>,
-        observed: &mut HashMap<JobArn, ObservedJob>,
-        summary: &mut RunSummary,
-        budget: &Budget,
-    ) -> Vec<&'a JobRecord> {
+        records: Vec<JobRecord>,
+        run: &RunContext<'_>,
+        report: &mut Reconciled,
+    ) -> Vec<Sighting> {
         let results: Vec<_> = stream::iter(records)
             .map(|record| async move {
-                if budget.exhausted() {
+                if run.budget.exhausted() {
                     return (record, None);
                 }
-                (record, Some(self.source.get(&record.pk).await))
+                let result = self.source.get(&record.pk).await;
+                (record, Some(result))
             })
             .buffer_unordered(self.settings.get_concurrency.max(1))
             .collect()
             .await;
-        let mut missing = Vec::new();
+        let mut batch = Vec::new();
         for (record, result) in results {
-            let Some(result) = result else {
-                summary.deferred += 1;
-                summary.deadline_reached = true;
-                continue;
-            };
-            summary.bedrock_calls += 1;
             match result {
-                Ok(Some(job)) => {
-                    summary.fetched += 1;
-                    merge(observed, job);
+                None => report.settled.deferred += 1,
+                Some(Ok(Some(job))) => {
+                    report.fetched += 1;
+                    batch.push(Sighting::Seen(Some(record), Box::new(job)));
                 }
-                Ok(None) => {
-                    summary.missing += 1;
+                Some(Ok(None)) => {
+                    report.missing += 1;
                     tracing::warn!(job_arn = %record.pk, misses = record.missing_count + 1, "known open job no longer exists");
-                    missing.push(record);
+                    batch.push(Sighting::Missing(record));
                 }
-                Err(e) => summary.fail("get", &e),
+                Some(Err(e)) => report.settled.failures.record("get", &e),
             }
         }
-        missing
+        batch
     }
 }

@@ -1,21 +1,126 @@
-//! What one run did: the Lambda's result and a structured log line.
+//! What one run did: small reports from each phase, assembled into the Lambda's result and a
+//! structured log line.
+
+use std::ops::AddAssign;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::error::Error;
 
+/// Failures of one phase: counted, the first few kept (without payloads) for the summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Failures {
+    pub count: usize,
+    pub first: Vec<String>,
+}
+
+/// How many failure messages a summary carries.
+const KEPT_ERRORS: usize = 5;
+
+impl Failures {
+    pub fn record(&mut self, context: &str, e: &Error) {
+        self.count += 1;
+        tracing::warn!(context, error = %e.chain(), retryable = e.is_retryable(), "step failed");
+        if self.first.len() < KEPT_ERRORS {
+            self.first.push(format!("{context}: {}", e.chain()));
+        }
+    }
+}
+
+impl AddAssign for Failures {
+    fn add_assign(&mut self, other: Self) {
+        self.count += other.count;
+        let room = KEPT_ERRORS.saturating_sub(self.first.len());
+        self.first.extend(other.first.into_iter().take(room));
+    }
+}
+
+/// What settling a batch of observations did (plan, write, claim, publish).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    pub transitions: usize,
+    pub conflicts: usize,
+    pub regressions_ignored: usize,
+    pub retired: usize,
+    pub notifications_sent: usize,
+    pub notifications_pending: usize,
+    pub deferred: usize,
+    /// Every change was written (by this run or a racing one): nothing observed is unrecorded.
+    pub all_recorded: bool,
+    pub failures: Failures,
+}
+
+impl Default for Settled {
+    fn default() -> Self {
+        Self {
+            transitions: 0,
+            conflicts: 0,
+            regressions_ignored: 0,
+            retired: 0,
+            notifications_sent: 0,
+            notifications_pending: 0,
+            deferred: 0,
+            all_recorded: true,
+            failures: Failures::default(),
+        }
+    }
+}
+
+impl AddAssign for Settled {
+    fn add_assign(&mut self, o: Self) {
+        self.transitions += o.transitions;
+        self.conflicts += o.conflicts;
+        self.regressions_ignored += o.regressions_ignored;
+        self.retired += o.retired;
+        self.notifications_sent += o.notifications_sent;
+        self.notifications_pending += o.notifications_pending;
+        self.deferred += o.deferred;
+        self.all_recorded &= o.all_recorded;
+        self.failures += o.failures;
+    }
+}
+
+/// The discovery phase: the listing since the watermark (or checkpoint), page by page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovered {
+    pub listed: usize,
+    /// The listing reached its end and every page was recorded.
+    pub complete: bool,
+    /// The listing itself failed (else it completed or stopped for the deadline).
+    pub list_failed: bool,
+    /// Submit time up to which every listed job is recorded, when the listing stopped early.
+    pub reached: Option<DateTime<Utc>>,
+    pub settled: Settled,
+}
+
+/// The reconcile phase: open jobs the discovery listing did not cover.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Open jobs the table knew (not seen by discovery).
+    pub watched: usize,
+    pub wide_list_calls: u64,
+    pub sweep_calls: u64,
+    pub fetched: usize,
+    pub missing: usize,
+    /// The deadline came before every chunk of the watch index was read.
+    pub stopped_early: bool,
+    pub settled: Settled,
+}
+
+/// What one run did: the Lambda's result and a structured log line.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct RunSummary {
     pub job_kind: String,
     pub region: String,
     pub run_id: String,
+    /// No watermark yet: the table is being filled (finished jobs are recorded silently).
     pub first_run: bool,
-    /// The discovery listing completed (else the watermark stayed where it was).
+    /// The discovery listing did not fail (it completed, or stopped for the deadline).
     pub discovery_ok: bool,
     /// Jobs returned by the discovery listing.
     pub listed: usize,
-    /// Open jobs the table knew before the run.
+    /// Open jobs the table knew before the run (and discovery did not list).
     pub watched: usize,
     /// Open jobs read back with Get.
     pub fetched: usize,
@@ -39,6 +144,8 @@ pub struct RunSummary {
     pub deadline_reached: bool,
     /// Units of work (Gets, writes, publishes) left for the next run because of the deadline.
     pub deferred: usize,
+    /// Where an unfinished listing got to: the next run resumes there.
+    pub checkpoint: Option<DateTime<Utc>>,
     pub bedrock_calls: u64,
     pub store_calls: u64,
     pub failures: usize,
@@ -49,11 +156,37 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    pub(super) fn fail(&mut self, context: &str, e: &Error) {
-        self.failures += 1;
-        tracing::warn!(context, error = %e.chain(), retryable = e.is_retryable(), "step failed");
-        if self.errors.len() < 5 {
-            self.errors.push(format!("{context}: {}", e.chain()));
-        }
+    /// Adds what a batch of observations settled to.
+    pub(super) fn add_settled(&mut self, s: Settled) {
+        self.transitions += s.transitions;
+        self.conflicts += s.conflicts;
+        self.regressions_ignored += s.regressions_ignored;
+        self.retired += s.retired;
+        self.notifications_sent += s.notifications_sent;
+        self.notifications_pending += s.notifications_pending;
+        self.deferred += s.deferred;
+        self.add_failures(s.failures);
+    }
+
+    pub(super) fn add_failures(&mut self, f: Failures) {
+        self.failures += f.count;
+        let room = KEPT_ERRORS.saturating_sub(self.errors.len());
+        self.errors.extend(f.first.into_iter().take(room));
+    }
+
+    pub(super) fn add_discovered(&mut self, d: Discovered) {
+        self.discovery_ok = !d.list_failed;
+        self.listed = d.listed;
+        self.checkpoint = d.reached;
+        self.add_settled(d.settled);
+    }
+
+    pub(super) fn add_reconciled(&mut self, r: Reconciled) {
+        self.watched = r.watched;
+        self.wide_list_calls = r.wide_list_calls;
+        self.sweep_calls = r.sweep_calls;
+        self.fetched = r.fetched;
+        self.missing = r.missing;
+        self.add_settled(r.settled);
     }
 }

@@ -11,7 +11,7 @@ use crate::adapters::dynamodb::DynamoJobStore;
 use crate::adapters::sns::SnsNotifier;
 use crate::config::Config;
 use crate::handler;
-use crate::poller::{PollSettings, Poller};
+use crate::poller::Poller;
 use crate::ports::JobSource;
 use crate::telemetry;
 
@@ -44,7 +44,7 @@ where
         make_source(&sdk, &config),
         DynamoJobStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table),
         SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn),
-        PollSettings::from(&config),
+        config.poll.clone(),
     );
     let poller = &poller;
     lambda_runtime::run(service_fn(move |event| handler::handle(poller, event))).await

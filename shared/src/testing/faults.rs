@@ -1,5 +1,5 @@
-//! Fault injection for the campaign: an SDK interceptor that fails DynamoDB and SNS calls at a
-//! seeded rate, and port decorators that "crash" a run after a write or around a publish.
+//! Fault injection: an SDK interceptor that fails AWS calls at a seeded rate, and port
+//! decorators that "crash" a run after a write or around a publish (the campaign's tools).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,9 +10,11 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{DateTime, Utc};
-use jobwatch::domain::{Change, JobArn, JobRecord, JobStatus, Notice};
-use jobwatch::ports::{JobStore, Notifier, SaveOutcome};
-use jobwatch::Error;
+use futures::Stream;
+
+use crate::domain::{Change, JobArn, JobRecord, Lease, Notice, RunId, Scope, Sent};
+use crate::error::Error;
+use crate::ports::{JobStore, Notifier, Page, Progress, ScopeState, Write};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
@@ -107,21 +109,21 @@ pub struct CrashingStore<T> {
 }
 
 impl<T: JobStore> JobStore for CrashingStore<T> {
-    async fn watermark(&self, scope: &str) -> Result<Option<DateTime<Utc>>, Error> {
-        self.inner.watermark(scope).await
+    async fn scope_state(&self, scope: &Scope) -> Result<ScopeState, Error> {
+        self.inner.scope_state(scope).await
     }
-    async fn advance_watermark(&self, scope: &str, to: DateTime<Utc>) -> Result<(), Error> {
-        self.inner.advance_watermark(scope, to).await
+    async fn save_progress(&self, scope: &Scope, progress: &Progress) -> Result<Write, Error> {
+        self.inner.save_progress(scope, progress).await
     }
-    async fn watched(&self, scope: &str) -> Result<Vec<JobRecord>, Error> {
-        self.inner.watched(scope).await
+    fn watched(&self, scope: &Scope) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
+        self.inner.watched(scope)
     }
     async fn get_many(&self, arns: &[JobArn]) -> Result<Vec<JobRecord>, Error> {
         self.inner.get_many(arns).await
     }
-    async fn save(&self, change: &Change) -> Result<SaveOutcome, Error> {
+    async fn save(&self, change: &Change) -> Result<Write, Error> {
         let outcome = self.inner.save(change).await?;
-        if outcome == SaveOutcome::Saved && change.notify && self.dice.roll(self.rate) {
+        if outcome == Write::Written && change.notify && self.dice.roll(self.rate) {
             self.dice
                 .injected
                 .crash_after_write
@@ -130,24 +132,14 @@ impl<T: JobStore> JobStore for CrashingStore<T> {
         }
         Ok(outcome)
     }
-    async fn claim(&self, arn: &JobArn, owner: &str, until: i64, now: i64) -> Result<bool, Error> {
-        self.inner.claim(arn, owner, until, now).await
+    async fn claim(&self, arn: &JobArn, lease: &Lease, now: DateTime<Utc>) -> Result<Write, Error> {
+        self.inner.claim(arn, lease, now).await
     }
-    async fn release(&self, arn: &JobArn, owner: &str) -> Result<(), Error> {
+    async fn release(&self, arn: &JobArn, owner: &RunId) -> Result<Write, Error> {
         self.inner.release(arn, owner).await
     }
-    async fn mark_sent(
-        &self,
-        arn: &JobArn,
-        status: &JobStatus,
-        owner: &str,
-        now: DateTime<Utc>,
-        finished_ttl: Option<i64>,
-    ) -> Result<bool, Error> {
-        let result = self
-            .inner
-            .mark_sent(arn, status, owner, now, finished_ttl)
-            .await;
+    async fn mark_sent(&self, arn: &JobArn, owner: &RunId, sent: &Sent) -> Result<Write, Error> {
+        let result = self.inner.mark_sent(arn, owner, sent).await;
         if result.is_err() {
             // Published but not recorded: the next run after the lease publishes it again.
             self.dice
@@ -156,6 +148,9 @@ impl<T: JobStore> JobStore for CrashingStore<T> {
                 .fetch_add(1, Ordering::Relaxed);
         }
         result
+    }
+    fn calls(&self) -> u64 {
+        self.inner.calls()
     }
 }
 

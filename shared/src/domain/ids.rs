@@ -1,0 +1,70 @@
+//! Small identities of the core: the scope a run watches, the run itself, and a notice lease.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::JobKind;
+
+/// What one poller run covers: a family in a region. It keys the watch index and the
+/// watermark, so two scopes never see each other's jobs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Scope(String);
+
+impl Scope {
+    pub fn new(kind: JobKind, region: &str) -> Self {
+        Self(format!("{kind}#{region}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One invocation (the Lambda request id): the owner of the leases it takes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(String);
+
+impl RunId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for RunId {
+    fn from(id: &str) -> Self {
+        Self::new(id)
+    }
+}
+
+/// The right of one run to publish a pending notice, until a moment; after it any run may.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub owner: RunId,
+    pub until: DateTime<Utc>,
+}
+
+impl Lease {
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.until > now
+    }
+}

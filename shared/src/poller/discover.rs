@@ -1,0 +1,128 @@
+//! Discovery: the listing since the watermark (or the checkpoint of an unfinished one), oldest
+//! first, settled page by page so that a run holds one page at a time and can stop anywhere.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::pin::pin;
+
+use futures::StreamExt;
+
+use super::settle::{RunContext, Sighting};
+use super::summary::Discovered;
+use super::Poller;
+use crate::domain::{JobArn, ObservedJob};
+use crate::error::Error;
+use crate::ports::{JobSource, JobStore, ListFilter, Notifier, OpenJobs};
+
+/// Jobs this run already settled, as 64-bit hashes (a few bytes a job, whatever the history):
+/// the reconcile phase skips them.
+#[derive(Debug, Default)]
+pub(super) struct Seen(HashSet<u64>);
+
+impl Seen {
+    pub fn key(arn: &JobArn) -> u64 {
+        let mut h = DefaultHasher::new();
+        arn.hash(&mut h);
+        h.finish()
+    }
+
+    pub fn insert(&mut self, arn: &JobArn) {
+        self.0.insert(Self::key(arn));
+    }
+
+    pub fn contains(&self, arn: &JobArn) -> bool {
+        self.0.contains(&Self::key(arn))
+    }
+}
+
+/// Keeps the most advanced observation when a job is seen twice.
+pub(super) fn merge(into: &mut HashMap<JobArn, ObservedJob>, job: ObservedJob) {
+    match into.get(&job.arn) {
+        Some(existing) if existing.rank() >= job.rank() => {}
+        _ => {
+            into.insert(job.arn.clone(), job);
+        }
+    }
+}
+
+impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
+    /// Lists and settles page by page. A page is listed even when the deadline has come (its
+    /// writes are then deferred); no page is listed after that. Fails only when the stored
+    /// state of a page cannot be read: without it a diff could re-notify old jobs.
+    pub(super) async fn discover(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        run: &RunContext<'_>,
+        seen: &mut Seen,
+        open: &mut OpenJobs,
+    ) -> Result<Discovered, Error> {
+        let filter = ListFilter {
+            submitted_after: Some(since),
+            status: None,
+            oldest_first: true,
+        };
+        let mut pages = pin!(self.source.list(&filter));
+        let mut report = Discovered::default();
+        let mut recorded = true;
+        loop {
+            let jobs = match pages.next().await {
+                None => break,
+                Some(Ok(jobs)) => jobs,
+                Some(Err(e)) => {
+                    report.list_failed = true;
+                    report.settled.failures.record("list", &e);
+                    break;
+                }
+            };
+            report.listed += jobs.len();
+            let newest = jobs.iter().map(|j| j.submit_time).max();
+            let settled = self.settle_page(jobs, run, seen, open).await?;
+            recorded &= settled.all_recorded;
+            if recorded {
+                report.reached = newest.or(report.reached);
+            }
+            report.settled += settled;
+            if run.budget.exhausted() {
+                return Ok(report);
+            }
+        }
+        report.complete = recorded && !report.list_failed;
+        if report.complete {
+            report.reached = None;
+        }
+        Ok(report)
+    }
+
+    /// One page: the stored state of its jobs in one batch read, then settled.
+    async fn settle_page(
+        &self,
+        jobs: Vec<ObservedJob>,
+        run: &RunContext<'_>,
+        seen: &mut Seen,
+        open: &mut OpenJobs,
+    ) -> Result<super::summary::Settled, Error> {
+        let mut page: HashMap<JobArn, ObservedJob> = HashMap::new();
+        jobs.into_iter().for_each(|job| merge(&mut page, job));
+        let mut arns: Vec<JobArn> = page.keys().cloned().collect();
+        arns.sort();
+        let mut known: HashMap<JobArn, _> = self
+            .store
+            .get_many(&arns)
+            .await?
+            .into_iter()
+            .map(|r| (r.pk.clone(), r))
+            .collect();
+        let batch = arns
+            .iter()
+            .filter_map(|arn| page.remove(arn))
+            .map(|job| {
+                seen.insert(&job.arn);
+                if !job.is_terminal() {
+                    open.add(job.submit_time);
+                }
+                Sighting::Seen(known.remove(&job.arn), Box::new(job))
+            })
+            .collect();
+        Ok(self.settle(batch, run).await)
+    }
+}

@@ -1,0 +1,225 @@
+//! The contract of a `JobStore`: what the poller relies on, as test cases any store can run.
+//! `store_contract!` turns them into one `#[tokio::test]` each, given a setup expression that
+//! yields `(store, guard)` (the guard keeps whatever the store needs alive, e.g. moto).
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use futures::StreamExt;
+
+use crate::domain::{
+    plan, Change, JobArn, JobKind, JobRecord, JobStatus, Lease, NotifyPolicy, ObservedJob,
+    PlanContext, RecordCounts, RunId, Scope,
+};
+use crate::ports::{Checkpoint, JobStore, Listed, OpenJobs, Progress, Write};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
+}
+
+fn scope() -> Scope {
+    Scope::new(JobKind::BatchInference, "us-east-1")
+}
+
+fn arn(id: usize) -> JobArn {
+    JobArn::new(format!(
+        "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/job{id:08}"
+    ))
+}
+
+/// A change a run would write for job `id` arriving in `status` over `known`.
+fn change(id: usize, status: &str, known: Option<&JobRecord>) -> Change {
+    let job = ObservedJob {
+        kind: JobKind::BatchInference,
+        arn: arn(id),
+        name: Some(format!("contract-{id}")),
+        status: JobStatus::new(status),
+        model_id: None,
+        message: None,
+        submit_time: t0() - Duration::hours(1),
+        end_time: None,
+        input_s3_uri: None,
+        output_s3_uri: None,
+        counts: RecordCounts::default(),
+    };
+    let policy = NotifyPolicy::default();
+    let run = RunId::new("run-a");
+    let ctx = PlanContext {
+        now: t0(),
+        history_before: None,
+        policy: &policy,
+        region: "us-east-1",
+        retention: Duration::days(90),
+        run_id: &run,
+        lease: Duration::minutes(5),
+    };
+    plan(known, &job, &ctx).expect("a change")
+}
+
+async fn stored<S: JobStore>(store: &S, id: usize) -> Option<JobRecord> {
+    store.get_many(&[arn(id)]).await.unwrap().pop()
+}
+
+async fn watched<S: JobStore>(store: &S) -> Vec<JobRecord> {
+    let pages: Vec<_> = store.watched(&scope()).collect().await;
+    pages.into_iter().flat_map(|p| p.unwrap()).collect()
+}
+
+pub async fn a_new_item_is_written_once<S: JobStore>(store: &S) {
+    let first = change(1, "InProgress", None);
+    assert_eq!(store.save(&first).await.unwrap(), Write::Written);
+    assert_eq!(store.save(&first).await.unwrap(), Write::LostRace);
+    assert_eq!(stored(store, 1).await.unwrap(), first.record);
+}
+
+pub async fn a_write_needs_the_version_it_replaces<S: JobStore>(store: &S) {
+    let first = change(2, "InProgress", None);
+    store.save(&first).await.unwrap();
+    let next = change(2, "Completed", Some(&first.record));
+    let mut stale = next.clone();
+    stale.expected_version = Some(first.record.version + 5);
+    assert_eq!(store.save(&stale).await.unwrap(), Write::LostRace);
+    assert_eq!(store.save(&next).await.unwrap(), Write::Written);
+    assert_eq!(store.save(&next).await.unwrap(), Write::LostRace);
+    assert_eq!(stored(store, 2).await.unwrap().status, "Completed");
+}
+
+pub async fn a_live_lease_cannot_be_claimed_an_expired_one_can<S: JobStore>(store: &S) {
+    let open = change(3, "InProgress", None);
+    store.save(&open).await.unwrap();
+    let done = change(3, "Failed", Some(&open.record));
+    store.save(&done).await.unwrap();
+    let lease = |owner: &str, until| Lease {
+        owner: RunId::new(owner),
+        until,
+    };
+    let live = lease("run-b", t0() + Duration::minutes(5));
+    assert_eq!(store.claim(&arn(3), &live, t0()).await.unwrap(), Write::LostRace);
+    let later = t0() + Duration::minutes(6);
+    let taken = lease("run-b", later + Duration::minutes(5));
+    assert_eq!(store.claim(&arn(3), &taken, later).await.unwrap(), Write::Written);
+    assert_eq!(stored(store, 3).await.unwrap().lease(), Some(taken));
+}
+
+pub async fn only_the_owner_releases_a_lease<S: JobStore>(store: &S) {
+    let open = change(4, "InProgress", None);
+    store.save(&open).await.unwrap();
+    store.save(&change(4, "Failed", Some(&open.record))).await.unwrap();
+    let other = RunId::new("run-b");
+    assert_eq!(store.release(&arn(4), &other).await.unwrap(), Write::LostRace);
+    assert!(stored(store, 4).await.unwrap().lease().is_some());
+    let owner = RunId::new("run-a");
+    assert_eq!(store.release(&arn(4), &owner).await.unwrap(), Write::Written);
+    assert_eq!(stored(store, 4).await.unwrap().lease(), None);
+}
+
+pub async fn marking_sent_needs_the_pending_status_and_the_lease<S: JobStore>(store: &S) {
+    let open = change(5, "InProgress", None);
+    store.save(&open).await.unwrap();
+    let done = change(5, "Completed", Some(&open.record));
+    store.save(&done).await.unwrap();
+    let status = JobStatus::new("Completed");
+    let sent = done.record.sent(&status, t0(), Duration::days(90));
+    let wrong = done.record.sent(&JobStatus::new("Failed"), t0(), Duration::days(90));
+    let owner = RunId::new("run-a");
+    assert_eq!(store.mark_sent(&arn(5), &RunId::new("run-b"), &sent).await.unwrap(), Write::LostRace);
+    assert_eq!(store.mark_sent(&arn(5), &owner, &wrong).await.unwrap(), Write::LostRace);
+    assert_eq!(store.mark_sent(&arn(5), &owner, &sent).await.unwrap(), Write::Written);
+    let after = stored(store, 5).await.unwrap();
+    assert_eq!((after.pending_status.clone(), after.notified_status.clone()), (None, Some(status)));
+    assert_eq!((after.watch.clone(), after.lease()), (None, None), "a finished job leaves the index");
+    assert_eq!(
+        after.expires_at.map(|t| t.timestamp()),
+        Some((t0() + Duration::days(90)).timestamp())
+    );
+    assert_eq!(after.version, done.record.version + 1);
+    assert_eq!(store.mark_sent(&arn(5), &owner, &sent).await.unwrap(), Write::LostRace);
+}
+
+pub async fn the_watch_index_holds_open_and_pending_items_in_pages<S: JobStore>(store: &S) {
+    for id in 100..1_150 {
+        store.save(&change(id, "InProgress", None)).await.unwrap();
+    }
+    let finished = change(99, "InProgress", None);
+    store.save(&finished).await.unwrap();
+    let mut done = change(99, "Completed", Some(&finished.record));
+    done.record.pending_status = None;
+    done.record.refresh_derived(t0(), Duration::days(90));
+    store.save(&done).await.unwrap();
+    let other = Change {
+        record: JobRecord {
+            watch: Some(Scope::new(JobKind::ModelImport, "us-east-1")),
+            ..change(98, "InProgress", None).record
+        },
+        expected_version: None,
+        notify: false,
+    };
+    store.save(&other).await.unwrap();
+    let pages: Vec<_> = store.watched(&scope()).collect().await;
+    assert!(pages.len() >= 3, "1 050 items come in bounded pages, got {}", pages.len());
+    assert!(pages.iter().all(|p| p.as_ref().unwrap().len() <= 500));
+    let mut ids: Vec<String> = watched(store).await.iter().map(|r| r.pk.id().to_owned()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1_050, "every open item of the scope, once");
+    assert!(!ids.contains(&arn(99).id().to_owned()) && !ids.contains(&arn(98).id().to_owned()));
+}
+
+pub async fn many_items_are_read_back_at_once<S: JobStore>(store: &S) {
+    for id in 2_000..2_250 {
+        store.save(&change(id, "InProgress", None)).await.unwrap();
+    }
+    let mut arns: Vec<JobArn> = (2_000..2_260).map(arn).collect();
+    arns.reverse();
+    let mut got: Vec<JobArn> = store.get_many(&arns).await.unwrap().into_iter().map(|r| r.pk).collect();
+    got.sort();
+    assert_eq!(got, (2_000..2_250).map(arn).collect::<Vec<_>>(), "absent ones are simply missing");
+}
+
+pub async fn progress_never_moves_backwards<S: JobStore>(store: &S) {
+    let fresh = store.scope_state(&scope()).await.unwrap();
+    assert_eq!((fresh.watermark, fresh.checkpoint, fresh.open), (None, None, OpenJobs::default()));
+    let open = OpenJobs { count: 7, oldest: Some(t0() - Duration::hours(5)) };
+    let at = |hours| Checkpoint { started: t0(), reached: t0() + Duration::hours(hours) };
+    let save = |listed| Progress { listed, open };
+    assert_eq!(store.save_progress(&scope(), &save(Listed::Reached(at(2)))).await.unwrap(), Write::Written);
+    assert_eq!(store.save_progress(&scope(), &save(Listed::Reached(at(1)))).await.unwrap(), Write::LostRace);
+    let later_start = Checkpoint { started: t0() + Duration::days(1), ..at(3) };
+    store.save_progress(&scope(), &save(Listed::Reached(later_start))).await.unwrap();
+    let state = store.scope_state(&scope()).await.unwrap();
+    assert_eq!(state.checkpoint, Some(at(3)), "the backlog keeps its first start");
+    assert_eq!(state.open, open);
+    let done = t0() + Duration::hours(4);
+    assert_eq!(store.save_progress(&scope(), &save(Listed::Complete(done))).await.unwrap(), Write::Written);
+    let old = t0() + Duration::hours(3);
+    assert_eq!(store.save_progress(&scope(), &save(Listed::Complete(old))).await.unwrap(), Write::LostRace);
+    let empty = Progress { listed: Listed::Nothing, open: OpenJobs::default() };
+    assert_eq!(store.save_progress(&scope(), &empty).await.unwrap(), Write::Written);
+    let state = store.scope_state(&scope()).await.unwrap();
+    assert_eq!((state.watermark, state.checkpoint, state.open), (Some(done), None, OpenJobs::default()));
+}
+
+/// One `#[tokio::test]` per contract case; `$setup` is an async expression yielding
+/// `(store, guard)`.
+#[macro_export]
+macro_rules! store_contract {
+    ($setup:expr) => {
+        $crate::store_contract!(@cases $setup;
+            a_new_item_is_written_once,
+            a_write_needs_the_version_it_replaces,
+            a_live_lease_cannot_be_claimed_an_expired_one_can,
+            only_the_owner_releases_a_lease,
+            marking_sent_needs_the_pending_status_and_the_lease,
+            the_watch_index_holds_open_and_pending_items_in_pages,
+            many_items_are_read_back_at_once,
+            progress_never_moves_backwards,
+        );
+    };
+    (@cases $setup:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let (store, _guard) = $setup.await;
+                $crate::testing::contract::$case(&store).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,174 @@
+//! `JobStore` in memory, with the DynamoDB adapter's conditional-write semantics.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use futures::Stream;
+
+use crate::adapters::sdk::Calls;
+use crate::domain::{Change, JobArn, JobRecord, Lease, RunId, Scope, Sent};
+use crate::error::Error;
+use crate::ports::{JobStore, Listed, Page, Progress, ScopeState, Write};
+
+/// The table as a map; `watched` pages are `page_size` items (default 500, as DynamoDB's).
+#[derive(Debug)]
+pub struct MemoryJobStore {
+    items: Mutex<BTreeMap<JobArn, JobRecord>>,
+    scopes: Mutex<HashMap<Scope, ScopeState>>,
+    page_size: usize,
+    calls: Calls,
+}
+
+impl Default for MemoryJobStore {
+    fn default() -> Self {
+        Self::with_page_size(500)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl MemoryJobStore {
+    pub fn with_page_size(page_size: usize) -> Self {
+        Self {
+            items: Mutex::default(),
+            scopes: Mutex::default(),
+            page_size: page_size.max(1),
+            calls: Calls::default(),
+        }
+    }
+
+    /// The stored item of a job (not counted as a call).
+    pub fn record(&self, arn: &str) -> Option<JobRecord> {
+        lock(&self.items).get(&JobArn::new(arn)).cloned()
+    }
+
+    /// Every stored item.
+    pub fn records(&self) -> Vec<JobRecord> {
+        lock(&self.items).values().cloned().collect()
+    }
+
+    /// Applies `f` to the item if `holds` says the condition holds.
+    fn update(
+        &self,
+        arn: &JobArn,
+        holds: impl FnOnce(&JobRecord) -> bool,
+        f: impl FnOnce(&mut JobRecord),
+    ) -> Write {
+        self.calls.add(1);
+        match lock(&self.items).get_mut(arn) {
+            Some(record) if holds(record) => {
+                f(record);
+                Write::Written
+            }
+            _ => Write::LostRace,
+        }
+    }
+}
+
+impl JobStore for MemoryJobStore {
+    async fn scope_state(&self, scope: &Scope) -> Result<ScopeState, Error> {
+        self.calls.add(1);
+        Ok(lock(&self.scopes).get(scope).cloned().unwrap_or_default())
+    }
+
+    async fn save_progress(&self, scope: &Scope, progress: &Progress) -> Result<Write, Error> {
+        self.calls.add(1);
+        let mut scopes = lock(&self.scopes);
+        let state = scopes.entry(scope.clone()).or_default();
+        match &progress.listed {
+            Listed::Complete(to) if state.watermark.is_some_and(|w| w >= *to) => {
+                return Ok(Write::LostRace)
+            }
+            Listed::Complete(to) => (state.watermark, state.checkpoint) = (Some(*to), None),
+            Listed::Reached(cp) => match &state.checkpoint {
+                Some(old) if old.reached >= cp.reached => return Ok(Write::LostRace),
+                Some(old) => {
+                    let started = old.started;
+                    state.checkpoint = Some(crate::ports::Checkpoint {
+                        started,
+                        reached: cp.reached,
+                    })
+                }
+                None => state.checkpoint = Some(cp.clone()),
+            },
+            Listed::Nothing => {}
+        }
+        state.open = progress.open;
+        Ok(Write::Written)
+    }
+
+    fn watched(&self, scope: &Scope) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
+        let records: Vec<JobRecord> = lock(&self.items)
+            .values()
+            .filter(|r| r.watch.as_ref() == Some(scope))
+            .cloned()
+            .collect();
+        let pages: Vec<Vec<JobRecord>> = records
+            .chunks(self.page_size)
+            .map(<[JobRecord]>::to_vec)
+            .collect();
+        let calls = self.calls.clone();
+        futures::stream::iter(pages).map(move |page| {
+            calls.add(1);
+            Ok(page)
+        })
+    }
+
+    async fn get_many(&self, arns: &[JobArn]) -> Result<Vec<JobRecord>, Error> {
+        self.calls.add(arns.len().div_ceil(100) as u64);
+        let items = lock(&self.items);
+        Ok(arns.iter().filter_map(|a| items.get(a).cloned()).collect())
+    }
+
+    async fn save(&self, change: &Change) -> Result<Write, Error> {
+        self.calls.add(1);
+        let mut items = lock(&self.items);
+        let stored = items.get(&change.record.pk).map(|r| r.version);
+        if stored != change.expected_version {
+            return Ok(Write::LostRace);
+        }
+        items.insert(change.record.pk.clone(), change.record.clone());
+        Ok(Write::Written)
+    }
+
+    async fn claim(&self, arn: &JobArn, lease: &Lease, now: DateTime<Utc>) -> Result<Write, Error> {
+        Ok(self.update(
+            arn,
+            |r| r.pending_status.is_some() && r.lease_until.is_none_or(|u| u <= now),
+            |r| r.set_lease(Some(lease.clone())),
+        ))
+    }
+
+    async fn release(&self, arn: &JobArn, owner: &RunId) -> Result<Write, Error> {
+        Ok(self.update(
+            arn,
+            |r| r.lease_owner.as_ref() == Some(owner),
+            |r| r.set_lease(None),
+        ))
+    }
+
+    async fn mark_sent(&self, arn: &JobArn, owner: &RunId, sent: &Sent) -> Result<Write, Error> {
+        Ok(self.update(
+            arn,
+            |r| r.pending_status.as_ref() == Some(&sent.status) && r.lease_owner.as_ref() == Some(owner),
+            |r| {
+                r.notified_status = Some(sent.status.clone());
+                r.notified_at = Some(sent.at);
+                r.version += 1;
+                r.pending_status = None;
+                r.set_lease(None);
+                r.watch = sent.watch.clone();
+                r.expires_at = sent.expires_at;
+            },
+        ))
+    }
+
+    fn calls(&self) -> u64 {
+        self.calls.get()
+    }
+}
+
+use futures::StreamExt as _;

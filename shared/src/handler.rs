@@ -23,9 +23,7 @@ pub enum Output {
     /// A Bedrock state-change event, confirmed with one Get and settled.
     Event(Box<RunSummary>),
     /// The event was not a trigger for this function (logged, nothing done).
-    Ignored {
-        reason: String,
-    },
+    Ignored { reason: String },
 }
 
 /// Why an event triggers work, or why not.

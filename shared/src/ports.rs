@@ -81,6 +81,18 @@ impl OpenJobs {
         self.count += 1;
         self.oldest = Some(self.oldest.map_or(submit_time, |o| o.min(submit_time)));
     }
+
+    /// The wider of two hints: for a run that did not see every open job.
+    pub fn widest(self, other: OpenJobs) -> OpenJobs {
+        let oldest = match (self.oldest, other.oldest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        OpenJobs {
+            count: self.count.max(other.count),
+            oldest,
+        }
+    }
 }
 
 /// How far a run's listing got.
@@ -166,4 +178,80 @@ pub trait JobStore: Send + Sync {
 pub trait Notifier: Send + Sync {
     /// Publishes one notice; returns the message id.
     fn publish(&self, notice: &Notice) -> impl Future<Output = Result<String, Error>> + Send;
+}
+
+/// Shared adapters (several pollers over one table, tests that look inside) are adapters too.
+impl<T: JobSource> JobSource for std::sync::Arc<T> {
+    fn kind(&self) -> JobKind {
+        (**self).kind()
+    }
+    fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
+        (**self).list(filter)
+    }
+    fn get(&self, arn: &JobArn) -> impl Future<Output = Result<Option<ObservedJob>, Error>> + Send {
+        (**self).get(arn)
+    }
+    fn enrich(&self, job: &mut ObservedJob) -> impl Future<Output = ()> + Send {
+        (**self).enrich(job)
+    }
+    fn calls(&self) -> u64 {
+        (**self).calls()
+    }
+}
+
+impl<T: JobStore> JobStore for std::sync::Arc<T> {
+    fn scope_state(&self, scope: &Scope) -> impl Future<Output = Result<ScopeState, Error>> + Send {
+        (**self).scope_state(scope)
+    }
+    fn save_progress(
+        &self,
+        scope: &Scope,
+        progress: &Progress,
+    ) -> impl Future<Output = Result<Write, Error>> + Send {
+        (**self).save_progress(scope, progress)
+    }
+    fn watched(&self, scope: &Scope) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
+        (**self).watched(scope)
+    }
+    fn get_many(
+        &self,
+        arns: &[JobArn],
+    ) -> impl Future<Output = Result<Vec<JobRecord>, Error>> + Send {
+        (**self).get_many(arns)
+    }
+    fn save(&self, change: &Change) -> impl Future<Output = Result<Write, Error>> + Send {
+        (**self).save(change)
+    }
+    fn claim(
+        &self,
+        arn: &JobArn,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Write, Error>> + Send {
+        (**self).claim(arn, lease, now)
+    }
+    fn release(
+        &self,
+        arn: &JobArn,
+        owner: &RunId,
+    ) -> impl Future<Output = Result<Write, Error>> + Send {
+        (**self).release(arn, owner)
+    }
+    fn mark_sent(
+        &self,
+        arn: &JobArn,
+        owner: &RunId,
+        sent: &Sent,
+    ) -> impl Future<Output = Result<Write, Error>> + Send {
+        (**self).mark_sent(arn, owner, sent)
+    }
+    fn calls(&self) -> u64 {
+        (**self).calls()
+    }
+}
+
+impl<T: Notifier> Notifier for std::sync::Arc<T> {
+    fn publish(&self, notice: &Notice) -> impl Future<Output = Result<String, Error>> + Send {
+        (**self).publish(notice)
+    }
 }

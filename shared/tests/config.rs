@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use jobwatch::config::Config;
-use jobwatch::domain::JobStatus;
+use jobwatch::domain::{JobStatus, NotifyOn, Phase};
 use jobwatch::error::ConfigError;
 
 fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -28,27 +28,34 @@ fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 fn defaults_apply_when_only_the_required_variables_are_set() {
     let config = Config::from_vars(&vars(&[])).unwrap();
     assert_eq!(config.table, "jobs");
-    assert_eq!(config.policy.statuses, JobStatus::TERMINAL.to_vec());
-    assert!(!config.policy.on_first_sight);
-    assert_eq!(config.lookback, chrono::Duration::hours(336));
-    assert_eq!(config.list_margin, chrono::Duration::minutes(15));
-    assert_eq!(config.get_concurrency, 8);
+    assert_eq!(
+        config.poll.policy.on, None,
+        "every terminal status of the family"
+    );
+    assert!(!config.poll.policy.on_first_sight);
+    assert_eq!(config.poll.lookback, chrono::Duration::hours(336));
+    assert_eq!(config.poll.list_margin, chrono::Duration::minutes(15));
+    assert_eq!(config.poll.get_concurrency, 8);
 }
 
 #[test]
 fn optional_variables_are_parsed() {
     let config = Config::from_vars(&vars(&[
-        ("NOTIFY_STATUSES", "Failed, Expired"),
+        ("NOTIFY_STATUSES", "Failed, PartiallyCompleted, succeeded"),
         ("NOTIFY_ON_FIRST_SIGHT", "TRUE"),
         ("LOOKBACK_HOURS", "48"),
     ]))
     .unwrap();
     assert_eq!(
-        config.policy.statuses,
-        vec![JobStatus::Failed, JobStatus::Expired]
+        config.poll.policy.on,
+        Some(vec![
+            NotifyOn::Phase(Phase::Failed),
+            NotifyOn::Status(JobStatus::new("PartiallyCompleted")),
+            NotifyOn::Phase(Phase::Succeeded),
+        ])
     );
-    assert!(config.policy.on_first_sight);
-    assert_eq!(config.lookback, chrono::Duration::hours(48));
+    assert!(config.poll.policy.on_first_sight);
+    assert_eq!(config.poll.lookback, chrono::Duration::hours(48));
 }
 
 #[test]

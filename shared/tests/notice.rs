@@ -3,6 +3,7 @@
 use chrono::{TimeZone, Utc};
 use jobwatch::domain::{
     plan, JobArn, JobKind, JobStatus, Notice, NotifyPolicy, ObservedJob, PlanContext, RecordCounts,
+    RunId,
 };
 
 fn record(name: &str, message: Option<String>) -> jobwatch::domain::JobRecord {
@@ -13,7 +14,7 @@ fn record(name: &str, message: Option<String>) -> jobwatch::domain::JobRecord {
             "arn:aws:bedrock:eu-west-1:123456789012:model-invocation-job/abcdefghijkl",
         ),
         name: Some(name.to_owned()),
-        status: JobStatus::Failed,
+        status: JobStatus::new("Failed"),
         model_id: Some("amazon.nova-lite-v1:0".into()),
         message,
         submit_time: now - chrono::Duration::minutes(90),
@@ -31,11 +32,11 @@ fn record(name: &str, message: Option<String>) -> jobwatch::domain::JobRecord {
     let policy = NotifyPolicy::default();
     let ctx = PlanContext {
         now,
-        first_run: false,
+        history_before: None,
         policy: &policy,
         region: "eu-west-1",
         retention: chrono::Duration::days(1),
-        run_id: "r",
+        run_id: &RunId::new("r"),
         lease: chrono::Duration::minutes(1),
     };
     plan(None, &job, &ctx).unwrap().record
@@ -43,8 +44,8 @@ fn record(name: &str, message: Option<String>) -> jobwatch::domain::JobRecord {
 
 #[test]
 fn the_body_carries_the_job_and_a_stable_dedup_key() {
-    let notice = Notice::new(&record("nightly", None), &JobStatus::Failed);
-    let again = Notice::new(&record("nightly", None), &JobStatus::Failed);
+    let notice = Notice::new(&record("nightly", None), &JobStatus::new("Failed"));
+    let again = Notice::new(&record("nightly", None), &JobStatus::new("Failed"));
     assert_eq!(notice, again, "retries publish the same message");
     assert_eq!(
         notice.dedup_key,
@@ -69,7 +70,7 @@ fn subjects_are_one_line_of_ascii_within_100_characters() {
         &"x".repeat(1024),
         "",
     ] {
-        let notice = Notice::new(&record(name, None), &JobStatus::Failed);
+        let notice = Notice::new(&record(name, None), &JobStatus::new("Failed"));
         let s = &notice.subject;
         assert!(!s.is_empty() && s.len() <= 100, "{s:?}");
         assert!(s.chars().all(|c| (' '..='~').contains(&c)), "{s:?}");
@@ -87,7 +88,7 @@ fn subjects_are_one_line_of_ascii_within_100_characters() {
 fn long_failure_messages_are_truncated_and_say_so() {
     let notice = Notice::new(
         &record("big", Some("e".repeat(300_000))),
-        &JobStatus::Failed,
+        &JobStatus::new("Failed"),
     );
     assert_eq!(notice.body["messageTruncated"], true);
     assert!(notice.body.to_string().len() < 16 * 1024);

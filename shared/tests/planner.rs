@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jobwatch::domain::{
-    plan, JobArn, JobKind, JobRecord, JobStatus, NotifyPolicy, ObservedJob, PlanContext,
-    RecordCounts, Skip,
+    plan, Family, JobArn, JobKind, JobRecord, JobStatus, NotifyOn, NotifyPolicy, ObservedJob,
+    Phase, PlanContext, RecordCounts, RunId, Skip,
 };
 use proptest::prelude::*;
 
@@ -14,30 +14,40 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
 }
 
+fn batch() -> &'static Family {
+    JobKind::BatchInference.family()
+}
+
 fn observed(status: &str) -> ObservedJob {
     ObservedJob {
         kind: JobKind::BatchInference,
         arn: JobArn::new(ARN),
         name: Some("nightly".into()),
-        status: JobStatus::parse(status),
+        status: JobStatus::new(status),
         model_id: Some("anthropic.claude-3-haiku-20240307-v1:0".into()),
         message: None,
         submit_time: now() - Duration::hours(3),
-        end_time: JobStatus::parse(status).is_terminal().then(now),
+        end_time: batch().is_terminal(&JobStatus::new(status)).then(now),
         input_s3_uri: Some("s3://in/x.jsonl".into()),
         output_s3_uri: Some("s3://out/".into()),
         counts: RecordCounts::default(),
     }
 }
 
+fn run_id() -> &'static RunId {
+    static ID: std::sync::OnceLock<RunId> = std::sync::OnceLock::new();
+    ID.get_or_init(|| RunId::new("run-1"))
+}
+
+/// A run's context; on a first run, every job submitted before now is history.
 fn ctx(policy: &NotifyPolicy, first_run: bool) -> PlanContext<'_> {
     PlanContext {
         now: now(),
-        first_run,
+        history_before: first_run.then(now),
         policy,
         region: "us-east-1",
         retention: Duration::days(90),
-        run_id: "run-1",
+        run_id: run_id(),
         lease: Duration::minutes(5),
     }
 }
@@ -45,7 +55,7 @@ fn ctx(policy: &NotifyPolicy, first_run: bool) -> PlanContext<'_> {
 /// A stored record in `status`, as a previous run would have written it.
 fn known(status: &str) -> JobRecord {
     let policy = NotifyPolicy {
-        statuses: vec![],
+        on: Some(vec![]),
         on_first_sight: false,
     };
     let mut record = plan(None, &observed(status), &ctx(&policy, false))
@@ -76,23 +86,27 @@ fn every_status_pair_follows_the_rules() {
         for to in ALL {
             // given a stored job in `from`, when Bedrock shows `to`
             let result = plan(Some(&known(from)), &observed(to), &ctx(&policy, false));
-            let (f, t) = (JobStatus::parse(from), JobStatus::parse(to));
+            let (f, t) = (JobStatus::new(from), JobStatus::new(to));
+            let b = batch();
             // then
             match result {
                 Err(Skip::Unchanged) => assert_eq!(f, t),
-                Err(Skip::AlreadyTerminal) => assert!(f.is_terminal() && f != t, "{from}->{to}"),
+                Err(Skip::AlreadyTerminal) => assert!(b.is_terminal(&f) && f != t, "{from}->{to}"),
                 Err(Skip::Regression) => {
-                    assert!(t.rank() < f.rank() && !f.is_terminal(), "{from}->{to}")
+                    assert!(
+                        b.rank(&t) < b.rank(&f) && !b.is_terminal(&f),
+                        "{from}->{to}"
+                    )
                 }
                 Ok(change) => {
-                    assert!(!f.is_terminal(), "terminal {from} overwritten by {to}");
+                    assert!(!b.is_terminal(&f), "terminal {from} overwritten by {to}");
                     assert_ne!(f, t);
                     assert_eq!(change.expected_version, Some(7));
                     assert_eq!(change.record.version, 8);
                     assert_eq!(change.record.status, t);
                     assert_eq!(change.record.previous_status, Some(f));
-                    assert_eq!(change.notify, t.is_terminal(), "{from}->{to}");
-                    assert_eq!(change.record.pending_status.is_some(), t.is_terminal());
+                    assert_eq!(change.notify, b.is_terminal(&t), "{from}->{to}");
+                    assert_eq!(change.record.pending_status.is_some(), b.is_terminal(&t));
                 }
             }
         }
@@ -102,7 +116,7 @@ fn every_status_pair_follows_the_rules() {
 #[test]
 fn terminal_status_is_never_overwritten() {
     let policy = NotifyPolicy::default();
-    for terminal in JobStatus::TERMINAL {
+    for terminal in batch().terminal_statuses() {
         for other in ALL.iter().filter(|s| **s != terminal.as_str()) {
             let result = plan(
                 Some(&known(terminal.as_str())),
@@ -127,7 +141,7 @@ fn unknown_statuses_are_stored_verbatim_and_keep_the_job_watched() {
     assert_eq!(change.record.status.as_str(), "Hibernating");
     assert!(!change.notify);
     assert_eq!(
-        change.record.watch.as_deref(),
+        change.record.watch.as_ref().map(|w| w.as_str()),
         Some("batch-inference#us-east-1")
     );
     assert_eq!(change.record.expires_at, None);
@@ -186,14 +200,15 @@ fn a_notifying_write_claims_the_lease_for_this_run() {
         &ctx(&NotifyPolicy::default(), false),
     )
     .unwrap();
-    assert_eq!(change.record.pending_status, Some(JobStatus::Expired));
-    assert_eq!(change.record.lease_owner.as_deref(), Some("run-1"));
     assert_eq!(
-        change.record.lease_until,
-        Some((now() + Duration::minutes(5)).timestamp())
+        change.record.pending_status,
+        Some(JobStatus::new("Expired"))
     );
+    let lease = change.record.lease().expect("a lease");
+    assert_eq!(lease.owner.as_str(), "run-1");
+    assert_eq!(lease.until, now() + Duration::minutes(5));
     assert_eq!(
-        change.record.watch.as_deref(),
+        change.record.watch.as_ref().map(|w| w.as_str()),
         Some("batch-inference#us-east-1"),
         "pending keeps it watched"
     );
@@ -203,7 +218,10 @@ fn a_notifying_write_claims_the_lease_for_this_run() {
 #[test]
 fn notify_statuses_are_configurable() {
     let only_failures = NotifyPolicy {
-        statuses: vec![JobStatus::Failed, JobStatus::Expired],
+        on: Some(vec![
+            NotifyOn::Status(JobStatus::new("Failed")),
+            NotifyOn::Status(JobStatus::new("Expired")),
+        ]),
         on_first_sight: false,
     };
     assert!(
@@ -283,14 +301,69 @@ proptest! {
         job.name = Some(name);
         let stored = known(&from);
         if let Ok(change) = plan(Some(&stored), &job, &ctx(&policy, first_run)) {
-            prop_assert!(!stored.status.is_terminal());
+            prop_assert!(stored.is_open());
             prop_assert_eq!(change.record.version, stored.version + 1);
-            prop_assert_eq!(change.notify, job.status.is_terminal());
+            prop_assert_eq!(change.notify, job.is_terminal());
         }
         let fresh = plan(None, &job, &ctx(&policy, first_run));
         prop_assert!(fresh.is_ok());
         let fresh = fresh.unwrap();
-        prop_assert_eq!(fresh.notify, job.status.is_terminal() && (!first_run || loud));
-        prop_assert_eq!(fresh.record.watch.is_some(), !job.status.is_terminal() || fresh.notify);
+        prop_assert_eq!(fresh.notify, job.is_terminal() && (!first_run || loud));
+        prop_assert_eq!(fresh.record.watch.is_some(), !job.is_terminal() || fresh.notify);
     }
+}
+
+#[test]
+fn phases_in_notify_statuses_match_every_family_word_for_them() {
+    // given a policy naming the phase "failed" and one raw word
+    let policy = NotifyPolicy {
+        on: Some(vec![NotifyOn::parse("failed"), NotifyOn::parse("Stopped")]),
+        on_first_sight: false,
+    };
+    // then the phase matches each family's failure word, the raw word only itself
+    for kind in JobKind::ALL {
+        let family = kind.family();
+        for (raw, phase) in family.vocabulary {
+            let expected = *phase == Phase::Failed || *raw == "Stopped";
+            assert_eq!(
+                policy.notifies(&JobStatus::new(*raw), *phase),
+                expected,
+                "{kind} {raw}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_family_vocabulary_is_ordered_and_ends_in_terminal_statuses() {
+    for kind in JobKind::ALL {
+        let family = kind.family();
+        assert_eq!(family.kind, kind);
+        let phases: Vec<Phase> = family.vocabulary.iter().map(|(_, p)| *p).collect();
+        let first_terminal = phases
+            .iter()
+            .position(|p| p.is_terminal())
+            .expect("a terminal status");
+        assert!(
+            phases[first_terminal..].iter().all(|p| p.is_terminal()),
+            "{kind}: open statuses come first"
+        );
+        assert!(family.terminal_statuses().count() >= 2, "{kind}");
+        assert_eq!(family.phase(&JobStatus::new("Hibernating")), Phase::Unknown);
+        assert_eq!(family.rank(&JobStatus::new("Hibernating")), None);
+    }
+}
+
+#[test]
+fn a_job_submitted_after_the_first_run_began_is_not_history() {
+    // given the first run's backlog, begun an hour ago, when a job submitted since then is first
+    // seen already finished
+    let policy = NotifyPolicy::default();
+    let mut ctx = ctx(&policy, true);
+    ctx.history_before = Some(now() - Duration::hours(1));
+    let mut quick = observed("Completed");
+    quick.submit_time = now() - Duration::minutes(30);
+    // then it is notified; one submitted before the backlog began is not
+    assert!(plan(None, &quick, &ctx).unwrap().notify);
+    assert!(!plan(None, &observed("Completed"), &ctx).unwrap().notify);
 }

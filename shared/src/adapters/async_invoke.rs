@@ -72,7 +72,11 @@ impl JobSource for AsyncInvokeSource {
                     .map(|s| AsyncInvokeStatus::from(s.as_str())),
             )
             // Oldest first only when asked: the default order is the API's own (newest first).
-            .set_sort_by(filter.oldest_first.then_some(SortAsyncInvocationBy::SubmissionTime))
+            .set_sort_by(
+                filter
+                    .oldest_first
+                    .then_some(SortAsyncInvocationBy::SubmissionTime),
+            )
             .set_sort_order(filter.oldest_first.then_some(SortOrder::Ascending));
         list_pages!(self.calls, request, "ListAsyncInvokes", |page| page
             .async_invoke_summaries()

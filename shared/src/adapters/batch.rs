@@ -120,8 +120,7 @@ impl JobSource for BatchInferenceSource {
 
     async fn enrich(&self, job: &mut ObservedJob) {
         let counts_missing = job.counts.total.is_none() || job.counts.input_tokens.is_none();
-        if let (Some(reader), true, true) = (&self.manifests, job.is_terminal(), counts_missing)
-        {
+        if let (Some(reader), true, true) = (&self.manifests, job.is_terminal(), counts_missing) {
             reader.enrich(job).await;
         }
     }

@@ -49,22 +49,23 @@ impl JobSource for CustomizationSource {
             // Oldest first only when asked: the default order is the API's own (newest first).
             .set_sort_by(filter.oldest_first.then_some(SortJobsBy::CreationTime))
             .set_sort_order(filter.oldest_first.then_some(SortOrder::Ascending));
-        list_pages!(self.calls, request, "ListModelCustomizationJobs", |page| page
-            .model_customization_job_summaries()
-            .iter()
-            .map(|j| ObservedJob {
-                kind: JobKind::ModelCustomization,
-                arn: JobArn::new(j.job_arn()),
-                name: Some(j.job_name().to_owned()),
-                status: JobStatus::new(j.status().as_str()),
-                model_id: Some(j.base_model_arn().to_owned()),
-                message: None,
-                submit_time: from_smithy(j.creation_time()),
-                end_time: j.end_time().map(from_smithy),
-                input_s3_uri: None,
-                output_s3_uri: j.custom_model_arn().map(str::to_owned),
-                counts: Default::default(),
-            }))
+        list_pages!(self.calls, request, "ListModelCustomizationJobs", |page| {
+            page.model_customization_job_summaries()
+                .iter()
+                .map(|j| ObservedJob {
+                    kind: JobKind::ModelCustomization,
+                    arn: JobArn::new(j.job_arn()),
+                    name: Some(j.job_name().to_owned()),
+                    status: JobStatus::new(j.status().as_str()),
+                    model_id: Some(j.base_model_arn().to_owned()),
+                    message: None,
+                    submit_time: from_smithy(j.creation_time()),
+                    end_time: j.end_time().map(from_smithy),
+                    input_s3_uri: None,
+                    output_s3_uri: j.custom_model_arn().map(str::to_owned),
+                    counts: Default::default(),
+                })
+        })
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

@@ -43,7 +43,11 @@ impl DynamoJobStore {
         request: impl std::future::Future<Output = Result<O, SdkError<E, R>>>,
     ) -> Result<Write, Error>
     where
-        E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         self.calls.add(1);
@@ -124,8 +128,9 @@ impl Update {
     }
 
     fn set_if_absent(&mut self, attribute: &str, value: AttributeValue) {
-        self.set
-            .push(format!("{attribute} = if_not_exists({attribute}, :{attribute})"));
+        self.set.push(format!(
+            "{attribute} = if_not_exists({attribute}, :{attribute})"
+        ));
         self.value(&format!(":{attribute}"), value);
     }
 

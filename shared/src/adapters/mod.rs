@@ -15,7 +15,10 @@ macro_rules! list_pages {
                 calls.add(1);
                 match page {
                     Ok($page) => Some((Ok($jobs.collect()), Some(pages))),
-                    Err(e) => Some((Err($crate::adapters::sdk::bedrock_error($operation)(e)), None)),
+                    Err(e) => Some((
+                        Err($crate::adapters::sdk::bedrock_error($operation)(e)),
+                        None,
+                    )),
                 }
             }
         })

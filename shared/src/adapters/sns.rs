@@ -3,8 +3,8 @@
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
-use crate::domain::Notice;
 use super::sdk::{sdk_retryable, sdk_source};
+use crate::domain::Notice;
 use crate::error::Error;
 use crate::ports::Notifier;
 

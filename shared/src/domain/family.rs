@@ -161,9 +161,11 @@ impl JobKind {
 
     /// The family whose Bedrock event has this detail type.
     pub fn by_event(detail_type: &str) -> Option<JobKind> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.family().event.is_some_and(|e| e.detail_type == detail_type))
+        Self::ALL.into_iter().find(|k| {
+            k.family()
+                .event
+                .is_some_and(|e| e.detail_type == detail_type)
+        })
     }
 }
 

@@ -131,7 +131,12 @@ impl JobRecord {
     }
 
     /// The write that records the pending notice for `status` as published at `now`.
-    pub fn sent(&self, status: &JobStatus, now: DateTime<Utc>, retention: chrono::Duration) -> Sent {
+    pub fn sent(
+        &self,
+        status: &JobStatus,
+        now: DateTime<Utc>,
+        retention: chrono::Duration,
+    ) -> Sent {
         let mut after = self.clone();
         after.pending_status = None;
         after.refresh_derived(now, retention);

@@ -109,9 +109,7 @@ impl Phase {
             Phase::Succeeded => Outcome::Success,
             Phase::PartiallySucceeded => Outcome::Partial,
             Phase::Failed | Phase::Stopped | Phase::Expired => Outcome::Failure,
-            Phase::Pending | Phase::Running | Phase::Stopping | Phase::Unknown => {
-                Outcome::Progress
-            }
+            Phase::Pending | Phase::Running | Phase::Stopping | Phase::Unknown => Outcome::Progress,
         }
     }
 }

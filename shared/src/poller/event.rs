@@ -49,7 +49,10 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             history_before: None,
             budget: &budget,
         };
-        summary.add_settled(self.settle(vec![Sighting::Seen(known, Box::new(job))], &run).await);
+        summary.add_settled(
+            self.settle(vec![Sighting::Seen(known, Box::new(job))], &run)
+                .await,
+        );
         summary.deadline_reached = summary.deferred > 0;
         Ok(self.finish(summary, calls_before, started))
     }

@@ -9,6 +9,8 @@ mod reconcile;
 mod settle;
 mod summary;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
@@ -42,21 +44,35 @@ pub struct PollSettings {
     pub publish_lease: Duration,
 }
 
-/// When to stop starting new work (the Lambda deadline minus a safety margin).
-#[derive(Debug, Clone, Copy, Default)]
+/// When to stop starting new work: the Lambda deadline minus a safety margin, or a signal.
+#[derive(Debug, Clone, Default)]
 pub struct Budget {
     pub stop_at: Option<Instant>,
+    ended: Option<Arc<AtomicBool>>,
 }
 
 impl Budget {
     pub fn until(stop_at: Instant) -> Self {
         Self {
             stop_at: Some(stop_at),
+            ended: None,
+        }
+    }
+
+    /// A budget that ends when `ended` is set (a shutdown signal; tests end it after some work).
+    pub fn until_signal(ended: Arc<AtomicBool>) -> Self {
+        Self {
+            stop_at: None,
+            ended: Some(ended),
         }
     }
 
     pub fn exhausted(&self) -> bool {
         self.stop_at.is_some_and(|t| Instant::now() >= t)
+            || self
+                .ended
+                .as_ref()
+                .is_some_and(|e| e.load(Ordering::SeqCst))
     }
 }
 
@@ -120,10 +136,16 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             budget: &budget,
         };
         let (mut seen, mut open) = (Seen::default(), OpenJobs::default());
-        let discovered = self.discover(start.since, &run, &mut seen, &mut open).await?;
+        let discovered = self
+            .discover(start.since, &run, &mut seen, &mut open)
+            .await?;
         let reconciled = self
             .reconcile(start.state.open, &run, &seen, &mut open)
             .await?;
+        if reconciled.stopped_early {
+            // Not every open job was seen: keep what the last run knew of them too.
+            open = open.widest(start.state.open);
+        }
         let listed = self.listed(&start, &discovered, now);
         let advanced = self.advance(listed, open).await;
         let mut summary = self.summary(&start, &run_id, discovered, reconciled, advanced);
@@ -137,9 +159,9 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     async fn start(&self, now: DateTime<Utc>) -> Result<Start, Error> {
         let calls_before = (self.source.calls(), self.store.calls());
         let state = self.store.scope_state(&self.scope()).await?;
-        let from_watermark = state
-            .watermark
-            .map_or(now - self.settings.lookback, |w| w - self.settings.list_margin);
+        let from_watermark = state.watermark.map_or(now - self.settings.lookback, |w| {
+            w - self.settings.list_margin
+        });
         // Resume an unfinished listing a second early: jobs submitted in the same second as the
         // last recorded one may sit on the next page (re-listing them changes nothing).
         let since = state.checkpoint.as_ref().map_or(from_watermark, |c| {

@@ -45,6 +45,10 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         open: &mut OpenJobs,
     ) -> Result<Reconciled, Error> {
         let mut report = Reconciled::default();
+        if run.budget.exhausted() {
+            report.stopped_early = true;
+            return Ok(report);
+        }
         let mut answers = Answers::default();
         if let Some(oldest) = hint.oldest.filter(|_| hint.count >= WIDE_MIN_OPEN) {
             answers.wide = self.wide_list(oldest, hint.count, &mut report).await;
@@ -92,7 +96,8 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                 None => ask.push(record),
             }
         }
-        if answers.swept.is_none() && answers.unanswered + ask.len() >= SWEEP_MIN_OPEN {
+        let many = answers.unanswered + ask.len() >= SWEEP_MIN_OPEN;
+        if answers.swept.is_none() && many && !run.budget.exhausted() {
             answers.swept = Some(self.sweep(report).await);
         }
         let mut to_get = Vec::new();

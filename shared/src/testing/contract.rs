@@ -92,22 +92,37 @@ pub async fn a_live_lease_cannot_be_claimed_an_expired_one_can<S: JobStore>(stor
         until,
     };
     let live = lease("run-b", t0() + Duration::minutes(5));
-    assert_eq!(store.claim(&arn(3), &live, t0()).await.unwrap(), Write::LostRace);
+    assert_eq!(
+        store.claim(&arn(3), &live, t0()).await.unwrap(),
+        Write::LostRace
+    );
     let later = t0() + Duration::minutes(6);
     let taken = lease("run-b", later + Duration::minutes(5));
-    assert_eq!(store.claim(&arn(3), &taken, later).await.unwrap(), Write::Written);
+    assert_eq!(
+        store.claim(&arn(3), &taken, later).await.unwrap(),
+        Write::Written
+    );
     assert_eq!(stored(store, 3).await.unwrap().lease(), Some(taken));
 }
 
 pub async fn only_the_owner_releases_a_lease<S: JobStore>(store: &S) {
     let open = change(4, "InProgress", None);
     store.save(&open).await.unwrap();
-    store.save(&change(4, "Failed", Some(&open.record))).await.unwrap();
+    store
+        .save(&change(4, "Failed", Some(&open.record)))
+        .await
+        .unwrap();
     let other = RunId::new("run-b");
-    assert_eq!(store.release(&arn(4), &other).await.unwrap(), Write::LostRace);
+    assert_eq!(
+        store.release(&arn(4), &other).await.unwrap(),
+        Write::LostRace
+    );
     assert!(stored(store, 4).await.unwrap().lease().is_some());
     let owner = RunId::new("run-a");
-    assert_eq!(store.release(&arn(4), &owner).await.unwrap(), Write::Written);
+    assert_eq!(
+        store.release(&arn(4), &owner).await.unwrap(),
+        Write::Written
+    );
     assert_eq!(stored(store, 4).await.unwrap().lease(), None);
 }
 
@@ -118,20 +133,44 @@ pub async fn marking_sent_needs_the_pending_status_and_the_lease<S: JobStore>(st
     store.save(&done).await.unwrap();
     let status = JobStatus::new("Completed");
     let sent = done.record.sent(&status, t0(), Duration::days(90));
-    let wrong = done.record.sent(&JobStatus::new("Failed"), t0(), Duration::days(90));
+    let wrong = done
+        .record
+        .sent(&JobStatus::new("Failed"), t0(), Duration::days(90));
     let owner = RunId::new("run-a");
-    assert_eq!(store.mark_sent(&arn(5), &RunId::new("run-b"), &sent).await.unwrap(), Write::LostRace);
-    assert_eq!(store.mark_sent(&arn(5), &owner, &wrong).await.unwrap(), Write::LostRace);
-    assert_eq!(store.mark_sent(&arn(5), &owner, &sent).await.unwrap(), Write::Written);
+    assert_eq!(
+        store
+            .mark_sent(&arn(5), &RunId::new("run-b"), &sent)
+            .await
+            .unwrap(),
+        Write::LostRace
+    );
+    assert_eq!(
+        store.mark_sent(&arn(5), &owner, &wrong).await.unwrap(),
+        Write::LostRace
+    );
+    assert_eq!(
+        store.mark_sent(&arn(5), &owner, &sent).await.unwrap(),
+        Write::Written
+    );
     let after = stored(store, 5).await.unwrap();
-    assert_eq!((after.pending_status.clone(), after.notified_status.clone()), (None, Some(status)));
-    assert_eq!((after.watch.clone(), after.lease()), (None, None), "a finished job leaves the index");
+    assert_eq!(
+        (after.pending_status.clone(), after.notified_status.clone()),
+        (None, Some(status))
+    );
+    assert_eq!(
+        (after.watch.clone(), after.lease()),
+        (None, None),
+        "a finished job leaves the index"
+    );
     assert_eq!(
         after.expires_at.map(|t| t.timestamp()),
         Some((t0() + Duration::days(90)).timestamp())
     );
     assert_eq!(after.version, done.record.version + 1);
-    assert_eq!(store.mark_sent(&arn(5), &owner, &sent).await.unwrap(), Write::LostRace);
+    assert_eq!(
+        store.mark_sent(&arn(5), &owner, &sent).await.unwrap(),
+        Write::LostRace
+    );
 }
 
 pub async fn the_watch_index_holds_open_and_pending_items_in_pages<S: JobStore>(store: &S) {
@@ -154,9 +193,17 @@ pub async fn the_watch_index_holds_open_and_pending_items_in_pages<S: JobStore>(
     };
     store.save(&other).await.unwrap();
     let pages: Vec<_> = store.watched(&scope()).collect().await;
-    assert!(pages.len() >= 3, "1 050 items come in bounded pages, got {}", pages.len());
+    assert!(
+        pages.len() >= 3,
+        "1 050 items come in bounded pages, got {}",
+        pages.len()
+    );
     assert!(pages.iter().all(|p| p.as_ref().unwrap().len() <= 500));
-    let mut ids: Vec<String> = watched(store).await.iter().map(|r| r.pk.id().to_owned()).collect();
+    let mut ids: Vec<String> = watched(store)
+        .await
+        .iter()
+        .map(|r| r.pk.id().to_owned())
+        .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 1_050, "every open item of the scope, once");
@@ -169,32 +216,94 @@ pub async fn many_items_are_read_back_at_once<S: JobStore>(store: &S) {
     }
     let mut arns: Vec<JobArn> = (2_000..2_260).map(arn).collect();
     arns.reverse();
-    let mut got: Vec<JobArn> = store.get_many(&arns).await.unwrap().into_iter().map(|r| r.pk).collect();
+    let mut got: Vec<JobArn> = store
+        .get_many(&arns)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.pk)
+        .collect();
     got.sort();
-    assert_eq!(got, (2_000..2_250).map(arn).collect::<Vec<_>>(), "absent ones are simply missing");
+    assert_eq!(
+        got,
+        (2_000..2_250).map(arn).collect::<Vec<_>>(),
+        "absent ones are simply missing"
+    );
 }
 
 pub async fn progress_never_moves_backwards<S: JobStore>(store: &S) {
     let fresh = store.scope_state(&scope()).await.unwrap();
-    assert_eq!((fresh.watermark, fresh.checkpoint, fresh.open), (None, None, OpenJobs::default()));
-    let open = OpenJobs { count: 7, oldest: Some(t0() - Duration::hours(5)) };
-    let at = |hours| Checkpoint { started: t0(), reached: t0() + Duration::hours(hours) };
+    assert_eq!(
+        (fresh.watermark, fresh.checkpoint, fresh.open),
+        (None, None, OpenJobs::default())
+    );
+    let open = OpenJobs {
+        count: 7,
+        oldest: Some(t0() - Duration::hours(5)),
+    };
+    let at = |hours| Checkpoint {
+        started: t0(),
+        reached: t0() + Duration::hours(hours),
+    };
     let save = |listed| Progress { listed, open };
-    assert_eq!(store.save_progress(&scope(), &save(Listed::Reached(at(2)))).await.unwrap(), Write::Written);
-    assert_eq!(store.save_progress(&scope(), &save(Listed::Reached(at(1)))).await.unwrap(), Write::LostRace);
-    let later_start = Checkpoint { started: t0() + Duration::days(1), ..at(3) };
-    store.save_progress(&scope(), &save(Listed::Reached(later_start))).await.unwrap();
+    assert_eq!(
+        store
+            .save_progress(&scope(), &save(Listed::Reached(at(2))))
+            .await
+            .unwrap(),
+        Write::Written
+    );
+    assert_eq!(
+        store
+            .save_progress(&scope(), &save(Listed::Reached(at(1))))
+            .await
+            .unwrap(),
+        Write::LostRace
+    );
+    let later_start = Checkpoint {
+        started: t0() + Duration::days(1),
+        ..at(3)
+    };
+    store
+        .save_progress(&scope(), &save(Listed::Reached(later_start)))
+        .await
+        .unwrap();
     let state = store.scope_state(&scope()).await.unwrap();
-    assert_eq!(state.checkpoint, Some(at(3)), "the backlog keeps its first start");
+    assert_eq!(
+        state.checkpoint,
+        Some(at(3)),
+        "the backlog keeps its first start"
+    );
     assert_eq!(state.open, open);
     let done = t0() + Duration::hours(4);
-    assert_eq!(store.save_progress(&scope(), &save(Listed::Complete(done))).await.unwrap(), Write::Written);
+    assert_eq!(
+        store
+            .save_progress(&scope(), &save(Listed::Complete(done)))
+            .await
+            .unwrap(),
+        Write::Written
+    );
     let old = t0() + Duration::hours(3);
-    assert_eq!(store.save_progress(&scope(), &save(Listed::Complete(old))).await.unwrap(), Write::LostRace);
-    let empty = Progress { listed: Listed::Nothing, open: OpenJobs::default() };
-    assert_eq!(store.save_progress(&scope(), &empty).await.unwrap(), Write::Written);
+    assert_eq!(
+        store
+            .save_progress(&scope(), &save(Listed::Complete(old)))
+            .await
+            .unwrap(),
+        Write::LostRace
+    );
+    let empty = Progress {
+        listed: Listed::Nothing,
+        open: OpenJobs::default(),
+    };
+    assert_eq!(
+        store.save_progress(&scope(), &empty).await.unwrap(),
+        Write::Written
+    );
     let state = store.scope_state(&scope()).await.unwrap();
-    assert_eq!((state.watermark, state.checkpoint, state.open), (Some(done), None, OpenJobs::default()));
+    assert_eq!(
+        (state.watermark, state.checkpoint, state.open),
+        (Some(done), None, OpenJobs::default())
+    );
 }
 
 /// One `#[tokio::test]` per contract case; `$setup` is an async expression yielding

@@ -153,7 +153,10 @@ impl JobStore for MemoryJobStore {
     async fn mark_sent(&self, arn: &JobArn, owner: &RunId, sent: &Sent) -> Result<Write, Error> {
         Ok(self.update(
             arn,
-            |r| r.pending_status.as_ref() == Some(&sent.status) && r.lease_owner.as_ref() == Some(owner),
+            |r| {
+                r.pending_status.as_ref() == Some(&sent.status)
+                    && r.lease_owner.as_ref() == Some(owner)
+            },
             |r| {
                 r.notified_status = Some(sent.status.clone());
                 r.notified_at = Some(sent.at);

@@ -1,0 +1,343 @@
+//! Whole polls on the in-memory adapters: no process, no network, well under a second. The
+//! same behaviour is proven end to end against moto and the emulator in `tests/`.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use jobwatch::domain::{JobArn, JobKind, NotifyPolicy};
+use jobwatch::testing::{MemoryJobStore, RecordingNotifier, ScriptedSource};
+use jobwatch::{Budget, PollSettings, Poller};
+
+type TestPoller = Poller<Arc<ScriptedSource>, Arc<MemoryJobStore>, Arc<RecordingNotifier>>;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
+}
+
+fn settings() -> PollSettings {
+    PollSettings {
+        region: "us-east-1".into(),
+        policy: NotifyPolicy::default(),
+        lookback: Duration::hours(336),
+        list_margin: Duration::minutes(15),
+        get_concurrency: 8,
+        retention: Duration::days(90),
+        publish_lease: Duration::minutes(5),
+    }
+}
+
+/// Bedrock, the table and the topic, in memory; pollers share them like overlapping Lambdas.
+struct World {
+    bedrock: Arc<ScriptedSource>,
+    table: Arc<MemoryJobStore>,
+    topic: Arc<RecordingNotifier>,
+}
+
+impl World {
+    fn new() -> Self {
+        Self::with_pages(1000, 500)
+    }
+
+    fn with_pages(list_page: usize, index_page: usize) -> Self {
+        Self {
+            bedrock: Arc::new(ScriptedSource::with_page_size(
+                JobKind::BatchInference,
+                list_page,
+            )),
+            table: Arc::new(MemoryJobStore::with_page_size(index_page)),
+            topic: Arc::new(RecordingNotifier::default()),
+        }
+    }
+
+    fn poller(&self) -> TestPoller {
+        Poller::new(
+            self.bedrock.clone(),
+            self.table.clone(),
+            self.topic.clone(),
+            settings(),
+        )
+    }
+
+    fn job(&self, id: &str, status: &str, submitted: DateTime<Utc>) -> JobArn {
+        self.bedrock.job(id, status, submitted).arn
+    }
+}
+
+#[tokio::test]
+async fn a_first_run_records_history_silently_and_later_runs_notify_each_transition_once() {
+    // given two finished and two open jobs before the first run
+    let world = World::new();
+    let old = t0() - Duration::hours(5);
+    world.job("done1", "Completed", old);
+    world.job("done2", "Failed", old);
+    let a = world.job("open1", "InProgress", old);
+    let b = world.job("open2", "Scheduled", old);
+
+    // when the first run records them
+    let first = world.poller().run(t0(), "run-1").await.unwrap();
+
+    // then nothing is notified, the open ones are watched
+    assert!(first.first_run);
+    assert_eq!(
+        (first.listed, first.transitions, first.notifications_sent),
+        (4, 4, 0)
+    );
+    assert!(world.topic.sent().is_empty());
+
+    // when one finishes, one moves on, and two more runs follow
+    world
+        .bedrock
+        .set_status(&a, "Completed", t0() + Duration::minutes(3));
+    world
+        .bedrock
+        .set_status(&b, "InProgress", t0() + Duration::minutes(3));
+    let second = world
+        .poller()
+        .run(t0() + Duration::minutes(5), "run-2")
+        .await
+        .unwrap();
+    let third = world
+        .poller()
+        .run(t0() + Duration::minutes(10), "run-3")
+        .await
+        .unwrap();
+
+    // then one notice for the finished job, none for the move, none again
+    assert_eq!((second.transitions, second.notifications_sent), (2, 1));
+    assert_eq!((third.transitions, third.notifications_sent), (0, 0));
+    assert_eq!(
+        world.topic.sent(),
+        vec![(a.to_string(), "Completed".to_owned())]
+    );
+    assert!(
+        third.bedrock_calls >= 1 && third.store_calls >= 1,
+        "{third:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_publish_stays_pending_and_the_next_run_sends_it_once() {
+    // given a recorded job that fails, and a topic that fails once
+    let world = World::new();
+    let arn = world.job("j", "InProgress", t0() - Duration::hours(1));
+    world.poller().run(t0(), "run-1").await.unwrap();
+    world
+        .bedrock
+        .set_status(&arn, "Failed", t0() + Duration::minutes(1));
+    world.topic.fail_next(1);
+
+    // when a run publishes and fails, then a healthy run follows
+    let failed = world
+        .poller()
+        .run(t0() + Duration::minutes(5), "run-2")
+        .await
+        .unwrap();
+    let pending = world.table.record(arn.as_str()).unwrap();
+    let retry = world
+        .poller()
+        .run(t0() + Duration::minutes(6), "run-3")
+        .await
+        .unwrap();
+
+    // then the notice stayed pending with its lease given back, and went out exactly once
+    assert_eq!(
+        (
+            failed.transitions,
+            failed.notifications_sent,
+            failed.notifications_pending
+        ),
+        (1, 0, 1)
+    );
+    assert_eq!((failed.failures, pending.lease()), (1, None));
+    assert_eq!((retry.transitions, retry.notifications_sent), (0, 1));
+    assert_eq!(
+        world.topic.sent(),
+        vec![(arn.to_string(), "Failed".to_owned())]
+    );
+    let sent = world.table.record(arn.as_str()).unwrap();
+    assert_eq!((sent.pending_status, sent.watch), (None, None));
+    assert!(sent.expires_at.is_some());
+}
+
+#[tokio::test]
+async fn a_crash_between_write_and_publish_is_published_after_the_lease_by_the_next_run() {
+    // given a transition whose run "crashes" while publishing
+    let world = World::new();
+    let arn = world.job("j", "InProgress", t0() - Duration::hours(1));
+    world.poller().run(t0(), "run-1").await.unwrap();
+    world
+        .bedrock
+        .set_status(&arn, "Completed", t0() + Duration::minutes(1));
+    world.topic.hang_next(1);
+    let crashed = tokio::time::timeout(
+        StdDuration::from_millis(200),
+        world.poller().run(t0() + Duration::minutes(2), "crashed"),
+    )
+    .await;
+    assert!(crashed.is_err(), "the run never returned");
+
+    // when a run comes while the crashed run's lease is live, and one after it
+    let early = world
+        .poller()
+        .run(t0() + Duration::minutes(3), "early")
+        .await
+        .unwrap();
+    let later = world
+        .poller()
+        .run(t0() + Duration::minutes(8), "later")
+        .await
+        .unwrap();
+
+    // then the early run leaves it (leased), the later one publishes it once
+    assert_eq!(
+        (early.notifications_sent, early.notifications_pending),
+        (0, 1)
+    );
+    assert_eq!(later.notifications_sent, 1);
+    assert_eq!(
+        world.topic.sent(),
+        vec![(arn.to_string(), "Completed".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn two_overlapping_runs_never_both_notify_a_transition() {
+    // given twenty jobs that finish after a baseline run
+    let world = World::new();
+    let arns: Vec<JobArn> = (0..20)
+        .map(|i| world.job(&format!("j{i:02}"), "InProgress", t0() - Duration::hours(1)))
+        .collect();
+    world.poller().run(t0(), "baseline").await.unwrap();
+    for arn in &arns {
+        world
+            .bedrock
+            .set_status(arn, "Completed", t0() + Duration::minutes(1));
+    }
+
+    // when two runs race over the same table
+    let (one, two) = (world.poller(), world.poller());
+    let later = t0() + Duration::minutes(5);
+    let (a, b) = tokio::join!(one.run(later, "a"), two.run(later, "b"));
+    let (a, b) = (a.unwrap(), b.unwrap());
+
+    // then each transition was notified exactly once, whoever won it
+    assert_eq!(a.notifications_sent + b.notifications_sent, 20);
+    let mut sent: Vec<String> = world.topic.sent().into_iter().map(|(arn, _)| arn).collect();
+    sent.sort();
+    sent.dedup();
+    assert_eq!(sent.len(), 20);
+    assert_eq!(world.topic.sent().len(), 20);
+}
+
+#[tokio::test]
+async fn a_deleted_job_is_counted_missing_then_retired() {
+    // given a watched job that Bedrock no longer has
+    let world = World::new();
+    let arn = world.job("gone", "InProgress", t0() - Duration::days(3));
+    world.poller().run(t0(), "run-1").await.unwrap();
+    world.bedrock.remove(&arn);
+
+    // when four runs follow
+    let mut runs = Vec::new();
+    for i in 1..=4 {
+        let at = t0() + Duration::hours(i);
+        runs.push(
+            world
+                .poller()
+                .run(at, format!("run-{i}").as_str())
+                .await
+                .unwrap(),
+        );
+    }
+
+    // then three misses retire it and the fourth run no longer watches it
+    let misses: Vec<_> = runs.iter().map(|r| (r.missing, r.retired)).collect();
+    assert_eq!(misses, vec![(1, 0), (1, 0), (1, 1), (0, 0)]);
+    assert_eq!(runs[3].watched, 0);
+    let record = world.table.record(arn.as_str()).unwrap();
+    assert!(record.retired && record.watch.is_none(), "{record:?}");
+}
+
+#[tokio::test]
+async fn a_backlog_larger_than_one_invocation_finishes_in_several_each_resuming_where_the_last_stopped(
+) {
+    // given 2 500 jobs in the look-back (pages of 100), a quarter of them still open
+    let world = World::with_pages(100, 50);
+    let arns: Vec<JobArn> = (0..2_500)
+        .map(|i| {
+            let status = if i % 4 == 0 {
+                "InProgress"
+            } else {
+                "Completed"
+            };
+            let submitted = t0() - Duration::hours(48) + Duration::seconds(i);
+            world.job(&format!("b{i:05}"), status, submitted)
+        })
+        .collect();
+
+    // when each invocation's deadline comes after five List pages, and one open job finishes
+    // while the backlog is being worked through
+    let mut summaries = Vec::new();
+    for invocation in 1..=20 {
+        let ended = Arc::new(AtomicBool::new(false));
+        world.bedrock.end_budget_after_pages(5, ended.clone());
+        let now = t0() + Duration::minutes(invocation);
+        let summary = world
+            .poller()
+            .run_within(
+                now,
+                format!("inv-{invocation}").as_str(),
+                Budget::until_signal(ended),
+            )
+            .await
+            .unwrap();
+        if invocation == 2 {
+            world.bedrock.set_status(&arns[0], "Failed", now);
+        }
+        let done = summary.watermark.is_some();
+        summaries.push(summary);
+        if done {
+            break;
+        }
+    }
+
+    // then it took several invocations, each checkpoint further than the last, every job is
+    // recorded once and history was silent
+    let checkpoints: Vec<_> = summaries.iter().filter_map(|s| s.checkpoint).collect();
+    assert!(
+        summaries.len() >= 5 && summaries.len() < 20,
+        "{} invocations",
+        summaries.len()
+    );
+    assert_eq!(
+        checkpoints.len(),
+        summaries.len() - 1,
+        "every unfinished invocation checkpoints"
+    );
+    assert!(
+        checkpoints.windows(2).all(|w| w[0] < w[1]),
+        "{checkpoints:?}"
+    );
+    assert!(summaries.iter().all(|s| s.first_run && s.transitions > 0));
+    assert_eq!(world.table.records().len(), 2_500);
+    // and once the backlog is done, the job that finished meanwhile is notified, once
+    let steady = world
+        .poller()
+        .run(t0() + Duration::hours(1), "steady")
+        .await
+        .unwrap();
+    let again = world
+        .poller()
+        .run(t0() + Duration::hours(2), "again")
+        .await
+        .unwrap();
+    assert!(!steady.first_run);
+    assert_eq!((steady.transitions, steady.notifications_sent), (1, 1));
+    assert_eq!((again.transitions, again.notifications_sent), (0, 0));
+    assert_eq!(
+        world.topic.sent(),
+        vec![(arns[0].to_string(), "Failed".to_owned())]
+    );
+}

@@ -3,8 +3,8 @@
 
 use chrono::{Duration, Utc};
 use jobwatch::domain::JobStatus;
-use jobwatch_tests::Stack;
 use serde_json::json;
+use testkit::Stack;
 
 #[tokio::test]
 async fn the_first_run_records_finished_jobs_silently_and_watches_open_ones() {
@@ -30,11 +30,17 @@ async fn the_first_run_records_finished_jobs_silently_and_watches_open_ones() {
     );
     assert!(stack.notifications().await.is_empty());
     let done_record = stack.record(&done).await.unwrap();
-    assert_eq!(done_record.status, JobStatus::Completed);
+    assert_eq!(done_record.status, JobStatus::new("Completed"));
     assert_eq!(done_record.watch, None);
     assert!(done_record.expires_at.is_some());
     assert_eq!(
-        stack.record(&open).await.unwrap().watch.as_deref(),
+        stack
+            .record(&open)
+            .await
+            .unwrap()
+            .watch
+            .as_ref()
+            .map(|w| w.as_str()),
         Some("batch-inference#us-east-1")
     );
 }

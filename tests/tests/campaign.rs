@@ -16,12 +16,12 @@ use jobwatch::adapters::dynamodb::DynamoJobStore;
 use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
 use jobwatch::ports::JobSource;
+use jobwatch::testing::faults::{CrashingNotifier, CrashingStore, Dice, FailCalls, Injected};
 use jobwatch::{PollSettings, Poller, RunSummary};
-use jobwatch_tests::faults::{CrashingNotifier, CrashingStore, Dice, FailCalls, Injected};
-use jobwatch_tests::Stack;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
+use testkit::Stack;
 use tokio::sync::mpsc;
 
 fn knob(name: &str, default: u64) -> u64 {
@@ -179,7 +179,7 @@ async fn nothing_lost_and_duplicates_bounded_under_random_faults_and_crashes() {
 
     // Faulty clients for DynamoDB and SNS (the test's own clients stay clean).
     let dice = Dice::new(seed ^ 0x5eed);
-    let aws = jobwatch_tests::sdk_config(&stack.moto.endpoint);
+    let aws = testkit::sdk_config(&stack.moto.endpoint);
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&aws)
             .interceptor(FailCalls {

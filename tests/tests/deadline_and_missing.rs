@@ -6,10 +6,10 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{Duration, Utc};
 use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::sns::SnsNotifier;
-use jobwatch::domain::Notice;
+use jobwatch::domain::{JobKind, Notice, Scope};
 use jobwatch::ports::{JobStore, Notifier};
 use jobwatch::{Budget, Error, Poller};
-use jobwatch_tests::Stack;
+use testkit::Stack;
 
 async fn five_finished_jobs(stack: &Stack) -> Vec<String> {
     let mut arns = Vec::new();
@@ -23,7 +23,7 @@ async fn five_finished_jobs(stack: &Stack) -> Vec<String> {
     arns
 }
 
-fn assert_each_once(got: &[jobwatch_tests::Notification], arns: &[String]) {
+fn assert_each_once(got: &[testkit::Notification], arns: &[String]) {
     let mut notified: Vec<_> = got.iter().map(|n| n.arn().to_owned()).collect();
     notified.sort();
     let mut expected = arns.to_vec();
@@ -36,11 +36,8 @@ async fn a_run_with_no_time_left_defers_everything_and_the_next_run_catches_up()
     // given five transitions and a run whose deadline has already come
     let stack = Stack::start().await;
     let arns = five_finished_jobs(&stack).await;
-    let watermark_before = stack
-        .store()
-        .watermark("batch-inference#us-east-1")
-        .await
-        .unwrap();
+    let scope = Scope::new(JobKind::BatchInference, "us-east-1");
+    let watermark_before = stack.store().scope_state(&scope).await.unwrap().watermark;
 
     // when
     let late = stack

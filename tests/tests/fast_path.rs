@@ -4,9 +4,9 @@
 use chrono::Utc;
 use jobwatch::handler::{handle, Output};
 use jobwatch::RunSummary;
-use jobwatch_tests::Stack;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
+use testkit::Stack;
 
 /// The event the emulator says Bedrock would emit for the job's current state.
 async fn event_for(stack: &Stack, arn: &str) -> Value {
@@ -37,7 +37,7 @@ async fn deliver<S: jobwatch::ports::JobSource>(
         .await
         .unwrap()
     {
-        Output::Polled(summary) => summary,
+        Output::Event(summary) => summary,
         other => panic!("event not handled: {other:?}"),
     }
 }

@@ -5,8 +5,8 @@ use chrono::Utc;
 use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::sns::SnsNotifier;
 use jobwatch::Poller;
-use jobwatch_tests::{schema, Stack};
 use serde_json::json;
+use testkit::{schema, Stack};
 
 async fn queue_arn(stack: &Stack, url: &str) -> String {
     stack
@@ -187,7 +187,7 @@ async fn batch_counts_and_tokens_come_from_the_output_manifest_when_the_api_lack
     // given three finished jobs: a good manifest, a malformed one, none at all
     let stack = &Stack::start().await;
     let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&jobwatch_tests::sdk_config(&stack.moto.endpoint))
+        aws_sdk_s3::config::Builder::from(&testkit::sdk_config(&stack.moto.endpoint))
             .force_path_style(true)
             .build(),
     );

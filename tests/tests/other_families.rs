@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use jobwatch::ports::JobSource;
 use jobwatch::PollSettings;
-use jobwatch_tests::Stack;
+use testkit::Stack;
 
 /// Runs the family's lifecycle: first run (one finished job silent), then two transitions, then
 /// a run that reconciles an open job outside the listing window with Get.
@@ -13,7 +13,7 @@ async fn lifecycle<S, C, F>(
     stack: &Stack,
     source: impl Fn() -> S,
     create: C,
-) -> Vec<jobwatch_tests::Notification>
+) -> Vec<testkit::Notification>
 where
     S: JobSource,
     C: Fn(usize) -> F,
@@ -189,6 +189,7 @@ async fn families_share_one_table_without_interfering() {
         .unwrap()
         .watch
         .unwrap()
+        .as_str()
         .starts_with("batch-inference#"));
     assert!(stack
         .record(&invoke)
@@ -196,5 +197,6 @@ async fn families_share_one_table_without_interfering() {
         .unwrap()
         .watch
         .unwrap()
+        .as_str()
         .starts_with("async-invoke#"));
 }

@@ -56,6 +56,18 @@ impl From<&str> for RunId {
     }
 }
 
+impl From<String> for RunId {
+    fn from(id: String) -> Self {
+        Self(id)
+    }
+}
+
+impl From<&String> for RunId {
+    fn from(id: &String) -> Self {
+        Self::new(id.as_str())
+    }
+}
+
 /// The right of one run to publish a pending notice, until a moment; after it any run may.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {

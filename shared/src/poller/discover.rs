@@ -76,7 +76,8 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             };
             report.listed += jobs.len();
             let newest = jobs.iter().map(|j| j.submit_time).max();
-            let settled = self.settle_page(jobs, run, seen, open).await?;
+            let (settled, known_open) = self.settle_page(jobs, run, seen, open).await?;
+            report.known_open += known_open;
             recorded &= settled.all_recorded;
             if recorded {
                 report.reached = newest.or(report.reached);
@@ -93,14 +94,15 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         Ok(report)
     }
 
-    /// One page: the stored state of its jobs in one batch read, then settled.
+    /// One page: the stored state of its jobs in one batch read, then settled. Also says how
+    /// many of them the table knew as open.
     async fn settle_page(
         &self,
         jobs: Vec<ObservedJob>,
         run: &RunContext<'_>,
         seen: &mut Seen,
         open: &mut OpenJobs,
-    ) -> Result<super::summary::Settled, Error> {
+    ) -> Result<(super::summary::Settled, usize), Error> {
         let mut page: HashMap<JobArn, ObservedJob> = HashMap::new();
         jobs.into_iter().for_each(|job| merge(&mut page, job));
         let mut arns: Vec<JobArn> = page.keys().cloned().collect();
@@ -122,7 +124,11 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                 }
                 Sighting::Seen(known.remove(&job.arn), Box::new(job))
             })
-            .collect();
-        Ok(self.settle(batch, run).await)
+            .collect::<Vec<_>>();
+        let known_open = batch
+            .iter()
+            .filter(|s| matches!(s, Sighting::Seen(Some(k), _) if k.is_open() && !k.retired))
+            .count();
+        Ok((self.settle(batch, run).await, known_open))
     }
 }

@@ -85,6 +85,8 @@ impl AddAssign for Settled {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Discovered {
     pub listed: usize,
+    /// Listed jobs the table knew as open.
+    pub known_open: usize,
     /// The listing reached its end and every page was recorded.
     pub complete: bool,
     /// The listing itself failed (else it completed or stopped for the deadline).
@@ -97,7 +99,7 @@ pub struct Discovered {
 /// The reconcile phase: open jobs the discovery listing did not cover.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reconciled {
-    /// Open jobs the table knew (not seen by discovery).
+    /// Open jobs the table knew that discovery did not list.
     pub watched: usize,
     pub wide_list_calls: u64,
     pub sweep_calls: u64,
@@ -120,7 +122,7 @@ pub struct RunSummary {
     pub discovery_ok: bool,
     /// Jobs returned by the discovery listing.
     pub listed: usize,
-    /// Open jobs the table knew before the run (and discovery did not list).
+    /// Open jobs the table knew before the run.
     pub watched: usize,
     /// Open jobs read back with Get.
     pub fetched: usize,
@@ -177,12 +179,13 @@ impl RunSummary {
     pub(super) fn add_discovered(&mut self, d: Discovered) {
         self.discovery_ok = !d.list_failed;
         self.listed = d.listed;
+        self.watched += d.known_open;
         self.checkpoint = d.reached;
         self.add_settled(d.settled);
     }
 
     pub(super) fn add_reconciled(&mut self, r: Reconciled) {
-        self.watched = r.watched;
+        self.watched += r.watched;
         self.wide_list_calls = r.wide_list_calls;
         self.sweep_calls = r.sweep_calls;
         self.fetched = r.fetched;

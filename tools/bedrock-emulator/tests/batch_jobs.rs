@@ -1,6 +1,6 @@
 //! Batch inference operations driven through the real `aws-sdk-bedrock` client.
 
-mod common;
+use testkit::{eventually, Emulator};
 
 use aws_sdk_bedrock::types::{ModelInvocationJobStatus, SortOrder};
 use aws_smithy_types::DateTime;
@@ -9,7 +9,7 @@ use serde_json::json;
 #[tokio::test]
 async fn created_job_is_readable_by_arn_and_by_id_with_every_field() {
     // given
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     let arn = fx.create_batch("nightly-eval-1").await;
     let id = arn.rsplit('/').next().unwrap();
     assert!(arn.starts_with("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/"));
@@ -50,7 +50,7 @@ async fn created_job_is_readable_by_arn_and_by_id_with_every_field() {
 #[tokio::test]
 async fn listing_paginates_across_more_than_two_full_pages() {
     // given 2500 jobs
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     fx.control(
         "seed",
         json!({"kind": "batch-inference", "count": 2500, "spreadHours": 48}),
@@ -88,7 +88,7 @@ async fn listing_paginates_across_more_than_two_full_pages() {
 #[tokio::test]
 async fn listing_filters_by_time_status_and_name_and_sorts_both_ways() {
     // given
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     let before_all =
         DateTime::from(std::time::SystemTime::now() - std::time::Duration::from_secs(1));
     let a = fx.create_batch("alpha-report").await;
@@ -153,7 +153,7 @@ async fn listing_filters_by_time_status_and_name_and_sorts_both_ways() {
 #[tokio::test]
 async fn a_status_the_sdk_does_not_know_surfaces_as_unknown() {
     // given
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     let arn = fx.create_batch("future-status").await;
     fx.set_status(&arn, "Hibernating").await;
 
@@ -172,7 +172,7 @@ async fn a_status_the_sdk_does_not_know_surfaces_as_unknown() {
 #[tokio::test]
 async fn stopping_moves_through_stopping_to_stopped() {
     // given
-    let fx = common::start_with_step(50).await;
+    let fx = Emulator::start_with_step(50).await;
     let arn = fx.create_batch("to-stop").await;
 
     // when
@@ -186,7 +186,7 @@ async fn stopping_moves_through_stopping_to_stopped() {
 
     // then
     assert_eq!(first.status, Some(ModelInvocationJobStatus::Stopping));
-    let stopped = common::eventually(|| async {
+    let stopped = eventually(|| async {
         let job = fx.get_batch(&arn).await.unwrap();
         (job.status == Some(ModelInvocationJobStatus::Stopped)).then_some(job)
     })
@@ -197,7 +197,7 @@ async fn stopping_moves_through_stopping_to_stopped() {
 #[tokio::test]
 async fn the_outcome_tag_drives_a_job_through_every_batch_state() {
     // given
-    let fx = common::start_with_step(30).await;
+    let fx = Emulator::start_with_step(30).await;
 
     // when
     let arn = fx.create_batch_tagged("tagged", Some("Expired")).await;
@@ -239,7 +239,7 @@ async fn the_outcome_tag_drives_a_job_through_every_batch_state() {
 #[tokio::test]
 async fn a_repeated_client_request_token_returns_the_same_job() {
     // given
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     let create = || {
         fx.bedrock
             .create_model_invocation_job()

@@ -1,42 +1,16 @@
 //! Model customization (fine-tuning) jobs through the real `aws-sdk-bedrock` client.
 
-mod common;
+use testkit::Emulator;
 
 use aws_sdk_bedrock::operation::stop_model_customization_job::StopModelCustomizationJobError;
-use aws_sdk_bedrock::types::{
-    FineTuningJobStatus, ModelCustomizationJobStatus, OutputDataConfig, TrainingDataConfig,
-};
-
-async fn create(fx: &common::Fixture, name: &str) -> String {
-    fx.bedrock
-        .create_model_customization_job()
-        .job_name(name)
-        .custom_model_name(format!("{name}-model"))
-        .role_arn("arn:aws:iam::123456789012:role/TuneRole")
-        .base_model_identifier("amazon.titan-text-express-v1")
-        .training_data_config(
-            TrainingDataConfig::builder()
-                .s3_uri("s3://train-bucket/t.jsonl")
-                .build(),
-        )
-        .output_data_config(
-            OutputDataConfig::builder()
-                .s3_uri("s3://train-bucket/out/")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .job_arn
-}
+use aws_sdk_bedrock::types::{FineTuningJobStatus, ModelCustomizationJobStatus};
 
 #[tokio::test]
 async fn customization_jobs_create_get_list_and_stop() {
     // given
-    let fx = common::start().await;
-    let arn = create(&fx, "tune-a").await;
-    create(&fx, "tune-b").await;
+    let fx = Emulator::start().await;
+    let arn = fx.create_customization("tune-a").await;
+    fx.create_customization("tune-b").await;
 
     // when
     let by_name = fx
@@ -81,7 +55,7 @@ async fn customization_jobs_create_get_list_and_stop() {
     assert_eq!(by_arn.output_model_name, "tune-a-model");
     assert_eq!(
         by_arn.training_data_config.unwrap().s3_uri.as_deref(),
-        Some("s3://train-bucket/t.jsonl")
+        Some("s3://training-bucket/train.jsonl")
     );
     let summaries = stopping
         .model_customization_job_summaries

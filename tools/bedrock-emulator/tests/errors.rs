@@ -1,6 +1,6 @@
 //! Every error type surfaces as the SDK's typed error.
 
-mod common;
+use testkit::Emulator;
 
 use aws_sdk_bedrock::operation::create_model_invocation_job::CreateModelInvocationJobError;
 use aws_sdk_bedrock::operation::get_model_invocation_job::GetModelInvocationJobError;
@@ -11,7 +11,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn a_missing_job_is_resource_not_found() {
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     let err = fx.get_batch("abcdefabcdef").await.unwrap_err();
     assert!(matches!(
         err.into_service_error(),
@@ -21,7 +21,7 @@ async fn a_missing_job_is_resource_not_found() {
 
 #[tokio::test]
 async fn a_malformed_identifier_is_a_validation_error() {
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     let err = fx.get_batch("not an id").await.unwrap_err();
     assert!(matches!(
         err.into_service_error(),
@@ -31,7 +31,7 @@ async fn a_malformed_identifier_is_a_validation_error() {
 
 #[tokio::test]
 async fn max_results_out_of_range_is_a_validation_error() {
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     for bad in [0, 1001] {
         let err = fx
             .bedrock
@@ -50,7 +50,7 @@ async fn max_results_out_of_range_is_a_validation_error() {
 
 #[tokio::test]
 async fn a_forged_pagination_token_is_a_validation_error() {
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     let err = fx
         .bedrock
         .list_model_invocation_jobs()
@@ -66,7 +66,7 @@ async fn a_forged_pagination_token_is_a_validation_error() {
 
 #[tokio::test]
 async fn timeout_outside_24_to_168_hours_and_bad_names_are_validation_errors() {
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     let request = |name: &str, hours: i32| {
         fx.bedrock
             .create_model_invocation_job()
@@ -105,7 +105,7 @@ async fn timeout_outside_24_to_168_hours_and_bad_names_are_validation_errors() {
 
 #[tokio::test]
 async fn stopping_a_finished_job_is_a_conflict() {
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     let arn = fx.create_batch("done").await;
     fx.set_status(&arn, "Completed").await;
     let err = fx
@@ -124,7 +124,7 @@ async fn stopping_a_finished_job_is_a_conflict() {
 #[tokio::test]
 async fn injected_throttling_and_server_errors_surface_typed_then_clear() {
     // given two failures of each kind on Get
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     let arn = fx.create_batch("faulty").await;
     fx.control(
         "faults",
@@ -165,7 +165,7 @@ async fn injected_throttling_and_server_errors_surface_typed_then_clear() {
 
 #[tokio::test]
 async fn cleared_faults_stop_firing() {
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     fx.control(
         "faults",
         json!({"operation": "ListModelInvocationJobs", "error": "ThrottlingException"}),
@@ -177,10 +177,6 @@ async fn cleared_faults_stop_firing() {
         .send()
         .await
         .is_err());
-    fx.http
-        .delete(format!("{}/_emulator/faults", fx.emulator.endpoint()))
-        .send()
-        .await
-        .unwrap();
+    fx.clear_faults().await;
     assert!(fx.bedrock.list_model_invocation_jobs().send().await.is_ok());
 }

@@ -1,18 +1,15 @@
 //! Model import (bedrock) and asynchronous invocation (bedrock-runtime) operations.
 
-mod common;
+use testkit::{eventually, Emulator};
 
 use aws_sdk_bedrock::operation::create_model_import_job::CreateModelImportJobError;
 use aws_sdk_bedrock::operation::get_model_import_job::GetModelImportJobError;
 use aws_sdk_bedrock::types::{ModelDataSource, ModelImportJobStatus, S3DataSource, SortOrder};
-use aws_sdk_bedrockruntime::types::{
-    AsyncInvokeOutputDataConfig, AsyncInvokeS3OutputDataConfig, AsyncInvokeStatus,
-};
-use aws_smithy_types::Document;
+use aws_sdk_bedrockruntime::types::AsyncInvokeStatus;
 use serde_json::json;
 
 async fn create_import(
-    fx: &common::Fixture,
+    fx: &Emulator,
     name: &str,
 ) -> Result<String, aws_sdk_bedrock::error::SdkError<CreateModelImportJobError>> {
     fx.bedrock
@@ -34,7 +31,7 @@ async fn create_import(
 #[tokio::test]
 async fn import_jobs_are_found_by_arn_and_name_and_listed() {
     // given
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     let arn = create_import(&fx, "import-one").await.unwrap();
     create_import(&fx, "import-two").await.unwrap();
     fx.set_status(&arn, "Failed").await;
@@ -92,7 +89,7 @@ async fn import_jobs_are_found_by_arn_and_name_and_listed() {
 
 #[tokio::test]
 async fn import_job_names_are_unique_and_unknown_names_are_not_found() {
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     create_import(&fx, "dup").await.unwrap();
     let err = create_import(&fx, "dup")
         .await
@@ -117,7 +114,7 @@ async fn import_job_names_are_unique_and_unknown_names_are_not_found() {
 
 #[tokio::test]
 async fn a_completed_import_names_its_imported_model() {
-    let fx = common::start_with_step(20).await;
+    let fx = Emulator::start_with_step(20).await;
     let arn = fx
         .bedrock
         .create_model_import_job()
@@ -141,7 +138,7 @@ async fn a_completed_import_names_its_imported_model() {
         .await
         .unwrap()
         .job_arn;
-    let job = common::eventually(|| async {
+    let job = eventually(|| async {
         let job = fx
             .bedrock
             .get_model_import_job()
@@ -155,34 +152,12 @@ async fn a_completed_import_names_its_imported_model() {
     assert!(job.imported_model_arn.unwrap().contains(":imported-model/"));
 }
 
-async fn start_invoke(fx: &common::Fixture) -> String {
-    let input = Document::Object(
-        [("taskType".to_owned(), Document::String("TEXT_VIDEO".into()))]
-            .into_iter()
-            .collect(),
-    );
-    fx.runtime
-        .start_async_invoke()
-        .model_id("amazon.nova-reel-v1:0")
-        .model_input(input)
-        .output_data_config(AsyncInvokeOutputDataConfig::S3OutputDataConfig(
-            AsyncInvokeS3OutputDataConfig::builder()
-                .s3_uri("s3://video-bucket/out")
-                .build()
-                .unwrap(),
-        ))
-        .send()
-        .await
-        .unwrap()
-        .invocation_arn
-}
-
 #[tokio::test]
 async fn async_invokes_start_get_and_list_through_the_runtime_client() {
     // given
-    let fx = common::start().await;
-    let first = start_invoke(&fx).await;
-    let second = start_invoke(&fx).await;
+    let fx = Emulator::start().await;
+    let first = fx.start_async_invoke("out").await;
+    let second = fx.start_async_invoke("out").await;
     fx.control(
         &format!("jobs/{}/status", first.rsplit('/').next().unwrap()),
         json!({"status": "Failed", "message": "Content filtered"}),
@@ -241,7 +216,7 @@ async fn async_invokes_start_get_and_list_through_the_runtime_client() {
 
 #[tokio::test]
 async fn an_unknown_invocation_is_an_error_with_its_code() {
-    let fx = common::start().await;
+    let fx = Emulator::start().await;
     let err = fx
         .runtime
         .get_async_invoke()

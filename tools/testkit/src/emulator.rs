@@ -1,0 +1,277 @@
+//! The Bedrock emulator in-process, SDK clients pointed at it, and its control API.
+
+use aws_config::SdkConfig;
+use aws_sdk_bedrock::config::retry::RetryConfig;
+use bedrock_emulator::{Running, Settings};
+use serde_json::{json, Value};
+
+/// A running emulator with `bedrock` and `bedrock-runtime` clients and an HTTP client for
+/// `/_emulator/` control calls.
+pub struct Emulator {
+    pub running: Running,
+    pub bedrock: aws_sdk_bedrock::Client,
+    pub runtime: aws_sdk_bedrockruntime::Client,
+    pub http: reqwest::Client,
+}
+
+impl Emulator {
+    /// Clients without retries: a test of the emulator sees every error as it is sent.
+    pub async fn start() -> Emulator {
+        Self::start_with(Settings::default()).await
+    }
+
+    pub async fn start_with(settings: Settings) -> Emulator {
+        let base = crate::sdk_config("http://127.0.0.1:1")
+            .into_builder()
+            .retry_config(RetryConfig::disabled())
+            .build();
+        Self::start_on(settings, &base).await
+    }
+
+    /// An emulator whose jobs spend `step_ms` in each state when they advance on their own.
+    pub async fn start_with_step(step_ms: u64) -> Emulator {
+        Self::start_with(Settings {
+            lifecycle: bedrock_emulator::AutoAdvance {
+                step: std::time::Duration::from_millis(step_ms),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Clients from `base` (region, credentials, retries), pointed at the emulator.
+    pub async fn start_on(settings: Settings, base: &SdkConfig) -> Emulator {
+        let running = bedrock_emulator::start(settings)
+            .await
+            .expect("emulator starts");
+        let bedrock = aws_sdk_bedrock::config::Builder::from(base)
+            .endpoint_url(running.endpoint())
+            .build();
+        let runtime = aws_sdk_bedrockruntime::config::Builder::from(base)
+            .endpoint_url(running.endpoint())
+            .build();
+        Emulator {
+            bedrock: aws_sdk_bedrock::Client::from_conf(bedrock),
+            runtime: aws_sdk_bedrockruntime::Client::from_conf(runtime),
+            running,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        self.running.endpoint()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/_emulator/{path}", self.endpoint())
+    }
+
+    /// `POST /_emulator/{path}`; the call must succeed.
+    pub async fn control(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("control call");
+        assert!(
+            response.status().is_success(),
+            "control {path}: {}",
+            response.status()
+        );
+        response.json().await.expect("control json")
+    }
+
+    /// `GET /_emulator/{path}` (jobs, stats, events).
+    pub async fn control_get(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("control call")
+            .json()
+            .await
+            .expect("control json")
+    }
+
+    /// Clears every fault rule.
+    pub async fn clear_faults(&self) {
+        let response = self
+            .http
+            .delete(self.url("faults"))
+            .send()
+            .await
+            .expect("control call");
+        assert!(response.status().is_success());
+    }
+
+    /// Forces a job's status (the job named by its ARN).
+    pub async fn set_status(&self, arn: &str, status: &str) -> Value {
+        let encoded = arn.replace('/', "%2F").replace(':', "%3A");
+        self.control(
+            &format!("jobs/{encoded}/status"),
+            json!({ "status": status }),
+        )
+        .await
+    }
+
+    /// The ARNs of every job the emulator has, in its listing order.
+    pub async fn job_arns(&self) -> Vec<String> {
+        self.control_get("jobs").await["jobs"]
+            .as_array()
+            .map(|jobs| {
+                jobs.iter()
+                    .filter_map(|j| j["arn"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `GetModelInvocationJob` through the SDK.
+    pub async fn get_batch(
+        &self,
+        identifier: &str,
+    ) -> Result<
+        aws_sdk_bedrock::operation::get_model_invocation_job::GetModelInvocationJobOutput,
+        aws_sdk_bedrock::error::SdkError<
+            aws_sdk_bedrock::operation::get_model_invocation_job::GetModelInvocationJobError,
+        >,
+    > {
+        self.bedrock
+            .get_model_invocation_job()
+            .job_identifier(identifier)
+            .send()
+            .await
+    }
+
+    pub async fn create_batch(&self, name: &str) -> String {
+        self.create_batch_tagged(name, None).await
+    }
+
+    /// A batch job; `outcome` is the `emulator:outcome` tag (how auto-advance ends it).
+    pub async fn create_batch_tagged(&self, name: &str, outcome: Option<&str>) -> String {
+        use aws_sdk_bedrock::types::*;
+        let mut request = self
+            .bedrock
+            .create_model_invocation_job()
+            .job_name(name)
+            .role_arn("arn:aws:iam::123456789012:role/BedrockBatch")
+            .model_id("anthropic.claude-3-haiku-20240307-v1:0")
+            .input_data_config(ModelInvocationJobInputDataConfig::S3InputDataConfig(
+                ModelInvocationJobS3InputDataConfig::builder()
+                    .s3_uri("s3://input-bucket/records.jsonl")
+                    .s3_input_format(S3InputFormat::Jsonl)
+                    .build()
+                    .unwrap(),
+            ))
+            .output_data_config(ModelInvocationJobOutputDataConfig::S3OutputDataConfig(
+                ModelInvocationJobS3OutputDataConfig::builder()
+                    .s3_uri("s3://output-bucket/out/")
+                    .build()
+                    .unwrap(),
+            ))
+            .timeout_duration_in_hours(48);
+        if let Some(outcome) = outcome {
+            request = request.tags(
+                Tag::builder()
+                    .key("emulator:outcome")
+                    .value(outcome)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        request.send().await.expect("create batch job").job_arn
+    }
+
+    pub async fn create_import(&self, name: &str) -> String {
+        use aws_sdk_bedrock::types::{ModelDataSource, S3DataSource};
+        self.bedrock
+            .create_model_import_job()
+            .job_name(name)
+            .imported_model_name(format!("{name}-model"))
+            .role_arn("arn:aws:iam::123456789012:role/ImportRole")
+            .model_data_source(ModelDataSource::S3DataSource(
+                S3DataSource::builder()
+                    .s3_uri("s3://model-bucket/weights/")
+                    .build()
+                    .unwrap(),
+            ))
+            .send()
+            .await
+            .expect("create import job")
+            .job_arn
+    }
+
+    pub async fn start_async_invoke(&self, prefix: &str) -> String {
+        use aws_sdk_bedrockruntime::types::{
+            AsyncInvokeOutputDataConfig, AsyncInvokeS3OutputDataConfig,
+        };
+        use aws_smithy_types::Document;
+        let input = Document::Object(
+            [("taskType".to_owned(), Document::String("TEXT_VIDEO".into()))]
+                .into_iter()
+                .collect(),
+        );
+        self.runtime
+            .start_async_invoke()
+            .model_id("amazon.nova-reel-v1:0")
+            .model_input(input)
+            .output_data_config(AsyncInvokeOutputDataConfig::S3OutputDataConfig(
+                AsyncInvokeS3OutputDataConfig::builder()
+                    .s3_uri(format!("s3://video-bucket/{prefix}"))
+                    .build()
+                    .unwrap(),
+            ))
+            .send()
+            .await
+            .expect("start async invoke")
+            .invocation_arn
+    }
+
+    pub async fn create_customization(&self, name: &str) -> String {
+        use aws_sdk_bedrock::types::{OutputDataConfig, TrainingDataConfig};
+        self.bedrock
+            .create_model_customization_job()
+            .job_name(name)
+            .custom_model_name(format!("{name}-model"))
+            .role_arn("arn:aws:iam::123456789012:role/TuneRole")
+            .base_model_identifier("amazon.titan-text-express-v1")
+            .training_data_config(
+                TrainingDataConfig::builder()
+                    .s3_uri("s3://training-bucket/train.jsonl")
+                    .build(),
+            )
+            .output_data_config(
+                OutputDataConfig::builder()
+                    .s3_uri("s3://training-bucket/out/")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("create customization job")
+            .job_arn
+    }
+}
+
+/// Polls `check` until it yields a value (at most 10 s), instead of sleeping a guessed time.
+pub async fn eventually<T, F, Fut>(mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not reached within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

@@ -1,0 +1,143 @@
+//! The one test kit of the project: moto (DynamoDB, SNS, SQS, STS, ...) and the Bedrock emulator
+//! on free ports, real SDK clients pointed at them, the emulator's control API, and what a
+//! subscriber of the topic receives. The end-to-end tests, the emulator's own tests and the
+//! benchmarks all start their stand-ins here.
+
+mod emulator;
+mod stack;
+
+pub use emulator::{eventually, Emulator};
+pub use stack::{unique, Stack};
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use serde_json::Value;
+
+/// A moto server process, killed when dropped.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    /// Starts `moto_server` on a port it picks itself (no race with other tests for a port) and
+    /// reads the port from its start-up line.
+    pub async fn start() -> Moto {
+        let mut child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("moto_server on PATH (pip install 'moto[server]')");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // Keeps draining moto's request log so the pipe never fills up and blocks it.
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("Running on http://127.0.0.1:").nth(1) {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(rest.trim().to_owned());
+                    }
+                }
+            }
+        });
+        let port = tokio::time::timeout(Duration::from_secs(30), rx)
+            .await
+            .expect("moto_server printed its port within 30 s")
+            .expect("moto_server is running");
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+/// One SDK config pointed at moto, like `AWS_ENDPOINT_URL` would.
+pub fn sdk_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            Credentials::new("testing", "testing", None, None, "static"),
+        ))
+        .endpoint_url(endpoint)
+        .build()
+}
+
+/// A notification as a queue subscriber receives it.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub subject: String,
+    pub body: Value,
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
+/// The published message schema, compiled once per test binary.
+pub fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let text = include_str!("../../../schemas/notification-v1.json");
+        let schema: Value = serde_json::from_str(text).expect("schema is JSON");
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("a valid JSON Schema")
+    })
+}
+
+impl Notification {
+    /// Parses what an SQS subscriber receives and validates the body against the v1 schema.
+    pub fn from_envelope(envelope: &Value) -> Self {
+        let body = envelope["Message"]
+            .as_str()
+            .map(|m| serde_json::from_str(m).expect("JSON body"))
+            .unwrap_or(Value::Null);
+        let errors: Vec<String> = schema()
+            .iter_errors(&body)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "published message violates schemas/notification-v1.json: {errors:?}\n{body:#}"
+        );
+        let attributes = envelope["MessageAttributes"]
+            .as_object()
+            .map(|attrs| {
+                attrs
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v["Value"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Notification {
+            subject: envelope["Subject"].as_str().unwrap_or_default().to_owned(),
+            body,
+            attributes,
+        }
+    }
+
+    pub fn arn(&self) -> &str {
+        self.body["jobArn"].as_str().unwrap_or_default()
+    }
+
+    pub fn status(&self) -> &str {
+        self.body["status"].as_str().unwrap_or_default()
+    }
+}

@@ -30,21 +30,12 @@ impl NotifyOn {
 }
 
 /// Which transitions produce a notification.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NotifyPolicy {
     /// What is notified; `None`: every terminal status of the job's family.
     pub on: Option<Vec<NotifyOn>>,
     /// Notify jobs that are already terminal when the very first run sees them.
     pub on_first_sight: bool,
-}
-
-impl Default for NotifyPolicy {
-    fn default() -> Self {
-        Self {
-            on: None,
-            on_first_sight: false,
-        }
-    }
 }
 
 impl NotifyPolicy {

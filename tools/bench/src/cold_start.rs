@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::Notify;
 
-use crate::stand_ins::{Moto, Stand};
+use testkit::Stack;
 
 const FUNCTIONS: [&str; 4] = [
     "batch-inference-poller",
@@ -86,8 +86,7 @@ fn bootstrap(name: &str) -> PathBuf {
 }
 
 pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let moto = Moto::start().await;
-    let stand = Stand::start(&moto, &["cold"]).await?;
+    let stack = Stack::start().await;
     println!("cold start: release bootstrap (cargo lambda build --release), process start -> first handled event");
     println!(
         "{:<24} {:>10} {:>12} {:>14}",
@@ -116,7 +115,7 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
         let server = tokio::spawn(async move { axum::serve(listener, api).await });
         let started = Instant::now();
         let mut child = Command::new(&path)
-            .envs(stand.env("cold"))
+            .envs(stack.env())
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")

@@ -1,17 +1,19 @@
-//! `cargo run --release -p bench -- emulator [--jobs 100000]`: seeds the Bedrock emulator and
-//! measures a full paginated listing and Get latency through the real SDK client.
+//! Benchmarks that print figures (never timed assertions): `cargo run --release -p bench -- poll`,
+//! `first-run`, `event-latency`, `cold-start`, `emulator`. See the README's performance section.
 
 use std::time::{Duration, Instant};
 
 use aws_sdk_bedrock::config::retry::RetryConfig;
 use aws_sdk_bedrock::config::{BehaviorVersion, Credentials, Region};
 use clap::{Parser, Subcommand};
+use jobwatch::domain::JobKind;
 
+mod child;
 mod cold_start;
 mod event_latency;
+mod first_run;
 mod poll;
 mod run_once;
-mod stand_ins;
 
 #[derive(Parser)]
 struct Cli {
@@ -23,6 +25,9 @@ struct Cli {
 enum Command {
     /// One steady-state poll against histories of growing size, ours and (with --naive) a naive one.
     Poll {
+        /// Families (comma-separated), or `all`.
+        #[arg(long, value_delimiter = ',', default_values_t = [String::from("batch-inference")])]
+        family: Vec<String>,
         /// History sizes (comma-separated).
         #[arg(long, value_delimiter = ',', default_values_t = [1_000usize, 10_000, 100_000])]
         history: Vec<usize>,
@@ -36,6 +41,23 @@ enum Command {
         #[arg(long)]
         naive: bool,
     },
+    /// A first deployment into a large account: invocations (each its own process and budget)
+    /// until the backlog is recorded.
+    FirstRun {
+        #[arg(long, default_value = "batch-inference")]
+        family: String,
+        /// Jobs in the look-back.
+        #[arg(long, default_value_t = 100_000)]
+        history: usize,
+        /// Share of them still open.
+        #[arg(long, default_value_t = 0.1)]
+        open_share: f64,
+        /// Each invocation's budget (the function timeout less the margin).
+        #[arg(long, default_value_t = 115)]
+        budget_secs: u64,
+        #[arg(long, default_value_t = 30)]
+        max_invocations: usize,
+    },
     /// Event-to-publish latency of the fast path.
     EventLatency {
         #[arg(long, default_value_t = 200)]
@@ -47,7 +69,11 @@ enum Command {
     #[command(hide = true)]
     RunOnce {
         #[arg(long)]
+        family: String,
+        #[arg(long)]
         mode: String,
+        #[arg(long)]
+        budget_ms: Option<u64>,
     },
     /// List and Get latency of the emulator with a large history.
     Emulator {
@@ -58,6 +84,14 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         gets: usize,
     },
+}
+
+/// The family named on the command line.
+pub fn family(name: &str) -> Result<JobKind, String> {
+    JobKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == name)
+        .ok_or_else(|| format!("unknown family {name:?}"))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -145,12 +179,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
         Command::Emulator { jobs, gets } => emulator(jobs, gets).await,
         Command::Poll {
+            family,
             history,
             open,
             transitions,
             naive,
         } => {
+            let families = match family.as_slice() {
+                [all] if all == "all" => JobKind::ALL.iter().map(|k| k.to_string()).collect(),
+                _ => family,
+            };
             poll::run(poll::PollArgs {
+                families,
                 histories: history,
                 open,
                 transitions,
@@ -158,7 +198,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .await
         }
-        Command::RunOnce { mode } => run_once::run(&mode).await,
+        Command::FirstRun {
+            family,
+            history,
+            open_share,
+            budget_secs,
+            max_invocations,
+        } => {
+            first_run::run(first_run::FirstRunArgs {
+                family,
+                history,
+                open_share,
+                budget_secs,
+                max_invocations,
+            })
+            .await
+        }
+        Command::RunOnce {
+            family,
+            mode,
+            budget_ms,
+        } => {
+            run_once::run(run_once::RunOnce {
+                family,
+                mode,
+                budget_ms,
+            })
+            .await
+        }
         Command::ColdStart => cold_start::run().await,
         Command::EventLatency { events } => event_latency::run(events).await,
     }

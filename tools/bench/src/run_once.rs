@@ -1,46 +1,32 @@
-//! `bench run-once --mode ours|naive`: one poll in this process, as a Lambda would run it;
-//! prints a JSON line with the figures the parent collects.
+//! `bench run-once --family F --mode ours|naive [--budget-ms N]`: one poll in this process, as a
+//! Lambda invocation would run it; prints one JSON line with the figures the parent collects.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextMut,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use chrono::Utc;
 use futures::{stream, StreamExt};
+use jobwatch::adapters::async_invoke::AsyncInvokeSource;
 use jobwatch::adapters::batch::BatchInferenceSource;
+use jobwatch::adapters::customization::CustomizationSource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
+use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
-use jobwatch::domain::{plan, JobStatus, Notice, NotifyPolicy, PlanContext};
+use jobwatch::domain::{plan, JobKind, JobStatus, Notice, NotifyPolicy, PlanContext, RunId};
 use jobwatch::ports::{JobSource, ListFilter, Notifier};
-use jobwatch::{Config, PollSettings, Poller};
-use serde_json::json;
+use jobwatch::{Budget, Config, Poller};
+use serde_json::{json, Value};
 
-/// Counts every DynamoDB call the poller makes.
+/// Asks DynamoDB for the capacity each call consumed and adds it up (moto's accounting).
 #[derive(Debug, Clone, Default)]
-struct CountCalls(Arc<AtomicU64>);
-
-impl Intercept for CountCalls {
-    fn name(&self) -> &'static str {
-        "CountCalls"
-    }
-
-    fn read_before_execution(
-        &self,
-        _: &BeforeSerializationInterceptorContextRef<'_>,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-}
-
-/// Asks DynamoDB for the capacity each call consumed and adds it up.
-#[derive(Debug, Clone, Default)]
-struct MeasureCapacity(Arc<std::sync::Mutex<f64>>);
+struct MeasureCapacity(Arc<Mutex<f64>>);
 
 macro_rules! for_each_op {
     ($m:ident) => {
@@ -58,8 +44,8 @@ impl Intercept for MeasureCapacity {
 
     fn modify_before_serialization(
         &self,
-        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextMut<'_>,
-        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        context: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         use aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total;
@@ -82,8 +68,8 @@ impl Intercept for MeasureCapacity {
 
     fn read_after_deserialization(
         &self,
-        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
-        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let Ok(output) = context.output_or_error() else {
@@ -113,11 +99,12 @@ impl Intercept for MeasureCapacity {
                 .filter_map(|c| c.capacity_units)
                 .sum::<f64>();
         }
-        *self.0.lock().unwrap() += units;
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) += units;
         Ok(())
     }
 }
 
+/// Peak resident memory of this process (what Lambda's memory limit is about).
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -129,65 +116,115 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-pub async fn run(mode: &str) -> Result<(), Box<dyn std::error::Error>> {
+pub struct RunOnce {
+    pub family: String,
+    pub mode: String,
+    pub budget_ms: Option<u64>,
+}
+
+pub async fn run(args: RunOnce) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
-    let sdk = jobwatch::runtime::sdk_config().await;
-    let counter = CountCalls::default();
+    let sdk = jobwatch::startup::sdk_config().await;
     let capacity = MeasureCapacity::default();
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(counter.clone())
             .interceptor(capacity.clone())
             .build(),
     );
-    let source = BatchInferenceSource::new(aws_sdk_bedrock::Client::new(&sdk));
-    let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn);
+    let kind = crate::family(&args.family)?;
     let started = Instant::now();
-    let sent = match mode {
-        "ours" => {
-            let poller = Poller::new(
-                source,
-                DynamoJobStore::new(dynamodb, &config.table),
-                notifier,
-                PollSettings::from(&config),
-            );
-            let summary = poller.run(Utc::now(), "bench").await?;
-            summary.notifications_sent
-        }
-        "naive" => naive(&source, &dynamodb, &config.table, &notifier).await?,
-        other => return Err(format!("unknown mode {other}").into()),
+    let budget = args.budget_ms.map_or_else(Budget::default, |ms| {
+        Budget::until(started + Duration::from_millis(ms))
+    });
+    let wiring = Wiring {
+        config: &config,
+        dynamodb,
+        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn),
+        naive: args.mode == "naive",
+        budget,
     };
-    let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
-    println!(
-        "{}",
-        json!({"mode": mode, "notifications_sent": sent, "dynamodb_requests": counter.0.load(Ordering::Relaxed), "dynamodb_capacity": *capacity.0.lock().unwrap(), "wall_ms": wall_ms, "peak_rss_kib": peak_rss_kib()})
-    );
+    let mut report = match kind {
+        JobKind::BatchInference => {
+            wiring
+                .run(BatchInferenceSource::new(aws_sdk_bedrock::Client::new(
+                    &sdk,
+                )))
+                .await?
+        }
+        JobKind::ModelImport => {
+            wiring
+                .run(ModelImportSource::new(aws_sdk_bedrock::Client::new(&sdk)))
+                .await?
+        }
+        JobKind::AsyncInvoke => {
+            let runtime = aws_sdk_bedrockruntime::Client::new(&sdk);
+            wiring.run(AsyncInvokeSource::new(runtime)).await?
+        }
+        JobKind::ModelCustomization => {
+            wiring
+                .run(CustomizationSource::new(aws_sdk_bedrock::Client::new(&sdk)))
+                .await?
+        }
+    };
+    report["mode"] = json!(args.mode);
+    report["wall_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);
+    report["dynamodb_capacity"] = json!(*capacity.0.lock().unwrap_or_else(|p| p.into_inner()));
+    report["peak_rss_kib"] = json!(peak_rss_kib());
+    println!("{report}");
     Ok(())
 }
 
+/// The clients of one invocation.
+struct Wiring<'a> {
+    config: &'a Config,
+    dynamodb: aws_sdk_dynamodb::Client,
+    notifier: SnsNotifier,
+    naive: bool,
+    budget: Budget,
+}
+
+impl Wiring<'_> {
+    /// Our poller (its summary as the report), or the naive baseline.
+    async fn run<S: JobSource>(self, source: S) -> Result<Value, Box<dyn std::error::Error>> {
+        if self.naive {
+            let sent = naive(&source, &self.dynamodb, &self.config.table, &self.notifier).await?;
+            return Ok(json!({"notifications_sent": sent, "bedrock_calls": source.calls()}));
+        }
+        let store = DynamoJobStore::new(self.dynamodb, &self.config.table);
+        let poller = Poller::new(source, store, self.notifier, self.config.poll.clone());
+        let summary = poller.run_within(Utc::now(), "bench", self.budget).await?;
+        Ok(serde_json::to_value(summary)?)
+    }
+}
+
 /// The baseline users write first: list every job ever, read each one's item, write what changed.
-async fn naive(
-    source: &BatchInferenceSource,
+async fn naive<S: JobSource>(
+    source: &S,
     dynamodb: &aws_sdk_dynamodb::Client,
     table: &str,
     notifier: &SnsNotifier,
 ) -> Result<usize, Box<dyn std::error::Error>> {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    let listing = source.list(&ListFilter::default()).await?;
+    let pages: Vec<_> = source.list(&ListFilter::default()).collect().await;
+    let mut jobs = Vec::new();
+    for page in pages {
+        jobs.extend(page?);
+    }
     let policy = NotifyPolicy::default();
+    let run = RunId::new("naive");
     let ctx = PlanContext {
         now: Utc::now(),
-        first_run: false,
+        history_before: None,
         policy: &policy,
         region: "us-east-1",
         retention: chrono::Duration::days(90),
-        run_id: "naive",
+        run_id: &run,
         lease: chrono::Duration::minutes(5),
     };
-    let results: Vec<Result<bool, Box<dyn std::error::Error>>> = stream::iter(listing.jobs)
+    let results: Vec<Result<bool, Box<dyn std::error::Error>>> = stream::iter(jobs)
         .map(|job| {
             let ctx = ctx.clone();
             async move {
+                use aws_sdk_dynamodb::types::AttributeValue;
                 let key = AttributeValue::S(job.arn.to_string());
                 let item = dynamodb
                     .get_item()
@@ -200,7 +237,7 @@ async fn naive(
                     .as_ref()
                     .and_then(|i| i.get("status"))
                     .and_then(|v| v.as_s().ok())
-                    .map(|s| JobStatus::parse(s));
+                    .map(|s| JobStatus::new(s.as_str()));
                 if stored.as_ref() == Some(&job.status) {
                     return Ok(false);
                 }
@@ -211,8 +248,9 @@ async fn naive(
                     .item("status", AttributeValue::S(job.status.to_string()))
                     .send()
                     .await?;
+                let family = job.kind.family();
                 let finished_now =
-                    job.status.is_terminal() && stored.is_some_and(|s| !s.is_terminal());
+                    job.is_terminal() && stored.is_some_and(|s| !family.is_terminal(&s));
                 if finished_now {
                     let record = plan(None, &job, &ctx).map_err(|e| format!("{e:?}"))?.record;
                     notifier.publish(&Notice::new(&record, &job.status)).await?;

@@ -29,13 +29,8 @@ impl Config {
 
     /// Reads the configuration from a map (tests pass their own).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let required = |name: &'static str| {
-            get(name)
-                .map(str::to_owned)
-                .ok_or(ConfigError::Missing(name))
-        };
-        let topic_arn = required("NOTIFY_TOPIC_ARN")?;
+        let vars = Vars(vars);
+        let topic_arn = vars.required("NOTIFY_TOPIC_ARN")?;
         if !topic_arn.starts_with("arn:") || topic_arn.split(':').count() < 6 {
             return Err(invalid(
                 "NOTIFY_TOPIC_ARN",
@@ -43,65 +38,97 @@ impl Config {
                 "expected an SNS topic ARN",
             ));
         }
-        // Raw statuses as the API sends them, or phases by name (`failed`, `succeeded`, ...).
-        let on = match get("NOTIFY_STATUSES") {
-            None => None,
-            Some(list) => {
-                let parsed: Vec<NotifyOn> = list
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(NotifyOn::parse)
-                    .collect();
-                if parsed.is_empty() {
-                    return Err(invalid("NOTIFY_STATUSES", list, "no status given"));
-                }
-                Some(parsed)
-            }
-        };
-        let flag = |name: &'static str| -> Result<bool, ConfigError> {
-            match get(name) {
-                None => Ok(false),
-                Some(v) => match v.to_ascii_lowercase().as_str() {
-                    "true" | "1" | "yes" => Ok(true),
-                    "false" | "0" | "no" => Ok(false),
-                    _ => Err(invalid(name, v, "expected true or false")),
-                },
-            }
-        };
-        let on_first_sight = flag("NOTIFY_ON_FIRST_SIGHT")?;
-        let number =
-            |name: &'static str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
-                match get(name) {
-                    None => Ok(default),
-                    Some(raw) => match raw.parse::<i64>() {
-                        Ok(n) if (min..=max).contains(&n) => Ok(n),
-                        _ => Err(invalid(
-                            name,
-                            raw,
-                            &format!("expected a whole number from {min} to {max}"),
-                        )),
-                    },
-                }
-            };
         let poll = PollSettings {
-            region: get("AWS_REGION")
-                .or_else(|| get("AWS_DEFAULT_REGION"))
+            region: vars
+                .get("AWS_REGION")
+                .or_else(|| vars.get("AWS_DEFAULT_REGION"))
                 .map(str::to_owned)
                 .ok_or(ConfigError::Missing("AWS_REGION"))?,
-            policy: NotifyPolicy { on, on_first_sight },
-            lookback: Duration::hours(number("LOOKBACK_HOURS", 336, 1, 24 * 366)?),
-            list_margin: Duration::minutes(number("LIST_MARGIN_MINUTES", 15, 0, 24 * 60)?),
-            get_concurrency: number("GET_CONCURRENCY", 8, 1, 64)? as usize,
-            retention: Duration::days(number("RETENTION_DAYS", 90, 1, 3650)?),
-            publish_lease: Duration::seconds(number("PUBLISH_LEASE_SECONDS", 300, 1, 86_400)?),
+            policy: NotifyPolicy {
+                on: vars.notify_on()?,
+                on_first_sight: vars.flag("NOTIFY_ON_FIRST_SIGHT")?,
+            },
+            lookback: Duration::hours(vars.number("LOOKBACK_HOURS", 336, 1, 24 * 366)?),
+            list_margin: Duration::minutes(vars.number("LIST_MARGIN_MINUTES", 15, 0, 24 * 60)?),
+            get_concurrency: vars.number("GET_CONCURRENCY", 8, 1, 64)? as usize,
+            retention: Duration::days(vars.number("RETENTION_DAYS", 90, 1, 3650)?),
+            publish_lease: Duration::seconds(vars.number(
+                "PUBLISH_LEASE_SECONDS",
+                300,
+                1,
+                86_400,
+            )?),
         };
         Ok(Self {
-            table: required("JOBS_TABLE")?,
+            table: vars.required("JOBS_TABLE")?,
             topic_arn,
-            read_output_manifest: flag("READ_OUTPUT_MANIFEST")?,
+            read_output_manifest: vars.flag("READ_OUTPUT_MANIFEST")?,
             poll,
         })
+    }
+}
+
+/// The environment, read with one rule per kind of value; blank counts as unset.
+struct Vars<'a>(&'a HashMap<String, String>);
+
+impl Vars<'_> {
+    fn get(&self, name: &'static str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name)
+            .map(str::to_owned)
+            .ok_or(ConfigError::Missing(name))
+    }
+
+    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(invalid(name, v, "expected true or false")),
+            },
+        }
+    }
+
+    fn number(
+        &self,
+        name: &'static str,
+        default: i64,
+        min: i64,
+        max: i64,
+    ) -> Result<i64, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(invalid(
+                    name,
+                    raw,
+                    &format!("expected a whole number from {min} to {max}"),
+                )),
+            },
+        }
+    }
+
+    /// `NOTIFY_STATUSES`: raw statuses as the API sends them, or phases by name (`failed`,
+    /// `succeeded`, ...); unset means every terminal status of the family.
+    fn notify_on(&self) -> Result<Option<Vec<NotifyOn>>, ConfigError> {
+        let Some(list) = self.get("NOTIFY_STATUSES") else {
+            return Ok(None);
+        };
+        let parsed: Vec<NotifyOn> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(NotifyOn::parse)
+            .collect();
+        match parsed.is_empty() {
+            true => Err(invalid("NOTIFY_STATUSES", list, "no status given")),
+            false => Ok(Some(parsed)),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::domain::{JobArn, JobKind};
+use crate::domain::{JobArn, JobKind, RunId};
 use crate::error::Error;
 use crate::poller::{Budget, Poller, RunSummary};
 use crate::ports::{JobSource, JobStore, Notifier};
@@ -136,13 +136,12 @@ where
     T: JobStore,
     N: Notifier,
 {
-    let request_id = if event.context.request_id.is_empty() {
-        format!(
+    let run_id = match event.context.request_id.as_str() {
+        "" => RunId::new(format!(
             "local-{}",
             Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        )
-    } else {
-        event.context.request_id.clone()
+        )),
+        id => RunId::new(id),
     };
     let now_ms = Utc::now().timestamp_millis();
     tracing::info!(
@@ -158,42 +157,48 @@ where
             reported_status,
         } if kind == poller.source.kind() => {
             tracing::info!(job_arn = %arn, reported_status, "state-change event");
-            let summary = poller
-                .run_one(Utc::now(), request_id.as_str(), &arn, budget)
-                .await?;
+            let summary = poller.run_one(Utc::now(), run_id, &arn, budget).await?;
             tracing::info!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "event handled");
             Ok(Output::Event(Box::new(summary)))
         }
-        Trigger::Job { kind, .. } => {
-            let reason = format!(
-                "a {kind} event is not for this {} function",
-                poller.source.kind()
-            );
-            tracing::info!(reason, "event ignored");
-            Ok(Output::Ignored { reason })
-        }
-        Trigger::Ignore(reason) => {
-            tracing::info!(reason, "event ignored");
-            Ok(Output::Ignored { reason })
-        }
-        Trigger::Poll => {
-            let summary = poller
-                .run_within(Utc::now(), request_id.as_str(), budget)
-                .await?;
-            let line = serde_json::to_string(&summary).unwrap_or_default();
-            if summary.failures > 0 {
-                tracing::warn!(summary = %line, "run finished with failures");
-            } else {
-                tracing::info!(summary = %line, "run finished");
-            }
-            if !summary.discovery_ok {
-                // Lambda counts it as an error (alarms); the next run picks up where this stopped.
-                return Err(Error::Incomplete {
-                    failures: summary.failures,
-                    first: summary.errors.first().cloned().unwrap_or_default(),
-                });
-            }
-            Ok(Output::Polled(Box::new(summary)))
-        }
+        Trigger::Job { kind, .. } => Ok(ignored(format!(
+            "a {kind} event is not for this {} function",
+            poller.source.kind()
+        ))),
+        Trigger::Ignore(reason) => Ok(ignored(reason)),
+        Trigger::Poll => poll(poller, run_id, budget).await,
     }
+}
+
+fn ignored(reason: String) -> Output {
+    tracing::info!(reason, "event ignored");
+    Output::Ignored { reason }
+}
+
+/// A scheduled poll. A run whose listing failed is an error for Lambda (alarms); the next run
+/// picks up where this one stopped.
+async fn poll<S, T, N>(
+    poller: &Poller<S, T, N>,
+    run_id: RunId,
+    budget: Budget,
+) -> Result<Output, Error>
+where
+    S: JobSource,
+    T: JobStore,
+    N: Notifier,
+{
+    let summary = poller.run_within(Utc::now(), run_id, budget).await?;
+    let line = serde_json::to_string(&summary).unwrap_or_default();
+    if summary.failures > 0 {
+        tracing::warn!(summary = %line, "run finished with failures");
+    } else {
+        tracing::info!(summary = %line, "run finished");
+    }
+    if !summary.discovery_ok {
+        return Err(Error::Incomplete {
+            failures: summary.failures,
+            first: summary.errors.first().cloned().unwrap_or_default(),
+        });
+    }
+    Ok(Output::Polled(Box::new(summary)))
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Family, JobRecord, JobStatus, Outcome, Phase};
+use super::{Family, JobRecord, JobStatus, Outcome, Phase, RecordCounts};
 
 /// Console page of a job family (the console has no stable deep link for every job).
 fn console_url(family: &Family, region: &str) -> String {
@@ -60,34 +60,50 @@ pub fn render(record: &JobRecord, status: &JobStatus, name: &str, message: Optio
         headline(family.phase(status))
     );
     let _ = writeln!(out);
-    let previous = record
-        .previous_status
-        .as_ref()
-        .map_or("(first seen finished)", JobStatus::as_str);
-    let _ = writeln!(out, "Status:           {status} (was {previous})");
-    if let Some(end) = record.end_time {
-        let secs = (end - record.submit_time).num_seconds().max(0);
-        let _ = writeln!(
-            out,
-            "Duration:         {} (submitted {}, ended {})",
-            duration(secs),
-            record.submit_time.format("%Y-%m-%d %H:%M UTC"),
-            end.format("%Y-%m-%d %H:%M UTC")
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "Submitted:        {}",
-            record.submit_time.format("%Y-%m-%d %H:%M UTC")
-        );
-    }
+    timing(&mut out, record, status);
     if let Some(model) = &record.model_id {
         let _ = writeln!(out, "Model:            {model}");
     }
     if let Some(message) = message {
         let _ = writeln!(out, "Message:          {message}");
     }
-    let c = &record.counts;
+    counts(&mut out, &record.counts);
+    locations(&mut out, record, family);
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "-- bedrock-jobwatch. Filter what you receive with a subscription filter policy on"
+    );
+    let _ = write!(out, "   job_kind, status, outcome, model_id or region.");
+    out
+}
+
+/// Status (and the one before it), then how long the job took or when it was submitted.
+fn timing(out: &mut String, record: &JobRecord, status: &JobStatus) {
+    let previous = record
+        .previous_status
+        .as_ref()
+        .map_or("(first seen finished)", JobStatus::as_str);
+    let _ = writeln!(out, "Status:           {status} (was {previous})");
+    let submitted = record.submit_time.format("%Y-%m-%d %H:%M UTC");
+    match record.end_time {
+        Some(end) => {
+            let secs = (end - record.submit_time).num_seconds().max(0);
+            let _ = writeln!(
+                out,
+                "Duration:         {} (submitted {submitted}, ended {})",
+                duration(secs),
+                end.format("%Y-%m-%d %H:%M UTC")
+            );
+        }
+        None => {
+            let _ = writeln!(out, "Submitted:        {submitted}");
+        }
+    }
+}
+
+/// Record and token counts, where the job reports them.
+fn counts(out: &mut String, c: &RecordCounts) {
     if let Some(total) = c.total {
         let success = c.success.unwrap_or(0);
         let rate = if total > 0 {
@@ -112,6 +128,10 @@ pub fn render(record: &JobRecord, status: &JobStatus, name: &str, message: Optio
             c.output_tokens.map_or("?".into(), group)
         );
     }
+}
+
+/// Where the input and output are, which job it is, and where to look at it.
+fn locations(out: &mut String, record: &JobRecord, family: &Family) {
     if let Some(input) = &record.input_s3_uri {
         let _ = writeln!(out, "Input:            {input}");
     }
@@ -130,11 +150,4 @@ pub fn render(record: &JobRecord, status: &JobStatus, name: &str, message: Optio
         "Console:          {}",
         console_url(family, &record.region)
     );
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "-- bedrock-jobwatch. Filter what you receive with a subscription filter policy on"
-    );
-    let _ = write!(out, "   job_kind, status, outcome, model_id or region.");
-    out
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{JobRecord, JobStatus};
+use super::{JobRecord, JobStatus, Outcome};
 
 /// A rendered notification, ready for any notifier.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,8 +27,7 @@ const MAX_NAME_CHARS: usize = 256;
 impl Notice {
     pub fn new(record: &JobRecord, status: &JobStatus) -> Self {
         let dedup_key = format!("{}#{}", record.pk, status);
-        let phase = record.kind.family().phase(status);
-        let outcome = phase.outcome();
+        let outcome = record.kind.family().phase(status).outcome();
         let name = record
             .name
             .clone()
@@ -68,25 +67,35 @@ impl Notice {
             "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
             "text": &email,
         });
-        let mut attributes = vec![
-            ("job_kind", record.kind.as_str().to_owned()),
-            ("status", status.as_str().to_owned()),
-            ("outcome", outcome.as_str().to_owned()),
-            ("region", record.region.clone()),
-            ("dedup_key", dedup_key.clone()),
-        ];
-        if let Some(model) = record.model_id.as_deref().filter(|m| !m.is_empty()) {
-            attributes.push(("model_id", model.to_owned()));
-        }
-        attributes.retain(|(_, v)| !v.is_empty());
         Self {
+            attributes: attributes(record, status, outcome, &dedup_key),
             dedup_key,
             subject,
             body,
             email,
-            attributes,
         }
     }
+}
+
+/// Message attributes for filter policies; SNS rejects empty values, so none are sent.
+fn attributes(
+    record: &JobRecord,
+    status: &JobStatus,
+    outcome: Outcome,
+    dedup_key: &str,
+) -> Vec<(&'static str, String)> {
+    let mut attributes = vec![
+        ("job_kind", record.kind.as_str().to_owned()),
+        ("status", status.as_str().to_owned()),
+        ("outcome", outcome.as_str().to_owned()),
+        ("region", record.region.clone()),
+        ("dedup_key", dedup_key.to_owned()),
+    ];
+    if let Some(model) = record.model_id.as_deref() {
+        attributes.push(("model_id", model.to_owned()));
+    }
+    attributes.retain(|(_, v)| !v.is_empty());
+    attributes
 }
 
 fn truncate(message: Option<&str>, max: usize) -> (Option<String>, bool) {

@@ -94,27 +94,9 @@ pub fn plan(
     ctx: &PlanContext,
 ) -> Result<Change, Skip> {
     if let Some(known) = known {
-        if known.status == observed.status {
-            return Err(Skip::Unchanged);
-        }
-        if !known.is_open() {
-            return Err(Skip::AlreadyTerminal);
-        }
-        let family = observed.kind.family();
-        if let (Some(old), Some(new)) = (family.rank(&known.status), observed.rank()) {
-            if new < old {
-                return Err(Skip::Regression);
-            }
-        }
+        refuse(known, observed)?;
     }
-    let phase = observed.phase();
-    let arrives_terminal_on_first_sight = known.is_none() && phase.is_terminal();
-    let is_history = ctx
-        .history_before
-        .is_some_and(|before| observed.submit_time < before);
-    let silenced = arrives_terminal_on_first_sight && is_history && !ctx.policy.on_first_sight;
-    let notify = ctx.policy.notifies(&observed.status, phase) && !silenced;
-
+    let notify = notifies(known, observed, ctx);
     let mut record = match known {
         Some(k) => JobRecord {
             previous_status: Some(k.status.clone()),
@@ -123,33 +105,7 @@ pub fn plan(
             retired: false,
             ..k.clone()
         },
-        None => JobRecord {
-            pk: observed.arn.clone(),
-            kind: observed.kind,
-            region: observed.arn.region().unwrap_or(ctx.region).to_owned(),
-            name: None,
-            status: observed.status.clone(),
-            previous_status: None,
-            model_id: None,
-            message: None,
-            submit_time: observed.submit_time,
-            end_time: None,
-            input_s3_uri: None,
-            output_s3_uri: None,
-            counts: Default::default(),
-            version: 1,
-            first_seen_at: ctx.now,
-            updated_at: ctx.now,
-            watch: None,
-            pending_status: None,
-            lease_owner: None,
-            lease_until: None,
-            notified_status: None,
-            notified_at: None,
-            missing_count: 0,
-            retired: false,
-            expires_at: None,
-        },
+        None => first_record(observed, ctx),
     };
     record.name = observed.name.clone().or(record.name);
     record.status = observed.status.clone();
@@ -175,6 +131,64 @@ pub fn plan(
         expected_version: known.map(|k| k.version),
         notify,
     })
+}
+
+/// Why an observation of a known job must not be written, if it must not.
+fn refuse(known: &JobRecord, observed: &ObservedJob) -> Result<(), Skip> {
+    if known.status == observed.status {
+        return Err(Skip::Unchanged);
+    }
+    if !known.is_open() {
+        return Err(Skip::AlreadyTerminal);
+    }
+    let family = observed.kind.family();
+    match (family.rank(&known.status), observed.rank()) {
+        (Some(old), Some(new)) if new < old => Err(Skip::Regression),
+        _ => Ok(()),
+    }
+}
+
+/// Whether arriving in the observed status is notified: the policy says so, and it is not a
+/// finished job of the history the first run is recording.
+fn notifies(known: Option<&JobRecord>, observed: &ObservedJob, ctx: &PlanContext) -> bool {
+    let phase = observed.phase();
+    let arrives_terminal_on_first_sight = known.is_none() && phase.is_terminal();
+    let is_history = ctx
+        .history_before
+        .is_some_and(|before| observed.submit_time < before);
+    let silenced = arrives_terminal_on_first_sight && is_history && !ctx.policy.on_first_sight;
+    ctx.policy.notifies(&observed.status, phase) && !silenced
+}
+
+/// The item of a job seen for the first time (details are filled in by `plan`).
+fn first_record(observed: &ObservedJob, ctx: &PlanContext) -> JobRecord {
+    JobRecord {
+        pk: observed.arn.clone(),
+        kind: observed.kind,
+        region: observed.arn.region().unwrap_or(ctx.region).to_owned(),
+        name: None,
+        status: observed.status.clone(),
+        previous_status: None,
+        model_id: None,
+        message: None,
+        submit_time: observed.submit_time,
+        end_time: None,
+        input_s3_uri: None,
+        output_s3_uri: None,
+        counts: Default::default(),
+        version: 1,
+        first_seen_at: ctx.now,
+        updated_at: ctx.now,
+        watch: None,
+        pending_status: None,
+        lease_owner: None,
+        lease_until: None,
+        notified_status: None,
+        notified_at: None,
+        missing_count: 0,
+        retired: false,
+        expires_at: None,
+    }
 }
 
 /// A known open job that a Get no longer finds (deleted from Bedrock): each miss is counted, and

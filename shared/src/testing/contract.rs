@@ -231,66 +231,65 @@ pub async fn many_items_are_read_back_at_once<S: JobStore>(store: &S) {
     );
 }
 
-pub async fn progress_never_moves_backwards<S: JobStore>(store: &S) {
+fn hint() -> OpenJobs {
+    OpenJobs {
+        count: 7,
+        oldest: Some(t0() - Duration::hours(5)),
+    }
+}
+
+fn reached(hours: i64) -> Checkpoint {
+    Checkpoint {
+        started: t0(),
+        reached: t0() + Duration::hours(hours),
+    }
+}
+
+async fn save<S: JobStore>(store: &S, listed: Listed) -> Write {
+    let progress = Progress {
+        listed,
+        open: hint(),
+    };
+    store.save_progress(&scope(), &progress).await.unwrap()
+}
+
+pub async fn a_checkpoint_only_moves_forward_and_keeps_its_start<S: JobStore>(store: &S) {
     let fresh = store.scope_state(&scope()).await.unwrap();
     assert_eq!(
         (fresh.watermark, fresh.checkpoint, fresh.open),
         (None, None, OpenJobs::default())
     );
-    let open = OpenJobs {
-        count: 7,
-        oldest: Some(t0() - Duration::hours(5)),
-    };
-    let at = |hours| Checkpoint {
-        started: t0(),
-        reached: t0() + Duration::hours(hours),
-    };
-    let save = |listed| Progress { listed, open };
     assert_eq!(
-        store
-            .save_progress(&scope(), &save(Listed::Reached(at(2))))
-            .await
-            .unwrap(),
+        save(store, Listed::Reached(reached(2))).await,
         Write::Written
     );
     assert_eq!(
-        store
-            .save_progress(&scope(), &save(Listed::Reached(at(1))))
-            .await
-            .unwrap(),
+        save(store, Listed::Reached(reached(1))).await,
         Write::LostRace
     );
     let later_start = Checkpoint {
         started: t0() + Duration::days(1),
-        ..at(3)
+        ..reached(3)
     };
-    store
-        .save_progress(&scope(), &save(Listed::Reached(later_start)))
-        .await
-        .unwrap();
+    assert_eq!(
+        save(store, Listed::Reached(later_start)).await,
+        Write::Written
+    );
     let state = store.scope_state(&scope()).await.unwrap();
     assert_eq!(
         state.checkpoint,
-        Some(at(3)),
+        Some(reached(3)),
         "the backlog keeps its first start"
     );
-    assert_eq!(state.open, open);
+    assert_eq!((state.watermark, state.open), (None, hint()));
+}
+
+pub async fn the_watermark_only_moves_forward_and_ends_the_checkpoint<S: JobStore>(store: &S) {
+    save(store, Listed::Reached(reached(2))).await;
     let done = t0() + Duration::hours(4);
-    assert_eq!(
-        store
-            .save_progress(&scope(), &save(Listed::Complete(done)))
-            .await
-            .unwrap(),
-        Write::Written
-    );
+    assert_eq!(save(store, Listed::Complete(done)).await, Write::Written);
     let old = t0() + Duration::hours(3);
-    assert_eq!(
-        store
-            .save_progress(&scope(), &save(Listed::Complete(old)))
-            .await
-            .unwrap(),
-        Write::LostRace
-    );
+    assert_eq!(save(store, Listed::Complete(old)).await, Write::LostRace);
     let empty = Progress {
         listed: Listed::Nothing,
         open: OpenJobs::default(),
@@ -319,7 +318,8 @@ macro_rules! store_contract {
             marking_sent_needs_the_pending_status_and_the_lease,
             the_watch_index_holds_open_and_pending_items_in_pages,
             many_items_are_read_back_at_once,
-            progress_never_moves_backwards,
+            a_checkpoint_only_moves_forward_and_keeps_its_start,
+            the_watermark_only_moves_forward_and_ends_the_checkpoint,
         );
     };
     (@cases $setup:expr; $($case:ident),* $(,)?) => {

@@ -38,6 +38,7 @@ impl Config {
                 "expected an SNS topic ARN",
             ));
         }
+        let lease_seconds = vars.number("PUBLISH_LEASE_SECONDS", 300, 1, 86_400)?;
         let poll = PollSettings {
             region: vars
                 .get("AWS_REGION")
@@ -52,12 +53,7 @@ impl Config {
             list_margin: Duration::minutes(vars.number("LIST_MARGIN_MINUTES", 15, 0, 24 * 60)?),
             get_concurrency: vars.number("GET_CONCURRENCY", 8, 1, 64)? as usize,
             retention: Duration::days(vars.number("RETENTION_DAYS", 90, 1, 3650)?),
-            publish_lease: Duration::seconds(vars.number(
-                "PUBLISH_LEASE_SECONDS",
-                300,
-                1,
-                86_400,
-            )?),
+            publish_lease: Duration::seconds(lease_seconds),
         };
         Ok(Self {
             table: vars.required("JOBS_TABLE")?,

@@ -10,32 +10,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
 use crate::error::{ApiError, ApiResult};
-use crate::lifecycle::AutoAdvance;
+use crate::settings::Settings;
 use crate::store::Store;
-
-/// Settings fixed at start-up.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub region: String,
-    pub account: String,
-    pub seed: u64,
-    /// In `--auto-advance` mode every new job gets a random planned outcome.
-    pub auto_advance: bool,
-    /// Step duration and outcome mix for jobs that advance on their own.
-    pub lifecycle: AutoAdvance,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            region: "us-east-1".into(),
-            account: "123456789012".into(),
-            seed: 42,
-            auto_advance: false,
-            lifecycle: AutoAdvance::default(),
-        }
-    }
-}
 
 /// One fault rule, as posted to `/_emulator/faults`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

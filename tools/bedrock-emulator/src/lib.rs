@@ -8,7 +8,8 @@ pub mod control;
 pub mod error;
 pub mod lifecycle;
 pub mod model;
-pub mod state;
+pub mod settings;
+pub mod state_file;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -18,11 +19,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use app::{App, FaultRule, Settings};
-pub use lifecycle::AutoAdvance;
+pub use app::{App, FaultRule};
 pub use model::JobKind;
+pub use settings::AutoAdvance;
+pub use settings::Settings;
 
-use api::{bedrock, runtime};
+use api::{bedrock, bedrock_runtime};
 
 /// All routes: the AWS operations and the control API.
 pub fn router(app: Arc<App>) -> Router {
@@ -48,8 +50,11 @@ pub fn router(app: Arc<App>) -> Router {
             "/model-customization-jobs/{id}/stop",
             post(bedrock::stop_customization),
         )
-        .route("/async-invoke", post(runtime::start).get(runtime::list_all))
-        .route("/async-invoke/{arn}", get(runtime::get_one))
+        .route(
+            "/async-invoke",
+            post(bedrock_runtime::start).get(bedrock_runtime::list_all),
+        )
+        .route("/async-invoke/{arn}", get(bedrock_runtime::get_one))
         .route("/_emulator/jobs", get(control::jobs))
         .route(
             "/_emulator/jobs/{id}",

@@ -76,7 +76,7 @@ async fn main() -> std::io::Result<()> {
     let running = bedrock_emulator::spawn(listener, settings)?;
     if let Some(path) = &cli.state_file {
         if path.exists() {
-            let jobs = bedrock_emulator::state::load(path)?;
+            let jobs = bedrock_emulator::state_file::load(path)?;
             eprintln!(
                 "bedrock-emulator: loaded {} jobs from {}",
                 jobs.len(),
@@ -89,7 +89,7 @@ async fn main() -> std::io::Result<()> {
     shutdown_signal().await?;
     if let Some(path) = &cli.state_file {
         let jobs: Vec<_> = running.app.store.read().await.all().cloned().collect();
-        bedrock_emulator::state::save(path, &jobs)?;
+        bedrock_emulator::state_file::save(path, &jobs)?;
         eprintln!(
             "bedrock-emulator: saved {} jobs to {}",
             jobs.len(),

@@ -67,6 +67,17 @@ impl JobKind {
     }
 }
 
+/// Maps an outcome to the nearest terminal status the family has.
+pub fn fit_outcome(kind: JobKind, outcome: &str) -> &str {
+    if kind.statuses().contains(&outcome) {
+        outcome
+    } else if outcome == "PartiallyCompleted" {
+        "Completed"
+    } else {
+        "Failed"
+    }
+}
+
 /// Whether a status is one a job never leaves (for every family).
 pub fn is_terminal(status: &str) -> bool {
     matches!(

@@ -1,6 +1,6 @@
 //! The emulated AWS operations.
 
 pub mod bedrock;
+pub mod bedrock_runtime;
 pub mod input;
 pub mod render;
-pub mod runtime;

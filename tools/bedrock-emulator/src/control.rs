@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::app::{App, FaultRule};
 use crate::error::{ApiError, ApiResult};
 use crate::lifecycle;
-use crate::model::{is_terminal, iso, Job, JobKind, RecordCounts};
+use crate::model::{iso, Job, JobKind, RecordCounts, Status};
 
 /// Body of `POST /_emulator/jobs/{arn-or-id}/status`.
 #[derive(Debug, Deserialize)]
@@ -36,7 +36,7 @@ pub async fn force_status(
     let job = store
         .find_any_mut(&id)
         .ok_or_else(|| ApiError::not_found(format!("No job {id}")))?;
-    lifecycle::transition(job, &body.status, body.message, Utc::now());
+    lifecycle::transition(job, Status::parse(&body.status), body.message, Utc::now());
     if let Some(counts) = body.counts {
         job.counts = counts;
     }
@@ -177,8 +177,7 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
                     roll = roll.saturating_sub(*w);
                     hit
                 })
-                .map_or("Completed", |(s, _)| s.as_str())
-                .to_owned();
+                .map_or(Status::Completed, |(s, _)| Status::parse(s));
             let submit = newest - Duration::milliseconds(offset);
             let modified = submit + Duration::milliseconds((now - submit).num_milliseconds() / 2);
             let mut job = Job {
@@ -196,13 +195,13 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
                 message: None,
                 submit_time: submit,
                 last_modified_time: modified,
-                end_time: is_terminal(&status).then_some(modified),
+                end_time: status.is_terminal().then_some(modified),
                 client_request_token: None,
                 counts: RecordCounts::default(),
                 spec: seeded_spec(seed.kind, &app.settings.region, &app.settings.account),
                 planned_outcome: None,
             };
-            if is_terminal(&status) {
+            if status.is_terminal() {
                 app.with_rng(|rng| lifecycle::finish_details(&mut job, rng));
             }
             job
@@ -312,7 +311,7 @@ pub async fn jobs(
     let mut views: Vec<&Job> = store
         .all()
         .filter(|j| kind.is_none_or(|k| j.kind == k))
-        .filter(|j| q.get("status").is_none_or(|s| *s == j.status))
+        .filter(|j| q.get("status").is_none_or(|s| s == j.status.as_str()))
         .collect();
     views.sort_by_key(|j| (j.submit_time, j.id.clone()));
     Ok(Json(

@@ -9,30 +9,29 @@ use rand::rngs::StdRng;
 use rand::Rng;
 
 use crate::app::App;
-use crate::model::{fit_outcome, is_terminal, Job, JobKind, RecordCounts};
+use crate::model::{fit_outcome, Job, JobKind, RecordCounts, Status};
 
 /// Moves a job to `status` now; terminal statuses set `endTime`.
-pub fn transition(job: &mut Job, status: &str, message: Option<String>, now: DateTime<Utc>) {
-    job.status = status.to_owned();
+pub fn transition(job: &mut Job, status: Status, message: Option<String>, now: DateTime<Utc>) {
     job.last_modified_time = now;
-    if is_terminal(status) {
+    if status.is_terminal() {
         job.end_time = Some(now);
     }
     if message.is_some() {
         job.message = message;
     }
+    job.status = status;
 }
 
 /// The state after `current` on the way to `outcome`.
-fn next_status(kind: JobKind, current: &str, outcome: &str) -> String {
-    let next = match (kind, current) {
-        (_, "Stopping") => "Stopped",
-        (JobKind::BatchInference, "Submitted") => "Validating",
-        (JobKind::BatchInference, "Validating") => "Scheduled",
-        (JobKind::BatchInference, "Scheduled") => "InProgress",
+fn next_status(kind: JobKind, current: &Status, outcome: &Status) -> Status {
+    match (kind, current) {
+        (_, Status::Stopping) => Status::Stopped,
+        (JobKind::BatchInference, Status::Submitted) => Status::Validating,
+        (JobKind::BatchInference, Status::Validating) => Status::Scheduled,
+        (JobKind::BatchInference, Status::Scheduled) => Status::InProgress,
         _ => fit_outcome(kind, outcome),
-    };
-    next.to_owned()
+    }
 }
 
 /// Fills the details a real job has when it ends: record counts, messages, output ARNs.
@@ -45,14 +44,13 @@ pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
         }
         _ => "The model failed to process the request.",
     };
-    match job.status.as_str() {
-        "Completed" | "PartiallyCompleted" | "Expired" | "Failed" | "Stopped"
-            if job.kind == JobKind::BatchInference =>
-        {
-            let (processed, errors) = match job.status.as_str() {
-                "Completed" => (total, 0),
-                "PartiallyCompleted" => (total, rng.random_range(1..total / 2)),
-                "Failed" => (0, 0),
+    let status = job.status.clone();
+    match status {
+        _ if status.is_terminal() && job.kind == JobKind::BatchInference => {
+            let (processed, errors) = match status {
+                Status::Completed => (total, 0),
+                Status::PartiallyCompleted => (total, rng.random_range(1..total / 2)),
+                Status::Failed => (0, 0),
                 _ => {
                     let done = rng.random_range(0..total);
                     (done, rng.random_range(0..=done / 10))
@@ -65,20 +63,20 @@ pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
                 error_record_count: Some(errors),
             };
             if job.message.is_none() {
-                job.message = match job.status.as_str() {
-                    "Failed" => Some(failed(job).to_owned()),
-                    "Expired" => {
+                job.message = match status {
+                    Status::Failed => Some(failed(job).to_owned()),
+                    Status::Expired => {
                         Some("Job expired: it did not complete within the timeout duration.".into())
                     }
-                    "PartiallyCompleted" => {
+                    Status::PartiallyCompleted => {
                         Some(format!("{errors} records failed; see the output manifest."))
                     }
                     _ => None,
                 };
             }
         }
-        "Failed" if job.message.is_none() => job.message = Some(failed(job).to_owned()),
-        "Completed" if job.kind == JobKind::ModelCustomization => {
+        Status::Failed if job.message.is_none() => job.message = Some(failed(job).to_owned()),
+        Status::Completed if job.kind == JobKind::ModelCustomization => {
             let model = job
                 .spec_str("customModelName")
                 .unwrap_or("custom")
@@ -93,7 +91,7 @@ pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
             );
             job.spec.insert("outputModelArn".into(), arn.into());
         }
-        "Completed" if job.kind == JobKind::ModelImport => {
+        Status::Completed if job.kind == JobKind::ModelImport => {
             let id: String = job.id.chars().rev().collect();
             let arn = job
                 .arn
@@ -111,7 +109,7 @@ pub async fn tick(app: &App, step: Duration, now: DateTime<Utc>) {
     let mut store = app.store.write().await;
     let due: Vec<String> = store
         .all()
-        .filter(|j| j.planned_outcome.is_some() && !is_terminal(&j.status))
+        .filter(|j| j.planned_outcome.is_some() && !j.status.is_terminal())
         .filter(|j| now - j.last_modified_time >= step)
         .map(|j| j.arn.clone())
         .collect();
@@ -119,10 +117,11 @@ pub async fn tick(app: &App, step: Duration, now: DateTime<Utc>) {
         let Some(job) = store.find_any_mut(&arn) else {
             continue;
         };
-        let outcome = job.planned_outcome.clone().unwrap_or_default();
+        let outcome = job.planned_outcome.clone().unwrap_or(Status::Completed);
         let next = next_status(job.kind, &job.status, &outcome);
-        transition(job, &next, None, now);
-        if is_terminal(&next) {
+        let finished = next.is_terminal();
+        transition(job, next, None, now);
+        if finished {
             app.with_rng(|rng| finish_details(job, rng));
         }
     }

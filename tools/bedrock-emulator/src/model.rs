@@ -37,53 +37,143 @@ impl JobKind {
     }
 
     /// Every status the service model defines for this family.
-    pub fn statuses(self) -> &'static [&'static str] {
+    pub fn statuses(self) -> &'static [Status] {
+        use Status::*;
         match self {
             JobKind::BatchInference => &[
-                "Submitted",
-                "Validating",
-                "Scheduled",
-                "InProgress",
-                "Completed",
-                "Failed",
-                "Stopping",
-                "Stopped",
-                "PartiallyCompleted",
-                "Expired",
+                Submitted,
+                Validating,
+                Scheduled,
+                InProgress,
+                Completed,
+                Failed,
+                Stopping,
+                Stopped,
+                PartiallyCompleted,
+                Expired,
             ],
-            JobKind::ModelImport | JobKind::AsyncInvoke => &["InProgress", "Completed", "Failed"],
-            JobKind::ModelCustomization => {
-                &["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
-            }
+            JobKind::ModelImport | JobKind::AsyncInvoke => &[InProgress, Completed, Failed],
+            JobKind::ModelCustomization => &[InProgress, Completed, Failed, Stopping, Stopped],
         }
     }
 
     /// The status a new job starts in.
-    pub fn initial_status(self) -> &'static str {
+    pub fn initial_status(self) -> Status {
         match self {
-            JobKind::BatchInference => "Submitted",
-            _ => "InProgress",
+            JobKind::BatchInference => Status::Submitted,
+            _ => Status::InProgress,
         }
+    }
+
+    /// The status names, for validation messages.
+    pub fn status_names(self) -> Vec<&'static str> {
+        self.statuses().iter().map(Status::name).collect()
+    }
+}
+
+/// A job status on the wire. `Other` holds a word forced through the control API on purpose
+/// (a status a newer API might add), which clients must survive.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Status {
+    Submitted,
+    Validating,
+    Scheduled,
+    InProgress,
+    Stopping,
+    Completed,
+    PartiallyCompleted,
+    Failed,
+    Stopped,
+    Expired,
+    Other(String),
+}
+
+impl Status {
+    const KNOWN: [Status; 10] = [
+        Status::Submitted,
+        Status::Validating,
+        Status::Scheduled,
+        Status::InProgress,
+        Status::Stopping,
+        Status::Completed,
+        Status::PartiallyCompleted,
+        Status::Failed,
+        Status::Stopped,
+        Status::Expired,
+    ];
+
+    pub fn parse(raw: &str) -> Status {
+        Self::KNOWN
+            .into_iter()
+            .find(|s| s.name() == raw)
+            .unwrap_or_else(|| Status::Other(raw.to_owned()))
+    }
+
+    /// The wire name of a known status (`Other` words: see `as_str`).
+    fn name(&self) -> &'static str {
+        match self {
+            Status::Submitted => "Submitted",
+            Status::Validating => "Validating",
+            Status::Scheduled => "Scheduled",
+            Status::InProgress => "InProgress",
+            Status::Stopping => "Stopping",
+            Status::Completed => "Completed",
+            Status::PartiallyCompleted => "PartiallyCompleted",
+            Status::Failed => "Failed",
+            Status::Stopped => "Stopped",
+            Status::Expired => "Expired",
+            Status::Other(_) => "",
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Status::Other(raw) => raw,
+            known => known.name(),
+        }
+    }
+
+    /// A status a job never leaves (for every family).
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            Status::Completed
+                | Status::Failed
+                | Status::Stopped
+                | Status::PartiallyCompleted
+                | Status::Expired
+        )
+    }
+}
+
+impl From<String> for Status {
+    fn from(raw: String) -> Self {
+        Status::parse(&raw)
+    }
+}
+
+impl From<Status> for String {
+    fn from(status: Status) -> Self {
+        status.as_str().to_owned()
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
 /// Maps an outcome to the nearest terminal status the family has.
-pub fn fit_outcome(kind: JobKind, outcome: &str) -> &str {
-    if kind.statuses().contains(&outcome) {
-        outcome
-    } else if outcome == "PartiallyCompleted" {
-        "Completed"
+pub fn fit_outcome(kind: JobKind, outcome: &Status) -> Status {
+    if kind.statuses().contains(outcome) {
+        outcome.clone()
+    } else if *outcome == Status::PartiallyCompleted {
+        Status::Completed
     } else {
-        "Failed"
+        Status::Failed
     }
-}
-
-/// Whether a status is one a job never leaves (for every family).
-pub fn is_terminal(status: &str) -> bool {
-    matches!(
-        status,
-        "Completed" | "Failed" | "Stopped" | "PartiallyCompleted" | "Expired"
-    )
 }
 
 /// Batch inference record counts.
@@ -109,7 +199,7 @@ pub struct Job {
     pub arn: String,
     /// Job name (async invokes have none).
     pub name: Option<String>,
-    pub status: String,
+    pub status: Status,
     pub message: Option<String>,
     pub submit_time: DateTime<Utc>,
     pub last_modified_time: DateTime<Utc>,
@@ -119,7 +209,7 @@ pub struct Job {
     /// The request members echoed back by Get/List (configs, role, model, tags...).
     pub spec: serde_json::Map<String, Value>,
     /// The status auto-advance will finish in.
-    pub planned_outcome: Option<String>,
+    pub planned_outcome: Option<Status>,
 }
 
 impl Job {

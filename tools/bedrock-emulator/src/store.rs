@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Job, JobKind};
+use crate::model::{Job, JobKind, Status};
 
 /// Sort key: submit time in nanoseconds, then id (unique).
 type Key = (i64, String);
@@ -23,7 +23,7 @@ fn nanos(t: DateTime<Utc>) -> i64 {
 pub struct ListQuery {
     pub after: Option<DateTime<Utc>>,
     pub before: Option<DateTime<Utc>>,
-    pub status: Option<String>,
+    pub status: Option<Status>,
     pub name_contains: Option<String>,
     pub max_results: usize,
     pub next_token: Option<String>,

@@ -14,7 +14,7 @@ use super::render;
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::lifecycle;
-use crate::model::{is_terminal, Job, JobKind};
+use crate::model::{Job, JobKind, Status};
 
 type Q = Query<HashMap<String, String>>;
 
@@ -105,14 +105,14 @@ async fn stop(app: &App, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {
     let job = store
         .find_mut(kind, id)
         .ok_or_else(|| not_found(kind, id))?;
-    if is_terminal(&job.status) || job.status == "Stopping" {
+    if job.status.is_terminal() || job.status == Status::Stopping {
         return Err(ApiError::conflict(format!(
             "The job {} can't be stopped because it is in status {}.",
             job.arn, job.status
         )));
     }
-    lifecycle::transition(job, "Stopping", None, chrono::Utc::now());
-    job.planned_outcome = Some("Stopped".into());
+    lifecycle::transition(job, Status::Stopping, None, chrono::Utc::now());
+    job.planned_outcome = Some(Status::Stopped);
     Ok(Json(json!({})))
 }
 
@@ -280,7 +280,7 @@ pub async fn create(
         },
         id,
         name: name.map(str::to_owned),
-        status: kind.initial_status().to_owned(),
+        status: kind.initial_status(),
         message: None,
         submit_time: now,
         last_modified_time: now,

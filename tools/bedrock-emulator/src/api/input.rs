@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::JobKind;
+use crate::model::{JobKind, Status};
 use crate::store::ListQuery;
 
 /// Names of a List operation's time-filter query parameters and its only `sortBy` value.
@@ -34,10 +34,10 @@ pub fn list_query(
             }
         },
     };
-    let status = q.get("statusEquals").cloned();
+    let status = q.get("statusEquals").map(|s| Status::parse(s));
     if let Some(s) = &status {
-        if !kind.statuses().contains(&s.as_str()) {
-            return Err(enum_error("statusEquals", s, kind.statuses()));
+        if !kind.statuses().contains(s) {
+            return Err(enum_error("statusEquals", s.as_str(), &kind.status_names()));
         }
     }
     let ascending = match q.get("sortOrder").map(String::as_str) {
@@ -206,10 +206,10 @@ pub fn s3_uri(value: &Value, path: &[&str]) -> ApiResult<String> {
 }
 
 /// The value of the `emulator:outcome` tag, which picks the terminal status auto-advance uses.
-pub fn outcome_tag(tags: Option<&Value>) -> Option<String> {
+pub fn outcome_tag(tags: Option<&Value>) -> Option<Status> {
     tags?.as_array()?.iter().find_map(|tag| {
         (tag.get("key")?.as_str()? == "emulator:outcome")
-            .then(|| tag.get("value")?.as_str().map(str::to_owned))
+            .then(|| tag.get("value")?.as_str().map(Status::parse))
             .flatten()
     })
 }

@@ -4,7 +4,7 @@ use aws_sdk_bedrockruntime::types::{AsyncInvokeStatus, SortAsyncInvocationBy, So
 use aws_sdk_bedrockruntime::Client;
 use futures::Stream;
 
-use super::sdk::{found, from_smithy, to_smithy, Calls};
+use super::sdk::{found, from_smithy, Calls};
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
 use crate::ports::{JobSource, ListFilter, Page};
@@ -60,28 +60,16 @@ impl JobSource for AsyncInvokeSource {
     }
 
     fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
-        let request = self
-            .client
-            .list_async_invokes()
-            .max_results(1000)
-            .set_submit_time_after(filter.submitted_after.map(to_smithy))
-            .set_status_equals(
-                filter
-                    .status
-                    .as_ref()
-                    .map(|s| AsyncInvokeStatus::from(s.as_str())),
-            )
-            // Oldest first only when asked: the default order is the API's own (newest first).
-            .set_sort_by(
-                filter
-                    .oldest_first
-                    .then_some(SortAsyncInvocationBy::SubmissionTime),
-            )
-            .set_sort_order(filter.oldest_first.then_some(SortOrder::Ascending));
-        list_pages!(self.calls, request, "ListAsyncInvokes", |page| page
-            .async_invoke_summaries()
-            .iter()
-            .map(|j| observe_async!(j)))
+        list_pages!(
+            self.calls,
+            self.client.list_async_invokes(),
+            filter,
+            after: set_submit_time_after,
+            status: AsyncInvokeStatus,
+            sort: (SortAsyncInvocationBy::SubmissionTime, SortOrder::Ascending),
+            "ListAsyncInvokes",
+            |page| page.async_invoke_summaries().iter().map(|j| observe_async!(j))
+        )
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

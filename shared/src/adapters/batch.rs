@@ -5,7 +5,7 @@ use aws_sdk_bedrock::Client;
 use futures::Stream;
 
 use super::manifest::ManifestReader;
-use super::sdk::{found, from_smithy, to_smithy, Calls};
+use super::sdk::{found, from_smithy, Calls};
 use crate::config::Config;
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob, RecordCounts};
 use crate::error::Error;
@@ -87,24 +87,19 @@ impl JobSource for BatchInferenceSource {
     }
 
     fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
-        let request = self
-            .client
-            .list_model_invocation_jobs()
-            .max_results(1000)
-            .set_submit_time_after(filter.submitted_after.map(to_smithy))
-            .set_status_equals(
-                filter
-                    .status
-                    .as_ref()
-                    .map(|s| ModelInvocationJobStatus::from(s.as_str())),
-            )
-            // Oldest first only when asked: the default order is the API's own (newest first).
-            .set_sort_by(filter.oldest_first.then_some(SortJobsBy::CreationTime))
-            .set_sort_order(filter.oldest_first.then_some(SortOrder::Ascending));
-        list_pages!(self.calls, request, "ListModelInvocationJobs", |page| page
+        list_pages!(
+            self.calls,
+            self.client.list_model_invocation_jobs(),
+            filter,
+            after: set_submit_time_after,
+            status: ModelInvocationJobStatus,
+            sort: (SortJobsBy::CreationTime, SortOrder::Ascending),
+            "ListModelInvocationJobs",
+            |page| page
             .invocation_job_summaries()
             .iter()
-            .map(|j| observe_batch!(j)))
+            .map(|j| observe_batch!(j))
+        )
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

@@ -4,7 +4,7 @@ use aws_sdk_bedrock::types::{FineTuningJobStatus, SortJobsBy, SortOrder};
 use aws_sdk_bedrock::Client;
 use futures::Stream;
 
-use super::sdk::{found, from_smithy, to_smithy, Calls};
+use super::sdk::{found, from_smithy, Calls};
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
 use crate::ports::{JobSource, ListFilter, Page};
@@ -35,37 +35,28 @@ impl JobSource for CustomizationSource {
     }
 
     fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
-        let request = self
-            .client
-            .list_model_customization_jobs()
-            .max_results(1000)
-            .set_creation_time_after(filter.submitted_after.map(to_smithy))
-            .set_status_equals(
-                filter
-                    .status
-                    .as_ref()
-                    .map(|s| FineTuningJobStatus::from(s.as_str())),
-            )
-            // Oldest first only when asked: the default order is the API's own (newest first).
-            .set_sort_by(filter.oldest_first.then_some(SortJobsBy::CreationTime))
-            .set_sort_order(filter.oldest_first.then_some(SortOrder::Ascending));
-        list_pages!(self.calls, request, "ListModelCustomizationJobs", |page| {
-            page.model_customization_job_summaries()
-                .iter()
-                .map(|j| ObservedJob {
-                    kind: JobKind::ModelCustomization,
-                    arn: JobArn::new(j.job_arn()),
-                    name: Some(j.job_name().to_owned()),
-                    status: JobStatus::new(j.status().as_str()),
-                    model_id: Some(j.base_model_arn().to_owned()),
-                    message: None,
-                    submit_time: from_smithy(j.creation_time()),
-                    end_time: j.end_time().map(from_smithy),
-                    input_s3_uri: None,
-                    output_s3_uri: j.custom_model_arn().map(str::to_owned),
-                    counts: Default::default(),
-                })
-        })
+        list_pages!(
+            self.calls,
+            self.client.list_model_customization_jobs(),
+            filter,
+            after: set_creation_time_after,
+            status: FineTuningJobStatus,
+            sort: (SortJobsBy::CreationTime, SortOrder::Ascending),
+            "ListModelCustomizationJobs",
+            |page| page.model_customization_job_summaries().iter().map(|j| ObservedJob {
+                kind: JobKind::ModelCustomization,
+                arn: JobArn::new(j.job_arn()),
+                name: Some(j.job_name().to_owned()),
+                status: JobStatus::new(j.status().as_str()),
+                model_id: Some(j.base_model_arn().to_owned()),
+                message: None,
+                submit_time: from_smithy(j.creation_time()),
+                end_time: j.end_time().map(from_smithy),
+                input_s3_uri: None,
+                output_s3_uri: j.custom_model_arn().map(str::to_owned),
+                counts: Default::default(),
+            })
+        )
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

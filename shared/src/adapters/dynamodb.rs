@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::Stream;
 
-use super::sdk::{sdk_retryable, sdk_source, Calls};
+use super::sdk::{pages, sdk_retryable, sdk_source, Calls};
 use crate::domain::{Change, JobArn, JobRecord, Lease, RunId, Scope, Sent};
 use crate::error::Error;
 use crate::ports::{Checkpoint, JobStore, Listed, OpenJobs, Page, Progress, ScopeState, Write};
@@ -245,8 +245,7 @@ impl JobStore for DynamoJobStore {
     }
 
     fn watched(&self, scope: &Scope) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
-        let calls = self.calls.clone();
-        let pages = self
+        let paginator = self
             .client
             .query()
             .table_name(&self.table)
@@ -256,22 +255,13 @@ impl JobStore for DynamoJobStore {
             .limit(WATCH_PAGE)
             .into_paginator()
             .send();
-        futures::stream::unfold(Some(pages), move |state| {
-            let calls = calls.clone();
-            async move {
-                let mut pages = state?;
-                let page = pages.next().await?;
-                calls.add(1);
-                let records = page.map_err(store_error("Query")).and_then(|page| {
-                    page.items
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(parse)
-                        .collect::<Result<Vec<_>, _>>()
-                });
-                let more = records.is_ok().then_some(pages);
-                Some((records, more))
-            }
+        pages(paginator, self.calls.clone(), |page| {
+            let page = page.map_err(store_error("Query"))?;
+            page.items
+                .unwrap_or_default()
+                .into_iter()
+                .map(parse)
+                .collect()
         })
     }
 

@@ -4,7 +4,7 @@ use aws_sdk_bedrock::types::{ModelImportJobStatus, SortJobsBy, SortOrder};
 use aws_sdk_bedrock::Client;
 use futures::Stream;
 
-use super::sdk::{found, from_smithy, to_smithy, Calls};
+use super::sdk::{found, from_smithy, Calls};
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
 use crate::ports::{JobSource, ListFilter, Page};
@@ -39,21 +39,15 @@ impl JobSource for ModelImportSource {
     }
 
     fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
-        let request = self
-            .client
-            .list_model_import_jobs()
-            .max_results(1000)
-            .set_creation_time_after(filter.submitted_after.map(to_smithy))
-            .set_status_equals(
-                filter
-                    .status
-                    .as_ref()
-                    .map(|s| ModelImportJobStatus::from(s.as_str())),
-            )
-            // Oldest first only when asked: the default order is the API's own (newest first).
-            .set_sort_by(filter.oldest_first.then_some(SortJobsBy::CreationTime))
-            .set_sort_order(filter.oldest_first.then_some(SortOrder::Ascending));
-        list_pages!(self.calls, request, "ListModelImportJobs", |page| page
+        list_pages!(
+            self.calls,
+            self.client.list_model_import_jobs(),
+            filter,
+            after: set_creation_time_after,
+            status: ModelImportJobStatus,
+            sort: (SortJobsBy::CreationTime, SortOrder::Ascending),
+            "ListModelImportJobs",
+            |page| page
             .model_import_job_summaries()
             .iter()
             .map(|j| ObservedJob {
@@ -68,7 +62,8 @@ impl JobSource for ModelImportSource {
                 input_s3_uri: None,
                 output_s3_uri: j.imported_model_arn().map(str::to_owned),
                 counts: Default::default(),
-            }))
+            })
+        )
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

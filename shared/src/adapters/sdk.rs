@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use chrono::{DateTime, Utc};
+use futures::Stream;
 
 use crate::domain::ObservedJob;
 use crate::error::{BoxError, Error};
@@ -23,6 +25,33 @@ impl Calls {
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+}
+
+/// Turns an SDK paginator into a stream of mapped pages, counting each call. The stream ends
+/// after the first error (the caller decides what a partial listing means).
+pub fn pages<O, E, T>(
+    paginator: PaginationStream<Result<O, E>>,
+    calls: Calls,
+    map: impl Fn(Result<O, E>) -> Result<Vec<T>, Error> + Send + Sync + 'static,
+) -> impl Stream<Item = Result<Vec<T>, Error>> + Send
+where
+    O: Send + 'static,
+    E: Send + 'static,
+    T: Send + 'static,
+{
+    let map = std::sync::Arc::new(map);
+    futures::stream::unfold(Some(paginator), move |state| {
+        let page = state.map(|mut p| async move { (p.next().await, p) });
+        let (calls, map) = (calls.clone(), map.clone());
+        async move {
+            let (page, paginator) = page?.await;
+            let page = page?;
+            calls.add(1);
+            let mapped = map(page);
+            let more = mapped.is_ok().then_some(paginator);
+            Some((mapped, more))
+        }
+    })
 }
 
 /// Service codes worth retrying on a later run.

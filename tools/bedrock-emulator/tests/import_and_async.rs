@@ -8,32 +8,12 @@ use aws_sdk_bedrock::types::{ModelDataSource, ModelImportJobStatus, S3DataSource
 use aws_sdk_bedrockruntime::types::AsyncInvokeStatus;
 use serde_json::json;
 
-async fn create_import(
-    fx: &Emulator,
-    name: &str,
-) -> Result<String, aws_sdk_bedrock::error::SdkError<CreateModelImportJobError>> {
-    fx.bedrock
-        .create_model_import_job()
-        .job_name(name)
-        .imported_model_name(format!("{name}-model"))
-        .role_arn("arn:aws:iam::123456789012:role/ImportRole")
-        .model_data_source(ModelDataSource::S3DataSource(
-            S3DataSource::builder()
-                .s3_uri("s3://model-bucket/llama3/")
-                .build()
-                .unwrap(),
-        ))
-        .send()
-        .await
-        .map(|r| r.job_arn)
-}
-
 #[tokio::test]
 async fn import_jobs_are_found_by_arn_and_name_and_listed() {
     // given
     let fx = Emulator::start().await;
-    let arn = create_import(&fx, "import-one").await.unwrap();
-    create_import(&fx, "import-two").await.unwrap();
+    let arn = fx.try_create_import("import-one").await.unwrap();
+    fx.try_create_import("import-two").await.unwrap();
     fx.set_status(&arn, "Failed").await;
 
     // when
@@ -90,8 +70,9 @@ async fn import_jobs_are_found_by_arn_and_name_and_listed() {
 #[tokio::test]
 async fn import_job_names_are_unique_and_unknown_names_are_not_found() {
     let fx = Emulator::start().await;
-    create_import(&fx, "dup").await.unwrap();
-    let err = create_import(&fx, "dup")
+    fx.try_create_import("dup").await.unwrap();
+    let err = fx
+        .try_create_import("dup")
         .await
         .unwrap_err()
         .into_service_error();

@@ -187,6 +187,21 @@ impl Emulator {
     }
 
     pub async fn create_import(&self, name: &str) -> String {
+        self.try_create_import(name)
+            .await
+            .expect("create import job")
+    }
+
+    /// `CreateModelImportJob` as the SDK answers it (for tests of its errors).
+    pub async fn try_create_import(
+        &self,
+        name: &str,
+    ) -> Result<
+        String,
+        aws_sdk_bedrock::error::SdkError<
+            aws_sdk_bedrock::operation::create_model_import_job::CreateModelImportJobError,
+        >,
+    > {
         use aws_sdk_bedrock::types::{ModelDataSource, S3DataSource};
         self.bedrock
             .create_model_import_job()
@@ -201,8 +216,7 @@ impl Emulator {
             ))
             .send()
             .await
-            .expect("create import job")
-            .job_arn
+            .map(|r| r.job_arn)
     }
 
     pub async fn start_async_invoke(&self, prefix: &str) -> String {

@@ -1,16 +1,17 @@
 //! Whole polls on the in-memory adapters: no process, no network, well under a second. The
 //! same behaviour is proven end to end against moto and the emulator in `tests/`.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jobwatch::domain::{JobArn, JobKind, NotifyPolicy};
-use jobwatch::testing::{MemoryJobStore, RecordingNotifier, ScriptedSource};
-use jobwatch::{Budget, PollSettings, Poller};
+use jobwatch::testing::{EndAfterPages, MemoryJobStore, RecordingNotifier, ScriptedSource};
+use jobwatch::{PollSettings, Poller};
 
 type TestPoller = Poller<Arc<ScriptedSource>, Arc<MemoryJobStore>, Arc<RecordingNotifier>>;
+type Deadlined =
+    Poller<EndAfterPages<Arc<ScriptedSource>>, Arc<MemoryJobStore>, Arc<RecordingNotifier>>;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
@@ -58,6 +59,12 @@ impl World {
             self.topic.clone(),
             settings(),
         )
+    }
+
+    /// A poller whose deadline comes after a number of List pages (`source.budget_for`).
+    fn deadlined(&self) -> Deadlined {
+        let source = EndAfterPages::new(self.bedrock.clone());
+        Poller::new(source, self.table.clone(), self.topic.clone(), settings())
     }
 
     fn job(&self, id: &str, status: &str, submitted: DateTime<Utc>) -> JobArn {
@@ -281,16 +288,11 @@ async fn a_backlog_larger_than_one_invocation_finishes_in_several_each_resuming_
     // while the backlog is being worked through
     let mut summaries = Vec::new();
     for invocation in 1..=20 {
-        let ended = Arc::new(AtomicBool::new(false));
-        world.bedrock.end_budget_after_pages(5, ended.clone());
+        let poller = world.deadlined();
+        let budget = poller.source.budget_for(5);
         let now = t0() + Duration::minutes(invocation);
-        let summary = world
-            .poller()
-            .run_within(
-                now,
-                format!("inv-{invocation}").as_str(),
-                Budget::until_signal(ended),
-            )
+        let summary = poller
+            .run_within(now, format!("inv-{invocation}").as_str(), budget)
             .await
             .unwrap();
         if invocation == 2 {

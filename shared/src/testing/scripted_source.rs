@@ -2,8 +2,8 @@
 //! status filter, order, pages) and scripted failures.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use futures::Stream;
@@ -20,8 +20,6 @@ pub struct ScriptedSource {
     page_size: usize,
     fail_lists: AtomicUsize,
     fail_gets: AtomicUsize,
-    /// After this many List pages in all, set the flag (a budget that ends mid-listing).
-    end_after: Mutex<Option<(u64, Arc<AtomicBool>)>>,
     calls: Calls,
 }
 
@@ -56,7 +54,6 @@ impl ScriptedSource {
             page_size: page_size.max(1),
             fail_lists: AtomicUsize::new(0),
             fail_gets: AtomicUsize::new(0),
-            end_after: Mutex::default(),
             calls: Calls::default(),
         }
     }
@@ -103,11 +100,6 @@ impl ScriptedSource {
         self.fail_gets.store(n, Ordering::SeqCst);
     }
 
-    /// Sets `ended` once `pages` more List pages have been served (see `Budget::until_signal`).
-    pub fn end_budget_after_pages(&self, pages: u64, ended: Arc<AtomicBool>) {
-        *lock(&self.end_after) = Some((self.calls.get() + pages, ended));
-    }
-
     fn matching(&self, filter: &ListFilter) -> Vec<ObservedJob> {
         let mut jobs: Vec<ObservedJob> = lock(&self.jobs)
             .values()
@@ -144,11 +136,6 @@ impl JobSource for ScriptedSource {
         };
         futures::StreamExt::map(futures::stream::iter(pages), move |page| {
             self.calls.add(1);
-            if let Some((at, ended)) = lock(&self.end_after).as_ref() {
-                if self.calls.get() >= *at {
-                    ended.store(true, Ordering::SeqCst);
-                }
-            }
             page
         })
     }

@@ -1,0 +1,70 @@
+//! A deadline that comes after a given amount of listing, whatever the clock says: runs that
+//! stop mid-listing, deterministically, over any `JobSource` (in memory or the real adapters).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+
+use crate::domain::{JobArn, JobKind, ObservedJob};
+use crate::error::Error;
+use crate::poller::Budget;
+use crate::ports::{JobSource, ListFilter, Page};
+
+/// Wraps a source; `budget_for(pages)` gives a `Budget` that ends once `pages` more List pages
+/// have come through.
+pub struct EndAfterPages<S> {
+    pub inner: S,
+    pages: AtomicU64,
+    end: std::sync::Mutex<Option<(u64, Arc<AtomicBool>)>>,
+}
+
+impl<S> EndAfterPages<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            pages: AtomicU64::new(0),
+            end: std::sync::Mutex::default(),
+        }
+    }
+
+    /// A budget that ends as the page after `pages` more comes in: those pages are settled, that
+    /// one is deferred, as when the deadline falls while it is being written.
+    pub fn budget_for(&self, pages: u64) -> Budget {
+        let ended = Arc::new(AtomicBool::new(false));
+        let at = self.pages.load(Ordering::SeqCst) + pages;
+        *self.end.lock().unwrap_or_else(|p| p.into_inner()) = Some((at, ended.clone()));
+        Budget::until_signal(ended)
+    }
+
+    fn page_served(&self) {
+        let served = self.pages.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some((at, ended)) = self.end.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if served > *at {
+                ended.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+impl<S: JobSource> JobSource for EndAfterPages<S> {
+    fn kind(&self) -> JobKind {
+        self.inner.kind()
+    }
+
+    fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
+        self.inner.list(filter).inspect(move |_| self.page_served())
+    }
+
+    async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
+        self.inner.get(arn).await
+    }
+
+    async fn enrich(&self, job: &mut ObservedJob) {
+        self.inner.enrich(job).await
+    }
+
+    fn calls(&self) -> u64 {
+        self.inner.calls()
+    }
+}

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::pin::pin;
 
 use chrono::{DateTime, Duration, Utc};
-use futures::{stream, StreamExt};
+use futures::StreamExt;
 
 use super::discover::{merge, Seen};
 use super::settle::{RunContext, Sighting};
@@ -192,16 +192,11 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         run: &RunContext<'_>,
         report: &mut Reconciled,
     ) -> Vec<Sighting> {
-        let results: Vec<_> = stream::iter(records)
-            .map(|record| async move {
-                if run.budget.exhausted() {
-                    return (record, None);
-                }
+        let results = self
+            .within_budget(records, run.budget, |record| async move {
                 let result = self.source.get(&record.pk).await;
-                (record, Some(result))
+                (record, result)
             })
-            .buffer_unordered(self.settings.get_concurrency.max(1))
-            .collect()
             .await;
         let mut batch = Vec::new();
         for (record, result) in results {

@@ -101,6 +101,32 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             .await;
     }
 
+    /// Runs `work` on each item with the run's concurrency; past the deadline an item is not
+    /// started, and comes back with `None`.
+    pub(super) async fn within_budget<I, R, F, Fut>(
+        &self,
+        items: Vec<I>,
+        budget: &Budget,
+        work: F,
+    ) -> Vec<(I, Option<R>)>
+    where
+        F: Fn(I) -> Fut,
+        Fut: std::future::Future<Output = (I, R)>,
+    {
+        let work = &work;
+        stream::iter(items)
+            .map(|item| async move {
+                if budget.exhausted() {
+                    return (item, None);
+                }
+                let (item, result) = work(item).await;
+                (item, Some(result))
+            })
+            .buffer_unordered(self.settings.get_concurrency.max(1))
+            .collect()
+            .await
+    }
+
     /// Writes the changes (bounded concurrency, nothing new past the deadline); returns the
     /// notices this run now holds.
     async fn write(
@@ -109,16 +135,11 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         run: &RunContext<'_>,
         report: &mut Settled,
     ) -> Vec<Held> {
-        let results: Vec<_> = stream::iter(changes)
-            .map(|change| async move {
-                if run.budget.exhausted() {
-                    return (change, None);
-                }
+        let results = self
+            .within_budget(changes, run.budget, |change| async move {
                 let outcome = self.store.save(&change).await;
-                (change, Some(outcome))
+                (change, outcome)
             })
-            .buffer_unordered(self.settings.get_concurrency.max(1))
-            .collect()
             .await;
         let mut held = Vec::new();
         for (change, outcome) in results {

@@ -125,12 +125,12 @@ def main():
                    AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_ENDPOINT_URL=moto,
                    AWS_ENDPOINT_URL_BEDROCK=emulator, AWS_ENDPOINT_URL_BEDROCK_RUNTIME=emulator, RUST_LOG="warn",
                    # what Lambda sets, pointing at the emulated runtime API of this function
-                   AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{port}/.rt/{f}", AWS_LAMBDA_FUNCTION_NAME=f,
+                   AWS_LAMBDA_RUNTIME_API=f"http://127.0.0.1:{port}/.rt/{f}", AWS_LAMBDA_FUNCTION_NAME=f,
                    AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256")
         start([str(ROOT / "target" / "debug" / f)], f"{f}.log", env=env)
 
     def invoke(function):
-        out = subprocess.run(["cargo", "lambda", "invoke", function, "-P", str(port), "--data-file",
+        out = subprocess.run(["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port", str(port), "--data-file",
                               "events/scheduler.json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
         if out.returncode != 0:
             raise SystemExit(f"invoke {function} failed:\n{out.stdout}\n{out.stderr}")

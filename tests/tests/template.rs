@@ -439,7 +439,7 @@ fn a_family_switch_turns_off_its_schedule_and_its_event_rule() {
         assert!(switch.contains("PollerEnabled"), "{name}: {switch}");
         for (event, rule) in events_of(&f, "EventBridgeRule") {
             assert_eq!(
-                if_parts(&rule["State"]).map(|(c, on, off)| (c, on, off)),
+                if_parts(&rule["State"]),
                 Some((cond.clone(), on.clone(), off.clone())),
                 "{name}.{event} must follow the same switch as the schedule"
             );

@@ -1,5 +1,5 @@
 # bedrock-jobwatch: the two commands of the quick start, and a few helpers.
-.PHONY: demo test tools build lambda-build clean
+.PHONY: demo test tools build lambda-build deploy clean
 
 demo: ## Installs what is missing, runs the whole system locally and shows notifications
 	scripts/demo.sh
@@ -15,6 +15,9 @@ build:
 
 lambda-build: tools ## Release bootstraps for Lambda (arm64), as SAM builds them
 	cargo lambda build --release --arm64
+
+deploy: ## Builds and deploys with your values in samconfig.local.toml (git-ignored); the first run asks for them
+	scripts/deploy.sh
 
 clean:
 	cargo clean

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Offline checks of template.yaml: cfn-lint, sam validate --lint, checkov, and sam build of every
-# function with cargo-lambda (arm64); then each function's bootstrap must exist.
+# Offline checks of template.yaml: cfn-lint, sam validate --lint, the SAM transform rendered for a
+# few parameter combinations (checked and linted each: scripts/render-template.py), checkov, and
+# sam build of every function with cargo-lambda (arm64); then each function's bootstrap must exist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" AWS_REGION="${AWS_REGION:-us-east-1}"
@@ -11,6 +12,8 @@ echo "--> cfn-lint"
 cfn-lint template.yaml
 echo "--> sam validate --lint"
 sam validate --lint
+echo "--> rendered template (SAM transform offline): parameter combinations, checks, cfn-lint"
+python3 scripts/render-template.py
 echo "--> checkov"
 checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
 if [ "${SKIP_SAM_BUILD:-0}" = 1 ]; then

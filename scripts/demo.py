@@ -1,9 +1,11 @@
 """The local demo: the whole system on this machine, no AWS account.
 
 moto (DynamoDB, SNS, SQS) and the Bedrock emulator (auto-advance) start on free ports; the
-pollers run under `cargo lambda watch` and are invoked with `cargo lambda invoke` and the sample
-event, as in development. Jobs are submitted with boto3, the notifications are read back from an
-SQS queue subscribed to the topic, and every process is stopped at the end (also on Ctrl-C).
+pollers are the binaries scripts/demo.sh built, running against the Lambda runtime API that
+`cargo lambda watch --only-lambda-apis` emulates (so nothing is compiled a second time), and are
+invoked with `cargo lambda invoke` and the EventBridge Scheduler payload the deployed schedules
+send. Jobs are submitted with boto3, the notifications are read back from an SQS queue subscribed
+to the topic, and every process is stopped at the end (also on Ctrl-C).
 """
 import json
 import os
@@ -112,20 +114,24 @@ def main():
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
 
-    env_file = WORK / "lambda.env"
-    env_file.write_text("\n".join([
-        "JOBS_TABLE=bedrock-jobwatch-jobs", f"NOTIFY_TOPIC_ARN={topic}", "AWS_REGION=us-east-1",
-        "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", f"AWS_ENDPOINT_URL={moto}",
-        f"AWS_ENDPOINT_URL_BEDROCK={emulator}", f"AWS_ENDPOINT_URL_BEDROCK_RUNTIME={emulator}",
-        "RUST_LOG=warn", ""]))
     port = free_port()
-    say(f"==> cargo lambda watch on port {port} (logs in .demo/watch.log)")
-    start(["cargo", "lambda", "watch", "--env-file", str(env_file), "-P", str(port)], "watch.log")
+    say(f"==> the pollers on the Lambda runtime API of cargo lambda watch, port {port} (logs in .demo/)")
+    # Only the runtime API: `cargo lambda watch` would otherwise compile the pollers again, with
+    # other settings than the `cargo build` of scripts/demo.sh.
+    start(["cargo", "lambda", "watch", "--only-lambda-apis", "--invoke-address", "127.0.0.1", "--invoke-port", str(port)], "watch.log")
     wait_port(port)
+    for f in FUNCTIONS:
+        env = dict(os.environ, JOBS_TABLE="bedrock-jobwatch-jobs", NOTIFY_TOPIC_ARN=topic, AWS_REGION="us-east-1",
+                   AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_ENDPOINT_URL=moto,
+                   AWS_ENDPOINT_URL_BEDROCK=emulator, AWS_ENDPOINT_URL_BEDROCK_RUNTIME=emulator, RUST_LOG="warn",
+                   # what Lambda sets, pointing at the emulated runtime API of this function
+                   AWS_LAMBDA_RUNTIME_API=f"http://127.0.0.1:{port}/.rt/{f}", AWS_LAMBDA_FUNCTION_NAME=f,
+                   AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256")
+        start([str(ROOT / "target" / "debug" / f)], f"{f}.log", env=env)
 
     def invoke(function):
-        out = subprocess.run(["cargo", "lambda", "invoke", function, "-P", str(port), "--data-file",
-                              "events/scheduled.json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        out = subprocess.run(["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port", str(port), "--data-file",
+                              "events/scheduler.json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
         if out.returncode != 0:
             raise SystemExit(f"invoke {function} failed:\n{out.stdout}\n{out.stderr}")
         return json.loads(out.stdout)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# One-command local demo: installs what is missing, builds, and runs scripts/demo.py, which starts
-# moto and the Bedrock emulator, runs the poller through `cargo lambda watch`/`invoke`, and prints
-# the notifications as a subscriber receives them.
+# One-command local demo: installs what is missing, builds once, and runs scripts/demo.py, which
+# starts moto and the Bedrock emulator, runs these poller binaries against the Lambda runtime API
+# of `cargo lambda watch --only-lambda-apis` (which compiles nothing), invokes them with
+# `cargo lambda invoke`, and prints the notifications as a subscriber receives them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-tools.sh

@@ -16,6 +16,32 @@ fn the_scheduled_sample_event_triggers_a_poll() {
     );
 }
 
+/// What the deployed schedules really send: EventBridge Scheduler (`ScheduleV2`, no `Input`)
+/// names itself `aws.scheduler` and sends `detail` as the *string* `"{}"`, not an object.
+#[test]
+fn the_eventbridge_scheduler_payload_triggers_a_poll() {
+    let payload = event(include_str!("../../events/scheduler.json"));
+    assert_eq!(payload["source"], "aws.scheduler");
+    assert_eq!(payload["detail"], json!("{}"));
+    assert_eq!(classify(&payload).unwrap(), Trigger::Poll);
+}
+
+#[test]
+fn both_schedule_shapes_poll_whatever_their_detail() {
+    for (source, detail) in [
+        ("aws.events", json!({})),
+        ("aws.scheduler", json!("{}")),
+        ("aws.scheduler", json!({})),
+    ] {
+        let e = json!({
+            "version": "0", "id": "1", "detail-type": "Scheduled Event", "source": source,
+            "account": "123456789012", "time": "2026-11-23T12:00:00Z", "region": "us-east-1",
+            "resources": [], "detail": detail
+        });
+        assert_eq!(classify(&e).unwrap(), Trigger::Poll, "{e}");
+    }
+}
+
 #[test]
 fn a_manual_empty_invocation_triggers_a_poll() {
     assert_eq!(classify(&json!({})).unwrap(), Trigger::Poll);

@@ -1,0 +1,330 @@
+"""Renders template.yaml as CloudFormation will receive it (the SAM transform, offline) for a few
+parameter combinations, checks what a real account needs of each rendering, and lints each with
+cfn-lint.
+
+The SAM transform generates resources the template does not spell out (function roles, event
+invoke configs, event rules, schedules), so these checks look at its output, with the
+combination's conditions evaluated: an `Fn::If` is resolved, resources whose condition is false
+are dropped.
+
+Usage: python3 scripts/render-template.py [--template FILE] [--keep DIR]   (exit 1 if a check fails)
+"""
+
+import collections
+import copy
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+logging.getLogger("samtranslator").setLevel(logging.ERROR)
+
+from cfnlint.decode import cfn_yaml  # noqa: E402
+from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader  # noqa: E402
+from samtranslator.translator.transform import transform  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "123456789012"
+FAMILIES = {
+    "BatchInferencePoller": "BatchInferencePollerEnabled",
+    "ModelImportPoller": "ModelImportPollerEnabled",
+    "AsyncInvokePoller": "AsyncInvokePollerEnabled",
+    "CustomizationPoller": "CustomizationPollerEnabled",
+}
+
+COMBINATIONS = {
+    "defaults": {},
+    "existing-topic": {
+        "ExistingTopicArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:team-notifications",
+        "ExistingTopicKmsKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "AlarmTopicArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:ops-alarms",
+    },
+    "email-and-filter": {
+        "NotificationEmail": "ml-team@example.com",
+        "EmailFilterPolicy": '{"outcome":["failure","partial"]}',
+        "AllowedSubscriptionProtocols": "email,sqs",
+    },
+    "families-off": {
+        "BatchInferencePollerEnabled": "false",
+        "ModelImportPollerEnabled": "false",
+        "AsyncInvokePollerEnabled": "false",
+        "CustomizationPollerEnabled": "false",
+    },
+    "x86_64-organisation": {
+        "Architecture": "x86_64",
+        "PermissionsBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/org-boundary",
+        "ReservedConcurrency": "1",
+        "BatchOutputManifestS3Arn": "arn:aws:s3:::acme-batch/output/*",
+        "BatchOutputKmsKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/abcd1234-12ab-34cd-56ef-1234567890ab",
+    },
+}
+
+
+class NoManagedPolicies(ManagedPolicyLoader):
+    """The template names no managed policies by name: nothing to look up (and no IAM call)."""
+
+    def __init__(self):  # noqa: D107 (no IAM client)
+        pass
+
+    def load(self):
+        return {}
+
+
+def render(template, params):
+    t = template_with(template, params)
+    for r in t["Resources"].values():
+        if r["Type"] == "AWS::Serverless::Function":
+            r["Properties"]["CodeUri"] = "s3://bucket/function.zip"
+    values = {k: p.get("Default") for k, p in t["Parameters"].items()}
+    values.update({"AWS::Region": "us-east-1", "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"})
+    return transform(t, values, NoManagedPolicies())
+
+
+class Resolver:
+    """Evaluates the template's conditions for one combination of parameter values."""
+
+    def __init__(self, template):
+        # A parameter the template lacks reads as blank (to run the checks on an older template).
+        self.params = collections.defaultdict(str, {k: p.get("Default", "") for k, p in template["Parameters"].items()})
+        self.conditions = template.get("Conditions", {})
+        self.cache = {}
+
+    def param(self, name):
+        v = self.params[name]
+        return v if not isinstance(v, str) or "," not in v else v.split(",")
+
+    def value(self, v):
+        if isinstance(v, dict) and len(v) == 1:
+            (k, a), = v.items()
+            if k == "Ref" and a in self.params:
+                return self.params[a]
+            if k == "Fn::Join":
+                parts = self.value(a[1])
+                parts = parts if isinstance(parts, list) else [parts]
+                return a[0].join(str(self.value(p)) for p in parts)
+        return v
+
+    def condition(self, name):
+        if name not in self.cache:
+            self.cache[name] = self.evaluate(self.conditions[name])
+        return self.cache[name]
+
+    def evaluate(self, c):
+        (k, a), = c.items()
+        if k == "Fn::Equals":
+            return str(self.value(a[0])) == str(self.value(a[1]))
+        if k == "Fn::Not":
+            return not self.evaluate(a[0])
+        if k == "Fn::And":
+            return all(self.evaluate(x) for x in a)
+        if k == "Fn::Or":
+            return any(self.evaluate(x) for x in a)
+        if k == "Condition":
+            return self.condition(a)
+        raise ValueError(f"condition {c}")
+
+    def resolve(self, v):
+        """`Fn::If` resolved, `AWS::NoValue` removed, parameters replaced by their values."""
+        if isinstance(v, dict):
+            if set(v) == {"Ref"} and v["Ref"] in self.params:
+                return self.params[v["Ref"]]
+            if set(v) == {"Fn::If"}:
+                cond, yes, no = v["Fn::If"]
+                return self.resolve(yes if self.condition(cond) else no)
+            out = {}
+            for k, x in v.items():
+                r = self.resolve(x)
+                if r != {"Ref": "AWS::NoValue"}:
+                    out[k] = r
+            return out
+        if isinstance(v, list):
+            return [r for r in (self.resolve(x) for x in v) if r != {"Ref": "AWS::NoValue"}]
+        return v
+
+    def resources(self, rendered):
+        return {
+            k: self.resolve(r)
+            for k, r in rendered["Resources"].items()
+            if "Condition" not in r or self.condition(r["Condition"])
+        }
+
+
+def getatt(v):
+    """`Fn::GetAtt` as (logical id, attribute), whichever form the transform wrote."""
+    if isinstance(v, dict) and "Fn::GetAtt" in v:
+        a = v["Fn::GetAtt"]
+        return tuple(a.split(".", 1)) if isinstance(a, str) else tuple(a)
+    return None
+
+
+def listify(v):
+    return v if isinstance(v, list) else [v]
+
+
+def statements(role):
+    for p in role["Properties"].get("Policies", []):
+        yield from listify(p["PolicyDocument"]["Statement"])
+
+
+def check(name, params, template, rendered):
+    """Returns the failed checks of one rendering."""
+    res = Resolver(template)
+    for k, v in params.items():
+        res.params[k] = v
+    rs = res.resources(rendered)
+    failures = []
+
+    def expect(ok, what):
+        if not ok:
+            failures.append(what)
+
+    by_type = {}
+    for k, r in rs.items():
+        by_type.setdefault(r["Type"], {})[k] = r
+    functions = by_type.get("AWS::Lambda::Function", {})
+    roles = by_type.get("AWS::IAM::Role", {})
+    expect(set(functions) == set(FAMILIES), f"functions {sorted(functions)}")
+
+    # 1: every schedule uses SchedulerRole, which may use the dead-letter queue's key
+    schedules = by_type.get("AWS::Scheduler::Schedule", {})
+    expect(len(schedules) == len(FAMILIES), f"{len(schedules)} schedules")
+    scheduler_roles = [
+        k for k, r in roles.items()
+        if "scheduler.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    expect(scheduler_roles == ["SchedulerRole"], f"scheduler roles {scheduler_roles} (SAM generated one?)")
+    role = roles.get("SchedulerRole")
+    if role:
+        trust = listify(role["Properties"]["AssumeRolePolicyDocument"]["Statement"])
+        expect(all(s.get("Condition", {}).get("StringEquals", {}).get("aws:SourceAccount") for s in trust),
+               "SchedulerRole trust not limited by aws:SourceAccount")
+        kms = [s for s in statements(role) if "kms:GenerateDataKey" in listify(s["Action"])]
+        expect(len(kms) == 1 and "kms:Decrypt" in listify(kms[0]["Action"])
+               and getatt(kms[0]["Resource"]) == ("JobwatchKey", "Arn"),
+               "SchedulerRole cannot use the queue's key")
+        invoked = {getatt(r)[0] for s in statements(role) if s["Action"] == "lambda:InvokeFunction"
+                   for r in listify(s["Resource"])}
+        expect(invoked == set(FAMILIES), f"SchedulerRole invokes {invoked}")
+    for k, s in schedules.items():
+        # 2: no fixed names; one group per stack
+        expect("Name" not in s["Properties"], f"{k} has a fixed Name")
+        expect(s["Properties"].get("GroupName") == {"Ref": "PollerSchedules"}, f"{k} not in the stack's group")
+        expect(getatt(s["Properties"]["Target"]["RoleArn"]) == ("SchedulerRole", "Arn"), f"{k} role")
+        fam = getatt(s["Properties"]["Target"]["Arn"])[0]
+        on = res.params[FAMILIES[fam]] == "true"
+        expect(s["Properties"]["State"] == ("ENABLED" if on else "DISABLED"), f"{k} state")
+
+    # 7: the Bedrock event rules follow the family switch
+    rules = by_type.get("AWS::Events::Rule", {})
+    expect(len(rules) == 2, f"{len(rules)} event rules")
+    for k, r in rules.items():
+        fam = next(f for f in FAMILIES if k.startswith(f))
+        on = res.params[FAMILIES[fam]] == "true"
+        expect(r["Properties"].get("State") == ("ENABLED" if on else "DISABLED"), f"{k} state")
+
+    invoke_configs = by_type.get("AWS::Lambda::EventInvokeConfig", {})
+    boundary = res.params["PermissionsBoundaryArn"]
+    for k, f in functions.items():
+        p = f["Properties"]
+        # 11: CloudFormation names the functions (64-character limit, any stack name)
+        expect("FunctionName" not in p, f"{k} has a FunctionName")
+        # 6: one failure record: the on-failure destination, no DeadLetterConfig as well
+        expect("DeadLetterConfig" not in p, f"{k} has a DeadLetterConfig and a destination")
+        mine = [c for c in invoke_configs.values() if c["Properties"]["FunctionName"] == {"Ref": k}]
+        expect(len(mine) == 1 and mine[0]["Properties"]["MaximumRetryAttempts"] == 0
+               and "OnFailure" in mine[0]["Properties"]["DestinationConfig"], f"{k} on-failure destination")
+        # 3: reserved concurrency only when asked for
+        reserved = res.params["ReservedConcurrency"]
+        expect(str(p.get("ReservedConcurrentExecutions", "")) == reserved, f"{k} reserved concurrency")
+        expect(p["Architectures"] == [res.params["Architecture"]], f"{k} architecture")
+        role = roles[getatt(p["Role"])[0]]
+        # 13: the stack's key only through the services that use it
+        for s in statements(role):
+            if any(a.startswith("kms:") for a in listify(s["Action"])):
+                expect("kms:ViaService" in json.dumps(s.get("Condition", {})), f"{k}: {s.get('Sid')} without kms:ViaService")
+            if "s3:GetObject" in listify(s["Action"]):
+                resource = json.dumps(s["Resource"])
+                expect("*/manifest.json.out" in resource, f"{k}: s3:GetObject beyond the manifests: {resource}")
+
+    # 14: every role the stack creates carries the permissions boundary when one is given
+    for k, r in roles.items():
+        expect(r["Properties"].get("PermissionsBoundary") == (boundary or None), f"{k} permissions boundary")
+
+    # 14: stack tags (sam deploy --tags) reach every resource type that takes tags; these types
+    # take none (schedules are tagged through their group). A new type must be placed here.
+    taggable = {"AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::Events::Rule", "AWS::IAM::Role",
+                "AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
+                "AWS::SQS::Queue", "AWS::Scheduler::ScheduleGroup"}
+    untaggable = {"AWS::KMS::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
+                  "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy",
+                  "AWS::Scheduler::Schedule"}
+    unknown = set(by_type) - taggable - untaggable
+    expect(not unknown, f"resource types of unknown tag support: {sorted(unknown)}")
+
+    # 4: the key is retained with the table
+    for k in ("JobsTable", "JobwatchKey"):
+        r = rendered["Resources"][k]
+        expect(r.get("DeletionPolicy") == "Retain" and r.get("UpdateReplacePolicy") == "Retain", f"{k} not retained")
+
+    # 12: who may publish and subscribe
+    creates_topic = res.params["ExistingTopicArn"] == ""
+    policies = by_type.get("AWS::SNS::TopicPolicy", {})
+    expect(len(policies) == (1 if creates_topic else 0), f"{len(policies)} topic policies")
+    for policy in policies.values():
+        st = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+        deny = st.get("OnlyThePollersPublish", {})
+        allowed = {getatt(a)[0] for a in deny.get("Condition", {}).get("ArnNotEquals", {}).get("aws:PrincipalArn", [])}
+        function_roles = {getatt(f["Properties"]["Role"])[0] for f in functions.values()}
+        expect(deny.get("Effect") == "Deny" and allowed == function_roles, f"publishers {allowed}")
+        protocols = res.params["AllowedSubscriptionProtocols"]
+        expect(("SubscribeOnlyWithAllowedProtocols" in st) == bool(protocols), "subscribe restriction")
+    subs = by_type.get("AWS::SNS::Subscription", {})
+    expect(len(subs) == (1 if res.params["NotificationEmail"] else 0), f"{len(subs)} subscriptions")
+    for s in subs.values():
+        expect(("FilterPolicy" in s["Properties"]) == bool(res.params["EmailFilterPolicy"]), "filter policy")
+
+    # 8: alarms go where asked
+    alarm_topic = res.params["AlarmTopicArn"] or res.params["ExistingTopicArn"] or {"Ref": "NotificationTopic"}
+    for k, a in by_type.get("AWS::CloudWatch::Alarm", {}).items():
+        expect(a["Properties"]["AlarmActions"] == [alarm_topic], f"{k} actions {a['Properties']['AlarmActions']}")
+    return failures
+
+
+def main():
+    keep = Path(sys.argv[sys.argv.index("--keep") + 1]) if "--keep" in sys.argv else None
+    source = sys.argv[sys.argv.index("--template") + 1] if "--template" in sys.argv else ROOT / "template.yaml"
+    template = json.loads(json.dumps(cfn_yaml.load(str(source))))  # plain dicts and strings
+    with tempfile.TemporaryDirectory(prefix="rendered-") as tmp:
+        out = keep or Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        files, failed = [], False
+        for name, params in COMBINATIONS.items():
+            rendered = render(template, params)
+            failures = check(name, params, template_with(template, params), rendered)
+            path = out / f"{name}.json"
+            path.write_text(json.dumps(rendered, indent=1))
+            files.append(str(path))
+            print(f"    {name:22} {len(rendered['Resources'])} resources rendered: {'FAILED' if failures else 'ok'}")
+            for f in failures:
+                print(f"      - {f}")
+            failed |= bool(failures)
+        print(f"    cfn-lint on the {len(files)} renderings")
+        lint = subprocess.run(["cfn-lint", *files])
+    if failed or lint.returncode != 0:
+        sys.exit(1)
+
+
+def template_with(template, params):
+    t = copy.deepcopy(template)
+    for k, v in params.items():
+        if k in t["Parameters"]:
+            t["Parameters"][k]["Default"] = v
+    return t
+
+
+if __name__ == "__main__":
+    main()

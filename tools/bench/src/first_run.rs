@@ -64,12 +64,13 @@ pub async fn run(args: FirstRunArgs) -> Result<(), Box<dyn std::error::Error>> {
         peak = peak.max(mib(&report));
         let finished = !report["watermark"].is_null();
         println!(
-            "{invocations:>4} | {:>7} {:>11} {:>7} {:>8} {:>8.1} {:>7.1} | {:>25} {:>9}",
+            "{invocations:>4} | {:>7} {:>11} {:>7} {:>8} {:>8.1} {:>7.1} {:>7.1} | {:>25} {:>9}",
             n(&report, "listed"),
             n(&report, "transitions"),
             n(&report, "bedrock_calls"),
             n(&report, "store_calls"),
             report["wall_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+            n(&report, "cpu_ms") as f64 / 1000.0,
             mib(&report),
             report["checkpoint"].as_str().unwrap_or("-"),
             if finished { "set" } else { "-" },

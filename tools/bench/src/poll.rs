@@ -90,12 +90,13 @@ pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {
                     )
                 });
             println!(
-                "{family:<20} {history:>8} | {:>7} {:>8} {:>7.1} {:>5} {:>8.0} {:>7.1} | {nb:>8} {nm:>8} {x:>8}",
+                "{family:<20} {history:>8} | {:>7} {:>8} {:>7.1} {:>5} {:>8.0} {:>6} {:>7.1} | {nb:>8} {nm:>8} {x:>8}",
                 n(&ours, "bedrock_calls"),
                 n(&ours, "store_calls"),
                 ours["dynamodb_capacity"].as_f64().unwrap_or(0.0),
                 n(&ours, "notifications_sent"),
                 ours["wall_ms"].as_f64().unwrap_or(0.0),
+                n(&ours, "cpu_ms"),
                 mib(&ours),
             );
         }

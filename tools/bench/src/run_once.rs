@@ -116,6 +116,23 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time this process used (user + system), from /proc: what Lambda's CPU share, which grows
+/// with the memory setting, has to cover.
+fn cpu_ms() -> u64 {
+    let ticks_per_second = 100; // USER_HZ on Linux
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which may hold spaces) are space-separated.
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let user: u64 = fields.get(11)?.parse().ok()?;
+            let system: u64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) * 1000 / ticks_per_second)
+        })
+        .unwrap_or(0)
+}
+
 pub struct RunOnce {
     pub family: String,
     pub mode: String,
@@ -170,6 +187,7 @@ pub async fn run(args: RunOnce) -> Result<(), Box<dyn std::error::Error>> {
     report["wall_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);
     report["dynamodb_capacity"] = json!(*capacity.0.lock().unwrap_or_else(|p| p.into_inner()));
     report["peak_rss_kib"] = json!(peak_rss_kib());
+    report["cpu_ms"] = json!(cpu_ms());
     println!("{report}");
     Ok(())
 }

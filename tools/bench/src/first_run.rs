@@ -39,13 +39,14 @@ pub async fn run(args: FirstRunArgs) -> Result<(), Box<dyn std::error::Error>> {
         args.history, args.family, args.budget_secs
     );
     println!(
-        "{:>4} | {:>7} {:>11} {:>7} {:>8} {:>8} {:>7} | {:>25} {:>9}",
+        "{:>4} | {:>7} {:>11} {:>7} {:>8} {:>8} {:>7} {:>7} | {:>25} {:>9}",
         "inv",
         "listed",
         "transitions",
         "bedrock",
         "dynamodb",
         "wall s",
+        "cpu s",
         "rss MiB",
         "checkpoint",
         "watermark"

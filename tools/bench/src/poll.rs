@@ -56,7 +56,7 @@ pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {
         args.open, args.transitions
     );
     println!(
-        "{:<20} {:>8} | {:>7} {:>8} {:>7} {:>5} {:>8} {:>7} | {:>8} {:>8} {:>8}",
+        "{:<20} {:>8} | {:>7} {:>8} {:>7} {:>5} {:>8} {:>6} {:>7} | {:>8} {:>8} {:>8}",
         "family",
         "history",
         "bedrock",
@@ -64,6 +64,7 @@ pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {
         "ddb CU",
         "sns",
         "wall ms",
+        "cpu ms",
         "rss MiB",
         "naive bd",
         "naive ms",

@@ -343,3 +343,30 @@ async fn a_backlog_larger_than_one_invocation_finishes_in_several_each_resuming_
         vec![(arns[0].to_string(), "Failed".to_owned())]
     );
 }
+
+#[tokio::test]
+async fn a_first_run_that_records_nothing_keeps_when_the_backlog_began() {
+    // given a first invocation whose deadline comes before it records its only page
+    let world = World::new();
+    world.job("old", "Completed", t0() - Duration::hours(5));
+    let poller = world.deadlined();
+    let budget = poller.source.budget_for(0);
+    let cut = poller.run_within(t0(), "cut", budget).await.unwrap();
+    assert_eq!((cut.transitions, cut.deferred), (0, 1));
+    // when a job submitted after it began finishes before the next invocation
+    let quick = world.job("quick", "InProgress", t0() + Duration::minutes(1));
+    world
+        .bedrock
+        .set_status(&quick, "Completed", t0() + Duration::minutes(3));
+    let next = world
+        .poller()
+        .run(t0() + Duration::minutes(5), "next")
+        .await
+        .unwrap();
+    // then the old job is history, the quick one is news
+    assert_eq!(next.transitions, 2);
+    assert_eq!(
+        world.topic.sent(),
+        vec![(quick.to_string(), "Completed".to_owned())]
+    );
+}

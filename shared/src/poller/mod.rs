@@ -181,14 +181,18 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
 
     /// The watermark only advances when every listed job is recorded: a job the listing
     /// returned but no write recorded would otherwise never be listed again.
+    /// A first run that recorded nothing yet still checkpoints where it started, so that what
+    /// counts as history stays what was submitted before the backlog began.
     fn listed(&self, start: &Start, discovered: &Discovered, now: DateTime<Utc>) -> Listed {
-        match discovered.reached {
+        let started = start.history_before.unwrap_or(now);
+        match (discovered.reached, start.history_before) {
             _ if discovered.complete => Listed::Complete(now),
-            Some(reached) => Listed::Reached(Checkpoint {
-                started: start.history_before.unwrap_or(now),
-                reached,
+            (Some(reached), _) => Listed::Reached(Checkpoint { started, reached }),
+            (None, Some(_)) => Listed::Reached(Checkpoint {
+                started,
+                reached: start.since,
             }),
-            None => Listed::Nothing,
+            (None, None) => Listed::Nothing,
         }
     }
 

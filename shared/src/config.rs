@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::Duration;
 
-use crate::domain::{NotifyOn, NotifyPolicy};
+use crate::domain::{AlertSettings, JobKind, NotifyOn, NotifyPolicy, Thresholds};
 use crate::error::ConfigError;
 use crate::poller::PollSettings;
 
@@ -54,6 +54,7 @@ impl Config {
             get_concurrency: vars.number("GET_CONCURRENCY", 8, 1, 64)? as usize,
             retention: Duration::days(vars.number("RETENTION_DAYS", 90, 1, 3650)?),
             publish_lease: Duration::seconds(lease_seconds),
+            alerts: vars.alerts()?,
         };
         Ok(Self {
             table: vars.required("JOBS_TABLE")?,
@@ -125,6 +126,92 @@ impl Vars<'_> {
             true => Err(invalid("NOTIFY_STATUSES", list, "no status given")),
             false => Ok(Some(parsed)),
         }
+    }
+}
+
+/// The early-warning settings (README "Early warnings"): `ALERTS=off` turns them off.
+impl Vars<'_> {
+    fn alerts(&self) -> Result<AlertSettings, ConfigError> {
+        let defaults = AlertSettings::default();
+        let enabled = match self.get("ALERTS").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("on" | "true" | "1") => true,
+            Some("off" | "false" | "0") => false,
+            Some(other) => return Err(invalid("ALERTS", other, "expected on or off")),
+        };
+        let factor = match self.get("ALERT_OVERDUE_FACTOR") {
+            None => defaults.overdue_factor,
+            Some(raw) => match raw.parse::<f64>() {
+                Ok(f) if (1.0..=100.0).contains(&f) => f,
+                _ => {
+                    return Err(invalid(
+                        "ALERT_OVERDUE_FACTOR",
+                        raw,
+                        "expected a number from 1 to 100",
+                    ))
+                }
+            },
+        };
+        Ok(AlertSettings {
+            enabled,
+            stuck_after: self.thresholds("ALERT_STUCK_AFTER")?,
+            stalled_after: self.duration("ALERT_STALLED_AFTER", defaults.stalled_after)?,
+            running_after: self.thresholds("ALERT_RUNNING_AFTER")?,
+            expiry_warning: self.duration("ALERT_EXPIRY_WARNING", defaults.expiry_warning)?,
+            overdue_factor: factor,
+            overdue_min_history: self.number("ALERT_OVERDUE_MIN_HISTORY", 5, 1, 25)? as usize,
+        })
+    }
+
+    fn duration(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+        self.get(name).map_or(Ok(default), |raw| {
+            parse_duration(raw).ok_or_else(|| invalid(name, raw, DURATION_FORM))
+        })
+    }
+
+    /// `6h` for every family, `batch-inference=12h` for one, or both: `2h,batch-inference=12h`.
+    fn thresholds(&self, name: &'static str) -> Result<Thresholds, ConfigError> {
+        let mut thresholds = Thresholds::default();
+        let Some(list) = self.get(name) else {
+            return Ok(thresholds);
+        };
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let bad = || {
+                invalid(
+                    name,
+                    entry,
+                    "expected a duration, or family=duration (family as in jobKind)",
+                )
+            };
+            match entry.split_once('=') {
+                None => thresholds.all = Some(parse_duration(entry).ok_or_else(bad)?),
+                Some((family, value)) => {
+                    let kind = JobKind::ALL
+                        .into_iter()
+                        .find(|k| k.as_str() == family.trim())
+                        .ok_or_else(bad)?;
+                    let value = parse_duration(value.trim()).ok_or_else(bad)?;
+                    thresholds.per_family.insert(kind, value);
+                }
+            }
+        }
+        Ok(thresholds)
+    }
+}
+
+const DURATION_FORM: &str = "expected a duration such as 45m, 6h or 2d (units s, m, h, d)";
+
+/// `90s`, `45m`, `6h`, `2d`: a whole number and a unit, more than zero.
+pub fn parse_duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let split = raw.len().checked_sub(1)?;
+    let (number, unit) = raw.split_at(split);
+    let n: i64 = number.parse().ok().filter(|n| *n > 0 && *n <= 10_000_000)?;
+    match unit {
+        "s" => Some(Duration::seconds(n)),
+        "m" => Some(Duration::minutes(n)),
+        "h" => Some(Duration::hours(n)),
+        "d" => Some(Duration::days(n)),
+        _ => None,
     }
 }
 

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 use crate::domain::{
-    Change, JobArn, JobKind, JobRecord, JobStatus, Lease, Notice, ObservedJob, RunId, Scope, Sent,
+    Change, DurationStats, JobArn, JobKind, JobRecord, JobStatus, Lease, Notice, ObservedJob,
+    RunId, Scope, Sent,
 };
 use crate::error::Error;
 
@@ -57,6 +58,8 @@ pub struct ScopeState {
     pub checkpoint: Option<Checkpoint>,
     /// Open jobs at the end of the last run: sizes the reconcile's Lists.
     pub open: OpenJobs,
+    /// Recent durations of successful jobs per model (`overdue` alerts).
+    pub durations: DurationStats,
 }
 
 /// Progress of a listing that a run could not finish (deadline, failed writes).
@@ -111,6 +114,9 @@ pub enum Listed {
 pub struct Progress {
     pub listed: Listed,
     pub open: OpenJobs,
+    /// The scope's durations with this run's finished jobs added (`None`: none finished).
+    /// Statistics only: an overlapping run may overwrite them with its own additions.
+    pub durations: Option<DurationStats>,
 }
 
 /// Outcome of every conditional write.

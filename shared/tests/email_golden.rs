@@ -65,6 +65,7 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
         input_s3_uri: input.map(str::to_owned),
         output_s3_uri: output.map(str::to_owned),
         counts,
+        deadline: None,
     };
     let policy = NotifyPolicy::default();
     let ctx = PlanContext {

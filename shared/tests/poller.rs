@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use jobwatch::domain::{JobArn, JobKind, NotifyPolicy};
+use jobwatch::domain::{AlertSettings, JobArn, JobKind, NotifyPolicy};
 use jobwatch::testing::{EndAfterPages, MemoryJobStore, RecordingNotifier, ScriptedSource};
 use jobwatch::{PollSettings, Poller};
 
@@ -26,6 +26,7 @@ fn settings() -> PollSettings {
         get_concurrency: 8,
         retention: Duration::days(90),
         publish_lease: Duration::minutes(5),
+        alerts: AlertSettings::off(),
     }
 }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use futures::Stream;
 
 use super::sdk::{pages, sdk_retryable, sdk_source, Calls};
-use crate::domain::{Change, JobArn, JobRecord, Lease, RunId, Scope, Sent};
+use crate::domain::{Change, Due, DurationStats, JobArn, JobRecord, Lease, RunId, Scope, Sent};
 use crate::error::Error;
 use crate::ports::{Checkpoint, JobStore, Listed, OpenJobs, Page, Progress, ScopeState, Write};
 
@@ -140,6 +140,15 @@ impl Update {
         self.value(&format!(":{attribute}"), value);
     }
 
+    /// Appends one element to a list attribute, creating the list if absent.
+    fn append(&mut self, attribute: &str, element: AttributeValue) {
+        self.set.push(format!(
+            "{attribute} = list_append(if_not_exists({attribute}, :empty_list), :{attribute})"
+        ));
+        self.value(":empty_list", AttributeValue::L(Vec::new()));
+        self.value(&format!(":{attribute}"), AttributeValue::L(vec![element]));
+    }
+
     fn remove(&mut self, attribute: &str) {
         self.remove.push(attribute.to_owned());
     }
@@ -200,7 +209,17 @@ impl JobStore for DynamoJobStore {
             Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
             _ => 0,
         };
+        let durations = match item.get("durations") {
+            Some(value) => {
+                serde_dynamo::from_attribute_value(value.clone()).map_err(|e| Error::Corrupt {
+                    key: format!("{}.durations", watermark_key(scope)),
+                    source: Box::new(e),
+                })?
+            }
+            None => DurationStats::default(),
+        };
         Ok(ScopeState {
+            durations,
             watermark: time("watermark")?,
             checkpoint,
             open: OpenJobs {
@@ -216,6 +235,14 @@ impl JobStore for DynamoJobStore {
         match progress.open.oldest {
             Some(oldest) => update.set("oldest_open", s(stamp(oldest))),
             None => update.remove("oldest_open"),
+        }
+        if let Some(durations) = &progress.durations {
+            let value =
+                serde_dynamo::to_attribute_value(durations).map_err(|e| Error::Corrupt {
+                    key: format!("{}.durations", watermark_key(scope)),
+                    source: Box::new(e),
+                })?;
+            update.set("durations", value);
         }
         let condition = match &progress.listed {
             Listed::Complete(to) => {
@@ -301,7 +328,7 @@ impl JobStore for DynamoJobStore {
             .set_key(Some(key(arn.as_str())))
             .update_expression("SET lease_owner = :o, lease_until = :u")
             .condition_expression(
-                "attribute_exists(pending_status) AND (attribute_not_exists(lease_until) OR lease_until <= :now)",
+                "(attribute_exists(pending_status) OR attribute_exists(pending_alert)) AND (attribute_not_exists(lease_until) OR lease_until <= :now)",
             )
             .expression_attribute_values(":o", s(lease.owner.as_str()))
             .expression_attribute_values(":u", n(lease.until.timestamp()))
@@ -326,10 +353,24 @@ impl JobStore for DynamoJobStore {
     async fn mark_sent(&self, arn: &JobArn, owner: &RunId, sent: &Sent) -> Result<Write, Error> {
         // The derived attributes come from the record's one rule (`JobRecord::sent`).
         let mut update = Update::default();
-        update.set("notified_status", s(sent.status.as_str()));
-        update.set("notified_at", s(stamp(sent.at)));
+        let held = match &sent.due {
+            Due::Status(status) => {
+                update.set("notified_status", s(status.as_str()));
+                update.set("notified_at", s(stamp(sent.at)));
+                update.remove("pending_status");
+                update.value(":due", s(status.as_str()));
+                "pending_status = :due"
+            }
+            Due::Alert(alert) => {
+                update.append("alerts_sent", s(alert.as_str()));
+                update.set("alerted_at", s(stamp(sent.at)));
+                update.remove("pending_alert");
+                update.value(":due", s(alert.as_str()));
+                "pending_alert = :due"
+            }
+        };
         update.add_to("version", n(1));
-        for attribute in ["pending_status", "lease_owner", "lease_until"] {
+        for attribute in ["lease_owner", "lease_until"] {
             update.remove(attribute);
         }
         match &sent.watch {
@@ -340,7 +381,6 @@ impl JobStore for DynamoJobStore {
             Some(ttl) => update.set("expires_at", n(ttl.timestamp())),
             None => update.remove("expires_at"),
         }
-        update.value(":status", s(sent.status.as_str()));
         update.value(":owner", s(owner.as_str()));
         let (expression, values) = update.build();
         let request = self
@@ -349,7 +389,7 @@ impl JobStore for DynamoJobStore {
             .table_name(&self.table)
             .set_key(Some(key(arn.as_str())))
             .update_expression(expression)
-            .condition_expression("pending_status = :status AND lease_owner = :owner")
+            .condition_expression(format!("{held} AND lease_owner = :owner"))
             .set_expression_attribute_values(Some(values))
             .send();
         self.conditional("UpdateItem", request).await

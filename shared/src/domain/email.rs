@@ -5,14 +5,14 @@ use std::fmt::Write;
 use super::{Family, JobRecord, JobStatus, Outcome, Phase, RecordCounts};
 
 /// Console page of a job family (the console has no stable deep link for every job).
-fn console_url(family: &Family, region: &str) -> String {
+pub(super) fn console_url(family: &Family, region: &str) -> String {
     format!(
         "https://{region}.console.aws.amazon.com/bedrock/home?region={region}#/{}",
         family.console_page
     )
 }
 
-fn duration(seconds: i64) -> String {
+pub(super) fn duration(seconds: i64) -> String {
     let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
     match (h, m) {
         (0, 0) => format!("{s}s"),
@@ -22,7 +22,7 @@ fn duration(seconds: i64) -> String {
 }
 
 /// 12500000 -> 12,500,000.
-fn group(n: i64) -> String {
+pub(super) fn group(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -1,5 +1,7 @@
 //! Pure domain types: job kinds, statuses, observed jobs and stored records. No SDK types here.
 
+mod alert;
+mod alert_notice;
 mod email;
 mod family;
 mod ids;
@@ -8,11 +10,16 @@ mod plan;
 mod record;
 mod status;
 
+pub use alert::{
+    default_running_after, default_stuck_after, due, hold_alert, measure, plan_watch,
+    track_progress, Alert, AlertInputs, AlertKind, AlertSettings, DurationStats, Thresholds,
+    WatchContext, DURATIONS_KEPT,
+};
 pub use family::{EventShape, Family, JobKind};
 pub use ids::{Lease, RunId, Scope};
 pub use notice::Notice;
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};
-pub use record::{JobRecord, Sent};
+pub use record::{Due, JobRecord, Sent};
 pub use status::{JobStatus, Outcome, Phase};
 
 use chrono::{DateTime, Utc};
@@ -101,6 +108,8 @@ pub struct ObservedJob {
     pub input_s3_uri: Option<String>,
     pub output_s3_uri: Option<String>,
     pub counts: RecordCounts,
+    /// When Bedrock expires the job if unfinished (batch `jobExpirationTime`).
+    pub deadline: Option<DateTime<Utc>>,
 }
 
 impl ObservedJob {

@@ -22,7 +22,7 @@ pub struct Notice {
 /// Longest service message carried in a notice; the rest is cut and marked.
 const MAX_MESSAGE_CHARS: usize = 2048;
 /// Longest job name carried (the API allows 63; anything longer is cut and marked).
-const MAX_NAME_CHARS: usize = 256;
+pub(super) const MAX_NAME_CHARS: usize = 256;
 
 impl Notice {
     pub fn new(record: &JobRecord, status: &JobStatus) -> Self {
@@ -46,6 +46,7 @@ impl Notice {
         let email = super::email::render(record, status, &display_name, message.as_deref());
         let body = json!({
             "schema": "bedrock-jobwatch/notification/v1",
+            "type": "terminal",
             "dedupKey": dedup_key,
             "jobKind": record.kind,
             "jobArn": record.pk,
@@ -68,7 +69,7 @@ impl Notice {
             "text": &email,
         });
         Self {
-            attributes: attributes(record, status, outcome, &dedup_key),
+            attributes: attributes(record, status, outcome, &dedup_key, "terminal"),
             dedup_key,
             subject,
             body,
@@ -78,13 +79,15 @@ impl Notice {
 }
 
 /// Message attributes for filter policies; SNS rejects empty values, so none are sent.
-fn attributes(
+pub(super) fn attributes(
     record: &JobRecord,
     status: &JobStatus,
     outcome: Outcome,
     dedup_key: &str,
+    notice_type: &str,
 ) -> Vec<(&'static str, String)> {
     let mut attributes = vec![
+        ("type", notice_type.to_owned()),
         ("job_kind", record.kind.as_str().to_owned()),
         ("status", status.as_str().to_owned()),
         ("outcome", outcome.as_str().to_owned()),
@@ -98,7 +101,7 @@ fn attributes(
     attributes
 }
 
-fn truncate(message: Option<&str>, max: usize) -> (Option<String>, bool) {
+pub(super) fn truncate(message: Option<&str>, max: usize) -> (Option<String>, bool) {
     match message {
         Some(m) if m.chars().count() > max => {
             let cut: String = m.chars().take(max).collect();

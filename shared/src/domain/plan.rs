@@ -85,6 +85,8 @@ pub struct Change {
     pub record: JobRecord,
     pub expected_version: Option<u64>,
     pub notify: bool,
+    /// A status change (or a first sighting); else a write of progress, an alert or a miss.
+    pub transition: bool,
 }
 
 /// Compares what the table knows with what Bedrock shows and decides the write.
@@ -115,9 +117,17 @@ pub fn plan(
     record.input_s3_uri = observed.input_s3_uri.clone().or(record.input_s3_uri);
     record.output_s3_uri = observed.output_s3_uri.clone().or(record.output_s3_uri);
     if !observed.counts.is_empty() {
+        if observed.counts.processed != record.counts.processed {
+            record.progress_at = Some(ctx.now);
+        }
         record.counts = observed.counts.clone();
     }
+    record.deadline = observed.deadline.or(record.deadline);
     record.updated_at = ctx.now;
+    if !record.is_open() {
+        // An alert is about an unfinished job: once it has finished, only its end is news.
+        record.pending_alert = None;
+    }
     if notify {
         record.pending_status = Some(observed.status.clone());
         record.set_lease(Some(Lease {
@@ -130,6 +140,7 @@ pub fn plan(
         record,
         expected_version: known.map(|k| k.version),
         notify,
+        transition: true,
     })
 }
 
@@ -176,11 +187,16 @@ fn first_record(observed: &ObservedJob, ctx: &PlanContext) -> JobRecord {
         input_s3_uri: None,
         output_s3_uri: None,
         counts: Default::default(),
+        progress_at: None,
+        deadline: None,
         version: 1,
         first_seen_at: ctx.now,
         updated_at: ctx.now,
         watch: None,
         pending_status: None,
+        pending_alert: None,
+        alerts_sent: Default::default(),
+        alerted_at: None,
         lease_owner: None,
         lease_until: None,
         notified_status: None,
@@ -207,5 +223,6 @@ pub fn plan_missing(known: &JobRecord, ctx: &PlanContext, max_missing: u32) -> C
         record,
         expected_version: Some(known.version),
         notify: false,
+        transition: false,
     }
 }

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts, RunId, Scope};
+use std::collections::BTreeSet;
+
+use super::{AlertKind, JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts, RunId, Scope};
 
 /// One job's item in the jobs table. Attribute names are the field names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +34,12 @@ pub struct JobRecord {
     pub output_s3_uri: Option<String>,
     #[serde(default, skip_serializing_if = "RecordCounts::is_empty")]
     pub counts: RecordCounts,
+    /// When the processed-record count last moved (stall alerts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_at: Option<DateTime<Utc>>,
+    /// When Bedrock expires the job if it has not finished (`jobExpirationTime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<Utc>>,
     /// Optimistic-concurrency version, incremented by every write.
     pub version: u64,
     pub first_seen_at: DateTime<Utc>,
@@ -54,6 +62,15 @@ pub struct JobRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub lease_until: Option<DateTime<Utc>>,
+    /// Alert whose notice is still to be published (under the same lease as a status notice;
+    /// a terminal transition replaces it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_alert: Option<AlertKind>,
+    /// Alerts already published: each kind is sent at most once per job.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub alerts_sent: BTreeSet<AlertKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerted_at: Option<DateTime<Utc>>,
     /// Last status a notification was published for, and when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notified_status: Option<JobStatus>,
@@ -78,11 +95,18 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// What recording a published notice writes: the notice's status and time, and the derived
+/// A notice an item holds until it is published: a status the job arrived in, or an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Due {
+    Status(JobStatus),
+    Alert(AlertKind),
+}
+
+/// What recording a published notice writes: what was sent and when, and the derived
 /// attributes after it (the item leaves the watch index once nothing keeps it there).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
-    pub status: JobStatus,
+    pub due: Due,
     pub at: DateTime<Utc>,
     pub watch: Option<Scope>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -119,7 +143,16 @@ impl JobRecord {
 
     /// Whether a run may claim the pending notice at `now` (no live lease held by another run).
     pub fn claimable(&self, now: DateTime<Utc>) -> bool {
-        self.pending_status.is_some() && self.lease_until.is_none_or(|until| until <= now)
+        self.due().is_some() && self.lease_until.is_none_or(|until| until <= now)
+    }
+
+    /// The notice the item holds, if any: a status notice first (it supersedes any alert).
+    pub fn due(&self) -> Option<Due> {
+        match (&self.pending_status, self.pending_alert) {
+            (Some(status), _) => Some(Due::Status(status.clone())),
+            (None, Some(alert)) => Some(Due::Alert(alert)),
+            (None, None) => None,
+        }
     }
 
     /// The one rule for the derived attributes: an item is in the watch index while its job is
@@ -130,18 +163,16 @@ impl JobRecord {
         self.expires_at = (!watched).then(|| now + retention);
     }
 
-    /// The write that records the pending notice for `status` as published at `now`.
-    pub fn sent(
-        &self,
-        status: &JobStatus,
-        now: DateTime<Utc>,
-        retention: chrono::Duration,
-    ) -> Sent {
+    /// The write that records the pending notice `due` as published at `now`.
+    pub fn sent(&self, due: &Due, now: DateTime<Utc>, retention: chrono::Duration) -> Sent {
         let mut after = self.clone();
-        after.pending_status = None;
+        match due {
+            Due::Status(_) => after.pending_status = None,
+            Due::Alert(_) => after.pending_alert = None,
+        }
         after.refresh_derived(now, retention);
         Sent {
-            status: status.clone(),
+            due: due.clone(),
             at: now,
             watch: after.watch,
             expires_at: after.expires_at,

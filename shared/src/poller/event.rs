@@ -5,9 +5,11 @@ use chrono::{DateTime, Utc};
 
 use super::settle::{RunContext, Sighting};
 use super::{Budget, Poller, RunSummary};
-use crate::domain::{JobArn, RunId};
+use crate::domain::{DurationStats, JobArn, RunId};
 use crate::error::Error;
 use crate::ports::{JobSource, JobStore, Notifier};
+
+static NO_DURATIONS: DurationStats = DurationStats(std::collections::BTreeMap::new());
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     /// Handles one job the event named. The event's own status is never trusted: it may be
@@ -48,6 +50,8 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             // An event is news of a change happening now, never old history.
             history_before: None,
             budget: &budget,
+            // Medians are the scheduled runs' business: an event reads no scope state.
+            durations: &NO_DURATIONS,
         };
         summary.add_settled(
             self.settle(vec![Sighting::Seen(known, Box::new(job))], &run)

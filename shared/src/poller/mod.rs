@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 pub use settle::MAX_MISSING;
 pub use summary::{Discovered, Failures, Reconciled, RunSummary, Settled};
 
-use crate::domain::{NotifyPolicy, RunId, Scope};
+use crate::domain::{AlertSettings, DurationStats, NotifyPolicy, RunId, Scope};
 use crate::error::Error;
 use crate::ports::{Checkpoint, JobSource, JobStore, Listed, Notifier, OpenJobs, Progress};
 use discover::Seen;
@@ -42,6 +42,8 @@ pub struct PollSettings {
     /// `PUBLISH_LEASE_SECONDS` (default 300): how long a run may hold a notice before another
     /// run may publish it (keep it above the function timeout).
     pub publish_lease: Duration,
+    /// `ALERTS` and `ALERT_*`: early warnings on unfinished jobs.
+    pub alerts: AlertSettings,
 }
 
 /// When to stop starting new work: the Lambda deadline minus a safety margin, or a signal.
@@ -74,6 +76,17 @@ impl Budget {
                 .as_ref()
                 .is_some_and(|e| e.load(Ordering::SeqCst))
     }
+}
+
+/// The scope's durations with this run's successful jobs added; `None` when none finished.
+fn learned(known: &DurationStats, settled: [&Settled; 2]) -> Option<DurationStats> {
+    let mut finished = settled.iter().flat_map(|s| &s.finished).peekable();
+    finished.peek()?;
+    let mut durations = known.clone();
+    for (model, took) in finished {
+        durations.record(model, *took);
+    }
+    Some(durations)
 }
 
 /// A poller for one job family.
@@ -134,6 +147,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             run_id: &run_id,
             history_before: start.history_before,
             budget: &budget,
+            durations: &start.state.durations,
         };
         let (mut seen, mut open) = (Seen::default(), OpenJobs::default());
         let discovered = self
@@ -147,7 +161,17 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             open = open.widest(start.state.open);
         }
         let listed = self.listed(&start, &discovered, now);
-        let advanced = self.advance(listed, open).await;
+        let durations = learned(
+            &start.state.durations,
+            [&discovered.settled, &reconciled.settled],
+        );
+        let advanced = self
+            .advance(Progress {
+                listed,
+                open,
+                durations,
+            })
+            .await;
         let mut summary = self.summary(&start, &run_id, discovered, reconciled, advanced);
         // Stopping early for a failed listing is not the deadline's doing.
         summary.deadline_reached &= budget.exhausted();
@@ -196,9 +220,8 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         }
     }
 
-    async fn advance(&self, listed: Listed, open: OpenJobs) -> (Listed, Failures) {
+    async fn advance(&self, progress: Progress) -> (Listed, Failures) {
         let mut failures = Failures::default();
-        let progress = Progress { listed, open };
         if let Err(e) = self.store.save_progress(&self.scope(), &progress).await {
             failures.record("save progress", &e);
             return (Listed::Nothing, failures);

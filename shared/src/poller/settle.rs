@@ -8,8 +8,8 @@ use futures::{stream, StreamExt};
 use super::summary::{Failures, Settled};
 use super::{Budget, Poller};
 use crate::domain::{
-    plan, plan_missing, Change, JobRecord, JobStatus, Lease, Notice, ObservedJob, PlanContext,
-    RunId, Skip,
+    hold_alert, measure, plan, plan_missing, plan_watch, Change, Due, DurationStats, JobRecord,
+    JobStatus, Lease, Notice, ObservedJob, PlanContext, RecordCounts, RunId, Skip, WatchContext,
 };
 use crate::ports::{JobSource, JobStore, Notifier, Write};
 
@@ -30,7 +30,7 @@ pub(super) enum Sighting {
 /// A notice this run holds the lease of, ready to publish.
 struct Held {
     record: JobRecord,
-    status: JobStatus,
+    due: Due,
 }
 
 /// What one run is: its time, identity and whether it is filling the table for the first time.
@@ -39,6 +39,8 @@ pub(super) struct RunContext<'a> {
     pub run_id: &'a RunId,
     pub history_before: Option<DateTime<Utc>>,
     pub budget: &'a Budget,
+    /// Recent durations per model (`overdue` alerts).
+    pub durations: &'a DurationStats,
 }
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
@@ -46,20 +48,30 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     pub(super) async fn settle(&self, mut batch: Vec<Sighting>, run: &RunContext<'_>) -> Settled {
         let mut report = Settled::default();
         self.enrich(&mut batch).await;
-        let ctx = self.plan_context(run);
+        let (ctx, watch) = (self.plan_context(run), self.watch_context(run));
         let mut changes = Vec::new();
         let mut untouched = Vec::new();
         for sighting in batch {
             match sighting {
                 Sighting::Seen(known, job) => match plan(known.as_ref(), &job, &ctx) {
-                    Ok(change) => changes.push(change),
+                    Ok(mut change) => {
+                        if !change.notify {
+                            change.notify =
+                                hold_alert(&mut change.record, Some(&job.counts), &watch);
+                        }
+                        changes.push(change);
+                    }
                     Err(skip) => {
                         report.regressions_ignored += usize::from(skip == Skip::Regression);
-                        untouched.extend(known);
+                        // Only an observation of the same status carries the job's counts now.
+                        let fresh = (skip == Skip::Unchanged).then_some(&job.counts);
+                        if let Some(known) = known {
+                            keep(known, fresh, &watch, &mut changes, &mut untouched);
+                        }
                     }
                 },
                 Sighting::Missing(known) => changes.push(plan_missing(&known, &ctx, MAX_MISSING)),
-                Sighting::Unasked(known) => untouched.push(known),
+                Sighting::Unasked(known) => keep(known, None, &watch, &mut changes, &mut untouched),
             }
         }
         // Sorted: runs are reproducible and their logs comparable.
@@ -79,6 +91,16 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             policy: &self.settings.policy,
             region: &self.settings.region,
             retention: self.settings.retention,
+            run_id: run.run_id,
+            lease: self.settings.publish_lease,
+        }
+    }
+
+    fn watch_context<'a>(&'a self, run: &'a RunContext<'a>) -> WatchContext<'a> {
+        WatchContext {
+            now: run.now,
+            settings: &self.settings.alerts,
+            durations: run.durations,
             run_id: run.run_id,
             lease: self.settings.publish_lease,
         }
@@ -175,7 +197,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         };
         let mut held = Vec::new();
         for record in records {
-            let Some(status) = record.pending_status.clone() else {
+            let Some(due) = record.due() else {
                 continue;
             };
             if !record.claimable(run.now) {
@@ -183,7 +205,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                 continue;
             }
             match self.store.claim(&record.pk, &lease, run.now).await {
-                Ok(Write::Written) => held.push(Held { record, status }),
+                Ok(Write::Written) => held.push(Held { record, due }),
                 Ok(Write::LostRace) => report.notifications_pending += 1,
                 Err(e) => report.failures.record("claim", &e),
             }
@@ -213,13 +235,16 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     }
 
     async fn publish(&self, held: Held, run: &RunContext<'_>, report: &mut Settled) {
-        let Held { record, status } = held;
-        let notice = Notice::new(&record, &status);
+        let Held { record, due } = held;
+        let notice = self.notice(&record, &due, run);
         match self.notifier.publish(&notice).await {
             Ok(message_id) => {
-                report.notifications_sent += 1;
-                tracing::info!(job_arn = %record.pk, status = %status, message_id, dedup_key = notice.dedup_key, "notified");
-                let sent = record.sent(&status, run.now, self.settings.retention);
+                match due {
+                    Due::Status(_) => report.notifications_sent += 1,
+                    Due::Alert(_) => report.alerts_sent += 1,
+                }
+                tracing::info!(job_arn = %record.pk, status = %record.status, message_id, dedup_key = notice.dedup_key, "notified");
+                let sent = record.sent(&due, run.now, self.settings.retention);
                 match self.store.mark_sent(&record.pk, run.run_id, &sent).await {
                     Ok(Write::Written) => {}
                     Ok(Write::LostRace) => {
@@ -238,6 +263,26 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     }
 }
 
+impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
+    /// The notice of what is due: the status the job arrived in, or the alert measured now.
+    fn notice(&self, record: &JobRecord, due: &Due, run: &RunContext<'_>) -> Notice {
+        match due {
+            Due::Status(status) => Notice::new(record, status),
+            Due::Alert(kind) => {
+                let watch = self.watch_context(run);
+                let inputs = watch.inputs(record, None);
+                let alert = measure(*kind, record, &inputs).unwrap_or(crate::domain::Alert {
+                    kind: *kind,
+                    elapsed: run.now - record.submit_time,
+                    threshold: chrono::Duration::zero(),
+                    median: None,
+                });
+                Notice::alert(record, &alert)
+            }
+        }
+    }
+}
+
 /// Counts a written change; returns the notice it claimed, if any.
 fn written(change: Change, report: &mut Settled) -> Option<Held> {
     let record = change.record;
@@ -248,14 +293,40 @@ fn written(change: Change, report: &mut Settled) -> Option<Held> {
         }
         return None;
     }
-    report.transitions += 1;
-    tracing::info!(
-        job_arn = %record.pk,
-        status = %record.status,
-        previous_status = record.previous_status.as_ref().map(JobStatus::as_str),
-        notify = change.notify,
-        "transition"
-    );
-    let status = record.pending_status.clone().filter(|_| change.notify)?;
-    Some(Held { record, status })
+    if change.transition {
+        report.transitions += 1;
+        report.finished.extend(finished_duration(&record));
+        tracing::info!(
+            job_arn = %record.pk,
+            status = %record.status,
+            previous_status = record.previous_status.as_ref().map(JobStatus::as_str),
+            notify = change.notify,
+            "transition"
+        );
+    }
+    let due = record.due().filter(|_| change.notify)?;
+    Some(Held { record, due })
+}
+
+/// A known job whose status did not change: written when its progress moved or an alert is
+/// due, else left as it is (a notice it holds may still be claimed).
+fn keep(
+    known: JobRecord,
+    fresh: Option<&RecordCounts>,
+    watch: &WatchContext,
+    changes: &mut Vec<Change>,
+    untouched: &mut Vec<JobRecord>,
+) {
+    match plan_watch(&known, fresh, watch) {
+        Some(change) => changes.push(change),
+        None => untouched.push(known),
+    }
+}
+
+/// How long a job that just succeeded took, by model (what `overdue` alerts compare with).
+fn finished_duration(record: &JobRecord) -> Option<(String, chrono::Duration)> {
+    let succeeded = record.phase() == crate::domain::Phase::Succeeded;
+    let took = record.end_time? - record.submit_time;
+    let model = record.model_id.clone()?;
+    (succeeded && took > chrono::Duration::zero()).then_some((model, took))
 }

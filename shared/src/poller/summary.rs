@@ -45,7 +45,11 @@ pub struct Settled {
     pub retired: usize,
     pub notifications_sent: usize,
     pub notifications_pending: usize,
+    /// Alerts published (not counted in `notifications_sent`).
+    pub alerts_sent: usize,
     pub deferred: usize,
+    /// Jobs that succeeded, by model, and how long they took (`overdue` alerts learn from it).
+    pub finished: Vec<(String, chrono::Duration)>,
     /// Every change was written (by this run or a racing one): nothing observed is unrecorded.
     pub all_recorded: bool,
     pub failures: Failures,
@@ -60,7 +64,9 @@ impl Default for Settled {
             retired: 0,
             notifications_sent: 0,
             notifications_pending: 0,
+            alerts_sent: 0,
             deferred: 0,
+            finished: Vec::new(),
             all_recorded: true,
             failures: Failures::default(),
         }
@@ -75,7 +81,9 @@ impl AddAssign for Settled {
         self.retired += o.retired;
         self.notifications_sent += o.notifications_sent;
         self.notifications_pending += o.notifications_pending;
+        self.alerts_sent += o.alerts_sent;
         self.deferred += o.deferred;
+        self.finished.extend(o.finished);
         self.all_recorded &= o.all_recorded;
         self.failures += o.failures;
     }
@@ -133,6 +141,8 @@ pub struct RunSummary {
     /// Status changes written.
     pub transitions: usize,
     pub notifications_sent: usize,
+    /// Early-warning alerts published (stuck, stalled, expiring, overdue).
+    pub alerts_sent: usize,
     /// Notices that stay pending for the next run (publish failed, or leased by another run).
     pub notifications_pending: usize,
     /// Writes that lost a race to another run (nothing lost: the other run owns them).
@@ -166,6 +176,7 @@ impl RunSummary {
         self.retired += s.retired;
         self.notifications_sent += s.notifications_sent;
         self.notifications_pending += s.notifications_pending;
+        self.alerts_sent += s.alerts_sent;
         self.deferred += s.deferred;
         self.add_failures(s.failures);
     }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::StreamExt;
 
 use crate::domain::{
-    plan, Change, JobArn, JobKind, JobRecord, JobStatus, Lease, NotifyPolicy, ObservedJob,
-    PlanContext, RecordCounts, RunId, Scope,
+    plan, AlertKind, Change, Due, DurationStats, JobArn, JobKind, JobRecord, JobStatus, Lease,
+    NotifyPolicy, ObservedJob, PlanContext, RecordCounts, RunId, Scope,
 };
 use crate::ports::{Checkpoint, JobStore, Listed, OpenJobs, Progress, Write};
 
@@ -39,6 +39,7 @@ fn change(id: usize, status: &str, known: Option<&JobRecord>) -> Change {
         input_s3_uri: None,
         output_s3_uri: None,
         counts: RecordCounts::default(),
+        deadline: None,
     };
     let policy = NotifyPolicy::default();
     let run = RunId::new("run-a");
@@ -132,10 +133,14 @@ pub async fn marking_sent_needs_the_pending_status_and_the_lease<S: JobStore>(st
     let done = change(5, "Completed", Some(&open.record));
     store.save(&done).await.unwrap();
     let status = JobStatus::new("Completed");
-    let sent = done.record.sent(&status, t0(), Duration::days(90));
-    let wrong = done
+    let sent = done
         .record
-        .sent(&JobStatus::new("Failed"), t0(), Duration::days(90));
+        .sent(&Due::Status(status.clone()), t0(), Duration::days(90));
+    let wrong = done.record.sent(
+        &Due::Status(JobStatus::new("Failed")),
+        t0(),
+        Duration::days(90),
+    );
     let owner = RunId::new("run-a");
     assert_eq!(
         store
@@ -190,6 +195,7 @@ pub async fn the_watch_index_holds_open_and_pending_items_in_pages<S: JobStore>(
         },
         expected_version: None,
         notify: false,
+        transition: true,
     };
     store.save(&other).await.unwrap();
     let pages: Vec<_> = store.watched(&scope()).collect().await;
@@ -249,6 +255,7 @@ async fn save<S: JobStore>(store: &S, listed: Listed) -> Write {
     let progress = Progress {
         listed,
         open: hint(),
+        durations: None,
     };
     store.save_progress(&scope(), &progress).await.unwrap()
 }
@@ -293,6 +300,7 @@ pub async fn the_watermark_only_moves_forward_and_ends_the_checkpoint<S: JobStor
     let empty = Progress {
         listed: Listed::Nothing,
         open: OpenJobs::default(),
+        durations: None,
     };
     assert_eq!(
         store.save_progress(&scope(), &empty).await.unwrap(),
@@ -303,6 +311,88 @@ pub async fn the_watermark_only_moves_forward_and_ends_the_checkpoint<S: JobStor
         (state.watermark, state.checkpoint, state.open),
         (Some(done), None, OpenJobs::default())
     );
+}
+
+pub async fn an_alert_is_marked_sent_once_and_the_job_stays_watched<S: JobStore>(store: &S) {
+    let open = change(7, "InProgress", None);
+    store.save(&open).await.unwrap();
+    let owner = RunId::new("run-a");
+    let mut alerting = Change {
+        record: open.record.clone(),
+        expected_version: Some(open.record.version),
+        notify: true,
+        transition: false,
+    };
+    alerting.record.version += 1;
+    alerting.record.pending_alert = Some(AlertKind::Stalled);
+    alerting.record.set_lease(Some(Lease {
+        owner: owner.clone(),
+        until: t0() + Duration::minutes(5),
+    }));
+    assert_eq!(store.save(&alerting).await.unwrap(), Write::Written);
+    let lease = Lease {
+        owner: RunId::new("run-b"),
+        until: t0() + Duration::minutes(10),
+    };
+    assert_eq!(
+        store.claim(&arn(7), &lease, t0()).await.unwrap(),
+        Write::LostRace,
+        "the alert's lease is live"
+    );
+    let due = Due::Alert(AlertKind::Stalled);
+    let sent = alerting.record.sent(&due, t0(), Duration::days(90));
+    let wrong = alerting
+        .record
+        .sent(&Due::Alert(AlertKind::Stuck), t0(), Duration::days(90));
+    assert_eq!(
+        store.mark_sent(&arn(7), &owner, &wrong).await.unwrap(),
+        Write::LostRace
+    );
+    assert_eq!(
+        store.mark_sent(&arn(7), &owner, &sent).await.unwrap(),
+        Write::Written
+    );
+    let after = stored(store, 7).await.unwrap();
+    assert_eq!(after.pending_alert, None);
+    assert!(after.alerts_sent.contains(&AlertKind::Stalled));
+    assert_eq!(
+        after.alerted_at.map(|t| t.timestamp()),
+        Some(t0().timestamp())
+    );
+    assert_eq!(
+        (after.watch.clone(), after.lease()),
+        (Some(scope()), None),
+        "still open"
+    );
+    assert_eq!(
+        after.notified_status, None,
+        "an alert is not a status notice"
+    );
+    assert_eq!(
+        store.mark_sent(&arn(7), &owner, &sent).await.unwrap(),
+        Write::LostRace
+    );
+}
+
+pub async fn durations_are_kept_per_scope<S: JobStore>(store: &S) {
+    let mut durations = DurationStats::default();
+    durations.record("model-a", Duration::minutes(42));
+    durations.record("model-a", Duration::minutes(40));
+    let progress = Progress {
+        listed: Listed::Nothing,
+        open: hint(),
+        durations: Some(durations.clone()),
+    };
+    store.save_progress(&scope(), &progress).await.unwrap();
+    save(store, Listed::Nothing).await;
+    let state = store.scope_state(&scope()).await.unwrap();
+    assert_eq!(
+        state.durations, durations,
+        "a run without durations keeps them"
+    );
+    let other = Scope::new(JobKind::ModelImport, "us-east-1");
+    let fresh = store.scope_state(&other).await.unwrap();
+    assert_eq!(fresh.durations, DurationStats::default());
 }
 
 /// One `#[tokio::test]` per contract case; `$setup` is an async expression yielding
@@ -320,6 +410,8 @@ macro_rules! store_contract {
             many_items_are_read_back_at_once,
             a_checkpoint_only_moves_forward_and_keeps_its_start,
             the_watermark_only_moves_forward_and_ends_the_checkpoint,
+            an_alert_is_marked_sent_once_and_the_job_stays_watched,
+            durations_are_kept_per_scope,
         );
     };
     (@cases $setup:expr; $($case:ident),* $(,)?) => {

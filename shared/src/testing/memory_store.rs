@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 use crate::adapters::sdk::Calls;
-use crate::domain::{Change, JobArn, JobRecord, Lease, RunId, Scope, Sent};
+use crate::domain::{Change, Due, JobArn, JobRecord, Lease, RunId, Scope, Sent};
 use crate::error::Error;
 use crate::ports::{JobStore, Listed, Page, Progress, ScopeState, Write};
 
@@ -97,6 +97,9 @@ impl JobStore for MemoryJobStore {
             Listed::Nothing => {}
         }
         state.open = progress.open;
+        if let Some(durations) = &progress.durations {
+            state.durations = durations.clone();
+        }
         Ok(Write::Written)
     }
 
@@ -137,7 +140,7 @@ impl JobStore for MemoryJobStore {
     async fn claim(&self, arn: &JobArn, lease: &Lease, now: DateTime<Utc>) -> Result<Write, Error> {
         Ok(self.update(
             arn,
-            |r| r.pending_status.is_some() && r.lease_until.is_none_or(|u| u <= now),
+            |r| r.claimable(now),
             |r| r.set_lease(Some(lease.clone())),
         ))
     }
@@ -153,15 +156,21 @@ impl JobStore for MemoryJobStore {
     async fn mark_sent(&self, arn: &JobArn, owner: &RunId, sent: &Sent) -> Result<Write, Error> {
         Ok(self.update(
             arn,
+            |r| held(r, &sent.due) && r.lease_owner.as_ref() == Some(owner),
             |r| {
-                r.pending_status.as_ref() == Some(&sent.status)
-                    && r.lease_owner.as_ref() == Some(owner)
-            },
-            |r| {
-                r.notified_status = Some(sent.status.clone());
-                r.notified_at = Some(sent.at);
+                match &sent.due {
+                    Due::Status(status) => {
+                        r.notified_status = Some(status.clone());
+                        r.notified_at = Some(sent.at);
+                        r.pending_status = None;
+                    }
+                    Due::Alert(alert) => {
+                        r.alerts_sent.insert(*alert);
+                        r.alerted_at = Some(sent.at);
+                        r.pending_alert = None;
+                    }
+                }
                 r.version += 1;
-                r.pending_status = None;
                 r.set_lease(None);
                 r.watch = sent.watch.clone();
                 r.expires_at = sent.expires_at;
@@ -171,6 +180,14 @@ impl JobStore for MemoryJobStore {
 
     fn calls(&self) -> u64 {
         self.calls.get()
+    }
+}
+
+/// Whether the item still holds the notice `due` (the condition of marking it sent).
+fn held(record: &JobRecord, due: &Due) -> bool {
+    match due {
+        Due::Status(status) => record.pending_status.as_ref() == Some(status),
+        Due::Alert(alert) => record.pending_alert == Some(*alert),
     }
 }
 

@@ -12,7 +12,7 @@ use jobwatch::adapters::customization::CustomizationSource;
 use jobwatch::adapters::dynamodb::{create_table, DynamoJobStore};
 use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
-use jobwatch::domain::{JobRecord, NotifyPolicy};
+use jobwatch::domain::{AlertSettings, JobRecord, NotifyPolicy};
 use jobwatch::ports::JobSource;
 use jobwatch::{PollSettings, Poller};
 use serde_json::Value;
@@ -97,6 +97,9 @@ impl Stack {
             get_concurrency: 8,
             retention: chrono::Duration::days(90),
             publish_lease: chrono::Duration::minutes(5),
+            // Alert tests turn them on with their own thresholds; the others test status notices
+            // over jobs whose submit times are hours old on purpose.
+            alerts: AlertSettings::off(),
         }
     }
 

@@ -1,0 +1,165 @@
+//! The notice an alert produces: the v1 document with `type: alert`, a subject that says what is
+//! wrong first, and an email that says what to look at.
+
+use std::fmt::Write;
+
+use serde_json::json;
+
+use super::email::{console_url, duration, group};
+use super::notice::{attributes, sanitize_subject, truncate, MAX_NAME_CHARS};
+use super::{Alert, AlertKind, JobRecord, Notice, Outcome};
+
+impl Notice {
+    pub fn alert(record: &JobRecord, alert: &Alert) -> Self {
+        let dedup_key = format!("{}#{}", record.pk, alert.kind);
+        let name = record
+            .name
+            .clone()
+            .unwrap_or_else(|| record.pk.id().to_owned());
+        let display_name = truncate(Some(&name), MAX_NAME_CHARS).0.unwrap_or_default();
+        let subject = sanitize_subject(&format!(
+            "[Bedrock] Alert {}: {} {}",
+            alert.kind,
+            record.kind.label(),
+            display_name
+        ));
+        let email = render(record, alert, &display_name);
+        let seconds = |d: chrono::Duration| d.num_seconds();
+        let body = json!({
+            "schema": "bedrock-jobwatch/notification/v1",
+            "type": "alert",
+            "alert": alert.kind,
+            "dedupKey": dedup_key,
+            "jobKind": record.kind,
+            "jobArn": record.pk,
+            "jobId": record.pk.id(),
+            "jobName": record.name.as_ref().map(|_| &display_name),
+            "region": record.region,
+            "account": record.pk.account(),
+            "modelId": record.model_id,
+            "status": record.status,
+            "previousStatus": record.previous_status,
+            "outcome": Outcome::Progress,
+            "messageTruncated": false,
+            "submitTime": record.submit_time,
+            "deadline": record.deadline,
+            "elapsedSeconds": seconds(alert.elapsed),
+            "thresholdSeconds": seconds(alert.threshold),
+            "medianSeconds": alert.median.map(seconds),
+            "suggestion": suggestion(alert.kind, record),
+            "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
+            "text": &email,
+        });
+        let mut attributes = attributes(
+            record,
+            &record.status,
+            Outcome::Progress,
+            &dedup_key,
+            "alert",
+        );
+        attributes.push(("alert", alert.kind.as_str().to_owned()));
+        Self {
+            attributes,
+            dedup_key,
+            subject,
+            body,
+            email,
+        }
+    }
+}
+
+/// What to do about it, for people and in the document.
+fn suggestion(kind: AlertKind, record: &JobRecord) -> &'static str {
+    match (kind, record.counts.processed.is_some()) {
+        (AlertKind::Expiring, _) => "Records not processed by the expiration time are not processed at all. Check throttling and the batch quotas now; if it cannot finish in time, stop it (processed records keep their output) and submit the rest as a new job.",
+        (AlertKind::Stuck, _) => "A waiting job is usually queued behind a quota. Check the family's quotas in Service Quotas and how many jobs of this account are running; stop and resubmit once there is room.",
+        (AlertKind::Stalled, true) => "Check the model's invocation throttling and errors in CloudWatch and the input for malformed records. If the count stays still, stop the job (processed records keep their output) and resubmit the rest.",
+        (AlertKind::Stalled, false) => "Jobs of this kind usually finish sooner. Check the job in the console and the AWS Health Dashboard; stop and resubmit it if it does not progress.",
+        (AlertKind::Overdue, _) => "It is running far longer than earlier jobs of the same model. Check its input size against earlier jobs and the model's throttling; stop and resubmit it if it does not progress.",
+    }
+}
+
+/// The first line: what is wrong, with the figures that show it.
+fn headline(record: &JobRecord, alert: &Alert, name: &str) -> String {
+    let (label, status) = (record.kind.label(), &record.status);
+    let (elapsed, threshold) = (
+        duration(alert.elapsed.num_seconds().abs()),
+        duration(alert.threshold.num_seconds()),
+    );
+    match alert.kind {
+        AlertKind::Expiring if alert.elapsed.num_seconds() < 0 => format!(
+            "{label} \"{name}\" passed its expiration time {elapsed} ago and is still {status}."
+        ),
+        AlertKind::Expiring => format!(
+            "{label} \"{name}\" expires in {elapsed} and is still {status} (alert {threshold} before)."
+        ),
+        AlertKind::Stuck => format!(
+            "{label} \"{name}\" has been waiting in {status} for {elapsed} (alert after {threshold})."
+        ),
+        AlertKind::Stalled if record.counts.processed.is_some() => format!(
+            "{label} \"{name}\" has not processed a record for {elapsed} (alert after {threshold})."
+        ),
+        AlertKind::Stalled => format!(
+            "{label} \"{name}\" has been {status} for {elapsed} (alert after {threshold})."
+        ),
+        AlertKind::Overdue => format!(
+            "{label} \"{name}\" has been running for {elapsed}, longer than {threshold} ({} times the median of {} for this model).",
+            format_factor(alert), alert.median.map_or("-".into(), |m| duration(m.num_seconds()))
+        ),
+    }
+}
+
+fn format_factor(alert: &Alert) -> String {
+    match alert.median {
+        Some(m) if m.num_seconds() > 0 => {
+            format!(
+                "{:.1}",
+                alert.threshold.num_seconds() as f64 / m.num_seconds() as f64
+            )
+        }
+        _ => "-".into(),
+    }
+}
+
+/// Renders the alert email: headline, progress, what to do, where to look.
+fn render(record: &JobRecord, alert: &Alert, name: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", headline(record, alert, name));
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Status:           {}", record.status);
+    let submitted = record.submit_time.format("%Y-%m-%d %H:%M UTC");
+    let _ = writeln!(out, "Submitted:        {submitted}");
+    if let Some(deadline) = record.deadline {
+        let _ = writeln!(
+            out,
+            "Expires:          {}",
+            deadline.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    if let (Some(processed), total) = (record.counts.processed, record.counts.total) {
+        let of = total.map_or(String::new(), |t| format!(" of {}", group(t)));
+        let _ = writeln!(out, "Processed:        {}{of} records", group(processed));
+    }
+    if let Some(model) = &record.model_id {
+        let _ = writeln!(out, "Model:            {model}");
+    }
+    let _ = writeln!(out, "Job ARN:          {}", record.pk);
+    let family = record.kind.family();
+    let _ = writeln!(
+        out,
+        "Console:          {}",
+        console_url(family, &record.region)
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "What to do: {}", suggestion(alert.kind, record));
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "-- bedrock-jobwatch early warning. You get each kind of alert once per job, and the"
+    );
+    let _ = write!(
+        out,
+        "   job's end as usual. Filter alerts in or out with the `type` message attribute."
+    );
+    out
+}

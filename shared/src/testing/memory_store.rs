@@ -45,6 +45,11 @@ impl MemoryJobStore {
         lock(&self.items).get(&JobArn::new(arn)).cloned()
     }
 
+    /// What the table keeps for a scope (not counted as a call).
+    pub fn state(&self, scope: &Scope) -> ScopeState {
+        lock(&self.scopes).get(scope).cloned().unwrap_or_default()
+    }
+
     /// Every stored item.
     pub fn records(&self) -> Vec<JobRecord> {
         lock(&self.items).values().cloned().collect()

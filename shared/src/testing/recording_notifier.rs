@@ -37,13 +37,17 @@ impl RecordingNotifier {
         self.published.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
-    /// `(job ARN, status)` of every published notice, in order.
+    /// `(job ARN, status)` of every published notice, in order; an alert shows as
+    /// `alert:{kind}` in place of the status.
     pub fn sent(&self) -> Vec<(String, String)> {
         self.published()
             .iter()
             .map(|n| {
                 let field = |k: &str| n.body[k].as_str().unwrap_or_default().to_owned();
-                (field("jobArn"), field("status"))
+                match n.body["type"].as_str() {
+                    Some("alert") => (field("jobArn"), format!("alert:{}", field("alert"))),
+                    _ => (field("jobArn"), field("status")),
+                }
             })
             .collect()
     }

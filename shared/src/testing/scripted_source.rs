@@ -88,6 +88,13 @@ impl ScriptedSource {
         }
     }
 
+    /// Changes a job in place (its counts, its deadline, ...).
+    pub fn update(&self, arn: &JobArn, change: impl FnOnce(&mut ObservedJob)) {
+        if let Some(job) = lock(&self.jobs).get_mut(arn) {
+            change(job);
+        }
+    }
+
     /// Deletes a job (Gets then find nothing).
     pub fn remove(&self, arn: &JobArn) {
         lock(&self.jobs).remove(arn);

@@ -1,0 +1,146 @@
+//! Golden tests of the alert emails, one per alert kind (and both forms of `stalled`). The
+//! expected texts are reviewable files in `tests/golden/alert-*.txt`; regenerate them with
+//! `UPDATE_GOLDEN=1 cargo test`.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use jobwatch::domain::{
+    measure, AlertInputs, AlertKind, AlertSettings, JobArn, JobKind, JobRecord, JobStatus, Notice,
+    RecordCounts,
+};
+
+fn submitted() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 2, 14, 0).unwrap()
+}
+
+/// A realistic open job of `kind` in `status` (fields as the API reports them).
+fn job(kind: JobKind, status: &str, processed: Option<i64>) -> JobRecord {
+    let (arn, name, model) = match kind {
+        JobKind::BatchInference => (
+            "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/k2x9q1w7m3p4",
+            "nightly-summaries-2026-11-23",
+            "anthropic.claude-3-5-haiku-20241022-v1:0",
+        ),
+        JobKind::ModelImport => (
+            "arn:aws:bedrock:us-east-1:123456789012:model-import-job/7hq2m4x9k1ab",
+            "llama-3-8b-legal-import",
+            "llama-3-8b-legal",
+        ),
+        _ => (
+            "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-micro-v1:0/c9d8e7f6a5b4",
+            "support-tone-finetune-v4",
+            "amazon.nova-micro-v1:0:128k",
+        ),
+    };
+    let json = serde_json::json!({
+        "pk": arn, "kind": kind, "region": "us-east-1", "name": name, "status": status,
+        "previous_status": null, "model_id": model, "submit_time": submitted(),
+        "version": 3, "first_seen_at": submitted(), "updated_at": submitted(),
+    });
+    let mut record: JobRecord = serde_json::from_value(json).expect("a record");
+    record.pk = JobArn::new(arn);
+    record.status = JobStatus::new(status);
+    if let Some(processed) = processed {
+        record.counts = RecordCounts {
+            total: Some(48_000),
+            processed: Some(processed),
+            ..Default::default()
+        };
+        record.progress_at = Some(submitted() + Duration::minutes(340));
+        record.deadline = Some(submitted() + Duration::hours(24));
+    }
+    record
+}
+
+fn alert_email(
+    record: &JobRecord,
+    kind: AlertKind,
+    after: Duration,
+    median: Option<Duration>,
+) -> Notice {
+    let settings = AlertSettings::default();
+    let inputs = AlertInputs {
+        now: submitted() + after,
+        settings: &settings,
+        fresh_counts: Some(&record.counts),
+        median,
+    };
+    let alert = measure(kind, record, &inputs).expect("the measure applies");
+    Notice::alert(record, &alert)
+}
+
+#[test]
+fn alert_emails_match_the_reviewed_golden_files() {
+    let batch_running = job(JobKind::BatchInference, "InProgress", Some(31_250));
+    let cases = [
+        (
+            "alert-stuck",
+            alert_email(
+                &job(JobKind::BatchInference, "Scheduled", None),
+                AlertKind::Stuck,
+                Duration::minutes(6 * 60 + 12),
+                None,
+            ),
+        ),
+        (
+            "alert-stalled",
+            alert_email(
+                &batch_running,
+                AlertKind::Stalled,
+                Duration::minutes(340 + 135),
+                None,
+            ),
+        ),
+        (
+            "alert-stalled-running",
+            alert_email(
+                &job(JobKind::ModelImport, "InProgress", None),
+                AlertKind::Stalled,
+                Duration::minutes(6 * 60 + 40),
+                None,
+            ),
+        ),
+        (
+            "alert-expiring",
+            alert_email(
+                &batch_running,
+                AlertKind::Expiring,
+                Duration::minutes(19 * 60 + 5),
+                None,
+            ),
+        ),
+        (
+            "alert-overdue",
+            alert_email(
+                &job(JobKind::ModelCustomization, "InProgress", None),
+                AlertKind::Overdue,
+                Duration::minutes(11 * 60 + 20),
+                Some(Duration::minutes(3 * 60 + 30)),
+            ),
+        ),
+    ];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut mismatches = Vec::new();
+    for (name, notice) in &cases {
+        let text = format!("Subject: {}\n\n{}\n", notice.subject, notice.email);
+        let file = dir.join(format!("{name}.txt"));
+        if update {
+            std::fs::write(&file, &text).unwrap();
+            continue;
+        }
+        let expected =
+            std::fs::read_to_string(&file).unwrap_or_else(|_| panic!("missing {}", file.display()));
+        if expected != text {
+            mismatches.push(format!(
+                "{}:\n--- expected\n{expected}\n--- got\n{text}",
+                file.display()
+            ));
+        }
+        assert_eq!(notice.body["type"], "alert");
+        assert_eq!(
+            notice.body["text"], notice.email,
+            "the JSON carries the same text"
+        );
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

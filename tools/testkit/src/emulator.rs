@@ -118,6 +118,19 @@ impl Emulator {
         .await
     }
 
+    /// Forces a batch job's status and record counts (a running job's progress).
+    pub async fn set_progress(&self, arn: &str, status: &str, processed: i64, total: i64) -> Value {
+        let encoded = arn.replace('/', "%2F").replace(':', "%3A");
+        self.control(
+            &format!("jobs/{encoded}/status"),
+            json!({
+                "status": status,
+                "counts": {"totalRecordCount": total, "processedRecordCount": processed},
+            }),
+        )
+        .await
+    }
+
     /// The ARNs of every job the emulator has, in its listing order.
     pub async fn job_arns(&self) -> Vec<String> {
         self.control_get("jobs").await["jobs"]

@@ -2,8 +2,11 @@
 
 use std::collections::HashMap;
 
+use chrono::Duration;
 use jobwatch::config::Config;
-use jobwatch::domain::{JobStatus, NotifyOn, Phase};
+use jobwatch::domain::{
+    default_running_after, default_stuck_after, AlertSettings, JobKind, JobStatus, NotifyOn, Phase,
+};
 use jobwatch::error::ConfigError;
 
 fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -73,8 +76,51 @@ fn missing_and_invalid_values_name_the_variable() {
         ("NOTIFY_ON_FIRST_SIGHT", "maybe"),
         ("GET_CONCURRENCY", "0"),
         ("NOTIFY_STATUSES", " , "),
+        ("ALERTS", "sometimes"),
+        ("ALERT_STALLED_AFTER", "2 hours"),
+        ("ALERT_STALLED_AFTER", "0h"),
+        ("ALERT_STUCK_AFTER", "batch=6h"),
+        ("ALERT_RUNNING_AFTER", "model-import=soon"),
+        ("ALERT_OVERDUE_FACTOR", "0.5"),
+        ("ALERT_OVERDUE_MIN_HISTORY", "0"),
     ] {
         let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
         assert!(err.to_string().contains(name), "{name}={value}: {err}");
     }
+}
+
+#[test]
+fn alerts_are_on_by_default_and_thresholds_are_read_per_family() {
+    let defaults = Config::from_vars(&vars(&[])).unwrap().poll.alerts;
+    assert_eq!(defaults, AlertSettings::default());
+    assert!(defaults.enabled);
+
+    let config = Config::from_vars(&vars(&[
+        ("ALERT_STUCK_AFTER", "2h, batch-inference=12h"),
+        ("ALERT_STALLED_AFTER", "90m"),
+        ("ALERT_RUNNING_AFTER", "model-customization=3d"),
+        ("ALERT_EXPIRY_WARNING", "1d"),
+        ("ALERT_OVERDUE_FACTOR", "2.5"),
+        ("ALERT_OVERDUE_MIN_HISTORY", "10"),
+    ]))
+    .unwrap();
+    let alerts = config.poll.alerts;
+    let stuck = |kind| alerts.stuck_after.for_kind(kind, default_stuck_after);
+    assert_eq!(stuck(JobKind::BatchInference), Duration::hours(12));
+    assert_eq!(stuck(JobKind::ModelImport), Duration::hours(2));
+    let running = |kind| alerts.running_after.for_kind(kind, default_running_after);
+    assert_eq!(running(JobKind::ModelCustomization), Duration::days(3));
+    assert_eq!(
+        running(JobKind::AsyncInvoke),
+        default_running_after(JobKind::AsyncInvoke)
+    );
+    assert_eq!(alerts.stalled_after, Duration::minutes(90));
+    assert_eq!(alerts.expiry_warning, Duration::days(1));
+    assert_eq!(
+        (alerts.overdue_factor, alerts.overdue_min_history),
+        (2.5, 10)
+    );
+
+    let off = Config::from_vars(&vars(&[("ALERTS", "off")])).unwrap();
+    assert!(!off.poll.alerts.enabled);
 }

@@ -82,7 +82,14 @@ fn sdk_calls(file: &str, service: &str) -> BTreeSet<String> {
 /// Environment variable names `Config` reads (`get("X")`, `required("X")`, `number("X", ...)`).
 fn config_vars() -> BTreeSet<String> {
     let src = std::fs::read_to_string(root().join("shared/src/config.rs")).unwrap();
-    ["get(\"", "required(\"", "number(\"", "flag(\""]
+    [
+        "get(\"",
+        "required(\"",
+        "number(\"",
+        "flag(\"",
+        "duration(\"",
+        "thresholds(\"",
+    ]
         .iter()
         .flat_map(|p| {
             src.split(p)

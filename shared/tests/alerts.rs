@@ -202,6 +202,25 @@ async fn an_alert_is_never_sent_for_a_job_that_is_already_terminal() {
 }
 
 #[tokio::test]
+async fn the_first_run_sends_no_alert_and_the_next_one_sends_what_is_due() {
+    // given jobs waiting and running for days before the first run
+    let world = World::new(JobKind::BatchInference);
+    world.job_at("waiting", "Scheduled", -3 * 24 * 60);
+    world.job_at("running", "InProgress", -3 * 24 * 60);
+
+    // when the first run records them, and the next run follows
+    let first = world.poll(0).await;
+    let next = world.poll(5).await;
+
+    // then the first is silent, the next sends both alerts
+    assert!(first.first_run);
+    assert_eq!((first.alerts_sent, next.alerts_sent), (0, 2));
+    let mut said = world.sent();
+    said.sort();
+    assert_eq!(said, ["alert:stalled", "alert:stuck"]);
+}
+
+#[tokio::test]
 async fn a_failed_alert_publish_is_retried_by_the_next_run() {
     // given a stuck job whose alert publish fails once
     let world = World::new(JobKind::ModelImport);
@@ -391,6 +410,7 @@ fn a_moving_count_is_written_at_most_every_quarter_of_the_stall_threshold() {
         durations: &durations,
         run_id: &run,
         lease: Duration::minutes(5),
+        quiet: false,
     };
     let mut job = record("InProgress", JobKind::BatchInference);
     let counts = |n| RecordCounts {

@@ -90,15 +90,15 @@ fn config_vars() -> BTreeSet<String> {
         "duration(\"",
         "thresholds(\"",
     ]
-        .iter()
-        .flat_map(|p| {
-            src.split(p)
-                .skip(1)
-                .filter_map(|r| r.split('"').next())
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    .iter()
+    .flat_map(|p| {
+        src.split(p)
+            .skip(1)
+            .filter_map(|r| r.split('"').next())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    })
+    .collect()
 }
 
 #[test]

@@ -231,6 +231,9 @@ pub struct WatchContext<'a> {
     pub run_id: &'a RunId,
     /// How long this run may hold the alert's notice before another run may publish it.
     pub lease: Duration,
+    /// A first run recording the table's history sends nothing, alerts included: a new
+    /// deployment does not open with a burst. The next run alerts what is still due.
+    pub quiet: bool,
 }
 
 impl WatchContext<'_> {
@@ -256,7 +259,7 @@ pub fn hold_alert(
     fresh: Option<&RecordCounts>,
     ctx: &WatchContext,
 ) -> bool {
-    if record.pending_status.is_some() || record.pending_alert.is_some() {
+    if ctx.quiet || record.pending_status.is_some() || record.pending_alert.is_some() {
         return false;
     }
     let Some(alert) = due(record, &ctx.inputs(record, fresh)) else {

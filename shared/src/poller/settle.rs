@@ -103,6 +103,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             durations: run.durations,
             run_id: run.run_id,
             lease: self.settings.publish_lease,
+            quiet: run.history_before.is_some(),
         }
     }
 

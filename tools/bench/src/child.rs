@@ -15,10 +15,23 @@ pub fn invoke(
     mode: &str,
     budget_ms: Option<u64>,
 ) -> Result<Value, Box<dyn std::error::Error>> {
+    invoke_with(stack, table, family, mode, budget_ms, &[])
+}
+
+/// [`invoke`] with more environment (e.g. `ALERTS=off`).
+pub fn invoke_with(
+    stack: &Stack,
+    table: &str,
+    family: &str,
+    mode: &str,
+    budget_ms: Option<u64>,
+    env: &[(&str, &str)],
+) -> Result<Value, Box<dyn std::error::Error>> {
     let mut command = Command::new(std::env::current_exe()?);
     command
         .args(["run-once", "--family", family, "--mode", mode])
         .envs(stack.env_for(table))
+        .envs(env.iter().copied())
         .env("GET_CONCURRENCY", "16")
         .env("RUST_LOG", "warn")
         .stderr(Stdio::inherit());

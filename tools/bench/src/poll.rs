@@ -4,7 +4,10 @@
 use serde_json::json;
 use testkit::Stack;
 
-use crate::child::{invoke, mib, n};
+use crate::child::{invoke, invoke_with, mib, n};
+
+/// The same poll with alerts off, on its own table: alerts must not change the Bedrock calls.
+const ALERTS_OFF: [(&str, &str); 1] = [("ALERTS", "off")];
 
 pub struct PollArgs {
     pub families: Vec<String>,
@@ -27,7 +30,12 @@ async fn prepare(stack: &Stack, family: &str, args: &PollArgs, history: usize) {
     stack.control("seed", json!({"kind": family, "count": args.open, "statuses": {"InProgress": 1}, "spreadHours": 48, "newestHoursAgo": 1, "namePrefix": "open"})).await;
     stack.create_table("ours").await;
     stack.create_table("naive").await;
+    stack.create_table("quiet").await;
     invoke(stack, "ours", family, "ours", None).expect("first run");
+    invoke_with(stack, "quiet", family, "ours", None, &ALERTS_OFF).expect("first quiet run");
+    // The second run sends the alerts the seeded open jobs are due (once each): what is measured
+    // after it is the steady state.
+    invoke(stack, "ours", family, "ours", None).expect("second run");
     if args.naive {
         invoke(stack, "naive", family, "naive", None).expect("first naive run");
     }
@@ -56,7 +64,7 @@ pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {
         args.open, args.transitions
     );
     println!(
-        "{:<20} {:>8} | {:>7} {:>8} {:>7} {:>5} {:>8} {:>6} {:>7} | {:>8} {:>8} {:>8}",
+        "{:<20} {:>8} | {:>7} {:>8} {:>7} {:>5} {:>8} {:>6} {:>7} {:>6} {:>6} | {:>8} {:>8} {:>8}",
         "family",
         "history",
         "bedrock",
@@ -66,6 +74,8 @@ pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {
         "wall ms",
         "cpu ms",
         "rss MiB",
+        "alerts",
+        "bd off",
         "naive bd",
         "naive ms",
         "naive x"
@@ -75,6 +85,7 @@ pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {
             let stack = Stack::start().await;
             prepare(&stack, family, &args, history).await;
             let ours = invoke(&stack, "ours", family, "ours", None)?;
+            let quiet = invoke_with(&stack, "quiet", family, "ours", None, &ALERTS_OFF)?;
             let naive = match args.naive {
                 true => Some(invoke(&stack, "naive", family, "naive", None)?),
                 false => None,
@@ -91,7 +102,7 @@ pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {
                     )
                 });
             println!(
-                "{family:<20} {history:>8} | {:>7} {:>8} {:>7.1} {:>5} {:>8.0} {:>6} {:>7.1} | {nb:>8} {nm:>8} {x:>8}",
+                "{family:<20} {history:>8} | {:>7} {:>8} {:>7.1} {:>5} {:>8.0} {:>6} {:>7.1} {:>6} {:>6} | {nb:>8} {nm:>8} {x:>8}",
                 n(&ours, "bedrock_calls"),
                 n(&ours, "store_calls"),
                 ours["dynamodb_capacity"].as_f64().unwrap_or(0.0),
@@ -99,6 +110,8 @@ pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {
                 ours["wall_ms"].as_f64().unwrap_or(0.0),
                 n(&ours, "cpu_ms"),
                 mib(&ours),
+                n(&ours, "alerts_sent"),
+                n(&quiet, "bedrock_calls"),
             );
         }
     }

@@ -8,6 +8,9 @@ use aws_sdk_bedrock::config::{BehaviorVersion, Credentials, Region};
 use clap::{Parser, Subcommand};
 use jobwatch::domain::JobKind;
 
+/// Alert kinds: a job can be sent each once, one kind per run.
+pub const ALERT_KINDS: usize = jobwatch::domain::AlertKind::ALL.len();
+
 mod child;
 mod cold_start;
 mod event_latency;

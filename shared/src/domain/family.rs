@@ -159,6 +159,11 @@ impl JobKind {
         self.family().label
     }
 
+    /// The family of this stable name (`batch-inference`, ...), as `JOB_FAMILY` gives it.
+    pub fn from_name(name: &str) -> Option<JobKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The family whose Bedrock event has this detail type.
     pub fn by_event(detail_type: &str) -> Option<JobKind> {
         Self::ALL.into_iter().find(|k| {

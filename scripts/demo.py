@@ -22,6 +22,7 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".demo"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 # function name (as `cargo lambda invoke` calls it) -> its family: the one binary, JOB_FAMILY set
 FUNCTIONS = {"batch-inference-poller": "batch-inference", "model-import-poller": "model-import",
              "async-invoke-poller": "async-invoke", "customization-poller": "model-customization"}
@@ -90,7 +91,7 @@ def main():
     say("==> starting moto (DynamoDB, SNS, SQS) and the Bedrock emulator (auto-advance)")
     _, m = start(["moto_server", "-H", "127.0.0.1", "-p", "0"], "moto.log", pattern=r"Running on http://127\.0\.0\.1:(\d+)")
     moto = f"http://127.0.0.1:{m.group(1)}"
-    emulator_bin = str(ROOT / "target" / "debug" / "bedrock-emulator")
+    emulator_bin = str(TARGET / "debug" / "bedrock-emulator")
     _, m = start([emulator_bin, "--port", "0", "--auto-advance", "--step-ms", "1500", "--seed", "7"], "emulator.log",
                  pattern=r"listening on (http://\S+)")
     emulator = m.group(1)
@@ -129,7 +130,7 @@ def main():
                    # what Lambda sets, pointing at the emulated runtime API of this function
                    AWS_LAMBDA_RUNTIME_API=f"http://127.0.0.1:{port}/.rt/{f}", AWS_LAMBDA_FUNCTION_NAME=f,
                    AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256", JOB_FAMILY=FUNCTIONS[f])
-        start([str(ROOT / "target" / "debug" / "jobwatch-poller")], f"{f}.log", env=env)
+        start([str(TARGET / "debug" / "jobwatch-poller")], f"{f}.log", env=env)
 
     def invoke(function):
         out = subprocess.run(["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port", str(port), "--data-file",

@@ -11,6 +11,8 @@ use crate::adapters::async_invoke::AsyncInvokeSource;
 use crate::adapters::batch::BatchInferenceSource;
 use crate::adapters::customization::CustomizationSource;
 use crate::adapters::dynamodb::DynamoJobStore;
+use crate::adapters::evaluation::EvaluationSource;
+use crate::adapters::model_copy::ModelCopySource;
 use crate::adapters::model_import::ModelImportSource;
 use crate::adapters::sns::SnsNotifier;
 use crate::config::Config;
@@ -65,6 +67,8 @@ pub async fn serve_family(kind: JobKind) -> Result<(), lambda_runtime::Error> {
         JobKind::ModelImport => Box::pin(serve(ModelImportSource::from_sdk)),
         JobKind::AsyncInvoke => Box::pin(serve(AsyncInvokeSource::from_sdk)),
         JobKind::ModelCustomization => Box::pin(serve(CustomizationSource::from_sdk)),
+        JobKind::ModelEvaluation => Box::pin(serve(EvaluationSource::from_sdk)),
+        JobKind::ModelCopy => Box::pin(serve(ModelCopySource::from_sdk)),
     };
     run.await
 }

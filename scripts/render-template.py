@@ -36,6 +36,8 @@ FAMILIES = {
     "ModelImportPoller": "ModelImportPollerEnabled",
     "AsyncInvokePoller": "AsyncInvokePollerEnabled",
     "CustomizationPoller": "CustomizationPollerEnabled",
+    "ModelEvaluationPoller": "ModelEvaluationPollerEnabled",
+    "ModelCopyPoller": "ModelCopyPollerEnabled",
 }
 
 COMBINATIONS = {
@@ -55,6 +57,8 @@ COMBINATIONS = {
         "ModelImportPollerEnabled": "false",
         "AsyncInvokePollerEnabled": "false",
         "CustomizationPollerEnabled": "false",
+        "ModelEvaluationPollerEnabled": "false",
+        "ModelCopyPollerEnabled": "false",
     },
     "x86_64-organisation": {
         "Architecture": "x86_64",

@@ -229,6 +229,8 @@ fn adapter(kind: JobKind) -> (&'static str, &'static str) {
         JobKind::ModelImport => ("model_import.rs", "bedrock"),
         JobKind::AsyncInvoke => ("async_invoke.rs", "bedrock"),
         JobKind::ModelCustomization => ("customization.rs", "bedrock"),
+        JobKind::ModelEvaluation => ("evaluation.rs", "bedrock"),
+        JobKind::ModelCopy => ("model_copy.rs", "bedrock"),
     }
 }
 

@@ -22,7 +22,10 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".demo"
-FUNCTIONS = ["batch-inference-poller", "model-import-poller", "async-invoke-poller", "customization-poller"]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+# function name (as `cargo lambda invoke` calls it) -> its family: the one binary, JOB_FAMILY set
+FUNCTIONS = {"batch-inference-poller": "batch-inference", "model-import-poller": "model-import",
+             "async-invoke-poller": "async-invoke", "customization-poller": "model-customization"}
 TIMEOUT_S = 240
 CREDS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 procs = []
@@ -88,7 +91,7 @@ def main():
     say("==> starting moto (DynamoDB, SNS, SQS) and the Bedrock emulator (auto-advance)")
     _, m = start(["moto_server", "-H", "127.0.0.1", "-p", "0"], "moto.log", pattern=r"Running on http://127\.0\.0\.1:(\d+)")
     moto = f"http://127.0.0.1:{m.group(1)}"
-    emulator_bin = str(ROOT / "target" / "debug" / "bedrock-emulator")
+    emulator_bin = str(TARGET / "debug" / "bedrock-emulator")
     _, m = start([emulator_bin, "--port", "0", "--auto-advance", "--step-ms", "1500", "--seed", "7"], "emulator.log",
                  pattern=r"listening on (http://\S+)")
     emulator = m.group(1)
@@ -126,8 +129,8 @@ def main():
                    AWS_ENDPOINT_URL_BEDROCK=emulator, AWS_ENDPOINT_URL_BEDROCK_RUNTIME=emulator, RUST_LOG="warn",
                    # what Lambda sets, pointing at the emulated runtime API of this function
                    AWS_LAMBDA_RUNTIME_API=f"http://127.0.0.1:{port}/.rt/{f}", AWS_LAMBDA_FUNCTION_NAME=f,
-                   AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256")
-        start([str(ROOT / "target" / "debug" / f)], f"{f}.log", env=env)
+                   AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256", JOB_FAMILY=FUNCTIONS[f])
+        start([str(TARGET / "debug" / "jobwatch-poller")], f"{f}.log", env=env)
 
     def invoke(function):
         out = subprocess.run(["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port", str(port), "--data-file",

@@ -317,6 +317,7 @@ fn record(status: &str, kind: JobKind) -> JobRecord {
         input_s3_uri: None,
         output_s3_uri: None,
         counts: RecordCounts::default(),
+        details: Default::default(),
         progress_at: None,
         deadline: None,
         version: 1,

@@ -83,6 +83,7 @@ fn missing_and_invalid_values_name_the_variable() {
         ("ALERT_RUNNING_AFTER", "model-import=soon"),
         ("ALERT_OVERDUE_FACTOR", "0.5"),
         ("ALERT_OVERDUE_MIN_HISTORY", "0"),
+        ("JOB_FAMILY", "batch"),
     ] {
         let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
         assert!(err.to_string().contains(name), "{name}={value}: {err}");
@@ -123,4 +124,13 @@ fn alerts_are_on_by_default_and_thresholds_are_read_per_family() {
 
     let off = Config::from_vars(&vars(&[("ALERTS", "off")])).unwrap();
     assert!(!off.poll.alerts.enabled);
+}
+
+#[test]
+fn the_family_is_named_by_its_stable_name() {
+    assert_eq!(Config::from_vars(&vars(&[])).unwrap().family, None);
+    for kind in JobKind::ALL {
+        let config = Config::from_vars(&vars(&[("JOB_FAMILY", kind.as_str())])).unwrap();
+        assert_eq!(config.family, Some(kind));
+    }
 }

@@ -29,6 +29,7 @@ fn record(name: &str, message: Option<String>) -> jobwatch::domain::JobRecord {
             ..Default::default()
         },
         deadline: None,
+        details: Default::default(),
     };
     let policy = NotifyPolicy::default();
     let ctx = PlanContext {

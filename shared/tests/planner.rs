@@ -32,6 +32,7 @@ fn observed(status: &str) -> ObservedJob {
         output_s3_uri: Some("s3://out/".into()),
         counts: RecordCounts::default(),
         deadline: None,
+        details: Default::default(),
     }
 }
 

@@ -51,6 +51,7 @@ macro_rules! observe_async {
                 .map(|c| c.s3_uri().to_owned()),
             counts: Default::default(),
             deadline: None,
+            details: Default::default(),
         }
     }};
 }

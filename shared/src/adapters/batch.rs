@@ -78,6 +78,7 @@ macro_rules! observe_batch {
                 ..Default::default()
             },
             deadline: job.job_expiration_time().map(from_smithy),
+            details: Default::default(),
         }
     }};
 }

@@ -56,6 +56,7 @@ impl JobSource for CustomizationSource {
                 output_s3_uri: j.custom_model_arn().map(str::to_owned),
                 counts: Default::default(),
                 deadline: None,
+                details: Default::default(),
             })
         )
     }
@@ -84,6 +85,7 @@ impl JobSource for CustomizationSource {
             output_s3_uri: j.output_model_arn().map(str::to_owned),
             counts: Default::default(),
             deadline: None,
+            details: Default::default(),
         })
     }
 

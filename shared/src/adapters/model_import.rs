@@ -63,6 +63,7 @@ impl JobSource for ModelImportSource {
                 output_s3_uri: j.imported_model_arn().map(str::to_owned),
                 counts: Default::default(),
                 deadline: None,
+                details: Default::default(),
             })
         )
     }
@@ -91,6 +92,7 @@ impl JobSource for ModelImportSource {
             output_s3_uri: j.imported_model_arn().map(str::to_owned),
             counts: Default::default(),
             deadline: None,
+            details: Default::default(),
         })
     }
 

@@ -123,6 +123,9 @@ pub fn plan(
         record.counts = observed.counts.clone();
     }
     record.deadline = observed.deadline.or(record.deadline);
+    if !observed.details.is_empty() {
+        record.details = observed.details.clone();
+    }
     record.updated_at = ctx.now;
     if !record.is_open() {
         // An alert is about an unfinished job: once it has finished, only its end is news.
@@ -189,6 +192,7 @@ fn first_record(observed: &ObservedJob, ctx: &PlanContext) -> JobRecord {
         counts: Default::default(),
         progress_at: None,
         deadline: None,
+        details: Default::default(),
         version: 1,
         first_seen_at: ctx.now,
         updated_at: ctx.now,

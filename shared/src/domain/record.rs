@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeSet;
 
-use super::{AlertKind, JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts, RunId, Scope};
+use super::{
+    AlertKind, Details, JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts, RunId, Scope,
+};
 
 /// One job's item in the jobs table. Attribute names are the field names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +42,9 @@ pub struct JobRecord {
     /// When Bedrock expires the job if it has not finished (`jobExpirationTime`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DateTime<Utc>>,
+    /// Family-specific facts (`Family::details`).
+    #[serde(default, skip_serializing_if = "Details::is_empty")]
+    pub details: Details,
     /// Optimistic-concurrency version, incremented by every write.
     pub version: u64,
     pub first_seen_at: DateTime<Utc>,

@@ -40,6 +40,7 @@ fn change(id: usize, status: &str, known: Option<&JobRecord>) -> Change {
         output_s3_uri: None,
         counts: RecordCounts::default(),
         deadline: None,
+        details: Default::default(),
     };
     let policy = NotifyPolicy::default();
     let run = RunId::new("run-a");

@@ -75,6 +75,7 @@ impl ScriptedSource {
             output_s3_uri: None,
             counts: RecordCounts::default(),
             deadline: None,
+            details: Default::default(),
         };
         lock(&self.jobs).insert(job.arn.clone(), job.clone());
         job

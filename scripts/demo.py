@@ -22,10 +22,13 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".demo"
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+# where scripts/demo.sh's `cargo build` put the binaries (CARGO_TARGET_DIR or the default)
+TARGET = Path(json.loads(subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT,
+                                        capture_output=True, text=True, check=True).stdout)["target_directory"])
 # function name (as `cargo lambda invoke` calls it) -> its family: the one binary, JOB_FAMILY set
 FUNCTIONS = {"batch-inference-poller": "batch-inference", "model-import-poller": "model-import",
-             "async-invoke-poller": "async-invoke", "customization-poller": "model-customization"}
+             "async-invoke-poller": "async-invoke", "customization-poller": "model-customization",
+             "model-evaluation-poller": "model-evaluation", "model-copy-poller": "model-copy"}
 TIMEOUT_S = 240
 CREDS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 procs = []
@@ -191,6 +194,23 @@ def main():
         expected[arn] = outcome or "Stopped"
         tune_stop = tune_stop if outcome else arn
         say(f"    {name:22} -> {outcome or 'will be stopped by hand'} (fine-tuning)")
+    kb = {"knowledgeBaseConfig": {"retrieveConfig": {"knowledgeBaseId": "KBSUPPORT01", "knowledgeBaseRetrievalConfiguration":
+                                                     {"vectorSearchConfiguration": {"numberOfResults": 5}}}}}
+    for name, outcome, inference in [
+            ("eval-support-rag", "Completed", {"ragConfigs": [kb]}),
+            ("eval-haiku-summaries", "Failed", {"models": [{"bedrockModel": {"modelIdentifier": "anthropic.claude-3-haiku-20240307-v1:0"}}]})]:
+        arn = bedrock.create_evaluation_job(
+            jobName=name, roleArn=role, inferenceConfig=inference, outputDataConfig={"s3Uri": f"s3://demo-evals/{name}/"},
+            evaluationConfig={"automated": {"datasetMetricConfigs": [{
+                "taskType": "QuestionAndAnswer", "dataset": {"name": "Builtin.BoolQ"}, "metricNames": ["Builtin.Accuracy"]}]}},
+            jobTags=[{"key": "emulator:outcome", "value": outcome}])["jobArn"]
+        expected[arn] = outcome
+        say(f"    {name:22} -> {outcome} (model evaluation)")
+    arn = bedrock.create_model_copy_job(
+        sourceModelArn="arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/sup0rtb0t001",
+        targetModelName="support-bot-eu", targetModelTags=[{"key": "emulator:outcome", "value": "Completed"}])["jobArn"]
+    expected[arn] = "Completed"
+    say(f"    {'support-bot-eu':22} -> Completed (model copy from us-west-2)")
     stop_arn = [a for a, o in expected.items() if o == "Stopped" and ":model-invocation-job/" in a][0]
     time.sleep(1)
     bedrock.stop_model_invocation_job(jobIdentifier=stop_arn)

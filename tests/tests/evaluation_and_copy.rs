@@ -251,3 +251,29 @@ async fn throttled_lists_of_both_families_are_absorbed_by_sdk_retries() {
     assert!(hit >= 4, "throttled calls were made and retried: {faults}");
     assert_eq!(stack.notifications().await.len(), 2);
 }
+
+#[tokio::test]
+async fn an_evaluation_first_seen_finished_is_notified_with_what_only_its_get_reports() {
+    // given a first run, then an evaluation that starts and fails between two runs
+    let stack = &Stack::start().await;
+    let poller = || stack.poller_for(stack.evaluation_source(), settings(stack));
+    let t0 = Utc::now();
+    poller().run(t0, "run-1").await.unwrap();
+    let arn = stack.create_evaluation("eval-quick-fail", false).await;
+    stack
+        .control(
+            &format!("jobs/{arn}/status"),
+            json!({"status": "Failed", "message": "The dataset has no valid records."}),
+        )
+        .await;
+
+    // when the next run lists it already failed
+    let summary = poller().run(Utc::now(), "run-2").await.unwrap();
+
+    // then its notice carries the failure message and the results location from a Get
+    assert_eq!((summary.listed, summary.notifications_sent), (1, 1));
+    let got = stack.notifications().await;
+    assert_eq!(got[0].body["message"], "The dataset has no valid records.");
+    assert_eq!(got[0].body["outputS3Uri"], "s3://eval-bucket/results/");
+    assert!(got[0].body["endTime"].is_string());
+}

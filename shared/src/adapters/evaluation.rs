@@ -150,6 +150,24 @@ impl JobSource for EvaluationSource {
         })
     }
 
+    /// A job first seen in a listing lacks what only the Get reports (results location, failure
+    /// messages, when it finished): one Get for a job about to be notified. Best effort.
+    async fn enrich(&self, job: &mut ObservedJob) {
+        if job.output_s3_uri.is_some() {
+            return; // already read with a Get
+        }
+        let Ok(Some(full)) = self.get(&job.arn).await else {
+            return;
+        };
+        job.message = job.message.take().or(full.message);
+        job.output_s3_uri = full.output_s3_uri;
+        job.end_time = job.end_time.or(full.end_time);
+        job.model_id = job.model_id.take().or(full.model_id);
+        for (key, value) in full.details {
+            job.details.entry(key).or_insert(value);
+        }
+    }
+
     fn calls(&self) -> u64 {
         self.calls.get()
     }

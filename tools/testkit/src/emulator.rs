@@ -296,7 +296,9 @@ impl Emulator {
                 "dataset": {"name": "Builtin.BoolQ"},
                 "metricNames": ["Builtin.Accuracy"]}]}},
             "inferenceConfig": if rag {
-                json!({"ragConfigs": [{"knowledgeBaseConfig": {"retrieveConfig": {"knowledgeBaseId": "KB12345678"}}}]})
+                json!({"ragConfigs": [{"knowledgeBaseConfig": {"retrieveConfig": {
+                    "knowledgeBaseId": "KB12345678",
+                    "knowledgeBaseRetrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 5}}}}}]})
             } else {
                 json!({"models": [{"bedrockModel": {"modelIdentifier": "amazon.nova-lite-v1:0"}}]})
             },

@@ -266,7 +266,10 @@ pub async fn create(
     }
     let id = app.new_id();
     let now = chrono::Utc::now();
-    let tags = body.get("tags").or_else(|| body.get("jobTags"));
+    let tags = body
+        .get("tags")
+        .or_else(|| body.get("jobTags"))
+        .or_else(|| body.get("targetModelTags"));
     let planned_outcome = input::outcome_tag(tags).or_else(|| {
         app.settings
             .auto_advance

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jobwatch::domain::{
-    due, plan_watch, AlertInputs, AlertKind, AlertSettings, DurationStats, JobArn, JobKind,
-    JobRecord, RecordCounts, RunId, Scope, WatchContext,
+    due, plan, plan_watch, AlertInputs, AlertKind, AlertSettings, DurationStats, JobArn, JobKind,
+    JobRecord, PlanContext, RecordCounts, RunId, Scope, WatchContext,
 };
 use jobwatch::testing::{MemoryJobStore, RecordingNotifier, ScriptedSource};
 use jobwatch::{PollSettings, Poller};
@@ -300,44 +300,21 @@ async fn alerts_cost_no_bedrock_call_and_off_means_off() {
     assert_eq!((alerts_off, sent_off), (0, 0));
 }
 
+/// The item a run writes for a job first seen in `status` (through the planner itself).
 fn record(status: &str, kind: JobKind) -> JobRecord {
     let world = World::new(kind);
     let job = world.bedrock.job("r", status, t0());
-    let mut record = JobRecord {
-        pk: job.arn.clone(),
-        kind,
-        region: "us-east-1".into(),
-        name: job.name.clone(),
-        status: job.status.clone(),
-        previous_status: None,
-        model_id: job.model_id.clone(),
-        message: None,
-        submit_time: t0(),
-        end_time: None,
-        input_s3_uri: None,
-        output_s3_uri: None,
-        counts: RecordCounts::default(),
-        details: Default::default(),
-        progress_at: None,
-        deadline: None,
-        version: 1,
-        first_seen_at: t0(),
-        updated_at: t0(),
-        watch: None,
-        pending_status: None,
-        pending_alert: None,
-        alerts_sent: Default::default(),
-        alerted_at: None,
-        lease_owner: None,
-        lease_until: None,
-        notified_status: None,
-        notified_at: None,
-        missing_count: 0,
-        retired: false,
-        expires_at: None,
+    let (policy, run) = (Default::default(), RunId::new("r"));
+    let ctx = PlanContext {
+        now: t0(),
+        history_before: None,
+        policy: &policy,
+        region: "us-east-1",
+        retention: Duration::days(90),
+        run_id: &run,
+        lease: Duration::minutes(5),
     };
-    record.refresh_derived(t0(), Duration::days(90));
-    record
+    plan(None, &job, &ctx).expect("a first record").record
 }
 
 fn inputs(at: DateTime<Utc>, settings: &AlertSettings) -> AlertInputs<'_> {

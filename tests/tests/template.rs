@@ -279,6 +279,25 @@ fn every_family_is_one_entry_deployed_as_the_one_binary() {
         deployed.insert(family);
     }
     assert_eq!(deployed, kinds, "one poller per family");
+    // SAM builds functions with an identical build definition once: the same code, metadata,
+    // runtime, handler (and Globals' architecture) for every poller.
+    let definitions: BTreeSet<String> = functions(&t)
+        .iter()
+        .map(|(_, f)| {
+            let p = &f["Properties"];
+            format!(
+                "{:?}",
+                (
+                    &f["Metadata"],
+                    &p["CodeUri"],
+                    &p["Runtime"],
+                    &p["Handler"],
+                    &p["Architectures"]
+                )
+            )
+        })
+        .collect();
+    assert_eq!(definitions.len(), 1, "{definitions:?}");
 }
 
 #[test]

@@ -4,3 +4,4 @@ pub mod bedrock;
 pub mod bedrock_runtime;
 pub mod input;
 pub mod render;
+pub mod tagging;

@@ -26,6 +26,8 @@ fn settings() -> PollSettings {
         get_concurrency: 8,
         retention: Duration::days(90),
         publish_lease: Duration::minutes(5),
+        presentation: Default::default(),
+        digest_threshold: None,
     }
 }
 

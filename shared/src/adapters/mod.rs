@@ -33,3 +33,4 @@ pub mod manifest;
 pub mod model_import;
 pub mod sdk;
 pub mod sns;
+pub mod tags;

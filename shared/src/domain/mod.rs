@@ -1,17 +1,23 @@
 //! Pure domain types: job kinds, statuses, observed jobs and stored records. No SDK types here.
 
+mod digest;
 mod email;
 mod family;
 mod ids;
+mod locations;
 mod notice;
 mod plan;
+mod presentation;
 mod record;
 mod status;
+pub mod subject;
 
+pub use digest::{AttributeValue, Digest, PeopleMessage};
 pub use family::{EventShape, Family, JobKind};
 pub use ids::{Lease, RunId, Scope};
 pub use notice::Notice;
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};
+pub use presentation::{tag_attribute, EmailDetail, Presentation, Tags};
 pub use record::{JobRecord, Sent};
 pub use status::{JobStatus, Outcome, Phase};
 

@@ -42,17 +42,20 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             .await?
             .into_iter()
             .next();
+        let outbox = super::people::Outbox::default();
         let run = RunContext {
             now,
             run_id: &run_id,
             // An event is news of a change happening now, never old history.
             history_before: None,
             budget: &budget,
+            outbox: &outbox,
         };
         summary.add_settled(
             self.settle(vec![Sighting::Seen(known, Box::new(job))], &run)
                 .await,
         );
+        summary.add_settled(self.tell_people(&outbox, &run).await);
         summary.deadline_reached = summary.deferred > 0;
         Ok(self.finish(summary, calls_before, started))
     }

@@ -46,6 +46,11 @@ pub struct Settled {
     pub notifications_sent: usize,
     pub notifications_pending: usize,
     pub deferred: usize,
+    /// Messages to the people audience (one job's email, or a digest of many).
+    pub people_messages_sent: usize,
+    pub digests_sent: usize,
+    /// Tag reads that failed (denied, throttled): those notices went out without tags.
+    pub tag_reads_failed: usize,
     /// Every change was written (by this run or a racing one): nothing observed is unrecorded.
     pub all_recorded: bool,
     pub failures: Failures,
@@ -61,6 +66,9 @@ impl Default for Settled {
             notifications_sent: 0,
             notifications_pending: 0,
             deferred: 0,
+            people_messages_sent: 0,
+            digests_sent: 0,
+            tag_reads_failed: 0,
             all_recorded: true,
             failures: Failures::default(),
         }
@@ -76,6 +84,9 @@ impl AddAssign for Settled {
         self.notifications_sent += o.notifications_sent;
         self.notifications_pending += o.notifications_pending;
         self.deferred += o.deferred;
+        self.people_messages_sent += o.people_messages_sent;
+        self.digests_sent += o.digests_sent;
+        self.tag_reads_failed += o.tag_reads_failed;
         self.all_recorded &= o.all_recorded;
         self.failures += o.failures;
     }
@@ -146,6 +157,11 @@ pub struct RunSummary {
     pub deadline_reached: bool,
     /// Units of work (Gets, writes, publishes) left for the next run because of the deadline.
     pub deferred: usize,
+    /// Messages to the people topic: single-job emails and digests (`digests_sent` of them).
+    pub people_messages_sent: usize,
+    pub digests_sent: usize,
+    /// Tag reads that failed (denied, throttled): those notices went out without tags.
+    pub tag_reads_failed: usize,
     /// Where an unfinished listing got to: the next run resumes there.
     pub checkpoint: Option<DateTime<Utc>>,
     pub bedrock_calls: u64,
@@ -167,6 +183,9 @@ impl RunSummary {
         self.notifications_sent += s.notifications_sent;
         self.notifications_pending += s.notifications_pending;
         self.deferred += s.deferred;
+        self.people_messages_sent += s.people_messages_sent;
+        self.digests_sent += s.digests_sent;
+        self.tag_reads_failed += s.tag_reads_failed;
         self.add_failures(s.failures);
     }
 

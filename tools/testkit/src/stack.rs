@@ -97,6 +97,8 @@ impl Stack {
             get_concurrency: 8,
             retention: chrono::Duration::days(90),
             publish_lease: chrono::Duration::minutes(5),
+            presentation: Default::default(),
+            digest_threshold: None,
         }
     }
 

@@ -93,7 +93,12 @@ impl Digest {
             let _ = writeln!(text, "{n:>7}  {status}");
         }
         let _ = writeln!(text);
-        let width = counts.iter().map(|(s, _)| s.chars().count()).max().unwrap_or(0) + 2;
+        let width = counts
+            .iter()
+            .map(|(s, _)| s.chars().count())
+            .max()
+            .unwrap_or(0)
+            + 2;
         for notice in &sorted {
             let _ = writeln!(text, "{}", line(notice, width, with_messages));
         }
@@ -148,7 +153,7 @@ fn line(notice: &Notice, width: usize, with_messages: bool) -> String {
         .as_i64()
         .map_or("-".to_owned(), super::email::duration);
     let mut line = format!(
-        "{:<19}{name:<NAME_COLUMN$} {took:>8}",
+        "{:<width$}{name:<NAME_COLUMN$} {took:>8}",
         field(notice, "status")
     );
     let message = notice.body["message"].as_str().filter(|_| with_messages);

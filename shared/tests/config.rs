@@ -93,7 +93,10 @@ fn notification_variables_are_parsed() {
         ("ACCOUNT_NAME", "prod"),
         ("EMAIL_DETAIL", "Minimal"),
         ("NOTIFY_TAGS", "team, owner"),
-        ("PEOPLE_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:people"),
+        (
+            "PEOPLE_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:people",
+        ),
         ("DIGEST_THRESHOLD", "async-invoke=5, 20"),
     ]))
     .unwrap();

@@ -61,7 +61,7 @@ impl Notice {
         let email = super::email::render(&view);
         let body = json!({
             "schema": "bedrock-jobwatch/notification/v1",
-            "schemaVersion": 1,
+            "schemaVersion": "1.1",
             "dedupKey": dedup_key,
             "jobKind": record.kind,
             "jobArn": record.pk,

@@ -631,7 +631,10 @@ fn every_poller_may_publish_to_people_and_read_tags_of_its_job_types_only_when_a
     let statements = policy["PolicyDocument"]["Statement"].as_sequence().unwrap();
     let publish = &statements[0];
     assert_eq!(strings(&publish["Action"]), ["sns:Publish"]);
-    assert_eq!(reference(&publish["Resource"]).as_deref(), Some("PeopleTopic"));
+    assert_eq!(
+        reference(&publish["Resource"]).as_deref(),
+        Some("PeopleTopic")
+    );
     let (condition, tags, otherwise) = if_parts(&statements[1]).expect("tags only when asked");
     assert_eq!(condition, "ReadsTags");
     assert!(is_no_value(&otherwise));
@@ -659,5 +662,8 @@ fn every_poller_may_publish_to_people_and_read_tags_of_its_job_types_only_when_a
         .collect();
     assert_eq!(sids, ["DenyInsecureTransport", "OnlyThePollersPublish"]);
     let email = &t["Resources"]["EmailSubscription"]["Properties"];
-    assert_eq!(reference(&email["TopicArn"]).as_deref(), Some("PeopleTopic"));
+    assert_eq!(
+        reference(&email["TopicArn"]).as_deref(),
+        Some("PeopleTopic")
+    );
 }

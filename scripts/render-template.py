@@ -344,7 +344,7 @@ def check(name, params, template, rendered):
     taggable = {"AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::Events::Rule", "AWS::IAM::Role",
                 "AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
                 "AWS::SQS::Queue", "AWS::Scheduler::ScheduleGroup"}
-    untaggable = {"AWS::IAM::Policy", "AWS::KMS::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
+    untaggable = {"AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::KMS::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
                   "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy",
                   "AWS::Scheduler::Schedule"}
     unknown = set(by_type) - taggable - untaggable
@@ -358,7 +358,8 @@ def check(name, params, template, rendered):
     # 12: who may publish and subscribe
     creates_topic = res.params["ExistingTopicArn"] == ""
     policies = by_type.get("AWS::SNS::TopicPolicy", {})
-    expect(len(policies) == (1 if creates_topic else 0), f"{len(policies)} topic policies")
+    # the notification topic's (when the stack creates it) and the people topic's
+    expect(len(policies) == (2 if creates_topic else 1), f"{len(policies)} topic policies")
     for policy in policies.values():
         st = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
         deny = st.get("OnlyThePollersPublish", {})

@@ -4,7 +4,10 @@ use std::collections::HashMap;
 
 use chrono::Duration;
 
-use crate::domain::{AlertSettings, JobKind, NotifyOn, NotifyPolicy, Thresholds};
+use crate::domain::{
+    tag_attribute, AlertSettings, EmailDetail, JobKind, NotifyOn, NotifyPolicy, Presentation,
+    Thresholds,
+};
 use crate::error::ConfigError;
 use crate::poller::PollSettings;
 
@@ -21,9 +24,39 @@ pub struct Config {
     /// `JOB_FAMILY`: the family this function polls, by its stable name (`batch-inference`,
     /// ...). The one deployed binary serves every family; the per-family binaries fix their own.
     pub family: Option<JobKind>,
+    /// `PEOPLE_TOPIC_ARN` (optional): the topic for people (email): one text message per job,
+    /// or one digest per run above the digest threshold. Unset: people read the machine topic's
+    /// email variant, one message per job.
+    pub people_topic_arn: Option<String>,
+    /// `DIGEST_THRESHOLD`, per family.
+    pub digest: DigestThresholds,
     /// How the poller runs (each field names its variable).
     pub poll: PollSettings,
 }
+
+/// `DIGEST_THRESHOLD`: `10` for every family, or per family, e.g. `async-invoke=5,default=20`.
+/// A run that notifies more jobs of the family than this tells people in one digest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DigestThresholds {
+    pub default: Option<usize>,
+    pub per_family: Vec<(String, usize)>,
+}
+
+impl DigestThresholds {
+    pub fn for_kind(&self, kind: JobKind) -> Option<usize> {
+        self.per_family
+            .iter()
+            .find(|(name, _)| name == kind.as_str())
+            .map(|(_, n)| *n)
+            .or(self.default)
+    }
+}
+
+/// Longest `ACCOUNT_NAME`: it goes in every subject, which SNS keeps under 100 characters.
+const MAX_ACCOUNT_NAME: usize = 32;
+/// Most `NOTIFY_TAGS` keys: with the seven fixed attributes, a message keeps to the 10 message
+/// attributes SQS accepts (raw delivery).
+const MAX_NOTIFY_TAGS: usize = 3;
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -33,14 +66,9 @@ impl Config {
     /// Reads the configuration from a map (tests pass their own).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let vars = Vars(vars);
-        let topic_arn = vars.required("NOTIFY_TOPIC_ARN")?;
-        if !topic_arn.starts_with("arn:") || topic_arn.split(':').count() < 6 {
-            return Err(invalid(
-                "NOTIFY_TOPIC_ARN",
-                &topic_arn,
-                "expected an SNS topic ARN",
-            ));
-        }
+        let topic_arn = vars
+            .topic("NOTIFY_TOPIC_ARN")?
+            .ok_or(ConfigError::Missing("NOTIFY_TOPIC_ARN"))?;
         let lease_seconds = vars.number("PUBLISH_LEASE_SECONDS", 300, 1, 86_400)?;
         let poll = PollSettings {
             region: vars
@@ -58,12 +86,17 @@ impl Config {
             retention: Duration::days(vars.number("RETENTION_DAYS", 90, 1, 3650)?),
             publish_lease: Duration::seconds(lease_seconds),
             alerts: vars.alerts()?,
+            presentation: vars.presentation()?,
+            // Per family: set by the function for its own family (`DigestThresholds::for_kind`).
+            digest_threshold: None,
         };
         Ok(Self {
             table: vars.required("JOBS_TABLE")?,
             topic_arn,
             read_output_manifest: vars.flag("READ_OUTPUT_MANIFEST")?,
             family: vars.family()?,
+            people_topic_arn: vars.topic("PEOPLE_TOPIC_ARN")?,
+            digest: vars.digest()?,
             poll,
         })
     }
@@ -226,6 +259,96 @@ pub fn parse_duration(raw: &str) -> Option<Duration> {
         "h" => Some(Duration::hours(n)),
         "d" => Some(Duration::days(n)),
         _ => None,
+    }
+}
+
+/// The presentation and digest variables.
+impl Vars<'_> {
+    fn topic(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.get(name) {
+            Some(arn) if !arn.starts_with("arn:") || arn.split(':').count() < 6 => {
+                Err(invalid(name, arn, "expected an SNS topic ARN"))
+            }
+            other => Ok(other.map(str::to_owned)),
+        }
+    }
+
+    fn presentation(&self) -> Result<Presentation, ConfigError> {
+        let account_name = self.get("ACCOUNT_NAME").map(str::to_owned);
+        if let Some(name) = &account_name {
+            if name.chars().count() > MAX_ACCOUNT_NAME || name.chars().any(char::is_control) {
+                let reason = format!("expected one line of at most {MAX_ACCOUNT_NAME} characters");
+                return Err(invalid("ACCOUNT_NAME", name, &reason));
+            }
+        }
+        let email_detail = match self
+            .get("EMAIL_DETAIL")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("full") => EmailDetail::Full,
+            Some("minimal") => EmailDetail::Minimal,
+            Some(other) => return Err(invalid("EMAIL_DETAIL", other, "expected full or minimal")),
+        };
+        Ok(Presentation {
+            account_name,
+            email_detail,
+            notify_tags: self.notify_tags()?,
+        })
+    }
+
+    /// `NOTIFY_TAGS`: tag keys, each usable as a message attribute name (`tag.{key}`).
+    fn notify_tags(&self) -> Result<Vec<String>, ConfigError> {
+        let Some(list) = self.get("NOTIFY_TAGS") else {
+            return Ok(Vec::new());
+        };
+        let keys: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if keys.len() > MAX_NOTIFY_TAGS {
+            let reason = format!("at most {MAX_NOTIFY_TAGS} tag keys");
+            return Err(invalid("NOTIFY_TAGS", list, &reason));
+        }
+        match keys.iter().find(|k| tag_attribute(k).is_none()) {
+            Some(bad) => Err(invalid(
+                "NOTIFY_TAGS",
+                bad,
+                "a tag key here may hold letters, digits, '_', '-' and single inner '.' only",
+            )),
+            None => Ok(keys),
+        }
+    }
+
+    fn digest(&self) -> Result<DigestThresholds, ConfigError> {
+        let mut digest = DigestThresholds::default();
+        let Some(list) = self.get("DIGEST_THRESHOLD") else {
+            return Ok(digest);
+        };
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (family, number) = entry.split_once('=').unwrap_or(("default", entry));
+            let (family, number) = (family.trim(), number.trim());
+            let threshold = number
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=10_000).contains(n));
+            let known = family == "default" || JobKind::ALL.iter().any(|k| k.as_str() == family);
+            match (threshold, known) {
+                (Some(n), true) if family == "default" => digest.default = Some(n),
+                (Some(n), true) => digest.per_family.push((family.to_owned(), n)),
+                (None, _) => {
+                    return Err(invalid(
+                        "DIGEST_THRESHOLD",
+                        entry,
+                        "expected a whole number from 1 to 10000",
+                    ))
+                }
+                (_, false) => return Err(invalid("DIGEST_THRESHOLD", entry, "unknown job family")),
+            }
+        }
+        Ok(digest)
     }
 }
 

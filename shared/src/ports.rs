@@ -8,7 +8,7 @@ use futures::Stream;
 
 use crate::domain::{
     Change, DurationStats, JobArn, JobKind, JobRecord, JobStatus, Lease, Notice, ObservedJob,
-    RunId, Scope, Sent,
+    PeopleMessage, RunId, Scope, Sent, Tags,
 };
 use crate::error::Error;
 
@@ -42,6 +42,13 @@ pub trait JobSource: Send + Sync {
     fn enrich(&self, job: &mut ObservedJob) -> impl Future<Output = ()> + Send {
         let _ = job;
         async {}
+    }
+
+    /// The job's resource tags (`ListTagsForResource`), read only for a job about to be
+    /// notified. The default: the family has none.
+    fn tags(&self, arn: &JobArn) -> impl Future<Output = Result<Tags, Error>> + Send {
+        let _ = arn;
+        async { Ok(Tags::new()) }
     }
 
     /// Bedrock API calls made through this source so far (List pages, Gets).
@@ -180,10 +187,31 @@ pub trait JobStore: Send + Sync {
     fn calls(&self) -> u64;
 }
 
-/// Delivers notices to people and machines.
+/// Delivers notices to machines and people.
 pub trait Notifier: Send + Sync {
-    /// Publishes one notice; returns the message id.
+    /// Publishes one notice (the machine document; with no people audience of its own, the
+    /// email variant too); returns the message id.
     fn publish(&self, notice: &Notice) -> impl Future<Output = Result<String, Error>> + Send;
+
+    /// Whether people have an audience of their own (a people topic), which gets one message
+    /// per job or, above the digest threshold, one digest per run. The default: no.
+    fn has_people_audience(&self) -> bool {
+        false
+    }
+
+    /// Publishes a message to the people audience; returns the message id.
+    fn publish_people(
+        &self,
+        message: &PeopleMessage,
+    ) -> impl Future<Output = Result<String, Error>> + Send {
+        let _ = message;
+        async {
+            Err(Error::Notify {
+                retryable: false,
+                source: "this notifier has no people audience".into(),
+            })
+        }
+    }
 }
 
 /// Shared adapters (several pollers over one table, tests that look inside) are adapters too.
@@ -199,6 +227,9 @@ impl<T: JobSource> JobSource for std::sync::Arc<T> {
     }
     fn enrich(&self, job: &mut ObservedJob) -> impl Future<Output = ()> + Send {
         (**self).enrich(job)
+    }
+    fn tags(&self, arn: &JobArn) -> impl Future<Output = Result<Tags, Error>> + Send {
+        (**self).tags(arn)
     }
     fn calls(&self) -> u64 {
         (**self).calls()
@@ -259,5 +290,14 @@ impl<T: JobStore> JobStore for std::sync::Arc<T> {
 impl<T: Notifier> Notifier for std::sync::Arc<T> {
     fn publish(&self, notice: &Notice) -> impl Future<Output = Result<String, Error>> + Send {
         (**self).publish(notice)
+    }
+    fn has_people_audience(&self) -> bool {
+        (**self).has_people_audience()
+    }
+    fn publish_people(
+        &self,
+        message: &PeopleMessage,
+    ) -> impl Future<Output = Result<String, Error>> + Send {
+        (**self).publish_people(message)
     }
 }

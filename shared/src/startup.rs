@@ -48,11 +48,20 @@ where
     telemetry::init();
     let config = Config::from_env()?;
     let sdk = sdk_config().await;
+    let source = make_source(&sdk, &config);
+    let mut notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn);
+    if let Some(people) = &config.people_topic_arn {
+        notifier = notifier.with_people_topic(people);
+    }
+    let settings = crate::PollSettings {
+        digest_threshold: config.digest.for_kind(source.kind()),
+        ..config.poll.clone()
+    };
     let poller = Poller::new(
-        make_source(&sdk, &config),
+        source,
         DynamoJobStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table),
-        SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn),
-        config.poll.clone(),
+        notifier,
+        settings,
     );
     let poller = &poller;
     lambda_runtime::run(service_fn(move |event| handler::handle(poller, event))).await

@@ -84,6 +84,13 @@ fn missing_and_invalid_values_name_the_variable() {
         ("ALERT_OVERDUE_FACTOR", "0.5"),
         ("ALERT_OVERDUE_MIN_HISTORY", "0"),
         ("JOB_FAMILY", "batch"),
+        ("ACCOUNT_NAME", "a-name-far-too-long-for-any-subject-line"),
+        ("EMAIL_DETAIL", "some"),
+        ("NOTIFY_TAGS", "team,owner,project,cost"),
+        ("NOTIFY_TAGS", "cost center"),
+        ("PEOPLE_TOPIC_ARN", "people"),
+        ("DIGEST_THRESHOLD", "0"),
+        ("DIGEST_THRESHOLD", "video=5"),
     ] {
         let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
         assert!(err.to_string().contains(name), "{name}={value}: {err}");
@@ -133,4 +140,30 @@ fn the_family_is_named_by_its_stable_name() {
         let config = Config::from_vars(&vars(&[("JOB_FAMILY", kind.as_str())])).unwrap();
         assert_eq!(config.family, Some(kind));
     }
+}
+
+#[test]
+fn notification_variables_are_parsed() {
+    use jobwatch::domain::{EmailDetail, JobKind};
+    let config = Config::from_vars(&vars(&[
+        ("ACCOUNT_NAME", "prod"),
+        ("EMAIL_DETAIL", "Minimal"),
+        ("NOTIFY_TAGS", "team, owner"),
+        (
+            "PEOPLE_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:people",
+        ),
+        ("DIGEST_THRESHOLD", "async-invoke=5, 20"),
+    ]))
+    .unwrap();
+    let p = &config.poll.presentation;
+    assert_eq!(p.account_name.as_deref(), Some("prod"));
+    assert_eq!(p.email_detail, EmailDetail::Minimal);
+    assert_eq!(p.notify_tags, ["team", "owner"]);
+    assert!(config.people_topic_arn.is_some());
+    assert_eq!(config.digest.for_kind(JobKind::AsyncInvoke), Some(5));
+    assert_eq!(config.digest.for_kind(JobKind::BatchInference), Some(20));
+    let none = Config::from_vars(&vars(&[])).unwrap();
+    assert_eq!(none.digest.for_kind(JobKind::AsyncInvoke), None);
+    assert!(!none.poll.presentation.reads_tags());
 }

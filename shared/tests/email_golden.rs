@@ -3,20 +3,21 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use jobwatch::domain::{
-    plan, JobArn, JobKind, JobRecord, JobStatus, Notice, NotifyPolicy, ObservedJob, PlanContext,
-    RecordCounts, RunId,
+    plan, Digest, EmailDetail, JobArn, JobKind, JobRecord, JobStatus, Notice, NotifyPolicy,
+    ObservedJob, PlanContext, Presentation, RecordCounts, RunId, Tags,
 };
 
+/// What a job of `kind` that ended in `status` really reports: counts and messages that agree
+/// with the status (a completed batch has no failed records; a stopped one processed part).
 fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
     let end = Utc.with_ymd_and_hms(2026, 11, 23, 14, 5, 9).unwrap();
-    let (arn, name, model, input, output, counts) = match kind {
+    let (arn, name, model, input, output) = match kind {
         JobKind::BatchInference => (
             "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/a1b2c3d4e5f6",
             Some("nightly-summaries"),
             "anthropic.claude-3-haiku-20240307-v1:0",
             Some("s3://acme-batch/input/2026-11-23.jsonl"),
             Some("s3://acme-batch/output/"),
-            RecordCounts { total: Some(50_000), processed: Some(50_000), success: Some(49_120), error: Some(880), input_tokens: Some(12_500_000), output_tokens: Some(3_400_000) },
         ),
         JobKind::ModelImport => (
             "arn:aws:bedrock:us-east-1:123456789012:model-import-job/a1b2c3d4e5f6",
@@ -24,7 +25,6 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             "llama-3-8b-support",
             Some("s3://acme-models/llama-3-8b/"),
             Some("arn:aws:bedrock:us-east-1:123456789012:imported-model/f6e5d4c3b2a1"),
-            RecordCounts::default(),
         ),
         JobKind::AsyncInvoke => (
             "arn:aws:bedrock:us-east-1:123456789012:async-invoke/a1b2c3d4e5f6",
@@ -32,15 +32,13 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:0",
             None,
             Some("s3://acme-videos/launch/"),
-            RecordCounts::default(),
         ),
         JobKind::ModelCustomization => (
             "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.titan-text-express-v1/a1b2c3d4e5f6",
             Some("tune-support-bot"),
             "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1",
             Some("s3://acme-train/support.jsonl"),
-            Some("arn:aws:bedrock:us-east-1:123456789012:custom-model/tune-support-bot-model/a1b2c3d4e5f6"),
-            RecordCounts::default(),
+            Some("arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1/f6e5d4c3b2a1"),
         ),
         JobKind::ModelEvaluation => (
             "arn:aws:bedrock:us-east-1:123456789012:evaluation-job/a1b2c3d4e5f6",
@@ -73,16 +71,7 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
         ],
         _ => vec![],
     };
-    let message = match status.as_str() {
-        "Failed" => {
-            Some("Validation failed: 3 records exceed the model's context length.".to_owned())
-        }
-        "Expired" => {
-            Some("Job expired: it did not complete within the timeout duration.".to_owned())
-        }
-        "PartiallyCompleted" => Some("880 records failed; see the output manifest.".to_owned()),
-        _ => None,
-    };
+    let (message, counts) = outcome_details(kind, status.as_str());
     let observed = ObservedJob {
         kind,
         arn: JobArn::new(arn),
@@ -126,6 +115,151 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
     plan(Some(&known), &observed, &ctx).unwrap().record
 }
 
+/// Record counts (batch: 50,000 records) and the service message for an ending.
+fn outcome_details(kind: JobKind, status: &str) -> (Option<String>, RecordCounts) {
+    let batch = |processed, success, error, tokens: Option<(i64, i64)>| RecordCounts {
+        total: Some(50_000),
+        processed: Some(processed),
+        success: Some(success),
+        error: Some(error),
+        input_tokens: tokens.map(|t| t.0),
+        output_tokens: tokens.map(|t| t.1),
+    };
+    let message = |m: &str| Some(m.to_owned());
+    match (kind, status) {
+        (JobKind::BatchInference, "Completed") => {
+            (None, batch(50_000, 50_000, 0, Some((12_500_000, 3_400_000))))
+        }
+        (JobKind::BatchInference, "PartiallyCompleted") => {
+            (None, batch(50_000, 49_120, 880, Some((12_280_000, 3_340_000))))
+        }
+        (JobKind::BatchInference, "Failed") => (
+            message("Validation failed: 3 records exceed the model's context length."),
+            RecordCounts::default(),
+        ),
+        (JobKind::BatchInference, "Stopped") => (None, batch(21_400, 21_390, 10, None)),
+        (JobKind::BatchInference, "Expired") => (
+            message("Job expired: it did not complete within the timeout duration."),
+            batch(38_000, 37_950, 50, None),
+        ),
+        (JobKind::ModelImport, "Failed") => (
+            message("The model files could not be read: config.json is missing from s3://acme-models/llama-3-8b/."),
+            RecordCounts::default(),
+        ),
+        (JobKind::AsyncInvoke, "Failed") => (
+            message("The video could not be generated: the prompt was blocked by the content filter."),
+            RecordCounts::default(),
+        ),
+        (JobKind::ModelCustomization, "Failed") => (
+            message("Training data validation failed: line 12 of s3://acme-train/support.jsonl is not valid JSON."),
+            RecordCounts::default(),
+        ),
+        _ => (None, RecordCounts::default()),
+    }
+}
+
+/// Compares `text` with the golden file `name` (or writes it with `UPDATE_GOLDEN=1`).
+fn check_golden(name: &str, text: &str, mismatches: &mut Vec<String>) {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&file, text).unwrap();
+        return;
+    }
+    let expected =
+        std::fs::read_to_string(&file).unwrap_or_else(|_| panic!("missing {}", file.display()));
+    if expected != text {
+        mismatches.push(format!(
+            "{}:\n--- expected\n{expected}\n--- got\n{text}",
+            file.display()
+        ));
+    }
+}
+
+fn prod() -> Presentation {
+    Presentation {
+        account_name: Some("prod".into()),
+        email_detail: EmailDetail::Full,
+        notify_tags: vec!["team".into(), "owner".into()],
+    }
+}
+
+fn team_tags() -> Tags {
+    [("team", "search"), ("owner", "ana")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[test]
+fn minimal_detail_leaves_failure_messages_and_locations_out_of_the_email_only() {
+    // given a failed batch job and an organisation that must not email S3 locations
+    let status = JobStatus::new("Expired");
+    let minimal = Presentation {
+        email_detail: EmailDetail::Minimal,
+        ..prod()
+    };
+    let record = record(JobKind::BatchInference, &status);
+
+    // when
+    let notice = Notice::build(&record, &status, &minimal, &team_tags());
+
+    // then the email has neither, the JSON keeps both
+    let mut mismatches = Vec::new();
+    let text = format!("Subject: {}\n\n{}\n", notice.subject, notice.email);
+    check_golden(
+        "batch-inference-Expired-minimal.txt",
+        &text,
+        &mut mismatches,
+    );
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert!(!notice.email.contains("s3://") && !notice.email.contains("timeout duration"));
+    assert!(notice.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("timeout duration"));
+    assert_eq!(
+        notice.body["outputFolder"],
+        "s3://acme-batch/output/a1b2c3d4e5f6/"
+    );
+}
+
+#[test]
+fn a_digest_counts_by_outcome_then_lists_failures_first() {
+    // given six async invocations of one run, two of them failed
+    let presentation = prod();
+    let notices: Vec<Notice> = (0..6)
+        .map(|i| {
+            let status = JobStatus::new(if i % 3 == 1 { "Failed" } else { "Completed" });
+            let mut record = record(JobKind::AsyncInvoke, &status);
+            let id = format!("a1b2c3d4e5f{i}");
+            record.pk = JobArn::new(format!(
+                "arn:aws:bedrock:us-east-1:123456789012:async-invoke/{id}"
+            ));
+            record.end_time = record.end_time.map(|e| e + Duration::seconds(i * 41));
+            Notice::build(&record, &status, &presentation, &team_tags())
+        })
+        .collect();
+
+    // when
+    let digest = Digest::build(
+        JobKind::AsyncInvoke,
+        &notices.iter().collect::<Vec<_>>(),
+        true,
+    );
+
+    // then
+    let mut mismatches = Vec::new();
+    let text = format!("Subject: {}\n\n{}\n", digest.subject, digest.text);
+    check_golden("digest-async-invoke.txt", &text, &mut mismatches);
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_eq!(digest.jobs, 6);
+    assert!(digest
+        .subject
+        .starts_with("[Bedrock] 2 Failed, 4 Completed: 6 async invocations"));
+}
+
 #[test]
 fn email_text_matches_the_reviewed_golden_files() {
     // Every terminal status of every family, from the family's own vocabulary.
@@ -133,26 +267,12 @@ fn email_text_matches_the_reviewed_golden_files() {
         .into_iter()
         .map(|kind| (kind, kind.family().terminal_statuses().collect()))
         .collect();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut mismatches = Vec::new();
     for (kind, statuses) in &cases {
         for status in statuses {
-            let notice = Notice::new(&record(*kind, status), status);
+            let notice = Notice::build(&record(*kind, status), status, &prod(), &team_tags());
             let text = format!("Subject: {}\n\n{}\n", notice.subject, notice.email);
-            let file = dir.join(format!("{kind}-{status}.txt"));
-            if update {
-                std::fs::write(&file, &text).unwrap();
-                continue;
-            }
-            let expected = std::fs::read_to_string(&file)
-                .unwrap_or_else(|_| panic!("missing {}", file.display()));
-            if expected != text {
-                mismatches.push(format!(
-                    "{}:\n--- expected\n{expected}\n--- got\n{text}",
-                    file.display()
-                ));
-            }
+            check_golden(&format!("{kind}-{status}.txt"), &text, &mut mismatches);
             assert_eq!(
                 notice.body["text"], notice.email,
                 "the JSON carries the same text"

@@ -2,8 +2,8 @@
 
 use chrono::{TimeZone, Utc};
 use jobwatch::domain::{
-    plan, JobArn, JobKind, JobStatus, Notice, NotifyPolicy, ObservedJob, PlanContext, RecordCounts,
-    RunId,
+    plan, tag_attribute, JobArn, JobKind, JobStatus, Notice, NotifyPolicy, ObservedJob,
+    PlanContext, Presentation, RecordCounts, RunId, Tags,
 };
 
 fn record(name: &str, message: Option<String>) -> jobwatch::domain::JobRecord {
@@ -65,17 +65,19 @@ fn the_body_carries_the_job_and_a_stable_dedup_key() {
 }
 
 #[test]
-fn subjects_are_one_line_of_ascii_within_100_characters() {
+fn subjects_are_one_line_under_100_characters() {
     for name in [
         "ünïcødé-名前-🚀",
         "line\nbreak\r\ttab",
         &"x".repeat(1024),
+        &"名".repeat(200),
         "",
     ] {
         let notice = Notice::new(&record(name, None), &JobStatus::new("Failed"));
         let s = &notice.subject;
-        assert!(!s.is_empty() && s.len() <= 100, "{s:?}");
-        assert!(s.chars().all(|c| (' '..='~').contains(&c)), "{s:?}");
+        assert!(!s.is_empty() && s.len() < 100, "{s:?}");
+        assert!(!s.chars().any(char::is_control), "{s:?}");
+        assert!(s.starts_with("[Bedrock] Failed: batch inference"), "{s:?}");
         // the body keeps the real name (JSON escapes it), cut and marked beyond 256 characters
         let body_name = notice.body["jobName"].as_str().unwrap();
         if name.chars().count() <= 256 {
@@ -83,6 +85,59 @@ fn subjects_are_one_line_of_ascii_within_100_characters() {
         } else {
             assert!(body_name.starts_with(&name[..256]) && body_name.ends_with("[truncated]"));
         }
+    }
+}
+
+#[test]
+fn a_200_character_name_keeps_the_status_and_the_account_name_in_the_subject() {
+    // given
+    let name = format!("{}-ñ", "nightly-summaries-".repeat(11));
+    let presentation = Presentation {
+        account_name: Some("prod-eu".into()),
+        ..Default::default()
+    };
+
+    // when
+    let notice = Notice::build(
+        &record(&name, None),
+        &JobStatus::new("PartiallyCompleted"),
+        &presentation,
+        &Tags::new(),
+    );
+
+    // then only the name was shortened, and says so
+    let s = &notice.subject;
+    assert!(s.len() < 100, "{s:?} is {} bytes", s.len());
+    assert!(s.starts_with("[Bedrock] PartiallyCompleted: batch inference nightly-summaries-"));
+    assert!(s.ends_with("… (prod-eu)"), "{s:?}");
+    assert_eq!(notice.body["accountName"], "prod-eu");
+    assert!(notice.email.contains("prod-eu (123456789012)"));
+}
+
+#[test]
+fn kept_tags_go_in_the_body_and_as_tag_attributes() {
+    let tags: Tags = [("team".to_owned(), "search".to_owned())].into();
+    let notice = Notice::build(
+        &record("tagged", None),
+        &JobStatus::new("Failed"),
+        &Presentation::default(),
+        &tags,
+    );
+    assert_eq!(notice.body["tags"]["team"], "search");
+    assert!(notice
+        .attributes
+        .contains(&("tag.team".to_owned(), "search".to_owned())));
+}
+
+#[test]
+fn only_keys_that_make_attribute_names_become_attributes() {
+    assert_eq!(tag_attribute("team").as_deref(), Some("tag.team"));
+    assert_eq!(
+        tag_attribute("cost-center_2").as_deref(),
+        Some("tag.cost-center_2")
+    );
+    for bad in ["", "a b", "x.", "a..b", "k:v", "ü"] {
+        assert_eq!(tag_attribute(bad), None, "{bad:?}");
     }
 }
 

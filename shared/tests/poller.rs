@@ -27,6 +27,8 @@ fn settings() -> PollSettings {
         retention: Duration::days(90),
         publish_lease: Duration::minutes(5),
         alerts: AlertSettings::off(),
+        presentation: Default::default(),
+        digest_threshold: None,
     }
 }
 

@@ -109,7 +109,7 @@ async fn each_terminal_transition_is_notified_exactly_once_with_its_details() {
             "anthropic.claude-3-haiku-20240307-v1:0"
         );
         assert!(
-            n.subject.is_ascii() && n.subject.len() <= 100 && n.subject.contains(end),
+            n.subject.len() < 100 && n.subject.starts_with(&format!("[Bedrock] {end}: ")),
             "{}",
             n.subject
         );

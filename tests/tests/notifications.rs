@@ -69,12 +69,32 @@ fn the_schema_rejects_what_it_should() {
         ("outcome", json!("meh")),
         ("jobKind", json!("training")),
         ("submitTime", json!("yesterday")),
-        ("extra", json!(1)),
+        ("jobId", json!("not-a-batch-id")),
+        ("schemaVersion", json!("2.0")),
     ] {
         let mut doc = valid.clone();
         doc[field] = bad;
         assert!(!schema().is_valid(&doc), "{field} should be rejected");
     }
+}
+
+#[test]
+fn the_schema_can_grow_a_document_with_unknown_fields_validates() {
+    // given a v1 document from a later minor version, with fields this schema does not know
+    let mut doc = json!({
+        "schema": "bedrock-jobwatch/notification/v1", "schemaVersion": "1.7",
+        "dedupKey": "arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefabcdef#Completed",
+        "jobKind": "async-invoke",
+        "jobArn": "arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefabcdef",
+        "jobId": "abcdefabcdef", "region": "us-east-1", "status": "Completed", "outcome": "success",
+        "submitTime": "2026-11-23T12:00:00Z", "messageTruncated": false, "text": "x",
+        "tags": {"team": "video"}, "recordCounts": {"total": 1, "cachedTokens": 5}
+    });
+    doc["alerts"] = json!([{"kind": "slow", "seconds": 3600}]);
+
+    // then it validates: consumers ignore what they do not know
+    let errors: Vec<String> = schema().iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }
 
 #[tokio::test]

@@ -80,7 +80,8 @@ async fn model_import_jobs_are_notified_once_per_terminal_transition() {
         assert_eq!(n.body["jobKind"], "model-import");
         assert!(n.body["jobName"].as_str().unwrap().starts_with("import-"));
         assert!(
-            n.subject.starts_with("[Bedrock] Model import job import-"),
+            n.subject
+                .starts_with(&format!("[Bedrock] {}: model import import-", n.status())),
             "{}",
             n.subject
         );

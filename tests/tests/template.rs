@@ -207,6 +207,7 @@ fn config_vars() -> BTreeSet<String> {
         "flag(\"",
         "duration(\"",
         "thresholds(\"",
+        "topic(\"",
     ]
     .iter()
     .flat_map(|p| {
@@ -904,5 +905,61 @@ fn personal_deploy_values_stay_out_of_the_repository() {
     assert!(
         ignored.lines().any(|l| l.trim() == "/samconfig.local.toml"),
         ".gitignore must list /samconfig.local.toml"
+    );
+}
+
+#[test]
+fn every_poller_may_publish_to_people_and_read_tags_of_its_job_types_only_when_asked() {
+    // What notifying needs beyond each family's own actions lives in one managed policy.
+    let t = template();
+    let policy = &t["Resources"]["NotificationPolicy"]["Properties"];
+    let roles: BTreeSet<String> = policy["Roles"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(reference)
+        .collect();
+    let pollers: BTreeSet<String> = functions(&t)
+        .iter()
+        .map(|(name, _)| format!("{name}Role"))
+        .collect();
+    assert_eq!(roles, pollers);
+    let statements = policy["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    let publish = &statements[0];
+    assert_eq!(strings(&publish["Action"]), ["sns:Publish"]);
+    assert_eq!(
+        reference(&publish["Resource"]).as_deref(),
+        Some("PeopleTopic")
+    );
+    let (condition, tags, otherwise) = if_parts(&statements[1]).expect("tags only when asked");
+    assert_eq!(condition, "ReadsTags");
+    assert!(is_no_value(&otherwise));
+    assert_eq!(strings(&tags["Action"]), ["bedrock:ListTagsForResource"]);
+    let types: Vec<String> = strings(&tags["Resource"])
+        .iter()
+        .map(|arn| arn.rsplit(':').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "model-invocation-job/*",
+            "model-import-job/*",
+            "async-invoke/*",
+            "model-customization-job/*"
+        ]
+    );
+    // and the people topic, like the other, takes publishes from the pollers only
+    let people_policy = &t["Resources"]["PeopleTopicPolicy"]["Properties"]["PolicyDocument"];
+    let sids: Vec<String> = people_policy["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|s| strings(&s["Sid"]))
+        .collect();
+    assert_eq!(sids, ["DenyInsecureTransport", "OnlyThePollersPublish"]);
+    let email = &t["Resources"]["EmailSubscription"]["Properties"];
+    assert_eq!(
+        reference(&email["TopicArn"]).as_deref(),
+        Some("PeopleTopic")
     );
 }

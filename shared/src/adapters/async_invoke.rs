@@ -13,6 +13,8 @@ use crate::ports::{JobSource, ListFilter, Page};
 #[derive(Debug, Clone)]
 pub struct AsyncInvokeSource {
     client: Client,
+    /// Tags live on the `bedrock` control plane, not on `bedrock-runtime`.
+    tag_reader: Option<aws_sdk_bedrock::Client>,
     calls: Calls,
 }
 
@@ -20,12 +22,23 @@ impl AsyncInvokeSource {
     pub fn new(client: Client) -> Self {
         Self {
             client,
+            tag_reader: None,
             calls: Calls::default(),
         }
     }
 
-    pub fn from_sdk(sdk: &aws_config::SdkConfig, _config: &crate::config::Config) -> Self {
-        Self::new(Client::new(sdk))
+    /// Reads invocations' tags with this `bedrock` client (else they have none).
+    pub fn with_tag_reader(mut self, bedrock: aws_sdk_bedrock::Client) -> Self {
+        self.tag_reader = Some(bedrock);
+        self
+    }
+
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, config: &crate::config::Config) -> Self {
+        let source = Self::new(Client::new(sdk));
+        match config.poll.presentation.reads_tags() {
+            true => source.with_tag_reader(aws_sdk_bedrock::Client::new(sdk)),
+            false => source,
+        }
     }
 }
 
@@ -83,6 +96,13 @@ impl JobSource for AsyncInvokeSource {
             .send()
             .await;
         found("GetAsyncInvoke", result, |j| observe_async!(&j))
+    }
+
+    async fn tags(&self, arn: &JobArn) -> Result<crate::domain::Tags, Error> {
+        match &self.tag_reader {
+            Some(bedrock) => super::tags::list_tags(bedrock, &self.calls, arn).await,
+            None => Ok(Default::default()),
+        }
     }
 
     fn calls(&self) -> u64 {

@@ -122,6 +122,10 @@ impl JobSource for BatchInferenceSource {
         }
     }
 
+    async fn tags(&self, arn: &JobArn) -> Result<crate::domain::Tags, Error> {
+        super::tags::list_tags(&self.client, &self.calls, arn).await
+    }
+
     fn calls(&self) -> u64 {
         self.calls.get()
     }

@@ -89,6 +89,10 @@ impl JobSource for CustomizationSource {
         })
     }
 
+    async fn tags(&self, arn: &JobArn) -> Result<crate::domain::Tags, Error> {
+        super::tags::list_tags(&self.client, &self.calls, arn).await
+    }
+
     fn calls(&self) -> u64 {
         self.calls.get()
     }

@@ -35,3 +35,4 @@ pub mod model_copy;
 pub mod model_import;
 pub mod sdk;
 pub mod sns;
+pub mod tags;

@@ -1,10 +1,11 @@
-//! `Notifier` on an SNS topic (standard or FIFO).
+//! `Notifier` on SNS topics (standard or FIFO): the machine topic gets one JSON document per
+//! job; the optional people topic gets plain-text emails and digests.
 
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
 use super::sdk::{sdk_retryable, sdk_source};
-use crate::domain::Notice;
+use crate::domain::{AttributeValue, Notice, PeopleMessage};
 use crate::error::Error;
 use crate::ports::Notifier;
 
@@ -12,6 +13,7 @@ use crate::ports::Notifier;
 pub struct SnsNotifier {
     client: Client,
     topic_arn: String,
+    people_topic_arn: Option<String>,
 }
 
 impl SnsNotifier {
@@ -19,12 +21,35 @@ impl SnsNotifier {
         Self {
             client,
             topic_arn: topic_arn.into(),
+            people_topic_arn: None,
         }
+    }
+
+    /// People (email readers) get their own topic: one text message per job, or a digest.
+    pub fn with_people_topic(mut self, topic_arn: impl Into<String>) -> Self {
+        self.people_topic_arn = Some(topic_arn.into());
+        self
     }
 
     fn is_fifo(&self) -> bool {
         self.topic_arn.ends_with(".fifo")
     }
+}
+
+fn attribute(value: &AttributeValue) -> Result<MessageAttributeValue, Error> {
+    let builder = match value {
+        AttributeValue::One(v) => MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(v),
+        // String.Array: a JSON array of strings (a filter policy matches any element).
+        AttributeValue::Many(vs) => MessageAttributeValue::builder()
+            .data_type("String.Array")
+            .string_value(serde_json::to_string(vs).unwrap_or_default()),
+    };
+    builder.build().map_err(|e| Error::Notify {
+        retryable: false,
+        source: Box::new(e),
+    })
 }
 
 /// FIFO deduplication ids are at most 128 characters: long keys are hashed (FNV-1a, stable).
@@ -52,21 +77,47 @@ impl Notifier for SnsNotifier {
                     .to_string(),
             );
         for (name, value) in &notice.attributes {
-            let attribute = MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(value)
-                .build()
-                .map_err(|e| Error::Notify {
-                    retryable: false,
-                    source: Box::new(e),
-                })?;
-            request = request.message_attributes(*name, attribute);
+            request =
+                request.message_attributes(name, attribute(&AttributeValue::One(value.clone()))?);
         }
         if self.is_fifo() {
             let group = notice.body["jobArn"].as_str().unwrap_or("bedrock-jobwatch");
             request = request
                 .message_group_id(group)
                 .message_deduplication_id(deduplication_id(&notice.dedup_key));
+        }
+        let out = request.send().await.map_err(|e| Error::Notify {
+            retryable: sdk_retryable(&e),
+            source: sdk_source(e),
+        })?;
+        Ok(out.message_id.unwrap_or_default())
+    }
+
+    fn has_people_audience(&self) -> bool {
+        self.people_topic_arn.is_some()
+    }
+
+    async fn publish_people(&self, message: &PeopleMessage) -> Result<String, Error> {
+        let Some(topic) = &self.people_topic_arn else {
+            return Err(Error::Notify {
+                retryable: false,
+                source: "no people topic configured".into(),
+            });
+        };
+        // Plain text: the people topic is for email (and chat) subscribers only.
+        let mut request = self
+            .client
+            .publish()
+            .topic_arn(topic)
+            .subject(&message.subject)
+            .message(&message.text);
+        for (name, value) in &message.attributes {
+            request = request.message_attributes(name, attribute(value)?);
+        }
+        if topic.ends_with(".fifo") {
+            request = request
+                .message_group_id("bedrock-jobwatch")
+                .message_deduplication_id(deduplication_id(&message.dedup_key));
         }
         let out = request.send().await.map_err(|e| Error::Notify {
             retryable: sdk_retryable(&e),

@@ -5,28 +5,34 @@ use std::fmt::Write;
 
 use serde_json::json;
 
-use super::email::{console_url, duration, group};
-use super::notice::{attributes, sanitize_subject, truncate, MAX_NAME_CHARS};
-use super::{Alert, AlertKind, JobRecord, Notice, Outcome};
+use super::email::{duration, group};
+use super::notice::{attributes, display_name, Audience, Class};
+use super::presentation::{Presentation, Tags};
+use super::{locations, subject, Alert, AlertKind, JobRecord, Notice, Outcome};
 
 impl Notice {
-    pub fn alert(record: &JobRecord, alert: &Alert) -> Self {
+    /// The notice of `alert` about `record` (tags already limited to `NOTIFY_TAGS`).
+    pub fn alert(
+        record: &JobRecord,
+        alert: &Alert,
+        presentation: &Presentation,
+        tags: &Tags,
+    ) -> Self {
         let dedup_key = format!("{}#{}", record.pk, alert.kind);
-        let name = record
-            .name
-            .clone()
-            .unwrap_or_else(|| record.pk.id().to_owned());
-        let display_name = truncate(Some(&name), MAX_NAME_CHARS).0.unwrap_or_default();
-        let subject = sanitize_subject(&format!(
-            "[Bedrock] Alert {}: {} {}",
-            alert.kind,
-            record.kind.label(),
-            display_name
-        ));
+        let display_name = display_name(record);
+        let account_name = presentation.account_name.as_deref();
+        let family = record.kind.label().trim_end_matches(" job").to_lowercase();
+        let subject = subject::job_subject(
+            &format!("Alert {}", alert.kind),
+            &family,
+            &display_name,
+            account_name.or(record.pk.account()),
+        );
         let email = render(record, alert, &display_name);
         let seconds = |d: chrono::Duration| d.num_seconds();
         let body = json!({
             "schema": "bedrock-jobwatch/notification/v1",
+            "schemaVersion": "1.1",
             "type": "alert",
             "alert": alert.kind,
             "dedupKey": dedup_key,
@@ -36,6 +42,7 @@ impl Notice {
             "jobName": record.name.as_ref().map(|_| &display_name),
             "region": record.region,
             "account": record.pk.account(),
+            "accountName": account_name,
             "modelId": record.model_id,
             "status": record.status,
             "previousStatus": record.previous_status,
@@ -48,22 +55,20 @@ impl Notice {
             "medianSeconds": alert.median.map(seconds),
             "suggestion": suggestion(alert.kind, record),
             "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
+            "consoleUrl": locations::console_url(record, record.phase()),
+            "tags": tags,
             "text": &email,
         });
-        let mut attributes = attributes(
-            record,
-            &record.status,
-            Outcome::Progress,
-            &dedup_key,
-            "alert",
-        );
-        attributes.push(("alert", alert.kind.as_str().to_owned()));
+        let to = Audience { account_name, tags };
+        let class = Class::Alert(alert.kind.as_str());
+        let attributes = attributes(record, &record.status, class, &to);
         Self {
             attributes,
             dedup_key,
             subject,
             body,
             email,
+            outcome: Outcome::Progress,
         }
     }
 }
@@ -144,12 +149,8 @@ fn render(record: &JobRecord, alert: &Alert, name: &str) -> String {
         let _ = writeln!(out, "Model:            {model}");
     }
     let _ = writeln!(out, "Job ARN:          {}", record.pk);
-    let family = record.kind.family();
-    let _ = writeln!(
-        out,
-        "Console:          {}",
-        console_url(family, &record.region)
-    );
+    let console = locations::console_url(record, record.phase());
+    let _ = writeln!(out, "Console:          {console}");
     let _ = writeln!(out);
     let _ = writeln!(out, "What to do: {}", suggestion(alert.kind, record));
     let _ = writeln!(out);

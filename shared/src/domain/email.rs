@@ -2,15 +2,8 @@
 
 use std::fmt::Write;
 
-use super::{Family, JobRecord, JobStatus, Outcome, Phase, RecordCounts};
-
-/// Console page of a job family (the console has no stable deep link for every job).
-pub(super) fn console_url(family: &Family, region: &str) -> String {
-    format!(
-        "https://{region}.console.aws.amazon.com/bedrock/home?region={region}#/{}",
-        family.console_page
-    )
-}
+use super::presentation::{EmailDetail, Tags};
+use super::{JobRecord, JobStatus, Outcome, Phase, RecordCounts};
 
 pub(super) fn duration(seconds: i64) -> String {
     let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
@@ -37,8 +30,11 @@ pub(super) fn group(n: i64) -> String {
     out
 }
 
-fn headline(phase: Phase) -> &'static str {
+/// The first line's verdict, true to the counts: a "success" with failed records says so.
+fn headline(phase: Phase, counts: &RecordCounts) -> &'static str {
+    let some_failed = counts.error.is_some_and(|e| e > 0);
     match (phase.outcome(), phase) {
+        (Outcome::Success, _) if some_failed => "finished, but some records failed",
         (Outcome::Success, _) => "finished successfully",
         (Outcome::Partial, _) => "finished, but some records failed",
         (Outcome::Failure, Phase::Expired) => "expired before it could finish",
@@ -48,19 +44,31 @@ fn headline(phase: Phase) -> &'static str {
     }
 }
 
-/// Renders the email body. `name` and `message` are the (already bounded) display values.
-pub fn render(record: &JobRecord, status: &JobStatus, name: &str, message: Option<&str>) -> String {
+/// What the email of one job shows (the display values are already bounded).
+pub struct View<'a> {
+    pub record: &'a JobRecord,
+    pub status: &'a JobStatus,
+    pub name: &'a str,
+    pub message: Option<&'a str>,
+    pub account_name: Option<&'a str>,
+    pub tags: &'a Tags,
+    pub detail: EmailDetail,
+}
+
+/// Renders the email body.
+pub fn render(view: &View<'_>) -> String {
     let mut out = String::new();
-    let family = record.kind.family();
+    let (record, family) = (view.record, view.record.kind.family());
+    let phase = family.phase(view.status);
     let _ = writeln!(
         out,
         "{} \"{}\" {}.",
         family.label,
-        name,
-        headline(family.phase(status))
+        view.name,
+        headline(phase, &record.counts)
     );
     let _ = writeln!(out);
-    timing(&mut out, record, status);
+    timing(&mut out, record, view.status);
     if let Some(model) = &record.model_id {
         let _ = writeln!(out, "Model:            {model}");
     }
@@ -69,17 +77,27 @@ pub fn render(record: &JobRecord, status: &JobStatus, name: &str, message: Optio
             let _ = writeln!(out, "{label:<18}{value}");
         }
     }
-    if let Some(message) = message {
+    if let (Some(message), EmailDetail::Full) = (view.message, view.detail) {
         let _ = writeln!(out, "Message:          {message}");
     }
     counts(&mut out, &record.counts);
-    locations(&mut out, record, family);
+    if !view.tags.is_empty() {
+        let tags: Vec<String> = view.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(out, "Tags:             {}", tags.join(", "));
+    }
+    if view.detail == EmailDetail::Full {
+        locations(&mut out, record, phase);
+    }
+    identity(&mut out, view, phase);
     let _ = writeln!(out);
     let _ = writeln!(
         out,
         "-- bedrock-jobwatch. Filter what you receive with a subscription filter policy on"
     );
-    let _ = write!(out, "   job_kind, status, outcome, model_id or region.");
+    let _ = write!(
+        out,
+        "   job_kind, status, outcome, model_id, region, account_name or tag.<key>."
+    );
     out
 }
 
@@ -135,24 +153,40 @@ fn counts(out: &mut String, c: &RecordCounts) {
     }
 }
 
-/// Where the input and output are, which job it is, and where to look at it.
-fn locations(out: &mut String, record: &JobRecord, family: &Family) {
+/// The data locations (`EMAIL_DETAIL=full` only): input, the job's own output folder (or the
+/// output location), the manifest.
+fn locations(out: &mut String, record: &JobRecord, phase: Phase) {
     if let Some(input) = &record.input_s3_uri {
         let _ = writeln!(out, "Input:            {input}");
     }
-    if let Some(output) = &record.output_s3_uri {
-        let _ = writeln!(out, "{:<18}{output}", family.output_label);
+    let folder = super::locations::output_folder(record);
+    if let Some(output) = folder
+        .as_deref()
+        .or(super::locations::output_location(record))
+    {
+        let _ = writeln!(out, "Output:           {output}");
+    }
+    if let Some(manifest) = super::locations::manifest_uri(record, phase) {
+        let _ = writeln!(out, "Manifest:         {manifest}");
+    }
+}
+
+/// Which job it is, what it produced, where it runs, and where to look at it.
+fn identity(out: &mut String, view: &View<'_>, phase: Phase) {
+    let record = view.record;
+    if let Some(result) = super::locations::result(record, phase) {
+        let _ = writeln!(out, "Result:           {result}");
     }
     let _ = writeln!(out, "Job ARN:          {}", record.pk);
-    let _ = writeln!(
-        out,
-        "Account / region: {} / {}",
-        record.pk.account().unwrap_or("-"),
-        record.region
-    );
+    let account = record.pk.account().unwrap_or("-");
+    let account = match view.account_name {
+        Some(name) => format!("{name} ({account})"),
+        None => account.to_owned(),
+    };
+    let _ = writeln!(out, "Account / region: {account} / {}", record.region);
     let _ = writeln!(
         out,
         "Console:          {}",
-        console_url(family, &record.region)
+        super::locations::console_url(record, phase)
     );
 }

@@ -2,24 +2,30 @@
 
 mod alert;
 mod alert_notice;
+mod digest;
 mod email;
 mod family;
 mod ids;
+mod locations;
 mod notice;
 mod plan;
+mod presentation;
 mod record;
 mod status;
+pub mod subject;
 
 pub use alert::{
     default_running_after, default_stuck_after, due, hold_alert, measure, plan_watch,
     track_progress, Alert, AlertInputs, AlertKind, AlertSettings, DurationStats, Thresholds,
     WatchContext, DURATIONS_KEPT,
 };
+pub use digest::{AttributeValue, Digest, PeopleMessage};
 pub use family::{EventShape, Family, JobKind};
 pub use ids::{Lease, RunId, Scope};
 pub use notice::Notice;
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};
 pub use record::{Due, JobRecord, Sent};
+pub use presentation::{tag_attribute, EmailDetail, Presentation, Tags};
 pub use status::{JobStatus, Outcome, Phase};
 
 use chrono::{DateTime, Utc};

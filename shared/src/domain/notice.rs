@@ -2,21 +2,24 @@
 
 use serde_json::{json, Value};
 
-use super::{JobRecord, JobStatus, Outcome};
+use super::presentation::{tag_attribute, Presentation, Tags};
+use super::{locations, subject, JobRecord, JobStatus, Outcome};
 
 /// A rendered notification, ready for any notifier.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
     /// Stable across retries: `{job ARN}#{status}`.
     pub dedup_key: String,
-    /// ASCII, one line, at most 100 characters (SNS rules).
+    /// One line, fewer than 100 characters (SNS rules): status, family, name, account.
     pub subject: String,
     /// The machine-readable document (the `default` variant).
     pub body: Value,
     /// The plain-text variant for email subscribers (also in the document as `text`).
     pub email: String,
     /// Message attributes for subscription filter policies (values never empty).
-    pub attributes: Vec<(&'static str, String)>,
+    pub attributes: Vec<(String, String)>,
+    /// What a digest line needs (outcome, display name, status, a short message).
+    pub outcome: Outcome,
 }
 
 /// Longest service message carried in a notice; the rest is cut and marked.
@@ -25,35 +28,49 @@ const MAX_MESSAGE_CHARS: usize = 2048;
 pub(super) const MAX_NAME_CHARS: usize = 256;
 
 impl Notice {
+    /// A notice with the default presentation and no tags.
     pub fn new(record: &JobRecord, status: &JobStatus) -> Self {
+        Self::build(record, status, &Presentation::default(), &Tags::new())
+    }
+
+    /// A notice for `status` of `record`, with `tags` (already limited to `NOTIFY_TAGS`).
+    pub fn build(
+        record: &JobRecord,
+        status: &JobStatus,
+        presentation: &Presentation,
+        tags: &Tags,
+    ) -> Self {
         let dedup_key = format!("{}#{}", record.pk, status);
-        let outcome = record.kind.family().phase(status).outcome();
-        let name = record
-            .name
-            .clone()
-            .unwrap_or_else(|| record.pk.id().to_owned());
-        let display_name = truncate(Some(&name), MAX_NAME_CHARS).0.unwrap_or_default();
-        let subject = sanitize_subject(&format!(
-            "[Bedrock] {} {} {}",
-            record.kind.label(),
-            display_name,
-            status
-        ));
-        let duration = record
-            .end_time
-            .map(|end| (end - record.submit_time).num_seconds().max(0));
+        let phase = record.kind.family().phase(status);
+        let outcome = phase.outcome();
+        let name = display_name(record);
+        let account_name = presentation.account_name.as_deref();
+        let shown_account = account_name.or(record.pk.account());
+        let family = record.kind.label().trim_end_matches(" job").to_lowercase();
+        let subject = subject::job_subject(status.as_str(), &family, &name, shown_account);
         let (message, truncated) = truncate(record.message.as_deref(), MAX_MESSAGE_CHARS);
-        let email = super::email::render(record, status, &display_name, message.as_deref());
+        let view = super::email::View {
+            record,
+            status,
+            name: &name,
+            message: message.as_deref(),
+            account_name,
+            tags,
+            detail: presentation.email_detail,
+        };
+        let email = super::email::render(&view);
         let body = json!({
             "schema": "bedrock-jobwatch/notification/v1",
+            "schemaVersion": "1.1",
             "type": "terminal",
             "dedupKey": dedup_key,
             "jobKind": record.kind,
             "jobArn": record.pk,
             "jobId": record.pk.id(),
-            "jobName": record.name.as_ref().map(|_| &display_name),
+            "jobName": record.name.as_ref().map(|_| &name),
             "region": record.region,
             "account": record.pk.account(),
+            "accountName": account_name,
             "modelId": record.model_id,
             "status": status,
             "previousStatus": record.previous_status,
@@ -62,41 +79,89 @@ impl Notice {
             "messageTruncated": truncated,
             "submitTime": record.submit_time,
             "endTime": record.end_time,
-            "durationSeconds": duration,
+            "durationSeconds": record.end_time.map(|end| (end - record.submit_time).num_seconds().max(0)),
             "inputS3Uri": record.input_s3_uri,
             "outputS3Uri": record.output_s3_uri,
+            "outputFolder": locations::output_folder(record),
+            "manifestS3Uri": locations::manifest_uri(record, phase),
+            "consoleUrl": locations::console_url(record, phase),
             "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
             "details": (!record.details.is_empty()).then_some(&record.details),
+            "tags": tags,
             "text": &email,
         });
+        let to = Audience { account_name, tags };
         Self {
-            attributes: attributes(record, status, outcome, &dedup_key, "terminal"),
+            attributes: attributes(record, status, Class::Terminal(outcome), &to),
             dedup_key,
             subject,
             body,
             email,
+            outcome,
         }
+    }
+
+    /// The job's name as people see it (the id for nameless jobs), bounded.
+    pub fn display_name(&self) -> &str {
+        self.body["jobName"]
+            .as_str()
+            .or(self.body["jobId"].as_str())
+            .unwrap_or_default()
     }
 }
 
-/// Message attributes for filter policies; SNS rejects empty values, so none are sent.
+pub(super) fn display_name(record: &JobRecord) -> String {
+    let name = record.name.as_deref().unwrap_or(record.pk.id());
+    truncate(Some(name), MAX_NAME_CHARS).0.unwrap_or_default()
+}
+
+/// What routes a message besides the job: the account's name and the job's kept tags.
+pub(super) struct Audience<'a> {
+    pub account_name: Option<&'a str>,
+    pub tags: &'a Tags,
+}
+
+/// What kind of message it is, as its first two attributes: `type` and what classifies it
+/// (`outcome` for a job's end, `alert` for an alert).
+pub(super) enum Class<'a> {
+    Terminal(Outcome),
+    Alert(&'a str),
+}
+
+/// Message attributes for filter policies; SNS rejects empty values, so none are sent. Tags
+/// become `tag.{key}` where the key makes a valid attribute name. At most 10 in all (SQS takes
+/// no more with raw delivery): 6 fixed, `account_name`, and up to 3 tags. The dedup key is in
+/// the document (and the FIFO deduplication id), not an attribute.
 pub(super) fn attributes(
     record: &JobRecord,
     status: &JobStatus,
-    outcome: Outcome,
-    dedup_key: &str,
-    notice_type: &str,
-) -> Vec<(&'static str, String)> {
-    let mut attributes = vec![
-        ("type", notice_type.to_owned()),
-        ("job_kind", record.kind.as_str().to_owned()),
-        ("status", status.as_str().to_owned()),
-        ("outcome", outcome.as_str().to_owned()),
-        ("region", record.region.clone()),
-        ("dedup_key", dedup_key.to_owned()),
-    ];
+    class: Class,
+    to: &Audience,
+) -> Vec<(String, String)> {
+    let (notice_type, classifier) = match class {
+        Class::Terminal(outcome) => ("terminal", ("outcome", outcome.as_str())),
+        Class::Alert(kind) => ("alert", ("alert", kind)),
+    };
+    let mut attributes: Vec<(String, String)> = [
+        ("type", notice_type),
+        ("job_kind", record.kind.as_str()),
+        ("status", status.as_str()),
+        classifier,
+        ("region", record.region.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
     if let Some(model) = record.model_id.as_deref() {
-        attributes.push(("model_id", model.to_owned()));
+        attributes.push(("model_id".into(), model.to_owned()));
+    }
+    if let Some(account) = to.account_name {
+        attributes.push(("account_name".into(), account.to_owned()));
+    }
+    for (key, value) in to.tags {
+        if let Some(name) = tag_attribute(key) {
+            attributes.push((name, value.clone()));
+        }
     }
     attributes.retain(|(_, v)| !v.is_empty());
     attributes
@@ -110,28 +175,4 @@ pub(super) fn truncate(message: Option<&str>, max: usize) -> (Option<String>, bo
         }
         other => (other.map(str::to_owned), false),
     }
-}
-
-/// SNS subjects: printable ASCII, no line breaks, 1..=100 characters.
-pub fn sanitize_subject(raw: &str) -> String {
-    let mut clean: String = raw
-        .chars()
-        .map(|c| match c {
-            ' '..='~' => c,
-            c if c.is_whitespace() => ' ',
-            _ => '?',
-        })
-        .collect::<String>()
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    if clean.len() > 100 {
-        clean.truncate(97);
-        clean.push_str("...");
-    }
-    if clean.is_empty() {
-        clean.push_str("Bedrock job notification");
-    }
-    clean
 }

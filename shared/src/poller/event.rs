@@ -44,6 +44,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             .await?
             .into_iter()
             .next();
+        let outbox = super::people::Outbox::default();
         let run = RunContext {
             now,
             run_id: &run_id,
@@ -52,11 +53,13 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             budget: &budget,
             // Medians are the scheduled runs' business: an event reads no scope state.
             durations: &NO_DURATIONS,
+            outbox: &outbox,
         };
         summary.add_settled(
             self.settle(vec![Sighting::Seen(known, Box::new(job))], &run)
                 .await,
         );
+        summary.add_settled(self.tell_people(&outbox, &run).await);
         summary.deadline_reached = summary.deferred > 0;
         Ok(self.finish(summary, calls_before, started))
     }

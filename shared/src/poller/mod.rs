@@ -5,6 +5,7 @@
 
 mod discover;
 mod event;
+mod people;
 mod reconcile;
 mod settle;
 mod summary;
@@ -18,7 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 pub use settle::MAX_MISSING;
 pub use summary::{Discovered, Failures, Reconciled, RunSummary, Settled};
 
-use crate::domain::{AlertSettings, DurationStats, NotifyPolicy, RunId, Scope};
+use crate::domain::{AlertSettings, DurationStats, NotifyPolicy, Presentation, RunId, Scope};
 use crate::error::Error;
 use crate::ports::{Checkpoint, JobSource, JobStore, Listed, Notifier, OpenJobs, Progress};
 use discover::Seen;
@@ -44,6 +45,11 @@ pub struct PollSettings {
     pub publish_lease: Duration,
     /// `ALERTS` and `ALERT_*`: early warnings on unfinished jobs.
     pub alerts: AlertSettings,
+    /// `ACCOUNT_NAME`, `EMAIL_DETAIL`, `NOTIFY_TAGS`: how notices read.
+    pub presentation: Presentation,
+    /// `DIGEST_THRESHOLD` for this family: with a people audience, a run that notifies more
+    /// jobs than this sends people one digest instead (`None`: never).
+    pub digest_threshold: Option<usize>,
 }
 
 /// When to stop starting new work: the Lambda deadline minus a safety margin, or a signal.
@@ -142,24 +148,28 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     ) -> Result<RunSummary, Error> {
         let (started, run_id) = (Instant::now(), run_id.into());
         let start = self.start(now).await?;
+        let outbox = people::Outbox::default();
         let run = RunContext {
             now,
             run_id: &run_id,
             history_before: start.history_before,
             budget: &budget,
             durations: &start.state.durations,
+            outbox: &outbox,
         };
         let (mut seen, mut open) = (Seen::default(), OpenJobs::default());
-        let discovered = self
-            .discover(start.since, &run, &mut seen, &mut open)
-            .await?;
+        // Notices already published to machines are told to people even when a phase fails.
+        let discovered = self.discover(start.since, &run, &mut seen, &mut open).await;
+        let discovered = self.or_tell_people(discovered, &outbox, &run).await?;
         let reconciled = self
             .reconcile(start.state.open, &run, &seen, &mut open)
-            .await?;
+            .await;
+        let reconciled = self.or_tell_people(reconciled, &outbox, &run).await?;
         if reconciled.stopped_early {
             // Not every open job was seen: keep what the last run knew of them too.
             open = open.widest(start.state.open);
         }
+        let told = self.tell_people(&outbox, &run).await;
         let listed = self.listed(&start, &discovered, now);
         let durations = learned(
             &start.state.durations,
@@ -173,6 +183,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             })
             .await;
         let mut summary = self.summary(&start, &run_id, discovered, reconciled, advanced);
+        summary.add_settled(told);
         // Stopping early for a failed listing is not the deadline's doing.
         summary.deadline_reached &= budget.exhausted();
         summary.duration_ms = started.elapsed().as_millis() as u64;

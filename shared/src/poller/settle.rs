@@ -5,11 +5,13 @@
 use chrono::{DateTime, Utc};
 use futures::{stream, StreamExt};
 
+use super::people::{Outbox, Told};
 use super::summary::{Failures, Settled};
 use super::{Budget, Poller};
 use crate::domain::{
     hold_alert, measure, plan, plan_missing, plan_watch, Change, Due, DurationStats, JobRecord,
-    JobStatus, Lease, Notice, ObservedJob, PlanContext, RecordCounts, RunId, Skip, WatchContext,
+    JobStatus, Lease, Notice, ObservedJob, PlanContext, RecordCounts, RunId, Skip, Tags,
+    WatchContext,
 };
 use crate::ports::{JobSource, JobStore, Notifier, Write};
 
@@ -28,9 +30,9 @@ pub(super) enum Sighting {
 }
 
 /// A notice this run holds the lease of, ready to publish.
-struct Held {
-    record: JobRecord,
-    due: Due,
+pub(super) struct Held {
+    pub record: JobRecord,
+    pub due: Due,
 }
 
 /// What one run is: its time, identity and whether it is filling the table for the first time.
@@ -41,6 +43,8 @@ pub(super) struct RunContext<'a> {
     pub budget: &'a Budget,
     /// Recent durations per model (`overdue` alerts).
     pub durations: &'a DurationStats,
+    /// Notices published to machines that people still have to be told of (at the run's end).
+    pub outbox: &'a Outbox,
 }
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
@@ -229,46 +233,84 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         }
     }
 
-    async fn release(&self, record: &JobRecord, run_id: &RunId, failures: &mut Failures) {
+    pub(super) async fn release(
+        &self,
+        record: &JobRecord,
+        run_id: &RunId,
+        failures: &mut Failures,
+    ) {
         if let Err(e) = self.store.release(&record.pk, run_id).await {
             failures.record("release lease", &e);
         }
     }
 
+    /// Publishes the machine document; then marks the notice sent, or, with a people audience,
+    /// leaves that to the end of the run (people are told once, maybe in a digest).
     async fn publish(&self, held: Held, run: &RunContext<'_>, report: &mut Settled) {
-        let Held { record, due } = held;
-        let notice = self.notice(&record, &due, run);
+        let tags = self.kept_tags(&held.record, report).await;
+        let notice = self.notice(&held.record, &held.due, &tags, run);
         match self.notifier.publish(&notice).await {
             Ok(message_id) => {
-                match due {
+                match held.due {
                     Due::Status(_) => report.notifications_sent += 1,
                     Due::Alert(_) => report.alerts_sent += 1,
                 }
-                tracing::info!(job_arn = %record.pk, status = %record.status, message_id, dedup_key = notice.dedup_key, "notified");
-                let sent = record.sent(&due, run.now, self.settings.retention);
-                match self.store.mark_sent(&record.pk, run.run_id, &sent).await {
-                    Ok(Write::Written) => {}
-                    Ok(Write::LostRace) => {
-                        tracing::warn!(job_arn = %record.pk, "notice was re-claimed before it was marked sent")
-                    }
-                    Err(e) => report.failures.record("mark sent", &e),
+                tracing::info!(job_arn = %held.record.pk, status = %held.record.status, message_id, dedup_key = notice.dedup_key, "notified");
+                match self.notifier.has_people_audience() {
+                    true => run.outbox.push(Told { held, notice }),
+                    false => self.mark_sent(&held, run, &mut report.failures).await,
                 }
             }
             Err(e) => {
                 report.notifications_pending += 1;
                 report.failures.record("publish", &e);
-                self.release(&record, run.run_id, &mut report.failures)
+                self.release(&held.record, run.run_id, &mut report.failures)
                     .await;
             }
+        }
+    }
+
+    /// The job's tags named in `NOTIFY_TAGS`; a failed read (denied, throttled) is counted and
+    /// logged, and the notice goes out without tags.
+    async fn kept_tags(&self, record: &JobRecord, report: &mut Settled) -> Tags {
+        let presentation = &self.settings.presentation;
+        if !presentation.reads_tags() {
+            return Tags::new();
+        }
+        match self.source.tags(&record.pk).await {
+            Ok(tags) => presentation.keep(&tags),
+            Err(e) => {
+                report.tag_reads_failed += 1;
+                tracing::warn!(job_arn = %record.pk, error = %e.chain(), "tags unreadable: notified without them");
+                Tags::new()
+            }
+        }
+    }
+
+    pub(super) async fn mark_sent(
+        &self,
+        held: &Held,
+        run: &RunContext<'_>,
+        failures: &mut Failures,
+    ) {
+        let Held { record, due } = held;
+        let sent = record.sent(due, run.now, self.settings.retention);
+        match self.store.mark_sent(&record.pk, run.run_id, &sent).await {
+            Ok(Write::Written) => {}
+            Ok(Write::LostRace) => {
+                tracing::warn!(job_arn = %record.pk, "notice was re-claimed before it was marked sent")
+            }
+            Err(e) => failures.record("mark sent", &e),
         }
     }
 }
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     /// The notice of what is due: the status the job arrived in, or the alert measured now.
-    fn notice(&self, record: &JobRecord, due: &Due, run: &RunContext<'_>) -> Notice {
+    fn notice(&self, record: &JobRecord, due: &Due, tags: &Tags, run: &RunContext<'_>) -> Notice {
+        let presentation = &self.settings.presentation;
         match due {
-            Due::Status(status) => Notice::new(record, status),
+            Due::Status(status) => Notice::build(record, status, presentation, tags),
             Due::Alert(kind) => {
                 let watch = self.watch_context(run);
                 let inputs = watch.inputs(record, None);
@@ -278,7 +320,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                     threshold: chrono::Duration::zero(),
                     median: None,
                 });
-                Notice::alert(record, &alert)
+                Notice::alert(record, &alert, presentation, tags)
             }
         }
     }

@@ -50,6 +50,11 @@ pub struct Settled {
     pub deferred: usize,
     /// Jobs that succeeded, by model, and how long they took (`overdue` alerts learn from it).
     pub finished: Vec<(String, chrono::Duration)>,
+    /// Messages to the people audience (one job's email, or a digest of many).
+    pub people_messages_sent: usize,
+    pub digests_sent: usize,
+    /// Tag reads that failed (denied, throttled): those notices went out without tags.
+    pub tag_reads_failed: usize,
     /// Every change was written (by this run or a racing one): nothing observed is unrecorded.
     pub all_recorded: bool,
     pub failures: Failures,
@@ -67,6 +72,9 @@ impl Default for Settled {
             alerts_sent: 0,
             deferred: 0,
             finished: Vec::new(),
+            people_messages_sent: 0,
+            digests_sent: 0,
+            tag_reads_failed: 0,
             all_recorded: true,
             failures: Failures::default(),
         }
@@ -84,6 +92,9 @@ impl AddAssign for Settled {
         self.alerts_sent += o.alerts_sent;
         self.deferred += o.deferred;
         self.finished.extend(o.finished);
+        self.people_messages_sent += o.people_messages_sent;
+        self.digests_sent += o.digests_sent;
+        self.tag_reads_failed += o.tag_reads_failed;
         self.all_recorded &= o.all_recorded;
         self.failures += o.failures;
     }
@@ -156,6 +167,11 @@ pub struct RunSummary {
     pub deadline_reached: bool,
     /// Units of work (Gets, writes, publishes) left for the next run because of the deadline.
     pub deferred: usize,
+    /// Messages to the people topic: single-job emails and digests (`digests_sent` of them).
+    pub people_messages_sent: usize,
+    pub digests_sent: usize,
+    /// Tag reads that failed (denied, throttled): those notices went out without tags.
+    pub tag_reads_failed: usize,
     /// Where an unfinished listing got to: the next run resumes there.
     pub checkpoint: Option<DateTime<Utc>>,
     pub bedrock_calls: u64,
@@ -178,6 +194,9 @@ impl RunSummary {
         self.notifications_pending += s.notifications_pending;
         self.alerts_sent += s.alerts_sent;
         self.deferred += s.deferred;
+        self.people_messages_sent += s.people_messages_sent;
+        self.digests_sent += s.digests_sent;
+        self.tag_reads_failed += s.tag_reads_failed;
         self.add_failures(s.failures);
     }
 

@@ -64,6 +64,10 @@ impl<S: JobSource> JobSource for EndAfterPages<S> {
         self.inner.enrich(job).await
     }
 
+    async fn tags(&self, arn: &JobArn) -> Result<crate::domain::Tags, Error> {
+        self.inner.tags(arn).await
+    }
+
     fn calls(&self) -> u64 {
         self.inner.calls()
     }

@@ -182,4 +182,15 @@ impl<N: Notifier> Notifier for CrashingNotifier<N> {
         }
         Ok(id)
     }
+
+    fn has_people_audience(&self) -> bool {
+        self.inner.has_people_audience()
+    }
+
+    async fn publish_people(
+        &self,
+        message: &crate::domain::PeopleMessage,
+    ) -> Result<String, Error> {
+        self.inner.publish_people(message).await
+    }
 }

@@ -20,6 +20,8 @@ pub struct ScriptedSource {
     page_size: usize,
     fail_lists: AtomicUsize,
     fail_gets: AtomicUsize,
+    fail_tags: AtomicUsize,
+    tags: Mutex<BTreeMap<JobArn, crate::domain::Tags>>,
     calls: Calls,
 }
 
@@ -54,6 +56,8 @@ impl ScriptedSource {
             page_size: page_size.max(1),
             fail_lists: AtomicUsize::new(0),
             fail_gets: AtomicUsize::new(0),
+            fail_tags: AtomicUsize::new(0),
+            tags: Mutex::default(),
             calls: Calls::default(),
         }
     }
@@ -109,6 +113,20 @@ impl ScriptedSource {
         self.fail_gets.store(n, Ordering::SeqCst);
     }
 
+    /// Tags a job (what `ListTagsForResource` answers for it).
+    pub fn tag(&self, arn: &JobArn, tags: &[(&str, &str)]) {
+        let tags = tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        lock(&self.tags)
+            .entry(arn.clone())
+            .or_default()
+            .extend(tags);
+    }
+
+    /// Makes the next `n` tag reads fail (throttled).
+    pub fn fail_next_tag_reads(&self, n: usize) {
+        self.fail_tags.store(n, Ordering::SeqCst);
+    }
+
     fn matching(&self, filter: &ListFilter) -> Vec<ObservedJob> {
         let mut jobs: Vec<ObservedJob> = lock(&self.jobs)
             .values()
@@ -155,6 +173,14 @@ impl JobSource for ScriptedSource {
             return Err(throttled("Get"));
         }
         Ok(lock(&self.jobs).get(arn).cloned())
+    }
+
+    async fn tags(&self, arn: &JobArn) -> Result<crate::domain::Tags, Error> {
+        self.calls.add(1);
+        if take(&self.fail_tags) {
+            return Err(throttled("ListTagsForResource"));
+        }
+        Ok(lock(&self.tags).get(arn).cloned().unwrap_or_default())
     }
 
     fn calls(&self) -> u64 {

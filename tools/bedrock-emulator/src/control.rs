@@ -236,6 +236,7 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
                 counts: RecordCounts::default(),
                 spec: seeded_spec(seed.kind, &app.settings.region, &app.settings.account),
                 planned_outcome: None,
+                tags: Default::default(),
             };
             if status.is_terminal() {
                 app.with_rng(|rng| lifecycle::finish_details(&mut job, rng));

@@ -25,7 +25,7 @@ pub use model::JobKind;
 pub use settings::AutoAdvance;
 pub use settings::Settings;
 
-use api::{bedrock, bedrock_runtime, evaluation};
+use api::{bedrock, bedrock_runtime, evaluation, tagging};
 
 /// All routes: the AWS operations and the control API.
 pub fn router(app: Arc<App>) -> Router {
@@ -56,6 +56,9 @@ pub fn router(app: Arc<App>) -> Router {
             post(bedrock_runtime::start).get(bedrock_runtime::list_all),
         )
         .route("/async-invoke/{arn}", get(bedrock_runtime::get_one))
+        .route("/listTagsForResource", post(tagging::list_tags))
+        .route("/tagResource", post(tagging::tag))
+        .route("/untagResource", post(tagging::untag))
         .route(
             "/evaluation-jobs",
             post(evaluation::create_evaluation).get(evaluation::list_evaluation),

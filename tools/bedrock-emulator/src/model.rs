@@ -227,6 +227,9 @@ pub struct Job {
     pub spec: serde_json::Map<String, Value>,
     /// The status auto-advance will finish in.
     pub planned_outcome: Option<Status>,
+    /// Resource tags (`ListTagsForResource`), from the create call or `TagResource`.
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 impl Job {

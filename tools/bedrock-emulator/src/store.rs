@@ -125,6 +125,10 @@ impl Store {
         self.jobs.values()
     }
 
+    pub fn all_mut(&mut self) -> impl Iterator<Item = &mut Job> {
+        self.jobs.values_mut()
+    }
+
     pub fn by_token(&self, kind: JobKind, token: &str) -> Option<&Job> {
         let id = self.by_token.get(&(kind, token.to_owned()))?;
         self.jobs.get(id)

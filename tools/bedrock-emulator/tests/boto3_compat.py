@@ -73,4 +73,11 @@ inv = runtime.start_async_invoke(modelId="amazon.nova-reel-v1:0", modelInput={"t
 got = runtime.get_async_invoke(invocationArn=inv["invocationArn"])
 assert got["status"] == "InProgress" and isinstance(got["submitTime"], datetime.datetime)
 assert runtime.list_async_invokes(sortBy="SubmissionTime", maxResults=5)["asyncInvokeSummaries"]
+tagged = bedrock.create_model_import_job(
+    jobName="boto-tagged", importedModelName="boto-tagged-model", roleArn="arn:aws:iam::123456789012:role/r",
+    modelDataSource={"s3DataSource": {"s3Uri": "s3://model-bucket/m/"}},
+    jobTags=[{"key": "team", "value": "search"}])["jobArn"]
+bedrock.tag_resource(resourceARN=tagged, tags=[{"key": "owner", "value": "ana"}])
+bedrock.untag_resource(resourceARN=tagged, tagKeys=["team"])
+assert bedrock.list_tags_for_resource(resourceARN=tagged)["tags"] == [{"key": "owner", "value": "ana"}]
 print("boto3 compatibility: ok")

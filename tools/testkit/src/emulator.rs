@@ -166,6 +166,15 @@ impl Emulator {
 
     /// A batch job; `outcome` is the `emulator:outcome` tag (how auto-advance ends it).
     pub async fn create_batch_tagged(&self, name: &str, outcome: Option<&str>) -> String {
+        let tags: Vec<(&str, &str)> = outcome
+            .map(|o| ("emulator:outcome", o))
+            .into_iter()
+            .collect();
+        self.create_batch_with_tags(name, &tags).await
+    }
+
+    /// A batch job created with these resource tags (`tags` member).
+    pub async fn create_batch_with_tags(&self, name: &str, tags: &[(&str, &str)]) -> String {
         use aws_sdk_bedrock::types::*;
         let mut request = self
             .bedrock
@@ -187,14 +196,8 @@ impl Emulator {
                     .unwrap(),
             ))
             .timeout_duration_in_hours(48);
-        if let Some(outcome) = outcome {
-            request = request.tags(
-                Tag::builder()
-                    .key("emulator:outcome")
-                    .value(outcome)
-                    .build()
-                    .unwrap(),
-            );
+        for (key, value) in tags {
+            request = request.tags(Tag::builder().key(*key).value(*value).build().unwrap());
         }
         request.send().await.expect("create batch job").job_arn
     }
@@ -233,8 +236,17 @@ impl Emulator {
     }
 
     pub async fn start_async_invoke(&self, prefix: &str) -> String {
+        self.start_async_invoke_with_tags(prefix, &[]).await
+    }
+
+    /// An asynchronous invocation started with these tags (`tags` member of StartAsyncInvoke).
+    pub async fn start_async_invoke_with_tags(
+        &self,
+        prefix: &str,
+        tags: &[(&str, &str)],
+    ) -> String {
         use aws_sdk_bedrockruntime::types::{
-            AsyncInvokeOutputDataConfig, AsyncInvokeS3OutputDataConfig,
+            AsyncInvokeOutputDataConfig, AsyncInvokeS3OutputDataConfig, Tag,
         };
         use aws_smithy_types::Document;
         let input = Document::Object(
@@ -242,7 +254,8 @@ impl Emulator {
                 .into_iter()
                 .collect(),
         );
-        self.runtime
+        let mut request = self
+            .runtime
             .start_async_invoke()
             .model_id("amazon.nova-reel-v1:0")
             .model_input(input)
@@ -251,7 +264,11 @@ impl Emulator {
                     .s3_uri(format!("s3://video-bucket/{prefix}"))
                     .build()
                     .unwrap(),
-            ))
+            ));
+        for (key, value) in tags {
+            request = request.tags(Tag::builder().key(*key).value(*value).build().unwrap());
+        }
+        request
             .send()
             .await
             .expect("start async invoke")

@@ -102,6 +102,8 @@ impl Stack {
             // Alert tests turn them on with their own thresholds; the others test status notices
             // over jobs whose submit times are hours old on purpose.
             alerts: AlertSettings::off(),
+            presentation: Default::default(),
+            digest_threshold: None,
         }
     }
 
@@ -170,6 +172,94 @@ impl Stack {
             ("AWS_ENDPOINT_URL_BEDROCK", self.emulator.endpoint()),
             ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", self.emulator.endpoint()),
         ]
+    }
+
+    /// A new topic on moto (e.g. the people topic).
+    pub async fn create_topic(&self, name: &str) -> String {
+        self.sns
+            .create_topic()
+            .name(unique(name))
+            .send()
+            .await
+            .expect("create topic")
+            .topic_arn
+            .unwrap_or_default()
+    }
+
+    /// A new queue subscribed to `topic_arn`, with a filter policy on message attributes.
+    pub async fn subscribe_queue(&self, topic_arn: &str, filter_policy: Option<Value>) -> String {
+        let url = subscribed_queue(&self.sns, &self.sqs, topic_arn).await;
+        if let Some(policy) = filter_policy {
+            let subscriptions = self
+                .sns
+                .list_subscriptions_by_topic()
+                .topic_arn(topic_arn)
+                .send()
+                .await
+                .expect("list subscriptions");
+            let queue_name = url.rsplit('/').next().unwrap_or_default();
+            let subscription = subscriptions
+                .subscriptions()
+                .iter()
+                .find(|s| s.endpoint().is_some_and(|e| e.ends_with(queue_name)))
+                .and_then(|s| s.subscription_arn())
+                .expect("the queue's subscription")
+                .to_owned();
+            self.sns
+                .set_subscription_attributes()
+                .subscription_arn(subscription)
+                .attribute_name("FilterPolicy")
+                .attribute_value(policy.to_string())
+                .send()
+                .await
+                .expect("set filter policy");
+        }
+        url
+    }
+
+    /// Every SNS envelope delivered to a queue so far (drained until it stays empty).
+    pub async fn envelopes(&self, queue_url: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut empty_polls = 0;
+        while empty_polls < 2 {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .expect("receive");
+            let messages = received.messages.unwrap_or_default();
+            if messages.is_empty() {
+                empty_polls += 1;
+                continue;
+            }
+            empty_polls = 0;
+            for m in messages {
+                out.push(
+                    serde_json::from_str(m.body.as_deref().unwrap_or("{}")).expect("SNS envelope"),
+                );
+                self.sqs
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(m.receipt_handle.unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+        out
+    }
+
+    /// The machine documents a queue received, each validated against the schema.
+    pub async fn notifications_in(&self, queue_url: &str) -> Vec<Notification> {
+        self.envelopes(queue_url)
+            .await
+            .iter()
+            .map(Notification::from_envelope)
+            .collect()
     }
 
     /// Every notification delivered so far: drains the subscribed queue until it stays empty.

@@ -58,7 +58,7 @@ pub async fn create_batch(State(app): State<Arc<App>>, raw: Bytes) -> ApiResult<
             )));
         }
     }
-    let arn = create(&app, JobKind::BatchInference, Some(name), &body).await;
+    let arn = create(&app, JobKind::BatchInference, Some(name), &body).await?;
     Ok(Json(json!({ "jobArn": arn })))
 }
 
@@ -142,7 +142,7 @@ pub async fn create_import(
             )));
         }
     }
-    let arn = create(&app, JobKind::ModelImport, Some(name), &body).await;
+    let arn = create(&app, JobKind::ModelImport, Some(name), &body).await?;
     Ok((StatusCode::CREATED, Json(json!({ "jobArn": arn }))))
 }
 
@@ -198,7 +198,7 @@ pub async fn create_customization(
     };
     body.insert("baseModelArn".into(), json!(base_arn));
     body.insert("baseModelId".into(), json!(base_model));
-    let arn = create(&app, JobKind::ModelCustomization, Some(&name), &body).await;
+    let arn = create(&app, JobKind::ModelCustomization, Some(&name), &body).await?;
     Ok((StatusCode::CREATED, Json(json!({ "jobArn": arn }))))
 }
 
@@ -249,20 +249,25 @@ pub async fn list_import(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult<
     .await
 }
 
-/// Creates a job (or returns the one a repeated `clientRequestToken` already created).
+/// Creates a job (or returns the one a repeated `clientRequestToken` already created), with the
+/// tags of the operation's tag member.
 pub async fn create(
     app: &App,
     kind: JobKind,
     name: Option<&str>,
     body: &Map<String, Value>,
-) -> String {
+) -> ApiResult<String> {
+    let job_tags = super::tagging::parse_tags(
+        super::tagging::create_member(kind),
+        body.get(super::tagging::create_member(kind)),
+    )?;
     let token = body
         .get("clientRequestToken")
         .and_then(Value::as_str)
         .map(str::to_owned);
     let mut store = app.store.write().await;
     if let Some(existing) = token.as_deref().and_then(|t| store.by_token(kind, t)) {
-        return existing.arn.clone();
+        return Ok(existing.arn.clone());
     }
     let id = app.new_id();
     let now = chrono::Utc::now();
@@ -298,10 +303,11 @@ pub async fn create(
         counts: Default::default(),
         spec,
         planned_outcome,
+        tags: job_tags,
     };
     let arn = job.arn.clone();
     store.insert(job);
-    arn
+    Ok(arn)
 }
 
 pub async fn get(app: &App, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {

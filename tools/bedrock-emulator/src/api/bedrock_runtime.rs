@@ -48,7 +48,7 @@ pub async fn start(State(app): State<Arc<App>>, raw: Bytes) -> ApiResult<Json<Va
         )
     };
     body.insert("modelArn".into(), json!(model_arn));
-    let arn = create(&app, JobKind::AsyncInvoke, None, &body).await;
+    let arn = create(&app, JobKind::AsyncInvoke, None, &body).await?;
     Ok(Json(json!({ "invocationArn": arn })))
 }
 

@@ -5,3 +5,4 @@ pub mod bedrock_runtime;
 pub mod evaluation;
 pub mod input;
 pub mod render;
+pub mod tagging;

@@ -1,0 +1,62 @@
+//! Where a finished job's results are and where to look at it: the job's own output folder and
+//! manifest (batch), its resulting resource (import, customization), its console page.
+
+use super::{JobKind, JobRecord, Outcome, Phase};
+
+/// The job's own output folder: batch inference writes `{output}/{job id}/`.
+pub fn output_folder(record: &JobRecord) -> Option<String> {
+    let output = record.output_s3_uri.as_deref()?;
+    matches!(record.kind, JobKind::BatchInference)
+        .then(|| format!("{}/{}/", output.trim_end_matches('/'), record.pk.id()))
+}
+
+/// The batch output manifest (`{output}/{job id}/manifest.json.out`), written when the job
+/// finishes with results.
+pub fn manifest_uri(record: &JobRecord, phase: Phase) -> Option<String> {
+    let has_results = matches!(phase.outcome(), Outcome::Success | Outcome::Partial);
+    output_folder(record)
+        .filter(|_| has_results)
+        .map(|f| format!("{f}manifest.json.out"))
+}
+
+/// The resource a job produced (an imported or custom model ARN), only once it succeeded: a
+/// failed job's planned model does not exist.
+pub fn result(record: &JobRecord, phase: Phase) -> Option<&str> {
+    let produces_resource = record.kind.family().output_label == "Result:";
+    let exists = matches!(phase.outcome(), Outcome::Success | Outcome::Partial);
+    record
+        .output_s3_uri
+        .as_deref()
+        .filter(|_| produces_resource && exists)
+}
+
+/// Whether the family's output is a data location (shown only with `EMAIL_DETAIL=full`).
+pub fn output_location(record: &JobRecord) -> Option<&str> {
+    let is_location = record.kind.family().output_label != "Result:";
+    record.output_s3_uri.as_deref().filter(|_| is_location)
+}
+
+/// The console page for the job: the custom model a customization produced (the only per-job
+/// form we could verify, `#/custom-models/item?arn=`), else the family's list page.
+pub fn console_url(record: &JobRecord, phase: Phase) -> String {
+    let region = &record.region;
+    let base = format!("https://{region}.console.aws.amazon.com/bedrock/home?region={region}#/");
+    match (record.kind, result(record, phase)) {
+        (JobKind::ModelCustomization, Some(model)) => {
+            format!("{base}custom-models/item?arn={}", encode(model))
+        }
+        _ => format!("{base}{}", record.kind.family().console_page),
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

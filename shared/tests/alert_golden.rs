@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jobwatch::domain::{
     measure, AlertInputs, AlertKind, AlertSettings, JobArn, JobKind, JobRecord, JobStatus, Notice,
-    RecordCounts,
+    Presentation, RecordCounts, Tags,
 };
 
 fn submitted() -> DateTime<Utc> {
@@ -65,7 +65,7 @@ fn alert_email(
         median,
     };
     let alert = measure(kind, record, &inputs).expect("the measure applies");
-    Notice::alert(record, &alert)
+    Notice::alert(record, &alert, &Presentation::default(), &Tags::new())
 }
 
 #[test]

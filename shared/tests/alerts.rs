@@ -29,6 +29,8 @@ fn settings(alerts: AlertSettings) -> PollSettings {
         retention: Duration::days(90),
         publish_lease: Duration::minutes(5),
         alerts,
+        presentation: Default::default(),
+        digest_threshold: None,
     }
 }
 
@@ -107,7 +109,9 @@ async fn a_job_held_in_scheduled_alerts_once_then_its_expiry_is_notified() {
     let notice = &world.topic.published()[0];
     assert_eq!(notice.body["type"], "alert");
     assert_eq!(notice.body["thresholdSeconds"], 6 * 3600);
-    assert!(notice.attributes.contains(&("type", "alert".to_owned())));
+    assert!(notice
+        .attributes
+        .contains(&("type".to_owned(), "alert".to_owned())));
 
     // when it expires, then its end is notified as usual
     world.bedrock.set_status(&job, "Expired", minutes(8 * 60));

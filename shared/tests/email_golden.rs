@@ -46,7 +46,6 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             "anthropic.claude-3-5-sonnet-20240620-v1:0",
             None,
             Some("s3://acme-evals/support-bot/"),
-            RecordCounts::default(),
         ),
         JobKind::ModelCopy => (
             "arn:aws:bedrock:eu-west-1:123456789012:model-copy-job/a1b2c3d4e5f6",
@@ -54,7 +53,6 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/f6e5d4c3b2a1",
             None,
             Some("arn:aws:bedrock:eu-west-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/a9b8c7d6e5f4"),
-            RecordCounts::default(),
         ),
     };
     let details: Vec<(&str, &str)> = match kind {

@@ -20,6 +20,7 @@ fn settings(digest_threshold: Option<usize>) -> PollSettings {
         get_concurrency: 8,
         retention: Duration::days(90),
         publish_lease: Duration::minutes(5),
+        alerts: jobwatch::domain::AlertSettings::off(),
         presentation: Presentation {
             account_name: Some("prod".into()),
             notify_tags: vec!["team".into()],

@@ -24,8 +24,8 @@ pub use family::{EventShape, Family, JobKind};
 pub use ids::{Lease, RunId, Scope};
 pub use notice::Notice;
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};
-pub use record::{Due, JobRecord, Sent};
 pub use presentation::{tag_attribute, EmailDetail, Presentation, Tags};
+pub use record::{Due, JobRecord, Sent};
 pub use status::{JobStatus, Outcome, Phase};
 
 use chrono::{DateTime, Utc};

@@ -257,10 +257,10 @@ pub async fn create(
     name: Option<&str>,
     body: &Map<String, Value>,
 ) -> ApiResult<String> {
-    let job_tags = super::tagging::parse_tags(
-        super::tagging::create_member(kind),
-        body.get(super::tagging::create_member(kind)),
-    )?;
+    let job_tags = match super::tagging::create_member(kind) {
+        Some(member) => super::tagging::parse_tags(member, body.get(member))?,
+        None => Default::default(),
+    };
     let token = body
         .get("clientRequestToken")
         .and_then(Value::as_str)

@@ -108,7 +108,7 @@ pub async fn create_evaluation(
     }
     body.insert("applicationType".into(), json!(application));
     body.insert("jobType".into(), json!(job_type));
-    let arn = create(&app, JobKind::ModelEvaluation, Some(&name), &body).await;
+    let arn = create(&app, JobKind::ModelEvaluation, Some(&name), &body).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "jobArn": arn }))))
 }
 
@@ -197,7 +197,7 @@ pub async fn create_copy(
     let target_arn = app.arn(&format!("custom-model/{base}"), &model_id);
     body.insert("sourceAccountId".into(), json!(account));
     body.insert("targetModelArn".into(), json!(target_arn));
-    let arn = create(&app, JobKind::ModelCopy, None, &body).await;
+    let arn = create(&app, JobKind::ModelCopy, None, &body).await?;
     Ok((StatusCode::CREATED, Json(json!({ "jobArn": arn }))))
 }
 

@@ -19,11 +19,15 @@ use crate::model::{Job, JobKind};
 /// The service model's limit on tags per resource (`TagList` max 200).
 const MAX_TAGS: usize = 200;
 
-/// The request member that carries a new job's tags, as botocore names it per operation.
-pub fn create_member(kind: JobKind) -> &'static str {
+/// The request member that carries a new job's tags, as botocore names it per operation
+/// (`CreateModelCopyJob` has none for the job: `targetModelTags` tag the new model).
+pub fn create_member(kind: JobKind) -> Option<&'static str> {
     match kind {
-        JobKind::BatchInference | JobKind::AsyncInvoke => "tags",
-        JobKind::ModelImport | JobKind::ModelCustomization => "jobTags",
+        JobKind::BatchInference | JobKind::AsyncInvoke => Some("tags"),
+        JobKind::ModelImport | JobKind::ModelCustomization | JobKind::ModelEvaluation => {
+            Some("jobTags")
+        }
+        JobKind::ModelCopy => None,
     }
 }
 

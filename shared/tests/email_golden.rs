@@ -152,6 +152,14 @@ fn outcome_details(kind: JobKind, status: &str) -> (Option<String>, RecordCounts
             message("Training data validation failed: line 12 of s3://acme-train/support.jsonl is not valid JSON."),
             RecordCounts::default(),
         ),
+        (JobKind::ModelEvaluation, "Failed") => (
+            message("The evaluator model could not be invoked: access denied to anthropic.claude-3-5-sonnet-20240620-v1:0 for the job's role."),
+            RecordCounts::default(),
+        ),
+        (JobKind::ModelCopy, "Failed") => (
+            message("The custom model could not be copied: the target Region eu-west-1 does not support the base model."),
+            RecordCounts::default(),
+        ),
         _ => (None, RecordCounts::default()),
     }
 }

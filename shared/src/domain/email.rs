@@ -164,7 +164,7 @@ fn locations(out: &mut String, record: &JobRecord, phase: Phase) {
         .as_deref()
         .or(super::locations::output_location(record))
     {
-        let _ = writeln!(out, "Output:           {output}");
+        let _ = writeln!(out, "{:<18}{output}", record.kind.family().output_label);
     }
     if let Some(manifest) = super::locations::manifest_uri(record, phase) {
         let _ = writeln!(out, "Manifest:         {manifest}");
@@ -175,7 +175,7 @@ fn locations(out: &mut String, record: &JobRecord, phase: Phase) {
 fn identity(out: &mut String, view: &View<'_>, phase: Phase) {
     let record = view.record;
     if let Some(result) = super::locations::result(record, phase) {
-        let _ = writeln!(out, "Result:           {result}");
+        let _ = writeln!(out, "{:<18}{result}", record.kind.family().output_label);
     }
     let _ = writeln!(out, "Job ARN:          {}", record.pk);
     let account = record.pk.account().unwrap_or("-");

@@ -22,7 +22,7 @@ pub fn manifest_uri(record: &JobRecord, phase: Phase) -> Option<String> {
 /// The resource a job produced (an imported or custom model ARN), only once it succeeded: a
 /// failed job's planned model does not exist.
 pub fn result(record: &JobRecord, phase: Phase) -> Option<&str> {
-    let produces_resource = record.kind.family().output_label == "Result:";
+    let produces_resource = produces_resource(record.kind);
     let exists = matches!(phase.outcome(), Outcome::Success | Outcome::Partial);
     record
         .output_s3_uri
@@ -30,9 +30,18 @@ pub fn result(record: &JobRecord, phase: Phase) -> Option<&str> {
         .filter(|_| produces_resource && exists)
 }
 
+/// Families whose `output_s3_uri` is the resource the job creates (a model ARN), not a place
+/// where it writes data.
+fn produces_resource(kind: JobKind) -> bool {
+    matches!(
+        kind,
+        JobKind::ModelImport | JobKind::ModelCustomization | JobKind::ModelCopy
+    )
+}
+
 /// Whether the family's output is a data location (shown only with `EMAIL_DETAIL=full`).
 pub fn output_location(record: &JobRecord) -> Option<&str> {
-    let is_location = record.kind.family().output_label != "Result:";
+    let is_location = !produces_resource(record.kind);
     record.output_s3_uri.as_deref().filter(|_| is_location)
 }
 

@@ -27,20 +27,27 @@ fi
 # (samconfig.toml asks too); without it, it would find no function to build.
 echo "--> sam build --beta-features --language-extensions (cargo lambda, arm64)"
 sam build --beta-features --language-extensions
-functions=$(python3 - <<'PY'
-import importlib.util
+# Every function must point at an arm64 bootstrap. Functions with one build definition share one
+# build ("<first function>-Shared"): read each function's CodeUri from the built template.
+boots=$(python3 - <<'PY'
+import importlib.util, os
 spec = importlib.util.spec_from_file_location("render", "scripts/render-template.py")
 render = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(render)
 from cfnlint.decode import cfn_yaml
-t = render.expand_foreach(cfn_yaml.load("template.yaml"))
-print(" ".join(k for k, v in t["Resources"].items() if v["Type"] == "AWS::Serverless::Function"))
+built = render.expand_foreach(cfn_yaml.load(".aws-sam/build/template.yaml"))
+for name, res in built["Resources"].items():
+    if res["Type"] != "AWS::Serverless::Function":
+        continue
+    uri = res.get("Properties", {}).get("CodeUri", name)
+    print(f"{name}={os.path.join('.aws-sam/build', str(uri), 'bootstrap')}")
 PY
 )
-for f in $functions; do
-  boot=".aws-sam/build/$f/bootstrap"
-  [ -x "$boot" ] || { echo "missing $boot" >&2; exit 1; }
+[ -n "$boots" ] || { echo "the built template has no function" >&2; exit 1; }
+for entry in $boots; do
+  f=${entry%%=*}; boot=${entry#*=}
+  [ -x "$boot" ] || { echo "missing $boot (function $f)" >&2; exit 1; }
   arch=$(file -b "$boot" | grep -o 'ARM aarch64\|x86-64' || true)
-  echo "    $f: $(du -h "$boot" | cut -f1) $arch"
+  echo "    $f: $boot $(du -h "$boot" | cut -f1) $arch"
   [ "$arch" = "ARM aarch64" ] || { echo "$boot is not an arm64 binary" >&2; exit 1; }
 done

@@ -72,7 +72,7 @@ async fn evaluation_jobs_are_notified_once_per_terminal_transition_with_their_ev
     assert_eq!(rag.body["outputS3Uri"], "s3://eval-bucket/results/");
     assert!(rag
         .subject
-        .starts_with("[Bedrock] Model evaluation job eval-rag Completed"));
+        .starts_with("[Bedrock] Completed: model evaluation eval-rag"));
     assert!(rag.body["text"]
         .as_str()
         .unwrap()

@@ -28,7 +28,9 @@ macro_rules! list_pages {
 pub mod async_invoke;
 pub mod batch;
 pub mod customization;
+pub mod data_automation;
 pub mod dynamodb;
+pub mod kb_ingestion;
 pub mod manifest;
 pub mod model_import;
 pub mod sdk;

@@ -1,11 +1,13 @@
 //! A local emulator of the Amazon Bedrock job APIs, wire-compatible with the AWS SDKs
 //! (restJson1): batch inference, model import and customization jobs on `bedrock`, asynchronous invocations on
-//! `bedrock-runtime`, all on one port, plus a `/_emulator/` control API.
+//! `bedrock-runtime`, knowledge-base ingestion jobs on `bedrock-agent`, Data Automation invocations on
+//! `bedrock-data-automation-runtime` (awsJson 1.1), all on one port, plus a `/_emulator/` control API.
 
 pub mod api;
 pub mod app;
 pub mod control;
 pub mod error;
+pub mod knowledge;
 pub mod lifecycle;
 pub mod model;
 pub mod settings;
@@ -24,7 +26,7 @@ pub use model::JobKind;
 pub use settings::AutoAdvance;
 pub use settings::Settings;
 
-use api::{bedrock, bedrock_runtime};
+use api::{bedrock, bedrock_agent, bedrock_runtime, data_automation};
 
 /// All routes: the AWS operations and the control API.
 pub fn router(app: Arc<App>) -> Router {
@@ -55,6 +57,35 @@ pub fn router(app: Arc<App>) -> Router {
             post(bedrock_runtime::start).get(bedrock_runtime::list_all),
         )
         .route("/async-invoke/{arn}", get(bedrock_runtime::get_one))
+        .route(
+            "/knowledgebases/",
+            axum::routing::put(bedrock_agent::create_knowledge_base)
+                .post(bedrock_agent::list_knowledge_bases),
+        )
+        .route(
+            "/knowledgebases/{kb}",
+            get(bedrock_agent::get_knowledge_base),
+        )
+        .route(
+            "/knowledgebases/{kb}/datasources/",
+            axum::routing::put(bedrock_agent::create_data_source)
+                .post(bedrock_agent::list_data_sources),
+        )
+        .route(
+            "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs/",
+            axum::routing::put(bedrock_agent::start_ingestion_job)
+                .post(bedrock_agent::list_ingestion_jobs),
+        )
+        .route(
+            "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs/{job}",
+            get(bedrock_agent::get_ingestion_job),
+        )
+        .route(
+            "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs/{job}/stop",
+            post(bedrock_agent::stop_ingestion_job),
+        )
+        // bedrock-data-automation-runtime is awsJson: every operation is a POST to `/`.
+        .route("/", post(data_automation::dispatch))
         .route("/_emulator/jobs", get(control::jobs))
         .route(
             "/_emulator/jobs/{id}",

@@ -1,6 +1,8 @@
 //! The emulated AWS operations.
 
 pub mod bedrock;
+pub mod bedrock_agent;
 pub mod bedrock_runtime;
+pub mod data_automation;
 pub mod input;
 pub mod render;

@@ -114,6 +114,8 @@ pub fn full(job: &Job) -> Value {
             put(&mut m, "failureMessage", s(job.message.as_deref()));
             m.insert("submitTime".into(), json!(iso(job.submit_time)));
         }
+        // Rendered by their own modules (`bedrock_agent`, `data_automation`).
+        JobKind::KbIngestion | JobKind::DataAutomation => {}
         JobKind::ModelCustomization => {
             m.insert("jobArn".into(), json!(job.arn));
             put(&mut m, "jobName", s(job.name.as_deref()));
@@ -134,6 +136,7 @@ pub fn full(job: &Job) -> Value {
 pub fn summary(job: &Job) -> Value {
     match job.kind {
         JobKind::BatchInference | JobKind::AsyncInvoke => full(job),
+        JobKind::KbIngestion | JobKind::DataAutomation => full(job),
         JobKind::ModelImport => {
             let mut m = Map::new();
             m.insert("jobArn".into(), json!(job.arn));

@@ -17,7 +17,7 @@ pub mod store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -57,10 +57,14 @@ pub fn router(app: Arc<App>) -> Router {
             post(bedrock_runtime::start).get(bedrock_runtime::list_all),
         )
         .route("/async-invoke/{arn}", get(bedrock_runtime::get_one))
+        // bedrock-agent's collection URIs end in `/`; the Rust SDK drops it, the CLI keeps it.
         .route(
             "/knowledgebases/",
-            axum::routing::put(bedrock_agent::create_knowledge_base)
-                .post(bedrock_agent::list_knowledge_bases),
+            put(bedrock_agent::create_knowledge_base).post(bedrock_agent::list_knowledge_bases),
+        )
+        .route(
+            "/knowledgebases",
+            put(bedrock_agent::create_knowledge_base).post(bedrock_agent::list_knowledge_bases),
         )
         .route(
             "/knowledgebases/{kb}",
@@ -68,13 +72,19 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route(
             "/knowledgebases/{kb}/datasources/",
-            axum::routing::put(bedrock_agent::create_data_source)
-                .post(bedrock_agent::list_data_sources),
+            put(bedrock_agent::create_data_source).post(bedrock_agent::list_data_sources),
+        )
+        .route(
+            "/knowledgebases/{kb}/datasources",
+            put(bedrock_agent::create_data_source).post(bedrock_agent::list_data_sources),
         )
         .route(
             "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs/",
-            axum::routing::put(bedrock_agent::start_ingestion_job)
-                .post(bedrock_agent::list_ingestion_jobs),
+            put(bedrock_agent::start_ingestion_job).post(bedrock_agent::list_ingestion_jobs),
+        )
+        .route(
+            "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs",
+            put(bedrock_agent::start_ingestion_job).post(bedrock_agent::list_ingestion_jobs),
         )
         .route(
             "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs/{job}",

@@ -178,7 +178,7 @@ pub async fn delete_job(
 pub struct Seed {
     pub kind: JobKind,
     pub count: usize,
-    /// Status -> weight; default all `Completed`.
+    /// Status -> weight, as sent (any word); default all completed (`Completed`, `COMPLETE`, `Success`).
     #[serde(default)]
     pub statuses: HashMap<String, u32>,
     /// Submit times are spread uniformly over this many hours before now (default 720).
@@ -212,7 +212,9 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
     let mut weighted: Vec<(String, u32)> = seed.statuses.into_iter().collect();
     weighted.sort();
     if weighted.is_empty() {
-        weighted.push(("Completed".into(), 1));
+        // Each family's own word for it: `COMPLETE` for ingestion jobs, `Success` for invocations.
+        let completed = crate::model::fit_outcome(seed.kind, &Status::Completed);
+        weighted.push((completed.as_str().to_owned(), 1));
     }
     let total: u32 = weighted.iter().map(|(_, w)| w).sum();
     if total == 0 {

@@ -9,7 +9,9 @@ use bedrock_emulator::Settings;
 use jobwatch::adapters::async_invoke::AsyncInvokeSource;
 use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::customization::CustomizationSource;
+use jobwatch::adapters::data_automation::DataAutomationSource;
 use jobwatch::adapters::dynamodb::{create_table, DynamoJobStore};
+use jobwatch::adapters::kb_ingestion::KbIngestionSource;
 use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
 use jobwatch::domain::{JobRecord, NotifyPolicy};
@@ -141,6 +143,14 @@ impl Stack {
         CustomizationSource::new(self.bedrock.clone())
     }
 
+    pub fn kb_source(&self) -> KbIngestionSource {
+        KbIngestionSource::new(self.agent.clone())
+    }
+
+    pub fn data_automation_source(&self) -> DataAutomationSource {
+        DataAutomationSource::new(self.data_automation.clone())
+    }
+
     /// Environment of the real binary (`Config::from_env`) pointed at these stand-ins.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         self.env_for(&self.table)
@@ -156,6 +166,11 @@ impl Stack {
             ("AWS_ENDPOINT_URL", self.moto.endpoint.clone()),
             ("AWS_ENDPOINT_URL_BEDROCK", self.emulator.endpoint()),
             ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", self.emulator.endpoint()),
+            ("AWS_ENDPOINT_URL_BEDROCK_AGENT", self.emulator.endpoint()),
+            (
+                "AWS_ENDPOINT_URL_BEDROCK_DATA_AUTOMATION_RUNTIME",
+                self.emulator.endpoint(),
+            ),
         ]
     }
 

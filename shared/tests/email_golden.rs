@@ -42,6 +42,22 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             Some("arn:aws:bedrock:us-east-1:123456789012:custom-model/tune-support-bot-model/a1b2c3d4e5f6"),
             RecordCounts::default(),
         ),
+        JobKind::KbIngestion => (
+            "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KBX7Q2M9PL/data-source/DS4H8N2WQE/ingestion-job/JB9F3K7R2T",
+            Some("support-kb / product-manuals"),
+            "",
+            None,
+            Some("arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KBX7Q2M9PL"),
+            RecordCounts::default(),
+        ),
+        JobKind::DataAutomation => (
+            "arn:aws:bedrock:us-east-1:123456789012:data-automation-invocation/25010344-03f7-4167-803a-837afdc7ce98",
+            None,
+            "",
+            None,
+            Some("s3://acme-bda-output/invoices/25010344-03f7-4167-803a-837afdc7ce98/0/job_metadata.json"),
+            RecordCounts::default(),
+        ),
     };
     let message = match status.as_str() {
         "Failed" => {
@@ -51,6 +67,12 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             Some("Job expired: it did not complete within the timeout duration.".to_owned())
         }
         "PartiallyCompleted" => Some("880 records failed; see the output manifest.".to_owned()),
+        // What the kb-ingestion adapter makes of the job's statistics and failure reasons.
+        "COMPLETE" => Some("Documents: 1204 scanned, 1150 indexed (1000 new, 150 modified), 4 deleted, 12 failed, 38 skipped".to_owned()),
+        "STOPPED" => Some("Documents: 1204 scanned, 610 indexed (600 new, 10 modified), 0 deleted, 0 failed, 0 skipped".to_owned()),
+        "FAILED" => Some("Documents: 1204 scanned, 0 indexed (0 new, 0 modified), 0 deleted, 1204 failed, 0 skipped. Failure reasons: The knowledge base role is not authorized to perform s3:GetObject on the data source bucket.".to_owned()),
+        "ClientError" => Some("ClientError: The input file is not a supported document format.".to_owned()),
+        "ServiceError" => Some("ServiceError: An internal error occurred. Retry the invocation.".to_owned()),
         _ => None,
     };
     let observed = ObservedJob {
@@ -58,7 +80,7 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
         arn: JobArn::new(arn),
         name: name.map(str::to_owned),
         status: status.clone(),
-        model_id: Some(model.to_owned()),
+        model_id: (!model.is_empty()).then(|| model.to_owned()),
         message,
         submit_time: end - Duration::seconds(3 * 3600 + 47 * 60 + 12),
         end_time: Some(end),
@@ -79,7 +101,8 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
     let mut known = plan(
         None,
         &ObservedJob {
-            status: JobStatus::new("InProgress"),
+            // The family's own word for running (`InProgress`, `IN_PROGRESS`).
+            status: running_status(kind),
             end_time: None,
             ..observed.clone()
         },
@@ -89,6 +112,14 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
     .record;
     known.version = 1;
     plan(Some(&known), &observed, &ctx).unwrap().record
+}
+
+fn running_status(kind: JobKind) -> JobStatus {
+    let vocabulary = kind.family().vocabulary;
+    let running = vocabulary
+        .iter()
+        .find(|(_, phase)| *phase == jobwatch::domain::Phase::Running);
+    JobStatus::new(running.map_or("InProgress", |(raw, _)| *raw))
 }
 
 #[test]

@@ -16,7 +16,9 @@ use futures::{stream, StreamExt};
 use jobwatch::adapters::async_invoke::AsyncInvokeSource;
 use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::customization::CustomizationSource;
+use jobwatch::adapters::data_automation::DataAutomationSource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
+use jobwatch::adapters::kb_ingestion::KbIngestionSource;
 use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
 use jobwatch::domain::{plan, JobKind, JobStatus, Notice, NotifyPolicy, PlanContext, RunId};
@@ -181,6 +183,14 @@ pub async fn run(args: RunOnce) -> Result<(), Box<dyn std::error::Error>> {
             wiring
                 .run(CustomizationSource::new(aws_sdk_bedrock::Client::new(&sdk)))
                 .await?
+        }
+        JobKind::KbIngestion => {
+            let agent = aws_sdk_bedrockagent::Client::new(&sdk);
+            wiring.run(KbIngestionSource::new(agent)).await?
+        }
+        JobKind::DataAutomation => {
+            let runtime = aws_sdk_bedrockdataautomationruntime::Client::new(&sdk);
+            wiring.run(DataAutomationSource::new(runtime)).await?
         }
     };
     report["mode"] = json!(args.mode);

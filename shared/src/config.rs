@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::Duration;
 
-use crate::domain::{NotifyOn, NotifyPolicy};
+use crate::domain::{JobKind, NotifyOn, NotifyPolicy};
 use crate::error::ConfigError;
 use crate::poller::PollSettings;
 
@@ -18,6 +18,9 @@ pub struct Config {
     /// `READ_OUTPUT_MANIFEST` (default false): batch jobs read `manifest.json.out` from their
     /// output location for counts and token totals (needs `s3:GetObject` there).
     pub read_output_manifest: bool,
+    /// `JOB_FAMILY`: the family this function polls, by its stable name (`batch-inference`,
+    /// ...). The one deployed binary serves every family; the per-family binaries fix their own.
+    pub family: Option<JobKind>,
     /// How the poller runs (each field names its variable).
     pub poll: PollSettings,
 }
@@ -59,6 +62,7 @@ impl Config {
             table: vars.required("JOBS_TABLE")?,
             topic_arn,
             read_output_manifest: vars.flag("READ_OUTPUT_MANIFEST")?,
+            family: vars.family()?,
             poll,
         })
     }
@@ -106,6 +110,16 @@ impl Vars<'_> {
                     &format!("expected a whole number from {min} to {max}"),
                 )),
             },
+        }
+    }
+
+    fn family(&self) -> Result<Option<JobKind>, ConfigError> {
+        let Some(name) = self.get("JOB_FAMILY") else {
+            return Ok(None);
+        };
+        match JobKind::from_name(name) {
+            Some(kind) => Ok(Some(kind)),
+            None => Err(invalid("JOB_FAMILY", name, "not a known job family")),
         }
     }
 

@@ -80,6 +80,7 @@ impl JobSource for DataAutomationSource {
                 .output_configuration()
                 .map(|o| o.s3_uri().to_owned()),
             counts: Default::default(),
+            details: Default::default(),
         })
     }
 

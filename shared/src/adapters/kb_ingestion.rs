@@ -142,6 +142,7 @@ fn observe(arn: JobArn, kb_arn: &str, name: Option<String>, seen: Seen<'_>) -> O
         input_s3_uri: None,
         output_s3_uri: Some(kb_arn.to_owned()),
         counts: Default::default(),
+        details: Default::default(),
     }
 }
 

@@ -18,6 +18,8 @@ pub enum JobKind {
     ModelCustomization,
     KbIngestion,
     DataAutomation,
+    ModelEvaluation,
+    ModelCopy,
 }
 
 /// Bedrock's own state-change event for a family (source `aws.bedrock`), for the fast path.
@@ -53,6 +55,9 @@ pub struct Family {
     pub output_label: &'static str,
     /// The IAM actions the family's poller needs (List, Get).
     pub iam_actions: &'static [&'static str],
+    /// Family-specific details a job carries (`ObservedJob::details` keys, API member names)
+    /// and how emails label them, in the order emails show them.
+    pub details: &'static [(&'static str, &'static str)],
     pub event: Option<EventShape>,
 }
 
@@ -80,6 +85,7 @@ pub static BATCH_INFERENCE: Family = Family {
         "bedrock:ListModelInvocationJobs",
         "bedrock:GetModelInvocationJob",
     ],
+    details: &[],
     event: Some(EventShape {
         detail_types: &["Batch Inference Job State Change"],
         arn_field: "batchJobArn",
@@ -100,6 +106,7 @@ pub static MODEL_IMPORT: Family = Family {
     console_page: "imported-models",
     output_label: "Result:",
     iam_actions: &["bedrock:ListModelImportJobs", "bedrock:GetModelImportJob"],
+    details: &[],
     event: None,
 };
 
@@ -115,6 +122,7 @@ pub static ASYNC_INVOKE: Family = Family {
     console_page: "overview",
     output_label: "Output:",
     iam_actions: &["bedrock:ListAsyncInvokes", "bedrock:GetAsyncInvoke"],
+    details: &[],
     event: None,
 };
 
@@ -135,6 +143,7 @@ pub static MODEL_CUSTOMIZATION: Family = Family {
         "bedrock:ListModelCustomizationJobs",
         "bedrock:GetModelCustomizationJob",
     ],
+    details: &[],
     event: Some(EventShape {
         detail_types: &["Model Customization Job State Change"],
         arn_field: "jobArn",
@@ -160,12 +169,39 @@ pub static KB_INGESTION: Family = Family {
     ],
     console_page: "knowledge-bases",
     output_label: "Knowledge base:",
+    details: &[],
     iam_actions: &[
         "bedrock:ListKnowledgeBases",
         "bedrock:GetKnowledgeBase",
         "bedrock:ListDataSources",
         "bedrock:ListIngestionJobs",
         "bedrock:GetIngestionJob",
+    ],
+    event: None,
+};
+
+pub static MODEL_EVALUATION: Family = Family {
+    kind: JobKind::ModelEvaluation,
+    name: "model-evaluation",
+    label: "Model evaluation job",
+    // `Deleting` follows a terminal status (BatchDeleteEvaluationJob) and reports no outcome:
+    // a job first seen deleting is watched until it is gone, never notified.
+    vocabulary: &[
+        ("InProgress", Running),
+        ("Stopping", Stopping),
+        ("Deleting", Unknown),
+        ("Completed", Succeeded),
+        ("Failed", Failed),
+        ("Stopped", Stopped),
+    ],
+    console_page: "model-evaluation",
+    output_label: "Results:",
+    iam_actions: &["bedrock:ListEvaluationJobs", "bedrock:GetEvaluationJob"],
+    details: &[
+        ("applicationType", "Evaluation:"),
+        ("knowledgeBaseId", "Knowledge base:"),
+        ("jobType", "Evaluated by:"),
+        ("evaluationTaskTypes", "Tasks:"),
     ],
     event: None,
 };
@@ -186,6 +222,7 @@ pub static DATA_AUTOMATION: Family = Family {
     console_page: "bedrock-data-automation",
     output_label: "Output:",
     iam_actions: &["bedrock:GetDataAutomationStatus"],
+    details: &[],
     // Documented sample (Bedrock user guide, "How EventBridge for Amazon Bedrock works"): the
     // detail names the invocation by `job_id` only, and `resources` is empty.
     event: Some(EventShape {
@@ -201,14 +238,34 @@ pub static DATA_AUTOMATION: Family = Family {
     }),
 };
 
+pub static MODEL_COPY: Family = Family {
+    kind: JobKind::ModelCopy,
+    name: "model-copy",
+    label: "Model copy job",
+    vocabulary: &[
+        ("InProgress", Running),
+        ("Completed", Succeeded),
+        ("Failed", Failed),
+    ],
+    console_page: "custom-models",
+    // The email's Model line is the source model; the message also carries both ARNs in
+    // `details` (sourceModelArn, targetModelArn).
+    output_label: "Copied to:",
+    iam_actions: &["bedrock:ListModelCopyJobs", "bedrock:GetModelCopyJob"],
+    details: &[("sourceAccountId", "Source account:")],
+    event: None,
+};
+
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::BatchInference,
         JobKind::ModelImport,
         JobKind::AsyncInvoke,
         JobKind::ModelCustomization,
         JobKind::KbIngestion,
         JobKind::DataAutomation,
+        JobKind::ModelEvaluation,
+        JobKind::ModelCopy,
     ];
 
     pub fn family(self) -> &'static Family {
@@ -219,6 +276,8 @@ impl JobKind {
             JobKind::ModelCustomization => &MODEL_CUSTOMIZATION,
             JobKind::KbIngestion => &KB_INGESTION,
             JobKind::DataAutomation => &DATA_AUTOMATION,
+            JobKind::ModelEvaluation => &MODEL_EVALUATION,
+            JobKind::ModelCopy => &MODEL_COPY,
         }
     }
 
@@ -228,6 +287,11 @@ impl JobKind {
 
     pub fn label(self) -> &'static str {
         self.family().label
+    }
+
+    /// The family of this stable name (`batch-inference`, ...), as `JOB_FAMILY` gives it.
+    pub fn from_name(name: &str) -> Option<JobKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
     /// The family whose Bedrock event has this detail type.

@@ -20,16 +20,22 @@ pub enum JobKind {
     KbIngestion,
     /// bedrock-data-automation-runtime `InvokeDataAutomationAsync`.
     DataAutomation,
+    /// `CreateEvaluationJob` (model and RAG evaluations).
+    ModelEvaluation,
+    /// `CreateModelCopyJob` (a custom model copied into this region).
+    ModelCopy,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::BatchInference,
         JobKind::ModelImport,
         JobKind::AsyncInvoke,
         JobKind::ModelCustomization,
         JobKind::KbIngestion,
         JobKind::DataAutomation,
+        JobKind::ModelEvaluation,
+        JobKind::ModelCopy,
     ];
 
     /// The ARN resource type, e.g. `model-invocation-job`.
@@ -43,6 +49,8 @@ impl JobKind {
             // `{knowledge base ARN}/data-source/{id}/ingestion-job/{id}`.
             JobKind::KbIngestion => "ingestion-job",
             JobKind::DataAutomation => "data-automation-invocation",
+            JobKind::ModelEvaluation => "evaluation-job",
+            JobKind::ModelCopy => "model-copy-job",
         }
     }
 
@@ -62,7 +70,9 @@ impl JobKind {
                 PartiallyCompleted,
                 Expired,
             ],
-            JobKind::ModelImport | JobKind::AsyncInvoke => &[InProgress, Completed, Failed],
+            JobKind::ModelImport | JobKind::AsyncInvoke | JobKind::ModelCopy => {
+                &[InProgress, Completed, Failed]
+            }
             JobKind::ModelCustomization => &[InProgress, Completed, Failed, Stopping, Stopped],
             JobKind::KbIngestion => &[
                 Starting,
@@ -73,6 +83,10 @@ impl JobKind {
                 IngestionStopped,
             ],
             JobKind::DataAutomation => &[Created, InProgress, Success, ServiceError, ClientError],
+            // Deleting: after BatchDeleteEvaluationJob (only forced through the control API here).
+            JobKind::ModelEvaluation => {
+                &[InProgress, Completed, Failed, Stopping, Stopped, Deleting]
+            }
         }
     }
 
@@ -119,11 +133,12 @@ pub enum Status {
     Success,
     ServiceError,
     ClientError,
+    Deleting,
     Other(String),
 }
 
 impl Status {
-    const KNOWN: [Status; 20] = [
+    const KNOWN: [Status; 21] = [
         Status::Submitted,
         Status::Validating,
         Status::Scheduled,
@@ -144,6 +159,7 @@ impl Status {
         Status::Success,
         Status::ServiceError,
         Status::ClientError,
+        Status::Deleting,
     ];
 
     pub fn parse(raw: &str) -> Status {
@@ -176,6 +192,7 @@ impl Status {
             Status::Success => "Success",
             Status::ServiceError => "ServiceError",
             Status::ClientError => "ClientError",
+            Status::Deleting => "Deleting",
             Status::Other(_) => "",
         }
     }

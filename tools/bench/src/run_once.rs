@@ -19,6 +19,8 @@ use jobwatch::adapters::customization::CustomizationSource;
 use jobwatch::adapters::data_automation::DataAutomationSource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
 use jobwatch::adapters::kb_ingestion::KbIngestionSource;
+use jobwatch::adapters::evaluation::EvaluationSource;
+use jobwatch::adapters::model_copy::ModelCopySource;
 use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
 use jobwatch::domain::{plan, JobKind, JobStatus, Notice, NotifyPolicy, PlanContext, RunId};
@@ -191,6 +193,15 @@ pub async fn run(args: RunOnce) -> Result<(), Box<dyn std::error::Error>> {
         JobKind::DataAutomation => {
             let runtime = aws_sdk_bedrockdataautomationruntime::Client::new(&sdk);
             wiring.run(DataAutomationSource::new(runtime)).await?
+        JobKind::ModelEvaluation => {
+            wiring
+                .run(EvaluationSource::new(aws_sdk_bedrock::Client::new(&sdk)))
+                .await?
+        }
+        JobKind::ModelCopy => {
+            wiring
+                .run(ModelCopySource::new(aws_sdk_bedrock::Client::new(&sdk)))
+                .await?
         }
     };
     report["mode"] = json!(args.mode);

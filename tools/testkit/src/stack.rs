@@ -12,6 +12,8 @@ use jobwatch::adapters::customization::CustomizationSource;
 use jobwatch::adapters::data_automation::DataAutomationSource;
 use jobwatch::adapters::dynamodb::{create_table, DynamoJobStore};
 use jobwatch::adapters::kb_ingestion::KbIngestionSource;
+use jobwatch::adapters::evaluation::EvaluationSource;
+use jobwatch::adapters::model_copy::ModelCopySource;
 use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
 use jobwatch::domain::{JobRecord, NotifyPolicy};
@@ -149,6 +151,14 @@ impl Stack {
 
     pub fn data_automation_source(&self) -> DataAutomationSource {
         DataAutomationSource::new(self.data_automation.clone())
+    }
+
+    pub fn evaluation_source(&self) -> EvaluationSource {
+        EvaluationSource::new(self.bedrock.clone())
+    }
+
+    pub fn copy_source(&self) -> ModelCopySource {
+        ModelCopySource::new(self.bedrock.clone())
     }
 
     /// Environment of the real binary (`Config::from_env`) pointed at these stand-ins.

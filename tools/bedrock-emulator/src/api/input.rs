@@ -73,6 +73,8 @@ pub fn list_query(
             .transpose()?,
         status,
         name_contains,
+        spec_equals: Vec::new(),
+        spec_contains: Vec::new(),
         max_results,
         next_token: q.get("nextToken").cloned(),
         ascending,
@@ -141,6 +143,8 @@ pub fn identifier(kind: JobKind, raw: &str) -> ApiResult<()> {
         JobKind::ModelImport | JobKind::ModelCustomization => {
             job_name("jobIdentifier", raw).is_ok()
         }
+        // Their identifiers are ARNs only (EvaluationJobIdentifier, ModelCopyJobArn).
+        JobKind::ModelEvaluation | JobKind::ModelCopy => false,
     };
     if valid {
         Ok(())

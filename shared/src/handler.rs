@@ -70,8 +70,13 @@ fn arn_of_id(event: &EventBridgeEvent<Value>, resource: &str, id: &str) -> Optio
     let region = event.region.as_deref()?;
     let account = event.account.as_deref()?;
     let id_ok = (1..=128).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    let region_ok = !region.is_empty() && region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let region_ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
     let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
     let partition = match region {
         r if r.starts_with("cn-") => "aws-cn",

@@ -166,7 +166,9 @@ fn the_budget_keeps_a_margin_before_the_deadline_even_for_short_timeouts() {
 /// `resources`: the ARN is built from the event's region and account.
 #[test]
 fn a_data_automation_event_names_its_invocation_by_the_arn_built_from_its_id() {
-    let sample = event(include_str!("../../events/data-automation-job-succeeded.json"));
+    let sample = event(include_str!(
+        "../../events/data-automation-job-succeeded.json"
+    ));
     assert_eq!(
         classify(&sample).unwrap(),
         Trigger::Job {
@@ -184,13 +186,18 @@ fn a_data_automation_event_names_its_invocation_by_the_arn_built_from_its_id() {
     ] {
         let mut e = sample.clone();
         e["detail-type"] = json!(detail_type);
-        assert!(matches!(classify(&e).unwrap(), Trigger::Job { .. }), "{detail_type}");
+        assert!(
+            matches!(classify(&e).unwrap(), Trigger::Job { .. }),
+            "{detail_type}"
+        );
     }
 }
 
 #[test]
 fn a_data_automation_event_whose_id_or_envelope_cannot_make_an_arn_is_ignored() {
-    let sample = event(include_str!("../../events/data-automation-job-succeeded.json"));
+    let sample = event(include_str!(
+        "../../events/data-automation-job-succeeded.json"
+    ));
     for (path, value) in [
         ("job_id", json!("../model-invocation-job/x")),
         ("job_id", json!("")),

@@ -34,12 +34,15 @@ async fn deliver(poller: &DaPoller, stack: &Stack, arn: &str) -> Box<RunSummary>
 }
 
 async fn poll(poller: &DaPoller, at: chrono::DateTime<Utc>) -> RunSummary {
-    poller.run(at, format!("poll-{}", at.timestamp())).await.unwrap()
+    poller
+        .run(at, format!("poll-{}", at.timestamp()))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
-async fn a_created_event_registers_an_invocation_and_a_lost_succeeded_event_is_notified_by_the_poll()
-{
+async fn a_created_event_registers_an_invocation_and_a_lost_succeeded_event_is_notified_by_the_poll(
+) {
     // given an invocation that finished before anything watched (no event delivered)
     let stack = Stack::start().await;
     let poller = poller(&stack);
@@ -85,7 +88,9 @@ async fn a_created_event_registers_an_invocation_and_a_lost_succeeded_event_is_n
         .as_str()
         .unwrap()
         .ends_with("/0/job_metadata.json"));
-    assert!(n.subject.starts_with("[Bedrock] Data Automation invocation "));
+    assert!(n
+        .subject
+        .starts_with("[Bedrock] Data Automation invocation "));
 }
 
 #[tokio::test]
@@ -106,7 +111,12 @@ async fn failure_events_are_confirmed_with_a_get_and_notified_at_once() {
 
     // then each is notified once, as a failure with the service's reason; the poll adds nothing
     assert_eq!((a.notifications_sent, b.notifications_sent), (1, 1));
-    assert_eq!(poll(&poller, Utc::now() + Duration::minutes(5)).await.notifications_sent, 0);
+    assert_eq!(
+        poll(&poller, Utc::now() + Duration::minutes(5))
+            .await
+            .notifications_sent,
+        0
+    );
     let mut got = stack.notifications().await;
     got.sort_by_key(|n| n.status().to_owned());
     let statuses: Vec<&str> = got.iter().map(|n| n.status()).collect();
@@ -126,7 +136,11 @@ async fn the_poll_reads_open_invocations_past_one_chunk_of_the_watch_index() {
     poll(&poller, Utc::now()).await;
     let mut arns = Vec::new();
     for i in 0..510 {
-        arns.push(stack.invoke_data_automation(&format!("doc-{i}.pdf"), None).await);
+        arns.push(
+            stack
+                .invoke_data_automation(&format!("doc-{i}.pdf"), None)
+                .await,
+        );
     }
     let registered: Vec<Box<RunSummary>> = futures::stream::iter(&arns)
         .map(|arn| deliver(&poller, &stack, arn))
@@ -141,7 +155,10 @@ async fn the_poll_reads_open_invocations_past_one_chunk_of_the_watch_index() {
     let run = poll(&poller, Utc::now() + Duration::minutes(5)).await;
 
     // then every open one was read, and the two finished ones notified
-    assert_eq!((run.watched, run.fetched, run.notifications_sent), (510, 510, 2));
+    assert_eq!(
+        (run.watched, run.fetched, run.notifications_sent),
+        (510, 510, 2)
+    );
     let mut got: Vec<String> = stack
         .notifications()
         .await

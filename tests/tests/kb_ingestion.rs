@@ -30,7 +30,8 @@ async fn calls(stack: &Stack, operation: &str) -> u64 {
 }
 
 #[tokio::test]
-async fn two_knowledge_bases_with_two_data_sources_each_are_notified_once_per_terminal_transition() {
+async fn two_knowledge_bases_with_two_data_sources_each_are_notified_once_per_terminal_transition()
+{
     // given two knowledge bases with two data sources each: per data source a job that finished
     // before the first run and one that is running
     let stack = Stack::start().await;
@@ -74,7 +75,10 @@ async fn two_knowledge_bases_with_two_data_sources_each_are_notified_once_per_te
     stack.set_status(&running[3], "STOPPED").await;
     let third = run(t0 + Duration::minutes(10), "run-3").await;
     let fourth = run(t0 + Duration::minutes(15), "run-4").await;
-    assert_eq!((third.notifications_sent, fourth.notifications_sent), (2, 0));
+    assert_eq!(
+        (third.notifications_sent, fourth.notifications_sent),
+        (2, 0)
+    );
 
     // then exactly one notification per terminal transition, none for the old jobs
     let mut got = stack.notifications().await;
@@ -102,7 +106,10 @@ async fn two_knowledge_bases_with_two_data_sources_each_are_notified_once_per_te
         assert_eq!(n.attributes["job_kind"], "kb-ingestion");
         assert_eq!(n.attributes["status"], n.status());
         let name = n.body["jobName"].as_str().unwrap();
-        assert!(name.ends_with(" / pdfs") || name.ends_with(" / wiki"), "{name}");
+        assert!(
+            name.ends_with(" / pdfs") || name.ends_with(" / wiki"),
+            "{name}"
+        );
         let message = n.body["message"].as_str().unwrap();
         assert!(message.starts_with("Documents: "), "{message}");
         assert!(n.body["durationSeconds"].is_number());
@@ -116,7 +123,9 @@ async fn two_knowledge_bases_with_two_data_sources_each_are_notified_once_per_te
         .as_str()
         .unwrap()
         .contains("Failure reasons: "));
-    assert!(failed.subject.starts_with("[Bedrock] Knowledge base ingestion job "));
+    assert!(failed
+        .subject
+        .starts_with("[Bedrock] Knowledge base ingestion job "));
 }
 
 #[tokio::test]
@@ -143,18 +152,27 @@ async fn a_history_past_one_page_is_listed_once_and_steady_runs_stop_at_the_wate
     assert_eq!(calls(&stack, "ListIngestionJobs").await, 2);
 
     // when the running job finishes and a steady run follows
-    stack.set_status(&job_arn(&kb, &ds, &open), "COMPLETE").await;
+    stack
+        .set_status(&job_arn(&kb, &ds, &open), "COMPLETE")
+        .await;
     let (lists, gets) = (
         calls(&stack, "ListIngestionJobs").await,
         calls(&stack, "GetKnowledgeBase").await,
     );
-    let second = poller.run(t0 + Duration::minutes(5), "run-2").await.unwrap();
+    let second = poller
+        .run(t0 + Duration::minutes(5), "run-2")
+        .await
+        .unwrap();
 
     // then it is notified, and the run read one page of the data source, whatever the history:
     // one ListKnowledgeBases, one ListDataSources, one ListIngestionJobs page, one Get
     assert_eq!(second.notifications_sent, 1);
     assert_eq!(calls(&stack, "ListIngestionJobs").await - lists, 1);
-    assert_eq!(calls(&stack, "GetKnowledgeBase").await - gets, 0, "the ARN is cached");
+    assert_eq!(
+        calls(&stack, "GetKnowledgeBase").await - gets,
+        0,
+        "the ARN is cached"
+    );
     assert_eq!(second.bedrock_calls, 4);
     let got = stack.notifications().await;
     assert_eq!(got.len(), 1);
@@ -174,12 +192,23 @@ async fn throttled_listings_and_gets_are_absorbed_by_sdk_retries() {
 
     // when it finishes and every bedrock-agent operation is throttled twice
     stack.set_status(&job_arn(&kb, &ds, &job), "COMPLETE").await;
-    for operation in ["ListKnowledgeBases", "ListDataSources", "ListIngestionJobs", "GetIngestionJob"] {
+    for operation in [
+        "ListKnowledgeBases",
+        "ListDataSources",
+        "ListIngestionJobs",
+        "GetIngestionJob",
+    ] {
         stack
-            .control("faults", json!({"operation": operation, "error": "ThrottlingException", "count": 2}))
+            .control(
+                "faults",
+                json!({"operation": operation, "error": "ThrottlingException", "count": 2}),
+            )
             .await;
     }
-    let summary = poller.run(t0 + Duration::minutes(5), "run-2").await.unwrap();
+    let summary = poller
+        .run(t0 + Duration::minutes(5), "run-2")
+        .await
+        .unwrap();
 
     // then the run is whole and the job notified once
     assert!(summary.discovery_ok);

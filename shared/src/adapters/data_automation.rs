@@ -76,9 +76,7 @@ impl JobSource for DataAutomationSource {
             submit_time: out.job_submission_time().map_or_else(Utc::now, from_smithy),
             end_time: out.job_completion_time().map(from_smithy),
             input_s3_uri: None,
-            output_s3_uri: out
-                .output_configuration()
-                .map(|o| o.s3_uri().to_owned()),
+            output_s3_uri: out.output_configuration().map(|o| o.s3_uri().to_owned()),
             counts: Default::default(),
             details: Default::default(),
         })
@@ -96,10 +94,17 @@ mod tests {
     #[test]
     fn the_failure_message_names_the_error_type_and_says_what_happened() {
         assert_eq!(
-            failure(Some("ClientError"), Some("The input file is not a supported format.")).as_deref(),
+            failure(
+                Some("ClientError"),
+                Some("The input file is not a supported format.")
+            )
+            .as_deref(),
             Some("ClientError: The input file is not a supported format.")
         );
-        assert_eq!(failure(None, Some("Internal error")).as_deref(), Some("Internal error"));
+        assert_eq!(
+            failure(None, Some("Internal error")).as_deref(),
+            Some("Internal error")
+        );
         assert_eq!(failure(Some(" "), Some("")), None);
     }
 }

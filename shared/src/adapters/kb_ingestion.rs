@@ -65,7 +65,13 @@ fn locate(arn: &JobArn) -> Option<Location<'_>> {
     let at = s.find(":knowledge-base/")? + ":knowledge-base/".len();
     let (kb_part, rest) = s[at..].split_once('/')?;
     let mut parts = rest.split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
         (Some("data-source"), Some(ds_id), Some("ingestion-job"), Some(job_id), None)
             if ![kb_part, ds_id, job_id].contains(&"") =>
         {
@@ -191,8 +197,16 @@ impl KbIngestionSource {
             return Ok(cached);
         }
         self.calls.add(1);
-        let arn = match self.client.get_knowledge_base().knowledge_base_id(kb_id).send().await {
-            Ok(out) => out.knowledge_base().map(|kb| kb.knowledge_base_arn().to_owned()),
+        let arn = match self
+            .client
+            .get_knowledge_base()
+            .knowledge_base_id(kb_id)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .knowledge_base()
+                .map(|kb| kb.knowledge_base_arn().to_owned()),
             Err(e) if not_found(&e) => None,
             Err(e) => return Err(bedrock_error("GetKnowledgeBase")(e)),
         };

@@ -77,7 +77,9 @@ pub async fn force_status(
     // A forced job no longer follows a planned lifecycle.
     job.planned_outcome = None;
     // Ingestion statistics and invocation results are what their notifications show.
-    if matches!(job.kind, JobKind::KbIngestion | JobKind::DataAutomation) && job.status.is_terminal() {
+    if matches!(job.kind, JobKind::KbIngestion | JobKind::DataAutomation)
+        && job.status.is_terminal()
+    {
         app.with_rng(|rng| lifecycle::finish_details(job, rng));
     }
     Ok(Json(job_view(job)))
@@ -154,8 +156,14 @@ fn data_automation_event(app: &App, job: &Job) -> ApiResult<Value> {
     let (detail_type, job_status) = match job.status {
         Status::Created => ("Bedrock Data Automation Job Created", "CREATED"),
         Status::Success => ("Bedrock Data Automation Job Succeeded", "SUCCESS"),
-        Status::ClientError => ("Bedrock Data Automation Job Failed With Client Error", "CLIENT_ERROR"),
-        Status::ServiceError => ("Bedrock Data Automation Job Failed With Service Error", "SERVICE_ERROR"),
+        Status::ClientError => (
+            "Bedrock Data Automation Job Failed With Client Error",
+            "CLIENT_ERROR",
+        ),
+        Status::ServiceError => (
+            "Bedrock Data Automation Job Failed With Service Error",
+            "SERVICE_ERROR",
+        ),
         ref other => {
             return Err(ApiError::validation(format!(
                 "Bedrock emits no Data Automation event for status {other}"
@@ -169,7 +177,10 @@ fn data_automation_event(app: &App, job: &Job) -> ApiResult<Value> {
             .and_then(|c| c.get("s3Uri"))
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let (bucket, key) = uri.trim_start_matches("s3://").split_once('/').unwrap_or((uri, ""));
+        let (bucket, key) = uri
+            .trim_start_matches("s3://")
+            .split_once('/')
+            .unwrap_or((uri, ""));
         json!({ "s3_bucket": bucket, "name": key })
     };
     Ok(json!({
@@ -256,7 +267,14 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
         return Err(ApiError::validation("status weights must not all be zero"));
     }
     let place = match seed.kind {
-        JobKind::KbIngestion => Some(seeded_place(&app, seed.knowledge_base_id.as_deref(), seed.data_source_id.as_deref()).await?),
+        JobKind::KbIngestion => Some(
+            seeded_place(
+                &app,
+                seed.knowledge_base_id.as_deref(),
+                seed.data_source_id.as_deref(),
+            )
+            .await?,
+        ),
         _ => None,
     };
     let now = Utc::now();
@@ -297,7 +315,12 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
                 end_time: status.is_terminal().then_some(modified),
                 client_request_token: None,
                 counts: RecordCounts::default(),
-                spec: seeded_spec(seed.kind, &app.settings.region, &app.settings.account, place.as_ref()),
+                spec: seeded_spec(
+                    seed.kind,
+                    &app.settings.region,
+                    &app.settings.account,
+                    place.as_ref(),
+                ),
                 planned_outcome: None,
             };
             if status.is_terminal() {
@@ -350,7 +373,12 @@ async fn seeded_place(app: &App, kb: Option<&str>, ds: Option<&str>) -> ApiResul
 }
 
 /// A seeded job's id and ARN, in its family's shape.
-fn seeded_identity(app: &App, kind: JobKind, place: Option<&Place>, id: String) -> (String, String) {
+fn seeded_identity(
+    app: &App,
+    kind: JobKind,
+    place: Option<&Place>,
+    id: String,
+) -> (String, String) {
     match (kind, place) {
         (JobKind::ModelCustomization, _) => {
             let arn = app.arn("model-customization-job/amazon.titan-text-express-v1", &id);
@@ -373,7 +401,12 @@ fn seeded_identity(app: &App, kind: JobKind, place: Option<&Place>, id: String) 
     }
 }
 
-fn seeded_spec(kind: JobKind, region: &str, account: &str, place: Option<&Place>) -> serde_json::Map<String, Value> {
+fn seeded_spec(
+    kind: JobKind,
+    region: &str,
+    account: &str,
+    place: Option<&Place>,
+) -> serde_json::Map<String, Value> {
     let role = format!("arn:aws:iam::{account}:role/BedrockJobRole");
     let spec = match kind {
         JobKind::BatchInference => json!({

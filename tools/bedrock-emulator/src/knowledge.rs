@@ -62,7 +62,11 @@ impl Registry {
     }
 
     /// One page of knowledge bases after the token's id.
-    pub fn bases_page(&self, max: usize, token: Option<&str>) -> ApiResult<(Vec<&KnowledgeBase>, Option<String>)> {
+    pub fn bases_page(
+        &self,
+        max: usize,
+        token: Option<&str>,
+    ) -> ApiResult<(Vec<&KnowledgeBase>, Option<String>)> {
         let from = token.map(decode).transpose()?;
         let range = self.bases.range::<String, _>((
             from.as_ref().map_or(Bound::Unbounded, Bound::Excluded),
@@ -80,11 +84,12 @@ impl Registry {
     ) -> ApiResult<(Vec<&DataSource>, Option<String>)> {
         self.base(kb_id)?;
         let from = token.map(decode).transpose()?.unwrap_or_default();
-        let range = self.sources.range((
-            Bound::Excluded((kb_id.to_owned(), from)),
-            Bound::Unbounded,
-        ));
-        let of_kb = range.take_while(|((kb, _), _)| kb == kb_id).map(|(_, ds)| ds);
+        let range = self
+            .sources
+            .range((Bound::Excluded((kb_id.to_owned(), from)), Bound::Unbounded));
+        let of_kb = range
+            .take_while(|((kb, _), _)| kb == kb_id)
+            .map(|(_, ds)| ds);
         Ok(page(of_kb, max, |ds| ds.id.clone()))
     }
 }

@@ -76,7 +76,10 @@ async fn ingestion_jobs_are_listed_per_data_source_sorted_filtered_and_paged() {
     emu.start_ingestion_job(&kb, &other, "nightly").await;
 
     // when listed newest first in pages of 1000
-    let newest_first = sort(IngestionJobSortByAttribute::StartedAt, SortOrder::Descending);
+    let newest_first = sort(
+        IngestionJobSortByAttribute::StartedAt,
+        SortOrder::Descending,
+    );
     let (jobs, pages) = list_all(&emu, &kb, &ds, newest_first, None).await;
 
     // then every job of that data source comes once, newest first, over three pages
@@ -87,10 +90,16 @@ async fn ingestion_jobs_are_listed_per_data_source_sorted_filtered_and_paged() {
     assert_eq!(ascending.into_iter().rev().collect::<Vec<_>>(), jobs);
 
     // and a status filter keeps only that status; sorting by status groups them
-    let newest_first = sort(IngestionJobSortByAttribute::StartedAt, SortOrder::Descending);
+    let newest_first = sort(
+        IngestionJobSortByAttribute::StartedAt,
+        SortOrder::Descending,
+    );
     let (failed, _) = list_all(&emu, &kb, &ds, newest_first, Some("FAILED")).await;
     assert!(!failed.is_empty() && failed.iter().all(|(s, _)| s == "FAILED"));
-    assert_eq!(failed.len(), jobs.iter().filter(|(s, _)| s == "FAILED").count());
+    assert_eq!(
+        failed.len(),
+        jobs.iter().filter(|(s, _)| s == "FAILED").count()
+    );
     let by_status = sort(IngestionJobSortByAttribute::Status, SortOrder::Ascending);
     let (grouped, _) = list_all(&emu, &kb, &ds, by_status, None).await;
     assert!(grouped.windows(2).all(|w| w[0].0 <= w[1].0));
@@ -98,7 +107,10 @@ async fn ingestion_jobs_are_listed_per_data_source_sorted_filtered_and_paged() {
         &emu,
         &kb,
         &other,
-        sort(IngestionJobSortByAttribute::StartedAt, SortOrder::Descending),
+        sort(
+            IngestionJobSortByAttribute::StartedAt,
+            SortOrder::Descending,
+        ),
         None,
     )
     .await;
@@ -182,10 +194,15 @@ async fn an_ingestion_job_advances_to_its_outcome_and_a_running_one_can_be_stopp
 async fn a_data_automation_invocation_reports_its_result_and_its_events() {
     // given an invocation planned to succeed, advancing every 30 ms
     let emu = Emulator::start_with_step(30).await;
-    let arn = emu.invoke_data_automation("invoice.pdf", Some("Success")).await;
+    let arn = emu
+        .invoke_data_automation("invoice.pdf", Some("Success"))
+        .await;
     assert!(arn.starts_with("arn:aws:bedrock:us-east-1:123456789012:data-automation-invocation/"));
     let created = emu.event_of(&arn).await;
-    assert_eq!(created["detail-type"], "Bedrock Data Automation Job Created");
+    assert_eq!(
+        created["detail-type"],
+        "Bedrock Data Automation Job Created"
+    );
 
     // when it finishes
     let mut done = None;
@@ -213,12 +230,18 @@ async fn a_data_automation_invocation_reports_its_result_and_its_events() {
     );
     assert!(done.job_completion_time() >= done.job_submission_time());
     let event = emu.event_of(&arn).await;
-    assert_eq!(event["detail-type"], "Bedrock Data Automation Job Succeeded");
+    assert_eq!(
+        event["detail-type"],
+        "Bedrock Data Automation Job Succeeded"
+    );
     assert_eq!(event["source"], "aws.bedrock");
     assert_eq!(event["resources"], json!([]));
     assert_eq!(event["detail"]["job_id"], id);
     assert_eq!(event["detail"]["job_status"], "SUCCESS");
-    assert_eq!(event["detail"]["input_s3_object"]["s3_bucket"], "documents-in");
+    assert_eq!(
+        event["detail"]["input_s3_object"]["s3_bucket"],
+        "documents-in"
+    );
 
     // and an unknown invocation is ResourceNotFoundException (awsJson `__type`)
     let missing = emu
@@ -234,7 +257,14 @@ async fn a_data_automation_invocation_reports_its_result_and_its_events() {
 /// Runs `aws` against the emulator and parses its JSON output.
 fn aws(endpoint: &str, args: &[&str]) -> Value {
     let out = Command::new("aws")
-        .args(["--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json"])
+        .args([
+            "--endpoint-url",
+            endpoint,
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ])
         .args(args)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")

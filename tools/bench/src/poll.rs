@@ -77,7 +77,12 @@ async fn register_by_events(stack: &Stack, table: &str, arns: &[&str]) {
             let poller = &poller;
             async move {
                 poller
-                    .run_one(Utc::now(), "created-event", &JobArn::new(*arn), Budget::default())
+                    .run_one(
+                        Utc::now(),
+                        "created-event",
+                        &JobArn::new(*arn),
+                        Budget::default(),
+                    )
                     .await
                     .expect("the Created event registers the invocation");
             }

@@ -18,8 +18,8 @@ use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::customization::CustomizationSource;
 use jobwatch::adapters::data_automation::DataAutomationSource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
-use jobwatch::adapters::kb_ingestion::KbIngestionSource;
 use jobwatch::adapters::evaluation::EvaluationSource;
+use jobwatch::adapters::kb_ingestion::KbIngestionSource;
 use jobwatch::adapters::model_copy::ModelCopySource;
 use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
@@ -193,6 +193,7 @@ pub async fn run(args: RunOnce) -> Result<(), Box<dyn std::error::Error>> {
         JobKind::DataAutomation => {
             let runtime = aws_sdk_bedrockdataautomationruntime::Client::new(&sdk);
             wiring.run(DataAutomationSource::new(runtime)).await?
+        }
         JobKind::ModelEvaluation => {
             wiring
                 .run(EvaluationSource::new(aws_sdk_bedrock::Client::new(&sdk)))

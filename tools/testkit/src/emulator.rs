@@ -64,7 +64,9 @@ impl Emulator {
         Emulator {
             bedrock: aws_sdk_bedrock::Client::from_conf(bedrock),
             agent: aws_sdk_bedrockagent::Client::from_conf(agent),
-            data_automation: aws_sdk_bedrockdataautomationruntime::Client::from_conf(data_automation),
+            data_automation: aws_sdk_bedrockdataautomationruntime::Client::from_conf(
+                data_automation,
+            ),
             runtime: aws_sdk_bedrockruntime::Client::from_conf(runtime),
             running,
             http: reqwest::Client::new(),
@@ -155,7 +157,10 @@ impl Emulator {
             .send()
             .await
             .expect("CreateKnowledgeBase");
-        out.knowledge_base().expect("kb").knowledge_base_id().to_owned()
+        out.knowledge_base()
+            .expect("kb")
+            .knowledge_base_id()
+            .to_owned()
     }
 
     /// An S3 data source of `kb_id` (`CreateDataSource`); returns its id.
@@ -196,7 +201,10 @@ impl Emulator {
             .send()
             .await
             .expect("StartIngestionJob");
-        out.ingestion_job().expect("job").ingestion_job_id().to_owned()
+        out.ingestion_job()
+            .expect("job")
+            .ingestion_job_id()
+            .to_owned()
     }
 
     /// `InvokeDataAutomationAsync`; returns the invocation ARN. `outcome` sets the

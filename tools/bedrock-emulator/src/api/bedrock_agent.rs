@@ -47,7 +47,9 @@ fn name(body: &Map<String, Value>) -> ApiResult<String> {
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && !name.contains("__")
         && !name.contains("--")
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if valid {
         Ok(name.to_owned())
     } else {
@@ -133,8 +135,14 @@ pub async fn list_knowledge_bases(
     let (max, token) = paging(&input::body_or_empty(&raw)?)?;
     let store = app.store.read().await;
     let (bases, next) = store.knowledge.bases_page(max, token.as_deref())?;
-    let summaries: Vec<Value> = bases.into_iter().map(knowledge::render_base_summary).collect();
-    Ok(Json(with_token(json!({ "knowledgeBaseSummaries": summaries }), next)))
+    let summaries: Vec<Value> = bases
+        .into_iter()
+        .map(knowledge::render_base_summary)
+        .collect();
+    Ok(Json(with_token(
+        json!({ "knowledgeBaseSummaries": summaries }),
+        next,
+    )))
 }
 
 pub async fn create_data_source(
@@ -148,7 +156,15 @@ pub async fn create_data_source(
     let configuration = typed_config(
         &body,
         "dataSourceConfiguration",
-        &["S3", "WEB", "CONFLUENCE", "SALESFORCE", "SHAREPOINT", "CUSTOM", "REDSHIFT_METADATA"],
+        &[
+            "S3",
+            "WEB",
+            "CONFLUENCE",
+            "SALESFORCE",
+            "SHAREPOINT",
+            "CUSTOM",
+            "REDSHIFT_METADATA",
+        ],
     )?;
     let mut store = app.store.write().await;
     store.knowledge.base(&kb_id)?;
@@ -190,7 +206,10 @@ pub async fn list_data_sources(
         .into_iter()
         .map(knowledge::render_source_summary)
         .collect();
-    Ok(Json(with_token(json!({ "dataSourceSummaries": summaries }), next)))
+    Ok(Json(with_token(
+        json!({ "dataSourceSummaries": summaries }),
+        next,
+    )))
 }
 
 fn with_token(mut out: Value, next: Option<String>) -> Value {
@@ -226,7 +245,9 @@ pub fn render_job(job: &Job, full: bool) -> Value {
 
 /// The `emulator:outcome=STATUS` word in a job's description picks how it ends.
 fn outcome_in(description: Option<&str>) -> Option<Status> {
-    let word = description?.split_whitespace().find_map(|w| w.strip_prefix("emulator:outcome="))?;
+    let word = description?
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("emulator:outcome="))?;
     Some(Status::parse(word))
 }
 
@@ -241,14 +262,24 @@ pub async fn start_ingestion_job(
     let kb_arn = store.knowledge.base(&kb_id)?.arn.clone();
     store.knowledge.source(&kb_id, &ds_id)?;
     let token = optional_str(&body, "clientToken");
-    if let Some(existing) = token.as_deref().and_then(|t| store.by_token(JobKind::KbIngestion, t)) {
-        return Ok((StatusCode::ACCEPTED, Json(json!({ "ingestionJob": render_job(existing, true) }))));
+    if let Some(existing) = token
+        .as_deref()
+        .and_then(|t| store.by_token(JobKind::KbIngestion, t))
+    {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "ingestionJob": render_job(existing, true) })),
+        ));
     }
     let description = optional_str(&body, "description");
     let planned_outcome = outcome_in(description.as_deref()).or_else(|| {
-        app.settings
-            .auto_advance
-            .then(|| app.with_rng(|rng| app.settings.lifecycle.pick_outcome(JobKind::KbIngestion, rng)))
+        app.settings.auto_advance.then(|| {
+            app.with_rng(|rng| {
+                app.settings
+                    .lifecycle
+                    .pick_outcome(JobKind::KbIngestion, rng)
+            })
+        })
     });
     let job = new_ingestion_job(&app, &kb_arn, &ds_id, description, token, planned_outcome);
     let view = render_job(&job, true);
@@ -292,12 +323,21 @@ pub fn new_ingestion_job(
 }
 
 /// The ingestion job `job_id` of that data source, or `ResourceNotFoundException`.
-fn find_job<'a>(store: &'a crate::store::Store, kb: &str, ds: &str, job_id: &str) -> ApiResult<&'a Job> {
+fn find_job<'a>(
+    store: &'a crate::store::Store,
+    kb: &str,
+    ds: &str,
+    job_id: &str,
+) -> ApiResult<&'a Job> {
     store.knowledge.source(kb, ds)?;
     store
         .find(JobKind::KbIngestion, job_id)
-        .filter(|j| j.spec_str("knowledgeBaseId") == Some(kb) && j.spec_str("dataSourceId") == Some(ds))
-        .ok_or_else(|| ApiError::not_found(format!("Ingestion job with id {job_id} does not exist")))
+        .filter(|j| {
+            j.spec_str("knowledgeBaseId") == Some(kb) && j.spec_str("dataSourceId") == Some(ds)
+        })
+        .ok_or_else(|| {
+            ApiError::not_found(format!("Ingestion job with id {job_id} does not exist"))
+        })
 }
 
 pub async fn get_ingestion_job(
@@ -317,9 +357,9 @@ pub async fn stop_ingestion_job(
     app.enter("StopIngestionJob").await?;
     let mut store = app.store.write().await;
     let arn = find_job(&store, &kb_id, &ds_id, &job_id)?.arn.clone();
-    let job = store
-        .find_any_mut(&arn)
-        .ok_or_else(|| ApiError::not_found(format!("Ingestion job with id {job_id} does not exist")))?;
+    let job = store.find_any_mut(&arn).ok_or_else(|| {
+        ApiError::not_found(format!("Ingestion job with id {job_id} does not exist"))
+    })?;
     if job.status.is_terminal() || job.status.is_stopping() {
         return Err(ApiError::conflict(format!(
             "The ingestion job {job_id} can't be stopped because it is in status {}.",
@@ -328,7 +368,10 @@ pub async fn stop_ingestion_job(
     }
     lifecycle::transition(job, Status::IngestionStopping, None, Utc::now());
     job.planned_outcome = Some(Status::IngestionStopped);
-    Ok((StatusCode::ACCEPTED, Json(json!({ "ingestionJob": render_job(job, true) }))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "ingestionJob": render_job(job, true) })),
+    ))
 }
 
 /// Sort key of a listed job: (status or "", started at, id).
@@ -343,18 +386,42 @@ struct JobQuery {
 
 fn job_query(body: &Map<String, Value>) -> ApiResult<JobQuery> {
     let sort = body.get("sortBy").filter(|v| !v.is_null());
-    let attribute = sort.map(|s| s.get("attribute").and_then(Value::as_str).ok_or_else(|| input::missing("sortBy.attribute"))).transpose()?;
-    let order = sort.map(|s| s.get("order").and_then(Value::as_str).ok_or_else(|| input::missing("sortBy.order"))).transpose()?;
+    let attribute = sort
+        .map(|s| {
+            s.get("attribute")
+                .and_then(Value::as_str)
+                .ok_or_else(|| input::missing("sortBy.attribute"))
+        })
+        .transpose()?;
+    let order = sort
+        .map(|s| {
+            s.get("order")
+                .and_then(Value::as_str)
+                .ok_or_else(|| input::missing("sortBy.order"))
+        })
+        .transpose()?;
     let by_status = match attribute {
         None | Some("STARTED_AT") => false,
         Some("STATUS") => true,
-        Some(other) => return Err(input::enum_error("sortBy.attribute", other, &["STATUS", "STARTED_AT"])),
+        Some(other) => {
+            return Err(input::enum_error(
+                "sortBy.attribute",
+                other,
+                &["STATUS", "STARTED_AT"],
+            ))
+        }
     };
     // Without sortBy the emulator lists newest first (the service does not document a default).
     let ascending = match order {
         None | Some("DESCENDING") => false,
         Some("ASCENDING") => true,
-        Some(other) => return Err(input::enum_error("sortBy.order", other, &["ASCENDING", "DESCENDING"])),
+        Some(other) => {
+            return Err(input::enum_error(
+                "sortBy.order",
+                other,
+                &["ASCENDING", "DESCENDING"],
+            ))
+        }
     };
     let statuses = match body.get("filters").and_then(Value::as_array) {
         None => None,
@@ -363,19 +430,40 @@ fn job_query(body: &Map<String, Value>) -> ApiResult<JobQuery> {
         }
         Some(filters) => Some(status_filter(&filters[0])?),
     };
-    Ok(JobQuery { by_status, ascending, statuses })
+    Ok(JobQuery {
+        by_status,
+        ascending,
+        statuses,
+    })
 }
 
 fn status_filter(filter: &Value) -> ApiResult<Vec<Status>> {
-    let attribute = filter.get("attribute").and_then(Value::as_str).ok_or_else(|| input::missing("filters.member.attribute"))?;
+    let attribute = filter
+        .get("attribute")
+        .and_then(Value::as_str)
+        .ok_or_else(|| input::missing("filters.member.attribute"))?;
     if attribute != "STATUS" {
-        return Err(input::enum_error("filters.member.attribute", attribute, &["STATUS"]));
+        return Err(input::enum_error(
+            "filters.member.attribute",
+            attribute,
+            &["STATUS"],
+        ));
     }
-    let operator = filter.get("operator").and_then(Value::as_str).ok_or_else(|| input::missing("filters.member.operator"))?;
+    let operator = filter
+        .get("operator")
+        .and_then(Value::as_str)
+        .ok_or_else(|| input::missing("filters.member.operator"))?;
     if operator != "EQ" {
-        return Err(input::enum_error("filters.member.operator", operator, &["EQ"]));
+        return Err(input::enum_error(
+            "filters.member.operator",
+            operator,
+            &["EQ"],
+        ));
     }
-    let values = filter.get("values").and_then(Value::as_array).filter(|v| (1..=10).contains(&v.len()));
+    let values = filter
+        .get("values")
+        .and_then(Value::as_array)
+        .filter(|v| (1..=10).contains(&v.len()));
     let values = values.ok_or_else(|| ApiError::validation("Value at 'filters.member.values' failed to satisfy constraint: Member must have length between 1 and 10"))?;
     let allowed = JobKind::KbIngestion.status_names();
     values
@@ -385,7 +473,11 @@ fn status_filter(filter: &Value) -> ApiResult<Vec<Status>> {
             if allowed.contains(&raw) {
                 Ok(Status::parse(raw))
             } else {
-                Err(input::enum_error("filters.member.values.member", raw, &allowed))
+                Err(input::enum_error(
+                    "filters.member.values.member",
+                    raw,
+                    &allowed,
+                ))
             }
         })
         .collect()
@@ -399,9 +491,11 @@ fn decode(token: &str) -> ApiResult<SortKey> {
     let invalid = || ApiError::validation("The pagination token is not valid.");
     let mut parts = token.splitn(4, '~');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("v1"), Some(status), Some(nanos), Some(id)) if !id.is_empty() => {
-            Ok((status.to_owned(), nanos.parse().map_err(|_| invalid())?, id.to_owned()))
-        }
+        (Some("v1"), Some(status), Some(nanos), Some(id)) if !id.is_empty() => Ok((
+            status.to_owned(),
+            nanos.parse().map_err(|_| invalid())?,
+            id.to_owned(),
+        )),
         _ => Err(invalid()),
     }
 }
@@ -419,14 +513,27 @@ pub async fn list_ingestion_jobs(
     let store = app.store.read().await;
     store.knowledge.source(&kb_id, &ds_id)?;
     let key = |j: &Job| -> SortKey {
-        let status = if query.by_status { j.status.as_str().to_owned() } else { String::new() };
-        (status, j.submit_time.timestamp_nanos_opt().unwrap_or(i64::MAX), j.id.clone())
+        let status = if query.by_status {
+            j.status.as_str().to_owned()
+        } else {
+            String::new()
+        };
+        (
+            status,
+            j.submit_time.timestamp_nanos_opt().unwrap_or(i64::MAX),
+            j.id.clone(),
+        )
     };
     let mut jobs: Vec<(SortKey, &Job)> = store
         .of_kind(JobKind::KbIngestion)
         .filter(|j| j.spec_str("knowledgeBaseId") == Some(kb_id.as_str()))
         .filter(|j| j.spec_str("dataSourceId") == Some(ds_id.as_str()))
-        .filter(|j| query.statuses.as_ref().is_none_or(|s| s.contains(&j.status)))
+        .filter(|j| {
+            query
+                .statuses
+                .as_ref()
+                .is_none_or(|s| s.contains(&j.status))
+        })
         .map(|j| (key(j), j))
         .collect();
     jobs.sort_by(|a, b| a.0.cmp(&b.0));
@@ -438,11 +545,18 @@ pub async fn list_ingestion_jobs(
         Some(c) if query.ascending => k > c,
         Some(c) => k < c,
     };
-    let mut page: Vec<&(SortKey, &Job)> = jobs.iter().filter(|(k, _)| after_cursor(k)).take(max + 1).collect();
+    let mut page: Vec<&(SortKey, &Job)> = jobs
+        .iter()
+        .filter(|(k, _)| after_cursor(k))
+        .take(max + 1)
+        .collect();
     let next = (page.len() > max).then(|| {
         page.truncate(max);
         page.last().map(|(k, _)| encode(k))
     });
     let summaries: Vec<Value> = page.iter().map(|(_, j)| render_job(j, false)).collect();
-    Ok(Json(with_token(json!({ "ingestionJobSummaries": summaries }), next.flatten())))
+    Ok(Json(with_token(
+        json!({ "ingestionJobSummaries": summaries }),
+        next.flatten(),
+    )))
 }

@@ -76,14 +76,24 @@ async fn invoke(app: &App, raw: &[u8]) -> ApiResult<Value> {
             "Value '{profile}' at 'dataAutomationProfileArn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws(|-cn|-iso|-iso-[a-z]|-us-gov):bedrock:[a-zA-Z0-9-]*:(aws|[0-9]{{12}}):data-automation-profile/[a-zA-Z0-9-_.]+"
         )));
     }
-    let token = body.get("clientToken").and_then(Value::as_str).map(str::to_owned);
+    let token = body
+        .get("clientToken")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let mut store = app.store.write().await;
-    if let Some(existing) = token.as_deref().and_then(|t| store.by_token(JobKind::DataAutomation, t)) {
+    if let Some(existing) = token
+        .as_deref()
+        .and_then(|t| store.by_token(JobKind::DataAutomation, t))
+    {
         return Ok(json!({ "invocationArn": existing.arn }));
     }
     let planned_outcome = input::outcome_tag(body.get("tags")).or_else(|| {
         app.settings.auto_advance.then(|| {
-            app.with_rng(|rng| app.settings.lifecycle.pick_outcome(JobKind::DataAutomation, rng))
+            app.with_rng(|rng| {
+                app.settings
+                    .lifecycle
+                    .pick_outcome(JobKind::DataAutomation, rng)
+            })
         })
     });
     let job = new_invocation(app, body, token, planned_outcome);

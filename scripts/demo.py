@@ -28,7 +28,8 @@ TARGET = Path(json.loads(subprocess.run(["cargo", "metadata", "--format-version"
 # function name (as `cargo lambda invoke` calls it) -> its family: the one binary, JOB_FAMILY set
 FUNCTIONS = {"batch-inference-poller": "batch-inference", "model-import-poller": "model-import",
              "async-invoke-poller": "async-invoke", "customization-poller": "model-customization",
-             "model-evaluation-poller": "model-evaluation", "model-copy-poller": "model-copy"}
+             "model-evaluation-poller": "model-evaluation", "model-copy-poller": "model-copy",
+             "kb-ingestion-poller": "kb-ingestion", "data-automation-poller": "data-automation"}
 TIMEOUT_S = 240
 CREDS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 procs = []
@@ -106,6 +107,8 @@ def main():
     sqs = boto3.client("sqs", endpoint_url=moto, config=cfg, **CREDS)
     bedrock = boto3.client("bedrock", endpoint_url=emulator, config=cfg, **CREDS)
     runtime = boto3.client("bedrock-runtime", endpoint_url=emulator, config=cfg, **CREDS)
+    agent = boto3.client("bedrock-agent", endpoint_url=emulator, config=cfg, **CREDS)
+    bda = boto3.client("bedrock-data-automation-runtime", endpoint_url=emulator, config=cfg, **CREDS)
 
     say("==> creating the jobs table, the topic and an SQS subscriber")
     ddb.create_table(TableName="bedrock-jobwatch-jobs", BillingMode="PAY_PER_REQUEST",
@@ -130,14 +133,15 @@ def main():
         env = dict(os.environ, JOBS_TABLE="bedrock-jobwatch-jobs", NOTIFY_TOPIC_ARN=topic, AWS_REGION="us-east-1",
                    AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_ENDPOINT_URL=moto,
                    AWS_ENDPOINT_URL_BEDROCK=emulator, AWS_ENDPOINT_URL_BEDROCK_RUNTIME=emulator, RUST_LOG="warn",
+                   AWS_ENDPOINT_URL_BEDROCK_AGENT=emulator, AWS_ENDPOINT_URL_BEDROCK_DATA_AUTOMATION_RUNTIME=emulator,
                    # what Lambda sets, pointing at the emulated runtime API of this function
                    AWS_LAMBDA_RUNTIME_API=f"http://127.0.0.1:{port}/.rt/{f}", AWS_LAMBDA_FUNCTION_NAME=f,
                    AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256", JOB_FAMILY=FUNCTIONS[f])
         start([str(TARGET / "debug" / "jobwatch-poller")], f"{f}.log", env=env)
 
-    def invoke(function):
+    def invoke(function, data_file="events/scheduler.json"):
         out = subprocess.run(["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port", str(port), "--data-file",
-                              "events/scheduler.json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                              str(data_file)], cwd=ROOT, capture_output=True, text=True, timeout=600)
         if out.returncode != 0:
             raise SystemExit(f"invoke {function} failed:\n{out.stdout}\n{out.stderr}")
         return json.loads(out.stdout)
@@ -211,6 +215,28 @@ def main():
         targetModelName="support-bot-eu", targetModelTags=[{"key": "emulator:outcome", "value": "Completed"}])["jobArn"]
     expected[arn] = "Completed"
     say(f"    {'support-bot-eu':22} -> Completed (model copy from us-west-2)")
+    kb = agent.create_knowledge_base(
+        name="support-docs", roleArn="arn:aws:iam::123456789012:role/KnowledgeBase",
+        knowledgeBaseConfiguration={"type": "VECTOR", "vectorKnowledgeBaseConfiguration": {
+            "embeddingModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0"}})["knowledgeBase"]
+    for source, outcome in [("product-manuals", "COMPLETE"), ("faq-pages", "FAILED")]:
+        ds = agent.create_data_source(knowledgeBaseId=kb["knowledgeBaseId"], name=source, dataSourceConfiguration={
+            "type": "S3", "s3Configuration": {"bucketArn": f"arn:aws:s3:::demo-{source}"}})["dataSource"]
+        job = agent.start_ingestion_job(knowledgeBaseId=kb["knowledgeBaseId"], dataSourceId=ds["dataSourceId"],
+                                        description=f"nightly re-sync emulator:outcome={outcome}")["ingestionJob"]
+        expected[f"{kb['knowledgeBaseArn']}/data-source/{ds['dataSourceId']}/ingestion-job/{job['ingestionJobId']}"] = outcome
+        say(f"    {'support-docs/' + source:22} -> {outcome} (knowledge-base ingestion)")
+    for document, outcome in [("invoice-0042.pdf", "Success"), ("scan-unreadable.tiff", "ClientError")]:
+        arn = bda.invoke_data_automation_async(
+            inputConfiguration={"s3Uri": f"s3://demo-documents/{document}"}, outputConfiguration={"s3Uri": "s3://demo-bda-output/"},
+            dataAutomationProfileArn="arn:aws:bedrock:us-east-1:123456789012:data-automation-profile/us.data-automation-v1",
+            tags=[{"key": "emulator:outcome", "value": outcome}])["invocationArn"]
+        expected[arn] = outcome
+        # Data Automation has no List: Bedrock's "Job Created" event is how the poller learns of it.
+        event = WORK / f"bda-created-{arn.rsplit('/', 1)[-1]}.json"
+        event.write_bytes(requests.urlopen(f"{emulator}/_emulator/jobs/{arn.rsplit('/', 1)[-1]}/event").read())
+        s = invoke("data-automation-poller", event)
+        say(f"    {document:22} -> {outcome} (Data Automation; its Created event registered it: {s['result']})")
     stop_arn = [a for a, o in expected.items() if o == "Stopped" and ":model-invocation-job/" in a][0]
     time.sleep(1)
     bedrock.stop_model_invocation_job(jobIdentifier=stop_arn)

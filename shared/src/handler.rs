@@ -40,16 +40,18 @@ pub enum Trigger {
 }
 
 /// The job a Bedrock state-change event names (the family's `EventShape` says where), else the
-/// first resource.
+/// first resource. Families whose events carry only an id get the ARN built from the event's
+/// region and account.
 fn job_event(event: &EventBridgeEvent<Value>) -> Option<Trigger> {
     let kind = JobKind::by_event(&event.detail_type).filter(|_| event.source == "aws.bedrock")?;
     let shape = kind.family().event?;
-    let arn = event
-        .detail
-        .get(shape.arn_field)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .or_else(|| event.resources.as_ref().and_then(|r| r.first().cloned()))?;
+    let named = event.detail.get(shape.arn_field).and_then(Value::as_str);
+    let arn = match shape.id_resource {
+        Some(resource) => arn_of_id(event, resource, named?)?,
+        None => named
+            .map(str::to_owned)
+            .or_else(|| event.resources.as_ref().and_then(|r| r.first().cloned()))?,
+    };
     let valid = arn.starts_with("arn:") && arn.contains(":bedrock:") && arn.len() <= 2048;
     valid.then(|| Trigger::Job {
         kind,
@@ -60,6 +62,29 @@ fn job_event(event: &EventBridgeEvent<Value>) -> Option<Trigger> {
             .and_then(Value::as_str)
             .map(|s| s.chars().take(64).collect()),
     })
+}
+
+/// `arn:{partition}:bedrock:{region}:{account}:{resource}/{id}` from the event's envelope; `None`
+/// when the id or the envelope is not something an ARN can be made of.
+fn arn_of_id(event: &EventBridgeEvent<Value>, resource: &str, id: &str) -> Option<String> {
+    let region = event.region.as_deref()?;
+    let account = event.account.as_deref()?;
+    let id_ok = (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let region_ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let partition = match region {
+        r if r.starts_with("cn-") => "aws-cn",
+        r if r.starts_with("us-gov-") => "aws-us-gov",
+        _ => "aws",
+    };
+    (id_ok && region_ok && account_ok)
+        .then(|| format!("arn:{partition}:bedrock:{region}:{account}:{resource}/{id}"))
 }
 
 /// Classifies an incoming payload: scheduled events and manual `{}` invocations poll; other

@@ -10,8 +10,10 @@ use lambda_runtime::service_fn;
 use crate::adapters::async_invoke::AsyncInvokeSource;
 use crate::adapters::batch::BatchInferenceSource;
 use crate::adapters::customization::CustomizationSource;
+use crate::adapters::data_automation::DataAutomationSource;
 use crate::adapters::dynamodb::DynamoJobStore;
 use crate::adapters::evaluation::EvaluationSource;
+use crate::adapters::kb_ingestion::KbIngestionSource;
 use crate::adapters::model_copy::ModelCopySource;
 use crate::adapters::model_import::ModelImportSource;
 use crate::adapters::sns::SnsNotifier;
@@ -78,6 +80,8 @@ pub async fn serve_family(kind: JobKind) -> Result<(), lambda_runtime::Error> {
         JobKind::ModelCustomization => Box::pin(serve(CustomizationSource::from_sdk)),
         JobKind::ModelEvaluation => Box::pin(serve(EvaluationSource::from_sdk)),
         JobKind::ModelCopy => Box::pin(serve(ModelCopySource::from_sdk)),
+        JobKind::KbIngestion => Box::pin(serve(KbIngestionSource::from_sdk)),
+        JobKind::DataAutomation => Box::pin(serve(DataAutomationSource::from_sdk)),
     };
     run.await
 }

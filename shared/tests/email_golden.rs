@@ -40,6 +40,20 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             Some("s3://acme-train/support.jsonl"),
             Some("arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1/f6e5d4c3b2a1"),
         ),
+        JobKind::KbIngestion => (
+            "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KBX7Q2M9PL/data-source/DS4H8N2WQE/ingestion-job/JB9F3K7R2T",
+            Some("support-kb / product-manuals"),
+            "",
+            None,
+            Some("arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KBX7Q2M9PL"),
+        ),
+        JobKind::DataAutomation => (
+            "arn:aws:bedrock:us-east-1:123456789012:data-automation-invocation/25010344-03f7-4167-803a-837afdc7ce98",
+            None,
+            "",
+            None,
+            Some("s3://acme-bda-output/invoices/25010344-03f7-4167-803a-837afdc7ce98/0/job_metadata.json"),
+        ),
         JobKind::ModelEvaluation => (
             "arn:aws:bedrock:us-east-1:123456789012:evaluation-job/a1b2c3d4e5f6",
             Some("support-bot-rag-quality"),
@@ -75,7 +89,7 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
         arn: JobArn::new(arn),
         name: name.map(str::to_owned),
         status: status.clone(),
-        model_id: Some(model.to_owned()),
+        model_id: (!model.is_empty()).then(|| model.to_owned()),
         message,
         submit_time: end - Duration::seconds(3 * 3600 + 47 * 60 + 12),
         end_time: Some(end),
@@ -101,7 +115,8 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
     let mut known = plan(
         None,
         &ObservedJob {
-            status: JobStatus::new("InProgress"),
+            // The family's own word for running (`InProgress`, `IN_PROGRESS`).
+            status: running_status(kind),
             end_time: None,
             ..observed.clone()
         },
@@ -158,6 +173,27 @@ fn outcome_details(kind: JobKind, status: &str) -> (Option<String>, RecordCounts
         ),
         (JobKind::ModelCopy, "Failed") => (
             message("The custom model could not be copied: the target Region eu-west-1 does not support the base model."),
+            RecordCounts::default(),
+        ),
+        // What the kb-ingestion adapter makes of the job's statistics and failure reasons.
+        (JobKind::KbIngestion, "COMPLETE") => (
+            message("Documents: 1204 scanned, 1150 indexed (1000 new, 150 modified), 4 deleted, 12 failed, 38 skipped"),
+            RecordCounts::default(),
+        ),
+        (JobKind::KbIngestion, "STOPPED") => (
+            message("Documents: 1204 scanned, 610 indexed (600 new, 10 modified), 0 deleted, 0 failed, 0 skipped"),
+            RecordCounts::default(),
+        ),
+        (JobKind::KbIngestion, "FAILED") => (
+            message("Documents: 1204 scanned, 0 indexed (0 new, 0 modified), 0 deleted, 1204 failed, 0 skipped. Failure reasons: The knowledge base role is not authorized to perform s3:GetObject on the data source bucket."),
+            RecordCounts::default(),
+        ),
+        (JobKind::DataAutomation, "ClientError") => (
+            message("ClientError: The input file is not a supported document format."),
+            RecordCounts::default(),
+        ),
+        (JobKind::DataAutomation, "ServiceError") => (
+            message("ServiceError: An internal error occurred. Retry the invocation."),
             RecordCounts::default(),
         ),
         _ => (None, RecordCounts::default()),
@@ -264,6 +300,14 @@ fn a_digest_counts_by_outcome_then_lists_failures_first() {
     assert!(digest
         .subject
         .starts_with("[Bedrock] 2 Failed, 4 Completed: 6 async invocations"));
+}
+
+fn running_status(kind: JobKind) -> JobStatus {
+    let vocabulary = kind.family().vocabulary;
+    let running = vocabulary
+        .iter()
+        .find(|(_, phase)| *phase == jobwatch::domain::Phase::Running);
+    JobStatus::new(running.map_or("InProgress", |(raw, _)| *raw))
 }
 
 #[test]

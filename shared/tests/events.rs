@@ -161,3 +161,58 @@ fn the_budget_keeps_a_margin_before_the_deadline_even_for_short_timeouts() {
     assert!(budget(0, now).stop_at.is_none());
     assert!(budget(30_000, now).stop_at.is_none());
 }
+
+/// The documented Data Automation event names the invocation by `job_id` only, with no
+/// `resources`: the ARN is built from the event's region and account.
+#[test]
+fn a_data_automation_event_names_its_invocation_by_the_arn_built_from_its_id() {
+    let sample = event(include_str!(
+        "../../events/data-automation-job-succeeded.json"
+    ));
+    assert_eq!(
+        classify(&sample).unwrap(),
+        Trigger::Job {
+            kind: jobwatch::domain::JobKind::DataAutomation,
+            arn: jobwatch::domain::JobArn::new(
+                "arn:aws:bedrock:us-east-1:123456789012:data-automation-invocation/25010344-03f7-4167-803a-837afdc7ce98"
+            ),
+            reported_status: Some("SUCCESS".into()),
+        }
+    );
+    for detail_type in [
+        "Bedrock Data Automation Job Created",
+        "Bedrock Data Automation Job Failed With Client Error",
+        "Bedrock Data Automation Job Failed With Service Error",
+    ] {
+        let mut e = sample.clone();
+        e["detail-type"] = json!(detail_type);
+        assert!(
+            matches!(classify(&e).unwrap(), Trigger::Job { .. }),
+            "{detail_type}"
+        );
+    }
+}
+
+#[test]
+fn a_data_automation_event_whose_id_or_envelope_cannot_make_an_arn_is_ignored() {
+    let sample = event(include_str!(
+        "../../events/data-automation-job-succeeded.json"
+    ));
+    for (path, value) in [
+        ("job_id", json!("../model-invocation-job/x")),
+        ("job_id", json!("")),
+        ("job_id", json!(42)),
+        ("account", json!("not-an-account")),
+        ("region", json!("us east 1")),
+    ] {
+        let mut e = sample.clone();
+        match path {
+            "job_id" => e["detail"]["job_id"] = value,
+            other => e[other] = value,
+        }
+        assert!(
+            matches!(classify(&e).unwrap(), Trigger::Ignore(_)),
+            "{path}: {e}"
+        );
+    }
+}

@@ -317,16 +317,17 @@ proptest! {
 
 #[test]
 fn phases_in_notify_statuses_match_every_family_word_for_them() {
-    // given a policy naming the phase "failed" and one raw word
+    // given a policy naming two phases, one as a family spells it ("Stopped" is also a phase name)
     let policy = NotifyPolicy {
         on: Some(vec![NotifyOn::parse("failed"), NotifyOn::parse("Stopped")]),
         on_first_sight: false,
     };
-    // then the phase matches each family's failure word, the raw word only itself
+    // then each matches every family's word for it (`Stopped` and `STOPPED`, `Failed`,
+    // `FAILED`, `ClientError`, ...) and nothing else
     for kind in JobKind::ALL {
         let family = kind.family();
         for (raw, phase) in family.vocabulary {
-            let expected = *phase == Phase::Failed || *raw == "Stopped";
+            let expected = *phase == Phase::Failed || *phase == Phase::Stopped;
             assert_eq!(
                 policy.notifies(&JobStatus::new(*raw), *phase),
                 expected,

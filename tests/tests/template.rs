@@ -239,6 +239,9 @@ fn adapter(kind: JobKind) -> (&'static str, &'static str) {
         JobKind::ModelCustomization => ("customization.rs", "bedrock"),
         JobKind::ModelEvaluation => ("evaluation.rs", "bedrock"),
         JobKind::ModelCopy => ("model_copy.rs", "bedrock"),
+        // bedrock-agent and bedrock-data-automation-runtime authorize as `bedrock:`.
+        JobKind::KbIngestion => ("kb_ingestion.rs", "bedrock"),
+        JobKind::DataAutomation => ("data_automation.rs", "bedrock"),
     }
 }
 
@@ -723,7 +726,7 @@ fn the_event_rules_match_the_detail_types_the_code_handles() {
             .family()
             .event
             .iter()
-            .map(|e| e.detail_type.to_owned())
+            .flat_map(|e| e.detail_types.iter().map(|t| t.to_string()))
             .collect();
         assert_eq!(types, handled, "{name}");
         if !rule.is_null() {

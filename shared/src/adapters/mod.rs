@@ -28,8 +28,10 @@ macro_rules! list_pages {
 pub mod async_invoke;
 pub mod batch;
 pub mod customization;
+pub mod data_automation;
 pub mod dynamodb;
 pub mod evaluation;
+pub mod kb_ingestion;
 pub mod manifest;
 pub mod model_copy;
 pub mod model_import;

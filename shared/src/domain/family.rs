@@ -16,6 +16,8 @@ pub enum JobKind {
     ModelImport,
     AsyncInvoke,
     ModelCustomization,
+    KbIngestion,
+    DataAutomation,
     ModelEvaluation,
     ModelCopy,
 }
@@ -23,9 +25,14 @@ pub enum JobKind {
 /// Bedrock's own state-change event for a family (source `aws.bedrock`), for the fast path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventShape {
-    pub detail_type: &'static str,
-    /// `detail` member holding the job ARN (else the event's first resource is used).
+    /// Every detail type of the family's events (one per state change, or one for all).
+    pub detail_types: &'static [&'static str],
+    /// `detail` member holding the job ARN (else the event's first resource is used), or its id
+    /// when `id_resource` is set.
     pub arn_field: &'static str,
+    /// Set when the event names the job by id only: the ARN resource type, the ARN being built
+    /// from the event's own region and account (`arn:aws:bedrock:{region}:{account}:{type}/{id}`).
+    pub id_resource: Option<&'static str>,
     /// `detail` member holding the reported status (informational only).
     pub status_field: &'static str,
 }
@@ -80,8 +87,9 @@ pub static BATCH_INFERENCE: Family = Family {
     ],
     details: &[],
     event: Some(EventShape {
-        detail_type: "Batch Inference Job State Change",
+        detail_types: &["Batch Inference Job State Change"],
         arn_field: "batchJobArn",
+        id_resource: None,
         status_field: "status",
     }),
 };
@@ -137,10 +145,39 @@ pub static MODEL_CUSTOMIZATION: Family = Family {
     ],
     details: &[],
     event: Some(EventShape {
-        detail_type: "Model Customization Job State Change",
+        detail_types: &["Model Customization Job State Change"],
         arn_field: "jobArn",
+        id_resource: None,
         status_field: "jobStatus",
     }),
+};
+
+/// Knowledge-base ingestion jobs (bedrock-agent). They have no ARN of their own: a job is named
+/// by its knowledge base's ARN followed by `/data-source/{id}/ingestion-job/{id}`. No time filter
+/// on the List: each data source's jobs are listed newest first, down to the watermark.
+pub static KB_INGESTION: Family = Family {
+    kind: JobKind::KbIngestion,
+    name: "kb-ingestion",
+    label: "Knowledge base ingestion job",
+    vocabulary: &[
+        ("STARTING", Pending),
+        ("IN_PROGRESS", Running),
+        ("STOPPING", Stopping),
+        ("COMPLETE", Succeeded),
+        ("FAILED", Failed),
+        ("STOPPED", Stopped),
+    ],
+    console_page: "knowledge-bases",
+    output_label: "Knowledge base:",
+    details: &[],
+    iam_actions: &[
+        "bedrock:ListKnowledgeBases",
+        "bedrock:GetKnowledgeBase",
+        "bedrock:ListDataSources",
+        "bedrock:ListIngestionJobs",
+        "bedrock:GetIngestionJob",
+    ],
+    event: None,
 };
 
 pub static MODEL_EVALUATION: Family = Family {
@@ -169,6 +206,38 @@ pub static MODEL_EVALUATION: Family = Family {
     event: None,
 };
 
+/// Bedrock Data Automation invocations (bedrock-data-automation-runtime). There is no List:
+/// Bedrock's events register and finish invocations; the poll Gets every open one it knows.
+pub static DATA_AUTOMATION: Family = Family {
+    kind: JobKind::DataAutomation,
+    name: "data-automation",
+    label: "Data Automation invocation",
+    vocabulary: &[
+        ("Created", Pending),
+        ("InProgress", Running),
+        ("Success", Succeeded),
+        ("ServiceError", Failed),
+        ("ClientError", Failed),
+    ],
+    console_page: "bedrock-data-automation",
+    output_label: "Output:",
+    iam_actions: &["bedrock:GetDataAutomationStatus"],
+    details: &[],
+    // Documented sample (Bedrock user guide, "How EventBridge for Amazon Bedrock works"): the
+    // detail names the invocation by `job_id` only, and `resources` is empty.
+    event: Some(EventShape {
+        detail_types: &[
+            "Bedrock Data Automation Job Created",
+            "Bedrock Data Automation Job Succeeded",
+            "Bedrock Data Automation Job Failed With Client Error",
+            "Bedrock Data Automation Job Failed With Service Error",
+        ],
+        arn_field: "job_id",
+        id_resource: Some("data-automation-invocation"),
+        status_field: "job_status",
+    }),
+};
+
 pub static MODEL_COPY: Family = Family {
     kind: JobKind::ModelCopy,
     name: "model-copy",
@@ -188,11 +257,13 @@ pub static MODEL_COPY: Family = Family {
 };
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::BatchInference,
         JobKind::ModelImport,
         JobKind::AsyncInvoke,
         JobKind::ModelCustomization,
+        JobKind::KbIngestion,
+        JobKind::DataAutomation,
         JobKind::ModelEvaluation,
         JobKind::ModelCopy,
     ];
@@ -203,6 +274,8 @@ impl JobKind {
             JobKind::ModelImport => &MODEL_IMPORT,
             JobKind::AsyncInvoke => &ASYNC_INVOKE,
             JobKind::ModelCustomization => &MODEL_CUSTOMIZATION,
+            JobKind::KbIngestion => &KB_INGESTION,
+            JobKind::DataAutomation => &DATA_AUTOMATION,
             JobKind::ModelEvaluation => &MODEL_EVALUATION,
             JobKind::ModelCopy => &MODEL_COPY,
         }
@@ -226,7 +299,7 @@ impl JobKind {
         Self::ALL.into_iter().find(|k| {
             k.family()
                 .event
-                .is_some_and(|e| e.detail_type == detail_type)
+                .is_some_and(|e| e.detail_types.contains(&detail_type))
         })
     }
 }

@@ -134,6 +134,31 @@ impl App {
             .collect()
     }
 
+    /// A new bedrock-agent id (`[0-9A-Z]{10}`: knowledge bases, data sources, ingestion jobs).
+    pub fn new_agent_id(&self) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        let mut rng = lock(&self.rng);
+        (0..10)
+            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .collect()
+    }
+
+    /// A new UUID-shaped id (Data Automation invocations).
+    pub fn new_uuid(&self) -> String {
+        let mut rng = lock(&self.rng);
+        let hex: String = (0..32)
+            .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+            .collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        )
+    }
+
     /// Runs `f` with the emulator's seeded random generator.
     pub fn with_rng<T>(&self, f: impl FnOnce(&mut StdRng) -> T) -> T {
         f(&mut lock(&self.rng))

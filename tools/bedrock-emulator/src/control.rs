@@ -76,6 +76,12 @@ pub async fn force_status(
     }
     // A forced job no longer follows a planned lifecycle.
     job.planned_outcome = None;
+    // Ingestion statistics and invocation results are what their notifications show.
+    if matches!(job.kind, JobKind::KbIngestion | JobKind::DataAutomation)
+        && job.status.is_terminal()
+    {
+        app.with_rng(|rng| lifecycle::finish_details(job, rng));
+    }
     Ok(Json(job_view(job)))
 }
 
@@ -123,6 +129,7 @@ pub async fn job_event(
                 "baseModelArn": job.spec.get("baseModelArn"),
             }),
         ),
+        JobKind::DataAutomation => return data_automation_event(&app, &job).map(Json),
         _ => {
             return Err(ApiError::validation(
                 "Bedrock emits no EventBridge events for this job family",
@@ -140,6 +147,60 @@ pub async fn job_event(
         "resources": [job.arn],
         "detail": detail,
     })))
+}
+
+/// The Data Automation event of the invocation's state, in the shape the Bedrock user guide's
+/// sample shows (`job_id`, `job_status`, no `resources`). Only the Succeeded sample is
+/// documented: the `job_status` words of the other three events are the emulator's guess.
+fn data_automation_event(app: &App, job: &Job) -> ApiResult<Value> {
+    let (detail_type, job_status) = match job.status {
+        Status::Created => ("Bedrock Data Automation Job Created", "CREATED"),
+        Status::Success => ("Bedrock Data Automation Job Succeeded", "SUCCESS"),
+        Status::ClientError => (
+            "Bedrock Data Automation Job Failed With Client Error",
+            "CLIENT_ERROR",
+        ),
+        Status::ServiceError => (
+            "Bedrock Data Automation Job Failed With Service Error",
+            "SERVICE_ERROR",
+        ),
+        ref other => {
+            return Err(ApiError::validation(format!(
+                "Bedrock emits no Data Automation event for status {other}"
+            )))
+        }
+    };
+    let s3_object = |config: &str| {
+        let uri = job
+            .spec
+            .get(config)
+            .and_then(|c| c.get("s3Uri"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let (bucket, key) = uri
+            .trim_start_matches("s3://")
+            .split_once('/')
+            .unwrap_or((uri, ""));
+        json!({ "s3_bucket": bucket, "name": key })
+    };
+    Ok(json!({
+        "version": "0",
+        "id": format!("{}-{}", job.id, job.last_modified_time.timestamp_millis()),
+        "detail-type": detail_type,
+        "source": "aws.bedrock",
+        "account": app.settings.account,
+        "time": job.last_modified_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": app.settings.region,
+        "resources": [],
+        "detail": {
+            "job_id": job.id,
+            "job_status": job_status,
+            "semantic_modality": "Document",
+            "input_s3_object": s3_object("inputConfiguration"),
+            "output_s3_location": s3_object("outputConfiguration"),
+            "error_message": job.message.clone().unwrap_or_default(),
+        },
+    }))
 }
 
 /// `DELETE /_emulator/jobs/{arn-or-id}`: the job disappears, as if deleted from the account.
@@ -163,7 +224,7 @@ pub async fn delete_job(
 pub struct Seed {
     pub kind: JobKind,
     pub count: usize,
-    /// Status -> weight; default all `Completed`.
+    /// Status -> weight, as sent (any word); default all completed (`Completed`, `COMPLETE`, `Success`).
     #[serde(default)]
     pub statuses: HashMap<String, u32>,
     /// Submit times are spread uniformly over this many hours before now (default 720).
@@ -174,6 +235,12 @@ pub struct Seed {
     pub newest_hours_ago: f64,
     #[serde(default = "default_prefix")]
     pub name_prefix: String,
+    /// kb-ingestion: the knowledge base and data source the jobs belong to (default: a
+    /// `seeded-kb` knowledge base with a `seeded-source` data source, created on first use).
+    #[serde(default)]
+    pub knowledge_base_id: Option<String>,
+    #[serde(default)]
+    pub data_source_id: Option<String>,
 }
 
 fn default_spread() -> f64 {
@@ -191,12 +258,25 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
     let mut weighted: Vec<(String, u32)> = seed.statuses.into_iter().collect();
     weighted.sort();
     if weighted.is_empty() {
-        weighted.push(("Completed".into(), 1));
+        // Each family's own word for it: `COMPLETE` for ingestion jobs, `Success` for invocations.
+        let completed = crate::model::fit_outcome(seed.kind, &Status::Completed);
+        weighted.push((completed.as_str().to_owned(), 1));
     }
     let total: u32 = weighted.iter().map(|(_, w)| w).sum();
     if total == 0 {
         return Err(ApiError::validation("status weights must not all be zero"));
     }
+    let place = match seed.kind {
+        JobKind::KbIngestion => Some(
+            seeded_place(
+                &app,
+                seed.knowledge_base_id.as_deref(),
+                seed.data_source_id.as_deref(),
+            )
+            .await?,
+        ),
+        _ => None,
+    };
     let now = Utc::now();
     let newest = now - Duration::milliseconds((seed.newest_hours_ago * 3_600_000.0) as i64);
     let spread_ms = (seed.spread_hours * 3_600_000.0).max(1.0) as i64;
@@ -215,18 +295,19 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
                 .map_or(Status::Completed, |(s, _)| Status::parse(s));
             let submit = newest - Duration::milliseconds(offset);
             let modified = submit + Duration::milliseconds((now - submit).num_milliseconds() / 2);
+            let (id, arn) = seeded_identity(&app, seed.kind, place.as_ref(), id);
+            // Async invocations, model copies, ingestion jobs and invocations have no name.
+            let unnamed = [
+                JobKind::AsyncInvoke,
+                JobKind::ModelCopy,
+                JobKind::KbIngestion,
+                JobKind::DataAutomation,
+            ];
             let mut job = Job {
                 kind: seed.kind,
-                arn: match seed.kind {
-                    JobKind::ModelCustomization => {
-                        app.arn("model-customization-job/amazon.titan-text-express-v1", &id)
-                    }
-                    kind => app.arn(kind.arn_resource(), &id),
-                },
+                arn,
                 id,
-                // Async invocations and model copies have no name.
-                name: (!matches!(seed.kind, JobKind::AsyncInvoke | JobKind::ModelCopy))
-                    .then(|| format!("{}-{i}", seed.name_prefix)),
+                name: (!unnamed.contains(&seed.kind)).then(|| format!("{}-{i}", seed.name_prefix)),
                 status: status.clone(),
                 message: None,
                 submit_time: submit,
@@ -234,7 +315,12 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
                 end_time: status.is_terminal().then_some(modified),
                 client_request_token: None,
                 counts: RecordCounts::default(),
-                spec: seeded_spec(seed.kind, &app.settings.region, &app.settings.account),
+                spec: seeded_spec(
+                    seed.kind,
+                    &app.settings.region,
+                    &app.settings.account,
+                    place.as_ref(),
+                ),
                 planned_outcome: None,
                 tags: Default::default(),
             };
@@ -249,7 +335,79 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
     Ok(Json(json!({ "created": created })))
 }
 
-fn seeded_spec(kind: JobKind, region: &str, account: &str) -> serde_json::Map<String, Value> {
+/// Where seeded ingestion jobs go: (knowledge base ARN, data source id).
+type Place = (String, String);
+
+/// The knowledge base and data source the seed names (which must exist), or the default ones.
+async fn seeded_place(app: &App, kb: Option<&str>, ds: Option<&str>) -> ApiResult<Place> {
+    let mut store = app.store.write().await;
+    let registry = &mut store.knowledge;
+    if let (Some(kb), Some(ds)) = (kb, ds) {
+        let arn = registry.base(kb)?.arn.clone();
+        registry.source(kb, ds)?;
+        return Ok((arn, ds.to_owned()));
+    }
+    let kb_id = "SEEDEDKB01".to_owned();
+    let ds_id = "SEEDEDDS01".to_owned();
+    let now = Utc::now();
+    let kb = registry.bases.entry(kb_id.clone()).or_insert_with(|| crate::knowledge::KnowledgeBase {
+        id: kb_id.clone(),
+        arn: app.arn("knowledge-base", &kb_id),
+        name: "seeded-kb".into(),
+        description: None,
+        role_arn: format!("arn:aws:iam::{}:role/KnowledgeBaseRole", app.settings.account),
+        configuration: json!({"type": "VECTOR", "vectorKnowledgeBaseConfiguration": {"embeddingModelArn": format!("arn:aws:bedrock:{}::foundation-model/amazon.titan-embed-text-v2:0", app.settings.region)}}),
+        storage: None,
+        created: now,
+    });
+    let arn = kb.arn.clone();
+    registry.sources.entry((kb_id.clone(), ds_id.clone())).or_insert_with(|| crate::knowledge::DataSource {
+        kb_id,
+        id: ds_id.clone(),
+        name: "seeded-source".into(),
+        description: None,
+        configuration: json!({"type": "S3", "s3Configuration": {"bucketArn": "arn:aws:s3:::seeded-documents"}}),
+        deletion_policy: None,
+        created: now,
+    });
+    Ok((arn, ds_id))
+}
+
+/// A seeded job's id and ARN, in its family's shape.
+fn seeded_identity(
+    app: &App,
+    kind: JobKind,
+    place: Option<&Place>,
+    id: String,
+) -> (String, String) {
+    match (kind, place) {
+        (JobKind::ModelCustomization, _) => {
+            let arn = app.arn("model-customization-job/amazon.titan-text-express-v1", &id);
+            (id, arn)
+        }
+        (JobKind::KbIngestion, Some((kb_arn, ds))) => {
+            let id = app.new_agent_id();
+            let arn = format!("{kb_arn}/data-source/{ds}/ingestion-job/{id}");
+            (id, arn)
+        }
+        (JobKind::DataAutomation, _) => {
+            let id = app.new_uuid();
+            let arn = app.arn(kind.arn_resource(), &id);
+            (id, arn)
+        }
+        (kind, _) => {
+            let arn = app.arn(kind.arn_resource(), &id);
+            (id, arn)
+        }
+    }
+}
+
+fn seeded_spec(
+    kind: JobKind,
+    region: &str,
+    account: &str,
+    place: Option<&Place>,
+) -> serde_json::Map<String, Value> {
     let role = format!("arn:aws:iam::{account}:role/BedrockJobRole");
     let spec = match kind {
         JobKind::BatchInference => json!({
@@ -294,6 +452,18 @@ fn seeded_spec(kind: JobKind, region: &str, account: &str) -> serde_json::Map<St
             "trainingDataConfig": {"s3Uri": "s3://seeded-train/train.jsonl"},
             "validationDataConfig": {"validators": []},
             "outputDataConfig": {"s3Uri": "s3://seeded-output/"}
+        }),
+        JobKind::KbIngestion => {
+            let (kb_arn, ds) = place.cloned().unwrap_or_default();
+            json!({
+                "knowledgeBaseId": kb_arn.rsplit('/').next().unwrap_or_default(),
+                "dataSourceId": ds,
+            })
+        }
+        JobKind::DataAutomation => json!({
+            "inputConfiguration": {"s3Uri": "s3://seeded-input/invoice.pdf"},
+            "outputConfiguration": {"s3Uri": "s3://seeded-output/bda"},
+            "dataAutomationProfileArn": format!("arn:aws:bedrock:{region}:{account}:data-automation-profile/us.data-automation-v1"),
         }),
     };
     match spec {

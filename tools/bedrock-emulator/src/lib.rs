@@ -1,12 +1,14 @@
 //! A local emulator of the Amazon Bedrock job APIs, wire-compatible with the AWS SDKs
 //! (restJson1): batch inference, model import, customization, evaluation and model copy jobs on
-//! `bedrock`, asynchronous invocations on
-//! `bedrock-runtime`, all on one port, plus a `/_emulator/` control API.
+//! `bedrock`, asynchronous invocations on `bedrock-runtime`, knowledge-base ingestion jobs on
+//! `bedrock-agent`, Data Automation invocations on `bedrock-data-automation-runtime` (awsJson
+//! 1.1), all on one port, plus a `/_emulator/` control API.
 
 pub mod api;
 pub mod app;
 pub mod control;
 pub mod error;
+pub mod knowledge;
 pub mod lifecycle;
 pub mod model;
 pub mod settings;
@@ -16,7 +18,7 @@ pub mod store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -25,7 +27,7 @@ pub use model::JobKind;
 pub use settings::AutoAdvance;
 pub use settings::Settings;
 
-use api::{bedrock, bedrock_runtime, evaluation, tagging};
+use api::{bedrock, bedrock_agent, bedrock_runtime, data_automation, evaluation, tagging};
 
 /// All routes: the AWS operations and the control API.
 pub fn router(app: Arc<App>) -> Router {
@@ -59,6 +61,45 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/listTagsForResource", post(tagging::list_tags))
         .route("/tagResource", post(tagging::tag))
         .route("/untagResource", post(tagging::untag))
+        // bedrock-agent's collection URIs end in `/`; the Rust SDK drops it, the CLI keeps it.
+        .route(
+            "/knowledgebases/",
+            put(bedrock_agent::create_knowledge_base).post(bedrock_agent::list_knowledge_bases),
+        )
+        .route(
+            "/knowledgebases",
+            put(bedrock_agent::create_knowledge_base).post(bedrock_agent::list_knowledge_bases),
+        )
+        .route(
+            "/knowledgebases/{kb}",
+            get(bedrock_agent::get_knowledge_base),
+        )
+        .route(
+            "/knowledgebases/{kb}/datasources/",
+            put(bedrock_agent::create_data_source).post(bedrock_agent::list_data_sources),
+        )
+        .route(
+            "/knowledgebases/{kb}/datasources",
+            put(bedrock_agent::create_data_source).post(bedrock_agent::list_data_sources),
+        )
+        .route(
+            "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs/",
+            put(bedrock_agent::start_ingestion_job).post(bedrock_agent::list_ingestion_jobs),
+        )
+        .route(
+            "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs",
+            put(bedrock_agent::start_ingestion_job).post(bedrock_agent::list_ingestion_jobs),
+        )
+        .route(
+            "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs/{job}",
+            get(bedrock_agent::get_ingestion_job),
+        )
+        .route(
+            "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs/{job}/stop",
+            post(bedrock_agent::stop_ingestion_job),
+        )
+        // bedrock-data-automation-runtime is awsJson: every operation is a POST to `/`.
+        .route("/", post(data_automation::dispatch))
         .route(
             "/evaluation-jobs",
             post(evaluation::create_evaluation).get(evaluation::list_evaluation),

@@ -27,6 +27,9 @@ pub fn transition(job: &mut Job, status: Status, message: Option<String>, now: D
 fn next_status(kind: JobKind, current: &Status, outcome: &Status) -> Status {
     match (kind, current) {
         (_, Status::Stopping) => Status::Stopped,
+        (_, Status::IngestionStopping) => Status::IngestionStopped,
+        (JobKind::KbIngestion, Status::Starting) => Status::IngestionInProgress,
+        (JobKind::DataAutomation, Status::Created) => Status::InProgress,
         (JobKind::BatchInference, Status::Submitted) => Status::Validating,
         (JobKind::BatchInference, Status::Validating) => Status::Scheduled,
         (JobKind::BatchInference, Status::Scheduled) => Status::InProgress,
@@ -36,6 +39,11 @@ fn next_status(kind: JobKind, current: &Status, outcome: &Status) -> Status {
 
 /// Fills the details a real job has when it ends: record counts, messages, output ARNs.
 pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
+    match job.kind {
+        JobKind::KbIngestion => return ingestion_details(job, rng),
+        JobKind::DataAutomation => return invocation_details(job),
+        _ => {}
+    }
     let total: i64 = rng.random_range(10..=5000);
     let failed = |job: &Job| match job.kind {
         JobKind::BatchInference => "Job failed: the input file contained no valid records.",
@@ -104,6 +112,68 @@ pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
                 .replace("model-import-job/", "imported-model/")
                 .replace(&job.id, &id);
             job.spec.insert("importedModelArn".into(), arn.into());
+        }
+        _ => {}
+    }
+}
+
+/// An ingestion job's statistics (and failure reasons when it failed), as `GetIngestionJob`
+/// reports them.
+fn ingestion_details(job: &mut Job, rng: &mut StdRng) {
+    let scanned: i64 = rng.random_range(10..=5000);
+    let failed = match job.status {
+        Status::IngestionFailed => scanned,
+        Status::Complete => rng.random_range(0..=scanned / 50),
+        _ => 0,
+    };
+    let indexed = match job.status {
+        Status::IngestionStopped => rng.random_range(0..scanned - failed),
+        _ => scanned - failed,
+    };
+    let modified = rng.random_range(0..=indexed / 4);
+    job.spec.insert(
+        "statistics".into(),
+        serde_json::json!({
+            "numberOfDocumentsScanned": scanned,
+            "numberOfMetadataDocumentsScanned": 0,
+            "numberOfNewDocumentsIndexed": indexed - modified,
+            "numberOfModifiedDocumentsIndexed": modified,
+            "numberOfMetadataDocumentsModified": 0,
+            "numberOfDocumentsDeleted": rng.random_range(0..=scanned / 100),
+            "numberOfDocumentsFailed": failed,
+            "numberOfDocumentsSkipped": 0,
+        }),
+    );
+    if job.status == Status::IngestionFailed && job.message.is_none() {
+        job.message = Some(
+            "The knowledge base role is not authorized to perform s3:GetObject on the data source bucket."
+                .into(),
+        );
+    }
+}
+
+/// A Data Automation invocation's result location, or its error.
+fn invocation_details(job: &mut Job) {
+    match job.status {
+        Status::Success => {
+            let output = job
+                .spec
+                .get("outputConfiguration")
+                .and_then(|o| o.get("s3Uri"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("s3://emulator-output")
+                .trim_end_matches('/')
+                .to_owned();
+            let metadata = format!("{output}/{}/0/job_metadata.json", job.id);
+            job.spec.insert("resultUri".into(), metadata.into());
+        }
+        Status::ClientError if job.message.is_none() => {
+            job.spec.insert("errorType".into(), "ClientError".into());
+            job.message = Some("The input file is not a supported document format.".into());
+        }
+        Status::ServiceError if job.message.is_none() => {
+            job.spec.insert("errorType".into(), "ServiceError".into());
+            job.message = Some("An internal error occurred. Retry the invocation.".into());
         }
         _ => {}
     }

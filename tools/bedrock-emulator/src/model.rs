@@ -16,6 +16,10 @@ pub enum JobKind {
     AsyncInvoke,
     /// `CreateModelCustomizationJob` (fine-tuning).
     ModelCustomization,
+    /// bedrock-agent `StartIngestionJob` (a data source of a knowledge base).
+    KbIngestion,
+    /// bedrock-data-automation-runtime `InvokeDataAutomationAsync`.
+    DataAutomation,
     /// `CreateEvaluationJob` (model and RAG evaluations).
     ModelEvaluation,
     /// `CreateModelCopyJob` (a custom model copied into this region).
@@ -23,11 +27,13 @@ pub enum JobKind {
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::BatchInference,
         JobKind::ModelImport,
         JobKind::AsyncInvoke,
         JobKind::ModelCustomization,
+        JobKind::KbIngestion,
+        JobKind::DataAutomation,
         JobKind::ModelEvaluation,
         JobKind::ModelCopy,
     ];
@@ -39,6 +45,10 @@ impl JobKind {
             JobKind::ModelImport => "model-import-job",
             JobKind::AsyncInvoke => "async-invoke",
             JobKind::ModelCustomization => "model-customization-job",
+            // Ingestion jobs have no ARN: the emulator names them like the pollers do,
+            // `{knowledge base ARN}/data-source/{id}/ingestion-job/{id}`.
+            JobKind::KbIngestion => "ingestion-job",
+            JobKind::DataAutomation => "data-automation-invocation",
             JobKind::ModelEvaluation => "evaluation-job",
             JobKind::ModelCopy => "model-copy-job",
         }
@@ -64,6 +74,15 @@ impl JobKind {
                 &[InProgress, Completed, Failed]
             }
             JobKind::ModelCustomization => &[InProgress, Completed, Failed, Stopping, Stopped],
+            JobKind::KbIngestion => &[
+                Starting,
+                IngestionInProgress,
+                Complete,
+                IngestionFailed,
+                IngestionStopping,
+                IngestionStopped,
+            ],
+            JobKind::DataAutomation => &[Created, InProgress, Success, ServiceError, ClientError],
             // Deleting: after BatchDeleteEvaluationJob (only forced through the control API here).
             JobKind::ModelEvaluation => {
                 &[InProgress, Completed, Failed, Stopping, Stopped, Deleting]
@@ -75,6 +94,8 @@ impl JobKind {
     pub fn initial_status(self) -> Status {
         match self {
             JobKind::BatchInference => Status::Submitted,
+            JobKind::KbIngestion => Status::Starting,
+            JobKind::DataAutomation => Status::Created,
             _ => Status::InProgress,
         }
     }
@@ -100,12 +121,24 @@ pub enum Status {
     Failed,
     Stopped,
     Expired,
+    /// Ingestion jobs (bedrock-agent) shout: `STARTING`, `IN_PROGRESS`, `COMPLETE`, ...
+    Starting,
+    IngestionInProgress,
+    IngestionStopping,
+    Complete,
+    IngestionFailed,
+    IngestionStopped,
+    /// Data Automation invocations: `Created`, `InProgress`, `Success`, `ServiceError`, `ClientError`.
+    Created,
+    Success,
+    ServiceError,
+    ClientError,
     Deleting,
     Other(String),
 }
 
 impl Status {
-    const KNOWN: [Status; 11] = [
+    const KNOWN: [Status; 21] = [
         Status::Submitted,
         Status::Validating,
         Status::Scheduled,
@@ -116,6 +149,16 @@ impl Status {
         Status::Failed,
         Status::Stopped,
         Status::Expired,
+        Status::Starting,
+        Status::IngestionInProgress,
+        Status::IngestionStopping,
+        Status::Complete,
+        Status::IngestionFailed,
+        Status::IngestionStopped,
+        Status::Created,
+        Status::Success,
+        Status::ServiceError,
+        Status::ClientError,
         Status::Deleting,
     ];
 
@@ -139,6 +182,16 @@ impl Status {
             Status::Failed => "Failed",
             Status::Stopped => "Stopped",
             Status::Expired => "Expired",
+            Status::Starting => "STARTING",
+            Status::IngestionInProgress => "IN_PROGRESS",
+            Status::IngestionStopping => "STOPPING",
+            Status::Complete => "COMPLETE",
+            Status::IngestionFailed => "FAILED",
+            Status::IngestionStopped => "STOPPED",
+            Status::Created => "Created",
+            Status::Success => "Success",
+            Status::ServiceError => "ServiceError",
+            Status::ClientError => "ClientError",
             Status::Deleting => "Deleting",
             Status::Other(_) => "",
         }
@@ -160,7 +213,18 @@ impl Status {
                 | Status::Stopped
                 | Status::PartiallyCompleted
                 | Status::Expired
+                | Status::Complete
+                | Status::IngestionFailed
+                | Status::IngestionStopped
+                | Status::Success
+                | Status::ServiceError
+                | Status::ClientError
         )
+    }
+
+    /// A status a job is on its way to being stopped in.
+    pub fn is_stopping(&self) -> bool {
+        matches!(self, Status::Stopping | Status::IngestionStopping)
     }
 }
 
@@ -182,15 +246,25 @@ impl std::fmt::Display for Status {
     }
 }
 
-/// Maps an outcome to the nearest terminal status the family has.
+/// Maps an outcome to the nearest terminal status the family has: by meaning (succeeded,
+/// stopped, failed) when the family has no such word, so `Completed` seeds ingestion jobs as
+/// `COMPLETE` and Data Automation invocations as `Success`.
 pub fn fit_outcome(kind: JobKind, outcome: &Status) -> Status {
-    if kind.statuses().contains(outcome) {
-        outcome.clone()
-    } else if *outcome == Status::PartiallyCompleted {
-        Status::Completed
-    } else {
-        Status::Failed
+    use Status::*;
+    let statuses = kind.statuses();
+    if statuses.contains(outcome) {
+        return outcome.clone();
     }
+    let nearest: &[Status] = match outcome {
+        Completed | PartiallyCompleted | Complete | Success => &[Completed, Complete, Success],
+        Stopped | IngestionStopped => &[Stopped, IngestionStopped, Failed, IngestionFailed],
+        _ => &[Failed, IngestionFailed, ClientError],
+    };
+    nearest
+        .iter()
+        .find(|s| statuses.contains(s))
+        .cloned()
+        .unwrap_or(Failed)
 }
 
 /// Batch inference record counts.

@@ -42,6 +42,8 @@ pub struct Page<'a> {
 
 #[derive(Debug, Default)]
 pub struct Store {
+    /// Knowledge bases and data sources (their ingestion jobs are jobs like any other).
+    pub knowledge: crate::knowledge::Registry,
     jobs: HashMap<String, Job>,
     by_time: HashMap<JobKind, Vec<Key>>,
     by_name: HashMap<(JobKind, String), String>,
@@ -127,6 +129,15 @@ impl Store {
 
     pub fn all_mut(&mut self) -> impl Iterator<Item = &mut Job> {
         self.jobs.values_mut()
+    }
+
+    /// The jobs of one family, oldest submit time first.
+    pub fn of_kind(&self, kind: JobKind) -> impl DoubleEndedIterator<Item = &Job> {
+        self.by_time
+            .get(&kind)
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, id)| self.jobs.get(id))
     }
 
     pub fn by_token(&self, kind: JobKind, token: &str) -> Option<&Job> {

@@ -1,6 +1,11 @@
 //! `bench poll`: the cost of one steady-state poll against histories of growing size, for each
 //! family, ours and (with `--naive`) a naive poller (full listing every run, one GetItem per job).
 
+use chrono::Utc;
+use futures::StreamExt;
+use jobwatch::adapters::dynamodb::DynamoJobStore;
+use jobwatch::domain::{JobArn, JobKind, Phase};
+use jobwatch::{Budget, Poller};
 use serde_json::json;
 use testkit::Stack;
 
@@ -27,10 +32,27 @@ async fn prepare(stack: &Stack, family: &str, args: &PollArgs, history: usize) {
         .map(|s| (s.to_string(), json!(1)))
         .collect();
     stack.control("seed", json!({"kind": family, "count": history, "statuses": terminal, "spreadHours": 17000, "newestHoursAgo": 400, "namePrefix": "history"})).await;
-    stack.control("seed", json!({"kind": family, "count": args.open, "statuses": {"InProgress": 1}, "spreadHours": 48, "newestHoursAgo": 1, "namePrefix": "open"})).await;
+    // Each family's own word for running (`InProgress`, `IN_PROGRESS`).
+    let running = kind
+        .family()
+        .vocabulary
+        .iter()
+        .find(|(_, phase)| *phase == Phase::Running)
+        .map_or("InProgress", |(raw, _)| *raw);
+    stack.control("seed", json!({"kind": family, "count": args.open, "statuses": {running: 1}, "spreadHours": 48, "newestHoursAgo": 1, "namePrefix": "open"})).await;
     stack.create_table("ours").await;
     stack.create_table("naive").await;
     stack.create_table("quiet").await;
+    let open = stack
+        .control_get(&format!("jobs?status={running}&kind={family}"))
+        .await;
+    let arns = open["jobs"].as_array().cloned().unwrap_or_default();
+    if kind == JobKind::DataAutomation {
+        // No List: the open invocations are known from their Created events.
+        let arns: Vec<&str> = arns.iter().filter_map(|j| j["arn"].as_str()).collect();
+        register_by_events(stack, "ours", &arns).await;
+        register_by_events(stack, "quiet", &arns).await;
+    }
     invoke(stack, "ours", family, "ours", None).expect("first run");
     invoke_with(stack, "quiet", family, "ours", None, &ALERTS_OFF).expect("first quiet run");
     // The next runs send the alerts the seeded open jobs are due (each kind once per job, one
@@ -44,8 +66,6 @@ async fn prepare(stack: &Stack, family: &str, args: &PollArgs, history: usize) {
     if args.naive {
         invoke(stack, "naive", family, "naive", None).expect("first naive run");
     }
-    let open = stack.control_get("jobs?status=InProgress").await;
-    let arns = open["jobs"].as_array().cloned().unwrap_or_default();
     for job in arns.iter().take(args.transitions) {
         let status = kind
             .family()
@@ -56,6 +76,32 @@ async fn prepare(stack: &Stack, family: &str, args: &PollArgs, history: usize) {
             .set_status(job["arn"].as_str().unwrap_or_default(), status.as_str())
             .await;
     }
+}
+
+/// What the fast path does with each invocation's Created event: one Get, one conditional write.
+async fn register_by_events(stack: &Stack, table: &str, arns: &[&str]) {
+    let poller = Poller::new(
+        stack.data_automation_source(),
+        DynamoJobStore::new(stack.dynamodb.clone(), table),
+        stack.notifier(),
+        stack.settings(),
+    );
+    futures::stream::iter(arns)
+        .for_each_concurrent(16, |arn| {
+            let poller = &poller;
+            async move {
+                poller
+                    .run_one(
+                        Utc::now(),
+                        "created-event",
+                        &JobArn::new(*arn),
+                        Budget::default(),
+                    )
+                    .await
+                    .expect("the Created event registers the invocation");
+            }
+        })
+        .await;
 }
 
 pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {

@@ -16,8 +16,10 @@ use futures::{stream, StreamExt};
 use jobwatch::adapters::async_invoke::AsyncInvokeSource;
 use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::customization::CustomizationSource;
+use jobwatch::adapters::data_automation::DataAutomationSource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
 use jobwatch::adapters::evaluation::EvaluationSource;
+use jobwatch::adapters::kb_ingestion::KbIngestionSource;
 use jobwatch::adapters::model_copy::ModelCopySource;
 use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
@@ -183,6 +185,14 @@ pub async fn run(args: RunOnce) -> Result<(), Box<dyn std::error::Error>> {
             wiring
                 .run(CustomizationSource::new(aws_sdk_bedrock::Client::new(&sdk)))
                 .await?
+        }
+        JobKind::KbIngestion => {
+            let agent = aws_sdk_bedrockagent::Client::new(&sdk);
+            wiring.run(KbIngestionSource::new(agent)).await?
+        }
+        JobKind::DataAutomation => {
+            let runtime = aws_sdk_bedrockdataautomationruntime::Client::new(&sdk);
+            wiring.run(DataAutomationSource::new(runtime)).await?
         }
         JobKind::ModelEvaluation => {
             wiring

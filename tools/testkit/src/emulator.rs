@@ -11,6 +11,10 @@ pub struct Emulator {
     pub running: Running,
     pub bedrock: aws_sdk_bedrock::Client,
     pub runtime: aws_sdk_bedrockruntime::Client,
+    /// bedrock-agent (knowledge bases, data sources, ingestion jobs).
+    pub agent: aws_sdk_bedrockagent::Client,
+    /// bedrock-data-automation-runtime (awsJson).
+    pub data_automation: aws_sdk_bedrockdataautomationruntime::Client,
     pub http: reqwest::Client,
 }
 
@@ -51,8 +55,18 @@ impl Emulator {
         let runtime = aws_sdk_bedrockruntime::config::Builder::from(base)
             .endpoint_url(running.endpoint())
             .build();
+        let agent = aws_sdk_bedrockagent::config::Builder::from(base)
+            .endpoint_url(running.endpoint())
+            .build();
+        let data_automation = aws_sdk_bedrockdataautomationruntime::config::Builder::from(base)
+            .endpoint_url(running.endpoint())
+            .build();
         Emulator {
             bedrock: aws_sdk_bedrock::Client::from_conf(bedrock),
+            agent: aws_sdk_bedrockagent::Client::from_conf(agent),
+            data_automation: aws_sdk_bedrockdataautomationruntime::Client::from_conf(
+                data_automation,
+            ),
             runtime: aws_sdk_bedrockruntime::Client::from_conf(runtime),
             running,
             http: reqwest::Client::new(),
@@ -129,6 +143,125 @@ impl Emulator {
             }),
         )
         .await
+    }
+
+    /// A knowledge base (`CreateKnowledgeBase` through the SDK); returns its id.
+    pub async fn create_knowledge_base(&self, name: &str) -> String {
+        use aws_sdk_bedrockagent::types::{
+            KnowledgeBaseConfiguration, KnowledgeBaseType, VectorKnowledgeBaseConfiguration,
+        };
+        let vector = VectorKnowledgeBaseConfiguration::builder()
+            .embedding_model_arn(
+                "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0",
+            )
+            .build()
+            .expect("vector config");
+        let config = KnowledgeBaseConfiguration::builder()
+            .r#type(KnowledgeBaseType::Vector)
+            .vector_knowledge_base_configuration(vector)
+            .build()
+            .expect("kb config");
+        let out = self
+            .agent
+            .create_knowledge_base()
+            .name(name)
+            .role_arn("arn:aws:iam::123456789012:role/KnowledgeBaseRole")
+            .knowledge_base_configuration(config)
+            .send()
+            .await
+            .expect("CreateKnowledgeBase");
+        out.knowledge_base()
+            .expect("kb")
+            .knowledge_base_id()
+            .to_owned()
+    }
+
+    /// An S3 data source of `kb_id` (`CreateDataSource`); returns its id.
+    pub async fn create_data_source(&self, kb_id: &str, name: &str) -> String {
+        use aws_sdk_bedrockagent::types::{
+            DataSourceConfiguration, DataSourceType, S3DataSourceConfiguration,
+        };
+        let s3 = S3DataSourceConfiguration::builder()
+            .bucket_arn(format!("arn:aws:s3:::{}", name.to_lowercase()))
+            .build()
+            .expect("s3 config");
+        let config = DataSourceConfiguration::builder()
+            .r#type(DataSourceType::S3)
+            .s3_configuration(s3)
+            .build()
+            .expect("ds config");
+        let out = self
+            .agent
+            .create_data_source()
+            .knowledge_base_id(kb_id)
+            .name(name)
+            .data_source_configuration(config)
+            .send()
+            .await
+            .expect("CreateDataSource");
+        out.data_source().expect("ds").data_source_id().to_owned()
+    }
+
+    /// `StartIngestionJob`; returns the job's id. `description` may carry
+    /// `emulator:outcome=STATUS` (how it ends when it advances on its own).
+    pub async fn start_ingestion_job(&self, kb_id: &str, ds_id: &str, description: &str) -> String {
+        let out = self
+            .agent
+            .start_ingestion_job()
+            .knowledge_base_id(kb_id)
+            .data_source_id(ds_id)
+            .description(description)
+            .send()
+            .await
+            .expect("StartIngestionJob");
+        out.ingestion_job()
+            .expect("job")
+            .ingestion_job_id()
+            .to_owned()
+    }
+
+    /// `InvokeDataAutomationAsync`; returns the invocation ARN. `outcome` sets the
+    /// `emulator:outcome` tag (how it ends when it advances on its own).
+    pub async fn invoke_data_automation(&self, input: &str, outcome: Option<&str>) -> String {
+        use aws_sdk_bedrockdataautomationruntime::types::{
+            InputConfiguration, OutputConfiguration, Tag,
+        };
+        let tags = outcome.map(|o| {
+            vec![Tag::builder()
+                .key("emulator:outcome")
+                .value(o)
+                .build()
+                .expect("tag")]
+        });
+        self.data_automation
+            .invoke_data_automation_async()
+            .input_configuration(
+                InputConfiguration::builder()
+                    .s3_uri(format!("s3://documents-in/{input}"))
+                    .build()
+                    .expect("input"),
+            )
+            .output_configuration(
+                OutputConfiguration::builder()
+                    .s3_uri("s3://documents-out/bda")
+                    .build()
+                    .expect("output"),
+            )
+            .data_automation_profile_arn(
+                "arn:aws:bedrock:us-east-1:123456789012:data-automation-profile/us.data-automation-v1",
+            )
+            .set_tags(tags)
+            .send()
+            .await
+            .expect("InvokeDataAutomationAsync")
+            .invocation_arn()
+            .to_owned()
+    }
+
+    /// The EventBridge event Bedrock would emit for the job's current state.
+    pub async fn event_of(&self, arn: &str) -> Value {
+        let id = arn.rsplit('/').next().unwrap_or(arn);
+        self.control_get(&format!("jobs/{id}/event")).await
     }
 
     /// The ARNs of every job the emulator has, in its listing order.

@@ -9,8 +9,10 @@ use bedrock_emulator::Settings;
 use jobwatch::adapters::async_invoke::AsyncInvokeSource;
 use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::customization::CustomizationSource;
+use jobwatch::adapters::data_automation::DataAutomationSource;
 use jobwatch::adapters::dynamodb::{create_table, DynamoJobStore};
 use jobwatch::adapters::evaluation::EvaluationSource;
+use jobwatch::adapters::kb_ingestion::KbIngestionSource;
 use jobwatch::adapters::model_copy::ModelCopySource;
 use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
@@ -148,6 +150,14 @@ impl Stack {
         CustomizationSource::new(self.bedrock.clone())
     }
 
+    pub fn kb_source(&self) -> KbIngestionSource {
+        KbIngestionSource::new(self.agent.clone())
+    }
+
+    pub fn data_automation_source(&self) -> DataAutomationSource {
+        DataAutomationSource::new(self.data_automation.clone())
+    }
+
     pub fn evaluation_source(&self) -> EvaluationSource {
         EvaluationSource::new(self.bedrock.clone())
     }
@@ -171,6 +181,11 @@ impl Stack {
             ("AWS_ENDPOINT_URL", self.moto.endpoint.clone()),
             ("AWS_ENDPOINT_URL_BEDROCK", self.emulator.endpoint()),
             ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", self.emulator.endpoint()),
+            ("AWS_ENDPOINT_URL_BEDROCK_AGENT", self.emulator.endpoint()),
+            (
+                "AWS_ENDPOINT_URL_BEDROCK_DATA_AUTOMATION_RUNTIME",
+                self.emulator.endpoint(),
+            ),
         ]
     }
 

@@ -107,7 +107,7 @@ pub async fn stop(app: &App, kind: JobKind, id: &str) -> ApiResult<Json<Value>> 
     let job = store
         .find_mut(kind, id)
         .ok_or_else(|| not_found(kind, id))?;
-    if job.status.is_terminal() || job.status == Status::Stopping {
+    if job.status.is_terminal() || job.status.is_stopping() {
         return Err(ApiError::conflict(format!(
             "The job {} can't be stopped because it is in status {}.",
             job.arn, job.status

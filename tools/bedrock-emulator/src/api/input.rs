@@ -138,6 +138,8 @@ pub fn identifier(kind: JobKind, raw: &str) -> ApiResult<()> {
     }
     let valid = match kind {
         JobKind::BatchInference | JobKind::AsyncInvoke => is_id(raw),
+        // Their own operations validate their ids (`[0-9a-zA-Z]{10}`, the invocation ARN).
+        JobKind::KbIngestion | JobKind::DataAutomation => true,
         JobKind::ModelImport | JobKind::ModelCustomization => {
             job_name("jobIdentifier", raw).is_ok()
         }
@@ -170,6 +172,14 @@ pub fn body(raw: &[u8]) -> ApiResult<Map<String, Value>> {
             format!("Could not parse the request body: {e}"),
         )),
     }
+}
+
+/// A JSON body that may be empty (operations whose members are all optional).
+pub fn body_or_empty(raw: &[u8]) -> ApiResult<Map<String, Value>> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    body(raw)
 }
 
 pub fn required_str<'a>(body: &'a Map<String, Value>, member: &str) -> ApiResult<&'a str> {

@@ -119,6 +119,8 @@ pub fn full(job: &Job) -> Value {
             put(&mut m, "failureMessage", s(job.message.as_deref()));
             m.insert("submitTime".into(), json!(iso(job.submit_time)));
         }
+        // Rendered by their own modules (`bedrock_agent`, `data_automation`).
+        JobKind::KbIngestion | JobKind::DataAutomation => {}
         JobKind::ModelCustomization => {
             m.insert("jobArn".into(), json!(job.arn));
             put(&mut m, "jobName", s(job.name.as_deref()));
@@ -257,6 +259,7 @@ fn copy(job: &Job) -> Value {
 pub fn summary(job: &Job) -> Value {
     match job.kind {
         JobKind::BatchInference | JobKind::AsyncInvoke | JobKind::ModelCopy => full(job),
+        JobKind::KbIngestion | JobKind::DataAutomation => full(job),
         JobKind::ModelEvaluation => evaluation_summary(job),
         JobKind::ModelImport => {
             let mut m = Map::new();

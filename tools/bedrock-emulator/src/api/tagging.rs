@@ -20,14 +20,15 @@ use crate::model::{Job, JobKind};
 const MAX_TAGS: usize = 200;
 
 /// The request member that carries a new job's tags, as botocore names it per operation
-/// (`CreateModelCopyJob` has none for the job: `targetModelTags` tag the new model).
+/// (`CreateModelCopyJob` has none for the job: `targetModelTags` tag the new model;
+/// `StartIngestionJob` takes none).
 pub fn create_member(kind: JobKind) -> Option<&'static str> {
     match kind {
-        JobKind::BatchInference | JobKind::AsyncInvoke => Some("tags"),
+        JobKind::BatchInference | JobKind::AsyncInvoke | JobKind::DataAutomation => Some("tags"),
         JobKind::ModelImport | JobKind::ModelCustomization | JobKind::ModelEvaluation => {
             Some("jobTags")
         }
-        JobKind::ModelCopy => None,
+        JobKind::ModelCopy | JobKind::KbIngestion => None,
     }
 }
 

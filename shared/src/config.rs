@@ -18,6 +18,8 @@ pub struct Config {
     /// `READ_OUTPUT_MANIFEST` (default false): batch jobs read `manifest.json.out` from their
     /// output location for counts and token totals (needs `s3:GetObject` there).
     pub read_output_manifest: bool,
+    /// `METRICS_NAMESPACE` (default `BedrockJobwatch`): CloudWatch namespace of the EMF metrics.
+    pub metrics_namespace: String,
     /// How the poller runs (each field names its variable).
     pub poll: PollSettings,
 }
@@ -59,6 +61,10 @@ impl Config {
             table: vars.required("JOBS_TABLE")?,
             topic_arn,
             read_output_manifest: vars.flag("READ_OUTPUT_MANIFEST")?,
+            metrics_namespace: vars
+                .get("METRICS_NAMESPACE")
+                .unwrap_or(crate::metrics::DEFAULT_NAMESPACE)
+                .to_owned(),
             poll,
         })
     }

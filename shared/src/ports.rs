@@ -57,6 +57,17 @@ pub struct ScopeState {
     pub checkpoint: Option<Checkpoint>,
     /// Open jobs at the end of the last run: sizes the reconcile's Lists.
     pub open: OpenJobs,
+    /// The last poll that recorded its progress (operators read it: `jobwatch-cli status`).
+    pub last_run: Option<LastRun>,
+}
+
+/// A poll of a scope as its item records it: when it ran, which run, whether its listing worked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastRun {
+    pub at: DateTime<Utc>,
+    pub run_id: RunId,
+    /// The discovery listing did not fail.
+    pub ok: bool,
 }
 
 /// Progress of a listing that a run could not finish (deadline, failed writes).
@@ -111,6 +122,8 @@ pub enum Listed {
 pub struct Progress {
     pub listed: Listed,
     pub open: OpenJobs,
+    /// The run recording it (`None`: leave the last run as it is).
+    pub last_run: Option<LastRun>,
 }
 
 /// Outcome of every conditional write.

@@ -11,6 +11,7 @@ use crate::adapters::dynamodb::DynamoJobStore;
 use crate::adapters::sns::SnsNotifier;
 use crate::config::Config;
 use crate::handler;
+use crate::metrics::MetricsSink;
 use crate::poller::Poller;
 use crate::ports::JobSource;
 use crate::telemetry;
@@ -46,6 +47,10 @@ where
         SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn),
         config.poll.clone(),
     );
-    let poller = &poller;
-    lambda_runtime::run(service_fn(move |event| handler::handle(poller, event))).await
+    let metrics = MetricsSink::stdout(&config.metrics_namespace);
+    let (poller, metrics) = (&poller, &metrics);
+    lambda_runtime::run(service_fn(move |event| {
+        handler::handle(poller, metrics, event)
+    }))
+    .await
 }

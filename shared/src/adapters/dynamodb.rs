@@ -12,7 +12,9 @@ use futures::Stream;
 use super::sdk::{pages, sdk_retryable, sdk_source, Calls};
 use crate::domain::{Change, JobArn, JobRecord, Lease, RunId, Scope, Sent};
 use crate::error::Error;
-use crate::ports::{Checkpoint, JobStore, Listed, OpenJobs, Page, Progress, ScopeState, Write};
+use crate::ports::{
+    Checkpoint, JobStore, LastRun, Listed, OpenJobs, Page, Progress, ScopeState, Write,
+};
 
 /// Name of the sparse GSI on `watch` (open jobs and pending notices only).
 pub const WATCH_INDEX: &str = "watch-index";
@@ -140,6 +142,15 @@ impl Update {
         self.value(&format!(":{attribute}"), value);
     }
 
+    /// Appends `value` (a list) to a list attribute, creating it if absent.
+    fn append(&mut self, attribute: &str, value: AttributeValue) {
+        self.set.push(format!(
+            "{attribute} = list_append(if_not_exists({attribute}, :empty_list), :{attribute})"
+        ));
+        self.value(":empty_list", AttributeValue::L(Vec::new()));
+        self.value(&format!(":{attribute}"), value);
+    }
+
     fn remove(&mut self, attribute: &str) {
         self.remove.push(attribute.to_owned());
     }
@@ -200,6 +211,14 @@ impl JobStore for DynamoJobStore {
             Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
             _ => 0,
         };
+        let last_run = match (time("last_run_at")?, item.get("last_run_id")) {
+            (Some(at), Some(AttributeValue::S(id))) => Some(LastRun {
+                at,
+                run_id: RunId::new(id.as_str()),
+                ok: matches!(item.get("last_run_ok"), Some(AttributeValue::Bool(true))),
+            }),
+            _ => None,
+        };
         Ok(ScopeState {
             watermark: time("watermark")?,
             checkpoint,
@@ -207,12 +226,18 @@ impl JobStore for DynamoJobStore {
                 count,
                 oldest: time("oldest_open")?,
             },
+            last_run,
         })
     }
 
     async fn save_progress(&self, scope: &Scope, progress: &Progress) -> Result<Write, Error> {
         let mut update = Update::default();
         update.set("open_count", n(progress.open.count as i64));
+        if let Some(run) = &progress.last_run {
+            update.set("last_run_at", s(stamp(run.at)));
+            update.set("last_run_id", s(run.run_id.as_str()));
+            update.set("last_run_ok", AttributeValue::Bool(run.ok));
+        }
         match progress.open.oldest {
             Some(oldest) => update.set("oldest_open", s(stamp(oldest))),
             None => update.remove("oldest_open"),
@@ -328,6 +353,11 @@ impl JobStore for DynamoJobStore {
         let mut update = Update::default();
         update.set("notified_status", s(sent.status.as_str()));
         update.set("notified_at", s(stamp(sent.at)));
+        let entry = serde_dynamo::to_attribute_value(sent.entry()).map_err(|e| Error::Corrupt {
+            key: arn.to_string(),
+            source: Box::new(e),
+        })?;
+        update.append("notifications", AttributeValue::L(vec![entry]));
         update.add_to("version", n(1));
         for attribute in ["pending_status", "lease_owner", "lease_until"] {
             update.remove(attribute);

@@ -12,7 +12,7 @@ pub use family::{EventShape, Family, JobKind};
 pub use ids::{Lease, RunId, Scope};
 pub use notice::Notice;
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};
-pub use record::{JobRecord, Sent};
+pub use record::{JobRecord, Notified, Sent};
 pub use status::{JobStatus, Outcome, Phase};
 
 use chrono::{DateTime, Utc};

@@ -72,6 +72,19 @@ pub struct JobRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub expires_at: Option<DateTime<Utc>>,
+    /// Every notification published for the job, oldest first (re-sends included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<Notified>,
+}
+
+/// One published notification in a job's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notified {
+    pub status: JobStatus,
+    pub at: DateTime<Utc>,
+    /// An operator's re-send (`jobwatch-cli renotify`), not a transition.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resend: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -86,6 +99,19 @@ pub struct Sent {
     pub at: DateTime<Utc>,
     pub watch: Option<Scope>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// An operator's re-send, recorded as such in the history.
+    pub resend: bool,
+}
+
+impl Sent {
+    /// The history entry the write appends.
+    pub fn entry(&self) -> Notified {
+        Notified {
+            status: self.status.clone(),
+            at: self.at,
+            resend: self.resend,
+        }
+    }
 }
 
 impl JobRecord {
@@ -145,6 +171,7 @@ impl JobRecord {
             at: now,
             watch: after.watch,
             expires_at: after.expires_at,
+            resend: false,
         }
     }
 }

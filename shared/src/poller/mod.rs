@@ -16,11 +16,13 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 
 pub use settle::MAX_MISSING;
-pub use summary::{Discovered, Failures, Reconciled, RunSummary, Settled};
+pub use summary::{Discovered, Failures, Finished, Reconciled, RunSummary, Settled, KEPT_LAGS};
 
 use crate::domain::{NotifyPolicy, RunId, Scope};
 use crate::error::Error;
-use crate::ports::{Checkpoint, JobSource, JobStore, Listed, Notifier, OpenJobs, Progress};
+use crate::ports::{
+    Checkpoint, JobSource, JobStore, LastRun, Listed, Notifier, OpenJobs, Progress,
+};
 use discover::Seen;
 use settle::RunContext;
 
@@ -147,8 +149,17 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             open = open.widest(start.state.open);
         }
         let listed = self.listed(&start, &discovered, now);
-        let advanced = self.advance(listed, open).await;
+        let last_run = LastRun {
+            at: now,
+            run_id: run_id.clone(),
+            ok: !discovered.list_failed,
+        };
+        let advanced = self.advance(listed, open, last_run).await;
         let mut summary = self.summary(&start, &run_id, discovered, reconciled, advanced);
+        summary.open_jobs = Some(open.count);
+        summary.oldest_open_age_seconds = open
+            .oldest
+            .map(|oldest| (now - oldest).num_seconds().max(0) as u64);
         // Stopping early for a failed listing is not the deadline's doing.
         summary.deadline_reached &= budget.exhausted();
         summary.duration_ms = started.elapsed().as_millis() as u64;
@@ -196,9 +207,18 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         }
     }
 
-    async fn advance(&self, listed: Listed, open: OpenJobs) -> (Listed, Failures) {
+    async fn advance(
+        &self,
+        listed: Listed,
+        open: OpenJobs,
+        last_run: LastRun,
+    ) -> (Listed, Failures) {
         let mut failures = Failures::default();
-        let progress = Progress { listed, open };
+        let progress = Progress {
+            listed,
+            open,
+            last_run: Some(last_run),
+        };
         if let Err(e) = self.store.save_progress(&self.scope(), &progress).await {
             failures.record("save progress", &e);
             return (Listed::Nothing, failures);

@@ -5,11 +5,11 @@
 use chrono::{DateTime, Utc};
 use futures::{stream, StreamExt};
 
-use super::summary::{Failures, Settled};
+use super::summary::{Failures, Settled, KEPT_LAGS};
 use super::{Budget, Poller};
 use crate::domain::{
-    plan, plan_missing, Change, JobRecord, JobStatus, Lease, Notice, ObservedJob, PlanContext,
-    RunId, Skip,
+    plan, plan_missing, Change, JobRecord, JobStatus, Lease, Notice, ObservedJob, Outcome,
+    PlanContext, RunId, Skip,
 };
 use crate::ports::{JobSource, JobStore, Notifier, Write};
 
@@ -215,9 +215,16 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     async fn publish(&self, held: Held, run: &RunContext<'_>, report: &mut Settled) {
         let Held { record, status } = held;
         let notice = Notice::new(&record, &status);
+        report.publish_calls += 1;
         match self.notifier.publish(&notice).await {
             Ok(message_id) => {
                 report.notifications_sent += 1;
+                if let Some(end) = record.end_time {
+                    let lag = (run.now - end).num_seconds().max(0) as u64;
+                    if report.lags_seconds.len() < KEPT_LAGS {
+                        report.lags_seconds.push(lag);
+                    }
+                }
                 tracing::info!(job_arn = %record.pk, status = %status, message_id, dedup_key = notice.dedup_key, "notified");
                 let sent = record.sent(&status, run.now, self.settings.retention);
                 match self.store.mark_sent(&record.pk, run.run_id, &sent).await {
@@ -240,6 +247,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
 
 /// Counts a written change; returns the notice it claimed, if any.
 fn written(change: Change, report: &mut Settled) -> Option<Held> {
+    count_finished(&change, report);
     let record = change.record;
     if record.missing_count > 0 {
         if record.retired {
@@ -258,4 +266,20 @@ fn written(change: Change, report: &mut Settled) -> Option<Held> {
     );
     let status = record.pending_status.clone().filter(|_| change.notify)?;
     Some(Held { record, status })
+}
+
+/// A job seen to finish: a known job arriving in a terminal status, or a new one notified as
+/// such (a first run's silent history is not news).
+fn count_finished(change: &Change, report: &mut Settled) {
+    let record = &change.record;
+    let news = record.previous_status.is_some() || change.notify;
+    if record.missing_count > 0 || record.is_open() || !news {
+        return;
+    }
+    match record.phase().outcome() {
+        Outcome::Success => report.finished.success += 1,
+        Outcome::Partial => report.finished.partial += 1,
+        Outcome::Failure => report.finished.failure += 1,
+        Outcome::Progress => {}
+    }
 }

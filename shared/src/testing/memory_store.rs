@@ -97,6 +97,9 @@ impl JobStore for MemoryJobStore {
             Listed::Nothing => {}
         }
         state.open = progress.open;
+        if let Some(run) = &progress.last_run {
+            state.last_run = Some(run.clone());
+        }
         Ok(Write::Written)
     }
 
@@ -160,6 +163,7 @@ impl JobStore for MemoryJobStore {
             |r| {
                 r.notified_status = Some(sent.status.clone());
                 r.notified_at = Some(sent.at);
+                r.notifications.push(sent.entry());
                 r.version += 1;
                 r.pending_status = None;
                 r.set_lease(None);

@@ -3,6 +3,7 @@
 mod email;
 mod family;
 mod ids;
+mod marks;
 mod notice;
 mod plan;
 mod record;
@@ -10,6 +11,7 @@ mod status;
 
 pub use family::{EventShape, Family, JobKind};
 pub use ids::{Lease, RunId, Scope};
+pub use marks::{test_job_arn, test_record};
 pub use notice::Notice;
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};
 pub use record::{JobRecord, Notified, Sent};

@@ -3,6 +3,7 @@
 //! of the watch index at a time), advance (record how far it got). Every page and chunk is
 //! settled the same way (`settle`): plan, write, claim, publish. Generic over the ports.
 
+mod backfill;
 mod discover;
 mod event;
 mod reconcile;

@@ -13,17 +13,18 @@ tools:
 build:
 	cargo build --workspace
 
-lambda-build: tools ## Release bootstraps for Lambda (arm64), as SAM builds them
-	cargo lambda build --release --arm64
+lambda-build: tools ## Release bootstrap for Lambda (arm64), as SAM builds it
+	cargo lambda build --release --arm64 -p jobwatch-poller --bin jobwatch-poller
 
 # One release build per architecture, each into its own folder: both would otherwise write
-# target/lambda/<function>/bootstrap and the second build would replace the first.
-POLLERS := batch-inference-poller model-import-poller async-invoke-poller customization-poller
+# target/lambda/<function>/bootstrap and the second build would replace the first. Every poller
+# deploys the same binary (its family from JOB_FAMILY, template.yaml).
+POLLERS := jobwatch-poller
 RELEASE_DIR := target/lambda
 
-release: tools ## Release bootstraps of the four pollers for arm64 and x86_64 (packaging without SAM), with sizes
-	cargo lambda build --release --arm64 $(addprefix -p ,$(POLLERS)) --lambda-dir $(RELEASE_DIR)/arm64
-	cargo lambda build --release --x86-64 $(addprefix -p ,$(POLLERS)) --lambda-dir $(RELEASE_DIR)/x86_64
+release: tools ## Release bootstrap of the pollers (one binary for every family) for arm64 and x86_64 (packaging without SAM), with sizes
+	cargo lambda build --release --arm64 -p jobwatch-poller $(addprefix --bin ,$(POLLERS)) --lambda-dir $(RELEASE_DIR)/arm64
+	cargo lambda build --release --x86-64 -p jobwatch-poller $(addprefix --bin ,$(POLLERS)) --lambda-dir $(RELEASE_DIR)/x86_64
 	@for arch in arm64 x86_64; do for f in $(POLLERS); do \
 	  b=$(RELEASE_DIR)/$$arch/$$f/bootstrap; \
 	  [ -x "$$b" ] || { echo "missing $$b" >&2; exit 1; }; \

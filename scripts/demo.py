@@ -22,7 +22,13 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".demo"
-FUNCTIONS = ["batch-inference-poller", "model-import-poller", "async-invoke-poller", "customization-poller"]
+# where scripts/demo.sh's `cargo build` put the binaries (CARGO_TARGET_DIR or the default)
+TARGET = Path(json.loads(subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT,
+                                        capture_output=True, text=True, check=True).stdout)["target_directory"])
+# function name (as `cargo lambda invoke` calls it) -> its family: the one binary, JOB_FAMILY set
+FUNCTIONS = {"batch-inference-poller": "batch-inference", "model-import-poller": "model-import",
+             "async-invoke-poller": "async-invoke", "customization-poller": "model-customization",
+             "model-evaluation-poller": "model-evaluation", "model-copy-poller": "model-copy"}
 TIMEOUT_S = 240
 CREDS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 procs = []
@@ -88,7 +94,7 @@ def main():
     say("==> starting moto (DynamoDB, SNS, SQS) and the Bedrock emulator (auto-advance)")
     _, m = start(["moto_server", "-H", "127.0.0.1", "-p", "0"], "moto.log", pattern=r"Running on http://127\.0\.0\.1:(\d+)")
     moto = f"http://127.0.0.1:{m.group(1)}"
-    emulator_bin = str(ROOT / "target" / "debug" / "bedrock-emulator")
+    emulator_bin = str(TARGET / "debug" / "bedrock-emulator")
     _, m = start([emulator_bin, "--port", "0", "--auto-advance", "--step-ms", "1500", "--seed", "7"], "emulator.log",
                  pattern=r"listening on (http://\S+)")
     emulator = m.group(1)
@@ -126,8 +132,8 @@ def main():
                    AWS_ENDPOINT_URL_BEDROCK=emulator, AWS_ENDPOINT_URL_BEDROCK_RUNTIME=emulator, RUST_LOG="warn",
                    # what Lambda sets, pointing at the emulated runtime API of this function
                    AWS_LAMBDA_RUNTIME_API=f"http://127.0.0.1:{port}/.rt/{f}", AWS_LAMBDA_FUNCTION_NAME=f,
-                   AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256")
-        start([str(ROOT / "target" / "debug" / f)], f"{f}.log", env=env)
+                   AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256", JOB_FAMILY=FUNCTIONS[f])
+        start([str(TARGET / "debug" / "jobwatch-poller")], f"{f}.log", env=env)
 
     def invoke(function):
         out = subprocess.run(["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port", str(port), "--data-file",
@@ -188,6 +194,23 @@ def main():
         expected[arn] = outcome or "Stopped"
         tune_stop = tune_stop if outcome else arn
         say(f"    {name:22} -> {outcome or 'will be stopped by hand'} (fine-tuning)")
+    kb = {"knowledgeBaseConfig": {"retrieveConfig": {"knowledgeBaseId": "KBSUPPORT01", "knowledgeBaseRetrievalConfiguration":
+                                                     {"vectorSearchConfiguration": {"numberOfResults": 5}}}}}
+    for name, outcome, inference in [
+            ("eval-support-rag", "Completed", {"ragConfigs": [kb]}),
+            ("eval-haiku-summaries", "Failed", {"models": [{"bedrockModel": {"modelIdentifier": "anthropic.claude-3-haiku-20240307-v1:0"}}]})]:
+        arn = bedrock.create_evaluation_job(
+            jobName=name, roleArn=role, inferenceConfig=inference, outputDataConfig={"s3Uri": f"s3://demo-evals/{name}/"},
+            evaluationConfig={"automated": {"datasetMetricConfigs": [{
+                "taskType": "QuestionAndAnswer", "dataset": {"name": "Builtin.BoolQ"}, "metricNames": ["Builtin.Accuracy"]}]}},
+            jobTags=[{"key": "emulator:outcome", "value": outcome}])["jobArn"]
+        expected[arn] = outcome
+        say(f"    {name:22} -> {outcome} (model evaluation)")
+    arn = bedrock.create_model_copy_job(
+        sourceModelArn="arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/sup0rtb0t001",
+        targetModelName="support-bot-eu", targetModelTags=[{"key": "emulator:outcome", "value": "Completed"}])["jobArn"]
+    expected[arn] = "Completed"
+    say(f"    {'support-bot-eu':22} -> Completed (model copy from us-west-2)")
     stop_arn = [a for a, o in expected.items() if o == "Stopped" and ":model-invocation-job/" in a][0]
     time.sleep(1)
     bedrock.stop_model_invocation_job(jobIdentifier=stop_arn)

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # One-command local demo: installs what is missing, builds once, and runs scripts/demo.py, which
-# starts moto and the Bedrock emulator, runs these poller binaries against the Lambda runtime API
+# starts moto and the Bedrock emulator, runs the poller binary (one process per family, JOB_FAMILY) against the Lambda runtime API
 # of `cargo lambda watch --only-lambda-apis` (which compiles nothing), invokes them with
 # `cargo lambda invoke`, and prints the notifications as a subscriber receives them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-tools.sh
 echo "==> building the emulator and the pollers (first build takes a few minutes)"
-cargo build --quiet -p bedrock-emulator -p batch-inference-poller -p model-import-poller \
-  -p async-invoke-poller -p customization-poller
+cargo build --quiet -p bedrock-emulator -p jobwatch-poller --bin bedrock-emulator --bin jobwatch-poller
 exec python3 scripts/demo.py "$@"

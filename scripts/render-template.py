@@ -1,5 +1,5 @@
-"""Renders template.yaml as CloudFormation will receive it (the SAM transform, offline) for a few
-parameter combinations, checks what a real account needs of each rendering, and lints each with
+"""Renders template.yaml as CloudFormation will receive it (AWS::LanguageExtensions as SAM CLI
+expands it, then the SAM transform, offline) for a few parameter combinations, checks what a real account needs of each rendering, and lints each with
 cfn-lint.
 
 The SAM transform generates resources the template does not spell out (function roles, event
@@ -8,6 +8,7 @@ combination's conditions evaluated: an `Fn::If` is resolved, resources whose con
 are dropped.
 
 Usage: python3 scripts/render-template.py [--template FILE] [--keep DIR]   (exit 1 if a check fails)
+       python3 scripts/render-template.py --expanded FILE   (writes template.yaml with its loops expanded)
 """
 
 import collections
@@ -15,6 +16,7 @@ import copy
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,6 +36,8 @@ FAMILIES = {
     "ModelImportPoller": "ModelImportPollerEnabled",
     "AsyncInvokePoller": "AsyncInvokePollerEnabled",
     "CustomizationPoller": "CustomizationPollerEnabled",
+    "ModelEvaluationPoller": "ModelEvaluationPollerEnabled",
+    "ModelCopyPoller": "ModelCopyPollerEnabled",
 }
 
 COMBINATIONS = {
@@ -47,12 +51,16 @@ COMBINATIONS = {
         "NotificationEmail": "ml-team@example.com",
         "EmailFilterPolicy": '{"outcome":["failure","partial"]}',
         "AllowedSubscriptionProtocols": "email,sqs",
+        "OperationsEmail": "ops@example.com",
+        "PollPeriodMinutes": 60,
     },
     "families-off": {
         "BatchInferencePollerEnabled": "false",
         "ModelImportPollerEnabled": "false",
         "AsyncInvokePollerEnabled": "false",
         "CustomizationPollerEnabled": "false",
+        "ModelEvaluationPollerEnabled": "false",
+        "ModelCopyPollerEnabled": "false",
     },
     "x86_64-organisation": {
         "Architecture": "x86_64",
@@ -62,6 +70,56 @@ COMBINATIONS = {
         "BatchOutputKmsKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/abcd1234-12ab-34cd-56ef-1234567890ab",
     },
 }
+
+
+def expand_foreach(template):
+    """AWS::LanguageExtensions' `Fn::ForEach` as CloudFormation documents it: one copy of the
+    fragment per collection value, `${Identifier}` (and `&{Identifier}`, alphanumerics only)
+    replaced in its keys and strings and `{"Ref": Identifier}` by the value. Nothing else is
+    resolved here (SAM CLI's own expansion also resolves Fn::Sub and Fn::If, not always
+    correctly: a Sub of `${JobsTable.Arn}` comes out as a plain string), so the checks below see
+    the intrinsics CloudFormation will evaluate."""
+
+    def substitute(v, ident, value):
+        if isinstance(v, str):
+            return v.replace("${%s}" % ident, value).replace("&{%s}" % ident, re.sub("[^0-9A-Za-z]", "", value))
+        if isinstance(v, list):
+            return [substitute(x, ident, value) for x in v]
+        if isinstance(v, dict):
+            if v == {"Ref": ident}:
+                return value
+            return literal_names({substitute(k, ident, value): substitute(x, ident, value) for k, x in v.items()})
+        return v
+
+    def literal_names(v):
+        """A `Fn::Sub` left with no variable is its string, also as the name in a Ref or Fn::GetAtt
+        (`{"Ref": {"Fn::Sub": "Name"}}` -> `{"Ref": "Name"}`: names built in a loop)."""
+        sub = lambda x: x["Fn::Sub"] if isinstance(x, dict) and set(x) == {"Fn::Sub"} and isinstance(x["Fn::Sub"], str) and "${" not in x["Fn::Sub"] else x
+        if sub(v) is not v:
+            return sub(v)
+        if set(v) == {"Ref"}:
+            return {"Ref": sub(v["Ref"])}
+        if set(v) == {"Fn::GetAtt"} and isinstance(v["Fn::GetAtt"], list):
+            return {"Fn::GetAtt": [sub(x) for x in v["Fn::GetAtt"]]}
+        return v
+
+    def expand(section):
+        out = {}
+        for k, v in section.items():
+            if not k.startswith("Fn::ForEach::"):
+                out[k] = v
+                continue
+            ident, collection, fragment = v
+            for value in collection:
+                out.update(expand(substitute(fragment, ident, value)))
+        return out
+
+    t = copy.deepcopy(template)
+    t["Transform"] = [x for x in listify(t.get("Transform", [])) if x != "AWS::LanguageExtensions"]
+    for section in ("Conditions", "Resources", "Outputs"):
+        if section in t:
+            t[section] = expand(t[section])
+    return t
 
 
 class NoManagedPolicies(ManagedPolicyLoader):
@@ -76,11 +134,12 @@ class NoManagedPolicies(ManagedPolicyLoader):
 
 def render(template, params):
     t = template_with(template, params)
+    values = {k: p.get("Default") for k, p in t["Parameters"].items()}
+    values.update({"AWS::Region": "us-east-1", "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"})
+    t = expand_foreach(t)
     for r in t["Resources"].values():
         if r["Type"] == "AWS::Serverless::Function":
             r["Properties"]["CodeUri"] = "s3://bucket/function.zip"
-    values = {k: p.get("Default") for k, p in t["Parameters"].items()}
-    values.update({"AWS::Region": "us-east-1", "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"})
     return transform(t, values, NoManagedPolicies())
 
 
@@ -91,6 +150,7 @@ class Resolver:
         # A parameter the template lacks reads as blank (to run the checks on an older template).
         self.params = collections.defaultdict(str, {k: p.get("Default", "") for k, p in template["Parameters"].items()})
         self.conditions = template.get("Conditions", {})
+        self.mappings = template.get("Mappings", {})
         self.cache = {}
 
     def param(self, name):
@@ -132,6 +192,10 @@ class Resolver:
         if isinstance(v, dict):
             if set(v) == {"Ref"} and v["Ref"] in self.params:
                 return self.params[v["Ref"]]
+            if set(v) == {"Fn::FindInMap"}:
+                name, top, second = (self.resolve(x) for x in v["Fn::FindInMap"])
+                # Number parameters (PollPeriodMinutes) key mappings by their text.
+                return self.resolve(self.mappings[name][str(top)][second])
             if set(v) == {"Fn::If"}:
                 cond, yes, no = v["Fn::If"]
                 return self.resolve(yes if self.condition(cond) else no)
@@ -165,9 +229,13 @@ def listify(v):
     return v if isinstance(v, list) else [v]
 
 
-def statements(role):
+def statements(role, policies=None):
+    """A role's inline statements, and those of the separate policies (`AWS::IAM::Policy`) attached to it."""
     for p in role["Properties"].get("Policies", []):
         yield from listify(p["PolicyDocument"]["Statement"])
+    for p in (policies or {}).values():
+        if role.get("_id") and {"Ref": role["_id"]} in p["Properties"].get("Roles", []):
+            yield from listify(p["Properties"]["PolicyDocument"]["Statement"])
 
 
 def check(name, params, template, rendered):
@@ -187,6 +255,9 @@ def check(name, params, template, rendered):
         by_type.setdefault(r["Type"], {})[k] = r
     functions = by_type.get("AWS::Lambda::Function", {})
     roles = by_type.get("AWS::IAM::Role", {})
+    for k, r in roles.items():
+        r["_id"] = k
+    separate_policies = by_type.get("AWS::IAM::Policy", {})
     expect(set(functions) == set(FAMILIES), f"functions {sorted(functions)}")
 
     # 1: every schedule uses SchedulerRole, which may use the dead-letter queue's key
@@ -243,12 +314,29 @@ def check(name, params, template, rendered):
         expect(p["Architectures"] == [res.params["Architecture"]], f"{k} architecture")
         role = roles[getatt(p["Role"])[0]]
         # 13: the stack's key only through the services that use it
-        for s in statements(role):
+        for s in statements(role, separate_policies):
             if any(a.startswith("kms:") for a in listify(s["Action"])):
                 expect("kms:ViaService" in json.dumps(s.get("Condition", {})), f"{k}: {s.get('Sid')} without kms:ViaService")
             if "s3:GetObject" in listify(s["Action"]):
                 resource = json.dumps(s["Resource"])
                 expect("*/manifest.json.out" in resource, f"{k}: s3:GetObject beyond the manifests: {resource}")
+
+    # 15: each poller serves its own family with its family's Bedrock actions only, and only the
+    # batch poller reads output manifests, when asked to
+    families = template.get("Mappings", {}).get("Families", {})
+    readers = []
+    for k, f in functions.items():
+        entry = families.get(k.removesuffix("Poller"), {})
+        env = f["Properties"].get("Environment", {}).get("Variables", {})
+        expect(env.get("JOB_FAMILY") == entry.get("Name"), f"{k} JOB_FAMILY {env.get('JOB_FAMILY')}")
+        granted = set()
+        for s in statements(roles[getatt(f["Properties"]["Role"])[0]], separate_policies):
+            granted |= {a for a in listify(s["Action"]) if a.startswith("bedrock:")}
+            readers += [k] if "s3:GetObject" in listify(s["Action"]) else []
+        wanted = set(entry.get("ListActions", [])) | set(entry.get("ReadActions", []))
+        expect(granted == wanted and wanted, f"{k} may call {sorted(granted)}, its family {sorted(wanted)}")
+    manifests = ["BatchInferencePoller"] if res.params["BatchOutputManifestS3Arn"] else []
+    expect(readers == manifests, f"manifest readers {readers}")
 
     # 14: every role the stack creates carries the permissions boundary when one is given
     for k, r in roles.items():
@@ -259,7 +347,7 @@ def check(name, params, template, rendered):
     taggable = {"AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::Events::Rule", "AWS::IAM::Role",
                 "AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
                 "AWS::SQS::Queue", "AWS::Scheduler::ScheduleGroup"}
-    untaggable = {"AWS::KMS::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
+    untaggable = {"AWS::CloudWatch::Dashboard", "AWS::IAM::Policy", "AWS::KMS::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
                   "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy",
                   "AWS::Scheduler::Schedule"}
     unknown = set(by_type) - taggable - untaggable
@@ -272,8 +360,15 @@ def check(name, params, template, rendered):
 
     # 12: who may publish and subscribe
     creates_topic = res.params["ExistingTopicArn"] == ""
+    creates_ops_topic = res.params["AlarmTopicArn"] == ""
     policies = by_type.get("AWS::SNS::TopicPolicy", {})
-    expect(len(policies) == (1 if creates_topic else 0), f"{len(policies)} topic policies")
+    expect(len(policies) == int(creates_topic) + int(creates_ops_topic), f"{len(policies)} topic policies")
+    ops_policy = policies.pop("OperationsTopicPolicy", None)
+    expect((ops_policy is not None) == creates_ops_topic, "operations topic policy")
+    if ops_policy:
+        st = {s["Sid"]: s for s in ops_policy["Properties"]["PolicyDocument"]["Statement"]}
+        alarms = st.get("AlarmsPublish", {})
+        expect(alarms.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}, "only CloudWatch publishes alarms")
     for policy in policies.values():
         st = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
         deny = st.get("OnlyThePollersPublish", {})
@@ -282,19 +377,35 @@ def check(name, params, template, rendered):
         expect(deny.get("Effect") == "Deny" and allowed == function_roles, f"publishers {allowed}")
         protocols = res.params["AllowedSubscriptionProtocols"]
         expect(("SubscribeOnlyWithAllowedProtocols" in st) == bool(protocols), "subscribe restriction")
-    subs = by_type.get("AWS::SNS::Subscription", {})
+        expect("AlarmsPublish" not in st, "alarms never go to the notification topic")
+    subs = dict(by_type.get("AWS::SNS::Subscription", {}))
+    ops_email = subs.pop("OperationsEmailSubscription", None)
+    expect((ops_email is not None) == bool(res.params.get("OperationsEmail") and creates_ops_topic), "operations email")
     expect(len(subs) == (1 if res.params["NotificationEmail"] else 0), f"{len(subs)} subscriptions")
     for s in subs.values():
         expect(("FilterPolicy" in s["Properties"]) == bool(res.params["EmailFilterPolicy"]), "filter policy")
 
-    # 8: alarms go where asked
-    alarm_topic = res.params["AlarmTopicArn"] or res.params["ExistingTopicArn"] or {"Ref": "NotificationTopic"}
+    # 8: a family switched off is silent on purpose: its silence alarm does not count no data
     for k, a in by_type.get("AWS::CloudWatch::Alarm", {}).items():
-        expect(a["Properties"]["AlarmActions"] == [alarm_topic], f"{k} actions {a['Properties']['AlarmActions']}")
+        if k.endswith("PollerSilent"):
+            enabled = res.params[k.replace("PollerSilent", "PollerEnabled")] == "true"
+            missing = a["Properties"]["TreatMissingData"]
+            expect(missing == ("breaching" if enabled else "notBreaching"), f"{k} missing data {missing}")
+
+    # 8: alarms (and their recoveries) go where asked, by default to the operations topic
+    alarm_topic = res.params["AlarmTopicArn"] or {"Ref": "OperationsTopic"}
+    for k, a in by_type.get("AWS::CloudWatch::Alarm", {}).items():
+        actions = (a["Properties"]["AlarmActions"], a["Properties"].get("OKActions"))
+        expect(actions == ([alarm_topic], [alarm_topic]), f"{k} actions {actions}")
     return failures
 
 
 def main():
+    if "--expanded" in sys.argv:
+        # Only the loops expanded (for tools that do not know Fn::ForEach, e.g. checkov).
+        out = Path(sys.argv[sys.argv.index("--expanded") + 1])
+        out.write_text(json.dumps(expand_foreach(json.loads(json.dumps(cfn_yaml.load(str(ROOT / "template.yaml"))))), indent=1))
+        return
     keep = Path(sys.argv[sys.argv.index("--keep") + 1]) if "--keep" in sys.argv else None
     source = sys.argv[sys.argv.index("--template") + 1] if "--template" in sys.argv else ROOT / "template.yaml"
     template = json.loads(json.dumps(cfn_yaml.load(str(source))))  # plain dicts and strings

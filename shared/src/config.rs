@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::Duration;
 
-use crate::domain::{NotifyOn, NotifyPolicy};
+use crate::domain::{JobKind, NotifyOn, NotifyPolicy};
 use crate::error::ConfigError;
 use crate::poller::PollSettings;
 
@@ -20,6 +20,9 @@ pub struct Config {
     pub read_output_manifest: bool,
     /// `METRICS_NAMESPACE` (default `BedrockJobwatch`): CloudWatch namespace of the EMF metrics.
     pub metrics_namespace: String,
+    /// `JOB_FAMILY`: the family this function polls, by its stable name (`batch-inference`,
+    /// ...). The one deployed binary serves every family; the per-family binaries fix their own.
+    pub family: Option<JobKind>,
     /// How the poller runs (each field names its variable).
     pub poll: PollSettings,
 }
@@ -65,6 +68,7 @@ impl Config {
                 .get("METRICS_NAMESPACE")
                 .unwrap_or(crate::metrics::DEFAULT_NAMESPACE)
                 .to_owned(),
+            family: vars.family()?,
             poll,
         })
     }
@@ -112,6 +116,16 @@ impl Vars<'_> {
                     &format!("expected a whole number from {min} to {max}"),
                 )),
             },
+        }
+    }
+
+    fn family(&self) -> Result<Option<JobKind>, ConfigError> {
+        let Some(name) = self.get("JOB_FAMILY") else {
+            return Ok(None);
+        };
+        match JobKind::from_name(name) {
+            Some(kind) => Ok(Some(kind)),
+            None => Err(invalid("JOB_FAMILY", name, "not a known job family")),
         }
     }
 

@@ -7,9 +7,17 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use lambda_runtime::service_fn;
 
+use crate::adapters::async_invoke::AsyncInvokeSource;
+use crate::adapters::batch::BatchInferenceSource;
+use crate::adapters::customization::CustomizationSource;
 use crate::adapters::dynamodb::DynamoJobStore;
+use crate::adapters::evaluation::EvaluationSource;
+use crate::adapters::model_copy::ModelCopySource;
+use crate::adapters::model_import::ModelImportSource;
 use crate::adapters::sns::SnsNotifier;
 use crate::config::Config;
+use crate::domain::JobKind;
+use crate::error::ConfigError;
 use crate::handler;
 use crate::metrics::MetricsSink;
 use crate::poller::Poller;
@@ -53,4 +61,28 @@ where
         handler::handle(poller, metrics, event)
     }))
     .await
+}
+
+/// Runs the poller of `kind` (the per-family binaries, and `cargo lambda invoke <family>-poller`).
+/// Adding a family adds its adapter here.
+pub async fn serve_family(kind: JobKind) -> Result<(), lambda_runtime::Error> {
+    // Boxed: one future type per family, not a layout nesting all of them.
+    let run: std::pin::Pin<Box<dyn std::future::Future<Output = _>>> = match kind {
+        JobKind::BatchInference => Box::pin(serve(BatchInferenceSource::from_sdk)),
+        JobKind::ModelImport => Box::pin(serve(ModelImportSource::from_sdk)),
+        JobKind::AsyncInvoke => Box::pin(serve(AsyncInvokeSource::from_sdk)),
+        JobKind::ModelCustomization => Box::pin(serve(CustomizationSource::from_sdk)),
+        JobKind::ModelEvaluation => Box::pin(serve(EvaluationSource::from_sdk)),
+        JobKind::ModelCopy => Box::pin(serve(ModelCopySource::from_sdk)),
+    };
+    run.await
+}
+
+/// Runs the poller of the family `JOB_FAMILY` names: the one binary the template deploys for
+/// every family, so that `sam build` compiles it once.
+pub async fn serve_configured_family() -> Result<(), lambda_runtime::Error> {
+    let kind = Config::from_env()?
+        .family
+        .ok_or(ConfigError::Missing("JOB_FAMILY"))?;
+    Box::pin(serve_family(kind)).await
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use jobwatch::config::Config;
-use jobwatch::domain::{JobStatus, NotifyOn, Phase};
+use jobwatch::domain::{JobKind, JobStatus, NotifyOn, Phase};
 use jobwatch::error::ConfigError;
 
 fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -73,8 +73,18 @@ fn missing_and_invalid_values_name_the_variable() {
         ("NOTIFY_ON_FIRST_SIGHT", "maybe"),
         ("GET_CONCURRENCY", "0"),
         ("NOTIFY_STATUSES", " , "),
+        ("JOB_FAMILY", "batch"),
     ] {
         let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
         assert!(err.to_string().contains(name), "{name}={value}: {err}");
+    }
+}
+
+#[test]
+fn the_family_is_named_by_its_stable_name() {
+    assert_eq!(Config::from_vars(&vars(&[])).unwrap().family, None);
+    for kind in JobKind::ALL {
+        let config = Config::from_vars(&vars(&[("JOB_FAMILY", kind.as_str())])).unwrap();
+        assert_eq!(config.family, Some(kind));
     }
 }

@@ -42,6 +42,36 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             Some("arn:aws:bedrock:us-east-1:123456789012:custom-model/tune-support-bot-model/a1b2c3d4e5f6"),
             RecordCounts::default(),
         ),
+        JobKind::ModelEvaluation => (
+            "arn:aws:bedrock:us-east-1:123456789012:evaluation-job/a1b2c3d4e5f6",
+            Some("support-bot-rag-quality"),
+            "anthropic.claude-3-5-sonnet-20240620-v1:0",
+            None,
+            Some("s3://acme-evals/support-bot/"),
+            RecordCounts::default(),
+        ),
+        JobKind::ModelCopy => (
+            "arn:aws:bedrock:eu-west-1:123456789012:model-copy-job/a1b2c3d4e5f6",
+            Some("support-bot-eu"),
+            "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/f6e5d4c3b2a1",
+            None,
+            Some("arn:aws:bedrock:eu-west-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/a9b8c7d6e5f4"),
+            RecordCounts::default(),
+        ),
+    };
+    let details: Vec<(&str, &str)> = match kind {
+        JobKind::ModelEvaluation => vec![
+            ("applicationType", "RagEvaluation"),
+            ("knowledgeBaseId", "KB12345678"),
+            ("jobType", "Automated"),
+            ("evaluationTaskTypes", "QuestionAndAnswer"),
+        ],
+        JobKind::ModelCopy => vec![
+            ("sourceModelArn", model),
+            ("sourceAccountId", "123456789012"),
+            ("targetModelArn", output.unwrap_or_default()),
+        ],
+        _ => vec![],
     };
     let message = match status.as_str() {
         "Failed" => {
@@ -65,6 +95,10 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
         input_s3_uri: input.map(str::to_owned),
         output_s3_uri: output.map(str::to_owned),
         counts,
+        details: details
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
     };
     let policy = NotifyPolicy::default();
     let ctx = PlanContext {

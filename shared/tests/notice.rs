@@ -28,6 +28,7 @@ fn record(name: &str, message: Option<String>) -> jobwatch::domain::JobRecord {
             error: Some(1),
             ..Default::default()
         },
+        details: Default::default(),
     };
     let policy = NotifyPolicy::default();
     let ctx = PlanContext {

@@ -31,6 +31,7 @@ fn observed(status: &str) -> ObservedJob {
         input_s3_uri: Some("s3://in/x.jsonl".into()),
         output_s3_uri: Some("s3://out/".into()),
         counts: RecordCounts::default(),
+        details: Default::default(),
     }
 }
 

@@ -1,10 +1,13 @@
-//! No drift between `template.yaml` and the code: the functions it deploys are the crates in
-//! `functions/`, the environment it sets is what `Config` reads, and each function's IAM actions
-//! are exactly the SDK operations the adapters call (plus the infrastructure it must touch).
+//! No drift between `template.yaml` and the code: the template deploys one poller per job family
+//! (one `Fn::ForEach` over the `Families` mapping), the environment it sets is what `Config`
+//! reads, and each poller's IAM actions are exactly its family's `iam_actions`, which are exactly
+//! the SDK operations its adapter calls (plus the infrastructure every poller must touch).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use jobwatch::domain::JobKind;
+use serde_yaml::value::TaggedValue;
 use serde_yaml::Value;
 
 fn root() -> PathBuf {
@@ -14,9 +17,124 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-fn template() -> Value {
+/// The template as written (with its `Fn::ForEach` loops).
+fn source() -> Value {
     let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
     serde_yaml::from_str(&text).expect("template.yaml parses")
+}
+
+/// The template as `AWS::LanguageExtensions` hands it on: loops expanded, and the `Fn::FindInMap`
+/// lookups whose keys are now known replaced by their values.
+fn template() -> Value {
+    let t = source();
+    let mappings = t["Mappings"].clone();
+    let mut out = t.clone();
+    for section in ["Conditions", "Resources", "Outputs"] {
+        if let Some(m) = t[section].as_mapping() {
+            out[section] = Value::Mapping(expand(m));
+        }
+    }
+    find_in_map(&out, &mappings)
+}
+
+/// `Fn::ForEach::Name: [Identifier, [values], fragment]`: one copy of the fragment per value.
+fn expand(section: &serde_yaml::Mapping) -> serde_yaml::Mapping {
+    let mut out = serde_yaml::Mapping::new();
+    for (k, v) in section {
+        match k.as_str() {
+            Some(name) if name.starts_with("Fn::ForEach::") => {
+                let ident = v[0].as_str().expect("loop identifier");
+                for value in v[1].as_sequence().expect("a literal collection") {
+                    let copy = substitute(&v[2], ident, value.as_str().unwrap());
+                    out.extend(expand(copy.as_mapping().unwrap()));
+                }
+            }
+            _ => {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    out
+}
+
+/// `${Identifier}` replaced in keys and strings, `!Ref Identifier` by the value; a `!Sub` left
+/// without variables is its string (`!Ref {Fn::Sub: X}` names a resource built in a loop).
+fn substitute(v: &Value, ident: &str, value: &str) -> Value {
+    let pattern = format!("${{{ident}}}");
+    let sub = |v: &Value| substitute(v, ident, value);
+    match v {
+        Value::String(s) => Value::String(s.replace(&pattern, value)),
+        Value::Sequence(items) => Value::Sequence(items.iter().map(sub).collect()),
+        Value::Mapping(m) => {
+            let m: serde_yaml::Mapping = m.iter().map(|(k, x)| (sub(k), sub(x))).collect();
+            match (m.len(), m.get("Ref"), m.get("Fn::GetAtt")) {
+                (1, Some(r), _) => tag("Ref", r.clone()),
+                (1, _, Some(Value::Sequence(a))) => tag(
+                    "GetAtt",
+                    Value::String(format!("{}.{}", plain(&a[0]), plain(&a[1]))),
+                ),
+                _ => Value::Mapping(m),
+            }
+        }
+        Value::Tagged(t) if t.tag == "Ref" && t.value.as_str() == Some(ident) => {
+            Value::String(value.to_owned())
+        }
+        Value::Tagged(t) => {
+            let inner = sub(&t.value);
+            match (t.tag == "Sub", inner.as_str()) {
+                (true, Some(s)) if !s.contains("${") => Value::String(s.to_owned()),
+                _ => tag(&t.tag.to_string(), inner),
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+fn plain(v: &Value) -> String {
+    untag(v).as_str().unwrap_or_default().to_owned()
+}
+
+fn tag(name: &str, value: Value) -> Value {
+    Value::Tagged(Box::new(TaggedValue {
+        tag: serde_yaml::value::Tag::new(name.trim_start_matches('!')),
+        value,
+    }))
+}
+
+/// `!FindInMap [Map, Key, Field]` with literal arguments -> the mapping's value.
+fn find_in_map(v: &Value, mappings: &Value) -> Value {
+    match v {
+        Value::Tagged(t) if t.tag == "FindInMap" => {
+            let args: Vec<Option<&str>> = t
+                .value
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|a| match a {
+                    Value::String(s) => Some(s.as_str()),
+                    _ => None,
+                })
+                .collect();
+            match args[..] {
+                [Some(map), Some(key), Some(field)] => {
+                    let found = &mappings[map][key][field];
+                    assert!(!found.is_null(), "no {map}.{key}.{field} in Mappings");
+                    found.clone()
+                }
+                _ => tag("FindInMap", find_in_map(&t.value, mappings)),
+            }
+        }
+        Value::Tagged(t) => tag(&t.tag.to_string(), find_in_map(&t.value, mappings)),
+        Value::Sequence(items) => {
+            Value::Sequence(items.iter().map(|x| find_in_map(x, mappings)).collect())
+        }
+        Value::Mapping(m) => Value::Mapping(
+            m.iter()
+                .map(|(k, x)| (k.clone(), find_in_map(x, mappings)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// `!Ref X` and friends parse as tagged values; the tests only need what is inside.
@@ -94,32 +212,86 @@ fn config_vars() -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn the_template_deploys_exactly_the_function_crates() {
-    let mut crates: Vec<String> = std::fs::read_dir(root().join("functions"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    crates.sort();
-    let t = template();
-    let mut binaries: Vec<String> = functions(&t)
+/// The `Families` mapping: loop key (`BatchInference`) -> entry.
+fn families(t: &Value) -> BTreeMap<String, Value> {
+    t["Mappings"]["Families"]
+        .as_mapping()
+        .expect("Mappings.Families")
         .iter()
-        .map(|(_, f)| {
-            f["Metadata"]["BuildProperties"]["Binary"]
-                .as_str()
-                .expect("Binary build property")
-                .to_owned()
-        })
+        .map(|(k, v)| (k.as_str().unwrap().to_owned(), v.clone()))
+        .collect()
+}
+
+/// The adapter source files of each family and the IAM service prefix of their SDK client.
+fn adapter(kind: JobKind) -> (&'static str, &'static str) {
+    match kind {
+        JobKind::BatchInference => ("batch.rs", "bedrock"),
+        JobKind::ModelImport => ("model_import.rs", "bedrock"),
+        JobKind::AsyncInvoke => ("async_invoke.rs", "bedrock"),
+        JobKind::ModelCustomization => ("customization.rs", "bedrock"),
+        JobKind::ModelEvaluation => ("evaluation.rs", "bedrock"),
+        JobKind::ModelCopy => ("model_copy.rs", "bedrock"),
+    }
+}
+
+#[test]
+fn every_family_is_one_entry_deployed_as_the_one_binary() {
+    let t = template();
+    let entries = families(&source());
+    let looped: BTreeSet<String> = strings(&source()["Resources"]["Fn::ForEach::Pollers"][1])
+        .into_iter()
         .collect();
-    binaries.sort();
-    assert_eq!(binaries, crates);
+    assert_eq!(
+        looped,
+        entries.keys().cloned().collect(),
+        "the loop covers every entry"
+    );
+    let names: BTreeSet<String> = entries
+        .values()
+        .map(|e| e["Name"].as_str().unwrap().to_owned())
+        .collect();
+    let kinds: BTreeSet<String> = JobKind::ALL.iter().map(|k| k.as_str().to_owned()).collect();
+    assert_eq!(names, kinds, "one entry per JobKind");
+    let mut deployed = BTreeSet::new();
     for (name, f) in functions(&t) {
         assert_eq!(
             f["Metadata"]["BuildMethod"].as_str(),
-            Some("rust-cargolambda"),
-            "{name}"
+            Some("rust-cargolambda")
+        );
+        assert_eq!(
+            f["Metadata"]["BuildProperties"]["Binary"].as_str(),
+            Some("jobwatch-poller"),
+            "{name}: one build definition for every poller"
+        );
+        let family = f["Properties"]["Environment"]["Variables"]["JOB_FAMILY"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let entry = &entries[name.trim_end_matches("Poller")];
+        assert_eq!(entry["Name"].as_str(), Some(family.as_str()), "{name}");
+        deployed.insert(family);
+    }
+    assert_eq!(deployed, kinds, "one poller per family");
+}
+
+#[test]
+fn every_family_has_a_binary_of_its_own_name_for_local_invokes() {
+    let bins = root().join("functions/poller/src/bin");
+    for (key, entry) in families(&source()) {
+        let name = entry["Name"].as_str().unwrap();
+        let kind = JobKind::from_name(name).expect("a known family");
+        let poller = entry["Poller"].as_str().unwrap();
+        let main = std::fs::read_to_string(bins.join(format!("{poller}.rs")))
+            .unwrap_or_else(|_| panic!("{key}: functions/poller/src/bin/{poller}.rs"));
+        assert!(
+            main.contains(&format!(
+                "serve_family(jobwatch::domain::JobKind::{kind:?})"
+            )),
+            "{poller} serves {kind:?}"
         );
     }
+    let main = std::fs::read_to_string(root().join("functions/poller/src/main.rs")).unwrap();
+    assert!(main.contains("serve_configured_family()"));
 }
 
 #[test]
@@ -146,13 +318,39 @@ fn the_environment_the_template_sets_is_what_config_reads() {
         unknown.is_empty(),
         "template sets variables no code reads: {unknown:?}"
     );
-    for required in ["JOBS_TABLE", "NOTIFY_TOPIC_ARN"] {
+    for required in ["JOBS_TABLE", "NOTIFY_TOPIC_ARN", "JOB_FAMILY"] {
         assert!(set.contains(required), "template misses {required}");
     }
 }
 
 #[test]
-fn each_function_may_call_exactly_what_its_adapters_call() {
+fn each_family_entry_grants_its_iam_actions_which_are_what_its_adapter_calls() {
+    for (key, entry) in families(&source()) {
+        let kind = JobKind::from_name(entry["Name"].as_str().unwrap()).unwrap();
+        let mapped: BTreeSet<String> = strings(&entry["ListActions"])
+            .into_iter()
+            .chain(strings(&entry["ReadActions"]))
+            .collect();
+        let declared: BTreeSet<String> = kind
+            .family()
+            .iam_actions
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        assert_eq!(mapped, declared, "{key}: template vs family.rs iam_actions");
+        let (file, service) = adapter(kind);
+        assert_eq!(sdk_calls(file, service), declared, "{key}: {file} calls");
+        assert!(
+            entry["ReadResource"]
+                .as_str()
+                .is_some_and(|r| r.ends_with("/*")),
+            "{key}: Get actions on the family's resource type"
+        );
+    }
+}
+
+#[test]
+fn each_function_may_call_exactly_its_family_and_the_shared_infrastructure() {
     // Infrastructure the code does not call by name: the KMS key of the encrypted table and
     // topic, and the dead-letter queue Lambda writes to on the function's behalf.
     let infrastructure: BTreeSet<String> =
@@ -164,52 +362,49 @@ fn each_function_may_call_exactly_what_its_adapters_call() {
         .into_iter()
         .chain(sdk_calls("sns.rs", "sns"))
         .collect();
-    let sources = [
-        (
-            "batch-inference-poller",
-            sdk_calls("batch.rs", "bedrock")
-                .into_iter()
-                .chain(sdk_calls("manifest.rs", "s3"))
-                .collect(),
-        ),
-        (
-            "model-import-poller",
-            sdk_calls("model_import.rs", "bedrock"),
-        ),
-        (
-            "async-invoke-poller",
-            sdk_calls("async_invoke.rs", "bedrock"),
-        ),
-        (
-            "customization-poller",
-            sdk_calls("customization.rs", "bedrock"),
-        ),
-    ];
-    for (name, f) in functions(&template()) {
-        let binary = f["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let (_, source_calls) = sources
+    let t = template();
+    for (name, f) in functions(&t) {
+        let kind = JobKind::from_name(
+            f["Properties"]["Environment"]["Variables"]["JOB_FAMILY"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        let granted: BTreeSet<String> = function_statements(&f)
             .iter()
-            .find(|(b, _)| *b == binary)
-            .expect("a known function");
-        let granted: BTreeSet<String> = f["Properties"]["Policies"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
-            .map(|s| statement(&s))
             .flat_map(|s| strings(&s["Action"]))
             .collect();
         assert!(
             granted.iter().all(|a| !a.contains('*')),
             "{name}: wildcard action in {granted:?}"
         );
-        let needed: BTreeSet<String> = source_calls.iter().chain(&shared).cloned().collect();
-        let expected: BTreeSet<String> = needed.union(&infrastructure).cloned().collect();
+        let expected: BTreeSet<String> = kind
+            .family()
+            .iam_actions
+            .iter()
+            .map(|a| a.to_string())
+            .chain(shared.iter().cloned())
+            .chain(infrastructure.iter().cloned())
+            .collect();
         assert_eq!(granted, expected, "{name}: granted vs called");
     }
+    // The batch poller's optional manifest reading is a policy of its own on its role.
+    let manifests = &t["Resources"]["BatchOutputManifestsPolicy"];
+    assert_eq!(
+        manifests["Properties"]["Roles"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(reference)
+            .collect::<Vec<_>>(),
+        ["BatchInferencePollerRole"]
+    );
+    let s3: BTreeSet<String> = policy_statements(manifests)
+        .iter()
+        .flat_map(|s| strings(&s["Action"]))
+        .filter(|a| a.starts_with("s3:"))
+        .collect();
+    assert_eq!(s3, sdk_calls("manifest.rs", "s3"));
 }
 
 // ---- What a real account would reject (issue 21): checks on the template as written. The
@@ -277,6 +472,16 @@ fn function_statements(f: &Value) -> Vec<Value> {
         .iter()
         .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
         .map(|s| statement(&s))
+        .collect()
+}
+
+/// The statements of a separate `AWS::IAM::Policy`, with `!If [c, statement, NoValue]` opened.
+fn policy_statements(policy: &Value) -> Vec<Value> {
+    policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(statement)
         .collect()
 }
 
@@ -428,20 +633,81 @@ fn each_failed_invocation_is_recorded_once() {
 #[test]
 fn a_family_switch_turns_off_its_schedule_and_its_event_rule() {
     let t = template();
+    let switch = &t["Mappings"]["Switch"];
+    assert_eq!(switch["true"]["State"].as_str(), Some("ENABLED"));
+    assert_eq!(switch["false"]["State"].as_str(), Some("DISABLED"));
+    // `!FindInMap [Switch, !Ref <Family>PollerEnabled, State]`
+    let switched_by = |state: &Value| -> String {
+        match tagged(state) {
+            Some((tag, Value::Sequence(args))) if tag == "FindInMap" => {
+                assert_eq!(args[0].as_str(), Some("Switch"));
+                reference(&args[1]).expect("!Ref to the switch parameter")
+            }
+            _ => panic!("State is not the family switch: {state:?}"),
+        }
+    };
+    let mut rules = 0;
     for (name, f) in functions(&t) {
-        let schedule = &events_of(&f, "ScheduleV2")[0].1;
-        let (cond, on, off) = if_parts(&schedule["State"]).expect("schedule State !If");
+        let parameter = format!("{name}Enabled");
+        let p = &t["Parameters"][parameter.as_str()];
+        assert_eq!(p["Default"].as_str(), Some("true"), "{parameter}");
         assert_eq!(
-            (on.as_str(), off.as_str()),
-            (Some("ENABLED"), Some("DISABLED"))
+            strings(&p["AllowedValues"]),
+            ["true", "false"],
+            "{parameter}"
         );
-        let switch = format!("{:?}", t["Conditions"][cond.as_str()]);
-        assert!(switch.contains("PollerEnabled"), "{name}: {switch}");
-        for (event, rule) in events_of(&f, "EventBridgeRule") {
+        let schedule = &events_of(&f, "ScheduleV2")[0].1;
+        assert_eq!(switched_by(&schedule["State"]), parameter, "{name}");
+        let rule = &t["Resources"][format!("{name}StateChange").as_str()];
+        if !rule.is_null() {
             assert_eq!(
-                if_parts(&rule["State"]),
-                Some((cond.clone(), on.clone(), off.clone())),
-                "{name}.{event} must follow the same switch as the schedule"
+                switched_by(&rule["Properties"]["State"]),
+                parameter,
+                "{name}: rule"
+            );
+            assert_eq!(
+                getatt(&rule["Properties"]["Targets"][0]["Arn"]).as_deref(),
+                Some(format!("{name}.Arn").as_str())
+            );
+            rules += 1;
+        }
+    }
+    let with_events = JobKind::ALL
+        .iter()
+        .filter(|k| k.family().event.is_some())
+        .count();
+    assert_eq!(
+        rules, with_events,
+        "one rule per family that Bedrock reports on"
+    );
+}
+
+#[test]
+fn the_event_rules_match_the_detail_types_the_code_handles() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        let family = f["Properties"]["Environment"]["Variables"]["JOB_FAMILY"]
+            .as_str()
+            .unwrap();
+        let kind = JobKind::from_name(family).unwrap();
+        let rule = &t["Resources"][format!("{name}StateChange").as_str()];
+        let types = strings(&rule["Properties"]["EventPattern"]["detail-type"]);
+        let handled: Vec<String> = kind
+            .family()
+            .event
+            .iter()
+            .map(|e| e.detail_type.to_owned())
+            .collect();
+        assert_eq!(types, handled, "{name}");
+        if !rule.is_null() {
+            let permission = &t["Resources"][format!("{name}StateChangePermission").as_str()];
+            assert_eq!(
+                getatt(&permission["Properties"]["SourceArn"]).as_deref(),
+                Some(format!("{name}StateChange.Arn").as_str())
+            );
+            assert_eq!(
+                reference(&permission["Properties"]["FunctionName"]).as_deref(),
+                Some(name.as_str())
             );
         }
     }
@@ -517,6 +783,11 @@ fn kms_grants_go_through_the_services_that_use_the_key() {
                 .into_iter()
                 .map(|s| ("SchedulerRole".to_owned(), s)),
         )
+        .chain(
+            policy_statements(&t["Resources"]["BatchOutputManifestsPolicy"])
+                .into_iter()
+                .map(|s| ("BatchOutputManifestsPolicy".to_owned(), s)),
+        )
         .collect();
     for (name, s) in all {
         if strings(&s["Action"]).iter().any(|a| a.starts_with("kms:")) {
@@ -535,11 +806,9 @@ fn kms_grants_go_through_the_services_that_use_the_key() {
 #[test]
 fn manifest_reading_is_limited_to_manifests_and_their_key() {
     let t = template();
-    let (_, batch) = functions(&t)
-        .into_iter()
-        .find(|(n, _)| n == "BatchInferencePoller")
-        .unwrap();
-    let statements = function_statements(&batch);
+    let policy = &t["Resources"]["BatchOutputManifestsPolicy"];
+    assert_eq!(policy["Condition"].as_str(), Some("ReadsManifests"));
+    let statements = policy_statements(policy);
     let get = statements
         .iter()
         .find(|s| strings(&s["Action"]) == ["s3:GetObject"])

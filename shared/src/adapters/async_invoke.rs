@@ -50,6 +50,7 @@ macro_rules! observe_async {
                 .and_then(|c| c.as_s3_output_data_config().ok())
                 .map(|c| c.s3_uri().to_owned()),
             counts: Default::default(),
+            details: Default::default(),
         }
     }};
 }

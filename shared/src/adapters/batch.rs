@@ -77,6 +77,7 @@ macro_rules! observe_batch {
                 error: job.error_record_count(),
                 ..Default::default()
             },
+            details: Default::default(),
         }
     }};
 }

@@ -55,6 +55,7 @@ impl JobSource for CustomizationSource {
                 input_s3_uri: None,
                 output_s3_uri: j.custom_model_arn().map(str::to_owned),
                 counts: Default::default(),
+                details: Default::default(),
             })
         )
     }
@@ -82,6 +83,7 @@ impl JobSource for CustomizationSource {
                 .map(str::to_owned),
             output_s3_uri: j.output_model_arn().map(str::to_owned),
             counts: Default::default(),
+            details: Default::default(),
         })
     }
 

@@ -62,6 +62,7 @@ impl JobSource for ModelImportSource {
                 input_s3_uri: None,
                 output_s3_uri: j.imported_model_arn().map(str::to_owned),
                 counts: Default::default(),
+                details: Default::default(),
             })
         )
     }
@@ -89,6 +90,7 @@ impl JobSource for ModelImportSource {
                 .map(|s| s.s3_uri().to_owned()),
             output_s3_uri: j.imported_model_arn().map(str::to_owned),
             counts: Default::default(),
+            details: Default::default(),
         })
     }
 

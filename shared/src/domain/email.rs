@@ -64,6 +64,11 @@ pub fn render(record: &JobRecord, status: &JobStatus, name: &str, message: Optio
     if let Some(model) = &record.model_id {
         let _ = writeln!(out, "Model:            {model}");
     }
+    for (key, label) in family.details {
+        if let Some(value) = record.details.get(*key) {
+            let _ = writeln!(out, "{label:<18}{value}");
+        }
+    }
     if let Some(message) = message {
         let _ = writeln!(out, "Message:          {message}");
     }

@@ -16,6 +16,8 @@ pub enum JobKind {
     ModelImport,
     AsyncInvoke,
     ModelCustomization,
+    ModelEvaluation,
+    ModelCopy,
 }
 
 /// Bedrock's own state-change event for a family (source `aws.bedrock`), for the fast path.
@@ -46,6 +48,9 @@ pub struct Family {
     pub output_label: &'static str,
     /// The IAM actions the family's poller needs (List, Get).
     pub iam_actions: &'static [&'static str],
+    /// Family-specific details a job carries (`ObservedJob::details` keys, API member names)
+    /// and how emails label them, in the order emails show them.
+    pub details: &'static [(&'static str, &'static str)],
     pub event: Option<EventShape>,
 }
 
@@ -73,6 +78,7 @@ pub static BATCH_INFERENCE: Family = Family {
         "bedrock:ListModelInvocationJobs",
         "bedrock:GetModelInvocationJob",
     ],
+    details: &[],
     event: Some(EventShape {
         detail_type: "Batch Inference Job State Change",
         arn_field: "batchJobArn",
@@ -92,6 +98,7 @@ pub static MODEL_IMPORT: Family = Family {
     console_page: "imported-models",
     output_label: "Result:",
     iam_actions: &["bedrock:ListModelImportJobs", "bedrock:GetModelImportJob"],
+    details: &[],
     event: None,
 };
 
@@ -107,6 +114,7 @@ pub static ASYNC_INVOKE: Family = Family {
     console_page: "overview",
     output_label: "Output:",
     iam_actions: &["bedrock:ListAsyncInvokes", "bedrock:GetAsyncInvoke"],
+    details: &[],
     event: None,
 };
 
@@ -127,6 +135,7 @@ pub static MODEL_CUSTOMIZATION: Family = Family {
         "bedrock:ListModelCustomizationJobs",
         "bedrock:GetModelCustomizationJob",
     ],
+    details: &[],
     event: Some(EventShape {
         detail_type: "Model Customization Job State Change",
         arn_field: "jobArn",
@@ -134,12 +143,58 @@ pub static MODEL_CUSTOMIZATION: Family = Family {
     }),
 };
 
+pub static MODEL_EVALUATION: Family = Family {
+    kind: JobKind::ModelEvaluation,
+    name: "model-evaluation",
+    label: "Model evaluation job",
+    // `Deleting` follows a terminal status (BatchDeleteEvaluationJob) and reports no outcome:
+    // a job first seen deleting is watched until it is gone, never notified.
+    vocabulary: &[
+        ("InProgress", Running),
+        ("Stopping", Stopping),
+        ("Deleting", Unknown),
+        ("Completed", Succeeded),
+        ("Failed", Failed),
+        ("Stopped", Stopped),
+    ],
+    console_page: "model-evaluation",
+    output_label: "Results:",
+    iam_actions: &["bedrock:ListEvaluationJobs", "bedrock:GetEvaluationJob"],
+    details: &[
+        ("applicationType", "Evaluation:"),
+        ("knowledgeBaseId", "Knowledge base:"),
+        ("jobType", "Evaluated by:"),
+        ("evaluationTaskTypes", "Tasks:"),
+    ],
+    event: None,
+};
+
+pub static MODEL_COPY: Family = Family {
+    kind: JobKind::ModelCopy,
+    name: "model-copy",
+    label: "Model copy job",
+    vocabulary: &[
+        ("InProgress", Running),
+        ("Completed", Succeeded),
+        ("Failed", Failed),
+    ],
+    console_page: "custom-models",
+    // The email's Model line is the source model; the message also carries both ARNs in
+    // `details` (sourceModelArn, targetModelArn).
+    output_label: "Copied to:",
+    iam_actions: &["bedrock:ListModelCopyJobs", "bedrock:GetModelCopyJob"],
+    details: &[("sourceAccountId", "Source account:")],
+    event: None,
+};
+
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::BatchInference,
         JobKind::ModelImport,
         JobKind::AsyncInvoke,
         JobKind::ModelCustomization,
+        JobKind::ModelEvaluation,
+        JobKind::ModelCopy,
     ];
 
     pub fn family(self) -> &'static Family {
@@ -148,6 +203,8 @@ impl JobKind {
             JobKind::ModelImport => &MODEL_IMPORT,
             JobKind::AsyncInvoke => &ASYNC_INVOKE,
             JobKind::ModelCustomization => &MODEL_CUSTOMIZATION,
+            JobKind::ModelEvaluation => &MODEL_EVALUATION,
+            JobKind::ModelCopy => &MODEL_COPY,
         }
     }
 
@@ -157,6 +214,11 @@ impl JobKind {
 
     pub fn label(self) -> &'static str {
         self.family().label
+    }
+
+    /// The family of this stable name (`batch-inference`, ...), as `JOB_FAMILY` gives it.
+    pub fn from_name(name: &str) -> Option<JobKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
     /// The family whose Bedrock event has this detail type.

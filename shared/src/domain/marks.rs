@@ -71,6 +71,7 @@ pub fn test_record(arn: JobArn, status: &JobStatus, now: DateTime<Utc>) -> JobRe
         input_s3_uri: None,
         output_s3_uri: None,
         counts: RecordCounts::default(),
+        details: Default::default(),
         version: 0,
         first_seen_at: now,
         updated_at: now,

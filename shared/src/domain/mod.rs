@@ -103,7 +103,13 @@ pub struct ObservedJob {
     pub input_s3_uri: Option<String>,
     pub output_s3_uri: Option<String>,
     pub counts: RecordCounts,
+    /// What only this family reports (keys: its `Family::details`), e.g. an evaluation's
+    /// `applicationType` or a model copy's source and target model.
+    pub details: Details,
 }
+
+/// Family-specific facts of a job, by API member name.
+pub type Details = std::collections::BTreeMap<String, String>;
 
 impl ObservedJob {
     /// What the raw status means for this job's family.

@@ -65,6 +65,7 @@ impl Notice {
             "inputS3Uri": record.input_s3_uri,
             "outputS3Uri": record.output_s3_uri,
             "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
+            "details": (!record.details.is_empty()).then_some(&record.details),
             "text": &email,
         });
         Self {

@@ -117,6 +117,9 @@ pub fn plan(
     if !observed.counts.is_empty() {
         record.counts = observed.counts.clone();
     }
+    if !observed.details.is_empty() {
+        record.details = observed.details.clone();
+    }
     record.updated_at = ctx.now;
     if notify {
         record.pending_status = Some(observed.status.clone());
@@ -176,6 +179,7 @@ fn first_record(observed: &ObservedJob, ctx: &PlanContext) -> JobRecord {
         input_s3_uri: None,
         output_s3_uri: None,
         counts: Default::default(),
+        details: Default::default(),
         version: 1,
         first_seen_at: ctx.now,
         updated_at: ctx.now,

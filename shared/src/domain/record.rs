@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts, RunId, Scope};
+use super::{Details, JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts, RunId, Scope};
 
 /// One job's item in the jobs table. Attribute names are the field names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +32,9 @@ pub struct JobRecord {
     pub output_s3_uri: Option<String>,
     #[serde(default, skip_serializing_if = "RecordCounts::is_empty")]
     pub counts: RecordCounts,
+    /// Family-specific facts (`Family::details`).
+    #[serde(default, skip_serializing_if = "Details::is_empty")]
+    pub details: Details,
     /// Optimistic-concurrency version, incremented by every write.
     pub version: u64,
     pub first_seen_at: DateTime<Utc>,

@@ -39,6 +39,7 @@ fn change(id: usize, status: &str, known: Option<&JobRecord>) -> Change {
         input_s3_uri: None,
         output_s3_uri: None,
         counts: RecordCounts::default(),
+        details: Default::default(),
     };
     let policy = NotifyPolicy::default();
     let run = RunId::new("run-a");

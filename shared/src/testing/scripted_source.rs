@@ -77,6 +77,7 @@ impl ScriptedSource {
             input_s3_uri: None,
             output_s3_uri: None,
             counts: RecordCounts::default(),
+            details: Default::default(),
         };
         lock(&self.jobs).insert(job.arn.clone(), job.clone());
         job

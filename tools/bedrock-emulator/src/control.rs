@@ -27,6 +27,40 @@ pub struct ForceStatus {
     pub counts: Option<RecordCounts>,
 }
 
+/// `POST /_emulator/jobs/{job}/status`, the job as an id, an encoded ARN or a pasted ARN.
+pub async fn job_post(
+    State(app): State<Arc<App>>,
+    Path(path): Path<String>,
+    Json(body): Json<ForceStatus>,
+) -> ApiResult<Json<Value>> {
+    let id = job_path(&path, "/status")?;
+    force_status(State(app), Path(id), Json(body)).await
+}
+
+/// `GET /_emulator/jobs/{job}/event`.
+pub async fn job_get(
+    State(app): State<Arc<App>>,
+    Path(path): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = job_path(&path, "/event")?;
+    job_event(State(app), Path(id)).await
+}
+
+/// The job part of `{job}{suffix}` (axum has already decoded `%2F` and `%3A`).
+fn job_path(path: &str, suffix: &str) -> ApiResult<String> {
+    path.trim_start_matches('/')
+        .strip_suffix(suffix)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::new(
+                "UnknownOperationException",
+                axum::http::StatusCode::NOT_FOUND,
+                format!("The emulator does not implement /_emulator/jobs/{path}"),
+            )
+        })
+}
+
 pub async fn force_status(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
@@ -113,11 +147,12 @@ pub async fn delete_job(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    let id = id.trim_start_matches('/');
     let job = app
         .store
         .write()
         .await
-        .remove(&id)
+        .remove(id)
         .ok_or_else(|| ApiError::not_found(format!("No job {id}")))?;
     Ok(Json(job_view(&job)))
 }
@@ -189,7 +224,8 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
                     kind => app.arn(kind.arn_resource(), &id),
                 },
                 id,
-                name: (seed.kind != JobKind::AsyncInvoke)
+                // Async invocations and model copies have no name.
+                name: (!matches!(seed.kind, JobKind::AsyncInvoke | JobKind::ModelCopy))
                     .then(|| format!("{}-{i}", seed.name_prefix)),
                 status: status.clone(),
                 message: None,
@@ -231,6 +267,23 @@ fn seeded_spec(kind: JobKind, region: &str, account: &str) -> serde_json::Map<St
         JobKind::AsyncInvoke => json!({
             "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/amazon.nova-reel-v1:0"),
             "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://seeded-output/videos"}}
+        }),
+        JobKind::ModelEvaluation => json!({
+            "roleArn": role,
+            "jobType": "Automated",
+            "applicationType": "ModelEvaluation",
+            "evaluationConfig": {"automated": {"datasetMetricConfigs": [{
+                "taskType": "Summarization",
+                "dataset": {"name": "Builtin.Gigaword"},
+                "metricNames": ["Builtin.Accuracy", "Builtin.Robustness"]}]}},
+            "inferenceConfig": {"models": [{"bedrockModel": {"modelIdentifier": "anthropic.claude-3-haiku-20240307-v1:0"}}]},
+            "outputDataConfig": {"s3Uri": "s3://seeded-evals/"}
+        }),
+        JobKind::ModelCopy => json!({
+            "sourceModelArn": format!("arn:aws:bedrock:us-west-2:{account}:custom-model/amazon.titan-text-express-v1:0:8k/abcdefghijkl"),
+            "sourceAccountId": account,
+            "targetModelName": "seeded-copy",
+            "targetModelArn": format!("arn:aws:bedrock:{region}:{account}:custom-model/amazon.titan-text-express-v1:0:8k/mnopqrstuvwx")
         }),
         JobKind::ModelCustomization => json!({
             "baseModelArn": format!("arn:aws:bedrock:{region}::foundation-model/amazon.titan-text-express-v1"),

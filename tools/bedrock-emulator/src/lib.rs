@@ -1,5 +1,6 @@
 //! A local emulator of the Amazon Bedrock job APIs, wire-compatible with the AWS SDKs
-//! (restJson1): batch inference, model import and customization jobs on `bedrock`, asynchronous invocations on
+//! (restJson1): batch inference, model import, customization, evaluation and model copy jobs on
+//! `bedrock`, asynchronous invocations on
 //! `bedrock-runtime`, all on one port, plus a `/_emulator/` control API.
 
 pub mod api;
@@ -24,7 +25,7 @@ pub use model::JobKind;
 pub use settings::AutoAdvance;
 pub use settings::Settings;
 
-use api::{bedrock, bedrock_runtime};
+use api::{bedrock, bedrock_runtime, evaluation};
 
 /// All routes: the AWS operations and the control API.
 pub fn router(app: Arc<App>) -> Router {
@@ -55,13 +56,29 @@ pub fn router(app: Arc<App>) -> Router {
             post(bedrock_runtime::start).get(bedrock_runtime::list_all),
         )
         .route("/async-invoke/{arn}", get(bedrock_runtime::get_one))
-        .route("/_emulator/jobs", get(control::jobs))
         .route(
-            "/_emulator/jobs/{id}",
-            axum::routing::delete(control::delete_job),
+            "/evaluation-jobs",
+            post(evaluation::create_evaluation).get(evaluation::list_evaluation),
         )
-        .route("/_emulator/jobs/{id}/status", post(control::force_status))
-        .route("/_emulator/jobs/{id}/event", get(control::job_event))
+        .route("/evaluation-jobs/{id}", get(evaluation::get_evaluation))
+        .route(
+            "/evaluation-job/{id}/stop",
+            post(evaluation::stop_evaluation),
+        )
+        .route(
+            "/model-copy-jobs",
+            post(evaluation::create_copy).get(evaluation::list_copy),
+        )
+        .route("/model-copy-jobs/{arn}", get(evaluation::get_copy))
+        .route("/_emulator/jobs", get(control::jobs))
+        // {*path}: a job id, an encoded ARN, or an ARN pasted as is (its slashes unencoded),
+        // then /status (POST) or /event (GET); DELETE takes the job alone.
+        .route(
+            "/_emulator/jobs/{*path}",
+            post(control::job_post)
+                .get(control::job_get)
+                .delete(control::delete_job),
+        )
         .route("/_emulator/seed", post(control::seed))
         .route(
             "/_emulator/faults",

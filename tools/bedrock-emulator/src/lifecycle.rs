@@ -42,6 +42,12 @@ pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
         JobKind::ModelImport => {
             "Model import failed: config.json is missing from the model data source."
         }
+        JobKind::ModelEvaluation => {
+            "The evaluation dataset could not be read: check the role's access to the S3 location."
+        }
+        JobKind::ModelCopy => {
+            "The source model could not be copied: the KMS key is not accessible."
+        }
         _ => "The model failed to process the request.",
     };
     let status = job.status.clone();

@@ -16,14 +16,20 @@ pub enum JobKind {
     AsyncInvoke,
     /// `CreateModelCustomizationJob` (fine-tuning).
     ModelCustomization,
+    /// `CreateEvaluationJob` (model and RAG evaluations).
+    ModelEvaluation,
+    /// `CreateModelCopyJob` (a custom model copied into this region).
+    ModelCopy,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::BatchInference,
         JobKind::ModelImport,
         JobKind::AsyncInvoke,
         JobKind::ModelCustomization,
+        JobKind::ModelEvaluation,
+        JobKind::ModelCopy,
     ];
 
     /// The ARN resource type, e.g. `model-invocation-job`.
@@ -33,6 +39,8 @@ impl JobKind {
             JobKind::ModelImport => "model-import-job",
             JobKind::AsyncInvoke => "async-invoke",
             JobKind::ModelCustomization => "model-customization-job",
+            JobKind::ModelEvaluation => "evaluation-job",
+            JobKind::ModelCopy => "model-copy-job",
         }
     }
 
@@ -52,8 +60,14 @@ impl JobKind {
                 PartiallyCompleted,
                 Expired,
             ],
-            JobKind::ModelImport | JobKind::AsyncInvoke => &[InProgress, Completed, Failed],
+            JobKind::ModelImport | JobKind::AsyncInvoke | JobKind::ModelCopy => {
+                &[InProgress, Completed, Failed]
+            }
             JobKind::ModelCustomization => &[InProgress, Completed, Failed, Stopping, Stopped],
+            // Deleting: after BatchDeleteEvaluationJob (only forced through the control API here).
+            JobKind::ModelEvaluation => {
+                &[InProgress, Completed, Failed, Stopping, Stopped, Deleting]
+            }
         }
     }
 
@@ -86,11 +100,12 @@ pub enum Status {
     Failed,
     Stopped,
     Expired,
+    Deleting,
     Other(String),
 }
 
 impl Status {
-    const KNOWN: [Status; 10] = [
+    const KNOWN: [Status; 11] = [
         Status::Submitted,
         Status::Validating,
         Status::Scheduled,
@@ -101,6 +116,7 @@ impl Status {
         Status::Failed,
         Status::Stopped,
         Status::Expired,
+        Status::Deleting,
     ];
 
     pub fn parse(raw: &str) -> Status {
@@ -123,6 +139,7 @@ impl Status {
             Status::Failed => "Failed",
             Status::Stopped => "Stopped",
             Status::Expired => "Expired",
+            Status::Deleting => "Deleting",
             Status::Other(_) => "",
         }
     }

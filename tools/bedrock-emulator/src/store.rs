@@ -25,6 +25,9 @@ pub struct ListQuery {
     pub before: Option<DateTime<Utc>>,
     pub status: Option<Status>,
     pub name_contains: Option<String>,
+    /// Family-specific filters on the create request's members (`spec`): equal to, contains.
+    pub spec_equals: Vec<(&'static str, String)>,
+    pub spec_contains: Vec<(&'static str, String)>,
     pub max_results: usize,
     pub next_token: Option<String>,
     pub ascending: bool,
@@ -86,8 +89,10 @@ impl Store {
     }
 
     fn index_names(&mut self, job: &Job) {
-        if let (Some(name), JobKind::ModelImport | JobKind::ModelCustomization) =
-            (&job.name, job.kind)
+        if let (
+            Some(name),
+            JobKind::ModelImport | JobKind::ModelCustomization | JobKind::ModelEvaluation,
+        ) = (&job.name, job.kind)
         {
             self.by_name
                 .insert((job.kind, name.clone()), job.id.clone());
@@ -185,7 +190,15 @@ impl Store {
                     .as_deref()
                     .is_some_and(|name| name.contains(n.as_str()))
             });
-            (status_ok && name_ok).then_some(job)
+            let spec_ok = query
+                .spec_equals
+                .iter()
+                .all(|(k, v)| job.spec_str(k) == Some(v.as_str()))
+                && query
+                    .spec_contains
+                    .iter()
+                    .all(|(k, v)| job.spec_str(k).is_some_and(|x| x.contains(v.as_str())));
+            (status_ok && name_ok && spec_ok).then_some(job)
         };
         let mut jobs: Vec<&Job> = if query.ascending {
             window

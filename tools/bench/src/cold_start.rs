@@ -13,14 +13,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::Notify;
 
+use jobwatch::domain::JobKind;
 use testkit::Stack;
 
-const FUNCTIONS: [&str; 4] = [
-    "batch-inference-poller",
-    "model-import-poller",
-    "async-invoke-poller",
-    "customization-poller",
-];
+/// The deployed binary, started once per family (JOB_FAMILY), as the template deploys it.
+const BINARY: &str = "jobwatch-poller";
 
 #[derive(Default)]
 struct Timeline {
@@ -92,12 +89,14 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
         "{:<24} {:>10} {:>12} {:>14}",
         "function", "size MiB", "init ms", "first event ms"
     );
-    for name in FUNCTIONS {
-        let path = bootstrap(name);
+    for kind in JobKind::ALL {
+        let name = format!("{kind}-poller");
+        let name = name.as_str();
+        let path = bootstrap(BINARY);
         let size = std::fs::metadata(&path)
             .map_err(|e| {
                 format!(
-                    "{}: {e} (run `cargo lambda build --release` first)",
+                    "{}: {e} (run `cargo lambda build --release -p jobwatch-poller` first)",
                     path.display()
                 )
             })?
@@ -118,6 +117,7 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .envs(stack.env())
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("JOB_FAMILY", kind.as_str())
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")

@@ -17,6 +17,8 @@ use jobwatch::adapters::async_invoke::AsyncInvokeSource;
 use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::customization::CustomizationSource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
+use jobwatch::adapters::evaluation::EvaluationSource;
+use jobwatch::adapters::model_copy::ModelCopySource;
 use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
 use jobwatch::domain::{plan, JobKind, JobStatus, Notice, NotifyPolicy, PlanContext, RunId};
@@ -180,6 +182,16 @@ pub async fn run(args: RunOnce) -> Result<(), Box<dyn std::error::Error>> {
         JobKind::ModelCustomization => {
             wiring
                 .run(CustomizationSource::new(aws_sdk_bedrock::Client::new(&sdk)))
+                .await?
+        }
+        JobKind::ModelEvaluation => {
+            wiring
+                .run(EvaluationSource::new(aws_sdk_bedrock::Client::new(&sdk)))
+                .await?
+        }
+        JobKind::ModelCopy => {
+            wiring
+                .run(ModelCopySource::new(aws_sdk_bedrock::Client::new(&sdk)))
                 .await?
         }
     };

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use jobwatch::adapters::async_invoke::AsyncInvokeSource;
 use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::customization::CustomizationSource;
+use jobwatch::adapters::evaluation::EvaluationSource;
+use jobwatch::adapters::model_copy::ModelCopySource;
 use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::domain::JobKind;
 use jobwatch::ports::JobSource;
@@ -22,39 +24,25 @@ pub async fn run(ops: &Ops, since: DateTime<Utc>, kinds: &[JobKind]) -> Result<(
         ops.config.poll.region
     );
     for &kind in kinds {
+        let (sdk, config) = (&ops.sdk, &ops.config);
+        // Each family's source, built as its Lambda builds it.
         let summary = match kind {
             JobKind::BatchInference => {
-                backfill(
-                    ops,
-                    BatchInferenceSource::from_sdk(&ops.sdk, &ops.config),
-                    since,
-                )
-                .await
+                backfill(ops, BatchInferenceSource::from_sdk(sdk, config), since).await
             }
             JobKind::ModelImport => {
-                backfill(
-                    ops,
-                    ModelImportSource::from_sdk(&ops.sdk, &ops.config),
-                    since,
-                )
-                .await
+                backfill(ops, ModelImportSource::from_sdk(sdk, config), since).await
             }
             JobKind::AsyncInvoke => {
-                backfill(
-                    ops,
-                    AsyncInvokeSource::from_sdk(&ops.sdk, &ops.config),
-                    since,
-                )
-                .await
+                backfill(ops, AsyncInvokeSource::from_sdk(sdk, config), since).await
             }
             JobKind::ModelCustomization => {
-                backfill(
-                    ops,
-                    CustomizationSource::from_sdk(&ops.sdk, &ops.config),
-                    since,
-                )
-                .await
+                backfill(ops, CustomizationSource::from_sdk(sdk, config), since).await
             }
+            JobKind::ModelEvaluation => {
+                backfill(ops, EvaluationSource::from_sdk(sdk, config), since).await
+            }
+            JobKind::ModelCopy => backfill(ops, ModelCopySource::from_sdk(sdk, config), since).await,
         }?;
         println!(
             "  {kind}: listed {}, recorded {} (open now {}), failures {}",

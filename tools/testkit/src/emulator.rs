@@ -271,6 +271,65 @@ impl Emulator {
     }
 }
 
+impl Emulator {
+    /// An automated evaluation job: of a model, or (`rag`) of a knowledge base.
+    pub async fn create_evaluation(&self, name: &str, rag: bool) -> String {
+        let body: Value = serde_json::from_value(json!({
+            "jobName": name,
+            "roleArn": "arn:aws:iam::123456789012:role/EvalRole",
+            "applicationType": if rag { "RagEvaluation" } else { "ModelEvaluation" },
+            "evaluationConfig": {"automated": {"datasetMetricConfigs": [{
+                "taskType": "QuestionAndAnswer",
+                "dataset": {"name": "Builtin.BoolQ"},
+                "metricNames": ["Builtin.Accuracy"]}]}},
+            "inferenceConfig": if rag {
+                json!({"ragConfigs": [{"knowledgeBaseConfig": {"retrieveConfig": {
+                    "knowledgeBaseId": "KB12345678",
+                    "knowledgeBaseRetrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 5}}}}}]})
+            } else {
+                json!({"models": [{"bedrockModel": {"modelIdentifier": "amazon.nova-lite-v1:0"}}]})
+            },
+            "outputDataConfig": {"s3Uri": "s3://eval-bucket/results/"}
+        }))
+        .unwrap();
+        self.rest("evaluation-jobs", body).await
+    }
+
+    /// A copy of a custom model of `us-west-2` into this region, named `target`.
+    pub async fn create_model_copy(&self, target: &str) -> String {
+        self.bedrock
+            .create_model_copy_job()
+            .source_model_arn(
+                "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/abcdefghijkl",
+            )
+            .target_model_name(target)
+            .send()
+            .await
+            .expect("create model copy job")
+            .job_arn
+    }
+
+    /// A create call sent as JSON (union-heavy requests are shorter this way than with builders).
+    async fn rest(&self, path: &str, body: Value) -> String {
+        let response = self
+            .http
+            .post(format!("{}/{path}", self.endpoint()))
+            .json(&body)
+            .send()
+            .await
+            .expect("emulator reachable");
+        assert!(
+            response.status().is_success(),
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+        response.json::<Value>().await.unwrap()["jobArn"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
 /// Polls `check` until it yields a value (at most 10 s), instead of sleeping a guessed time.
 pub async fn eventually<T, F, Fut>(mut check: F) -> T
 where

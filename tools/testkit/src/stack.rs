@@ -10,6 +10,8 @@ use jobwatch::adapters::async_invoke::AsyncInvokeSource;
 use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::customization::CustomizationSource;
 use jobwatch::adapters::dynamodb::{create_table, DynamoJobStore};
+use jobwatch::adapters::evaluation::EvaluationSource;
+use jobwatch::adapters::model_copy::ModelCopySource;
 use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
 use jobwatch::domain::{JobRecord, NotifyPolicy};
@@ -139,6 +141,14 @@ impl Stack {
 
     pub fn customization_source(&self) -> CustomizationSource {
         CustomizationSource::new(self.bedrock.clone())
+    }
+
+    pub fn evaluation_source(&self) -> EvaluationSource {
+        EvaluationSource::new(self.bedrock.clone())
+    }
+
+    pub fn copy_source(&self) -> ModelCopySource {
+        ModelCopySource::new(self.bedrock.clone())
     }
 
     /// Environment of the real binary (`Config::from_env`) pointed at these stand-ins.

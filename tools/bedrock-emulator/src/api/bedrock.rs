@@ -78,6 +78,8 @@ pub async fn list_batch(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult<J
         &BATCH_LIST,
         &q,
         "invocationJobSummaries",
+        vec![],
+        vec![],
     )
     .await
 }
@@ -99,7 +101,7 @@ pub async fn stop_customization(
 }
 
 /// Moves a running job to `Stopping`; it reaches `Stopped` one lifecycle step later.
-async fn stop(app: &App, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {
+pub async fn stop(app: &App, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {
     input::identifier(kind, id)?;
     let mut store = app.store.write().await;
     let job = store
@@ -219,6 +221,8 @@ pub async fn list_customization(
         &IMPORT_LIST,
         &q,
         "modelCustomizationJobSummaries",
+        vec![],
+        vec![],
     )
     .await
 }
@@ -239,6 +243,8 @@ pub async fn list_import(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult<
         &IMPORT_LIST,
         &q,
         "modelImportJobSummaries",
+        vec![],
+        vec![],
     )
     .await
 }
@@ -260,7 +266,10 @@ pub async fn create(
     }
     let id = app.new_id();
     let now = chrono::Utc::now();
-    let tags = body.get("tags").or_else(|| body.get("jobTags"));
+    let tags = body
+        .get("tags")
+        .or_else(|| body.get("jobTags"))
+        .or_else(|| body.get("targetModelTags"));
     let planned_outcome = input::outcome_tag(tags).or_else(|| {
         app.settings
             .auto_advance
@@ -308,8 +317,12 @@ pub async fn list(
     params: &ListParams,
     q: &HashMap<String, String>,
     member: &str,
+    spec_equals: Vec<(&'static str, String)>,
+    spec_contains: Vec<(&'static str, String)>,
 ) -> ApiResult<Json<Value>> {
-    let query = input::list_query(kind, params, q)?;
+    let mut query = input::list_query(kind, params, q)?;
+    query.spec_equals = spec_equals;
+    query.spec_contains = spec_contains;
     let store = app.store.read().await;
     let page = store.list(kind, &query)?;
     let summaries: Vec<Value> = page.jobs.iter().map(|j| render::summary(j)).collect();

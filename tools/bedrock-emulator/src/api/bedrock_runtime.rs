@@ -71,6 +71,8 @@ pub async fn list_all(
         &ASYNC_LIST,
         &q,
         "asyncInvokeSummaries",
+        vec![],
+        vec![],
     )
     .await
 }

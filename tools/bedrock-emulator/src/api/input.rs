@@ -73,13 +73,15 @@ pub fn list_query(
             .transpose()?,
         status,
         name_contains,
+        spec_equals: Vec::new(),
+        spec_contains: Vec::new(),
         max_results,
         next_token: q.get("nextToken").cloned(),
         ascending,
     })
 }
 
-fn enum_error(member: &str, value: &str, allowed: &[&str]) -> ApiError {
+pub fn enum_error(member: &str, value: &str, allowed: &[&str]) -> ApiError {
     ApiError::validation(format!(
         "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
         allowed.join(", ")
@@ -139,6 +141,8 @@ pub fn identifier(kind: JobKind, raw: &str) -> ApiResult<()> {
         JobKind::ModelImport | JobKind::ModelCustomization => {
             job_name("jobIdentifier", raw).is_ok()
         }
+        // Their identifiers are ARNs only (EvaluationJobIdentifier, ModelCopyJobArn).
+        JobKind::ModelEvaluation | JobKind::ModelCopy => false,
     };
     if valid {
         Ok(())

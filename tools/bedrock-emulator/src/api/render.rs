@@ -56,6 +56,11 @@ fn s(v: Option<&str>) -> Option<Value> {
 
 /// The `Get*` response (and, for batch and async jobs, the list summary: same members).
 pub fn full(job: &Job) -> Value {
+    match job.kind {
+        JobKind::ModelEvaluation => return evaluation(job),
+        JobKind::ModelCopy => return copy(job),
+        _ => {}
+    }
     let mut m = Map::new();
     let echoed = ECHOED
         .iter()
@@ -126,14 +131,133 @@ pub fn full(job: &Job) -> Value {
                 s(job.spec_str("customModelName")),
             );
         }
+        // Rendered by their own functions above.
+        JobKind::ModelEvaluation | JobKind::ModelCopy => {}
     }
+    Value::Object(m)
+}
+
+/// `GetEvaluationJob`: the request's configuration and what the job reports.
+fn evaluation(job: &Job) -> Value {
+    let mut m = Map::new();
+    for key in [
+        "jobDescription",
+        "roleArn",
+        "customerEncryptionKeyId",
+        "jobType",
+        "applicationType",
+        "evaluationConfig",
+        "inferenceConfig",
+        "outputDataConfig",
+    ] {
+        put(&mut m, key, job.spec.get(key).cloned());
+    }
+    m.insert("jobArn".into(), json!(job.arn));
+    put(&mut m, "jobName", s(job.name.as_deref()));
+    m.insert("status".into(), json!(job.status));
+    m.insert("creationTime".into(), json!(iso(job.submit_time)));
+    m.insert(
+        "lastModifiedTime".into(),
+        json!(iso(job.last_modified_time)),
+    );
+    put(
+        &mut m,
+        "failureMessages",
+        job.message.as_ref().map(|msg| json!([msg])),
+    );
+    Value::Object(m)
+}
+
+/// `EvaluationSummary`: task types and the models and knowledge bases evaluated.
+fn evaluation_summary(job: &Job) -> Value {
+    let pointer = |p: &str| {
+        job.spec
+            .get("evaluationConfig")
+            .and_then(|c| c.pointer(p))
+            .cloned()
+    };
+    let metrics = pointer("/automated/datasetMetricConfigs")
+        .or_else(|| pointer("/human/datasetMetricConfigs"))
+        .unwrap_or(json!([]));
+    let tasks: Vec<Value> = metrics
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.get("taskType").cloned())
+        .collect();
+    let inference = job.spec.get("inferenceConfig");
+    let models: Vec<Value> = inference
+        .and_then(|i| i.get("models"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.pointer("/bedrockModel/modelIdentifier").cloned())
+        .collect();
+    let kbs: Vec<Value> = inference
+        .and_then(|i| i.get("ragConfigs"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            r.pointer("/knowledgeBaseConfig/retrieveConfig/knowledgeBaseId")
+                .or_else(|| r.pointer("/knowledgeBaseConfig/retrieveAndGenerateConfig/knowledgeBaseConfiguration/knowledgeBaseId"))
+                .cloned()
+        })
+        .collect();
+    let mut m = Map::new();
+    m.insert("jobArn".into(), json!(job.arn));
+    put(&mut m, "jobName", s(job.name.as_deref()));
+    m.insert("status".into(), json!(job.status));
+    m.insert("creationTime".into(), json!(iso(job.submit_time)));
+    put(&mut m, "jobType", job.spec.get("jobType").cloned());
+    put(
+        &mut m,
+        "applicationType",
+        job.spec.get("applicationType").cloned(),
+    );
+    m.insert("evaluationTaskTypes".into(), json!(tasks));
+    m.insert("modelIdentifiers".into(), json!(models));
+    m.insert("ragIdentifiers".into(), json!(kbs));
+    m.insert(
+        "inferenceConfigSummary".into(),
+        json!({
+            "modelConfigSummary": {"bedrockModelIdentifiers": models},
+            "ragConfigSummary": {"bedrockKnowledgeBaseIdentifiers": kbs},
+        }),
+    );
+    Value::Object(m)
+}
+
+/// `GetModelCopyJob` and `ModelCopyJobSummary` (the same members).
+fn copy(job: &Job) -> Value {
+    let mut m = Map::new();
+    for key in [
+        "targetModelArn",
+        "targetModelName",
+        "sourceAccountId",
+        "sourceModelArn",
+        "sourceModelName",
+        "targetModelTags",
+    ] {
+        put(&mut m, key, job.spec.get(key).cloned());
+    }
+    put(
+        &mut m,
+        "targetModelKmsKeyArn",
+        job.spec.get("modelKmsKeyId").cloned(),
+    );
+    m.insert("jobArn".into(), json!(job.arn));
+    m.insert("status".into(), json!(job.status));
+    m.insert("creationTime".into(), json!(iso(job.submit_time)));
+    put(&mut m, "failureMessage", s(job.message.as_deref()));
     Value::Object(m)
 }
 
 /// The list summary shape.
 pub fn summary(job: &Job) -> Value {
     match job.kind {
-        JobKind::BatchInference | JobKind::AsyncInvoke => full(job),
+        JobKind::BatchInference | JobKind::AsyncInvoke | JobKind::ModelCopy => full(job),
+        JobKind::ModelEvaluation => evaluation_summary(job),
         JobKind::ModelImport => {
             let mut m = Map::new();
             m.insert("jobArn".into(), json!(job.arn));

@@ -1,0 +1,324 @@
+//! The emulator binary driven by the AWS CLI (`aws bedrock ...`, botocore parses every response
+//! strictly by the service model) for evaluation and model copy jobs, and its control API by a
+//! raw HTTP client, with a job ARN pasted as is (slashes and colons unencoded).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+/// Kills the emulator when the test ends, pass or fail.
+struct Emulator {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn() -> Emulator {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bedrock-emulator"))
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn emulator");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let endpoint = line.trim().trim_start_matches("listening on ").to_owned();
+    Emulator { child, endpoint }
+}
+
+/// `aws bedrock <args> --endpoint-url ...` with dummy credentials: the parsed JSON output, or
+/// the error text when the command fails.
+fn aws(emulator: &Emulator, args: &[&str]) -> Result<Value, String> {
+    let out = Command::new("aws")
+        .arg("bedrock")
+        .args(args)
+        .args(["--endpoint-url", &emulator.endpoint, "--output", "json"])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("the AWS CLI is installed (pip install awscli)");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    match text.trim() {
+        "" => Ok(Value::Null),
+        json => Ok(serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))),
+    }
+}
+
+fn ok(emulator: &Emulator, args: &[&str]) -> Value {
+    aws(emulator, args).unwrap_or_else(|e| panic!("aws bedrock {args:?}: {e}"))
+}
+
+const EVALUATION_CONFIG: &str = r#"{"automated":{"datasetMetricConfigs":[{"taskType":"Summarization","dataset":{"name":"Builtin.Gigaword"},"metricNames":["Builtin.Accuracy"]}]}}"#;
+const MODELS: &str = r#"{"models":[{"bedrockModel":{"modelIdentifier":"amazon.nova-lite-v1:0"}}]}"#;
+const RAG: &str = r#"{"ragConfigs":[{"knowledgeBaseConfig":{"retrieveConfig":{"knowledgeBaseId":"KB12345678","knowledgeBaseRetrievalConfiguration":{"vectorSearchConfiguration":{"numberOfResults":5}}}}}]}"#;
+
+fn create_evaluation(emulator: &Emulator, name: &str, inference: &str) -> String {
+    let created = ok(
+        emulator,
+        &[
+            "create-evaluation-job",
+            "--job-name",
+            name,
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/EvalRole",
+            "--evaluation-config",
+            EVALUATION_CONFIG,
+            "--inference-config",
+            inference,
+            "--output-data-config",
+            "s3Uri=s3://eval-bucket/out/",
+        ],
+    );
+    created["jobArn"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_aws_cli_creates_gets_lists_and_stops_evaluation_jobs() {
+    let emulator = spawn();
+    let model = create_evaluation(&emulator, "cli-model-eval", MODELS);
+    let rag = create_evaluation(&emulator, "cli-rag-eval", RAG);
+    assert!(model.contains(":evaluation-job/"), "{model}");
+
+    let job = ok(&emulator, &["get-evaluation-job", "--job-identifier", &rag]);
+    assert_eq!(job["status"], "InProgress");
+    assert_eq!(job["applicationType"], "RagEvaluation");
+    assert_eq!(job["jobType"], "Automated");
+    assert_eq!(job["outputDataConfig"]["s3Uri"], "s3://eval-bucket/out/");
+
+    // --page-size 1: the CLI follows nextToken across pages
+    let listed = ok(
+        &emulator,
+        &[
+            "list-evaluation-jobs",
+            "--status-equals",
+            "InProgress",
+            "--sort-by",
+            "CreationTime",
+            "--sort-order",
+            "Ascending",
+            "--page-size",
+            "1",
+        ],
+    );
+    let arns: Vec<&str> = listed["jobSummaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["jobArn"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        arns,
+        [model.as_str(), rag.as_str()],
+        "oldest first, every page"
+    );
+    let rag_only = ok(
+        &emulator,
+        &[
+            "list-evaluation-jobs",
+            "--application-type-equals",
+            "RagEvaluation",
+        ],
+    );
+    assert_eq!(rag_only["jobSummaries"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        rag_only["jobSummaries"][0]["inferenceConfigSummary"]["ragConfigSummary"]
+            ["bedrockKnowledgeBaseIdentifiers"][0],
+        "KB12345678"
+    );
+
+    ok(
+        &emulator,
+        &["stop-evaluation-job", "--job-identifier", &model],
+    );
+    let stopped = ok(
+        &emulator,
+        &["get-evaluation-job", "--job-identifier", &model],
+    );
+    // Stopping, then Stopped one lifecycle step (2 s) later
+    assert!(
+        ["Stopping", "Stopped"].contains(&stopped["status"].as_str().unwrap()),
+        "{stopped}"
+    );
+    let again = aws(
+        &emulator,
+        &["stop-evaluation-job", "--job-identifier", &model],
+    )
+    .unwrap_err();
+    assert!(again.contains("ConflictException"), "{again}");
+
+    let missing = model.replace(model.rsplit('/').next().unwrap(), "zzzzzzzzzzzz");
+    let err = aws(
+        &emulator,
+        &["get-evaluation-job", "--job-identifier", &missing],
+    )
+    .unwrap_err();
+    assert!(err.contains("ResourceNotFoundException"), "{err}");
+    let err = aws(
+        &emulator,
+        &["list-evaluation-jobs", "--status-equals", "Done"],
+    )
+    .unwrap_err();
+    assert!(err.contains("ValidationException"), "{err}");
+}
+
+#[test]
+fn the_aws_cli_creates_gets_and_lists_model_copy_jobs() {
+    let emulator = spawn();
+    let source = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/abcdefghijkl";
+    let mut arns = Vec::new();
+    for target in ["support-bot-eu", "support-bot-ap"] {
+        let created = ok(
+            &emulator,
+            &[
+                "create-model-copy-job",
+                "--source-model-arn",
+                source,
+                "--target-model-name",
+                target,
+            ],
+        );
+        arns.push(created["jobArn"].as_str().unwrap().to_owned());
+    }
+    let job = ok(&emulator, &["get-model-copy-job", "--job-arn", &arns[0]]);
+    assert_eq!(job["status"], "InProgress");
+    assert_eq!(job["sourceModelArn"], source);
+    assert_eq!(job["sourceAccountId"], "123456789012");
+    assert_eq!(job["targetModelName"], "support-bot-eu");
+    assert!(job["targetModelArn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:bedrock:us-east-1:123456789012:custom-model/"));
+
+    let listed = ok(
+        &emulator,
+        &[
+            "list-model-copy-jobs",
+            "--source-account-equals",
+            "123456789012",
+            "--source-model-arn-equals",
+            source,
+            "--page-size",
+            "1",
+        ],
+    );
+    assert_eq!(listed["modelCopyJobSummaries"].as_array().unwrap().len(), 2);
+    let named = ok(
+        &emulator,
+        &[
+            "list-model-copy-jobs",
+            "--target-model-name-contains",
+            "bot-ap",
+        ],
+    );
+    assert_eq!(
+        named["modelCopyJobSummaries"][0]["jobArn"],
+        arns[1].as_str()
+    );
+    assert_eq!(named["modelCopyJobSummaries"].as_array().unwrap().len(), 1);
+    let failed = ok(
+        &emulator,
+        &["list-model-copy-jobs", "--status-equals", "Failed"],
+    );
+    assert_eq!(failed["modelCopyJobSummaries"].as_array().unwrap().len(), 0);
+
+    let err = aws(
+        &emulator,
+        &[
+            "create-model-copy-job",
+            "--source-model-arn",
+            "arn:aws:bedrock:us-west-2:123456789012:imported-model/abcdefghijkl",
+            "--target-model-name",
+            "x",
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("ValidationException"), "{err}");
+}
+
+/// One HTTP/1.1 request on a plain socket: the path is sent exactly as written.
+fn raw(endpoint: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let host = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let json = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    // A chunked body (hyper's default for JSON of unknown length) has sizes around the text.
+    let json = json
+        .find('{')
+        .and_then(|start| json.rfind('}').map(|end| &json[start..=end]))
+        .unwrap_or("null");
+    (status, serde_json::from_str(json).unwrap())
+}
+
+#[test]
+fn the_control_api_takes_a_job_arn_pasted_as_is_encoded_or_its_id() {
+    let emulator = spawn();
+    let arn = create_evaluation(&emulator, "raw-arn", MODELS);
+    let id = arn.rsplit('/').next().unwrap().to_owned();
+    let encoded = arn.replace(':', "%3A").replace('/', "%2F");
+    for (path, status) in [
+        (format!("/_emulator/jobs/{arn}/status"), "Stopping"),
+        (format!("/_emulator/jobs/{encoded}/status"), "Failed"),
+        (format!("/_emulator/jobs/{id}/status"), "Completed"),
+    ] {
+        let (code, job) = raw(
+            &emulator.endpoint,
+            "POST",
+            &path,
+            &format!(r#"{{"status":"{status}"}}"#),
+        );
+        assert_eq!(
+            (code, job["status"].as_str()),
+            (200, Some(status)),
+            "{path}"
+        );
+        assert_eq!(job["arn"], arn.as_str());
+    }
+    let got = ok(&emulator, &["get-evaluation-job", "--job-identifier", &arn]);
+    assert_eq!(got["status"], "Completed");
+
+    // a batch job's ARN and a customization ARN (two slashes) pasted as is
+    let (code, _) = raw(
+        &emulator.endpoint,
+        "POST",
+        "/_emulator/jobs/arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefghijkl/status",
+        r#"{"status":"Completed"}"#,
+    );
+    assert_eq!(code, 404, "no such job: a clear not-found");
+    let (code, body) = raw(
+        &emulator.endpoint,
+        "POST",
+        &format!("/_emulator/jobs/{arn}/nonsense"),
+        r#"{"status":"Completed"}"#,
+    );
+    assert_eq!(code, 404, "{body}");
+    let (code, deleted) = raw(
+        &emulator.endpoint,
+        "DELETE",
+        &format!("/_emulator/jobs/{arn}"),
+        "",
+    );
+    assert_eq!((code, deleted["arn"].as_str()), (200, Some(arn.as_str())));
+}

@@ -33,9 +33,13 @@ async fn deliver<S: jobwatch::ports::JobSource>(
     >,
     event: Value,
 ) -> Box<RunSummary> {
-    match handle(poller, &unread_metrics(), LambdaEvent::new(event, Context::default()))
-        .await
-        .unwrap()
+    match handle(
+        poller,
+        &unread_metrics(),
+        LambdaEvent::new(event, Context::default()),
+    )
+    .await
+    .unwrap()
     {
         Output::Event(summary) => summary,
         other => panic!("event not handled: {other:?}"),

@@ -42,7 +42,9 @@ pub async fn run(ops: &Ops, since: DateTime<Utc>, kinds: &[JobKind]) -> Result<(
             JobKind::ModelEvaluation => {
                 backfill(ops, EvaluationSource::from_sdk(sdk, config), since).await
             }
-            JobKind::ModelCopy => backfill(ops, ModelCopySource::from_sdk(sdk, config), since).await,
+            JobKind::ModelCopy => {
+                backfill(ops, ModelCopySource::from_sdk(sdk, config), since).await
+            }
         }?;
         println!(
             "  {kind}: listed {}, recorded {} (open now {}), failures {}",

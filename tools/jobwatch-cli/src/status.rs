@@ -86,7 +86,7 @@ fn family(kind: JobKind, state: ScopeState, watched: Vec<JobRecord>, now: DateTi
             age_seconds: (now - r.submit_time).num_seconds(),
         })
         .collect();
-    open.sort_by(|a, b| b.age_seconds.cmp(&a.age_seconds));
+    open.sort_by_key(|o| std::cmp::Reverse(o.age_seconds));
     let pending = watched
         .iter()
         .filter_map(|r| {

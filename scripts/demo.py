@@ -281,8 +281,17 @@ def main():
     missing = [f"{a} {s}" for a, s in expected.items() if (a, s) not in seen]
     say(f"\n==> {len(seen)} notifications for {len(expected)} jobs, {dupes} duplicates, {len(missing)} missing, "
         f"{int(time.time() - started)} s")
+    say("\n==> what an operator sees: jobwatch-cli status (same configuration as the pollers)")
+    cli_env = dict(os.environ, JOBS_TABLE="bedrock-jobwatch-jobs", NOTIFY_TOPIC_ARN=topic, AWS_REGION="us-east-1",
+                   AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_ENDPOINT_URL=moto,
+                   AWS_ENDPOINT_URL_BEDROCK=emulator, AWS_ENDPOINT_URL_BEDROCK_RUNTIME=emulator)
+    status = subprocess.run([str(TARGET / "debug" / "jobwatch-cli"), "status"], env=cli_env, cwd=ROOT,
+                            capture_output=True, text=True)
+    say(status.stdout.rstrip() or status.stderr.rstrip())
     if missing or dupes:
         raise SystemExit(f"demo failed: missing {missing}, duplicates {dupes}")
+    if status.returncode != 0:
+        raise SystemExit(f"demo failed: jobwatch-cli status exited {status.returncode}")
 
 
 if __name__ == "__main__":

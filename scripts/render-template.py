@@ -51,6 +51,8 @@ COMBINATIONS = {
         "NotificationEmail": "ml-team@example.com",
         "EmailFilterPolicy": '{"outcome":["failure","partial"]}',
         "AllowedSubscriptionProtocols": "email,sqs",
+        "OperationsEmail": "ops@example.com",
+        "PollPeriodMinutes": 60,
     },
     "families-off": {
         "BatchInferencePollerEnabled": "false",
@@ -192,7 +194,8 @@ class Resolver:
                 return self.params[v["Ref"]]
             if set(v) == {"Fn::FindInMap"}:
                 name, top, second = (self.resolve(x) for x in v["Fn::FindInMap"])
-                return self.resolve(self.mappings[name][top][second])
+                # Number parameters (PollPeriodMinutes) key mappings by their text.
+                return self.resolve(self.mappings[name][str(top)][second])
             if set(v) == {"Fn::If"}:
                 cond, yes, no = v["Fn::If"]
                 return self.resolve(yes if self.condition(cond) else no)
@@ -344,7 +347,7 @@ def check(name, params, template, rendered):
     taggable = {"AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::Events::Rule", "AWS::IAM::Role",
                 "AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
                 "AWS::SQS::Queue", "AWS::Scheduler::ScheduleGroup"}
-    untaggable = {"AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::KMS::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
+    untaggable = {"AWS::CloudWatch::Dashboard", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::KMS::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
                   "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy",
                   "AWS::Scheduler::Schedule"}
     unknown = set(by_type) - taggable - untaggable
@@ -357,9 +360,16 @@ def check(name, params, template, rendered):
 
     # 12: who may publish and subscribe
     creates_topic = res.params["ExistingTopicArn"] == ""
+    creates_ops_topic = res.params["AlarmTopicArn"] == ""
     policies = by_type.get("AWS::SNS::TopicPolicy", {})
-    # the notification topic's (when the stack creates it) and the people topic's
-    expect(len(policies) == (2 if creates_topic else 1), f"{len(policies)} topic policies")
+    # the notification topic's (when the stack creates it), the people topic's, the operations topic's
+    expect(len(policies) == int(creates_topic) + 1 + int(creates_ops_topic), f"{len(policies)} topic policies")
+    ops_policy = policies.pop("OperationsTopicPolicy", None)
+    expect((ops_policy is not None) == creates_ops_topic, "operations topic policy")
+    if ops_policy:
+        st = {s["Sid"]: s for s in ops_policy["Properties"]["PolicyDocument"]["Statement"]}
+        alarms = st.get("AlarmsPublish", {})
+        expect(alarms.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}, "only CloudWatch publishes alarms")
     for policy in policies.values():
         st = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
         deny = st.get("OnlyThePollersPublish", {})
@@ -368,15 +378,26 @@ def check(name, params, template, rendered):
         expect(deny.get("Effect") == "Deny" and allowed == function_roles, f"publishers {allowed}")
         protocols = res.params["AllowedSubscriptionProtocols"]
         expect(("SubscribeOnlyWithAllowedProtocols" in st) == bool(protocols), "subscribe restriction")
-    subs = by_type.get("AWS::SNS::Subscription", {})
+        expect("AlarmsPublish" not in st, "alarms never go to the notification topic")
+    subs = dict(by_type.get("AWS::SNS::Subscription", {}))
+    ops_email = subs.pop("OperationsEmailSubscription", None)
+    expect((ops_email is not None) == bool(res.params.get("OperationsEmail") and creates_ops_topic), "operations email")
     expect(len(subs) == (1 if res.params["NotificationEmail"] else 0), f"{len(subs)} subscriptions")
     for s in subs.values():
         expect(("FilterPolicy" in s["Properties"]) == bool(res.params["EmailFilterPolicy"]), "filter policy")
 
-    # 8: alarms go where asked
-    alarm_topic = res.params["AlarmTopicArn"] or res.params["ExistingTopicArn"] or {"Ref": "NotificationTopic"}
+    # 8: a family switched off is silent on purpose: its silence alarm does not count no data
     for k, a in by_type.get("AWS::CloudWatch::Alarm", {}).items():
-        expect(a["Properties"]["AlarmActions"] == [alarm_topic], f"{k} actions {a['Properties']['AlarmActions']}")
+        if k.endswith("PollerSilent"):
+            enabled = res.params[k.replace("PollerSilent", "PollerEnabled")] == "true"
+            missing = a["Properties"]["TreatMissingData"]
+            expect(missing == ("breaching" if enabled else "notBreaching"), f"{k} missing data {missing}")
+
+    # 8: alarms (and their recoveries) go where asked, by default to the operations topic
+    alarm_topic = res.params["AlarmTopicArn"] or {"Ref": "OperationsTopic"}
+    for k, a in by_type.get("AWS::CloudWatch::Alarm", {}).items():
+        actions = (a["Properties"]["AlarmActions"], a["Properties"].get("OKActions"))
+        expect(actions == ([alarm_topic], [alarm_topic]), f"{k} actions {actions}")
     return failures
 
 

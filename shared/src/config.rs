@@ -21,6 +21,8 @@ pub struct Config {
     /// `READ_OUTPUT_MANIFEST` (default false): batch jobs read `manifest.json.out` from their
     /// output location for counts and token totals (needs `s3:GetObject` there).
     pub read_output_manifest: bool,
+    /// `METRICS_NAMESPACE` (default `BedrockJobwatch`): CloudWatch namespace of the EMF metrics.
+    pub metrics_namespace: String,
     /// `JOB_FAMILY`: the family this function polls, by its stable name (`batch-inference`,
     /// ...). The one deployed binary serves every family; the per-family binaries fix their own.
     pub family: Option<JobKind>,
@@ -94,6 +96,10 @@ impl Config {
             table: vars.required("JOBS_TABLE")?,
             topic_arn,
             read_output_manifest: vars.flag("READ_OUTPUT_MANIFEST")?,
+            metrics_namespace: vars
+                .get("METRICS_NAMESPACE")
+                .unwrap_or(crate::metrics::DEFAULT_NAMESPACE)
+                .to_owned(),
             family: vars.family()?,
             people_topic_arn: vars.topic("PEOPLE_TOPIC_ARN")?,
             digest: vars.digest()?,

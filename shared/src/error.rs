@@ -4,6 +4,51 @@ use lambda_runtime::Diagnostic;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// An AWS service's error as the SDK reported it: its error code (when the service sent one)
+/// and message. Kept typed in the cause chain so that callers can tell throttling apart
+/// without matching on text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceFault {
+    pub code: Option<String>,
+    pub detail: String,
+}
+
+impl ServiceFault {
+    /// Error codes AWS services use for throttling.
+    pub const THROTTLING: &'static [&'static str] = &[
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+    ];
+
+    pub fn new(code: Option<&str>, detail: impl Into<String>) -> Self {
+        Self {
+            code: code.map(str::to_owned),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn is_throttling(&self) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|c| Self::THROTTLING.contains(&c))
+    }
+}
+
+impl std::fmt::Display for ServiceFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code}: {}", self.detail),
+            None => f.write_str(&self.detail),
+        }
+    }
+}
+
+impl std::error::Error for ServiceFault {}
+
 /// Invalid or missing configuration (environment).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -63,6 +108,21 @@ impl Error {
             Error::Incomplete { .. } => true,
             Error::Config(_) | Error::Corrupt { .. } | Error::Event(_) => false,
         }
+    }
+
+    /// Whether an AWS service throttled the call (after the SDK's own retries).
+    pub fn is_throttling(&self) -> bool {
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            if cause
+                .downcast_ref::<ServiceFault>()
+                .is_some_and(ServiceFault::is_throttling)
+            {
+                return true;
+            }
+            source = cause.source();
+        }
+        false
     }
 
     fn kind(&self) -> &'static str {

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::domain::{JobArn, JobKind, RunId};
 use crate::error::Error;
+use crate::metrics::{MetricsSink, RunKind};
 use crate::poller::{Budget, Poller, RunSummary};
 use crate::ports::{JobSource, JobStore, Notifier};
 
@@ -151,9 +152,10 @@ pub fn budget(deadline_ms: u64, now_ms: i64) -> Budget {
     Budget::until(std::time::Instant::now() + std::time::Duration::from_millis(usable as u64))
 }
 
-/// Runs one invocation.
+/// Runs one invocation; every poll and event run writes its metrics to `metrics`.
 pub async fn handle<S, T, N>(
     poller: &Poller<S, T, N>,
+    metrics: &MetricsSink,
     event: LambdaEvent<Value>,
 ) -> Result<Output, Error>
 where
@@ -183,6 +185,7 @@ where
         } if kind == poller.source.kind() => {
             tracing::info!(job_arn = %arn, reported_status, "state-change event");
             let summary = poller.run_one(Utc::now(), run_id, &arn, budget).await?;
+            metrics.emit(&summary, RunKind::Event);
             tracing::info!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "event handled");
             Ok(Output::Event(Box::new(summary)))
         }
@@ -191,7 +194,7 @@ where
             poller.source.kind()
         ))),
         Trigger::Ignore(reason) => Ok(ignored(reason)),
-        Trigger::Poll => poll(poller, run_id, budget).await,
+        Trigger::Poll => poll(poller, metrics, run_id, budget).await,
     }
 }
 
@@ -204,6 +207,7 @@ fn ignored(reason: String) -> Output {
 /// picks up where this one stopped.
 async fn poll<S, T, N>(
     poller: &Poller<S, T, N>,
+    metrics: &MetricsSink,
     run_id: RunId,
     budget: Budget,
 ) -> Result<Output, Error>
@@ -213,6 +217,7 @@ where
     N: Notifier,
 {
     let summary = poller.run_within(Utc::now(), run_id, budget).await?;
+    metrics.emit(&summary, RunKind::Poll);
     let line = serde_json::to_string(&summary).unwrap_or_default();
     if summary.failures > 0 {
         tracing::warn!(summary = %line, "run finished with failures");

@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod handler;
+pub mod metrics;
 pub mod poller;
 pub mod ports;
 pub mod startup;

@@ -67,6 +67,17 @@ pub struct ScopeState {
     pub open: OpenJobs,
     /// Recent durations of successful jobs per model (`overdue` alerts).
     pub durations: DurationStats,
+    /// The last poll that recorded its progress (operators read it: `jobwatch-cli status`).
+    pub last_run: Option<LastRun>,
+}
+
+/// A poll of a scope as its item records it: when it ran, which run, whether its listing worked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastRun {
+    pub at: DateTime<Utc>,
+    pub run_id: RunId,
+    /// The discovery listing did not fail.
+    pub ok: bool,
 }
 
 /// Progress of a listing that a run could not finish (deadline, failed writes).
@@ -124,6 +135,8 @@ pub struct Progress {
     /// The scope's durations with this run's finished jobs added (`None`: none finished).
     /// Statistics only: an overlapping run may overwrite them with its own additions.
     pub durations: Option<DurationStats>,
+    /// The run recording it (`None`: leave the last run as it is).
+    pub last_run: Option<LastRun>,
 }
 
 /// Outcome of every conditional write.

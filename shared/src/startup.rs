@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::domain::JobKind;
 use crate::error::ConfigError;
 use crate::handler;
+use crate::metrics::MetricsSink;
 use crate::poller::Poller;
 use crate::ports::JobSource;
 use crate::telemetry;
@@ -65,8 +66,12 @@ where
         notifier,
         settings,
     );
-    let poller = &poller;
-    lambda_runtime::run(service_fn(move |event| handler::handle(poller, event))).await
+    let metrics = MetricsSink::stdout(&config.metrics_namespace);
+    let (poller, metrics) = (&poller, &metrics);
+    lambda_runtime::run(service_fn(move |event| {
+        handler::handle(poller, metrics, event)
+    }))
+    .await
 }
 
 /// Runs the poller of `kind` (the per-family binaries, and `cargo lambda invoke <family>-poller`).

@@ -24,9 +24,15 @@ fn poller(stack: &Stack) -> DaPoller {
 async fn deliver(poller: &DaPoller, stack: &Stack, arn: &str) -> Box<RunSummary> {
     let event = stack.event_of(arn).await;
     assert_eq!(event["source"], "aws.bedrock", "{event}");
-    match handle(poller, LambdaEvent::new(event, Context::default()))
-        .await
-        .unwrap()
+    // Metrics are captured and not read here (tests/tests/metrics.rs reads them).
+    let metrics = jobwatch::metrics::MetricsSink::capture("Test/DataAutomation");
+    match handle(
+        poller,
+        &metrics,
+        LambdaEvent::new(event, Context::default()),
+    )
+    .await
+    .unwrap()
     {
         Output::Event(summary) => summary,
         other => panic!("event not handled: {other:?}"),

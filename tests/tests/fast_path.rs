@@ -33,9 +33,13 @@ async fn deliver<S: jobwatch::ports::JobSource>(
     >,
     event: Value,
 ) -> Box<RunSummary> {
-    match handle(poller, LambdaEvent::new(event, Context::default()))
-        .await
-        .unwrap()
+    match handle(
+        poller,
+        &unread_metrics(),
+        LambdaEvent::new(event, Context::default()),
+    )
+    .await
+    .unwrap()
     {
         Output::Event(summary) => summary,
         other => panic!("event not handled: {other:?}"),
@@ -171,6 +175,7 @@ async fn customization_events_go_to_the_customization_poller_only() {
 
     let wrong = handle(
         &stack.poller(),
+        &unread_metrics(),
         LambdaEvent::new(event.clone(), Context::default()),
     )
     .await
@@ -181,4 +186,9 @@ async fn customization_events_go_to_the_customization_poller_only() {
     assert!(matches!(wrong, Output::Ignored { .. }), "{wrong:?}");
     assert_eq!(right.notifications_sent, 1);
     assert_eq!(notified(&stack).await, vec![(arn, "Stopped".to_owned())]);
+}
+
+/// Metrics are tested in `metrics.rs`; here they are kept off the test's output.
+fn unread_metrics() -> jobwatch::metrics::MetricsSink {
+    jobwatch::metrics::MetricsSink::capture("Test/FastPath")
 }

@@ -744,7 +744,8 @@ fn the_event_rules_match_the_detail_types_the_code_handles() {
 }
 
 #[test]
-fn only_the_pollers_and_cloudwatch_may_publish_and_subscribing_can_be_limited() {
+fn only_the_pollers_publish_notifications_cloudwatch_publishes_alarms_and_subscribing_can_be_limited(
+) {
     let t = template();
     let policy = &t["Resources"]["NotificationTopicPolicy"]["Properties"]["PolicyDocument"];
     let statements: Vec<Value> = policy["Statement"]
@@ -780,7 +781,16 @@ fn only_the_pollers_and_cloudwatch_may_publish_and_subscribing_can_be_limited() 
         Some("false"),
         "AWS services (CloudWatch alarms) are governed by the Allow statements"
     );
-    let alarms = sid("AlarmsPublish").expect("CloudWatch may publish");
+    assert!(
+        sid("AlarmsPublish").is_none(),
+        "alarms go to the operations topic, never to subscribers of notifications"
+    );
+    let ops = &t["Resources"]["OperationsTopicPolicy"]["Properties"]["PolicyDocument"];
+    let ops_statements: Vec<Value> = ops["Statement"].as_sequence().unwrap().to_vec();
+    let alarms = ops_statements
+        .iter()
+        .find(|x| x["Sid"].as_str() == Some("AlarmsPublish"))
+        .expect("CloudWatch may publish to the operations topic");
     assert_eq!(
         alarms["Principal"]["Service"].as_str(),
         Some("cloudwatch.amazonaws.com")
@@ -964,5 +974,148 @@ fn every_poller_may_publish_to_people_and_read_tags_of_its_job_types_only_when_a
     assert_eq!(
         reference(&email["TopicArn"]).as_deref(),
         Some("PeopleTopic")
+    );
+}
+
+/// `MetricName="X"` of every SEARCH expression in a dashboard body.
+fn searched_metrics(body: &serde_json::Value) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let widgets = body["widgets"].as_array().expect("widgets");
+    for metric in widgets
+        .iter()
+        .flat_map(|w| w["properties"]["metrics"].as_array().into_iter().flatten())
+    {
+        for entry in metric.as_array().into_iter().flatten() {
+            let expression = entry["expression"].as_str().unwrap_or_default();
+            for part in expression.split("MetricName=\"").skip(1) {
+                names.insert(part.split('"').next().unwrap().to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// The metrics namespace every function gets (per stack).
+fn metrics_namespace(t: &Value) -> String {
+    plain(&t["Globals"]["Function"]["Environment"]["Variables"]["METRICS_NAMESPACE"])
+}
+
+#[test]
+fn the_dashboard_is_json_and_names_only_metrics_the_code_emits() {
+    let t = template();
+    let body = plain(&t["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]);
+    let body = body
+        .replace("${AWS::StackName}", "my-stack")
+        .replace("${AWS::Region}", "eu-west-1");
+    let body: serde_json::Value = serde_json::from_str(&body).expect("the dashboard body is JSON");
+    let used = searched_metrics(&body);
+    let emitted: BTreeSet<String> = jobwatch::metrics::names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let unknown: Vec<_> = used.difference(&emitted).collect();
+    assert!(
+        unknown.is_empty(),
+        "the dashboard shows metrics no code emits: {unknown:?}"
+    );
+    for shown in [
+        "OpenJobs",
+        "FinishedSuccess",
+        "FinishedFailure",
+        "NotificationLag",
+        "Failures",
+        "SuccessfulPolls",
+    ] {
+        assert!(used.contains(shown), "the dashboard shows {shown}");
+    }
+    let namespace = metrics_namespace(&t).replace("${AWS::StackName}", "my-stack");
+    let text = body.to_string();
+    assert!(
+        text.contains(&format!("{{\\\"{namespace}\\\",JobKind}}")),
+        "every SEARCH is over the functions' namespace {namespace}, per JobKind"
+    );
+}
+
+#[test]
+fn every_alarm_watches_a_metric_that_exists_tells_operations_and_says_what_to_check_first() {
+    let t = template();
+    let namespace = metrics_namespace(&t);
+    let emitted = jobwatch::metrics::names();
+    let family_names: BTreeSet<String> =
+        JobKind::ALL.iter().map(|k| k.as_str().to_owned()).collect();
+    let mut ours = BTreeMap::new();
+    for (id, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"].as_str() != Some("AWS::CloudWatch::Alarm") {
+            continue;
+        }
+        let (id, p) = (id.as_str().unwrap(), &r["Properties"]);
+        let description = plain(&p["AlarmDescription"]);
+        let description = if description.is_empty() {
+            strings(&p["AlarmDescription"]).join(" ")
+        } else {
+            description
+        };
+        assert!(description.contains("Check first"), "{id}: {description}");
+        assert_eq!(
+            p["AlarmActions"], p["OKActions"],
+            "{id} recovers where it alarmed"
+        );
+        assert!(
+            !format!("{:?}", p["AlarmActions"]).contains("NotificationTopic"),
+            "{id}"
+        );
+        if plain(&p["Namespace"]) == namespace {
+            let metric = plain(&p["MetricName"]);
+            assert!(
+                emitted.contains(&metric.as_str()),
+                "{id} watches {metric}, which no code emits"
+            );
+            let kind = plain(&p["Dimensions"][0]["Value"]);
+            assert!(family_names.contains(&kind), "{id} dimension {kind}");
+            ours.insert(id.to_owned(), (metric, kind));
+        }
+    }
+    for kind in JobKind::ALL {
+        let watched: Vec<&String> = ours
+            .values()
+            .filter(|(_, k)| k == kind.as_str())
+            .map(|(m, _)| m)
+            .collect();
+        assert!(
+            watched.contains(&&"SuccessfulPolls".to_owned()),
+            "{kind} has a silence alarm"
+        );
+        assert!(
+            watched.contains(&&"NotificationsPending".to_owned()),
+            "{kind} has a pending alarm"
+        );
+    }
+    let silent = &t["Resources"]["BatchInferencePollerSilent"]["Properties"];
+    assert_eq!(silent["EvaluationPeriods"].as_u64(), Some(3));
+    assert_eq!(
+        silent["ComparisonOperator"].as_str(),
+        Some("LessThanThreshold")
+    );
+    let switch = &t["Mappings"]["Switch"];
+    assert_eq!(
+        switch["true"]["Silence"].as_str(),
+        Some("breaching"),
+        "missing data is breaching"
+    );
+    assert_eq!(
+        switch["false"]["Silence"].as_str(),
+        Some("notBreaching"),
+        "a family switched off is silent on purpose"
+    );
+    let dead_letters = &t["Resources"]["DeadLetterAlarm"]["Properties"];
+    assert_eq!(
+        dead_letters["MetricName"].as_str(),
+        Some("NumberOfMessagesSent"),
+        "messages arriving in a period: the alarm recovers by itself"
+    );
+    let ops_topic = &t["Resources"]["OperationsTopic"]["Properties"];
+    assert!(
+        !ops_topic["KmsMasterKeyId"].is_null(),
+        "the operations topic is encrypted"
     );
 }

@@ -12,7 +12,9 @@ use futures::Stream;
 use super::sdk::{pages, sdk_retryable, sdk_source, Calls};
 use crate::domain::{Change, Due, DurationStats, JobArn, JobRecord, Lease, RunId, Scope, Sent};
 use crate::error::Error;
-use crate::ports::{Checkpoint, JobStore, Listed, OpenJobs, Page, Progress, ScopeState, Write};
+use crate::ports::{
+    Checkpoint, JobStore, LastRun, Listed, OpenJobs, Page, Progress, ScopeState, Write,
+};
 
 /// Name of the sparse GSI on `watch` (open jobs and pending notices only).
 pub const WATCH_INDEX: &str = "watch-index";
@@ -140,13 +142,13 @@ impl Update {
         self.value(&format!(":{attribute}"), value);
     }
 
-    /// Appends one element to a list attribute, creating the list if absent.
-    fn append(&mut self, attribute: &str, element: AttributeValue) {
+    /// Appends `value` (a list) to a list attribute, creating it if absent.
+    fn append(&mut self, attribute: &str, value: AttributeValue) {
         self.set.push(format!(
             "{attribute} = list_append(if_not_exists({attribute}, :empty_list), :{attribute})"
         ));
         self.value(":empty_list", AttributeValue::L(Vec::new()));
-        self.value(&format!(":{attribute}"), AttributeValue::L(vec![element]));
+        self.value(&format!(":{attribute}"), value);
     }
 
     fn remove(&mut self, attribute: &str) {
@@ -218,6 +220,14 @@ impl JobStore for DynamoJobStore {
             }
             None => DurationStats::default(),
         };
+        let last_run = match (time("last_run_at")?, item.get("last_run_id")) {
+            (Some(at), Some(AttributeValue::S(id))) => Some(LastRun {
+                at,
+                run_id: RunId::new(id.as_str()),
+                ok: matches!(item.get("last_run_ok"), Some(AttributeValue::Bool(true))),
+            }),
+            _ => None,
+        };
         Ok(ScopeState {
             durations,
             watermark: time("watermark")?,
@@ -226,12 +236,18 @@ impl JobStore for DynamoJobStore {
                 count,
                 oldest: time("oldest_open")?,
             },
+            last_run,
         })
     }
 
     async fn save_progress(&self, scope: &Scope, progress: &Progress) -> Result<Write, Error> {
         let mut update = Update::default();
         update.set("open_count", n(progress.open.count as i64));
+        if let Some(run) = &progress.last_run {
+            update.set("last_run_at", s(stamp(run.at)));
+            update.set("last_run_id", s(run.run_id.as_str()));
+            update.set("last_run_ok", AttributeValue::Bool(run.ok));
+        }
         match progress.open.oldest {
             Some(oldest) => update.set("oldest_open", s(stamp(oldest))),
             None => update.remove("oldest_open"),
@@ -362,13 +378,18 @@ impl JobStore for DynamoJobStore {
                 "pending_status = :due"
             }
             Due::Alert(alert) => {
-                update.append("alerts_sent", s(alert.as_str()));
+                update.append("alerts_sent", AttributeValue::L(vec![s(alert.as_str())]));
                 update.set("alerted_at", s(stamp(sent.at)));
                 update.remove("pending_alert");
                 update.value(":due", s(alert.as_str()));
                 "pending_alert = :due"
             }
         };
+        let entry = serde_dynamo::to_attribute_value(sent.entry()).map_err(|e| Error::Corrupt {
+            key: arn.to_string(),
+            source: Box::new(e),
+        })?;
+        update.append("notifications", AttributeValue::L(vec![entry]));
         update.add_to("version", n(1));
         for attribute in ["lease_owner", "lease_until"] {
             update.remove(attribute);

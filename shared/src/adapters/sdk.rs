@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 use crate::domain::ObservedJob;
-use crate::error::{BoxError, Error};
+use crate::error::{BoxError, Error, ServiceFault};
 
 /// API calls made through one adapter (shared by its clones). Counted where the call is sent,
 /// so the poller's summary reports calls as they were made, not as it expects them.
@@ -56,23 +56,18 @@ where
 
 /// Service codes worth retrying on a later run.
 fn retryable_code(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some(
-            "ThrottlingException"
-                | "Throttling"
-                | "ThrottledException"
-                | "TooManyRequestsException"
-                | "ProvisionedThroughputExceededException"
-                | "RequestLimitExceeded"
-                | "InternalServerException"
-                | "InternalServerError"
-                | "InternalError"
-                | "InternalFailure"
-                | "ServiceUnavailable"
-                | "ServiceUnavailableException"
-        )
-    )
+    code.is_some_and(|c| {
+        ServiceFault::THROTTLING.contains(&c)
+            || matches!(
+                c,
+                "InternalServerException"
+                    | "InternalServerError"
+                    | "InternalError"
+                    | "InternalFailure"
+                    | "ServiceUnavailable"
+                    | "ServiceUnavailableException"
+            )
+    })
 }
 
 /// Classifies any SDK error: transport failures, timeouts and throttling/5xx codes are retryable.
@@ -92,11 +87,14 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let detail = match err.code() {
-        Some(code) => format!("{code}: {}", err.message().unwrap_or("no message")),
-        None => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+    let fault = match err.code() {
+        Some(code) => ServiceFault::new(Some(code), err.message().unwrap_or("no message")),
+        None => ServiceFault::new(
+            None,
+            aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+        ),
     };
-    detail.into()
+    Box::new(fault)
 }
 
 /// Maps a Bedrock SDK error, keeping its code, message and retryability.

@@ -7,6 +7,7 @@ mod email;
 mod family;
 mod ids;
 mod locations;
+mod marks;
 mod notice;
 mod plan;
 mod presentation;
@@ -22,10 +23,11 @@ pub use alert::{
 pub use digest::{AttributeValue, Digest, PeopleMessage};
 pub use family::{EventShape, Family, JobKind};
 pub use ids::{Lease, RunId, Scope};
+pub use marks::{test_job_arn, test_record};
 pub use notice::Notice;
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};
 pub use presentation::{tag_attribute, EmailDetail, Presentation, Tags};
-pub use record::{Due, JobRecord, Sent};
+pub use record::{Due, JobRecord, Notified, Sent};
 pub use status::{JobStatus, Outcome, Phase};
 
 use chrono::{DateTime, Utc};

@@ -94,6 +94,23 @@ pub struct JobRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub expires_at: Option<DateTime<Utc>>,
+    /// Every notification published for the job, oldest first (re-sends included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<Notified>,
+}
+
+/// One published notification in a job's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notified {
+    /// The job's status the notice was about (for an alert: the status it was in).
+    pub status: JobStatus,
+    /// Set for an alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<AlertKind>,
+    pub at: DateTime<Utc>,
+    /// An operator's re-send (`jobwatch-cli renotify`), not a transition.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resend: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -112,9 +129,29 @@ pub enum Due {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
     pub due: Due,
+    /// The job's status when it was sent (what an alert's history entry records).
+    pub job_status: JobStatus,
     pub at: DateTime<Utc>,
     pub watch: Option<Scope>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// An operator's re-send, recorded as such in the history.
+    pub resend: bool,
+}
+
+impl Sent {
+    /// The history entry the write appends.
+    pub fn entry(&self) -> Notified {
+        let (status, alert) = match &self.due {
+            Due::Status(status) => (status.clone(), None),
+            Due::Alert(kind) => (self.job_status.clone(), Some(*kind)),
+        };
+        Notified {
+            status,
+            alert,
+            at: self.at,
+            resend: self.resend,
+        }
+    }
 }
 
 impl JobRecord {
@@ -178,9 +215,11 @@ impl JobRecord {
         after.refresh_derived(now, retention);
         Sent {
             due: due.clone(),
+            job_status: self.status.clone(),
             at: now,
             watch: after.watch,
             expires_at: after.expires_at,
+            resend: false,
         }
     }
 }

@@ -64,7 +64,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         Ok(self.finish(summary, calls_before, started))
     }
 
-    fn finish(
+    pub(super) fn finish(
         &self,
         mut summary: RunSummary,
         (source_calls, store_calls): (u64, u64),

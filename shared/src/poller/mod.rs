@@ -3,6 +3,7 @@
 //! of the watch index at a time), advance (record how far it got). Every page and chunk is
 //! settled the same way (`settle`): plan, write, claim, publish. Generic over the ports.
 
+mod backfill;
 mod discover;
 mod event;
 mod people;
@@ -17,11 +18,13 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 
 pub use settle::MAX_MISSING;
-pub use summary::{Discovered, Failures, Reconciled, RunSummary, Settled};
+pub use summary::{Discovered, Failures, Finished, Reconciled, RunSummary, Settled, KEPT_LAGS};
 
 use crate::domain::{AlertSettings, DurationStats, NotifyPolicy, Presentation, RunId, Scope};
 use crate::error::Error;
-use crate::ports::{Checkpoint, JobSource, JobStore, Listed, Notifier, OpenJobs, Progress};
+use crate::ports::{
+    Checkpoint, JobSource, JobStore, LastRun, Listed, Notifier, OpenJobs, Progress,
+};
 use discover::Seen;
 use settle::RunContext;
 
@@ -86,7 +89,10 @@ impl Budget {
 
 /// The scope's durations with this run's successful jobs added; `None` when none finished.
 fn learned(known: &DurationStats, settled: [&Settled; 2]) -> Option<DurationStats> {
-    let mut finished = settled.iter().flat_map(|s| &s.finished).peekable();
+    let mut finished = settled
+        .iter()
+        .flat_map(|s| &s.succeeded_durations)
+        .peekable();
     finished.peek()?;
     let mut durations = known.clone();
     for (model, took) in finished {
@@ -175,15 +181,24 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             &start.state.durations,
             [&discovered.settled, &reconciled.settled],
         );
-        let advanced = self
-            .advance(Progress {
-                listed,
-                open,
-                durations,
-            })
-            .await;
+        let last_run = LastRun {
+            at: now,
+            run_id: run_id.clone(),
+            ok: !discovered.list_failed,
+        };
+        let progress = Progress {
+            listed,
+            open,
+            durations,
+            last_run: Some(last_run),
+        };
+        let advanced = self.advance(progress).await;
         let mut summary = self.summary(&start, &run_id, discovered, reconciled, advanced);
         summary.add_settled(told);
+        summary.open_jobs = Some(open.count);
+        summary.oldest_open_age_seconds = open
+            .oldest
+            .map(|oldest| (now - oldest).num_seconds().max(0) as u64);
         // Stopping early for a failed listing is not the deadline's doing.
         summary.deadline_reached &= budget.exhausted();
         summary.duration_ms = started.elapsed().as_millis() as u64;

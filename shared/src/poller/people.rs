@@ -83,6 +83,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         run: &RunContext<'_>,
         report: &mut Settled,
     ) -> bool {
+        report.publish_calls += 1;
         match self.notifier.publish_people(message).await {
             Ok(message_id) => {
                 report.people_messages_sent += 1;

@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 use futures::{stream, StreamExt};
 
 use super::people::{Outbox, Told};
-use super::summary::{Failures, Settled};
+use super::summary::{Failures, Settled, KEPT_LAGS};
 use super::{Budget, Poller};
 use crate::domain::{
     hold_alert, measure, plan, plan_missing, plan_watch, Change, Due, DurationStats, JobRecord,
-    JobStatus, Lease, Notice, ObservedJob, PlanContext, RecordCounts, RunId, Skip, Tags,
+    JobStatus, Lease, Notice, ObservedJob, Outcome, PlanContext, RecordCounts, RunId, Skip, Tags,
     WatchContext,
 };
 use crate::ports::{JobSource, JobStore, Notifier, Write};
@@ -249,10 +249,14 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     async fn publish(&self, held: Held, run: &RunContext<'_>, report: &mut Settled) {
         let tags = self.kept_tags(&held.record, report).await;
         let notice = self.notice(&held.record, &held.due, &tags, run);
+        report.publish_calls += 1;
         match self.notifier.publish(&notice).await {
             Ok(message_id) => {
                 match held.due {
-                    Due::Status(_) => report.notifications_sent += 1,
+                    Due::Status(_) => {
+                        report.notifications_sent += 1;
+                        record_lag(&held.record, run.now, report);
+                    }
                     Due::Alert(_) => report.alerts_sent += 1,
                 }
                 tracing::info!(job_arn = %held.record.pk, status = %held.record.status, message_id, dedup_key = notice.dedup_key, "notified");
@@ -328,6 +332,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
 
 /// Counts a written change; returns the notice it claimed, if any.
 fn written(change: Change, report: &mut Settled) -> Option<Held> {
+    count_finished(&change, report);
     let record = change.record;
     if record.missing_count > 0 {
         if record.retired {
@@ -338,7 +343,9 @@ fn written(change: Change, report: &mut Settled) -> Option<Held> {
     }
     if change.transition {
         report.transitions += 1;
-        report.finished.extend(finished_duration(&record));
+        report
+            .succeeded_durations
+            .extend(finished_duration(&record));
         tracing::info!(
             job_arn = %record.pk,
             status = %record.status,
@@ -349,6 +356,17 @@ fn written(change: Change, report: &mut Settled) -> Option<Held> {
     }
     let due = record.due().filter(|_| change.notify)?;
     Some(Held { record, due })
+}
+
+/// Notification lag (the job's end to its publish), a bounded sample per run.
+fn record_lag(record: &JobRecord, now: DateTime<Utc>, report: &mut Settled) {
+    if let Some(end) = record.end_time {
+        if report.lags_seconds.len() < KEPT_LAGS {
+            report
+                .lags_seconds
+                .push((now - end).num_seconds().max(0) as u64);
+        }
+    }
 }
 
 /// A known job whose status did not change: written when its progress moved or an alert is
@@ -372,4 +390,20 @@ fn finished_duration(record: &JobRecord) -> Option<(String, chrono::Duration)> {
     let took = record.end_time? - record.submit_time;
     let model = record.model_id.clone()?;
     (succeeded && took > chrono::Duration::zero()).then_some((model, took))
+}
+
+/// A job seen to finish: a known job arriving in a terminal status, or a new one notified as
+/// such (a first run's silent history is not news).
+fn count_finished(change: &Change, report: &mut Settled) {
+    let record = &change.record;
+    let news = record.previous_status.is_some() || change.notify;
+    if record.missing_count > 0 || record.is_open() || !news {
+        return;
+    }
+    match record.phase().outcome() {
+        Outcome::Success => report.finished.success += 1,
+        Outcome::Partial => report.finished.partial += 1,
+        Outcome::Failure => report.finished.failure += 1,
+        Outcome::Progress => {}
+    }
 }

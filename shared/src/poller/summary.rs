@@ -1,6 +1,7 @@
 //! What one run did: small reports from each phase, assembled into the Lambda's result and a
 //! structured log line.
 
+use std::collections::BTreeMap;
 use std::ops::AddAssign;
 
 use chrono::{DateTime, Utc};
@@ -8,11 +9,15 @@ use serde::Serialize;
 
 use crate::error::Error;
 
-/// Failures of one phase: counted, the first few kept (without payloads) for the summary.
+/// Failures of one phase: counted (in all and per stage: `list`, `get`, `save`, `publish`,
+/// ...), the first few kept (without payloads) for the summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Failures {
     pub count: usize,
     pub first: Vec<String>,
+    pub by_stage: BTreeMap<String, usize>,
+    /// Failures that were an AWS service throttling the call (after the SDK's retries).
+    pub throttles: usize,
 }
 
 /// How many failure messages a summary carries.
@@ -21,6 +26,8 @@ const KEPT_ERRORS: usize = 5;
 impl Failures {
     pub fn record(&mut self, context: &str, e: &Error) {
         self.count += 1;
+        *self.by_stage.entry(context.to_owned()).or_default() += 1;
+        self.throttles += usize::from(e.is_throttling());
         tracing::warn!(context, error = %e.chain(), retryable = e.is_retryable(), "step failed");
         if self.first.len() < KEPT_ERRORS {
             self.first.push(format!("{context}: {}", e.chain()));
@@ -31,10 +38,37 @@ impl Failures {
 impl AddAssign for Failures {
     fn add_assign(&mut self, other: Self) {
         self.count += other.count;
+        self.throttles += other.throttles;
+        add_stages(&mut self.by_stage, other.by_stage);
         let room = KEPT_ERRORS.saturating_sub(self.first.len());
         self.first.extend(other.first.into_iter().take(room));
     }
 }
+
+fn add_stages(into: &mut BTreeMap<String, usize>, from: BTreeMap<String, usize>) {
+    for (stage, n) in from {
+        *into.entry(stage).or_default() += n;
+    }
+}
+
+/// Jobs seen to reach a terminal status, by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Finished {
+    pub success: usize,
+    pub partial: usize,
+    pub failure: usize,
+}
+
+impl AddAssign for Finished {
+    fn add_assign(&mut self, o: Self) {
+        self.success += o.success;
+        self.partial += o.partial;
+        self.failure += o.failure;
+    }
+}
+
+/// How many notification lags a run keeps (the EMF limit of values per metric).
+pub const KEPT_LAGS: usize = 100;
 
 /// What settling a batch of observations did (plan, write, claim, publish).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +83,7 @@ pub struct Settled {
     pub alerts_sent: usize,
     pub deferred: usize,
     /// Jobs that succeeded, by model, and how long they took (`overdue` alerts learn from it).
-    pub finished: Vec<(String, chrono::Duration)>,
+    pub succeeded_durations: Vec<(String, chrono::Duration)>,
     /// Messages to the people audience (one job's email, or a digest of many).
     pub people_messages_sent: usize,
     pub digests_sent: usize,
@@ -58,6 +92,11 @@ pub struct Settled {
     /// Every change was written (by this run or a racing one): nothing observed is unrecorded.
     pub all_recorded: bool,
     pub failures: Failures,
+    pub finished: Finished,
+    /// Publish calls made (sent or failed).
+    pub publish_calls: u64,
+    /// Seconds from each notified job's end time to the run that published it.
+    pub lags_seconds: Vec<u64>,
 }
 
 impl Default for Settled {
@@ -71,12 +110,15 @@ impl Default for Settled {
             notifications_pending: 0,
             alerts_sent: 0,
             deferred: 0,
-            finished: Vec::new(),
+            succeeded_durations: Vec::new(),
             people_messages_sent: 0,
             digests_sent: 0,
             tag_reads_failed: 0,
             all_recorded: true,
             failures: Failures::default(),
+            finished: Finished::default(),
+            publish_calls: 0,
+            lags_seconds: Vec::new(),
         }
     }
 }
@@ -91,13 +133,21 @@ impl AddAssign for Settled {
         self.notifications_pending += o.notifications_pending;
         self.alerts_sent += o.alerts_sent;
         self.deferred += o.deferred;
-        self.finished.extend(o.finished);
+        self.succeeded_durations.extend(o.succeeded_durations);
         self.people_messages_sent += o.people_messages_sent;
         self.digests_sent += o.digests_sent;
         self.tag_reads_failed += o.tag_reads_failed;
         self.all_recorded &= o.all_recorded;
         self.failures += o.failures;
+        self.finished += o.finished;
+        self.publish_calls += o.publish_calls;
+        add_lags(&mut self.lags_seconds, o.lags_seconds);
     }
+}
+
+fn add_lags(into: &mut Vec<u64>, from: Vec<u64>) {
+    let room = KEPT_LAGS.saturating_sub(into.len());
+    into.extend(from.into_iter().take(room));
 }
 
 /// The discovery phase: the listing since the watermark (or checkpoint), page by page.
@@ -181,6 +231,24 @@ pub struct RunSummary {
     pub errors: Vec<String>,
     pub watermark: Option<DateTime<Utc>>,
     pub duration_ms: u64,
+    /// Jobs seen to reach a terminal status, by outcome (finished jobs a first run records
+    /// silently as history are not counted).
+    pub finished: Finished,
+    /// SNS Publish calls (one per notice published or attempted).
+    pub sns_calls: u64,
+    /// Calls an AWS service throttled even after the SDK's retries (adaptive retries absorb
+    /// the rest without failing).
+    pub throttles: usize,
+    /// Failures per stage (`list`, `wide list`, `sweep`, `get`, `save`, `claim`, `publish`,
+    /// `mark sent`, `release lease`, `save progress`).
+    pub failures_by_stage: BTreeMap<String, usize>,
+    /// Open jobs at the end of a poll, as the scope's item records them (`None` for events).
+    pub open_jobs: Option<u64>,
+    /// Age of the oldest open job (since its submit time) at the run's start, when any is open.
+    pub oldest_open_age_seconds: Option<u64>,
+    /// Seconds from each published job's end time to the run that published it (at most the
+    /// first 100 of a run).
+    pub notification_lag_seconds: Vec<u64>,
 }
 
 impl RunSummary {
@@ -197,11 +265,16 @@ impl RunSummary {
         self.people_messages_sent += s.people_messages_sent;
         self.digests_sent += s.digests_sent;
         self.tag_reads_failed += s.tag_reads_failed;
+        self.finished += s.finished;
+        self.sns_calls += s.publish_calls;
+        add_lags(&mut self.notification_lag_seconds, s.lags_seconds);
         self.add_failures(s.failures);
     }
 
     pub(super) fn add_failures(&mut self, f: Failures) {
         self.failures += f.count;
+        self.throttles += f.throttles;
+        add_stages(&mut self.failures_by_stage, f.by_stage);
         let room = KEPT_ERRORS.saturating_sub(self.errors.len());
         self.errors.extend(f.first.into_iter().take(room));
     }

@@ -7,9 +7,9 @@ use futures::StreamExt;
 
 use crate::domain::{
     plan, AlertKind, Change, Due, DurationStats, JobArn, JobKind, JobRecord, JobStatus, Lease,
-    NotifyPolicy, ObservedJob, PlanContext, RecordCounts, RunId, Scope,
+    NotifyPolicy, ObservedJob, PlanContext, RecordCounts, RunId, Scope, Sent,
 };
-use crate::ports::{Checkpoint, JobStore, Listed, OpenJobs, Progress, Write};
+use crate::ports::{Checkpoint, JobStore, LastRun, Listed, OpenJobs, Progress, Write};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
@@ -238,6 +238,80 @@ pub async fn many_items_are_read_back_at_once<S: JobStore>(store: &S) {
     );
 }
 
+pub async fn the_last_run_is_recorded_with_the_progress<S: JobStore>(store: &S) {
+    let ran = |hours: i64, ok: bool| LastRun {
+        at: t0() + Duration::hours(hours),
+        run_id: RunId::new(format!("run-{hours}")),
+        ok,
+    };
+    let progress = |listed: Listed, last_run: Option<LastRun>| Progress {
+        listed,
+        open: hint(),
+        durations: None,
+        last_run,
+    };
+    let first = progress(Listed::Complete(t0()), Some(ran(1, true)));
+    store.save_progress(&scope(), &first).await.unwrap();
+    let failed = progress(Listed::Nothing, Some(ran(2, false)));
+    store.save_progress(&scope(), &failed).await.unwrap();
+    let state = store.scope_state(&scope()).await.unwrap();
+    assert_eq!(
+        state.last_run,
+        Some(ran(2, false)),
+        "the latest run, failed"
+    );
+    let silent = progress(Listed::Nothing, None);
+    store.save_progress(&scope(), &silent).await.unwrap();
+    let state = store.scope_state(&scope()).await.unwrap();
+    assert_eq!(
+        state.last_run,
+        Some(ran(2, false)),
+        "kept when none is given"
+    );
+}
+
+pub async fn marking_sent_appends_to_the_notification_history<S: JobStore>(store: &S) {
+    let owner = RunId::new("run-a");
+    let open = change(7, "InProgress", None);
+    store.save(&open).await.unwrap();
+    let done = change(7, "Failed", Some(&open.record));
+    store.save(&done).await.unwrap();
+    let sent = done.record.sent(
+        &Due::Status(JobStatus::new("Failed")),
+        t0(),
+        Duration::days(90),
+    );
+    store.mark_sent(&arn(7), &owner, &sent).await.unwrap();
+    let after = stored(store, 7).await.unwrap();
+    assert_eq!(after.notifications, vec![sent.entry()]);
+    let mut again = after.clone();
+    again.pending_status = Some(JobStatus::new("Failed"));
+    again.set_lease(Some(Lease {
+        owner: owner.clone(),
+        until: t0() + Duration::minutes(5),
+    }));
+    again.version += 1;
+    again.refresh_derived(t0(), Duration::days(90));
+    let resend = Change {
+        record: again,
+        expected_version: Some(after.version),
+        notify: true,
+        transition: false,
+    };
+    assert_eq!(store.save(&resend).await.unwrap(), Write::Written);
+    let later = Sent {
+        resend: true,
+        ..resend.record.sent(
+            &Due::Status(JobStatus::new("Failed")),
+            t0() + Duration::hours(1),
+            Duration::days(90),
+        )
+    };
+    store.mark_sent(&arn(7), &owner, &later).await.unwrap();
+    let history = stored(store, 7).await.unwrap().notifications;
+    assert_eq!(history, vec![sent.entry(), later.entry()], "oldest first");
+}
+
 fn hint() -> OpenJobs {
     OpenJobs {
         count: 7,
@@ -257,6 +331,7 @@ async fn save<S: JobStore>(store: &S, listed: Listed) -> Write {
         listed,
         open: hint(),
         durations: None,
+        last_run: None,
     };
     store.save_progress(&scope(), &progress).await.unwrap()
 }
@@ -302,6 +377,7 @@ pub async fn the_watermark_only_moves_forward_and_ends_the_checkpoint<S: JobStor
         listed: Listed::Nothing,
         open: OpenJobs::default(),
         durations: None,
+        last_run: None,
     };
     assert_eq!(
         store.save_progress(&scope(), &empty).await.unwrap(),
@@ -383,6 +459,7 @@ pub async fn durations_are_kept_per_scope<S: JobStore>(store: &S) {
         listed: Listed::Nothing,
         open: hint(),
         durations: Some(durations.clone()),
+        last_run: None,
     };
     store.save_progress(&scope(), &progress).await.unwrap();
     save(store, Listed::Nothing).await;
@@ -413,6 +490,8 @@ macro_rules! store_contract {
             the_watermark_only_moves_forward_and_ends_the_checkpoint,
             an_alert_is_marked_sent_once_and_the_job_stays_watched,
             durations_are_kept_per_scope,
+            the_last_run_is_recorded_with_the_progress,
+            marking_sent_appends_to_the_notification_history,
         );
     };
     (@cases $setup:expr; $($case:ident),* $(,)?) => {

@@ -105,6 +105,9 @@ impl JobStore for MemoryJobStore {
         if let Some(durations) = &progress.durations {
             state.durations = durations.clone();
         }
+        if let Some(run) = &progress.last_run {
+            state.last_run = Some(run.clone());
+        }
         Ok(Write::Written)
     }
 
@@ -175,6 +178,7 @@ impl JobStore for MemoryJobStore {
                         r.pending_alert = None;
                     }
                 }
+                r.notifications.push(sent.entry());
                 r.version += 1;
                 r.set_lease(None);
                 r.watch = sent.watch.clone();

@@ -39,7 +39,10 @@ fn throttled(operation: &'static str) -> Error {
     Error::Bedrock {
         operation,
         retryable: true,
-        source: "ThrottlingException: injected".into(),
+        source: Box::new(crate::error::ServiceFault::new(
+            Some("ThrottlingException"),
+            "injected",
+        )),
     }
 }
 

@@ -14,13 +14,20 @@ pub async fn run(events: usize) -> Result<(), Box<dyn std::error::Error>> {
     let poller = stack.poller();
     stack.control("seed", json!({"kind": "batch-inference", "count": events, "statuses": {"InProgress": 1}, "spreadHours": 1})).await;
     poller.run(chrono::Utc::now(), "baseline").await?;
+    // Captured, not printed: the figures below are what this benchmark reports.
+    let metrics = jobwatch::metrics::MetricsSink::capture("bench");
     let mut latencies = Vec::new();
     for arn in stack.job_arns().await {
         let id = arn.rsplit('/').next().unwrap_or_default().to_owned();
         stack.set_status(&arn, "Completed").await;
         let event = stack.control_get(&format!("jobs/{id}/event")).await;
         let started = Instant::now();
-        let output = handle(&poller, LambdaEvent::new(event, Context::default())).await?;
+        let output = handle(
+            &poller,
+            &metrics,
+            LambdaEvent::new(event, Context::default()),
+        )
+        .await?;
         let elapsed = started.elapsed();
         match output {
             Output::Event(summary) if summary.notifications_sent == 1 => latencies.push(elapsed),

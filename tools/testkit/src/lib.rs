@@ -3,6 +3,7 @@
 //! subscriber of the topic receives. The end-to-end tests, the emulator's own tests and the
 //! benchmarks all start their stand-ins here.
 
+pub mod emf;
 mod emulator;
 mod stack;
 

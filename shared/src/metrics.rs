@@ -1,0 +1,293 @@
+//! Metrics in CloudWatch Embedded Metric Format (EMF): every run writes one JSON document as one
+//! log line, and CloudWatch Logs turns its members into metrics (no PutMetricData call, no extra
+//! permission). The document is built from the run summary alone, so the metrics say exactly
+//! what the summary says. Specification:
+//! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Map, Value};
+
+use crate::poller::RunSummary;
+
+/// Namespace when `METRICS_NAMESPACE` is unset.
+pub const DEFAULT_NAMESPACE: &str = "BedrockJobwatch";
+
+/// The one dimension: the job family (metrics are per region by nature).
+pub const DIMENSION: &str = "JobKind";
+
+/// CloudWatch units used here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Seconds,
+    Milliseconds,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "Count",
+            Unit::Seconds => "Seconds",
+            Unit::Milliseconds => "Milliseconds",
+        }
+    }
+}
+
+/// A metric the pollers emit: its name, unit and meaning (the README's metrics table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metric {
+    pub name: &'static str,
+    pub unit: Unit,
+    pub about: &'static str,
+}
+
+const fn metric(name: &'static str, unit: Unit, about: &'static str) -> Metric {
+    Metric { name, unit, about }
+}
+
+/// Every metric name the code can emit, besides the per-stage failure metrics ([`STAGES`]).
+pub const METRICS: &[Metric] = &[
+    metric(
+        "Polls",
+        Unit::Count,
+        "scheduled (or manual) polls: 1 per poll",
+    ),
+    metric(
+        "SuccessfulPolls",
+        Unit::Count,
+        "polls whose listing worked: 1 or 0 (the heartbeat alarm)",
+    ),
+    metric(
+        "Events",
+        Unit::Count,
+        "Bedrock state-change events handled: 1 per event",
+    ),
+    metric("OpenJobs", Unit::Count, "open jobs at the end of a poll"),
+    metric(
+        "OldestOpenJobAge",
+        Unit::Seconds,
+        "age of the oldest open job (since submission), when one is open",
+    ),
+    metric("Transitions", Unit::Count, "status changes written"),
+    metric(
+        "FinishedSuccess",
+        Unit::Count,
+        "jobs seen to finish with outcome success",
+    ),
+    metric(
+        "FinishedPartial",
+        Unit::Count,
+        "jobs seen to finish with outcome partial",
+    ),
+    metric(
+        "FinishedFailure",
+        Unit::Count,
+        "jobs seen to finish failed, stopped or expired",
+    ),
+    metric("NotificationsSent", Unit::Count, "notifications published"),
+    metric(
+        "NotificationsPending",
+        Unit::Count,
+        "notices left for a later run (publish failed, or held by another run)",
+    ),
+    metric(
+        "NotificationLag",
+        Unit::Seconds,
+        "per notification: job end time to the run that published it",
+    ),
+    metric(
+        "Failures",
+        Unit::Count,
+        "failed steps of the run, all stages",
+    ),
+    metric(
+        "Throttles",
+        Unit::Count,
+        "calls still throttled after the SDK's retries",
+    ),
+    metric("BedrockCalls", Unit::Count, "Bedrock List/Get calls"),
+    metric("DynamoDbCalls", Unit::Count, "DynamoDB requests"),
+    metric("SnsCalls", Unit::Count, "SNS Publish calls"),
+    metric("RunDuration", Unit::Milliseconds, "wall time of the run"),
+];
+
+/// Failure stages (as the run summary names them) and their metric, emitted only when a stage
+/// failed (a metric that never appears costs nothing).
+pub const STAGES: &[(&str, &str)] = &[
+    ("list", "FailuresList"),
+    ("wide list", "FailuresWideList"),
+    ("sweep", "FailuresSweep"),
+    ("get", "FailuresGet"),
+    ("save", "FailuresSave"),
+    ("claim", "FailuresClaim"),
+    ("publish", "FailuresPublish"),
+    ("mark sent", "FailuresMarkSent"),
+    ("release lease", "FailuresReleaseLease"),
+    ("save progress", "FailuresSaveProgress"),
+];
+
+/// A stage the table does not name (a newer context string) still counts, under this name.
+pub const OTHER_STAGE: &str = "FailuresOther";
+
+/// Every metric name the code can emit (the template's dashboard and alarms may use only these).
+pub fn names() -> Vec<&'static str> {
+    let stages = STAGES.iter().map(|(_, name)| *name);
+    METRICS
+        .iter()
+        .map(|m| m.name)
+        .chain(stages)
+        .chain([OTHER_STAGE])
+        .collect()
+}
+
+/// What started the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    Poll,
+    Event,
+}
+
+/// The metric values of one run, by name, from its summary (only the ones that apply).
+pub fn values(summary: &RunSummary, kind: RunKind) -> Vec<(&'static str, Unit, Value)> {
+    let count = |n: usize| json!(n);
+    let mut out = vec![
+        ("Transitions", count(summary.transitions)),
+        ("FinishedSuccess", count(summary.finished.success)),
+        ("FinishedPartial", count(summary.finished.partial)),
+        ("FinishedFailure", count(summary.finished.failure)),
+        ("NotificationsSent", count(summary.notifications_sent)),
+        ("NotificationsPending", count(summary.notifications_pending)),
+        ("Failures", count(summary.failures)),
+        ("Throttles", count(summary.throttles)),
+        ("BedrockCalls", json!(summary.bedrock_calls)),
+        ("DynamoDbCalls", json!(summary.store_calls)),
+        ("SnsCalls", json!(summary.sns_calls)),
+        ("RunDuration", json!(summary.duration_ms)),
+    ];
+    match kind {
+        RunKind::Poll => {
+            out.push(("Polls", json!(1)));
+            out.push(("SuccessfulPolls", json!(u8::from(summary.discovery_ok))));
+        }
+        RunKind::Event => out.push(("Events", json!(1))),
+    }
+    if let Some(open) = summary.open_jobs {
+        out.push(("OpenJobs", json!(open)));
+    }
+    if let Some(age) = summary.oldest_open_age_seconds {
+        out.push(("OldestOpenJobAge", json!(age)));
+    }
+    if !summary.notification_lag_seconds.is_empty() {
+        // An array: one value per notification, CloudWatch computes the statistics.
+        out.push(("NotificationLag", json!(summary.notification_lag_seconds)));
+    }
+    let mut with_units: Vec<_> = out
+        .into_iter()
+        .map(|(name, value)| (name, unit_of(name), value))
+        .collect();
+    with_units.extend(stage_values(summary));
+    with_units
+}
+
+fn unit_of(name: &str) -> Unit {
+    METRICS
+        .iter()
+        .find(|m| m.name == name)
+        .map_or(Unit::Count, |m| m.unit)
+}
+
+fn stage_values(summary: &RunSummary) -> Vec<(&'static str, Unit, Value)> {
+    let mut other = 0;
+    let mut out = Vec::new();
+    for (stage, n) in summary.failures_by_stage.iter().filter(|(_, n)| **n > 0) {
+        match STAGES.iter().find(|(s, _)| s == stage) {
+            Some((_, name)) => out.push((*name, Unit::Count, json!(n))),
+            None => other += n,
+        }
+    }
+    if other > 0 {
+        out.push((OTHER_STAGE, Unit::Count, json!(other)));
+    }
+    out
+}
+
+/// The EMF document of one run: the metrics, the dimension, and a few properties to find the
+/// run's log lines (region, run id).
+pub fn document(namespace: &str, summary: &RunSummary, kind: RunKind, timestamp_ms: i64) -> Value {
+    let values = values(summary, kind);
+    let definitions: Vec<Value> = values
+        .iter()
+        .map(|(name, unit, _)| json!({ "Name": name, "Unit": unit.as_str() }))
+        .collect();
+    let mut doc = Map::new();
+    doc.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [[DIMENSION]],
+                "Metrics": definitions,
+            }],
+        }),
+    );
+    doc.insert(DIMENSION.into(), json!(summary.job_kind));
+    doc.insert("region".into(), json!(summary.region));
+    doc.insert("run_id".into(), json!(summary.run_id));
+    for (name, _, value) in values {
+        doc.insert(name.into(), value);
+    }
+    Value::Object(doc)
+}
+
+/// Where a run's EMF line goes: standard output (CloudWatch Logs in Lambda), or a buffer that
+/// tests read back.
+#[derive(Debug, Clone)]
+pub struct MetricsSink {
+    namespace: String,
+    captured: Option<Arc<Mutex<Vec<String>>>>,
+}
+
+impl MetricsSink {
+    /// Writes each document as one line on standard output.
+    pub fn stdout(namespace: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            captured: None,
+        }
+    }
+
+    /// Keeps the lines instead (tests, benchmarks).
+    pub fn capture(namespace: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            captured: Some(Arc::default()),
+        }
+    }
+
+    /// The lines captured so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.captured
+            .as_ref()
+            .map(|c| c.lock().map(|l| l.clone()).unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// Emits the run's document. Never fails the run: a line that cannot be written is lost
+    /// (and logged), the summary still says what happened.
+    pub fn emit(&self, summary: &RunSummary, kind: RunKind) {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let line = document(&self.namespace, summary, kind, now_ms).to_string();
+        match &self.captured {
+            Some(lines) => lines.lock().unwrap_or_else(|p| p.into_inner()).push(line),
+            None => {
+                let mut out = std::io::stdout().lock();
+                if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
+                    tracing::warn!(error = %e, "metrics line not written");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Metrics: every run writes one CloudWatch Embedded Metric Format line (through the Lambda
+//! handler, against moto and the emulator); the tests parse it as CloudWatch would and check
+//! each value against the run summary and what subscribers received.
+
+use jobwatch::handler::{handle, Output};
+use jobwatch::metrics::{names, MetricsSink};
+use jobwatch::RunSummary;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+use testkit::emf::Emf;
+use testkit::Stack;
+
+const NAMESPACE: &str = "Test/Jobwatch";
+
+fn polled(output: Output) -> RunSummary {
+    match output {
+        Output::Polled(summary) | Output::Event(summary) => *summary,
+        other => panic!("expected a run, got {other:?}"),
+    }
+}
+
+/// Every metric of the line is one the code declares (the dashboard may use only those).
+fn declared_only(emf: &Emf) {
+    let declared = names();
+    for name in emf.values.keys() {
+        assert!(
+            declared.contains(&name.as_str()),
+            "{name} is not in metrics::names()"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_poll_writes_one_emf_line_whose_values_are_its_run_summary() {
+    // given three watched batch jobs, two of which then finish
+    let stack = Stack::start().await;
+    let poller = stack.poller();
+    let sink = MetricsSink::capture(NAMESPACE);
+    let done = stack.create_batch("done").await;
+    let failed = stack.create_batch("failed").await;
+    stack.create_batch("still-open").await;
+    let event = || LambdaEvent::new(json!({}), Context::default());
+    handle(&poller, &sink, event()).await.expect("first poll");
+    stack.set_status(&done, "Completed").await;
+    stack.set_status(&failed, "Failed").await;
+
+    // when
+    let summary = polled(handle(&poller, &sink, event()).await.expect("second poll"));
+
+    // then one line per run, in the namespace, per family
+    let lines = sink.lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let emf = Emf::parse(&lines[1]);
+    declared_only(&emf);
+    assert_eq!(emf.namespace, NAMESPACE);
+    assert_eq!(emf.dimensions["JobKind"], "batch-inference");
+    // and each value is the summary's
+    let expected = [
+        ("Polls", 1),
+        ("SuccessfulPolls", 1),
+        ("Transitions", summary.transitions as u64),
+        ("FinishedSuccess", summary.finished.success as u64),
+        ("FinishedFailure", summary.finished.failure as u64),
+        ("FinishedPartial", summary.finished.partial as u64),
+        ("NotificationsSent", summary.notifications_sent as u64),
+        ("NotificationsPending", summary.notifications_pending as u64),
+        ("Failures", summary.failures as u64),
+        ("Throttles", summary.throttles as u64),
+        ("BedrockCalls", summary.bedrock_calls),
+        ("DynamoDbCalls", summary.store_calls),
+        ("SnsCalls", summary.sns_calls),
+        ("RunDuration", summary.duration_ms),
+        (
+            "OpenJobs",
+            summary.open_jobs.expect("a poll counts open jobs"),
+        ),
+        (
+            "OldestOpenJobAge",
+            summary.oldest_open_age_seconds.expect("one is open"),
+        ),
+    ];
+    for (name, value) in expected {
+        assert_eq!(emf.number(name), value, "{name}");
+    }
+    assert_eq!(
+        emf.values["NotificationLag"],
+        json!(summary.notification_lag_seconds)
+    );
+    assert!(!emf.values.contains_key("Events"));
+    // and the summary is what happened: two finished (one each way), two sent, one open
+    assert_eq!(
+        (
+            summary.finished.success,
+            summary.finished.failure,
+            summary.open_jobs
+        ),
+        (1, 1, Some(1))
+    );
+    assert_eq!((summary.notifications_sent, summary.sns_calls), (2, 2));
+    assert_eq!(summary.notification_lag_seconds.len(), 2);
+    assert_eq!(stack.notifications().await.len(), 2);
+    assert_eq!(emf.units["RunDuration"], "Milliseconds");
+    assert_eq!(emf.units["NotificationLag"], "Seconds");
+}
+
+#[tokio::test]
+async fn a_failed_listing_still_writes_its_metrics_with_the_stage_and_the_throttle() {
+    // given a listing that stays throttled past the SDK's retries
+    let stack = Stack::start().await;
+    let poller = stack.poller();
+    let sink = MetricsSink::capture(NAMESPACE);
+    stack.create_batch("unlisted").await;
+    stack
+        .control(
+            "faults",
+            json!({"operation": "ListModelInvocationJobs", "error": "ThrottlingException", "count": 50}),
+        )
+        .await;
+
+    // when
+    let result = handle(
+        &poller,
+        &sink,
+        LambdaEvent::new(json!({}), Context::default()),
+    )
+    .await;
+
+    // then the invocation fails (Lambda's error metric) and the line says why
+    assert!(result.is_err());
+    let lines = sink.lines();
+    assert_eq!(lines.len(), 1);
+    let emf = Emf::parse(&lines[0]);
+    declared_only(&emf);
+    assert_eq!(emf.number("Polls"), 1);
+    assert_eq!(
+        emf.number("SuccessfulPolls"),
+        0,
+        "the heartbeat alarm sees no success"
+    );
+    assert_eq!(emf.number("FailuresList"), 1);
+    assert_eq!(emf.number("Failures"), 1);
+    assert_eq!(emf.number("Throttles"), 1);
+    assert_eq!(emf.units["FailuresList"], "Count");
+    // and the scope's item records the failed run (operators see it in `status`)
+    let scope =
+        jobwatch::domain::Scope::new(jobwatch::domain::JobKind::BatchInference, "us-east-1");
+    let state = jobwatch::ports::JobStore::scope_state(&stack.store(), &scope)
+        .await
+        .unwrap();
+    assert_eq!(state.last_run.map(|r| r.ok), Some(false));
+}
+
+#[tokio::test]
+async fn an_event_run_counts_as_an_event_not_a_poll() {
+    // given a watched job that finishes, and Bedrock's event for it
+    let stack = Stack::start().await;
+    let poller = stack.poller();
+    let sink = MetricsSink::capture(NAMESPACE);
+    let arn = stack.create_batch("evented").await;
+    poller.run(chrono::Utc::now(), "baseline").await.unwrap();
+    stack.set_status(&arn, "Completed").await;
+    let id = arn.rsplit('/').next().unwrap_or_default().to_owned();
+    let event: Value = stack.control_get(&format!("jobs/{id}/event")).await;
+
+    // when
+    let summary = polled(
+        handle(&poller, &sink, LambdaEvent::new(event, Context::default()))
+            .await
+            .unwrap(),
+    );
+
+    // then
+    let emf = Emf::parse(&sink.lines()[0]);
+    declared_only(&emf);
+    assert_eq!(emf.number("Events"), 1);
+    assert_eq!(
+        emf.number("NotificationsSent"),
+        summary.notifications_sent as u64
+    );
+    assert_eq!(summary.notifications_sent, 1);
+    for absent in ["Polls", "SuccessfulPolls", "OpenJobs"] {
+        assert!(!emf.values.contains_key(absent), "{absent}");
+    }
+}

@@ -1,0 +1,188 @@
+//! `status`: per family, the last run, the open jobs (age, phase) and the pending notices, as the
+//! table has them (the scope's item and the watch index: never the whole history).
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use jobwatch::domain::{JobKind, JobRecord};
+use jobwatch::ports::{JobStore, ScopeState};
+use serde::Serialize;
+
+use crate::error::CliError;
+use crate::ops::Ops;
+use crate::text::{age, or_dash, table, time};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Family {
+    family: JobKind,
+    last_run: Option<Run>,
+    watermark: Option<DateTime<Utc>>,
+    open: Vec<Open>,
+    pending: Vec<Pending>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run {
+    at: DateTime<Utc>,
+    run_id: String,
+    ok: bool,
+    age_seconds: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Open {
+    arn: String,
+    name: Option<String>,
+    status: String,
+    phase: String,
+    submit_time: DateTime<Utc>,
+    age_seconds: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Pending {
+    arn: String,
+    status: String,
+    lease_owner: Option<String>,
+    lease_until: Option<DateTime<Utc>>,
+}
+
+pub async fn run(ops: &Ops, json: bool) -> Result<(), CliError> {
+    let now = Utc::now();
+    let mut families = Vec::new();
+    for kind in JobKind::ALL {
+        let scope = ops.scope(kind);
+        let state = ops.store.scope_state(&scope).await?;
+        let watched: Vec<Vec<JobRecord>> = ops.store.watched(&scope).try_collect().await?;
+        families.push(family(kind, state, watched.concat(), now));
+    }
+    if json {
+        let doc = serde_json::json!({
+            "region": ops.config.poll.region,
+            "table": ops.config.table,
+            "at": now,
+            "families": families,
+        });
+        println!("{doc:#}");
+    } else {
+        println!("{}", render(ops, &families, now));
+    }
+    Ok(())
+}
+
+fn family(kind: JobKind, state: ScopeState, watched: Vec<JobRecord>, now: DateTime<Utc>) -> Family {
+    let mut open: Vec<Open> = watched
+        .iter()
+        .filter(|r| r.is_open() && !r.retired)
+        .map(|r| Open {
+            arn: r.pk.to_string(),
+            name: r.name.clone(),
+            status: r.status.to_string(),
+            phase: r.phase().to_string(),
+            submit_time: r.submit_time,
+            age_seconds: (now - r.submit_time).num_seconds(),
+        })
+        .collect();
+    open.sort_by_key(|o| std::cmp::Reverse(o.age_seconds));
+    let pending = watched
+        .iter()
+        .filter_map(|r| {
+            Some(Pending {
+                status: r.pending_status.as_ref()?.to_string(),
+                arn: r.pk.to_string(),
+                lease_owner: r.lease_owner.as_ref().map(|o| o.to_string()),
+                lease_until: r.lease_until,
+            })
+        })
+        .collect();
+    Family {
+        family: kind,
+        last_run: state.last_run.map(|run| Run {
+            age_seconds: (now - run.at).num_seconds(),
+            at: run.at,
+            run_id: run.run_id.to_string(),
+            ok: run.ok,
+        }),
+        watermark: state.watermark,
+        open,
+        pending,
+    }
+}
+
+fn render(ops: &Ops, families: &[Family], now: DateTime<Utc>) -> String {
+    let summary: Vec<Vec<String>> = families
+        .iter()
+        .map(|f| {
+            vec![
+                f.family.to_string(),
+                or_dash(
+                    f.last_run
+                        .as_ref()
+                        .map(|r| format!("{} ({} ago)", time(r.at), age(r.age_seconds))),
+                ),
+                or_dash(
+                    f.last_run
+                        .as_ref()
+                        .map(|r| if r.ok { "ok" } else { "FAILED" }.to_owned()),
+                ),
+                f.open.len().to_string(),
+                or_dash(f.open.first().map(|o| age(o.age_seconds))),
+                f.pending.len().to_string(),
+            ]
+        })
+        .collect();
+    let mut out = format!(
+        "bedrock-jobwatch in {} (table {}) at {}\n\n{}",
+        ops.config.poll.region,
+        ops.config.table,
+        time(now),
+        table(
+            &["FAMILY", "LAST RUN", "RESULT", "OPEN", "OLDEST", "PENDING"],
+            &summary
+        )
+    );
+    let open: Vec<Vec<String>> = families
+        .iter()
+        .flat_map(|f| f.open.iter().map(move |o| (f.family, o)))
+        .map(|(kind, o)| {
+            vec![
+                kind.to_string(),
+                o.arn.clone(),
+                or_dash(o.name.clone()),
+                o.status.clone(),
+                o.phase.clone(),
+                age(o.age_seconds),
+            ]
+        })
+        .collect();
+    if !open.is_empty() {
+        out.push_str("\n\nOpen jobs\n");
+        out.push_str(&table(
+            &["FAMILY", "JOB", "NAME", "STATUS", "PHASE", "AGE"],
+            &open,
+        ));
+    }
+    let pending: Vec<Vec<String>> = families
+        .iter()
+        .flat_map(|f| f.pending.iter().map(move |p| (f.family, p)))
+        .map(|(kind, p)| {
+            vec![
+                kind.to_string(),
+                p.arn.clone(),
+                p.status.clone(),
+                or_dash(p.lease_until.map(time)),
+            ]
+        })
+        .collect();
+    if !pending.is_empty() {
+        out.push_str("\n\nPending notices (published by the next run; see README \"Runbook\")\n");
+        out.push_str(&table(
+            &["FAMILY", "JOB", "STATUS", "LEASED UNTIL"],
+            &pending,
+        ));
+    }
+    out
+}

@@ -1,0 +1,275 @@
+//! The operator CLI as an operator runs it: the real binary, with the functions' environment,
+//! against moto and the Bedrock emulator, next to pollers wired as the Lambdas wire them.
+
+use std::process::Output;
+use std::sync::Arc;
+
+use chrono::Utc;
+use jobwatch::adapters::batch::BatchInferenceSource;
+use jobwatch::testing::RecordingNotifier;
+use jobwatch::Poller;
+use serde_json::{json, Value};
+use testkit::Stack;
+
+/// Runs `jobwatch-cli` with the stack's environment (what the functions get).
+async fn cli(stack: &Stack, args: &[&str]) -> Output {
+    cli_with(stack.env(), args).await
+}
+
+async fn cli_with(env: Vec<(&'static str, String)>, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_jobwatch-cli"))
+        .env_clear()
+        .envs(env)
+        .args(args)
+        .output()
+        .await
+        .expect("jobwatch-cli runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        stderr(out)
+    );
+    stdout(out)
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_str(&ok(out)).expect("--json prints one JSON document")
+}
+
+async fn poll(stack: &Stack, run: &str) {
+    stack.poller().run(Utc::now(), run).await.expect("poll");
+}
+
+/// A batch job that finished and whose notification was published (and drained).
+async fn notified_job(stack: &Stack, name: &str) -> String {
+    let arn = stack.create_batch(name).await;
+    poll(stack, "watch").await;
+    stack.set_status(&arn, "Completed").await;
+    poll(stack, "finish").await;
+    assert_eq!(stack.notifications().await.len(), 1);
+    arn
+}
+
+fn family<'a>(status: &'a Value, name: &str) -> &'a Value {
+    status["families"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["family"] == name))
+        .unwrap_or_else(|| panic!("family {name} in {status:#}"))
+}
+
+#[tokio::test]
+async fn status_shows_open_jobs_pending_notices_and_the_last_run_per_family() {
+    // given an open job, and a finished one whose publish failed (its notice is pending)
+    let stack = Stack::start().await;
+    let open = stack.create_batch("still-running").await;
+    let stuck = stack.create_batch("stuck-notice").await;
+    poll(&stack, "run-1").await;
+    stack.set_status(&stuck, "Failed").await;
+    let topic = Arc::new(RecordingNotifier::default());
+    topic.fail_next(1);
+    let failing = Poller::new(
+        BatchInferenceSource::new(stack.bedrock.clone()),
+        stack.store(),
+        topic,
+        stack.settings(),
+    );
+    failing.run(Utc::now(), "run-2").await.unwrap();
+
+    // when
+    let status = json_of(&cli(&stack, &["status", "--json"]).await);
+    let text = ok(&cli(&stack, &["status"]).await);
+
+    // then the batch family shows its open job, its pending notice and its last run
+    let batch = family(&status, "batch-inference");
+    assert_eq!(batch["open"].as_array().unwrap().len(), 1);
+    assert_eq!(batch["open"][0]["arn"], open.as_str());
+    assert!(batch["open"][0]["phase"].is_string());
+    assert!(batch["open"][0]["ageSeconds"].as_i64().unwrap() >= 0);
+    assert_eq!(batch["pending"][0]["arn"], stuck.as_str());
+    assert_eq!(batch["pending"][0]["status"], "Failed");
+    assert_eq!(batch["lastRun"]["runId"], "run-2");
+    assert_eq!(batch["lastRun"]["ok"], true);
+    // and a family that never ran says so
+    assert!(family(&status, "model-import")["lastRun"].is_null());
+    // and the table says the same to a person
+    for expected in [
+        "FAMILY",
+        "batch-inference",
+        "model-import",
+        open.as_str(),
+        stuck.as_str(),
+        "Pending notices",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn show_prints_the_item_and_its_notification_history() {
+    // given a job that finished and was notified
+    let stack = Stack::start().await;
+    let arn = notified_job(&stack, "shown").await;
+
+    // when
+    let doc = json_of(&cli(&stack, &["show", &arn, "--json"]).await);
+    let text = ok(&cli(&stack, &["show", &arn]).await);
+
+    // then
+    assert_eq!(doc["item"]["status"], "Completed");
+    assert_eq!(doc["item"]["notified_status"], "Completed");
+    let history = doc["notifications"].as_array().unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["status"], "Completed");
+    for expected in [
+        arn.as_str(),
+        "notified_status",
+        "Notifications",
+        "transition",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn renotify_sends_exactly_one_marked_message_and_nothing_else_follows() {
+    // given a job whose notification was published
+    let stack = Stack::start().await;
+    let arn = notified_job(&stack, "missed-it").await;
+
+    // when
+    let out = cli(&stack, &["renotify", &arn]).await;
+
+    // then exactly one message, marked as a re-send, valid against the schema
+    ok(&out);
+    let got = stack.notifications().await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].arn(), arn);
+    assert_eq!(got[0].body["resend"], true);
+    assert!(
+        got[0].subject.starts_with("[re-sent]"),
+        "{}",
+        got[0].subject
+    );
+    assert_eq!(got[0].attributes["resend"], "true");
+    assert!(got[0].body["text"].as_str().unwrap().starts_with("RE-SENT"));
+    // and the next poll sends nothing more
+    poll(&stack, "after").await;
+    assert!(stack.notifications().await.is_empty());
+    // and the history has both, the re-send marked
+    let record = stack.record(&arn).await.unwrap();
+    let kinds: Vec<bool> = record.notifications.iter().map(|n| n.resend).collect();
+    assert_eq!(kinds, vec![false, true]);
+    assert_eq!((record.pending_status, record.watch), (None, None));
+}
+
+#[tokio::test]
+async fn renotify_refuses_an_open_job_that_was_never_notified() {
+    let stack = Stack::start().await;
+    let arn = stack.create_batch("running").await;
+    poll(&stack, "run-1").await;
+
+    let out = cli(&stack, &["renotify", &arn]).await;
+
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("never notified"), "{}", stderr(&out));
+    assert!(stack.notifications().await.is_empty());
+}
+
+#[tokio::test]
+async fn backfill_watches_an_old_open_job_that_is_then_notified_once() {
+    // given an open job submitted long before the first run's look-back (336 h)
+    let stack = Stack::start().await;
+    stack
+        .control("seed", json!({"kind": "batch-inference", "count": 1, "statuses": {"InProgress": 1}, "spreadHours": 1, "newestHoursAgo": 500}))
+        .await;
+    let old = stack.job_arns().await.remove(0);
+    poll(&stack, "first").await;
+    assert!(stack.record(&old).await.is_none(), "outside the look-back");
+
+    // when
+    let out = cli(
+        &stack,
+        &["backfill", "--since", "30d", "--family", "batch-inference"],
+    )
+    .await;
+
+    // then it is watched, silently
+    let text = ok(&out);
+    assert!(
+        text.contains("batch-inference: listed 1, recorded 1"),
+        "{text}"
+    );
+    assert!(stack.record(&old).await.unwrap().watch.is_some());
+    poll(&stack, "next").await;
+    assert!(stack.notifications().await.is_empty());
+    // and when it finishes, it is notified once
+    stack.set_status(&old, "Completed").await;
+    poll(&stack, "finished").await;
+    poll(&stack, "again").await;
+    let got = stack.notifications().await;
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].arn(), got[0].status()), (old.as_str(), "Completed"));
+}
+
+#[tokio::test]
+async fn test_notify_publishes_one_clearly_marked_message() {
+    let stack = Stack::start().await;
+
+    let out = cli(&stack, &["test-notify", "--status", "Failed"]).await;
+
+    assert!(ok(&out).contains("published to sns"));
+    let got = stack.notifications().await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body["test"], true);
+    assert!(got[0].subject.starts_with("[TEST]"), "{}", got[0].subject);
+    assert_eq!(got[0].attributes["test"], "true");
+    assert_eq!(got[0].attributes["outcome"], "failure");
+    assert!(got[0].body["text"]
+        .as_str()
+        .unwrap()
+        .contains("no Bedrock job finished"));
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_message_and_exit_code_2() {
+    let stack = Stack::start().await;
+    let unknown = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/nosuchjob000";
+    let cases: [(&[&str], &str); 7] = [
+        (&["show", unknown], "no job"),
+        (&["renotify", unknown], "no job"),
+        (&["show", "not-an-arn"], "not a Bedrock job ARN"),
+        (&["backfill", "--since", "last tuesday"], "not a time"),
+        (&["backfill", "--since", "2099-01-01"], "not in the past"),
+        (
+            &["backfill", "--since", "30d", "--family", "nope"],
+            "unknown family",
+        ),
+        (
+            &["test-notify", "--status", "InProgress"],
+            "not a finished batch inference status",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = cli(&stack, args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    let mut env = stack.env();
+    env.retain(|(k, _)| *k != "JOBS_TABLE");
+    let out = cli_with(env, &["status"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("JOBS_TABLE"), "{}", stderr(&out));
+    assert!(stack.notifications().await.is_empty(), "nothing was sent");
+}

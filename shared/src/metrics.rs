@@ -88,6 +88,11 @@ pub const METRICS: &[Metric] = &[
     ),
     metric("NotificationsSent", Unit::Count, "notifications published"),
     metric(
+        "AlertsSent",
+        Unit::Count,
+        "early-warning alerts published (stuck, stalled, expiring, overdue)",
+    ),
+    metric(
         "NotificationsPending",
         Unit::Count,
         "notices left for a later run (publish failed, or held by another run)",
@@ -158,6 +163,7 @@ pub fn values(summary: &RunSummary, kind: RunKind) -> Vec<(&'static str, Unit, V
         ("FinishedPartial", count(summary.finished.partial)),
         ("FinishedFailure", count(summary.finished.failure)),
         ("NotificationsSent", count(summary.notifications_sent)),
+        ("AlertsSent", count(summary.alerts_sent)),
         ("NotificationsPending", count(summary.notifications_pending)),
         ("Failures", count(summary.failures)),
         ("Throttles", count(summary.throttles)),

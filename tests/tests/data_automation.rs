@@ -96,7 +96,7 @@ async fn a_created_event_registers_an_invocation_and_a_lost_succeeded_event_is_n
         .ends_with("/0/job_metadata.json"));
     assert!(n
         .subject
-        .starts_with("[Bedrock] Data Automation invocation "));
+        .starts_with("[Bedrock] Success: data automation invocation "));
 }
 
 #[tokio::test]

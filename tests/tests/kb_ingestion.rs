@@ -125,7 +125,7 @@ async fn two_knowledge_bases_with_two_data_sources_each_are_notified_once_per_te
         .contains("Failure reasons: "));
     assert!(failed
         .subject
-        .starts_with("[Bedrock] Knowledge base ingestion job "));
+        .starts_with("[Bedrock] FAILED: knowledge base ingestion "));
 }
 
 #[tokio::test]

@@ -38,6 +38,8 @@ FAMILIES = {
     "CustomizationPoller": "CustomizationPollerEnabled",
     "ModelEvaluationPoller": "ModelEvaluationPollerEnabled",
     "ModelCopyPoller": "ModelCopyPollerEnabled",
+    "KbIngestionPoller": "KbIngestionPollerEnabled",
+    "DataAutomationPoller": "DataAutomationPollerEnabled",
 }
 
 COMBINATIONS = {
@@ -61,6 +63,8 @@ COMBINATIONS = {
         "CustomizationPollerEnabled": "false",
         "ModelEvaluationPollerEnabled": "false",
         "ModelCopyPollerEnabled": "false",
+        "KbIngestionPollerEnabled": "false",
+        "DataAutomationPollerEnabled": "false",
     },
     "x86_64-organisation": {
         "Architecture": "x86_64",
@@ -162,6 +166,8 @@ class Resolver:
             (k, a), = v.items()
             if k == "Ref" and a in self.params:
                 return self.params[a]
+            if k == "Fn::FindInMap":
+                return self.resolve(v)
             if k == "Fn::Join":
                 parts = self.value(a[1])
                 parts = parts if isinstance(parts, list) else [parts]
@@ -240,7 +246,8 @@ def statements(role, policies=None):
 
 def check(name, params, template, rendered):
     """Returns the failed checks of one rendering."""
-    res = Resolver(template)
+    # The conditions too may come from a loop (`${Family}ListsJobs`).
+    res = Resolver(expand_foreach(template))
     for k, v in params.items():
         res.params[k] = v
     rs = res.resources(rendered)
@@ -291,7 +298,8 @@ def check(name, params, template, rendered):
 
     # 7: the Bedrock event rules follow the family switch
     rules = by_type.get("AWS::Events::Rule", {})
-    expect(len(rules) == 2, f"{len(rules)} event rules")
+    # batch inference, customization and Data Automation: the families Bedrock sends events for
+    expect(len(rules) == 3, f"{len(rules)} event rules")
     for k, r in rules.items():
         fam = next(f for f in FAMILIES if k.startswith(f))
         on = res.params[FAMILIES[fam]] == "true"

@@ -54,7 +54,7 @@ COMBINATIONS = {
         "EmailFilterPolicy": '{"outcome":["failure","partial"]}',
         "AllowedSubscriptionProtocols": "email,sqs",
         "OperationsEmail": "ops@example.com",
-        "PollPeriodMinutes": 60,
+        "PollPeriodMinutes": "60",
     },
     "families-off": {
         "BatchInferencePollerEnabled": "false",

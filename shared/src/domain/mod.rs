@@ -21,7 +21,7 @@ pub use alert::{
     WatchContext, DURATIONS_KEPT,
 };
 pub use digest::{AttributeValue, Digest, PeopleMessage};
-pub use family::{EventShape, Family, JobKind};
+pub use family::{EventShape, Family, JobKind, Reopen};
 pub use ids::{Lease, RunId, Scope};
 pub use marks::{test_job_arn, test_record};
 pub use notice::Notice;

@@ -438,6 +438,21 @@ fn seeded_spec(
             "inferenceConfig": {"models": [{"bedrockModel": {"modelIdentifier": "anthropic.claude-3-haiku-20240307-v1:0"}}]},
             "outputDataConfig": {"s3Uri": "s3://seeded-evals/"}
         }),
+        JobKind::ProvisionedThroughput => json!({
+            "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0:200k"),
+            "desiredModelArn": format!("arn:aws:bedrock:{region}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0:200k"),
+            "foundationModelArn": format!("arn:aws:bedrock:{region}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0:200k"),
+            "modelUnits": 1,
+            "desiredModelUnits": 1,
+            "commitmentDuration": "OneMonth"
+        }),
+        JobKind::CustomModelDeployment => json!({
+            "modelArn": format!("arn:aws:bedrock:{region}:{account}:custom-model/imported/abcdefghijkl")
+        }),
+        JobKind::CustomModel => json!({
+            "baseModelArn": format!("arn:aws:bedrock:{region}::foundation-model/amazon.titan-text-express-v1"),
+            "customizationType": "FINE_TUNING"
+        }),
         JobKind::ModelCopy => json!({
             "sourceModelArn": format!("arn:aws:bedrock:us-west-2:{account}:custom-model/amazon.titan-text-express-v1:0:8k/abcdefghijkl"),
             "sourceAccountId": account,

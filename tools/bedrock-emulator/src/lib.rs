@@ -27,7 +27,9 @@ pub use model::JobKind;
 pub use settings::AutoAdvance;
 pub use settings::Settings;
 
-use api::{bedrock, bedrock_agent, bedrock_runtime, data_automation, evaluation, tagging};
+use api::{
+    bedrock, bedrock_agent, bedrock_runtime, data_automation, evaluation, resources, tagging,
+};
 
 /// All routes: the AWS operations and the control API.
 pub fn router(app: Arc<App>) -> Router {
@@ -114,6 +116,39 @@ pub fn router(app: Arc<App>) -> Router {
             post(evaluation::create_copy).get(evaluation::list_copy),
         )
         .route("/model-copy-jobs/{arn}", get(evaluation::get_copy))
+        .route(
+            "/provisioned-model-throughput",
+            post(resources::create_throughput),
+        )
+        .route(
+            "/provisioned-model-throughput/{id}",
+            get(resources::get_throughput)
+                .patch(resources::update_throughput)
+                .delete(resources::delete_throughput),
+        )
+        .route(
+            "/provisioned-model-throughputs",
+            get(resources::list_throughputs),
+        )
+        .route(
+            "/model-customization/custom-model-deployments",
+            post(resources::create_deployment).get(resources::list_deployments),
+        )
+        .route(
+            "/model-customization/custom-model-deployments/{id}",
+            get(resources::get_deployment)
+                .patch(resources::update_deployment)
+                .delete(resources::delete_deployment),
+        )
+        .route("/custom-models", get(resources::list_models))
+        .route(
+            "/custom-models/create-custom-model",
+            post(resources::create_model),
+        )
+        .route(
+            "/custom-models/{id}",
+            get(resources::get_model).delete(resources::delete_model),
+        )
         .route("/_emulator/jobs", get(control::jobs))
         // {*path}: a job id, an encoded ARN, or an ARN pasted as is (its slashes unencoded),
         // then /status (POST) or /event (GET); DELETE takes the job alone.

@@ -56,6 +56,15 @@ pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
         JobKind::ModelCopy => {
             "The source model could not be copied: the KMS key is not accessible."
         }
+        JobKind::ProvisionedThroughput => {
+            "Insufficient capacity for the requested model units in this region. Try fewer model units or another region."
+        }
+        JobKind::CustomModelDeployment => {
+            "The deployment could not be created: the custom model's artifacts could not be loaded."
+        }
+        JobKind::CustomModel => {
+            "The model weights could not be read: config.json is missing from the S3 location."
+        }
         _ => "The model failed to process the request.",
     };
     let status = job.status.clone();
@@ -89,7 +98,21 @@ pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
                 };
             }
         }
-        Status::Failed if job.message.is_none() => job.message = Some(failed(job).to_owned()),
+        Status::Failed | Status::UpdateFailed if job.message.is_none() => {
+            job.message = Some(failed(job).to_owned())
+        }
+        // An update that completes takes effect: the new model, the new units.
+        Status::InService | Status::UpdateCompleted => {
+            for (now, desired) in [
+                ("modelArn", "desiredModelArn"),
+                ("modelUnits", "desiredModelUnits"),
+                ("modelArn", "updateModelArn"),
+            ] {
+                if let Some(v) = job.spec.get(desired).cloned() {
+                    job.spec.insert(now.into(), v);
+                }
+            }
+        }
         Status::Completed if job.kind == JobKind::ModelCustomization => {
             let model = job
                 .spec_str("customModelName")

@@ -28,6 +28,10 @@ pub fn create_member(kind: JobKind) -> Option<&'static str> {
         JobKind::ModelImport | JobKind::ModelCustomization | JobKind::ModelEvaluation => {
             Some("jobTags")
         }
+        // CreateCustomModel's `modelTags` are moved to `tags` by its handler.
+        JobKind::ProvisionedThroughput | JobKind::CustomModelDeployment | JobKind::CustomModel => {
+            Some("tags")
+        }
         JobKind::ModelCopy | JobKind::KbIngestion => None,
     }
 }

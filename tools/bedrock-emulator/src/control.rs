@@ -77,8 +77,16 @@ pub async fn force_status(
     // A forced job no longer follows a planned lifecycle.
     job.planned_outcome = None;
     // Ingestion statistics and invocation results are what their notifications show.
-    if matches!(job.kind, JobKind::KbIngestion | JobKind::DataAutomation)
-        && job.status.is_terminal()
+    // So are a resource's failure message and a completed update's new model.
+    let shows_details = matches!(
+        job.kind,
+        JobKind::KbIngestion
+            | JobKind::DataAutomation
+            | JobKind::ProvisionedThroughput
+            | JobKind::CustomModelDeployment
+            | JobKind::CustomModel
+    );
+    if shows_details && job.status.is_terminal()
     {
         app.with_rng(|rng| lifecycle::finish_details(job, rng));
     }

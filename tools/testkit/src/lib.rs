@@ -5,9 +5,11 @@
 
 pub mod emf;
 mod emulator;
+mod resources;
 mod stack;
 
 pub use emulator::{eventually, Emulator};
+pub use resources::THROUGHPUT_MODEL;
 pub use stack::{unique, Stack};
 
 use std::io::{BufRead, BufReader};

@@ -40,6 +40,9 @@ FAMILIES = {
     "ModelCopyPoller": "ModelCopyPollerEnabled",
     "KbIngestionPoller": "KbIngestionPollerEnabled",
     "DataAutomationPoller": "DataAutomationPollerEnabled",
+    "ProvisionedThroughputPoller": "ProvisionedThroughputPollerEnabled",
+    "CustomModelDeploymentPoller": "CustomModelDeploymentPollerEnabled",
+    "CustomModelPoller": "CustomModelPollerEnabled",
 }
 
 COMBINATIONS = {
@@ -65,6 +68,9 @@ COMBINATIONS = {
         "ModelCopyPollerEnabled": "false",
         "KbIngestionPollerEnabled": "false",
         "DataAutomationPollerEnabled": "false",
+        "ProvisionedThroughputPollerEnabled": "false",
+        "CustomModelDeploymentPollerEnabled": "false",
+        "CustomModelPollerEnabled": "false",
     },
     "x86_64-organisation": {
         "Architecture": "x86_64",

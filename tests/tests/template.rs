@@ -242,6 +242,9 @@ fn adapter(kind: JobKind) -> (&'static str, &'static str) {
         // bedrock-agent and bedrock-data-automation-runtime authorize as `bedrock:`.
         JobKind::KbIngestion => ("kb_ingestion.rs", "bedrock"),
         JobKind::DataAutomation => ("data_automation.rs", "bedrock"),
+        JobKind::ProvisionedThroughput => ("provisioned_throughput.rs", "bedrock"),
+        JobKind::CustomModelDeployment => ("custom_model_deployment.rs", "bedrock"),
+        JobKind::CustomModel => ("custom_model.rs", "bedrock"),
     }
 }
 

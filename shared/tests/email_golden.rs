@@ -95,11 +95,17 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             ("modelUnits", "2"),
             ("commitmentDuration", "OneMonth"),
             ("commitmentExpirationTime", "2026-12-23T14:05:09.000Z"),
-            ("foundationModelArn", "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1:0:8k"),
+            (
+                "foundationModelArn",
+                "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1:0:8k",
+            ),
             ("lastModifiedTime", "2026-11-23T14:05:09.000Z"),
         ],
         JobKind::CustomModelDeployment => vec![
-            ("updateModelArn", "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/0a9b8c7d6e5f"),
+            (
+                "updateModelArn",
+                "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/0a9b8c7d6e5f",
+            ),
             ("lastUpdatedAt", "2026-11-23T14:05:09.000Z"),
         ],
         JobKind::CustomModel => vec![("customizationType", "IMPORTED")],

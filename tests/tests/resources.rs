@@ -4,8 +4,8 @@
 //! is retired; custom models are told once when they become Active.
 
 use chrono::{Duration, Utc};
-use jobwatch::ports::JobSource;
 use jobwatch::poller::MAX_MISSING;
+use jobwatch::ports::JobSource;
 use jobwatch::{PollSettings, RunSummary};
 use testkit::{Notification, Stack};
 
@@ -36,7 +36,10 @@ async fn a_throughput_is_told_each_time_it_settles_and_never_while_it_stays_in_s
     let a = stack.create_throughput("pt-support").await;
     assert_eq!(run(stack, source(), "creating").await.notifications_sent, 0);
     stack.set_status(&a, "InService").await;
-    assert_eq!(run(stack, source(), "in-service").await.notifications_sent, 1);
+    assert_eq!(
+        run(stack, source(), "in-service").await.notifications_sent,
+        1
+    );
 
     // When it is updated, it is watched again and its next InService is told again
     stack.update_throughput(&a, "pt-support-v2").await;
@@ -44,9 +47,17 @@ async fn a_throughput_is_told_each_time_it_settles_and_never_while_it_stays_in_s
     assert_eq!(updating.notifications_sent, 0, "Updating is not news");
     let record = stack.record(&a).await.unwrap();
     assert_eq!(record.status.as_str(), "Updating");
-    assert!(record.watch.is_some(), "a re-opened resource is watched again");
+    assert!(
+        record.watch.is_some(),
+        "a re-opened resource is watched again"
+    );
     stack.set_status(&a, "InService").await;
-    assert_eq!(run(stack, source(), "in-service-again").await.notifications_sent, 1);
+    assert_eq!(
+        run(stack, source(), "in-service-again")
+            .await
+            .notifications_sent,
+        1
+    );
 
     // Then ten runs while it stays InService send nothing, at the same cost each
     let mut calls = Vec::new();
@@ -55,7 +66,10 @@ async fn a_throughput_is_told_each_time_it_settles_and_never_while_it_stays_in_s
         assert_eq!(steady.notifications_sent, 0);
         calls.push(steady.bedrock_calls);
     }
-    assert!(calls.iter().all(|c| *c == 2), "discovery + the Updating list: {calls:?}");
+    assert!(
+        calls.iter().all(|c| *c == 2),
+        "discovery + the Updating list: {calls:?}"
+    );
 
     // And a second throughput that fails is told once, with why
     let b = stack.create_throughput("pt-batch").await;
@@ -65,27 +79,51 @@ async fn a_throughput_is_told_each_time_it_settles_and_never_while_it_stays_in_s
     assert_eq!(run(stack, source(), "quiet").await.notifications_sent, 0);
 
     let got = stack.notifications().await;
-    assert_eq!(got.len(), 3, "{:?}", got.iter().map(|n| n.status()).collect::<Vec<_>>());
+    assert_eq!(
+        got.len(),
+        3,
+        "{:?}",
+        got.iter().map(|n| n.status()).collect::<Vec<_>>()
+    );
     let (first, second, failed) = (&got[0], &got[1], &got[2]);
     for n in [first, second] {
         assert_eq!((n.arn(), n.status()), (a.as_str(), "InService"));
         assert_eq!(n.body["jobKind"], "provisioned-throughput");
         assert_eq!(n.body["details"]["modelUnits"], "2");
         assert_eq!(n.body["details"]["commitmentDuration"], "OneMonth");
-        assert!(text(n).contains(&format!("Invoke it with modelId = {a}.")), "{}", text(n));
-        assert!(text(n).contains(": 2 model units, commitment OneMonth."), "{}", text(n));
+        assert!(
+            text(n).contains(&format!("Invoke it with modelId = {a}.")),
+            "{}",
+            text(n)
+        );
+        assert!(
+            text(n).contains(": 2 model units, commitment OneMonth."),
+            "{}",
+            text(n)
+        );
     }
     assert_eq!(first.body["previousStatus"], "Creating");
     assert_eq!(second.body["previousStatus"], "Updating");
     assert_eq!(second.body["jobName"], "pt-support-v2");
-    assert_ne!(first.body["dedupKey"], second.body["dedupKey"], "two settlings, two keys");
-    assert!(second.subject.starts_with("[Bedrock] InService: provisioned throughput pt-support-v2"));
+    assert_ne!(
+        first.body["dedupKey"], second.body["dedupKey"],
+        "two settlings, two keys"
+    );
+    assert!(second
+        .subject
+        .starts_with("[Bedrock] InService: provisioned throughput pt-support-v2"));
     assert_eq!((failed.arn(), failed.status()), (b.as_str(), "Failed"));
     assert_eq!(failed.attributes["outcome"], "failure");
     let why = failed.body["message"].as_str().unwrap();
     assert!(why.contains("Insufficient capacity"), "{why}");
-    assert!(text(failed).contains(why), "a failed resource's email says why");
-    assert!(!text(failed).contains("Invoke it"), "a failed one is not ready");
+    assert!(
+        text(failed).contains(why),
+        "a failed resource's email says why"
+    );
+    assert!(
+        !text(failed).contains("Invoke it"),
+        "a failed one is not ready"
+    );
 }
 
 #[tokio::test]
@@ -105,7 +143,12 @@ async fn a_deployment_is_told_when_active_and_again_when_its_update_completes() 
     assert_eq!(run(stack, source(), "creating").await.notifications_sent, 0);
     stack.set_status(&d, "Active").await;
     assert_eq!(run(stack, source(), "active").await.notifications_sent, 1);
-    assert_eq!(run(stack, source(), "still-active").await.notifications_sent, 0);
+    assert_eq!(
+        run(stack, source(), "still-active")
+            .await
+            .notifications_sent,
+        0
+    );
 
     // When it is updated to another model, the update is watched and told when it completes
     stack.update_deployment(&d, &v2).await;
@@ -114,7 +157,12 @@ async fn a_deployment_is_told_when_active_and_again_when_its_update_completes() 
     stack.set_status(&d, "UpdateCompleted").await;
     assert_eq!(run(stack, source(), "updated").await.notifications_sent, 1);
     for i in 0..3 {
-        assert_eq!(run(stack, source(), &format!("steady-{i}")).await.notifications_sent, 0);
+        assert_eq!(
+            run(stack, source(), &format!("steady-{i}"))
+                .await
+                .notifications_sent,
+            0
+        );
     }
 
     let got = stack.notifications().await;
@@ -144,7 +192,9 @@ async fn a_deleted_resource_is_retired_and_a_custom_model_is_told_once_when_acti
         .unwrap();
     let mut retired = 0;
     for i in 0..MAX_MISSING {
-        retired += run(stack, throughputs(), &format!("missing-{i}")).await.retired;
+        retired += run(stack, throughputs(), &format!("missing-{i}"))
+            .await
+            .retired;
     }
     assert_eq!(retired, 1);
     let record = stack.record(&gone).await.unwrap();
@@ -155,8 +205,16 @@ async fn a_deleted_resource_is_retired_and_a_custom_model_is_told_once_when_acti
     let model = stack.create_custom_model("support-v3").await;
     run(stack, models(), "model-creating").await;
     stack.set_status(&model, "Active").await;
-    assert_eq!(run(stack, models(), "model-active").await.notifications_sent, 1);
-    assert_eq!(run(stack, models(), "model-quiet").await.notifications_sent, 0);
+    assert_eq!(
+        run(stack, models(), "model-active")
+            .await
+            .notifications_sent,
+        1
+    );
+    assert_eq!(
+        run(stack, models(), "model-quiet").await.notifications_sent,
+        0
+    );
 
     let got = stack.notifications().await;
     assert_eq!(got.len(), 1, "nothing for the deleted throughput");

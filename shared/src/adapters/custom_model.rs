@@ -72,31 +72,40 @@ impl JobSource for CustomModelSource {
             .list_custom_models()
             .max_results(1000)
             .set_creation_time_after(filter.submitted_after.map(to_smithy))
-            .set_model_status(filter.status.as_ref().map(|s| ModelStatus::from(s.as_str())))
+            .set_model_status(
+                filter
+                    .status
+                    .as_ref()
+                    .map(|s| ModelStatus::from(s.as_str())),
+            )
             .set_sort_by(filter.oldest_first.then_some(SortModelsBy::CreationTime))
             .set_sort_order(filter.oldest_first.then_some(SortOrder::Ascending));
-        pages(request.into_paginator().send(), self.calls.clone(), |page| {
-            let page = page.map_err(bedrock_error("ListCustomModels"))?;
-            Ok(page
-                .model_summaries()
-                .iter()
-                .map(|m| {
-                    let mut details = Details::new();
-                    if let Some(t) = m.customization_type() {
-                        details.insert("customizationType".into(), t.as_str().to_owned());
-                    }
-                    observed(
-                        m.model_arn(),
-                        m.model_name(),
-                        m.model_status(),
-                        Some(m.base_model_arn()),
-                        None,
-                        m.creation_time(),
-                        details,
-                    )
-                })
-                .collect())
-        })
+        pages(
+            request.into_paginator().send(),
+            self.calls.clone(),
+            |page| {
+                let page = page.map_err(bedrock_error("ListCustomModels"))?;
+                Ok(page
+                    .model_summaries()
+                    .iter()
+                    .map(|m| {
+                        let mut details = Details::new();
+                        if let Some(t) = m.customization_type() {
+                            details.insert("customizationType".into(), t.as_str().to_owned());
+                        }
+                        observed(
+                            m.model_arn(),
+                            m.model_name(),
+                            m.model_status(),
+                            Some(m.base_model_arn()),
+                            None,
+                            m.creation_time(),
+                            details,
+                        )
+                    })
+                    .collect())
+            },
+        )
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

@@ -30,7 +30,10 @@ macro_rules! observe_throughput {
         let mut details = Details::new();
         details.insert("modelUnits".into(), pt.model_units().to_string());
         if pt.desired_model_units() != pt.model_units() {
-            details.insert("desiredModelUnits".into(), pt.desired_model_units().to_string());
+            details.insert(
+                "desiredModelUnits".into(),
+                pt.desired_model_units().to_string(),
+            );
         }
         if let Some(c) = pt.commitment_duration() {
             details.insert("commitmentDuration".into(), c.as_str().to_owned());
@@ -38,8 +41,14 @@ macro_rules! observe_throughput {
         if let Some(t) = pt.commitment_expiration_time() {
             details.insert("commitmentExpirationTime".into(), detail_time(t));
         }
-        details.insert("foundationModelArn".into(), pt.foundation_model_arn().to_owned());
-        details.insert("lastModifiedTime".into(), detail_time(pt.last_modified_time()));
+        details.insert(
+            "foundationModelArn".into(),
+            pt.foundation_model_arn().to_owned(),
+        );
+        details.insert(
+            "lastModifiedTime".into(),
+            detail_time(pt.last_modified_time()),
+        );
         ObservedJob {
             kind: JobKind::ProvisionedThroughput,
             arn: JobArn::new(pt.provisioned_model_arn()),
@@ -79,7 +88,10 @@ impl ProvisionedThroughputSource {
         self.list_with(&filter)
     }
 
-    fn list_with(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + 'static {
+    fn list_with(
+        &self,
+        filter: &ListFilter,
+    ) -> impl Stream<Item = Page<ObservedJob>> + Send + 'static {
         list_pages!(
             self.calls,
             self.client.list_provisioned_model_throughputs(),
@@ -116,9 +128,7 @@ impl JobSource for ProvisionedThroughputSource {
             .reopen
             .map_or(&[][..], |r| r.statuses);
         futures::stream::iter(statuses.iter())
-            .flat_map(move |status| {
-                self.in_status(JobStatus::new(*status))
-            })
+            .flat_map(move |status| self.in_status(JobStatus::new(*status)))
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

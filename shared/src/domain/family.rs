@@ -483,11 +483,7 @@ impl Family {
     /// Whether a stored settled item may be changed by `observed`: only for a family that
     /// re-opens, and only by an observation dated later (its `Reopen::cycle` detail) than the
     /// stored one, so that a stale listing never re-opens it.
-    pub fn starts_new_cycle(
-        &self,
-        known: &super::Details,
-        observed: &super::Details,
-    ) -> bool {
+    pub fn starts_new_cycle(&self, known: &super::Details, observed: &super::Details) -> bool {
         let Some(reopen) = self.reopen else {
             return false;
         };

@@ -40,7 +40,10 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                     break;
                 }
             };
-            let fresh: Vec<_> = jobs.into_iter().filter(|j| !seen.contains(&j.arn)).collect();
+            let fresh: Vec<_> = jobs
+                .into_iter()
+                .filter(|j| !seen.contains(&j.arn))
+                .collect();
             match self.settle_page(fresh, run, seen, open).await {
                 Ok((settled, _)) => report += settled,
                 Err(e) => {

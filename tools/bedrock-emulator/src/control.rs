@@ -86,8 +86,7 @@ pub async fn force_status(
             | JobKind::CustomModelDeployment
             | JobKind::CustomModel
     );
-    if shows_details && job.status.is_terminal()
-    {
+    if shows_details && job.status.is_terminal() {
         app.with_rng(|rng| lifecycle::finish_details(job, rng));
     }
     Ok(Json(job_view(job)))

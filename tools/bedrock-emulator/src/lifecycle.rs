@@ -45,7 +45,8 @@ pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
         _ => {}
     }
     let total: i64 = rng.random_range(10..=5000);
-    let failed = |job: &Job| match job.kind {
+    let failed = |job: &Job| {
+        match job.kind {
         JobKind::BatchInference => "Job failed: the input file contained no valid records.",
         JobKind::ModelImport => {
             "Model import failed: config.json is missing from the model data source."
@@ -66,6 +67,7 @@ pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
             "The model weights could not be read: config.json is missing from the S3 location."
         }
         _ => "The model failed to process the request.",
+    }
     };
     let status = job.status.clone();
     match status {

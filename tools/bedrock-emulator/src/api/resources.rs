@@ -64,7 +64,12 @@ async fn model_arn(app: &App, member: &str, raw: &str) -> ApiResult<String> {
 
 /// Refuses a name another resource of `kind` already has (`409` where the operation models
 /// `ConflictException`, else a `ValidationException`).
-async fn name_free(app: &App, kind: JobKind, body: &Map<String, Value>, name: &str) -> ApiResult<()> {
+async fn name_free(
+    app: &App,
+    kind: JobKind,
+    body: &Map<String, Value>,
+    name: &str,
+) -> ApiResult<()> {
     let store = app.store.read().await;
     let token = body.get("clientRequestToken").and_then(Value::as_str);
     let retried = token.is_some_and(|t| store.by_token(kind, t).is_some());
@@ -110,7 +115,10 @@ pub async fn create_throughput(
     body.insert("desiredModelUnits".into(), units);
     body.remove("provisionedModelName");
     let arn = create(&app, JobKind::ProvisionedThroughput, Some(&pt_name), &body).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "provisionedModelArn": arn }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "provisionedModelArn": arn })),
+    ))
 }
 
 /// The foundation model under a model ARN (a custom model's base model).
@@ -165,7 +173,9 @@ pub async fn update_throughput(
     app.enter("UpdateProvisionedModelThroughput").await?;
     input::identifier(JobKind::ProvisionedThroughput, &id)?;
     let body = input::body_or_empty(&raw)?;
-    let new_name = body.get("desiredProvisionedModelName").and_then(Value::as_str);
+    let new_name = body
+        .get("desiredProvisionedModelName")
+        .and_then(Value::as_str);
     if let Some(n) = new_name {
         name("desiredProvisionedModelName", n)?;
     }
@@ -175,7 +185,9 @@ pub async fn update_throughput(
     };
     let mut store = app.store.write().await;
     let kind = JobKind::ProvisionedThroughput;
-    let job = store.find_mut(kind, &id).ok_or_else(|| not_found(kind, &id))?;
+    let job = store
+        .find_mut(kind, &id)
+        .ok_or_else(|| not_found(kind, &id))?;
     if job.status != Status::InService {
         return Err(ApiError::validation(format!(
             "The provisioned model {} can't be updated because it is in status {}.",
@@ -225,9 +237,9 @@ async fn delete(app: &App, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {
 /// An existing custom model that is `Active` (what a deployment needs).
 async fn active_model(app: &App, raw: &str) -> ApiResult<String> {
     let store = app.store.read().await;
-    let model = store
-        .find(JobKind::CustomModel, raw)
-        .ok_or_else(|| ApiError::not_found(format!("The custom model {raw} could not be found.")))?;
+    let model = store.find(JobKind::CustomModel, raw).ok_or_else(|| {
+        ApiError::not_found(format!("The custom model {raw} could not be found."))
+    })?;
     match model.status {
         Status::Active => Ok(model.arn.clone()),
         ref other => Err(ApiError::validation(format!(
@@ -249,8 +261,17 @@ pub async fn create_deployment(
     name_free(&app, JobKind::CustomModelDeployment, &body, &deployment).await?;
     body.insert("modelArn".into(), json!(model));
     body.remove("modelDeploymentName");
-    let arn = create(&app, JobKind::CustomModelDeployment, Some(&deployment), &body).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "customModelDeploymentArn": arn }))))
+    let arn = create(
+        &app,
+        JobKind::CustomModelDeployment,
+        Some(&deployment),
+        &body,
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "customModelDeploymentArn": arn })),
+    ))
 }
 
 pub async fn get_deployment(
@@ -296,7 +317,9 @@ pub async fn update_deployment(
     let model = input::required_str(&body, "modelArn")?.to_owned();
     let model = active_model(&app, &model).await?;
     let mut store = app.store.write().await;
-    let job = store.find_mut(kind, &id).ok_or_else(|| not_found(kind, &id))?;
+    let job = store
+        .find_mut(kind, &id)
+        .ok_or_else(|| not_found(kind, &id))?;
     if job.status.listed_as(kind) != Status::Active || job.status == Status::Updating {
         return Err(ApiError::validation(format!(
             "The deployment {} can't be updated because it is in status {}.",
@@ -398,25 +421,43 @@ pub fn render(job: &Job, summary: bool) -> Value {
         JobKind::ProvisionedThroughput => {
             m.insert("provisionedModelArn".into(), json!(job.arn));
             m.insert("provisionedModelName".into(), json!(job.name));
-            for key in ["modelArn", "desiredModelArn", "foundationModelArn", "modelUnits", "desiredModelUnits", "commitmentDuration"] {
+            for key in [
+                "modelArn",
+                "desiredModelArn",
+                "foundationModelArn",
+                "modelUnits",
+                "desiredModelUnits",
+                "commitmentDuration",
+            ] {
                 put(&mut m, key, spec(key));
             }
             m.insert("status".into(), json!(job.status));
             m.insert("creationTime".into(), json!(iso(job.submit_time)));
-            m.insert("lastModifiedTime".into(), json!(iso(job.last_modified_time)));
+            m.insert(
+                "lastModifiedTime".into(),
+                json!(iso(job.last_modified_time)),
+            );
             let months = match job.spec_str("commitmentDuration") {
                 Some("OneMonth") => Some(1),
                 Some("SixMonths") => Some(6),
                 _ => None,
             };
-            put(&mut m, "commitmentExpirationTime", months.map(|n| json!(iso(job.submit_time + Duration::days(30 * n)))));
+            put(
+                &mut m,
+                "commitmentExpirationTime",
+                months.map(|n| json!(iso(job.submit_time + Duration::days(30 * n)))),
+            );
             if !summary {
                 put(&mut m, "failureMessage", message);
             }
         }
         JobKind::CustomModelDeployment => {
             m.insert("customModelDeploymentArn".into(), json!(job.arn));
-            let name_member = if summary { "customModelDeploymentName" } else { "modelDeploymentName" };
+            let name_member = if summary {
+                "customModelDeploymentName"
+            } else {
+                "modelDeploymentName"
+            };
             m.insert(name_member.into(), json!(job.name));
             put(&mut m, "modelArn", spec("modelArn"));
             m.insert("createdAt".into(), json!(iso(job.submit_time)));
@@ -427,7 +468,10 @@ pub fn render(job: &Job, summary: bool) -> Value {
             if !summary {
                 put(&mut m, "description", spec("description"));
                 if let (true, Some(model)) = (updating, spec("updateModelArn")) {
-                    m.insert("updateDetails".into(), json!({"modelArn": model, "updateStatus": job.status}));
+                    m.insert(
+                        "updateDetails".into(),
+                        json!({"modelArn": model, "updateStatus": job.status}),
+                    );
                 }
             }
         }

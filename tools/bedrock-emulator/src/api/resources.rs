@@ -95,7 +95,7 @@ pub async fn create_throughput(
         .get("modelUnits")
         .cloned()
         .ok_or_else(|| input::missing("modelUnits"))?;
-    if !units.as_i64().is_some_and(|u| u >= 1) {
+    if units.as_i64().is_none_or(|u| u < 1) {
         return Err(ApiError::validation(format!(
             "1 validation error detected: Value '{units}' at 'modelUnits' failed to satisfy constraint: Member must have value greater than or equal to 1"
         )));

@@ -77,7 +77,7 @@ fn a_settled_throughput_that_is_updated_is_watched_again_and_its_next_settling_n
         throughput("Creating", t1 - Duration::hours(1)),
         throughput("InService", t1),
     ]);
-    assert!(!settled.is_open() && settled.watch.is_none());
+    assert!(!settled.is_open(), "InService is settled");
     let policy = NotifyPolicy::default();
 
     // When it is seen Updating (dated later), then InService again

@@ -115,7 +115,12 @@ pub fn render(view: &View<'_>) -> String {
 fn resource_headline(out: &mut String, view: &View<'_>) {
     let (record, family) = (view.record, view.record.kind.family());
     let _ = write!(out, "{} \"{}\"", family.label, view.name);
-    if let Some(model) = &record.model_id {
+    // An imported model is its own base: "for model" would name itself.
+    if let Some(model) = record
+        .model_id
+        .as_ref()
+        .filter(|m| *m != record.pk.as_str())
+    {
         let _ = write!(out, " for model {model}");
     }
     let _ = write!(out, " is {}", view.status);

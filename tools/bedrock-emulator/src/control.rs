@@ -453,8 +453,10 @@ fn seeded_spec(
             "desiredModelUnits": 1,
             "commitmentDuration": "OneMonth"
         }),
+        // A seeded `Updating` deployment is being moved to this model (Get shows updateDetails).
         JobKind::CustomModelDeployment => json!({
-            "modelArn": format!("arn:aws:bedrock:{region}:{account}:custom-model/imported/abcdefghijkl")
+            "modelArn": format!("arn:aws:bedrock:{region}:{account}:custom-model/imported/abcdefghijkl"),
+            "updateModelArn": format!("arn:aws:bedrock:{region}:{account}:custom-model/imported/mnopqrstuvwx")
         }),
         JobKind::CustomModel => json!({
             "baseModelArn": format!("arn:aws:bedrock:{region}::foundation-model/amazon.titan-text-express-v1"),

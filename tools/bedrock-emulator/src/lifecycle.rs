@@ -225,7 +225,51 @@ pub async fn tick(app: &App, step: Duration, now: DateTime<Utc>) {
         if finished {
             app.with_rng(|rng| finish_details(job, rng));
         }
+        if let Some(model) = produced_model(app, job, now) {
+            store.insert(model);
+        }
     }
+}
+
+/// The custom model a completed customization job produced, as `ListCustomModels` and
+/// `GetCustomModel` then show it (`Active`, naming the job); its ARN becomes the job's
+/// `outputModelArn`.
+fn produced_model(app: &App, job: &mut Job, now: DateTime<Utc>) -> Option<Job> {
+    if job.kind != JobKind::ModelCustomization || job.status != Status::Completed {
+        return None;
+    }
+    let base_arn = job.spec.get("baseModelArn").cloned().unwrap_or_default();
+    let base = base_arn
+        .as_str()
+        .and_then(|a| a.rsplit('/').next())
+        .unwrap_or("custom");
+    let id = app.new_id();
+    let arn = app.arn(&format!("custom-model/{base}"), &id);
+    job.spec.insert("outputModelArn".into(), arn.clone().into());
+    let mut spec = serde_json::Map::new();
+    spec.insert("baseModelArn".into(), base_arn.clone());
+    spec.insert("jobArn".into(), job.arn.clone().into());
+    let kind = job.spec.get("customizationType").cloned();
+    spec.insert(
+        "customizationType".into(),
+        kind.unwrap_or("FINE_TUNING".into()),
+    );
+    Some(Job {
+        kind: JobKind::CustomModel,
+        id,
+        arn,
+        name: job.spec_str("customModelName").map(str::to_owned),
+        status: Status::Active,
+        message: None,
+        submit_time: now,
+        last_modified_time: now,
+        end_time: Some(now),
+        client_request_token: None,
+        counts: RecordCounts::default(),
+        spec,
+        planned_outcome: None,
+        tags: Default::default(),
+    })
 }
 
 /// Runs [`tick`] forever (spawned by the server).

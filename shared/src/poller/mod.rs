@@ -1,6 +1,7 @@
 //! One poll of one job family, as named phases: start (read the scope's state), discover (list
-//! since the watermark, page by page), revisit (settled resources that re-opened), reconcile (open jobs the listing did not cover, a chunk
-//! of the watch index at a time), advance (record how far it got). Every page and chunk is
+//! since the watermark, page by page), revisit (settled resources that re-opened), reconcile
+//! (open jobs the listing did not cover, a chunk of the watch index at a time), advance (record
+//! how far it got). Every page and chunk is
 //! settled the same way (`settle`): plan, write, claim, publish. Generic over the ports.
 
 mod backfill;

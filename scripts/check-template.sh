@@ -2,6 +2,7 @@
 # Offline checks of template.yaml: cfn-lint, sam validate --lint, the SAM transform rendered for a
 # few parameter combinations (checked and linted each: scripts/render-template.py), checkov, and
 # sam build of every function with cargo-lambda (arm64); then each function's bootstrap must exist.
+# member-account.yaml (plain CloudFormation, a StackSet in member accounts): cfn-lint and checkov.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" AWS_REGION="${AWS_REGION:-us-east-1}"
@@ -19,6 +20,9 @@ checkov -f template.yaml --framework cloudformation --quiet --compact --skip-dow
 expanded=$(mktemp -d)/template.json
 python3 scripts/render-template.py --expanded "$expanded"
 checkov -f "$expanded" --framework cloudformation --quiet --compact --skip-download
+echo "--> member-account.yaml: cfn-lint, checkov"
+cfn-lint member-account.yaml
+checkov -f member-account.yaml --framework cloudformation --quiet --compact --skip-download
 if [ "${SKIP_SAM_BUILD:-0}" = 1 ]; then
   echo "--> sam build skipped (SKIP_SAM_BUILD=1)"
   exit 0

@@ -13,6 +13,20 @@ echo "--> cfn-lint"
 cfn-lint template.yaml
 echo "--> sam validate --lint"
 sam validate --lint
+echo "--> sam validate --lint, with Regions and MemberRoleArns set (as the render's fleet combination)"
+fleet=$(mktemp -d)/template.json
+python3 - "$fleet" <<'PY'
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("render", "scripts/render-template.py")
+render = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(render)
+from cfnlint.decode import cfn_yaml
+template = cfn_yaml.load("template.yaml")
+for name, value in render.COMBINATIONS["fleet"].items():
+    template["Parameters"][name]["Default"] = value
+json.dump(template, open(sys.argv[1], "w"), indent=1)
+PY
+sam validate --lint --template-file "$fleet"
 echo "--> rendered template (SAM transform offline): parameter combinations, checks, cfn-lint"
 python3 scripts/render-template.py
 echo "--> checkov (the template as written, and with its loops expanded: checkov does not expand Fn::ForEach)"

@@ -10,6 +10,8 @@ use rand::Rng;
 
 use crate::app::App;
 use crate::model::{fit_outcome, Job, JobKind, RecordCounts, Status};
+use crate::scope::Scope;
+use crate::store::Store;
 
 /// Moves a job to `status` now; terminal statuses set `endTime`.
 pub fn transition(job: &mut Job, status: Status, message: Option<String>, now: DateTime<Utc>) {
@@ -204,10 +206,15 @@ fn invocation_details(job: &mut Job) {
     }
 }
 
-/// Advances every job whose current state has lasted `step`, once.
+/// Advances every job (of every scope) whose current state has lasted `step`, once.
 pub async fn tick(app: &App, step: Duration, now: DateTime<Utc>) {
     let step = chrono::Duration::from_std(step).unwrap_or_default();
-    let mut store = app.store.write().await;
+    for (_, store) in app.all_stores() {
+        tick_store(app, &mut *store.write().await, step, now);
+    }
+}
+
+fn tick_store(app: &App, store: &mut Store, step: chrono::Duration, now: DateTime<Utc>) {
     let due: Vec<String> = store
         .all()
         .filter(|j| j.planned_outcome.is_some() && !j.status.is_terminal())
@@ -244,7 +251,12 @@ fn produced_model(app: &App, job: &mut Job, now: DateTime<Utc>) -> Option<Job> {
         .and_then(|a| a.rsplit('/').next())
         .unwrap_or("custom");
     let id = app.new_id();
-    let arn = app.arn(&format!("custom-model/{base}"), &id);
+    // The model lives where its job ran (the job's ARN names the account and region).
+    let scope = Scope::of_arn(&job.arn).unwrap_or_else(|| app.default_scope());
+    let arn = format!(
+        "arn:aws:bedrock:{}:{}:custom-model/{base}/{id}",
+        scope.region, scope.account
+    );
     job.spec.insert("outputModelArn".into(), arn.clone().into());
     let mut spec = serde_json::Map::new();
     spec.insert("baseModelArn".into(), base_arn.clone());

@@ -5,10 +5,9 @@
 //! filters and errors as the botocore model has them.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{Duration, Utc};
@@ -16,10 +15,10 @@ use serde_json::{json, Map, Value};
 
 use super::bedrock::{create, get, list, not_found};
 use super::input::{self, ListParams};
-use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::lifecycle;
 use crate::model::{iso, Job, JobKind, Status};
+use crate::scope::Scoped;
 
 type Q = Query<HashMap<String, String>>;
 
@@ -43,7 +42,7 @@ fn name(member: &str, raw: &str) -> ApiResult<()> {
 
 /// A model identifier as an ARN: a foundation model id becomes its ARN; a custom model ARN
 /// must name a custom model the emulator has (`ResourceNotFoundException` otherwise).
-async fn model_arn(app: &App, member: &str, raw: &str) -> ApiResult<String> {
+async fn model_arn(app: &Scoped, member: &str, raw: &str) -> ApiResult<String> {
     if raw.contains(":custom-model/") {
         let store = app.store.read().await;
         return match store.find(JobKind::CustomModel, raw) {
@@ -57,7 +56,7 @@ async fn model_arn(app: &App, member: &str, raw: &str) -> ApiResult<String> {
         true => Ok(raw.to_owned()),
         false => Ok(format!(
             "arn:aws:bedrock:{}::foundation-model/{raw}",
-            app.settings.region
+            app.scope.region
         )),
     }
 }
@@ -65,7 +64,7 @@ async fn model_arn(app: &App, member: &str, raw: &str) -> ApiResult<String> {
 /// Refuses a name another resource of `kind` already has (`409` where the operation models
 /// `ConflictException`, else a `ValidationException`).
 async fn name_free(
-    app: &App,
+    app: &Scoped,
     kind: JobKind,
     body: &Map<String, Value>,
     name: &str,
@@ -84,7 +83,7 @@ async fn name_free(
 }
 
 pub async fn create_throughput(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     raw: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     app.enter("CreateProvisionedModelThroughput").await?;
@@ -122,7 +121,7 @@ pub async fn create_throughput(
 }
 
 /// The foundation model under a model ARN (a custom model's base model).
-async fn foundation_of(app: &App, model: &str) -> String {
+async fn foundation_of(app: &Scoped, model: &str) -> String {
     let store = app.store.read().await;
     store
         .find(JobKind::CustomModel, model)
@@ -131,14 +130,14 @@ async fn foundation_of(app: &App, model: &str) -> String {
 }
 
 pub async fn get_throughput(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     app.enter("GetProvisionedModelThroughput").await?;
     get(&app, JobKind::ProvisionedThroughput, &id).await
 }
 
-pub async fn list_throughputs(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult<Json<Value>> {
+pub async fn list_throughputs(app: Scoped, Query(q): Q) -> ApiResult<Json<Value>> {
     app.enter("ListProvisionedModelThroughputs").await?;
     let equals = q
         .get("modelArnEquals")
@@ -158,7 +157,7 @@ pub async fn list_throughputs(State(app): State<Arc<App>>, Query(q): Q) -> ApiRe
 
 /// Starts an update: the resource is `Updating` (re-opened) and, when it advances on its own,
 /// settles again in `settles_in`.
-fn start_update(app: &App, job: &mut Job, settles_in: Status) {
+fn start_update(app: &Scoped, job: &mut Job, settles_in: Status) {
     let advances = app.settings.auto_advance || job.planned_outcome.is_some();
     lifecycle::transition(job, Status::Updating, None, Utc::now());
     job.end_time = None;
@@ -166,7 +165,7 @@ fn start_update(app: &App, job: &mut Job, settles_in: Status) {
 }
 
 pub async fn update_throughput(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path(id): Path<String>,
     raw: Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -206,7 +205,7 @@ pub async fn update_throughput(
 }
 
 pub async fn delete_throughput(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     app.enter("DeleteProvisionedModelThroughput").await?;
@@ -214,7 +213,7 @@ pub async fn delete_throughput(
 }
 
 /// Deletes a resource; a custom model that a deployment or a throughput uses cannot be.
-async fn delete(app: &App, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {
+async fn delete(app: &Scoped, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {
     input::identifier(kind, id)?;
     let mut store = app.store.write().await;
     let arn = store
@@ -235,7 +234,7 @@ async fn delete(app: &App, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {
 }
 
 /// An existing custom model that is `Active` (what a deployment needs).
-async fn active_model(app: &App, raw: &str) -> ApiResult<String> {
+async fn active_model(app: &Scoped, raw: &str) -> ApiResult<String> {
     let store = app.store.read().await;
     let model = store.find(JobKind::CustomModel, raw).ok_or_else(|| {
         ApiError::not_found(format!("The custom model {raw} could not be found."))
@@ -249,7 +248,7 @@ async fn active_model(app: &App, raw: &str) -> ApiResult<String> {
 }
 
 pub async fn create_deployment(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     raw: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     app.enter("CreateCustomModelDeployment").await?;
@@ -275,14 +274,14 @@ pub async fn create_deployment(
 }
 
 pub async fn get_deployment(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     app.enter("GetCustomModelDeployment").await?;
     get(&app, JobKind::CustomModelDeployment, &id).await
 }
 
-pub async fn list_deployments(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult<Json<Value>> {
+pub async fn list_deployments(app: Scoped, Query(q): Q) -> ApiResult<Json<Value>> {
     app.enter("ListCustomModelDeployments").await?;
     let equals = q
         .get("modelArnEquals")
@@ -306,7 +305,7 @@ pub async fn list_deployments(State(app): State<Arc<App>>, Query(q): Q) -> ApiRe
 }
 
 pub async fn update_deployment(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path(id): Path<String>,
     raw: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -335,7 +334,7 @@ pub async fn update_deployment(
 }
 
 pub async fn delete_deployment(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     app.enter("DeleteCustomModelDeployment").await?;
@@ -343,7 +342,7 @@ pub async fn delete_deployment(
 }
 
 pub async fn create_model(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     raw: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     app.enter("CreateCustomModel").await?;
@@ -366,14 +365,14 @@ pub async fn create_model(
 }
 
 pub async fn get_model(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     app.enter("GetCustomModel").await?;
     get(&app, JobKind::CustomModel, &id).await
 }
 
-pub async fn list_models(State(app): State<Arc<App>>, Query(mut q): Q) -> ApiResult<Json<Value>> {
+pub async fn list_models(app: Scoped, Query(mut q): Q) -> ApiResult<Json<Value>> {
     app.enter("ListCustomModels").await?;
     // `modelStatus` is this List's status filter.
     if let Some(status) = q.remove("modelStatus") {
@@ -399,7 +398,7 @@ pub async fn list_models(State(app): State<Arc<App>>, Query(mut q): Q) -> ApiRes
 }
 
 pub async fn delete_model(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     app.enter("DeleteCustomModel").await?;

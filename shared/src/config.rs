@@ -34,6 +34,8 @@ pub struct Config {
     pub digest: DigestThresholds,
     /// How the poller runs (each field names its variable).
     pub poll: PollSettings,
+    /// `REGIONS`, `ACCOUNTS`, `ACCOUNT_EXTERNAL_ID`, `SCOPE_CONCURRENCY`: the scopes it polls.
+    pub fleet: crate::fleet::FleetSettings,
 }
 
 /// `DIGEST_THRESHOLD`: `10` for every family, or per family, e.g. `async-invoke=5,default=20`.
@@ -104,6 +106,7 @@ impl Config {
             people_topic_arn: vars.topic("PEOPLE_TOPIC_ARN")?,
             digest: vars.digest()?,
             poll,
+            fleet: crate::fleet::FleetSettings::from_vars(vars.0)?,
         })
     }
 }

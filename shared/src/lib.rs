@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod fleet;
 pub mod handler;
 pub mod metrics;
 pub mod poller;

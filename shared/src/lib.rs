@@ -10,6 +10,7 @@ pub mod handler;
 pub mod metrics;
 pub mod poller;
 pub mod ports;
+pub mod scopes;
 pub mod startup;
 pub mod telemetry;
 #[cfg(feature = "testing")]

@@ -6,6 +6,7 @@
 mod backfill;
 mod discover;
 mod event;
+mod fleet;
 mod people;
 mod reconcile;
 mod settle;
@@ -17,6 +18,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 
+pub use fleet::{Access, BoxFuture, Fleet, ScopePoller, ScopeReport};
 pub use settle::MAX_MISSING;
 pub use summary::{Discovered, Failures, Finished, Reconciled, RunSummary, Settled, KEPT_LAGS};
 

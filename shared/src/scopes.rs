@@ -70,7 +70,9 @@ where
             }
         };
         let mut poller = Poller::new(source(&sdk), store(), notifier.clone(), scope_settings);
-        poller.account = account;
+        if let Some(account) = account {
+            poller = poller.in_account(account);
+        }
         scopes.push(ScopePoller {
             target,
             access,

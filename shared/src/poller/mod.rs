@@ -136,8 +136,10 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     }
 
     /// The same poller for a member account's jobs (its own watermark and watch scope).
+    /// `ACCOUNT_NAME` names the function's own account, so a member's notices show its id.
     pub fn in_account(mut self, account: impl Into<String>) -> Self {
         self.account = Some(account.into());
+        self.settings.presentation.account_name = None;
         self
     }
 

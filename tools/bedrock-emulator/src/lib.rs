@@ -2,7 +2,8 @@
 //! (restJson1): batch inference, model import, customization, evaluation and model copy jobs on
 //! `bedrock`, asynchronous invocations on `bedrock-runtime`, knowledge-base ingestion jobs on
 //! `bedrock-agent`, Data Automation invocations on `bedrock-data-automation-runtime` (awsJson
-//! 1.1), all on one port, plus a `/_emulator/` control API.
+//! 1.1), all on one port, plus a `/_emulator/` control API. One process serves many accounts
+//! and regions (see [`scope`]) and answers STS `AssumeRole` for them (see [`sts`]).
 
 pub mod api;
 pub mod app;
@@ -11,9 +12,11 @@ pub mod error;
 pub mod knowledge;
 pub mod lifecycle;
 pub mod model;
+pub mod scope;
 pub mod settings;
 pub mod state_file;
 pub mod store;
+pub mod sts;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +27,7 @@ use tokio::net::TcpListener;
 
 pub use app::{App, FaultRule};
 pub use model::JobKind;
+pub use scope::{Scope, Scoped};
 pub use settings::AutoAdvance;
 pub use settings::Settings;
 
@@ -98,8 +102,8 @@ pub fn router(app: Arc<App>) -> Router {
             "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs/{job}/stop",
             post(bedrock_agent::stop_ingestion_job),
         )
-        // bedrock-data-automation-runtime is awsJson: every operation is a POST to `/`.
-        .route("/", post(data_automation::dispatch))
+        // bedrock-data-automation-runtime (awsJson) and STS (query) both POST to `/`.
+        .route("/", post(root))
         .route(
             "/evaluation-jobs",
             post(evaluation::create_evaluation).get(evaluation::list_evaluation),
@@ -128,10 +132,24 @@ pub fn router(app: Arc<App>) -> Router {
             "/_emulator/faults",
             post(control::add_faults).delete(control::clear_faults),
         )
+        .route("/_emulator/roles", post(control::set_role))
         .route("/_emulator/stats", get(control::stats))
         .route("/_emulator/reset", post(control::reset))
         .fallback(unknown_operation)
         .with_state(app)
+}
+
+/// `POST /`: awsJson calls name their operation in `X-Amz-Target`; STS's query calls do not.
+async fn root(
+    app: Scoped,
+    headers: axum::http::HeaderMap,
+    raw: axum::body::Bytes,
+) -> axum::response::Response {
+    if headers.contains_key("x-amz-target") {
+        data_automation::dispatch(app, headers, raw).await
+    } else {
+        sts::dispatch(app, raw).await
+    }
 }
 
 async fn unknown_operation(uri: axum::http::Uri) -> error::ApiError {

@@ -10,6 +10,7 @@ use rand::Rng;
 
 use crate::app::App;
 use crate::model::{fit_outcome, Job, JobKind, RecordCounts, Status};
+use crate::store::Store;
 
 /// Moves a job to `status` now; terminal statuses set `endTime`.
 pub fn transition(job: &mut Job, status: Status, message: Option<String>, now: DateTime<Utc>) {
@@ -179,10 +180,15 @@ fn invocation_details(job: &mut Job) {
     }
 }
 
-/// Advances every job whose current state has lasted `step`, once.
+/// Advances every job (of every scope) whose current state has lasted `step`, once.
 pub async fn tick(app: &App, step: Duration, now: DateTime<Utc>) {
     let step = chrono::Duration::from_std(step).unwrap_or_default();
-    let mut store = app.store.write().await;
+    for (_, store) in app.all_stores() {
+        tick_store(app, &mut *store.write().await, step, now);
+    }
+}
+
+fn tick_store(app: &App, store: &mut Store, step: chrono::Duration, now: DateTime<Utc>) {
     let due: Vec<String> = store
         .all()
         .filter(|j| j.planned_outcome.is_some() && !j.status.is_terminal())

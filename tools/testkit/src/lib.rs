@@ -5,9 +5,11 @@
 
 pub mod emf;
 mod emulator;
+mod scopes;
 mod stack;
 
 pub use emulator::{eventually, Emulator};
+pub use scopes::{access_key_for, RegionFault, DEFAULT_ACCOUNT};
 pub use stack::{unique, Stack};
 
 use std::io::{BufRead, BufReader};

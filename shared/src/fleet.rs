@@ -140,7 +140,11 @@ impl FleetSettings {
                 .ok()
                 .filter(|n| (1..=64).contains(n))
                 .ok_or_else(|| {
-                    invalid("SCOPE_CONCURRENCY", raw, "expected a whole number from 1 to 64")
+                    invalid(
+                        "SCOPE_CONCURRENCY",
+                        raw,
+                        "expected a whole number from 1 to 64",
+                    )
                 })?,
         };
         let external_id = get("ACCOUNT_EXTERNAL_ID").map(str::to_owned);
@@ -170,7 +174,10 @@ impl FleetSettings {
     pub fn targets(&self, kind: JobKind, own_region: &str) -> Vec<Target> {
         let regions: Vec<String> = match &self.regions {
             Regions::Own => vec![own_region.to_owned()],
-            Regions::AllBedrock => bedrock_regions(kind).iter().map(|r| r.to_string()).collect(),
+            Regions::AllBedrock => bedrock_regions(kind)
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
             Regions::Listed(list) => list.clone(),
         };
         self.accounts
@@ -202,7 +209,11 @@ fn regions(raw: Option<&str>) -> Result<Regions, ConfigError> {
             return Err(invalid("REGIONS", raw, "all-bedrock stands alone"));
         }
         if !is_known_region(name) {
-            return Err(invalid("REGIONS", name, "not an AWS region name this version knows"));
+            return Err(invalid(
+                "REGIONS",
+                name,
+                "not an AWS region name this version knows",
+            ));
         }
         if names.iter().any(|n| n == name) {
             return Err(invalid("REGIONS", name, "listed twice"));
@@ -326,10 +337,19 @@ mod tests {
     #[test]
     fn malformed_values_are_named() {
         let cases = [
-            (("ACCOUNTS", "arn:aws:iam::22222222222:role/x"), "IAM role ARN"),
-            (("ACCOUNTS", "arn:aws:iam::222222222222:user/x"), "IAM role ARN"),
+            (
+                ("ACCOUNTS", "arn:aws:iam::22222222222:role/x"),
+                "IAM role ARN",
+            ),
+            (
+                ("ACCOUNTS", "arn:aws:iam::222222222222:user/x"),
+                "IAM role ARN",
+            ),
             (("ACCOUNTS", "222222222222"), "IAM role ARN"),
-            (("ACCOUNTS", &format!("{ROLE},{ROLE}") as &str), "listed twice"),
+            (
+                ("ACCOUNTS", &format!("{ROLE},{ROLE}") as &str),
+                "listed twice",
+            ),
             (("ACCOUNTS", "self,self"), "listed twice"),
             (("REGIONS", "us-east-1,us-eats-1"), "not an AWS region"),
             (("REGIONS", "us-east-1,us-east-1"), "listed twice"),
@@ -339,7 +359,10 @@ mod tests {
         ];
         for ((name, value), reason) in cases {
             let err = read(&[(name, value)]).unwrap_err();
-            assert!(err.contains(name) && err.contains(reason), "{name}={value}: {err}");
+            assert!(
+                err.contains(name) && err.contains(reason),
+                "{name}={value}: {err}"
+            );
         }
     }
 

@@ -59,7 +59,8 @@ where
                     Some(assumed) => assumed.clone(),
                     None => {
                         let external_id = fleet.external_id.as_deref();
-                        let made = AssumedRole::new(base, role.clone(), external_id, &session).await;
+                        let made =
+                            AssumedRole::new(base, role.clone(), external_id, &session).await;
                         roles.insert(role.clone(), made.clone());
                         made
                     }

@@ -177,7 +177,10 @@ async fn every_scope_notifies_its_own_jobs_once_with_its_own_watermark() {
     let fleet = world.fleet();
     let arns = world.jobs_finishing_everywhere(&fleet).await;
     // when the next run polls the fleet
-    let summary = fleet.run(t0() + Duration::minutes(10), "second").await.unwrap();
+    let summary = fleet
+        .run(t0() + Duration::minutes(10), "second")
+        .await
+        .unwrap();
     // then each job is notified once, and each scope reports its part
     assert_eq!(world.notified(), sorted(&arns));
     assert_eq!(summary.notifications_sent, 3);
@@ -206,8 +209,14 @@ async fn every_scope_notifies_its_own_jobs_once_with_its_own_watermark() {
     }
     assert_eq!(member.as_str(), "batch-inference#222222222222#us-east-1");
     // and a third run sends nothing more
-    let third = fleet.run(t0() + Duration::minutes(20), "third").await.unwrap();
-    assert_eq!((third.notifications_sent, world.topic.published().len()), (0, 3));
+    let third = fleet
+        .run(t0() + Duration::minutes(20), "third")
+        .await
+        .unwrap();
+    assert_eq!(
+        (third.notifications_sent, world.topic.published().len()),
+        (0, 3)
+    );
 }
 
 #[tokio::test]
@@ -234,7 +243,12 @@ async fn a_failing_region_is_named_and_the_others_still_notify_then_it_catches_u
     // when two runs poll
     let mut runs = Vec::new();
     for n in 1..=2 {
-        runs.push(fleet.run(t0() + Duration::minutes(10 * n), format!("r{n}")).await.unwrap());
+        runs.push(
+            fleet
+                .run(t0() + Duration::minutes(10 * n), format!("r{n}"))
+                .await
+                .unwrap(),
+        );
     }
     // then the run still works (another scope listed), the failing scope is named, and the
     // other two jobs are notified
@@ -242,13 +256,20 @@ async fn a_failing_region_is_named_and_the_others_still_notify_then_it_catches_u
         assert!(run.discovery_ok);
         let failing = run.scopes.iter().find(|s| !s.ok).unwrap();
         assert_eq!(failing.scope, "self/eu-west-1");
-        assert!(run.errors.iter().any(|e| e.starts_with("self/eu-west-1: ")), "{:?}", run.errors);
+        assert!(
+            run.errors.iter().any(|e| e.starts_with("self/eu-west-1: ")),
+            "{:?}",
+            run.errors
+        );
     }
     assert_eq!(world.notified().len(), 2);
     // when the region heals
     world.sources[1].fail_next_lists(0);
     world.sources[1].fail_next_gets(0);
-    let healed = fleet.run(t0() + Duration::minutes(40), "healed").await.unwrap();
+    let healed = fleet
+        .run(t0() + Duration::minutes(40), "healed")
+        .await
+        .unwrap();
     // then its job is notified too, and nothing twice
     assert!(healed.scopes.iter().all(|s| s.ok));
     assert_eq!(world.notified(), sorted(&arns));
@@ -277,12 +298,18 @@ async fn a_role_that_cannot_be_assumed_is_named_and_the_own_scopes_still_notify(
     let arns = world.jobs_finishing_everywhere(&fleet).await;
     world.role.refused.store(true, Ordering::SeqCst);
     // when the fleet polls
-    let summary = fleet.run(t0() + Duration::minutes(10), "denied").await.unwrap();
+    let summary = fleet
+        .run(t0() + Duration::minutes(10), "denied")
+        .await
+        .unwrap();
     // then the member scope fails with an error naming the role; the own scopes notify
     let member = &summary.scopes[2];
     assert!(!member.ok);
     let error = member.error.as_deref().unwrap();
-    assert!(error.contains(ROLE) && error.contains("AccessDenied"), "{error}");
+    assert!(
+        error.contains(ROLE) && error.contains("AccessDenied"),
+        "{error}"
+    );
     assert_eq!(world.notified(), sorted(&arns[..2]));
     assert_eq!(summary.failures_by_stage.get("scope"), Some(&1));
 }
@@ -296,7 +323,13 @@ async fn an_event_is_confirmed_in_the_scope_its_arn_names() {
     let before = world.sources.iter().map(|s| s.calls()).collect::<Vec<_>>();
     // when its event comes
     let summary = fleet
-        .run_one(t0() + Duration::minutes(6), "event", &arns[2], None, Default::default())
+        .run_one(
+            t0() + Duration::minutes(6),
+            "event",
+            &arns[2],
+            None,
+            Default::default(),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -304,7 +337,11 @@ async fn an_event_is_confirmed_in_the_scope_its_arn_names() {
     assert_eq!(summary.notifications_sent, 1);
     let after = world.sources.iter().map(|s| s.calls()).collect::<Vec<_>>();
     assert_eq!(
-        after.iter().zip(&before).map(|(a, b)| a - b).collect::<Vec<_>>(),
+        after
+            .iter()
+            .zip(&before)
+            .map(|(a, b)| a - b)
+            .collect::<Vec<_>>(),
         [0, 0, 1]
     );
 }
@@ -328,7 +365,10 @@ async fn events_from_accounts_or_regions_not_watched_are_ignored_with_a_reason()
         match (routed, expected) {
             (Ok(scope), Some(name)) => assert_eq!(scope.target.to_string(), name),
             (Err(reason), None) => {
-                assert!(reason.contains(account) && reason.contains(region), "{reason}")
+                assert!(
+                    reason.contains(account) && reason.contains(region),
+                    "{reason}"
+                )
             }
             (routed, _) => panic!("{account}/{region}: {:?}", routed.map(|s| s.target.clone())),
         }

@@ -192,7 +192,12 @@ fn the_jobs_account_is_an_attribute_within_the_ten_attribute_budget() {
         account_name: Some("prod".into()),
         ..Presentation::default()
     };
-    let notice = Notice::build(&record("full", None), &JobStatus::new("Failed"), &full, &tags);
+    let notice = Notice::build(
+        &record("full", None),
+        &JobStatus::new("Failed"),
+        &full,
+        &tags,
+    );
     let names: Vec<&str> = notice.attributes.iter().map(|(k, _)| k.as_str()).collect();
     assert!(names.len() <= 10, "{names:?}");
     for kept in ["account_name", "tag.a", "tag.b", "tag.c"] {

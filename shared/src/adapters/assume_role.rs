@@ -38,9 +38,18 @@ impl AssumedRole {
         external_id: Option<&str>,
         session: &str,
     ) -> Arc<Self> {
+        // The provider reads the clock from the config (`aws_config::load` sets one; a config
+        // built by hand may not).
+        let base = match base.time_source() {
+            Some(_) => base.clone(),
+            None => base
+                .to_builder()
+                .time_source(aws_smithy_async::time::SharedTimeSource::default())
+                .build(),
+        };
         let mut builder = AssumeRoleProvider::builder(role.as_str())
             .session_name(session)
-            .configure(base);
+            .configure(&base);
         if let Some(id) = external_id {
             builder = builder.external_id(id);
         }
@@ -73,9 +82,11 @@ impl AssumedRole {
     pub fn sdk_config(self: &Arc<Self>, base: &SdkConfig, region: &str) -> SdkConfig {
         base.to_builder()
             .region(aws_config::Region::new(region.to_owned()))
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                Provider(self.clone()),
-            ))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(Provider(
+                    self.clone(),
+                )),
+            )
             .build()
     }
 }
@@ -137,7 +148,13 @@ mod tests {
     use super::*;
 
     fn expiring_in(secs: u64, now: SystemTime) -> Credentials {
-        Credentials::new("AKIA", "secret", None, Some(now + Duration::from_secs(secs)), "t")
+        Credentials::new(
+            "AKIA",
+            "secret",
+            None,
+            Some(now + Duration::from_secs(secs)),
+            "t",
+        )
     }
 
     #[test]

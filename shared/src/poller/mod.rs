@@ -144,7 +144,11 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     }
 
     pub fn scope(&self) -> Scope {
-        Scope::of(self.source.kind(), self.account.as_deref(), &self.settings.region)
+        Scope::of(
+            self.source.kind(),
+            self.account.as_deref(),
+            &self.settings.region,
+        )
     }
 
     /// One run at `now` with no deadline.

@@ -5,10 +5,12 @@
 
 pub mod emf;
 mod emulator;
+mod fleet;
 mod scopes;
 mod stack;
 
 pub use emulator::{eventually, Emulator};
+pub use fleet::StackFleet;
 pub use scopes::{access_key_for, RegionFault, DEFAULT_ACCOUNT};
 pub use stack::{unique, Stack};
 

@@ -7,6 +7,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::Barrier;
+
 use aws_config::SdkConfig;
 use chrono::Utc;
 use jobwatch::adapters::async_invoke::AsyncInvokeSource;
@@ -70,7 +72,14 @@ pub async fn run(args: FleetArgs) -> Result<(), Box<dyn std::error::Error>> {
     );
     println!(
         "{:>6} {:>16} {:>13} {:>9} {:>15} {:>10} {:>9} {:>8}",
-        "scopes", "families", "Bedrock calls", "STS", "DynamoDB reqs", "wall", "peak RSS", "failures"
+        "scopes",
+        "families",
+        "Bedrock calls",
+        "STS",
+        "DynamoDB reqs",
+        "wall",
+        "peak RSS",
+        "failures"
     );
     for &scopes in &args.scopes {
         let (accounts, regions) = layout(scopes)?;
@@ -163,12 +172,15 @@ fn invoke(env: &[(String, String)], families: &str) -> Result<Value, Box<dyn std
     if !out.status.success() {
         return Err(format!("fleet-once {families} failed: {stdout}").into());
     }
-    Ok(serde_json::from_str(stdout.lines().last().unwrap_or_default())?)
+    Ok(serde_json::from_str(
+        stdout.lines().last().unwrap_or_default(),
+    )?)
 }
 
-/// `bench fleet-once --families F`: each family's fleet, built from the environment, runs
-/// twice (a fresh process: the role is assumed; then warm: cached credentials); prints the warm
-/// run's figures, summed over the families, run one after another.
+/// `bench fleet-once --families F`: each family's fleet, built from the environment as its
+/// Lambda builds it, runs twice: in this fresh process (the roles are assumed), then warm (cached
+/// credentials). The families run side by side, as their functions do; the warm runs start
+/// together and the wall time is theirs. Prints the warm runs' figures, summed.
 pub async fn once(families: &str) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let sdk = jobwatch::startup::sdk_config().await;
@@ -176,72 +188,107 @@ pub async fn once(families: &str) -> Result<(), Box<dyn std::error::Error>> {
         "all" => JobKind::ALL.to_vec(),
         name => vec![crate::family(name)?],
     };
+    let together = Arc::new(tokio::sync::Barrier::new(kinds.len()));
+    let runs = kinds
+        .iter()
+        .map(|kind| family(*kind, &sdk, &config, together.clone()));
+    let reports = futures::future::join_all(runs).await;
     let mut total = json!({"bedrock_calls": 0, "store_calls": 0, "sts_cold": 0, "sts_warm": 0,
-        "failures": 0, "wall_ms": 0.0});
-    for kind in kinds {
-        let report = family(kind, &sdk, &config).await?;
-        for key in ["bedrock_calls", "store_calls", "sts_cold", "sts_warm", "failures"] {
+        "failures": 0});
+    let (mut first_start, mut last_end) = (None::<Instant>, None::<Instant>);
+    for (kind, report) in kinds.iter().zip(reports) {
+        let (report, start, end) = report?;
+        for key in [
+            "bedrock_calls",
+            "store_calls",
+            "sts_cold",
+            "sts_warm",
+            "failures",
+        ] {
             total[key] = json!(n(&total, key) + n(&report, key));
         }
-        let wall = total["wall_ms"].as_f64().unwrap_or(0.0) + report["wall_ms"].as_f64().unwrap_or(0.0);
-        total["wall_ms"] = json!(wall);
+        first_start = Some(first_start.map_or(start, |s| s.min(start)));
+        last_end = Some(last_end.map_or(end, |e| e.max(end)));
         if n(&report, "failures") > 0 {
             eprintln!("{kind}: {}", report["errors"]);
         }
     }
+    let wall = match (first_start, last_end) {
+        (Some(start), Some(end)) => (end - start).as_secs_f64() * 1000.0,
+        _ => 0.0,
+    };
+    total["wall_ms"] = json!(wall);
     total["peak_rss_kib"] = json!(crate::run_once::peak_rss_kib());
     println!("{total}");
     Ok(())
 }
 
+type Measured = Result<(Value, Instant, Instant), Box<dyn std::error::Error>>;
+
 async fn family(
     kind: JobKind,
     sdk: &SdkConfig,
     config: &Config,
-) -> Result<Value, Box<dyn std::error::Error>> {
+    together: Arc<Barrier>,
+) -> Measured {
+    let m = Measure {
+        kind,
+        sdk,
+        config,
+        together,
+    };
     match kind {
-        JobKind::BatchInference => measure(kind, sdk, config, BatchInferenceSource::from_sdk).await,
-        JobKind::ModelImport => measure(kind, sdk, config, ModelImportSource::from_sdk).await,
-        JobKind::AsyncInvoke => measure(kind, sdk, config, AsyncInvokeSource::from_sdk).await,
-        JobKind::ModelCustomization => {
-            measure(kind, sdk, config, CustomizationSource::from_sdk).await
-        }
-        JobKind::KbIngestion => measure(kind, sdk, config, KbIngestionSource::from_sdk).await,
-        JobKind::DataAutomation => measure(kind, sdk, config, DataAutomationSource::from_sdk).await,
-        JobKind::ModelEvaluation => measure(kind, sdk, config, EvaluationSource::from_sdk).await,
-        JobKind::ModelCopy => measure(kind, sdk, config, ModelCopySource::from_sdk).await,
+        JobKind::BatchInference => m.run(BatchInferenceSource::from_sdk).await,
+        JobKind::ModelImport => m.run(ModelImportSource::from_sdk).await,
+        JobKind::AsyncInvoke => m.run(AsyncInvokeSource::from_sdk).await,
+        JobKind::ModelCustomization => m.run(CustomizationSource::from_sdk).await,
+        JobKind::KbIngestion => m.run(KbIngestionSource::from_sdk).await,
+        JobKind::DataAutomation => m.run(DataAutomationSource::from_sdk).await,
+        JobKind::ModelEvaluation => m.run(EvaluationSource::from_sdk).await,
+        JobKind::ModelCopy => m.run(ModelCopySource::from_sdk).await,
     }
 }
 
-async fn measure<S: JobSource>(
+/// One family's part of `fleet-once`.
+struct Measure<'a> {
     kind: JobKind,
-    sdk: &SdkConfig,
-    config: &Config,
-    make: fn(&SdkConfig, &Config) -> S,
-) -> Result<Value, Box<dyn std::error::Error>> {
-    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-    let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn);
-    let fleet = jobwatch::scopes::build_fleet(
-        sdk,
-        &config.fleet,
-        kind,
-        &config.poll,
-        |scope| make(scope, config),
-        || DynamoJobStore::new(dynamodb.clone(), &config.table),
-        Arc::new(notifier),
-    )
-    .await;
-    let cold = fleet.run(Utc::now(), "cold").await?;
-    let sts_cold = fleet.credential_calls();
-    let started = Instant::now();
-    let warm = fleet.run(Utc::now(), "warm").await?;
-    Ok(json!({
-        "bedrock_calls": warm.bedrock_calls,
-        "store_calls": warm.store_calls,
-        "sts_cold": sts_cold,
-        "sts_warm": fleet.credential_calls() - sts_cold,
-        "failures": cold.failures + warm.failures,
-        "errors": [cold.errors, warm.errors],
-        "wall_ms": started.elapsed().as_secs_f64() * 1000.0,
-    }))
+    sdk: &'a SdkConfig,
+    config: &'a Config,
+    /// The warm runs of every family start together.
+    together: Arc<Barrier>,
+}
+
+impl Measure<'_> {
+    async fn run<S: JobSource>(self, make: fn(&SdkConfig, &Config) -> S) -> Measured {
+        let (kind, sdk, config) = (self.kind, self.sdk, self.config);
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn);
+        let fleet = jobwatch::scopes::build_fleet(
+            sdk,
+            &config.fleet,
+            kind,
+            &config.poll,
+            |scope| make(scope, config),
+            || DynamoJobStore::new(dynamodb.clone(), &config.table),
+            Arc::new(notifier),
+        )
+        .await;
+        let cold = fleet.run(Utc::now(), "cold").await;
+        let sts_cold = fleet.credential_calls();
+        // Wait even after a failure: the other families would wait for this one forever.
+        self.together.wait().await;
+        let cold = cold?;
+        let started = Instant::now();
+        let warm = fleet.run(Utc::now(), "warm").await?;
+        let ended = Instant::now();
+        let report = json!({
+            "bedrock_calls": warm.bedrock_calls,
+            "store_calls": warm.store_calls,
+            "sts_cold": sts_cold,
+            "sts_warm": fleet.credential_calls() - sts_cold,
+            "failures": cold.failures + warm.failures,
+            "errors": [cold.errors, warm.errors],
+        });
+        Ok((report, started, ended))
+    }
 }

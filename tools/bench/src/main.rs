@@ -246,7 +246,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await
         }
         Command::ColdStart => cold_start::run().await,
-        Command::Fleet { scopes, history } => fleet::run(fleet::FleetArgs { scopes, history }).await,
+        Command::Fleet { scopes, history } => {
+            fleet::run(fleet::FleetArgs { scopes, history }).await
+        }
         Command::FleetOnce { families } => fleet::once(&families).await,
         Command::EventLatency { events } => event_latency::run(events).await,
     }

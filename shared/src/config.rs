@@ -106,7 +106,7 @@ impl Config {
             people_topic_arn: vars.topic("PEOPLE_TOPIC_ARN")?,
             digest: vars.digest()?,
             poll,
-            fleet: crate::fleet::FleetSettings::from_vars(vars.0)?,
+            fleet: vars.fleet()?,
         })
     }
 }
@@ -358,6 +358,18 @@ impl Vars<'_> {
             }
         }
         Ok(digest)
+    }
+}
+
+/// The scopes a poller watches (README "Regions and accounts").
+impl Vars<'_> {
+    fn fleet(&self) -> Result<crate::fleet::FleetSettings, ConfigError> {
+        crate::fleet::FleetSettings::parse(crate::fleet::FleetVars {
+            regions: self.get("REGIONS"),
+            accounts: self.get("ACCOUNTS"),
+            external_id: self.get("ACCOUNT_EXTERNAL_ID"),
+            concurrency: Some(self.number("SCOPE_CONCURRENCY", 4, 1, 64)? as usize),
+        })
     }
 }
 

@@ -1,7 +1,6 @@
 //! Which (account, region) scopes a poller watches: `REGIONS`, `ACCOUNTS`,
 //! `ACCOUNT_EXTERNAL_ID` and `SCOPE_CONCURRENCY`, read once with the rest of [`crate::Config`].
 
-use std::collections::HashMap;
 use std::fmt;
 
 use crate::domain::regions::{bedrock_regions, is_known_region};
@@ -129,25 +128,20 @@ impl Default for FleetSettings {
     }
 }
 
+/// The raw values of the four variables (blank counts as unset); `crate::Config` reads them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FleetVars<'a> {
+    pub regions: Option<&'a str>,
+    pub accounts: Option<&'a str>,
+    pub external_id: Option<&'a str>,
+    /// Already checked against its bounds.
+    pub concurrency: Option<usize>,
+}
+
 impl FleetSettings {
-    /// Reads the four variables from `vars` (blank counts as unset).
-    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let concurrency = match get("SCOPE_CONCURRENCY") {
-            None => DEFAULT_SCOPE_CONCURRENCY,
-            Some(raw) => raw
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=64).contains(n))
-                .ok_or_else(|| {
-                    invalid(
-                        "SCOPE_CONCURRENCY",
-                        raw,
-                        "expected a whole number from 1 to 64",
-                    )
-                })?,
-        };
-        let external_id = get("ACCOUNT_EXTERNAL_ID").map(str::to_owned);
+    /// Reads the settings from the variables' values, with an error naming the variable.
+    pub fn parse(vars: FleetVars<'_>) -> Result<Self, ConfigError> {
+        let external_id = vars.external_id.map(str::to_owned);
         if let Some(id) = &external_id {
             // AssumeRole's ExternalId: 2 to 1224 of [\w+=,.@:/-]. Not echoed: it is a secret.
             let ok = (2..=1224).contains(&id.len())
@@ -163,10 +157,10 @@ impl FleetSettings {
             }
         }
         Ok(Self {
-            regions: regions(get("REGIONS"))?,
-            accounts: accounts(get("ACCOUNTS"))?,
+            regions: regions(vars.regions)?,
+            accounts: accounts(vars.accounts)?,
             external_id,
-            concurrency,
+            concurrency: vars.concurrency.unwrap_or(DEFAULT_SCOPE_CONCURRENCY),
         })
     }
 
@@ -269,12 +263,20 @@ fn invalid(name: &'static str, value: &str, reason: &str) -> ConfigError {
 mod tests {
     use super::*;
 
+    /// Through `Config`, as the functions read them.
     fn read(pairs: &[(&str, &str)]) -> Result<FleetSettings, String> {
-        let vars = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        FleetSettings::from_vars(&vars).map_err(|e| e.to_string())
+        let mut vars: std::collections::HashMap<String, String> = [
+            ("JOBS_TABLE", "jobs"),
+            ("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t"),
+            ("AWS_REGION", "us-east-1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        vars.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        crate::Config::from_vars(&vars)
+            .map(|c| c.fleet)
+            .map_err(|e| e.to_string())
     }
 
     const ROLE: &str = "arn:aws:iam::222222222222:role/bedrock-jobwatch-reader";
@@ -355,6 +357,7 @@ mod tests {
             (("REGIONS", "us-east-1,us-east-1"), "listed twice"),
             (("REGIONS", "us-east-1,all-bedrock"), "stands alone"),
             (("SCOPE_CONCURRENCY", "0"), "from 1 to 64"),
+            (("SCOPE_CONCURRENCY", "65"), "from 1 to 64"),
             (("ACCOUNT_EXTERNAL_ID", "x"), "2 to 1224"),
         ];
         for ((name, value), reason) in cases {

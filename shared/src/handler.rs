@@ -219,15 +219,15 @@ impl<S: JobSource, T: JobStore, N: Notifier> Watcher for Poller<S, T, N> {
         self.run_within(now, run_id, budget)
     }
 
-    fn confirm<'a>(
+    async fn confirm<'a>(
         &'a self,
         now: DateTime<Utc>,
         run_id: RunId,
         arn: &'a JobArn,
         _own_account: Option<&'a str>,
         budget: Budget,
-    ) -> impl Future<Output = Result<Result<RunSummary, String>, Error>> + 'a {
-        async move { self.run_one(now, run_id, arn, budget).await.map(Ok) }
+    ) -> Result<Result<RunSummary, String>, Error> {
+        self.run_one(now, run_id, arn, budget).await.map(Ok)
     }
 }
 

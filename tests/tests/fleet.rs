@@ -300,3 +300,38 @@ async fn an_event_from_a_member_region_is_confirmed_there_and_one_from_elsewhere
         "{reason}"
     );
 }
+
+#[tokio::test]
+async fn the_invocation_fails_only_when_every_scope_failed() {
+    // given a fleet whose regions all answer errors but one
+    let stack = Stack::start().await;
+    let fleet = stack.batch_fleet(&settings(None)).await;
+    for region in ["eu-west-1", "ap-northeast-1"] {
+        stack
+            .emulator
+            .fail_region(region, RegionFault::Unavailable)
+            .await;
+    }
+    let metrics = jobwatch::metrics::MetricsSink::capture("Test/Fleet");
+    let poll = || lambda_runtime::LambdaEvent::new(serde_json::json!({}), Default::default());
+    // when the scheduled poll runs, then it succeeds (us-east-1 answered in both accounts)
+    let output = jobwatch::handler::handle(&fleet, &metrics, poll()).await;
+    assert!(
+        matches!(output, Ok(jobwatch::handler::Output::Polled(_))),
+        "{output:?}"
+    );
+    // when us-east-1 fails too, then the invocation fails, naming a scope
+    stack
+        .emulator
+        .fail_region("us-east-1", RegionFault::Unavailable)
+        .await;
+    let error = jobwatch::handler::handle(&fleet, &metrics, poll())
+        .await
+        .unwrap_err();
+    let message = error.chain();
+    assert!(
+        message.contains("run incomplete after 6 failure(s)"),
+        "{message}"
+    );
+    assert!(message.contains("self/us-east-1: list: "), "{message}");
+}

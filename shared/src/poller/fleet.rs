@@ -175,17 +175,14 @@ impl<S: JobSource, T: JobStore, N: Notifier> Fleet<S, T, N> {
 
     /// STS calls made for every scope's credentials so far.
     pub fn credential_calls(&self) -> u64 {
-        let mut seen: Vec<*const ()> = Vec::new();
-        let mut calls = 0;
+        let mut counted: Vec<&Arc<dyn Access>> = Vec::new();
         for access in self.scopes.iter().filter_map(|s| s.access.as_ref()) {
             // Scopes of one account share one Access: count it once.
-            let id = Arc::as_ptr(access) as *const ();
-            if !seen.contains(&id) {
-                seen.push(id);
-                calls += access.calls();
+            if !counted.iter().any(|c| Arc::ptr_eq(c, access)) {
+                counted.push(access);
             }
         }
-        calls
+        counted.iter().map(|a| a.calls()).sum()
     }
 }
 

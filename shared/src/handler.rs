@@ -314,3 +314,17 @@ async fn poll<W: Watcher>(
     }
     Ok(Output::Polled(Box::new(summary)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::own_account;
+
+    #[test]
+    fn the_own_account_comes_from_a_real_function_arn_only() {
+        let arn = "arn:aws:lambda:eu-west-1:123456789012:function:batch-inference-poller";
+        assert_eq!(own_account(arn), Some("123456789012"));
+        for local in ["", "function", "arn:aws:lambda:us-east-1:000:function:x"] {
+            assert_eq!(own_account(local), None, "{local:?}");
+        }
+    }
+}

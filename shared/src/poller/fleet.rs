@@ -95,14 +95,15 @@ impl<S: JobSource, T: JobStore, N: Notifier> Fleet<S, T, N> {
         budget: Budget,
     ) -> Result<RunSummary, Error> {
         let (started, run_id) = (std::time::Instant::now(), run_id.into());
-        let runs = stream::iter(&self.scopes)
+        let mut runs = stream::iter(&self.scopes)
             .map(|scope| scope.poll(now, &run_id, &budget))
             .buffered(self.concurrency.max(1))
             .collect::<Vec<_>>()
             .await;
         if let [single] = &self.scopes[..] {
-            let run = runs.into_iter().next().expect("one scope, one run");
-            return run.map_err(|e| single.named(e));
+            if let Some(run) = runs.pop() {
+                return run.map_err(|e| single.named(e));
+            }
         }
         let mut summary = combine(&self.scopes, runs, &run_id);
         summary.duration_ms = started.elapsed().as_millis() as u64;

@@ -374,3 +374,30 @@ async fn events_from_accounts_or_regions_not_watched_are_ignored_with_a_reason()
         }
     }
 }
+
+#[tokio::test]
+async fn a_fleet_of_one_scope_is_that_scopes_run_exactly() {
+    // given the own account in one region (no REGIONS, no ACCOUNTS)
+    let world = World::new();
+    let poller = Poller::new(
+        world.sources[0].clone(),
+        world.table.clone(),
+        world.topic.clone(),
+        settings("us-east-1"),
+    );
+    let fleet = Fleet::single(poller);
+    world.sources[0].job("j1", "InProgress", t0());
+    // when it polls, then the summary is the poller's own (no scope list, no prefixes)
+    let summary = fleet.run(t0(), "one").await.unwrap();
+    assert!(summary.first_run && summary.discovery_ok && summary.scopes.is_empty());
+    assert_eq!((summary.region.as_str(), summary.listed), ("us-east-1", 1));
+    // and a failed listing fails the run as before
+    world.sources[0].fail_next_lists(1);
+    let failed = fleet.run(t0() + Duration::minutes(5), "two").await.unwrap();
+    assert!(!failed.discovery_ok);
+    assert!(
+        failed.errors[0].starts_with("list: "),
+        "{:?}",
+        failed.errors
+    );
+}

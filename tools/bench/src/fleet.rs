@@ -100,6 +100,13 @@ pub async fn run(args: FleetArgs) -> Result<(), Box<dyn std::error::Error>> {
                 mib(&report),
                 n(&report, "failures"),
             );
+            if families == "all" {
+                println!(
+                    "{:>6} {}",
+                    "",
+                    report["per_family"].as_str().unwrap_or_default()
+                );
+            }
         }
     }
     Ok(())
@@ -196,6 +203,7 @@ pub async fn once(families: &str) -> Result<(), Box<dyn std::error::Error>> {
     let mut total = json!({"bedrock_calls": 0, "store_calls": 0, "sts_cold": 0, "sts_warm": 0,
         "failures": 0});
     let (mut first_start, mut last_end) = (None::<Instant>, None::<Instant>);
+    let mut per_family = Vec::new();
     for (kind, report) in kinds.iter().zip(reports) {
         let (report, start, end) = report?;
         for key in [
@@ -207,6 +215,8 @@ pub async fn once(families: &str) -> Result<(), Box<dyn std::error::Error>> {
         ] {
             total[key] = json!(n(&total, key) + n(&report, key));
         }
+        let ms = (end - start).as_secs_f64() * 1000.0;
+        per_family.push(format!("{kind} {ms:.0}ms"));
         first_start = Some(first_start.map_or(start, |s| s.min(start)));
         last_end = Some(last_end.map_or(end, |e| e.max(end)));
         if n(&report, "failures") > 0 {
@@ -218,6 +228,7 @@ pub async fn once(families: &str) -> Result<(), Box<dyn std::error::Error>> {
         _ => 0.0,
     };
     total["wall_ms"] = json!(wall);
+    total["per_family"] = json!(per_family.join(", "));
     total["peak_rss_kib"] = json!(crate::run_once::peak_rss_kib());
     println!("{total}");
     Ok(())

@@ -34,6 +34,8 @@ pub struct Config {
     pub digest: DigestThresholds,
     /// How the poller runs (each field names its variable).
     pub poll: PollSettings,
+    /// `REGIONS`, `ACCOUNTS`, `ACCOUNT_EXTERNAL_ID`, `SCOPE_CONCURRENCY`: the scopes it polls.
+    pub fleet: crate::fleet::FleetSettings,
 }
 
 /// `DIGEST_THRESHOLD`: `10` for every family, or per family, e.g. `async-invoke=5,default=20`.
@@ -104,6 +106,7 @@ impl Config {
             people_topic_arn: vars.topic("PEOPLE_TOPIC_ARN")?,
             digest: vars.digest()?,
             poll,
+            fleet: vars.fleet()?,
         })
     }
 }
@@ -355,6 +358,18 @@ impl Vars<'_> {
             }
         }
         Ok(digest)
+    }
+}
+
+/// The scopes a poller watches (README "Regions and accounts").
+impl Vars<'_> {
+    fn fleet(&self) -> Result<crate::fleet::FleetSettings, ConfigError> {
+        crate::fleet::FleetSettings::parse(crate::fleet::FleetVars {
+            regions: self.get("REGIONS"),
+            accounts: self.get("ACCOUNTS"),
+            external_id: self.get("ACCOUNT_EXTERNAL_ID"),
+            concurrency: Some(self.number("SCOPE_CONCURRENCY", 4, 1, 64)? as usize),
+        })
     }
 }
 

@@ -96,6 +96,21 @@ pub enum Error {
     Event(String),
     #[error("run incomplete after {failures} failure(s); first: {first}")]
     Incomplete { failures: usize, first: String },
+    /// A member account's role could not be assumed (its trust policy, the external id, or STS).
+    #[error("cannot assume role {role} (check its trust policy names this function's role, and the external id)")]
+    AssumeRole {
+        role: String,
+        retryable: bool,
+        #[source]
+        source: BoxError,
+    },
+    /// A failure in one (account, region) scope of a fleet, named.
+    #[error("scope {scope}")]
+    Scope {
+        scope: String,
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -104,7 +119,9 @@ impl Error {
         match self {
             Error::Bedrock { retryable, .. }
             | Error::Store { retryable, .. }
-            | Error::Notify { retryable, .. } => *retryable,
+            | Error::Notify { retryable, .. }
+            | Error::AssumeRole { retryable, .. } => *retryable,
+            Error::Scope { source, .. } => source.is_retryable(),
             Error::Incomplete { .. } => true,
             Error::Config(_) | Error::Corrupt { .. } | Error::Event(_) => false,
         }
@@ -134,6 +151,8 @@ impl Error {
             Error::Corrupt { .. } => "CorruptItem",
             Error::Event(_) => "Event",
             Error::Incomplete { .. } => "IncompleteRun",
+            Error::AssumeRole { .. } => "AssumeRole",
+            Error::Scope { source, .. } => source.kind(),
         }
     }
 

@@ -1,7 +1,9 @@
 //! The Lambda handler shared by the pollers: accept the trigger, run one poll, summarise.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use chrono::Utc;
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
@@ -9,7 +11,7 @@ use serde_json::Value;
 use crate::domain::{JobArn, JobKind, RunId};
 use crate::error::Error;
 use crate::metrics::{MetricsSink, RunKind};
-use crate::poller::{Budget, Poller, RunSummary};
+use crate::poller::{Budget, Fleet, Poller, RunSummary};
 use crate::ports::{JobSource, JobStore, Notifier};
 
 /// Detail type of EventBridge Scheduler / scheduled-rule events.
@@ -152,17 +154,89 @@ pub fn budget(deadline_ms: u64, now_ms: i64) -> Budget {
     Budget::until(std::time::Instant::now() + std::time::Duration::from_millis(usable as u64))
 }
 
+/// What the handler drives: a fleet of scopes (the deployed functions), or one poller alone.
+pub trait Watcher: Send + Sync {
+    /// The family watched.
+    fn kind(&self) -> Option<JobKind>;
+
+    /// One scheduled poll.
+    fn poll(
+        &self,
+        now: DateTime<Utc>,
+        run_id: RunId,
+        budget: Budget,
+    ) -> impl Future<Output = Result<RunSummary, Error>>;
+
+    /// Confirms the job an event names; `Ok(Err(reason))`: not a job this watcher watches.
+    fn confirm<'a>(
+        &'a self,
+        now: DateTime<Utc>,
+        run_id: RunId,
+        arn: &'a JobArn,
+        own_account: Option<&'a str>,
+        budget: Budget,
+    ) -> impl Future<Output = Result<Result<RunSummary, String>, Error>> + 'a;
+}
+
+impl<S: JobSource, T: JobStore, N: Notifier> Watcher for Fleet<S, T, N> {
+    fn kind(&self) -> Option<JobKind> {
+        Fleet::kind(self)
+    }
+
+    fn poll(
+        &self,
+        now: DateTime<Utc>,
+        run_id: RunId,
+        budget: Budget,
+    ) -> impl Future<Output = Result<RunSummary, Error>> {
+        self.run_within(now, run_id, budget)
+    }
+
+    fn confirm<'a>(
+        &'a self,
+        now: DateTime<Utc>,
+        run_id: RunId,
+        arn: &'a JobArn,
+        own_account: Option<&'a str>,
+        budget: Budget,
+    ) -> impl Future<Output = Result<Result<RunSummary, String>, Error>> + 'a {
+        self.run_one(now, run_id, arn, own_account, budget)
+    }
+}
+
+/// One poller alone: every event of its family is confirmed through it.
+impl<S: JobSource, T: JobStore, N: Notifier> Watcher for Poller<S, T, N> {
+    fn kind(&self) -> Option<JobKind> {
+        Some(self.source.kind())
+    }
+
+    fn poll(
+        &self,
+        now: DateTime<Utc>,
+        run_id: RunId,
+        budget: Budget,
+    ) -> impl Future<Output = Result<RunSummary, Error>> {
+        self.run_within(now, run_id, budget)
+    }
+
+    async fn confirm<'a>(
+        &'a self,
+        now: DateTime<Utc>,
+        run_id: RunId,
+        arn: &'a JobArn,
+        _own_account: Option<&'a str>,
+        budget: Budget,
+    ) -> Result<Result<RunSummary, String>, Error> {
+        self.run_one(now, run_id, arn, budget).await.map(Ok)
+    }
+}
+
 /// Runs one invocation; every poll and event run writes its metrics to `metrics`.
-pub async fn handle<S, T, N>(
-    poller: &Poller<S, T, N>,
+pub async fn handle<W: Watcher>(
+    fleet: &W,
     metrics: &MetricsSink,
     event: LambdaEvent<Value>,
-) -> Result<Output, Error>
-where
-    S: JobSource,
-    T: JobStore,
-    N: Notifier,
-{
+) -> Result<Output, Error> {
     let run_id = match event.context.request_id.as_str() {
         "" => RunId::new(format!(
             "local-{}",
@@ -182,20 +256,33 @@ where
             kind,
             arn,
             reported_status,
-        } if kind == poller.source.kind() => {
+        } if Some(kind) == fleet.kind() => {
             tracing::info!(job_arn = %arn, reported_status, "state-change event");
-            let summary = poller.run_one(Utc::now(), run_id, &arn, budget).await?;
+            let own = own_account(&event.context.invoked_function_arn);
+            let summary = match fleet.confirm(Utc::now(), run_id, &arn, own, budget).await? {
+                Ok(summary) => summary,
+                Err(reason) => return Ok(ignored(reason)),
+            };
             metrics.emit(&summary, RunKind::Event);
             tracing::info!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "event handled");
             Ok(Output::Event(Box::new(summary)))
         }
         Trigger::Job { kind, .. } => Ok(ignored(format!(
             "a {kind} event is not for this {} function",
-            poller.source.kind()
+            fleet.kind().map(|k| k.to_string()).unwrap_or_default()
         ))),
         Trigger::Ignore(reason) => Ok(ignored(reason)),
-        Trigger::Poll => poll(poller, metrics, run_id, budget).await,
+        Trigger::Poll => poll(fleet, metrics, run_id, budget).await,
     }
+}
+
+/// The function's own account, from its ARN (`arn:aws:lambda:{region}:{account}:function:..`);
+/// `None` where the runtime gives no real ARN (local runs).
+pub fn own_account(function_arn: &str) -> Option<&str> {
+    function_arn
+        .split(':')
+        .nth(4)
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn ignored(reason: String) -> Output {
@@ -203,20 +290,15 @@ fn ignored(reason: String) -> Output {
     Output::Ignored { reason }
 }
 
-/// A scheduled poll. A run whose listing failed is an error for Lambda (alarms); the next run
-/// picks up where this one stopped.
-async fn poll<S, T, N>(
-    poller: &Poller<S, T, N>,
+/// A scheduled poll. A run whose listing failed (in every scope) is an error for Lambda
+/// (alarms); the next run picks up where this one stopped.
+async fn poll<W: Watcher>(
+    fleet: &W,
     metrics: &MetricsSink,
     run_id: RunId,
     budget: Budget,
-) -> Result<Output, Error>
-where
-    S: JobSource,
-    T: JobStore,
-    N: Notifier,
-{
-    let summary = poller.run_within(Utc::now(), run_id, budget).await?;
+) -> Result<Output, Error> {
+    let summary = fleet.poll(Utc::now(), run_id, budget).await?;
     metrics.emit(&summary, RunKind::Poll);
     let line = serde_json::to_string(&summary).unwrap_or_default();
     if summary.failures > 0 {
@@ -231,4 +313,18 @@ where
         });
     }
     Ok(Output::Polled(Box::new(summary)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::own_account;
+
+    #[test]
+    fn the_own_account_comes_from_a_real_function_arn_only() {
+        let arn = "arn:aws:lambda:eu-west-1:123456789012:function:batch-inference-poller";
+        assert_eq!(own_account(arn), Some("123456789012"));
+        for local in ["", "function", "arn:aws:lambda:us-east-1:000:function:x"] {
+            assert_eq!(own_account(local), None, "{local:?}");
+        }
+    }
 }

@@ -5,10 +5,12 @@ pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod fleet;
 pub mod handler;
 pub mod metrics;
 pub mod poller;
 pub mod ports;
+pub mod scopes;
 pub mod startup;
 pub mod telemetry;
 #[cfg(feature = "testing")]

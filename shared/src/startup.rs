@@ -25,7 +25,6 @@ use crate::domain::JobKind;
 use crate::error::ConfigError;
 use crate::handler;
 use crate::metrics::MetricsSink;
-use crate::poller::Poller;
 use crate::ports::JobSource;
 use crate::telemetry;
 
@@ -45,34 +44,40 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
-/// Runs a poller Lambda whose job source `make_source` builds from the shared SDK config.
+/// Runs a poller Lambda whose job source `make_source` builds from an SDK config: one per
+/// (account, region) scope of the fleet settings (`REGIONS`, `ACCOUNTS`).
 pub async fn serve<S, F>(make_source: F) -> Result<(), lambda_runtime::Error>
 where
     S: JobSource + 'static,
-    F: FnOnce(&SdkConfig, &Config) -> S,
+    F: Fn(&SdkConfig, &Config) -> S,
 {
     telemetry::init();
     let config = Config::from_env()?;
     let sdk = sdk_config().await;
-    let source = make_source(&sdk, &config);
     let mut notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn);
     if let Some(people) = &config.people_topic_arn {
         notifier = notifier.with_people_topic(people);
     }
+    let kind = make_source(&sdk, &config).kind();
     let settings = crate::PollSettings {
-        digest_threshold: config.digest.for_kind(source.kind()),
+        digest_threshold: config.digest.for_kind(kind),
         ..config.poll.clone()
     };
-    let poller = Poller::new(
-        source,
-        DynamoJobStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table),
-        notifier,
-        settings,
-    );
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let fleet = crate::scopes::build_fleet(
+        &sdk,
+        &config.fleet,
+        kind,
+        &settings,
+        |scope_sdk| make_source(scope_sdk, &config),
+        || DynamoJobStore::new(dynamodb.clone(), &config.table),
+        std::sync::Arc::new(notifier),
+    )
+    .await;
     let metrics = MetricsSink::stdout(&config.metrics_namespace);
-    let (poller, metrics) = (&poller, &metrics);
+    let (fleet, metrics) = (&fleet, &metrics);
     lambda_runtime::run(service_fn(move |event| {
-        handler::handle(poller, metrics, event)
+        handler::handle(fleet, metrics, event)
     }))
     .await
 }

@@ -170,3 +170,37 @@ fn manifest_locations_follow_the_documented_layout() {
     assert_eq!(loc("https://bucket/out"), None);
     assert_eq!(loc("s3:///out"), None);
 }
+
+#[test]
+fn the_jobs_account_is_an_attribute_within_the_ten_attribute_budget() {
+    // given a notice with no account name and no tags: its account is an attribute
+    let plain = Notice::build(
+        &record("plain", None),
+        &JobStatus::new("Failed"),
+        &Presentation::default(),
+        &Tags::new(),
+    );
+    let attrs: std::collections::HashMap<_, _> = plain.attributes.iter().cloned().collect();
+    assert_eq!(attrs["account"], "123456789012");
+    assert_eq!(attrs["region"], "eu-west-1");
+    // given an account name and three tags (the most NOTIFY_TAGS allows): still at most 10,
+    // every tag and the account name kept
+    let tags: Tags = [("a", "1"), ("b", "2"), ("c", "3")]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
+    let full = Presentation {
+        account_name: Some("prod".into()),
+        ..Presentation::default()
+    };
+    let notice = Notice::build(
+        &record("full", None),
+        &JobStatus::new("Failed"),
+        &full,
+        &tags,
+    );
+    let names: Vec<&str> = notice.attributes.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(names.len() <= 10, "{names:?}");
+    for kept in ["account_name", "tag.a", "tag.b", "tag.c"] {
+        assert!(names.contains(&kept), "{names:?}");
+    }
+}

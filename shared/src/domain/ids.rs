@@ -7,15 +7,32 @@ use serde::{Deserialize, Serialize};
 
 use super::JobKind;
 
-/// What one poller run covers: a family in a region. It keys the watch index and the
-/// watermark, so two scopes never see each other's jobs.
+/// What one poller run covers: a family in an account and a region. It keys the watch index
+/// and the watermark, so two scopes never see each other's jobs. The function's own account
+/// keeps the key it always had, `{kind}#{region}` (so the items of a single-account deployment
+/// stay what they are: no migration); a member account reached through a role gets its own,
+/// `{kind}#{account}#{region}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Scope(String);
 
 impl Scope {
+    /// The function's own account in `region`.
     pub fn new(kind: JobKind, region: &str) -> Self {
         Self(format!("{kind}#{region}"))
+    }
+
+    /// A member account (`account`: its 12-digit id) in `region`.
+    pub fn member(kind: JobKind, account: &str, region: &str) -> Self {
+        Self(format!("{kind}#{account}#{region}"))
+    }
+
+    /// `account: None` is the function's own account.
+    pub fn of(kind: JobKind, account: Option<&str>, region: &str) -> Self {
+        match account {
+            Some(account) => Self::member(kind, account, region),
+            None => Self::new(kind, region),
+        }
     }
 
     pub fn as_str(&self) -> &str {

@@ -12,6 +12,7 @@ mod notice;
 mod plan;
 mod presentation;
 mod record;
+pub mod regions;
 mod status;
 pub mod subject;
 

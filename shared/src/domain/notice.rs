@@ -173,8 +173,20 @@ pub(super) fn attributes(
         }
     }
     attributes.retain(|(_, v)| !v.is_empty());
+    // The job's account (from its ARN: a fleet's subscribers filter on it), when it fits: only
+    // `account_name` with three tags and a model leaves no room for it.
+    if let Some(account) = record
+        .pk
+        .account()
+        .filter(|_| attributes.len() < MAX_ATTRIBUTES)
+    {
+        attributes.push(("account".into(), account.to_owned()));
+    }
     attributes
 }
+
+/// Message attributes SQS accepts with raw delivery.
+const MAX_ATTRIBUTES: usize = 10;
 
 pub(super) fn truncate(message: Option<&str>, max: usize) -> (Option<String>, bool) {
     match message {

@@ -216,7 +216,9 @@ impl JobRecord {
     /// open (and not retired) or a notice is pending; otherwise it gets its TTL.
     pub fn refresh_derived(&mut self, now: DateTime<Utc>, retention: chrono::Duration) {
         let watched = (self.is_open() && !self.retired) || self.pending_status.is_some();
-        self.watch = watched.then(|| self.scope());
+        // A watched item keeps the scope its run gave it (a member account's key carries the
+        // account, which the item alone cannot tell from the function's own).
+        self.watch = watched.then(|| self.watch.take().unwrap_or_else(|| self.scope()));
         self.expires_at = (!watched).then(|| now + retention);
     }
 

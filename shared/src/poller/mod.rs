@@ -7,6 +7,7 @@
 mod backfill;
 mod discover;
 mod event;
+mod fleet;
 mod people;
 mod reconcile;
 mod revisit;
@@ -19,6 +20,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 
+pub use fleet::{Access, BoxFuture, Fleet, ScopePoller, ScopeReport};
 pub use settle::MAX_MISSING;
 pub use summary::{Discovered, Failures, Finished, Reconciled, RunSummary, Settled, KEPT_LAGS};
 
@@ -103,12 +105,14 @@ fn learned(known: &DurationStats, settled: [&Settled; 2]) -> Option<DurationStat
     Some(durations)
 }
 
-/// A poller for one job family.
+/// A poller for one job family in one account and region (`settings.region`).
 pub struct Poller<S, T, N> {
     pub source: S,
     pub store: T,
     pub notifier: N,
     pub settings: PollSettings,
+    /// The member account polled through a role (its 12-digit id); `None`: the function's own.
+    pub account: Option<String>,
 }
 
 /// Where a run starts: its scope's stored state, and what that makes of this run.
@@ -129,11 +133,24 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             store,
             notifier,
             settings,
+            account: None,
         }
     }
 
-    fn scope(&self) -> Scope {
-        Scope::new(self.source.kind(), &self.settings.region)
+    /// The same poller for a member account's jobs (its own watermark and watch scope).
+    /// `ACCOUNT_NAME` names the function's own account, so a member's notices show its id.
+    pub fn in_account(mut self, account: impl Into<String>) -> Self {
+        self.account = Some(account.into());
+        self.settings.presentation.account_name = None;
+        self
+    }
+
+    pub fn scope(&self) -> Scope {
+        Scope::of(
+            self.source.kind(),
+            self.account.as_deref(),
+            &self.settings.region,
+        )
     }
 
     /// One run at `now` with no deadline.

@@ -80,12 +80,24 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         }
         // Sorted: runs are reproducible and their logs comparable.
         changes.sort_by(|a, b| a.record.pk.cmp(&b.record.pk));
+        self.scope_watched(&mut changes);
         let mut held = self.write(changes, run, &mut report).await;
         if !run.budget.exhausted() {
             held.extend(self.claim_pending(untouched, run, &mut report).await);
         }
         self.publish_all(held, run, &mut report).await;
         report
+    }
+
+    /// Items this run keeps watching are watched in its scope (the planner, a pure function of
+    /// the job, gives the own account's key).
+    fn scope_watched(&self, changes: &mut [Change]) {
+        if self.account.is_some() {
+            let scope = self.scope();
+            for change in changes.iter_mut().filter(|c| c.record.watch.is_some()) {
+                change.record.watch = Some(scope.clone());
+            }
+        }
     }
 
     fn plan_context<'a>(&'a self, run: &'a RunContext<'a>) -> PlanContext<'a> {

@@ -21,7 +21,7 @@ pub struct Failures {
 }
 
 /// How many failure messages a summary carries.
-const KEPT_ERRORS: usize = 5;
+pub(super) const KEPT_ERRORS: usize = 5;
 
 impl Failures {
     pub fn record(&mut self, context: &str, e: &Error) {
@@ -45,7 +45,7 @@ impl AddAssign for Failures {
     }
 }
 
-fn add_stages(into: &mut BTreeMap<String, usize>, from: BTreeMap<String, usize>) {
+pub(super) fn add_stages(into: &mut BTreeMap<String, usize>, from: BTreeMap<String, usize>) {
     for (stage, n) in from {
         *into.entry(stage).or_default() += n;
     }
@@ -145,7 +145,7 @@ impl AddAssign for Settled {
     }
 }
 
-fn add_lags(into: &mut Vec<u64>, from: Vec<u64>) {
+pub(super) fn add_lags(into: &mut Vec<u64>, from: Vec<u64>) {
     let room = KEPT_LAGS.saturating_sub(into.len());
     into.extend(from.into_iter().take(room));
 }
@@ -249,6 +249,9 @@ pub struct RunSummary {
     /// Seconds from each published job's end time to the run that published it (at most the
     /// first 100 of a run).
     pub notification_lag_seconds: Vec<u64>,
+    /// A run over several (account, region) scopes: each one's part (empty for one scope).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<super::fleet::ScopeReport>,
 }
 
 impl RunSummary {

@@ -23,6 +23,8 @@ pub struct ScriptedSource {
     fail_tags: AtomicUsize,
     tags: Mutex<BTreeMap<JobArn, crate::domain::Tags>>,
     calls: Calls,
+    /// Account and region of the jobs' ARNs (one scope of a fleet).
+    scope: (String, String),
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -62,13 +64,23 @@ impl ScriptedSource {
             fail_tags: AtomicUsize::new(0),
             tags: Mutex::default(),
             calls: Calls::default(),
+            scope: ("123456789012".into(), "us-east-1".into()),
+        }
+    }
+
+    /// Jobs in `account` and `region` (their ARNs say so), as one scope of a fleet sees them.
+    pub fn in_scope(kind: JobKind, account: &str, region: &str) -> Self {
+        Self {
+            scope: (account.to_owned(), region.to_owned()),
+            ..Self::new(kind)
         }
     }
 
     /// A job of this family, submitted at `submitted`, in `status`.
     pub fn job(&self, id: &str, status: &str, submitted: DateTime<Utc>) -> ObservedJob {
         let kind = self.kind;
-        let arn = format!("arn:aws:bedrock:us-east-1:123456789012:{kind}/{id}");
+        let (account, region) = &self.scope;
+        let arn = format!("arn:aws:bedrock:{region}:{account}:{kind}/{id}");
         let job = ObservedJob {
             kind,
             arn: JobArn::new(arn),

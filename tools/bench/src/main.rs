@@ -1,5 +1,5 @@
 //! Benchmarks that print figures (never timed assertions): `cargo run --release -p bench -- poll`,
-//! `first-run`, `event-latency`, `cold-start`, `emulator`. See the README's performance section.
+//! `first-run`, `event-latency`, `cold-start`, `emulator`, `fleet`. See the README's performance section.
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ mod child;
 mod cold_start;
 mod event_latency;
 mod first_run;
+mod fleet;
 mod poll;
 mod run_once;
 
@@ -65,6 +66,21 @@ enum Command {
     EventLatency {
         #[arg(long, default_value_t = 200)]
         events: usize,
+    },
+    /// One steady run over 1, 4 and 12 (account x region) scopes, one family and all of them.
+    Fleet {
+        /// Scope counts (comma-separated): 1, 4 and/or 12.
+        #[arg(long, value_delimiter = ',', default_values_t = [1usize, 4, 12])]
+        scopes: Vec<usize>,
+        /// Jobs per family per scope in the history (a tenth open).
+        #[arg(long, default_value_t = 100)]
+        history: usize,
+    },
+    /// Internal: one family set's fleet runs in this process (the parent measures it).
+    #[command(hide = true)]
+    FleetOnce {
+        #[arg(long)]
+        families: String,
     },
     /// Process start to first handled event of each release bootstrap (`cargo lambda build --release`).
     ColdStart,
@@ -230,6 +246,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await
         }
         Command::ColdStart => cold_start::run().await,
+        Command::Fleet { scopes, history } => {
+            fleet::run(fleet::FleetArgs { scopes, history }).await
+        }
+        Command::FleetOnce { families } => fleet::once(&families).await,
         Command::EventLatency { events } => event_latency::run(events).await,
     }
 }

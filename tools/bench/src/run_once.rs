@@ -109,7 +109,7 @@ impl Intercept for MeasureCapacity {
 }
 
 /// Peak resident memory of this process (what Lambda's memory limit is about).
-fn peak_rss_kib() -> u64 {
+pub(crate) fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

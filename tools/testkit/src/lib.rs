@@ -5,11 +5,13 @@
 
 pub mod emf;
 mod emulator;
+mod fleet;
 mod resources;
 mod scopes;
 mod stack;
 
 pub use emulator::{eventually, Emulator};
+pub use fleet::StackFleet;
 pub use resources::THROUGHPUT_MODEL;
 pub use scopes::{access_key_for, RegionFault, DEFAULT_ACCOUNT};
 pub use stack::{unique, Stack};

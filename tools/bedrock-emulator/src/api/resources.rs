@@ -82,10 +82,7 @@ async fn name_free(
     })
 }
 
-pub async fn create_throughput(
-    app: Scoped,
-    raw: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_throughput(app: Scoped, raw: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     app.enter("CreateProvisionedModelThroughput").await?;
     let mut body = input::body(&raw)?;
     let pt_name = input::required_str(&body, "provisionedModelName")?.to_owned();
@@ -129,10 +126,7 @@ async fn foundation_of(app: &Scoped, model: &str) -> String {
         .unwrap_or_else(|| model.to_owned())
 }
 
-pub async fn get_throughput(
-    app: Scoped,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn get_throughput(app: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("GetProvisionedModelThroughput").await?;
     get(&app, JobKind::ProvisionedThroughput, &id).await
 }
@@ -204,10 +198,7 @@ pub async fn update_throughput(
     Ok(Json(json!({})))
 }
 
-pub async fn delete_throughput(
-    app: Scoped,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn delete_throughput(app: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("DeleteProvisionedModelThroughput").await?;
     delete(&app, JobKind::ProvisionedThroughput, &id).await
 }
@@ -247,10 +238,7 @@ async fn active_model(app: &Scoped, raw: &str) -> ApiResult<String> {
     }
 }
 
-pub async fn create_deployment(
-    app: Scoped,
-    raw: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_deployment(app: Scoped, raw: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     app.enter("CreateCustomModelDeployment").await?;
     let mut body = input::body(&raw)?;
     let deployment = input::required_str(&body, "modelDeploymentName")?.to_owned();
@@ -273,10 +261,7 @@ pub async fn create_deployment(
     ))
 }
 
-pub async fn get_deployment(
-    app: Scoped,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn get_deployment(app: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("GetCustomModelDeployment").await?;
     get(&app, JobKind::CustomModelDeployment, &id).await
 }
@@ -333,18 +318,12 @@ pub async fn update_deployment(
     ))
 }
 
-pub async fn delete_deployment(
-    app: Scoped,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn delete_deployment(app: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("DeleteCustomModelDeployment").await?;
     delete(&app, JobKind::CustomModelDeployment, &id).await
 }
 
-pub async fn create_model(
-    app: Scoped,
-    raw: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_model(app: Scoped, raw: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     app.enter("CreateCustomModel").await?;
     let mut body = input::body(&raw)?;
     let model = input::required_str(&body, "modelName")?.to_owned();
@@ -364,10 +343,7 @@ pub async fn create_model(
     Ok((StatusCode::ACCEPTED, Json(json!({ "modelArn": arn }))))
 }
 
-pub async fn get_model(
-    app: Scoped,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn get_model(app: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("GetCustomModel").await?;
     get(&app, JobKind::CustomModel, &id).await
 }
@@ -397,10 +373,7 @@ pub async fn list_models(app: Scoped, Query(mut q): Q) -> ApiResult<Json<Value>>
     .await
 }
 
-pub async fn delete_model(
-    app: Scoped,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn delete_model(app: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("DeleteCustomModel").await?;
     delete(&app, JobKind::CustomModel, &id).await
 }

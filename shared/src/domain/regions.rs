@@ -1,0 +1,160 @@
+//! Where each family's API exists: what `REGIONS=all-bedrock` expands to, kept in this one place.
+//!
+//! Sources (AWS documentation, read November 2026; NEEDS PERIODIC REVIEW, Bedrock adds regions
+//! often): "Amazon Bedrock endpoints and quotas" (general/latest/gr/bedrock.html) and "Feature
+//! support by AWS Region in Amazon Bedrock" (bedrock/latest/userguide/features-regions.html) for
+//! the control plane; "Supported Regions and models for batch inference"
+//! (batch-inference-supported.html) for batch inference; the Bedrock Data Automation and
+//! Nova Reel (async invoke) pages for those two. A family without a list of its own uses the
+//! control plane's. A region listed here where an account has not enabled it (opt-in regions)
+//! fails as one scope of the run, reported and not fatal.
+
+use super::JobKind;
+
+/// Regions with the Bedrock control plane (`bedrock`, `bedrock-agent`) in the `aws` and
+/// `aws-us-gov` partitions.
+const BEDROCK: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ca-central-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "sa-east-1",
+];
+
+/// Batch inference (`CreateModelInvocationJob`): the regions of its supported-models table.
+const BATCH_INFERENCE: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "us-gov-west-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-south-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "eu-central-1",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-3",
+];
+
+/// Asynchronous invocation (`StartAsyncInvoke`): the video models that take it.
+const ASYNC_INVOKE: &[&str] = &["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"];
+
+/// Bedrock Data Automation (`InvokeDataAutomationAsync`).
+const DATA_AUTOMATION: &[&str] = &[
+    "us-east-1",
+    "us-west-2",
+    "us-gov-west-1",
+    "ap-south-1",
+    "ap-southeast-2",
+    "eu-central-1",
+    "eu-west-1",
+    "eu-west-2",
+];
+
+/// Every region name accepted in `REGIONS` (all partitions' public regions), so a typo is a
+/// configuration error at cold start rather than a scope failing every run.
+const KNOWN: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
+];
+
+/// The regions `all-bedrock` means for `kind`.
+pub fn bedrock_regions(kind: JobKind) -> &'static [&'static str] {
+    match kind {
+        JobKind::BatchInference => BATCH_INFERENCE,
+        JobKind::AsyncInvoke => ASYNC_INVOKE,
+        JobKind::DataAutomation => DATA_AUTOMATION,
+        _ => BEDROCK,
+    }
+}
+
+/// Whether `name` is an AWS region this code knows.
+pub fn is_known_region(name: &str) -> bool {
+    KNOWN.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_list_holds_known_regions_without_duplicates() {
+        for kind in JobKind::ALL {
+            let list = bedrock_regions(kind);
+            assert!(!list.is_empty(), "{kind}");
+            for region in list {
+                assert!(is_known_region(region), "{kind}: {region}");
+            }
+            let unique: std::collections::BTreeSet<_> = list.iter().collect();
+            assert_eq!(unique.len(), list.len(), "{kind} lists a region twice");
+        }
+    }
+
+    #[test]
+    fn family_lists_are_within_the_control_plane_regions() {
+        for kind in JobKind::ALL {
+            for region in bedrock_regions(kind) {
+                assert!(BEDROCK.contains(region), "{kind}: {region}");
+            }
+        }
+    }
+}

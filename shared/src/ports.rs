@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 use crate::domain::{
-    Change, Delivered, DurationStats, JobArn, JobKind, JobRecord, JobStatus, Lease, Notice, ObservedJob,
-    PeopleMessage, RunId, Scope, Sent, Sink, Tags,
+    Change, Delivered, DurationStats, JobArn, JobKind, JobRecord, JobStatus, Lease, Notice,
+    ObservedJob, PeopleMessage, RunId, Scope, Sent, Sink, Tags,
 };
 use crate::error::Error;
 

@@ -10,7 +10,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use futures::Stream;
 
 use super::sdk::{pages, sdk_retryable, sdk_source, Calls};
-use crate::domain::{Change, Delivered, Due, DurationStats, JobArn, JobRecord, Lease, RunId, Scope, Sent};
+use crate::domain::{
+    Change, Delivered, Due, DurationStats, JobArn, JobRecord, Lease, RunId, Scope, Sent,
+};
 use crate::error::Error;
 use crate::ports::{
     Checkpoint, JobStore, LastRun, Listed, OpenJobs, Page, Progress, ScopeState, Write,

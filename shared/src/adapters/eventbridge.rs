@@ -63,12 +63,21 @@ impl EventBus {
                     .build()
             })
             .collect();
-        let out = match self.client.put_events().set_entries(Some(entries)).send().await {
+        let out = match self
+            .client
+            .put_events()
+            .set_entries(Some(entries))
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) => {
                 let retryable = sdk_retryable(&e);
                 let text = sdk_source(e).to_string();
-                return events.iter().map(|_| Err(bus_error(retryable, &text))).collect();
+                return events
+                    .iter()
+                    .map(|_| Err(bus_error(retryable, &text)))
+                    .collect();
             }
         };
         let mut results = out.entries.unwrap_or_default().into_iter();
@@ -84,7 +93,10 @@ impl EventBus {
                         r.error_message.unwrap_or_default()
                     ),
                 )),
-                None => Err(bus_error(true, "PutEvents returned no result for the entry")),
+                None => Err(bus_error(
+                    true,
+                    "PutEvents returned no result for the entry",
+                )),
             })
             .collect()
     }

@@ -61,7 +61,10 @@ impl SnsNotifier {
     fn topic_message(&self, notice: &Notice) -> Result<Message, Error> {
         let mut attributes = HashMap::new();
         for (name, value) in &notice.attributes {
-            attributes.insert(name.clone(), attribute(&AttributeValue::One(value.clone()))?);
+            attributes.insert(
+                name.clone(),
+                attribute(&AttributeValue::One(value.clone()))?,
+            );
         }
         let body = serde_json::json!({ "default": notice.body.to_string(), "email": notice.email });
         Ok(Message {

@@ -92,14 +92,18 @@ pub async fn publish_all(
         .map(|chunk| async move {
             let (results, calls) = match how.batched {
                 true => publish_batch(client, topic, messages, &chunk).await,
-                false => (vec![publish_one(client, topic, &messages[chunk[0]]).await], 1),
+                false => (
+                    vec![publish_one(client, topic, &messages[chunk[0]]).await],
+                    1,
+                ),
             };
             (chunk, results, calls)
         })
         .buffer_unordered(how.concurrency.max(1))
         .collect()
         .await;
-    let mut results: Vec<Option<Result<String, Error>>> = (0..messages.len()).map(|_| None).collect();
+    let mut results: Vec<Option<Result<String, Error>>> =
+        (0..messages.len()).map(|_| None).collect();
     let mut delivery = Delivery::default();
     for (chunk, outcomes, calls) in done {
         delivery.calls += calls;
@@ -121,7 +125,9 @@ fn chunks(messages: &[Result<Message, Error>]) -> Vec<Vec<usize>> {
     let (mut current, mut bytes) = (Vec::new(), 0);
     for (i, message) in messages.iter().enumerate() {
         let size = message.as_ref().map_or(0, Message::size);
-        if !current.is_empty() && (current.len() == MAX_BATCH_ENTRIES || bytes + size > MAX_BATCH_BYTES) {
+        if !current.is_empty()
+            && (current.len() == MAX_BATCH_ENTRIES || bytes + size > MAX_BATCH_BYTES)
+        {
             chunks.push(std::mem::take(&mut current));
             bytes = 0;
         }
@@ -134,7 +140,11 @@ fn chunks(messages: &[Result<Message, Error>]) -> Vec<Vec<usize>> {
     chunks
 }
 
-async fn publish_one(client: &Client, topic: &str, message: &Result<Message, Error>) -> Result<String, Error> {
+async fn publish_one(
+    client: &Client,
+    topic: &str,
+    message: &Result<Message, Error>,
+) -> Result<String, Error> {
     let message = message.as_ref().map_err(clone_error)?;
     let mut request = client
         .publish()
@@ -144,7 +154,9 @@ async fn publish_one(client: &Client, topic: &str, message: &Result<Message, Err
         .set_message_structure(message.structure.map(str::to_owned))
         .set_message_attributes(Some(message.attributes.clone()));
     if let Some((group, dedup)) = &message.fifo {
-        request = request.message_group_id(group).message_deduplication_id(dedup);
+        request = request
+            .message_group_id(group)
+            .message_deduplication_id(dedup);
     }
     let out = request.send().await.map_err(|e| Error::Notify {
         retryable: sdk_retryable(&e),
@@ -165,9 +177,18 @@ async fn publish_batch(
         .enumerate()
         .map(|(id, i)| messages[*i].as_ref().map_err(clone_error)?.entry(id))
         .collect();
-    let valid: Vec<PublishBatchRequestEntry> = entries.iter().filter_map(|e| e.as_ref().ok().cloned()).collect();
+    let valid: Vec<PublishBatchRequestEntry> = entries
+        .iter()
+        .filter_map(|e| e.as_ref().ok().cloned())
+        .collect();
     if valid.is_empty() {
-        return (entries.into_iter().map(|e| e.map(|_| String::new())).collect(), 0);
+        return (
+            entries
+                .into_iter()
+                .map(|e| e.map(|_| String::new()))
+                .collect(),
+            0,
+        );
     }
     let out = client
         .publish_batch()
@@ -211,7 +232,10 @@ async fn publish_batch(
             match (ok.get(&id), failed.get(&id)) {
                 (Some(message_id), _) => Ok(message_id.clone()),
                 (None, Some((retryable, text))) => Err(notify_error(*retryable, text)),
-                (None, None) => Err(notify_error(true, "PublishBatch returned no result for the entry")),
+                (None, None) => Err(notify_error(
+                    true,
+                    "PublishBatch returned no result for the entry",
+                )),
             }
         })
         .collect();

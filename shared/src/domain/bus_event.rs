@@ -68,9 +68,23 @@ pub fn detail_within(body: &Value, max: usize) -> String {
         return cut;
     }
     let essentials = [
-        "schema", "schemaVersion", "type", "alert", "dedupKey", "jobKind", "jobArn", "jobId",
-        "region", "account", "status", "previousStatus", "outcome", "submitTime", "endTime",
-        "messageTruncated", "detailTrimmed",
+        "schema",
+        "schemaVersion",
+        "type",
+        "alert",
+        "dedupKey",
+        "jobKind",
+        "jobArn",
+        "jobId",
+        "region",
+        "account",
+        "status",
+        "previousStatus",
+        "outcome",
+        "submitTime",
+        "endTime",
+        "messageTruncated",
+        "detailTrimmed",
     ];
     let mut minimal: serde_json::Map<String, Value> = essentials
         .iter()
@@ -78,4 +92,43 @@ pub fn detail_within(body: &Value, max: usize) -> String {
         .collect();
     minimal.insert("text".into(), Value::String(String::new()));
     Value::Object(minimal).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_document_that_fits_goes_whole() {
+        let doc = json!({"jobArn": "arn:x", "text": "hello"});
+        assert_eq!(detail_within(&doc, 1024), doc.to_string());
+    }
+
+    #[test]
+    fn an_oversized_document_is_trimmed_below_the_limit_and_says_so() {
+        // Given a document with 300 KB of details and a long text
+        let doc = json!({
+            "schema": "bedrock-jobwatch/notification/v1", "jobArn": "arn:x", "status": "Failed",
+            "text": "t".repeat(20_000), "message": "m".repeat(3000),
+            "details": {"blob": "d".repeat(300_000)},
+        });
+        // Then it fits, keeps what identifies the job, and is marked trimmed
+        let detail = detail_within(&doc, MAX_DETAIL_BYTES);
+        assert!(detail.len() <= MAX_DETAIL_BYTES);
+        let trimmed: Value = serde_json::from_str(&detail).unwrap();
+        assert_eq!(
+            (trimmed["jobArn"].as_str(), trimmed["status"].as_str()),
+            (Some("arn:x"), Some("Failed"))
+        );
+        assert_eq!(trimmed["detailTrimmed"], true);
+        assert!(trimmed.get("details").is_none());
+        // and when even that is too big, only the essentials remain
+        let tiny = detail_within(&doc, 2_000);
+        assert!(tiny.len() <= 2_000, "{}", tiny.len());
+        assert_eq!(
+            serde_json::from_str::<Value>(&tiny).unwrap()["jobArn"],
+            "arn:x"
+        );
+    }
 }

@@ -56,7 +56,7 @@ pub fn chat_message(notice: &Notice) -> Value {
         },
         "metadata": {
             "threadId": field("jobArn"),
-            "summary": cut(&one_line(&notice.subject), MAX_TITLE_CHARS),
+            "summary": cut(&plain(&notice.subject), MAX_TITLE_CHARS),
             "eventType": if alert { ALERT } else { STATE_CHANGE },
             "relatedResources": [field("jobArn")],
             "additionalContext": {
@@ -91,10 +91,12 @@ fn description(doc: &Value, alert: bool) -> String {
     line("Model", text("modelId"));
     line(
         "Account",
-        text("accountName").or(text("account")).map(|a| match text("region") {
-            Some(region) => format!("{a} ({region})"),
-            None => a,
-        }),
+        text("accountName")
+            .or(text("account"))
+            .map(|a| match text("region") {
+                Some(region) => format!("{a} ({region})"),
+                None => a,
+            }),
     );
     line("Duration", doc["durationSeconds"].as_i64().map(duration));
     if alert {
@@ -127,7 +129,9 @@ fn next_steps(doc: &Value, alert: bool) -> Vec<String> {
         steps.push(format!("[Open it in the Amazon Bedrock console]({url})"));
     }
     match (alert, doc["outcome"].as_str()) {
-        (true, _) => steps.push("Follow the suggestion above before the job runs out of time".into()),
+        (true, _) => {
+            steps.push("Follow the suggestion above before the job runs out of time".into())
+        }
         (false, Some("failure" | "partial")) => {
             steps.push("Read the message and the output location for the failed records".into())
         }
@@ -180,5 +184,95 @@ fn cut(s: &str, max: usize) -> String {
     match s.chars().count() > max {
         true => format!("{}…", s.chars().take(max - 1).collect::<String>()),
         false => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{JobArn, JobKind, JobStatus};
+
+    fn notice(name: &str, message: &str) -> Notice {
+        let arn = JobArn::new("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123");
+        let now = chrono::Utc::now();
+        let mut record = crate::domain::test_record(arn, &JobStatus::new("Failed"), now);
+        record.kind = JobKind::BatchInference;
+        record.name = Some(name.into());
+        record.message = Some(message.into());
+        Notice::new(&record, &JobStatus::new("Failed"))
+    }
+
+    /// Everything a reader sees (title, description, summary, keywords, next steps).
+    fn shown(message: &Value) -> String {
+        let content = &message["content"];
+        let mut text = vec![
+            content["title"].as_str().unwrap().to_owned(),
+            content["description"].as_str().unwrap().to_owned(),
+            message["metadata"]["summary"].as_str().unwrap().to_owned(),
+        ];
+        for list in ["keywords", "nextSteps"] {
+            for s in content[list].as_array().unwrap() {
+                text.push(s.as_str().unwrap().to_owned());
+            }
+        }
+        text.join("\n")
+    }
+
+    #[test]
+    fn a_job_name_cannot_mention_a_channel_or_open_a_link() {
+        // Given a job named to mention everyone and link elsewhere, with a message to match
+        let hostile = "<!channel> [click](http://evil) @here <@U123> `rm` **x**";
+        let message = chat_message(&notice(hostile, "see <http://evil|here>\nnext line"));
+        let shown = shown(&message);
+        // Then no Slack control sequence, markdown link, bare URL or mention survives
+        for bad in [
+            "<!channel>",
+            "<@U123>",
+            "](http:",
+            "http://evil",
+            "@here",
+            "<http",
+            "`rm`",
+            "**x**",
+        ] {
+            assert!(!shown.contains(bad), "{bad:?} in {shown}");
+        }
+        // and the only link is ours, the console's
+        assert_eq!(shown.matches("](").count(), 1);
+        assert!(shown.contains("](https://us-east-1.console.aws.amazon.com/"));
+        // and the name is still readable
+        assert!(shown.contains("‹!channel› \\[click\\]\\(http:\u{2060}//evil\\)"));
+    }
+
+    #[test]
+    fn a_long_name_and_newlines_keep_the_message_within_its_bounds() {
+        // Given a 1 KB name with line breaks
+        let long = "line\n".repeat(200);
+        let message = chat_message(&notice(&long, &"m".repeat(5000)));
+        // Then the title is one bounded line and the description bounded
+        let title = message["content"]["title"].as_str().unwrap();
+        assert!(!title.contains('\n') && title.chars().count() <= MAX_TITLE_CHARS);
+        let description = message["content"]["description"].as_str().unwrap();
+        assert!(description.chars().count() <= MAX_DESCRIPTION_CHARS);
+    }
+
+    #[test]
+    fn the_message_threads_by_job_and_says_what_happened() {
+        let message = chat_message(&notice("nightly", "boom"));
+        let arn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123";
+        assert_eq!(message["version"], "1.0");
+        assert_eq!(message["source"], "custom");
+        assert_eq!(message["content"]["textType"], "client-markdown");
+        assert_eq!(message["metadata"]["threadId"], arn);
+        assert_eq!(message["metadata"]["relatedResources"][0], arn);
+        assert_eq!(message["metadata"]["eventType"], STATE_CHANGE);
+        assert!(message["content"]["title"]
+            .as_str()
+            .unwrap()
+            .contains("nightly"));
+        assert!(message["content"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("**Message:** boom"));
     }
 }

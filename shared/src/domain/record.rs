@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 use super::{
-    AlertKind, Delivered, Details, JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts, RunId, Scope,
+    AlertKind, Delivered, Details, JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts, RunId,
+    Scope,
 };
 
 /// One job's item in the jobs table. Attribute names are the field names.

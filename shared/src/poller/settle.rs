@@ -266,7 +266,13 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     /// The notice of what is due: the status the job arrived in, or the alert measured now.
-    pub(super) fn notice(&self, record: &JobRecord, due: &Due, tags: &Tags, run: &RunContext<'_>) -> Notice {
+    pub(super) fn notice(
+        &self,
+        record: &JobRecord,
+        due: &Due,
+        tags: &Tags,
+        run: &RunContext<'_>,
+    ) -> Notice {
         let presentation = &self.settings.presentation;
         match due {
             Due::Status(status) => Notice::build(record, status, presentation, tags),

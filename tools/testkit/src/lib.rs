@@ -98,6 +98,24 @@ pub fn schema() -> &'static jsonschema::Validator {
     })
 }
 
+/// The chat topic's message schema (Amazon Q Developer custom notifications), compiled once.
+pub fn chat_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let text = include_str!("../../../schemas/chat-custom-notification.json");
+        let schema: Value = serde_json::from_str(text).expect("schema is JSON");
+        jsonschema::validator_for(&schema).expect("a valid JSON Schema")
+    })
+}
+
+/// Every way `message` breaks the chat schema (none: it is a valid custom notification).
+pub fn chat_errors(message: &Value) -> Vec<String> {
+    chat_schema()
+        .iter_errors(message)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect()
+}
+
 impl Notification {
     /// Parses what an SQS subscriber receives and validates the body against the v1 schema.
     pub fn from_envelope(envelope: &Value) -> Self {

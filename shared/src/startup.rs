@@ -16,7 +16,9 @@ use crate::adapters::evaluation::EvaluationSource;
 use crate::adapters::kb_ingestion::KbIngestionSource;
 use crate::adapters::model_copy::ModelCopySource;
 use crate::adapters::model_import::ModelImportSource;
+use crate::adapters::eventbridge::EventBus;
 use crate::adapters::sns::SnsNotifier;
+use crate::adapters::sns_batch::Publishing;
 use crate::config::Config;
 use crate::domain::JobKind;
 use crate::error::ConfigError;
@@ -56,6 +58,7 @@ where
     if let Some(people) = &config.people_topic_arn {
         notifier = notifier.with_people_topic(people);
     }
+    notifier = with_sinks(notifier, &sdk, &config);
     let settings = crate::PollSettings {
         digest_threshold: config.digest.for_kind(source.kind()),
         ..config.poll.clone()
@@ -72,6 +75,22 @@ where
         handler::handle(poller, metrics, event)
     }))
     .await
+}
+
+/// The optional sinks (chat topic, event bus) and how to publish, from the configuration.
+pub fn with_sinks(notifier: SnsNotifier, sdk: &SdkConfig, config: &Config) -> SnsNotifier {
+    let mut notifier = notifier.with_publishing(Publishing {
+        batched: true,
+        concurrency: config.publish_concurrency,
+    });
+    if let Some(chat) = &config.chat_topic_arn {
+        notifier = notifier.with_chat_topic(chat);
+    }
+    if let Some(bus) = &config.event_bus {
+        let client = aws_sdk_eventbridge::Client::new(sdk);
+        notifier = notifier.with_event_bus(EventBus::new(client, bus));
+    }
+    notifier
 }
 
 /// Runs the poller of `kind` (the per-family binaries, and `cargo lambda invoke <family>-poller`).

@@ -3,10 +3,12 @@
 //! subscriber of the topic receives. The end-to-end tests, the emulator's own tests and the
 //! benchmarks all start their stand-ins here.
 
+mod bus;
 pub mod emf;
 mod emulator;
 mod stack;
 
+pub use bus::BusQueue;
 pub use emulator::{eventually, Emulator};
 pub use stack::{unique, Stack};
 

@@ -217,8 +217,28 @@ pub struct Delivery {
     pub calls: usize,
 }
 
+/// How many notices one delivery call takes, and how many calls may be in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batching {
+    pub size: usize,
+    pub concurrency: usize,
+}
+
+impl Batching {
+    /// One notice at a time, one call at a time.
+    pub const ONE_BY_ONE: Batching = Batching {
+        size: 1,
+        concurrency: 1,
+    };
+}
+
 /// Delivers notices to machines and people.
 pub trait Notifier: Send + Sync {
+    /// How the poller groups notices for `deliver` (the default: one at a time).
+    fn batching(&self) -> Batching {
+        Batching::ONE_BY_ONE
+    }
+
     /// The sinks notices go to before people are told (the default: the topic only).
     fn sinks(&self) -> Vec<Sink> {
         vec![Sink::Topic]
@@ -351,6 +371,9 @@ impl<T: JobStore> JobStore for std::sync::Arc<T> {
 }
 
 impl<T: Notifier> Notifier for std::sync::Arc<T> {
+    fn batching(&self) -> Batching {
+        (**self).batching()
+    }
     fn sinks(&self) -> Vec<Sink> {
         (**self).sinks()
     }

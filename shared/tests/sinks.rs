@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jobwatch::domain::{JobArn, JobKind, NotifyPolicy, Sink};
+use jobwatch::ports::Batching;
 use jobwatch::testing::{MemoryJobStore, RecordingNotifier, ScriptedSource};
 use jobwatch::{PollSettings, Poller};
 
@@ -40,7 +41,12 @@ impl World {
         Self {
             bedrock: Arc::new(ScriptedSource::new(JobKind::BatchInference)),
             table: Arc::new(MemoryJobStore::default()),
-            sinks: Arc::new(RecordingNotifier::default().with_sinks(&ALL)),
+            sinks: Arc::new(RecordingNotifier::default().with_sinks(&ALL).with_batching(
+                Batching {
+                    size: 10,
+                    concurrency: 3,
+                },
+            )),
         }
     }
 
@@ -145,4 +151,19 @@ async fn overlapping_runs_deliver_each_notice_once_per_sink() {
     // then every sink has each notice once: the claim in the write decides who delivers
     assert_eq!(a.notifications_sent + b.notifications_sent, 5);
     assert_eq!(world.counts(), [5, 5, 5]);
+}
+
+#[tokio::test]
+async fn a_burst_is_delivered_in_groups_of_the_batch_size() {
+    // given 45 completions and a notifier taking 10 per call (3 calls in flight)
+    let world = World::new();
+    world.finish(45).await;
+
+    // when one run delivers them
+    let summary = world.run(5, "run-1").await;
+
+    // then each of chat and bus took 5 calls (10+10+10+10+5), the topic one per notice
+    assert_eq!(summary.notifications_sent, 45);
+    assert_eq!(summary.sns_calls, 45 + 5 + 5);
+    assert_eq!(world.counts(), [45, 45, 45]);
 }

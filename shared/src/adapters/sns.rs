@@ -11,10 +11,10 @@ use aws_sdk_sns::Client;
 
 use super::eventbridge::EventBus;
 use super::sdk::{sdk_retryable, sdk_source};
-use super::sns_batch::{publish_all, Message, Publishing};
+use super::sns_batch::{publish_all, Message, Publishing, MAX_BATCH_ENTRIES};
 use crate::domain::{chat_message, AttributeValue, Notice, PeopleMessage, Sink};
 use crate::error::Error;
-use crate::ports::{Delivery, Notifier};
+use crate::ports::{Batching, Delivery, Notifier};
 
 #[derive(Debug, Clone)]
 pub struct SnsNotifier {
@@ -132,6 +132,17 @@ fn fifo_ids(notice: &Notice) -> (String, String) {
 }
 
 impl Notifier for SnsNotifier {
+    /// `PublishBatch` and `PutEvents` both take 10 entries.
+    fn batching(&self) -> Batching {
+        match self.publishing.batched {
+            true => Batching {
+                size: MAX_BATCH_ENTRIES,
+                concurrency: self.publishing.concurrency,
+            },
+            false => Batching::ONE_BY_ONE,
+        }
+    }
+
     fn sinks(&self) -> Vec<Sink> {
         let mut sinks = vec![Sink::Topic];
         sinks.extend(self.chat_topic_arn.as_ref().map(|_| Sink::Chat));

@@ -25,15 +25,40 @@ struct Outgoing {
 }
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
-    /// Delivers every held notice to the sinks that do not have it yet, then marks it sent (or,
-    /// with a people audience, leaves that to the end of the run); past the deadline, gives
-    /// the leases back so the next run delivers at once.
+    /// Delivers every held notice to the sinks that do not have it yet, a group at a time (as
+    /// many as the notifier batches into one call per sink, a few groups in flight), then marks
+    /// each sent (or, with a people audience, leaves that to the end of the run). A crash
+    /// between a group's delivery and its records re-sends at most the groups in flight. Past
+    /// the deadline, a group not started gives its leases back so the next run delivers at once.
     pub(super) async fn deliver_all(
         &self,
         held: Vec<Held>,
         run: &RunContext<'_>,
         report: &mut Settled,
     ) {
+        let batching = self.notifier.batching();
+        let mut groups: Vec<Vec<Held>> = Vec::new();
+        for one in held {
+            match groups.last_mut() {
+                Some(group) if group.len() < batching.size.max(1) => group.push(one),
+                _ => groups.push(vec![one]),
+            }
+        }
+        let reports: Vec<Settled> = stream::iter(groups)
+            .map(|group| async move {
+                let mut group_report = Settled::default();
+                self.deliver_group(group, run, &mut group_report).await;
+                group_report
+            })
+            .buffer_unordered(batching.concurrency.max(1))
+            .collect()
+            .await;
+        for one in reports {
+            *report += one;
+        }
+    }
+
+    async fn deliver_group(&self, held: Vec<Held>, run: &RunContext<'_>, report: &mut Settled) {
         if run.budget.exhausted() {
             for one in held {
                 report.deferred += 1;
@@ -66,18 +91,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             let mut results = delivery.results.into_iter();
             for i in at {
                 let result = results.next().unwrap_or_else(|| Err(missing(sink)));
-                let one = &mut outgoing[i];
-                match result {
-                    Ok(message_id) => {
-                        tracing::info!(job_arn = %one.held.record.pk, %sink, message_id, dedup_key = one.notice.dedup_key, "delivered");
-                        one.delivered.insert(sink);
-                    }
-                    Err(e) => {
-                        tracing::warn!(job_arn = %one.held.record.pk, %sink, "delivery failed: retried next run");
-                        report.failures.record("publish", &e);
-                        one.failed = true;
-                    }
-                }
+                record_delivery(&mut outgoing[i], sink, result, report);
             }
         }
         for one in outgoing {
@@ -176,6 +190,25 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             .await;
         if let Err(e) = result {
             report.failures.record("release lease", &e);
+        }
+    }
+}
+
+fn record_delivery(
+    one: &mut Outgoing,
+    sink: Sink,
+    result: Result<String, Error>,
+    report: &mut Settled,
+) {
+    match result {
+        Ok(message_id) => {
+            tracing::info!(job_arn = %one.held.record.pk, %sink, message_id, dedup_key = one.notice.dedup_key, "delivered");
+            one.delivered.insert(sink);
+        }
+        Err(e) => {
+            tracing::warn!(job_arn = %one.held.record.pk, %sink, "delivery failed: retried next run");
+            report.failures.record("publish", &e);
+            one.failed = true;
         }
     }
 }

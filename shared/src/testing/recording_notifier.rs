@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use crate::domain::{Notice, PeopleMessage, Sink};
 use crate::error::Error;
-use crate::ports::{Delivery, Notifier};
+use crate::ports::{Batching, Delivery, Notifier};
 
 /// Records every published notice. `fail_next(n)` makes the next `n` publishes fail (as SNS
 /// throttling would); `hang_next(n)` makes them never return, like a run that crashes while
@@ -22,6 +22,8 @@ pub struct RecordingNotifier {
     /// Sinks besides the topic ([`RecordingNotifier::with_sinks`]): what each received, and
     /// how many of its next notices fail.
     others: BTreeMap<Sink, (Mutex<Vec<Notice>>, AtomicUsize)>,
+    /// How the poller groups notices for it (default: one at a time).
+    batching: Option<Batching>,
 }
 
 /// Takes one from a counter if it is above zero.
@@ -45,6 +47,12 @@ impl RecordingNotifier {
         for sink in sinks.iter().filter(|s| **s != Sink::Topic) {
             self.others.insert(*sink, Default::default());
         }
+        self
+    }
+
+    /// Notices come in groups of `batching.size`, `batching.concurrency` groups at a time.
+    pub fn with_batching(mut self, batching: Batching) -> Self {
+        self.batching = Some(batching);
         self
     }
 
@@ -106,6 +114,10 @@ impl RecordingNotifier {
 }
 
 impl Notifier for RecordingNotifier {
+    fn batching(&self) -> Batching {
+        self.batching.unwrap_or(Batching::ONE_BY_ONE)
+    }
+
     fn sinks(&self) -> Vec<Sink> {
         std::iter::once(Sink::Topic)
             .chain(self.others.keys().copied())

@@ -1,5 +1,5 @@
 //! Benchmarks that print figures (never timed assertions): `cargo run --release -p bench -- poll`,
-//! `first-run`, `event-latency`, `cold-start`, `emulator`. See the README's performance section.
+//! `first-run`, `event-latency`, `cold-start`, `emulator`, `burst`. See the README's performance section.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,7 @@ use jobwatch::domain::JobKind;
 /// Alert kinds: a job can be sent each once, one kind per run.
 pub const ALERT_KINDS: usize = jobwatch::domain::AlertKind::ALL.len();
 
+mod burst;
 mod child;
 mod cold_start;
 mod event_latency;
@@ -65,6 +66,13 @@ enum Command {
     EventLatency {
         #[arg(long, default_value_t = 200)]
         events: usize,
+    },
+    /// Jobs finishing at once: notifications per second and calls per notification, one at a
+    /// time vs batched and concurrent (moto).
+    Burst {
+        /// Burst sizes (comma-separated).
+        #[arg(long, value_delimiter = ',', default_values_t = [1_000usize, 10_000])]
+        jobs: Vec<usize>,
     },
     /// Process start to first handled event of each release bootstrap (`cargo lambda build --release`).
     ColdStart,
@@ -230,6 +238,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await
         }
         Command::ColdStart => cold_start::run().await,
+        Command::Burst { jobs } => burst::run(&jobs).await,
         Command::EventLatency { events } => event_latency::run(events).await,
     }
 }

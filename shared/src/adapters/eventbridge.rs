@@ -12,8 +12,10 @@ use crate::domain::Notice;
 use crate::error::Error;
 use crate::ports::Delivery;
 
-/// `PutEvents` takes at most 10 entries.
+/// `PutEvents` takes at most 10 entries...
 pub const MAX_ENTRIES: usize = 10;
+/// ... of at most 256 KB in all (each entry is kept below it: `BusEvent`).
+const MAX_REQUEST_BYTES: usize = 256 * 1024;
 
 /// A bus to put events on: `default` or a named bus (name or ARN).
 #[derive(Debug, Clone)]
@@ -33,11 +35,7 @@ impl EventBus {
     /// Puts an event per notice, `concurrency` calls at a time; a result per notice, in order.
     pub async fn put(&self, notices: &[Notice], concurrency: usize) -> Delivery {
         let events: Vec<BusEvent> = notices.iter().map(BusEvent::of).collect();
-        let chunks: Vec<(usize, Vec<BusEvent>)> = events
-            .chunks(MAX_ENTRIES)
-            .map(<[BusEvent]>::to_vec)
-            .enumerate()
-            .collect();
+        let chunks: Vec<(usize, Vec<BusEvent>)> = chunks(events).into_iter().enumerate().collect();
         let mut done: Vec<(usize, Vec<Result<String, Error>>)> = stream::iter(chunks)
             .map(|(n, chunk)| async move { (n, self.put_chunk(&chunk).await) })
             .buffer_unordered(concurrency.max(1))
@@ -102,9 +100,55 @@ impl EventBus {
     }
 }
 
+/// Consecutive events in requests of at most 10 entries and 256 KB.
+fn chunks(events: Vec<BusEvent>) -> Vec<Vec<BusEvent>> {
+    let mut chunks: Vec<Vec<BusEvent>> = Vec::new();
+    let mut bytes = 0;
+    for event in events {
+        let size = event.size();
+        match chunks.last_mut() {
+            Some(chunk) if chunk.len() < MAX_ENTRIES && bytes + size <= MAX_REQUEST_BYTES => {
+                chunk.push(event);
+                bytes += size;
+            }
+            _ => {
+                chunks.push(vec![event]);
+                bytes = size;
+            }
+        }
+    }
+    chunks
+}
+
 fn bus_error(retryable: bool, text: &str) -> Error {
     Error::Notify {
         retryable,
         source: format!("PutEvents: {text}").into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(bytes: usize) -> BusEvent {
+        BusEvent {
+            detail_type: "Bedrock Job State Change",
+            detail: "x".repeat(bytes),
+            resources: vec![],
+        }
+    }
+
+    #[test]
+    fn requests_keep_to_ten_entries_and_256_kb() {
+        let sizes =
+            |events: Vec<BusEvent>| -> Vec<usize> { chunks(events).iter().map(Vec::len).collect() };
+        assert_eq!(sizes((0..23).map(|_| event(100)).collect()), [10, 10, 3]);
+        // 100 KB each: two fit, a third would pass 256 KB
+        assert_eq!(
+            sizes((0..5).map(|_| event(100 * 1024)).collect()),
+            [2, 2, 1]
+        );
+        assert!(chunks(Vec::new()).is_empty());
     }
 }

@@ -88,16 +88,13 @@ pub async fn publish_all(
         false => (0..messages.len()).map(|i| vec![i]).collect(),
     };
     let messages = &messages;
-    let done: Vec<(Vec<usize>, Vec<Result<String, Error>>, usize)> = stream::iter(chunks)
-        .map(|chunk| async move {
+    let done: Vec<Done> = stream::iter(chunks)
+        .map(|at| async move {
             let (results, calls) = match how.batched {
-                true => publish_batch(client, topic, messages, &chunk).await,
-                false => (
-                    vec![publish_one(client, topic, &messages[chunk[0]]).await],
-                    1,
-                ),
+                true => publish_batch(client, topic, messages, &at).await,
+                false => (vec![publish_one(client, topic, &messages[at[0]]).await], 1),
             };
-            (chunk, results, calls)
+            Done { at, results, calls }
         })
         .buffer_unordered(how.concurrency.max(1))
         .collect()
@@ -105,9 +102,9 @@ pub async fn publish_all(
     let mut results: Vec<Option<Result<String, Error>>> =
         (0..messages.len()).map(|_| None).collect();
     let mut delivery = Delivery::default();
-    for (chunk, outcomes, calls) in done {
-        delivery.calls += calls;
-        for (i, outcome) in chunk.into_iter().zip(outcomes) {
+    for done in done {
+        delivery.calls += done.calls;
+        for (i, outcome) in done.at.into_iter().zip(done.results) {
             results[i] = Some(outcome);
         }
     }
@@ -116,6 +113,13 @@ pub async fn publish_all(
         .map(|r| r.unwrap_or_else(|| Err(notify_error(true, "no result for the message"))))
         .collect();
     delivery
+}
+
+/// What one call did: the indexes of its messages, a result each, the calls made.
+struct Done {
+    at: Vec<usize>,
+    results: Vec<Result<String, Error>>,
+    calls: usize,
 }
 
 /// Groups message indexes into batches of at most 10 entries and 256 KiB; a message that
@@ -252,4 +256,32 @@ fn notify_error(retryable: bool, text: &str) -> Error {
 /// Errors are not `Clone`: the copy keeps the retryability and the text.
 fn clone_error(e: &Error) -> Error {
     notify_error(e.is_retryable(), &e.chain())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(bytes: usize) -> Result<Message, Error> {
+        Ok(Message {
+            body: "x".repeat(bytes),
+            subject: None,
+            structure: None,
+            attributes: HashMap::new(),
+            fifo: None,
+        })
+    }
+
+    #[test]
+    fn batches_keep_to_ten_entries_and_256_kib() {
+        let sizes = |messages: Vec<Result<Message, Error>>| -> Vec<usize> {
+            chunks(&messages).iter().map(Vec::len).collect()
+        };
+        assert_eq!(sizes((0..25).map(|_| message(1000)).collect()), [10, 10, 5]);
+        // 100 KiB each: two fit, a third would pass 256 KiB
+        assert_eq!(sizes((0..3).map(|_| message(100 * 1024)).collect()), [2, 1]);
+        // a message that could not be built still has its place (it fails without a call)
+        let mixed = vec![message(10), Err(notify_error(false, "bad attribute")), message(10)];
+        assert_eq!(sizes(mixed), [3]);
+    }
 }

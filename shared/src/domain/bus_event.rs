@@ -26,6 +26,14 @@ pub struct BusEvent {
 }
 
 impl BusEvent {
+    /// What `PutEvents` counts: the detail, detail-type, source and resources in UTF-8.
+    pub fn size(&self) -> usize {
+        self.detail.len()
+            + self.detail_type.len()
+            + EVENT_SOURCE.len()
+            + self.resources.iter().map(String::len).sum::<usize>()
+    }
+
     pub fn of(notice: &Notice) -> Self {
         let detail_type = match notice.body["type"].as_str() {
             Some("alert") => ALERT,

@@ -166,3 +166,97 @@ async fn a_bus_failing_for_two_runs_gets_the_event_once_afterwards_and_sns_is_no
     let record = sinks.stack.record(&arn).await.unwrap();
     assert_eq!((record.pending_status, record.delivered), (None, None));
 }
+
+/// A stand-in for EventBridge that accepts every `PutEvents` entry but those at `refused`
+/// (by position in the request), as a bus does under partial failure (`FailedEntryCount`).
+async fn partly_failing_bus(refused: Vec<usize>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let refused = refused.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 65536];
+                // Headers, then as many body bytes as Content-Length says.
+                let body = loop {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                        continue;
+                    };
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break body.to_owned();
+                    }
+                };
+                let request: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let count = request["Entries"].as_array().map_or(0, Vec::len);
+                let entries: Vec<Value> = (0..count)
+                    .map(|i| match refused.contains(&i) {
+                        true => {
+                            json!({"ErrorCode": "InternalFailure", "ErrorMessage": "try again"})
+                        }
+                        false => json!({"EventId": format!("event-{i}")}),
+                    })
+                    .collect();
+                let failed = entries
+                    .iter()
+                    .filter(|e| e.get("ErrorCode").is_some())
+                    .count();
+                let body = json!({"FailedEntryCount": failed, "Entries": entries}).to_string();
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_put_events_partial_failure_fails_only_the_refused_entries() {
+    // given a bus that refuses the second entry of each request
+    use jobwatch::domain::{JobArn, JobStatus, Notice};
+    let url = partly_failing_bus(vec![1]).await;
+    let client = aws_sdk_eventbridge::Client::new(&testkit::sdk_config(&url));
+    let bus = EventBus::new(client, "jobs");
+    let notices: Vec<Notice> = (0..3)
+        .map(|i| {
+            let arn = JobArn::new(format!(
+                "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/job{i}"
+            ));
+            let record =
+                jobwatch::domain::test_record(arn, &JobStatus::new("Completed"), Utc::now());
+            Notice::new(&record, &JobStatus::new("Completed"))
+        })
+        .collect();
+
+    // when three notices are put in one request
+    let delivery = bus.put(&notices, 4).await;
+
+    // then one call, and only the refused entry failed (it is retried alone)
+    assert_eq!(delivery.calls, 1);
+    let ok: Vec<bool> = delivery.results.iter().map(Result::is_ok).collect();
+    assert_eq!(ok, [true, false, true]);
+    let error = delivery.results[1].as_ref().unwrap_err();
+    assert!(
+        error.is_retryable() && error.chain().contains("InternalFailure"),
+        "{}",
+        error.chain()
+    );
+}

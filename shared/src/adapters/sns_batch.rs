@@ -281,7 +281,11 @@ mod tests {
         // 100 KiB each: two fit, a third would pass 256 KiB
         assert_eq!(sizes((0..3).map(|_| message(100 * 1024)).collect()), [2, 1]);
         // a message that could not be built still has its place (it fails without a call)
-        let mixed = vec![message(10), Err(notify_error(false, "bad attribute")), message(10)];
+        let mixed = vec![
+            message(10),
+            Err(notify_error(false, "bad attribute")),
+            message(10),
+        ];
         assert_eq!(sizes(mixed), [3]);
     }
 }

@@ -260,3 +260,57 @@ async fn a_put_events_partial_failure_fails_only_the_refused_entries() {
         error.chain()
     );
 }
+
+#[test]
+fn an_alert_and_the_end_of_the_same_job_share_a_chat_thread_and_both_fit_the_schema() {
+    // given a job with a 1 KB hostile name, its `stuck` alert and its failure
+    use jobwatch::domain::{
+        chat_message, Alert, AlertKind, JobArn, JobStatus, Notice, Presentation, Tags,
+    };
+    let arn = JobArn::new("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123");
+    let mut record = jobwatch::domain::test_record(arn, &JobStatus::new("Failed"), Utc::now());
+    record.name = Some(format!("{HOSTILE} @here <@U123> `x`\n").repeat(20));
+    record.message = Some("bad input: [see](https://evil.example) <!here>".into());
+    let mut tags = Tags::new();
+    tags.insert("team".into(), "<!channel>".into());
+    let alert = Alert {
+        kind: AlertKind::Stuck,
+        elapsed: chrono::Duration::hours(7),
+        threshold: chrono::Duration::hours(6),
+        median: None,
+    };
+    let presentation = Presentation::default();
+    let notices = [
+        Notice::alert(&record, &alert, &presentation, &tags),
+        Notice::build(&record, &JobStatus::new("Failed"), &presentation, &tags),
+    ];
+
+    // when both are rendered for chat
+    let messages: Vec<Value> = notices.iter().map(chat_message).collect();
+
+    // then both are valid custom notifications, in the job's thread, typed apart, inert
+    for message in &messages {
+        assert_eq!(testkit::chat_errors(message), Vec::<String>::new());
+        assert_eq!(message["metadata"]["threadId"], record.pk.as_str());
+        let text = message.to_string();
+        for bad in [
+            "<!channel>",
+            "<!here>",
+            "<@U123>",
+            "](https://evil",
+            "[click](http",
+        ] {
+            assert!(!text.contains(bad), "{bad} in {text}");
+        }
+    }
+    let types: Vec<&str> = messages
+        .iter()
+        .map(|m| m["metadata"]["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["BedrockJobAlert", "BedrockJobStateChange"]);
+    // and the schema does refuse what the service would drop
+    let mut wrong = messages[1].clone();
+    wrong["source"] = json!("bedrock-jobwatch");
+    wrong["content"]["extra"] = json!(1);
+    assert_eq!(testkit::chat_errors(&wrong).len(), 2);
+}

@@ -62,10 +62,20 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             }
             false => alerts.into_iter().chain(told).collect(),
         };
-        for one in singles {
-            let message = PeopleMessage::single(&one.notice);
-            self.send_people(vec![one], &message, run, &mut report)
-                .await;
+        // One message per job: a few in flight, as the notifier delivers machine documents.
+        let singles: Vec<Settled> = stream::iter(singles)
+            .map(|one| async move {
+                let mut single = Settled::default();
+                let message = PeopleMessage::single(&one.notice);
+                self.send_people(vec![one], &message, run, &mut single)
+                    .await;
+                single
+            })
+            .buffer_unordered(self.notifier.batching().concurrency.max(1))
+            .collect()
+            .await;
+        for single in singles {
+            report += single;
         }
         report
     }

@@ -2,6 +2,7 @@
 # Offline checks of template.yaml: cfn-lint, sam validate --lint, the SAM transform rendered for a
 # few parameter combinations (checked and linted each: scripts/render-template.py), checkov, and
 # sam build of every function with cargo-lambda (arm64); then each function's bootstrap must exist.
+# member-account.yaml (plain CloudFormation, a StackSet in member accounts): cfn-lint and checkov.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" AWS_REGION="${AWS_REGION:-us-east-1}"
@@ -12,6 +13,20 @@ echo "--> cfn-lint"
 cfn-lint template.yaml
 echo "--> sam validate --lint"
 sam validate --lint
+echo "--> sam validate --lint, with Regions and MemberRoleArns set (as the render's fleet combination)"
+fleet=$(mktemp -d)/template.json
+python3 - "$fleet" <<'PY'
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("render", "scripts/render-template.py")
+render = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(render)
+from cfnlint.decode import cfn_yaml
+template = cfn_yaml.load("template.yaml")
+for name, value in render.COMBINATIONS["fleet"].items():
+    template["Parameters"][name]["Default"] = value
+json.dump(template, open(sys.argv[1], "w"), indent=1)
+PY
+sam validate --lint --template-file "$fleet"
 echo "--> rendered template (SAM transform offline): parameter combinations, checks, cfn-lint"
 python3 scripts/render-template.py
 echo "--> checkov (the template as written, and with its loops expanded: checkov does not expand Fn::ForEach)"
@@ -19,6 +34,9 @@ checkov -f template.yaml --framework cloudformation --quiet --compact --skip-dow
 expanded=$(mktemp -d)/template.json
 python3 scripts/render-template.py --expanded "$expanded"
 checkov -f "$expanded" --framework cloudformation --quiet --compact --skip-download
+echo "--> member-account.yaml: cfn-lint, checkov"
+cfn-lint member-account.yaml
+checkov -f member-account.yaml --framework cloudformation --quiet --compact --skip-download
 if [ "${SKIP_SAM_BUILD:-0}" = 1 ]; then
   echo "--> sam build skipped (SKIP_SAM_BUILD=1)"
   exit 0

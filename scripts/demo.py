@@ -7,6 +7,7 @@ invoked with `cargo lambda invoke` and the EventBridge Scheduler payload the dep
 send. Jobs are submitted with boto3, the notifications are read back from an SQS queue subscribed
 to the topic, and every process is stopped at the end (also on Ctrl-C).
 """
+import collections
 import json
 import os
 import re
@@ -29,7 +30,9 @@ TARGET = Path(json.loads(subprocess.run(["cargo", "metadata", "--format-version"
 FUNCTIONS = {"batch-inference-poller": "batch-inference", "model-import-poller": "model-import",
              "async-invoke-poller": "async-invoke", "customization-poller": "model-customization",
              "model-evaluation-poller": "model-evaluation", "model-copy-poller": "model-copy",
-             "kb-ingestion-poller": "kb-ingestion", "data-automation-poller": "data-automation"}
+             "kb-ingestion-poller": "kb-ingestion", "data-automation-poller": "data-automation",
+             "provisioned-throughput-poller": "provisioned-throughput",
+             "custom-model-deployment-poller": "custom-model-deployment", "custom-model-poller": "custom-model"}
 TIMEOUT_S = 240
 CREDS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 procs = []
@@ -237,22 +240,77 @@ def main():
         event.write_bytes(requests.urlopen(f"{emulator}/_emulator/jobs/{arn.rsplit('/', 1)[-1]}/event").read())
         s = invoke("data-automation-poller", event)
         say(f"    {document:22} -> {outcome} (Data Automation; its Created event registered it: {s['result']})")
+    # Resources that become ready, and re-open: a model deployed once it is Active, a throughput
+    # updated once it is InService; each settling is told once (pending: what to do after a sighting).
+    outcome = lambda value: [{"key": "emulator:outcome", "value": value}]  # noqa: E731
+    resources = []
+    weights = bedrock.create_custom_model(
+        modelName="support-bot-weights", modelSourceConfig={"s3DataSource": {"s3Uri": "s3://demo-models/support-bot/"}},
+        roleArn=role, modelTags=outcome("Active"))["modelArn"]
+    resources.append((weights, "Active"))
+    say(f"    {'support-bot-weights':22} -> Active, then deployed on demand (custom model)")
+    throughput = bedrock.create_provisioned_model_throughput(
+        provisionedModelName="pt-support", modelId="anthropic.claude-3-haiku-20240307-v1:0:200k", modelUnits=2,
+        commitmentDuration="OneMonth", tags=outcome("InService"))["provisionedModelArn"]
+    resources.append((throughput, "InService"))
+    say(f"    {'pt-support':22} -> InService, then updated -> InService again (provisioned throughput)")
+    no_capacity = bedrock.create_provisioned_model_throughput(
+        provisionedModelName="pt-no-capacity", modelId="anthropic.claude-3-haiku-20240307-v1:0:200k", modelUnits=40,
+        tags=outcome("Failed"))["provisionedModelArn"]
+    resources.append((no_capacity, "Failed"))
+    say(f"    {'pt-no-capacity':22} -> Failed (provisioned throughput)")
+    expected_times = collections.Counter(expected.items()) + collections.Counter(resources)
+
+    held = {}  # resource ARN -> the status it is released to once the pollers saw it Updating
+
+    def control_status(arn, status):
+        body = json.dumps({"status": status}).encode()
+        requests.urlopen(requests.Request(f"{emulator}/_emulator/jobs/{arn}/status", body, {"content-type": "application/json"}))
+
+    def hold_updating(arn, settles_in):
+        # Held in Updating until a poller has seen it (a real update takes minutes, not a demo step).
+        control_status(arn, "Updating")
+        held[arn] = settles_in
+
+    def release_seen_updates():
+        for arn, status in list(held.items()):
+            item = ddb.get_item(TableName="bedrock-jobwatch-jobs", Key={"pk": {"S": arn}}, ConsistentRead=True).get("Item", {})
+            if item.get("status", {}).get("S") == "Updating":
+                control_status(arn, status)
+                del held[arn]
+
+    def follow_up(arn, status):
+        """What the demo does once a resource settled: deploy the model, update the throughput and the deployment."""
+        if (arn, status) == (weights, "Active"):
+            d = bedrock.create_custom_model_deployment(modelDeploymentName="support-bot-on-demand", modelArn=weights,
+                                                       tags=outcome("Active"))["customModelDeploymentArn"]
+            expected_times[(d, "Active")] += 1
+        elif (arn, status) == (throughput, "InService") and expected_times[(arn, status)] == 1:
+            bedrock.update_provisioned_model_throughput(provisionedModelId=arn, desiredProvisionedModelName="pt-support-v2")
+            hold_updating(arn, "InService")
+            expected_times[(arn, status)] += 1
+        elif ":custom-model-deployment/" in arn and status == "Active":
+            bedrock.update_custom_model_deployment(customModelDeploymentIdentifier=arn, modelArn=weights)
+            hold_updating(arn, "UpdateCompleted")
+            expected_times[(arn, "UpdateCompleted")] += 1
     stop_arn = [a for a, o in expected.items() if o == "Stopped" and ":model-invocation-job/" in a][0]
     time.sleep(1)
     bedrock.stop_model_invocation_job(jobIdentifier=stop_arn)
     bedrock.stop_model_customization_job(jobIdentifier=tune_stop)
 
     say("==> polling every 2 s until every job has been notified")
-    seen = {}
+    seen = {}  # dedupKey -> deliveries; a resource's settlings have one key each
+    told = collections.Counter()  # (ARN, status) -> settlings told
     started = time.time()
     run = 0
-    while set(seen) != {(a, s) for a, s in expected.items()} and time.time() - started < TIMEOUT_S:
+    while +(expected_times - told) and time.time() - started < TIMEOUT_S:
         run += 1
         for f in FUNCTIONS:
             s = invoke(f)
             say(f"    run {run:2} {f}: listed {s['listed']}, open {s['watched']}, transitions {s['transitions']}, "
                 f"notified {s['notifications_sent']}, pending {s['notifications_pending']}, failures {s['failures']}, "
                 f"{s['duration_ms']} ms")
+        release_seen_updates()
         while True:
             msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
             if not msgs:
@@ -261,7 +319,11 @@ def main():
                 env = json.loads(msg["Body"])
                 n = {"subject": env.get("Subject", ""), "body": json.loads(env["Message"])}
                 key = (n["body"]["jobArn"], n["body"]["status"])
-                seen[key] = seen.get(key, 0) + 1
+                dedup = n["body"]["dedupKey"]
+                seen[dedup] = seen.get(dedup, 0) + 1
+                if seen[dedup] == 1:
+                    told[key] += 1
+                    follow_up(*key)
                 say("")
                 say(email(n))
                 say("")
@@ -271,15 +333,16 @@ def main():
     say("==> job states in DynamoDB (today's jobs)")
     items = []
     for page in ddb.get_paginator("scan").paginate(TableName="bedrock-jobwatch-jobs"):
-        items += [i for i in page["Items"] if i["pk"]["S"] in expected]
+        items += [i for i in page["Items"] if any(i["pk"]["S"] == a for a, _ in expected_times)]
     say(f"    {'kind':20} {'job':22} {'status':20} {'previous':12} notified")
     for i in sorted(items, key=lambda i: (i["kind"]["S"], i.get("name", {}).get("S", ""))):
         name = i.get("name", {}).get("S") or i["pk"]["S"].rsplit("/", 1)[-1]
         say(f"    {i['kind']['S']:20} {name:22} {i['status']['S']:20} "
             f"{i.get('previous_status', {}).get('S', '-'):12} {i.get('notified_status', {}).get('S', '-')}")
     dupes = sum(c - 1 for c in seen.values())
-    missing = [f"{a} {s}" for a, s in expected.items() if (a, s) not in seen]
-    say(f"\n==> {len(seen)} notifications for {len(expected)} jobs, {dupes} duplicates, {len(missing)} missing, "
+    missing = [f"{a} {s} x{n}" for (a, s), n in (expected_times - told).items()]
+    arns = {a for a, _ in expected_times}
+    say(f"\n==> {len(seen)} notifications for {len(arns)} jobs and resources, {dupes} duplicates, {len(missing)} missing, "
         f"{int(time.time() - started)} s")
     say("\n==> what an operator sees: jobwatch-cli status (same configuration as the pollers)")
     cli_env = dict(os.environ, JOBS_TABLE="bedrock-jobwatch-jobs", NOTIFY_TOPIC_ARN=topic, AWS_REGION="us-east-1",

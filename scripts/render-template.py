@@ -40,6 +40,9 @@ FAMILIES = {
     "ModelCopyPoller": "ModelCopyPollerEnabled",
     "KbIngestionPoller": "KbIngestionPollerEnabled",
     "DataAutomationPoller": "DataAutomationPollerEnabled",
+    "ProvisionedThroughputPoller": "ProvisionedThroughputPollerEnabled",
+    "CustomModelDeploymentPoller": "CustomModelDeploymentPollerEnabled",
+    "CustomModelPoller": "CustomModelPollerEnabled",
 }
 
 COMBINATIONS = {
@@ -65,6 +68,17 @@ COMBINATIONS = {
         "ModelCopyPollerEnabled": "false",
         "KbIngestionPollerEnabled": "false",
         "DataAutomationPollerEnabled": "false",
+        "ProvisionedThroughputPollerEnabled": "false",
+        "CustomModelDeploymentPollerEnabled": "false",
+        "CustomModelPollerEnabled": "false",
+    },
+    "fleet": {
+        "Regions": "us-east-1,us-west-2,eu-west-1",
+        "MemberRoleArns": "arn:aws:iam::222222222222:role/bedrock-jobwatch-reader,arn:aws:iam::333333333333:role/bedrock-jobwatch-reader",
+        "MemberExternalId": "jobwatch-org-1",
+        "PollOwnAccount": "false",
+        "EventSourceOrganizationId": "o-a1b2c3d4e5",
+        "EventSourceAccountIds": "444444444444",
     },
     "chat-and-bus": {
         "ChatNotifications": "on",
@@ -250,6 +264,26 @@ def listify(v):
     return v if isinstance(v, list) else [v]
 
 
+def split(v):
+    """A list, or the items of a resolved `Fn::Split`."""
+    if isinstance(v, dict) and "Fn::Split" in v:
+        sep, text = v["Fn::Split"]
+        return text.split(sep)
+    return listify(v)
+
+
+def substitute(v, region="us-east-1"):
+    """A resolved `Fn::Sub` as text: its variables, and the stack's region, replaced."""
+    if not (isinstance(v, dict) and "Fn::Sub" in v):
+        return json.dumps(v)
+    text, variables = (v["Fn::Sub"], {}) if isinstance(v["Fn::Sub"], str) else v["Fn::Sub"]
+    variables = {"AWS::Region": region, **variables}
+    for name, value in variables.items():
+        value = region if value == {"Ref": "AWS::Region"} else value
+        text = text.replace("${" + name + "}", value if isinstance(value, str) else json.dumps(value))
+    return text
+
+
 def statements(role, policies=None):
     """A role's inline statements, and those of the separate policies (`AWS::IAM::Policy`) attached to it."""
     for p in role["Properties"].get("Policies", []):
@@ -361,6 +395,28 @@ def check(name, params, template, rendered):
     manifests = ["BatchInferencePoller"] if res.params["BatchOutputManifestS3Arn"] else []
     expect(readers == manifests, f"manifest readers {readers}")
 
+    # 19: member accounts only through the listed roles (with the external id when one is set);
+    # reads of other regions of this account only when Regions asks for them
+    members = [a for a in res.params["MemberRoleArns"].split(",") if a]
+    for k, f in functions.items():
+        role_statements = list(statements(roles[getatt(f["Properties"]["Role"])[0]], separate_policies))
+        assumes = [s for s in role_statements if "sts:AssumeRole" in listify(s["Action"])]
+        expect(sorted(a for s in assumes for a in split(s["Resource"])) == sorted(members),
+               f"{k} may assume {assumes}, listed {members}")
+        for s in assumes:
+            external = res.params["MemberExternalId"]
+            expect(s.get("Condition") == ({"StringEquals": {"sts:ExternalId": external}} if external else None),
+                   f"{k}: AssumeRole condition {s.get('Condition')}")
+        region = "*" if res.params["Regions"] else "us-east-1"
+        reads = [substitute(r) for s in role_statements if s.get("Sid") == "ReadJobs" for r in listify(s["Resource"])]
+        expect(reads and all(f":bedrock:{region}:" in r for r in reads), f"{k} reads {reads}")
+    bus_policies = by_type.get("AWS::Events::EventBusPolicy", {})
+    expect(len(bus_policies) == bool(res.params["EventSourceOrganizationId"]) + bool(res.params["EventSourceAccountIds"]),
+           f"event bus policies {sorted(bus_policies)}")
+    for k, b in bus_policies.items():
+        st = b["Properties"]["Statement"]
+        expect(st["Action"] == "events:PutEvents" and "aws.bedrock" in json.dumps(st["Condition"]), f"{k}: {st}")
+
     # 14: every role the stack creates carries the permissions boundary when one is given
     for k, r in roles.items():
         expect(r["Properties"].get("PermissionsBoundary") == (boundary or None), f"{k} permissions boundary")
@@ -370,7 +426,7 @@ def check(name, params, template, rendered):
     taggable = {"AWS::Chatbot::MicrosoftTeamsChannelConfiguration", "AWS::Chatbot::SlackChannelConfiguration", "AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::Events::Rule", "AWS::IAM::Role",
                 "AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
                 "AWS::SQS::Queue", "AWS::Scheduler::ScheduleGroup"}
-    untaggable = {"AWS::CloudWatch::Dashboard", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::KMS::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
+    untaggable = {"AWS::CloudWatch::Dashboard", "AWS::Events::EventBusPolicy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::KMS::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
                   "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy",
                   "AWS::Scheduler::Schedule"}
     unknown = set(by_type) - taggable - untaggable

@@ -37,6 +37,15 @@ pub trait JobSource: Send + Sync {
     /// Reads one job; `Ok(None)` when it does not exist (any more).
     fn get(&self, arn: &JobArn) -> impl Future<Output = Result<Option<ObservedJob>, Error>> + Send;
 
+    /// Resources that may have left a settled state (`InService -> Updating`) since `since`,
+    /// for a family whose lifecycle re-opens (`Family::reopen`): found with the List's status
+    /// filter where the API has one, so that the cost does not grow with the settled ones.
+    /// The default (jobs): none.
+    fn reopened(&self, since: DateTime<Utc>) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
+        let _ = since;
+        futures::stream::empty()
+    }
+
     /// Adds details worth fetching only for a job about to be notified (e.g. the batch output
     /// manifest). Best effort: never fails. The default adds nothing.
     fn enrich(&self, job: &mut ObservedJob) -> impl Future<Output = ()> + Send {
@@ -299,6 +308,9 @@ impl<T: JobSource> JobSource for std::sync::Arc<T> {
     }
     fn get(&self, arn: &JobArn) -> impl Future<Output = Result<Option<ObservedJob>, Error>> + Send {
         (**self).get(arn)
+    }
+    fn reopened(&self, since: DateTime<Utc>) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
+        (**self).reopened(since)
     }
     fn enrich(&self, job: &mut ObservedJob) -> impl Future<Output = ()> + Send {
         (**self).enrich(job)

@@ -9,6 +9,8 @@ use lambda_runtime::service_fn;
 
 use crate::adapters::async_invoke::AsyncInvokeSource;
 use crate::adapters::batch::BatchInferenceSource;
+use crate::adapters::custom_model::CustomModelSource;
+use crate::adapters::custom_model_deployment::CustomModelDeploymentSource;
 use crate::adapters::customization::CustomizationSource;
 use crate::adapters::data_automation::DataAutomationSource;
 use crate::adapters::dynamodb::DynamoJobStore;
@@ -17,6 +19,7 @@ use crate::adapters::eventbridge::EventBus;
 use crate::adapters::kb_ingestion::KbIngestionSource;
 use crate::adapters::model_copy::ModelCopySource;
 use crate::adapters::model_import::ModelImportSource;
+use crate::adapters::provisioned_throughput::ProvisionedThroughputSource;
 use crate::adapters::sns::SnsNotifier;
 use crate::adapters::sns_batch::Publishing;
 use crate::config::Config;
@@ -106,6 +109,9 @@ pub async fn serve_family(kind: JobKind) -> Result<(), lambda_runtime::Error> {
         JobKind::ModelCopy => Box::pin(serve(ModelCopySource::from_sdk)),
         JobKind::KbIngestion => Box::pin(serve(KbIngestionSource::from_sdk)),
         JobKind::DataAutomation => Box::pin(serve(DataAutomationSource::from_sdk)),
+        JobKind::ProvisionedThroughput => Box::pin(serve(ProvisionedThroughputSource::from_sdk)),
+        JobKind::CustomModelDeployment => Box::pin(serve(CustomModelDeploymentSource::from_sdk)),
+        JobKind::CustomModel => Box::pin(serve(CustomModelSource::from_sdk)),
     };
     run.await
 }

@@ -68,8 +68,47 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             None,
             Some("arn:aws:bedrock:eu-west-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/a9b8c7d6e5f4"),
         ),
+        JobKind::ProvisionedThroughput => (
+            "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/a1b2c3d4e5f6",
+            Some("support-bot-pt"),
+            "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/f6e5d4c3b2a1",
+            None,
+            None,
+        ),
+        JobKind::CustomModelDeployment => (
+            "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/a1b2c3d4e5f6",
+            Some("support-bot-on-demand"),
+            "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/f6e5d4c3b2a1",
+            None,
+            None,
+        ),
+        JobKind::CustomModel => (
+            "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/a1b2c3d4e5f6",
+            Some("llama-3-8b-support"),
+            "",
+            None,
+            None,
+        ),
     };
     let details: Vec<(&str, &str)> = match kind {
+        JobKind::ProvisionedThroughput => vec![
+            ("modelUnits", "2"),
+            ("commitmentDuration", "OneMonth"),
+            ("commitmentExpirationTime", "2026-12-23T14:05:09.000Z"),
+            (
+                "foundationModelArn",
+                "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1:0:8k",
+            ),
+            ("lastModifiedTime", "2026-11-23T14:05:09.000Z"),
+        ],
+        JobKind::CustomModelDeployment => vec![
+            (
+                "updateModelArn",
+                "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/0a9b8c7d6e5f",
+            ),
+            ("lastUpdatedAt", "2026-11-23T14:05:09.000Z"),
+        ],
+        JobKind::CustomModel => vec![("customizationType", "IMPORTED")],
         JobKind::ModelEvaluation => vec![
             ("applicationType", "RagEvaluation"),
             ("knowledgeBaseId", "KB12345678"),
@@ -173,6 +212,18 @@ fn outcome_details(kind: JobKind, status: &str) -> (Option<String>, RecordCounts
         ),
         (JobKind::ModelCopy, "Failed") => (
             message("The custom model could not be copied: the target Region eu-west-1 does not support the base model."),
+            RecordCounts::default(),
+        ),
+        (JobKind::ProvisionedThroughput, "Failed") => (
+            message("Insufficient capacity for the requested model units in this region. Try fewer model units or another region."),
+            RecordCounts::default(),
+        ),
+        (JobKind::CustomModelDeployment, "Failed" | "UpdateFailed") => (
+            message("The deployment could not be created: the custom model's artifacts could not be loaded."),
+            RecordCounts::default(),
+        ),
+        (JobKind::CustomModel, "Failed") => (
+            message("The model weights could not be read: config.json is missing from the S3 location."),
             RecordCounts::default(),
         ),
         // What the kb-ingestion adapter makes of the job's statistics and failure reasons.

@@ -197,9 +197,13 @@ fn sdk_calls(file: &str, service: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Environment variable names `Config` reads (`get("X")`, `required("X")`, `number("X", ...)`).
+/// Environment variable names `Config` reads (`get("X")`, `required("X")`, `number("X", ...)`),
+/// itself or through the fleet settings (`REGIONS`, `ACCOUNTS`: shared/src/fleet.rs).
 fn config_vars() -> BTreeSet<String> {
-    let src = std::fs::read_to_string(root().join("shared/src/config.rs")).unwrap();
+    let src = ["shared/src/config.rs", "shared/src/fleet.rs"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(root().join(f)).ok())
+        .collect::<String>();
     [
         "get(\"",
         "required(\"",
@@ -242,6 +246,9 @@ fn adapter(kind: JobKind) -> (&'static str, &'static str) {
         // bedrock-agent and bedrock-data-automation-runtime authorize as `bedrock:`.
         JobKind::KbIngestion => ("kb_ingestion.rs", "bedrock"),
         JobKind::DataAutomation => ("data_automation.rs", "bedrock"),
+        JobKind::ProvisionedThroughput => ("provisioned_throughput.rs", "bedrock"),
+        JobKind::CustomModelDeployment => ("custom_model_deployment.rs", "bedrock"),
+        JobKind::CustomModel => ("custom_model.rs", "bedrock"),
     }
 }
 
@@ -382,12 +389,17 @@ fn each_family_entry_grants_its_iam_actions_which_are_what_its_adapter_calls() {
 #[test]
 fn each_function_may_call_exactly_its_family_and_the_shared_infrastructure() {
     // Infrastructure the code does not call by name: the KMS key of the encrypted table and
-    // topic, and the dead-letter queue Lambda writes to on the function's behalf.
-    let infrastructure: BTreeSet<String> =
-        ["kms:Decrypt", "kms:GenerateDataKey", "sqs:SendMessage"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+    // topic, the dead-letter queue Lambda writes to on the function's behalf, and the member
+    // accounts' roles (assumed through the SDK's credentials provider, when MemberRoleArns is set).
+    let infrastructure: BTreeSet<String> = [
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "sqs:SendMessage",
+        "sts:AssumeRole",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let shared: BTreeSet<String> = sdk_calls("dynamodb.rs", "dynamodb")
         .into_iter()
         .chain(sdk_calls("sns.rs", "sns"))
@@ -1254,5 +1266,244 @@ fn events_go_only_to_the_named_bus_and_only_from_our_source() {
         t["Parameters"]["EventBusName"]["Default"].as_str(),
         Some(""),
         "no events unless asked"
+    );
+}
+
+// ---- One deployment for every region and account (issue 19): the central template's scopes,
+// its bus policy, and member-account.yaml.
+
+fn member_template() -> Value {
+    let text =
+        std::fs::read_to_string(root().join("member-account.yaml")).expect("member-account.yaml");
+    serde_yaml::from_str(&text).expect("member-account.yaml parses")
+}
+
+/// `!Sub "text"` or `!Sub ["text", {...}]` -> "text".
+fn sub_text(v: &Value) -> String {
+    match tagged(v) {
+        Some((tag, Value::String(text))) if tag == "Sub" => text.clone(),
+        Some((tag, Value::Sequence(parts))) if tag == "Sub" => {
+            parts[0].as_str().unwrap_or_default().to_owned()
+        }
+        _ => v.as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+#[test]
+fn member_accounts_are_reached_only_through_the_listed_roles() {
+    let t = source();
+    for (name, f) in functions(&template()) {
+        let statements: Vec<Value> = f["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter(|s| strings(&statement(s)["Action"]) == ["sts:AssumeRole"])
+            .cloned()
+            .collect();
+        assert_eq!(statements.len(), 1, "{name}: one AssumeRole statement");
+        let (condition, assume, otherwise) = if_parts(&statements[0]).expect("an !If");
+        assert_eq!(
+            condition, "AssumesMemberRoles",
+            "{name}: only when roles are listed"
+        );
+        assert!(is_no_value(&otherwise));
+        let (tag, split) = tagged(&assume["Resource"]).expect("!Split");
+        assert_eq!(tag, "Split", "{name}: the listed roles, not a pattern");
+        assert_eq!(reference(&split[1]).as_deref(), Some("MemberRoleArns"));
+        // Reads of other regions of the own account: every region only when Regions is set.
+        let reads = f["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"].as_str() == Some("ReadJobs"))
+            .cloned()
+            .unwrap();
+        let (_, read_vars) = tagged(&reads["Resource"]).unwrap();
+        let (condition, all, own) = if_parts(&read_vars[1]["ReadRegion"]).unwrap();
+        assert_eq!(
+            (condition.as_str(), all.as_str()),
+            ("WatchesOtherRegions", Some("*"))
+        );
+        assert_eq!(reference(&own).as_deref(), Some("AWS::Region"));
+    }
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(reference(&env["REGIONS"]).as_deref(), Some("Regions"));
+    assert_eq!(
+        reference(&env["ACCOUNT_EXTERNAL_ID"]).as_deref(),
+        Some("MemberExternalId")
+    );
+    let (condition, with_self, roles_only) = if_parts(&env["ACCOUNTS"]).unwrap();
+    assert_eq!(condition, "WatchesOwnAccountToo");
+    assert_eq!(sub_text(&with_self), "self,${MemberRoleArns}");
+    assert_eq!(reference(&roles_only).as_deref(), Some("MemberRoleArns"));
+    assert_eq!(
+        t["Parameters"]["MemberExternalId"]["NoEcho"].as_bool(),
+        Some(true)
+    );
+    for p in ["Regions", "MemberRoleArns", "MemberExternalId"] {
+        assert_eq!(
+            t["Parameters"][p]["Default"].as_str(),
+            Some(""),
+            "{p}: off by default"
+        );
+    }
+}
+
+#[test]
+fn bedrock_events_forwarded_from_any_account_and_region_reach_the_rules() {
+    let t = template();
+    let rules: Vec<&Value> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::Events::Rule"))
+        .collect();
+    assert!(!rules.is_empty());
+    for rule in rules {
+        let keys: BTreeSet<&str> = rule["Properties"]["EventPattern"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from(["source", "detail-type"]),
+            "no account or region filter"
+        );
+    }
+    for (name, condition) in [
+        ("OrganizationEventsPolicy", "ReceivesOrganizationEvents"),
+        ("AccountEventsPolicy", "ReceivesAccountEvents"),
+    ] {
+        let policy = &t["Resources"][name];
+        assert_eq!(policy["Type"].as_str(), Some("AWS::Events::EventBusPolicy"));
+        assert_eq!(policy["Condition"].as_str(), Some(condition));
+        let statement = &policy["Properties"]["Statement"];
+        assert_eq!(strings(&statement["Action"]), ["events:PutEvents"]);
+        assert_eq!(
+            strings(&statement["Condition"]["ForAllValues:StringEquals"]["events:source"]),
+            ["aws.bedrock"],
+            "{name}: Bedrock's events only"
+        );
+        assert!(sub_text(&statement["Resource"]).ends_with(":event-bus/default"));
+    }
+    let organization = &t["Resources"]["OrganizationEventsPolicy"]["Properties"]["Statement"];
+    assert_eq!(
+        reference(&organization["Condition"]["StringEquals"]["aws:PrincipalOrgID"]).as_deref(),
+        Some("EventSourceOrganizationId")
+    );
+}
+
+#[test]
+fn the_member_role_may_read_exactly_what_the_families_call() {
+    let m = member_template();
+    let role = &m["Resources"]["ReaderRole"];
+    assert_eq!(
+        reference(&role["Properties"]["RoleName"]).as_deref(),
+        Some("ReaderRoleName")
+    );
+    assert_eq!(
+        m["Parameters"]["ReaderRoleName"]["Default"].as_str(),
+        Some("bedrock-jobwatch-reader")
+    );
+    let statements = role_statements(role);
+    let granted: BTreeSet<String> = statements
+        .iter()
+        .flat_map(|s| strings(&s["Action"]))
+        .collect();
+    let called: BTreeSet<String> = JobKind::ALL
+        .iter()
+        .flat_map(|k| k.family().iam_actions.iter().map(|a| a.to_string()))
+        .chain(["bedrock:ListTagsForResource".to_string()])
+        .collect();
+    assert_eq!(
+        granted, called,
+        "member-account.yaml vs family.rs iam_actions"
+    );
+    // Each family's Get actions on its own resource type (the central Families mapping's).
+    for (key, entry) in families(&source()) {
+        let resource = entry["ReadResource"].as_str().unwrap();
+        for action in strings(&entry["ReadActions"]) {
+            let on_its_type = statements.iter().any(|s| {
+                strings(&s["Action"]).contains(&action)
+                    && sub_text(&s["Resource"])
+                        .ends_with(&format!(":bedrock:*:${{AWS::AccountId}}:{resource}"))
+            });
+            assert!(
+                on_its_type,
+                "{key}: {action} on {resource} of this account, any region"
+            );
+        }
+        for action in strings(&entry["ListActions"]) {
+            let list = statements
+                .iter()
+                .find(|s| strings(&s["Action"]).contains(&action));
+            assert_eq!(
+                list.and_then(|s| s["Resource"].as_str()),
+                Some("*"),
+                "{action}"
+            );
+        }
+    }
+    let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(
+        sub_text(&trust["Principal"]["AWS"]),
+        "arn:${AWS::Partition}:iam::${CentralAccountId}:root"
+    );
+    assert_eq!(
+        sub_text(&trust["Condition"]["ArnLike"]["aws:PrincipalArn"]),
+        "arn:${AWS::Partition}:iam::${CentralAccountId}:role/${CentralStackName}-*PollerRole-*",
+        "only the central stack's pollers"
+    );
+    let (condition, external, _) = if_parts(&trust["Condition"]["StringEquals"]).unwrap();
+    assert_eq!(condition, "HasExternalId");
+    assert_eq!(
+        reference(&external["sts:ExternalId"]).as_deref(),
+        Some("ExternalId")
+    );
+}
+
+#[test]
+fn members_forward_the_event_types_the_central_rules_take() {
+    let m = member_template();
+    let rule = &m["Resources"]["ForwardBedrockEvents"];
+    let forwarded: BTreeSet<String> = strings(&rule["Properties"]["EventPattern"]["detail-type"])
+        .into_iter()
+        .collect();
+    let central: BTreeSet<String> = families(&source())
+        .values()
+        .flat_map(|entry| strings(&entry["EventTypes"]))
+        .collect();
+    assert_eq!(forwarded, central);
+    assert_eq!(
+        strings(&rule["Properties"]["EventPattern"]["source"]),
+        ["aws.bedrock"]
+    );
+    let target = &rule["Properties"]["Targets"][0];
+    assert_eq!(
+        reference(&target["Arn"]).as_deref(),
+        Some("CentralEventBusArn")
+    );
+    assert_eq!(
+        getatt(&target["RoleArn"]).as_deref(),
+        Some("ForwarderRole.Arn")
+    );
+    let forwarder = role_statements(&m["Resources"]["ForwarderRole"]);
+    assert_eq!(forwarder.len(), 1);
+    assert_eq!(strings(&forwarder[0]["Action"]), ["events:PutEvents"]);
+    assert_eq!(
+        reference(&forwarder[0]["Resource"]).as_deref(),
+        Some("CentralEventBusArn")
+    );
+    // The role is global: one region's stack instance creates it; no rule forwards to its own bus.
+    assert_eq!(
+        m["Resources"]["ReaderRole"]["Condition"].as_str(),
+        Some("CreatesReaderRole")
+    );
+    assert_eq!(rule["Condition"].as_str(), Some("ForwardsEvents"));
+    assert!(
+        m["Transform"].is_null(),
+        "plain CloudFormation, for StackSets"
     );
 }

@@ -27,6 +27,8 @@ macro_rules! list_pages {
 
 pub mod async_invoke;
 pub mod batch;
+pub mod custom_model;
+pub mod custom_model_deployment;
 pub mod customization;
 pub mod data_automation;
 pub mod dynamodb;
@@ -36,6 +38,7 @@ pub mod kb_ingestion;
 pub mod manifest;
 pub mod model_copy;
 pub mod model_import;
+pub mod provisioned_throughput;
 pub mod sdk;
 pub mod sns;
 pub mod sns_batch;

@@ -162,7 +162,7 @@ pub fn due(record: &JobRecord, inputs: &AlertInputs) -> Option<Alert> {
 /// (`None` when the measure does not apply: no deadline, no median).
 pub fn measure(kind: AlertKind, record: &JobRecord, inputs: &AlertInputs) -> Option<Alert> {
     let (now, settings) = (inputs.now, inputs.settings);
-    let since_submit = now - record.submit_time;
+    let since_submit = now - record.started_at();
     let (elapsed, threshold, median) = match kind {
         AlertKind::Expiring => (record.deadline? - now, settings.expiry_warning, None),
         AlertKind::Stuck => (

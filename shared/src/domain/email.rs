@@ -60,13 +60,18 @@ pub fn render(view: &View<'_>) -> String {
     let mut out = String::new();
     let (record, family) = (view.record, view.record.kind.family());
     let phase = family.phase(view.status);
-    let _ = writeln!(
-        out,
-        "{} \"{}\" {}.",
-        family.label,
-        view.name,
-        headline(phase, &record.counts)
-    );
+    match family.ready {
+        Some(_) => resource_headline(&mut out, view),
+        None => {
+            let _ = writeln!(
+                out,
+                "{} \"{}\" {}.",
+                family.label,
+                view.name,
+                headline(phase, &record.counts)
+            );
+        }
+    }
     let _ = writeln!(out);
     timing(&mut out, record, view.status);
     if let Some(model) = &record.model_id {
@@ -77,7 +82,10 @@ pub fn render(view: &View<'_>) -> String {
             let _ = writeln!(out, "{label:<18}{value}");
         }
     }
-    if let (Some(message), EmailDetail::Full) = (view.message, view.detail) {
+    // A resource that failed says why whatever the detail: it is what the owner acts on.
+    let says_why = view.detail == EmailDetail::Full
+        || (family.ready.is_some() && phase.outcome() == Outcome::Failure);
+    if let (Some(message), true) = (view.message, says_why) {
         let _ = writeln!(out, "Message:          {message}");
     }
     counts(&mut out, &record.counts);
@@ -99,6 +107,38 @@ pub fn render(view: &View<'_>) -> String {
         "   job_kind, status, outcome, model_id, region, account_name or tag.<key>."
     );
     out
+}
+
+/// A resource's first line says what it is now and, once it is ready, what that makes
+/// possible: `Provisioned throughput "x" for model y is InService: 2 model units, commitment
+/// OneMonth. Invoke it with modelId = {arn}.`
+fn resource_headline(out: &mut String, view: &View<'_>) {
+    let (record, family) = (view.record, view.record.kind.family());
+    let _ = write!(out, "{} \"{}\"", family.label, view.name);
+    // An imported model is its own base: "for model" would name itself.
+    if let Some(model) = record
+        .model_id
+        .as_ref()
+        .filter(|m| *m != record.pk.as_str())
+    {
+        let _ = write!(out, " for model {model}");
+    }
+    let _ = write!(out, " is {}", view.status);
+    let mut facts = Vec::new();
+    if let Some(units) = record.details.get("modelUnits") {
+        facts.push(format!("{units} model units"));
+    }
+    if let Some(commitment) = record.details.get("commitmentDuration") {
+        facts.push(format!("commitment {commitment}"));
+    }
+    if !facts.is_empty() {
+        let _ = write!(out, ": {}", facts.join(", "));
+    }
+    let _ = writeln!(out, ".");
+    let ready = family.phase(view.status).outcome() == Outcome::Success;
+    if let (Some(hint), true) = (family.ready, ready) {
+        let _ = writeln!(out, "{}.", hint.replace("{arn}", record.pk.as_str()));
+    }
 }
 
 /// Status (and the one before it), then how long the job took or when it was submitted.

@@ -20,6 +20,22 @@ pub enum JobKind {
     DataAutomation,
     ModelEvaluation,
     ModelCopy,
+    ProvisionedThroughput,
+    CustomModelDeployment,
+    CustomModel,
+}
+
+/// How a resource whose lifecycle re-opens is watched again after it settled (provisioned
+/// throughput, custom model deployments): a job never leaves its end, a resource does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reopen {
+    /// Statuses a settled resource moves to when it is changed (`Updating`): each run lists
+    /// them with the API's status filter, whatever the number of settled resources.
+    pub statuses: &'static [&'static str],
+    /// The `details` member that dates each settling (`lastModifiedTime`): an observation
+    /// dated later than the stored one starts a new cycle, and the notice's dedup key
+    /// carries it, so that each settling is told once and told apart from the last.
+    pub cycle: &'static str,
 }
 
 /// Bedrock's own state-change event for a family (source `aws.bedrock`), for the fast path.
@@ -59,6 +75,10 @@ pub struct Family {
     /// and how emails label them, in the order emails show them.
     pub details: &'static [(&'static str, &'static str)],
     pub event: Option<EventShape>,
+    /// Set for resources that settle and may re-open (see [`Reopen`]); `None` for jobs.
+    pub reopen: Option<Reopen>,
+    /// What a resource that became ready makes possible, for people (`{arn}`: its ARN).
+    pub ready: Option<&'static str>,
 }
 
 use Phase::*;
@@ -92,6 +112,8 @@ pub static BATCH_INFERENCE: Family = Family {
         id_resource: None,
         status_field: "status",
     }),
+    reopen: None,
+    ready: None,
 };
 
 pub static MODEL_IMPORT: Family = Family {
@@ -108,6 +130,8 @@ pub static MODEL_IMPORT: Family = Family {
     iam_actions: &["bedrock:ListModelImportJobs", "bedrock:GetModelImportJob"],
     details: &[],
     event: None,
+    reopen: None,
+    ready: None,
 };
 
 pub static ASYNC_INVOKE: Family = Family {
@@ -124,6 +148,8 @@ pub static ASYNC_INVOKE: Family = Family {
     iam_actions: &["bedrock:ListAsyncInvokes", "bedrock:GetAsyncInvoke"],
     details: &[],
     event: None,
+    reopen: None,
+    ready: None,
 };
 
 pub static MODEL_CUSTOMIZATION: Family = Family {
@@ -150,6 +176,8 @@ pub static MODEL_CUSTOMIZATION: Family = Family {
         id_resource: None,
         status_field: "jobStatus",
     }),
+    reopen: None,
+    ready: None,
 };
 
 /// Knowledge-base ingestion jobs (bedrock-agent). They have no ARN of their own: a job is named
@@ -178,6 +206,8 @@ pub static KB_INGESTION: Family = Family {
         "bedrock:GetIngestionJob",
     ],
     event: None,
+    reopen: None,
+    ready: None,
 };
 
 pub static MODEL_EVALUATION: Family = Family {
@@ -204,6 +234,8 @@ pub static MODEL_EVALUATION: Family = Family {
         ("evaluationTaskTypes", "Tasks:"),
     ],
     event: None,
+    reopen: None,
+    ready: None,
 };
 
 /// Bedrock Data Automation invocations (bedrock-data-automation-runtime). There is no List:
@@ -236,6 +268,8 @@ pub static DATA_AUTOMATION: Family = Family {
         id_resource: Some("data-automation-invocation"),
         status_field: "job_status",
     }),
+    reopen: None,
+    ready: None,
 };
 
 pub static MODEL_COPY: Family = Family {
@@ -254,10 +288,102 @@ pub static MODEL_COPY: Family = Family {
     iam_actions: &["bedrock:ListModelCopyJobs", "bedrock:GetModelCopyJob"],
     details: &[("sourceAccountId", "Source account:")],
     event: None,
+    reopen: None,
+    ready: None,
+};
+
+/// Provisioned throughput: bought model units. It settles (`InService`, `Failed`) and re-opens
+/// when it is updated (`UpdateProvisionedModelThroughput`: `Updating`, then `InService` again).
+pub static PROVISIONED_THROUGHPUT: Family = Family {
+    kind: JobKind::ProvisionedThroughput,
+    name: "provisioned-throughput",
+    label: "Provisioned throughput",
+    vocabulary: &[
+        ("Creating", Pending),
+        ("Updating", Running),
+        ("InService", Succeeded),
+        ("Failed", Failed),
+    ],
+    console_page: "provisioned-throughput",
+    output_label: "Model:",
+    iam_actions: &[
+        "bedrock:ListProvisionedModelThroughputs",
+        "bedrock:GetProvisionedModelThroughput",
+    ],
+    details: &[
+        ("modelUnits", "Model units:"),
+        ("desiredModelUnits", "Desired units:"),
+        ("commitmentDuration", "Commitment:"),
+        ("commitmentExpirationTime", "Commitment ends:"),
+        ("foundationModelArn", "Foundation model:"),
+        ("lastModifiedTime", "Last modified:"),
+    ],
+    event: None,
+    reopen: Some(Reopen {
+        statuses: &["Updating"],
+        cycle: "lastModifiedTime",
+    }),
+    ready: Some("Invoke it with modelId = {arn}"),
+};
+
+/// On-demand deployments of custom models. `status` says Creating, Active or Failed; an update
+/// (`UpdateCustomModelDeployment`) reports itself in `updateDetails.updateStatus` (Updating,
+/// UpdateCompleted, UpdateFailed), which the adapter takes as the status while it is set.
+pub static CUSTOM_MODEL_DEPLOYMENT: Family = Family {
+    kind: JobKind::CustomModelDeployment,
+    name: "custom-model-deployment",
+    label: "Custom model deployment",
+    vocabulary: &[
+        ("Creating", Pending),
+        ("Updating", Running),
+        ("Active", Succeeded),
+        ("UpdateCompleted", Succeeded),
+        ("Failed", Failed),
+        ("UpdateFailed", Failed),
+    ],
+    console_page: "custom-models",
+    output_label: "Model:",
+    iam_actions: &[
+        "bedrock:ListCustomModelDeployments",
+        "bedrock:GetCustomModelDeployment",
+    ],
+    details: &[
+        ("updateModelArn", "Updated to model:"),
+        ("lastUpdatedAt", "Last updated:"),
+    ],
+    event: None,
+    reopen: Some(Reopen {
+        statuses: &["Updating"],
+        cycle: "lastUpdatedAt",
+    }),
+    ready: Some("Invoke it on demand with modelId = {arn}"),
+};
+
+/// Custom models (`CreateCustomModel`, or the result of a customization or import): they
+/// settle once, `Active` or `Failed`.
+pub static CUSTOM_MODEL: Family = Family {
+    kind: JobKind::CustomModel,
+    name: "custom-model",
+    label: "Custom model",
+    vocabulary: &[
+        ("Creating", Pending),
+        ("Active", Succeeded),
+        ("Failed", Failed),
+    ],
+    console_page: "custom-models",
+    output_label: "Model:",
+    iam_actions: &["bedrock:ListCustomModels", "bedrock:GetCustomModel"],
+    details: &[
+        ("customizationType", "Customization:"),
+        ("jobArn", "Created by job:"),
+    ],
+    event: None,
+    reopen: None,
+    ready: Some("Deploy it for on-demand inference (CreateCustomModelDeployment) or buy provisioned throughput for it: {arn}"),
 };
 
 impl JobKind {
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 11] = [
         JobKind::BatchInference,
         JobKind::ModelImport,
         JobKind::AsyncInvoke,
@@ -266,6 +392,9 @@ impl JobKind {
         JobKind::DataAutomation,
         JobKind::ModelEvaluation,
         JobKind::ModelCopy,
+        JobKind::ProvisionedThroughput,
+        JobKind::CustomModelDeployment,
+        JobKind::CustomModel,
     ];
 
     pub fn family(self) -> &'static Family {
@@ -278,6 +407,9 @@ impl JobKind {
             JobKind::DataAutomation => &DATA_AUTOMATION,
             JobKind::ModelEvaluation => &MODEL_EVALUATION,
             JobKind::ModelCopy => &MODEL_COPY,
+            JobKind::ProvisionedThroughput => &PROVISIONED_THROUGHPUT,
+            JobKind::CustomModelDeployment => &CUSTOM_MODEL_DEPLOYMENT,
+            JobKind::CustomModel => &CUSTOM_MODEL,
         }
     }
 
@@ -346,6 +478,29 @@ impl Family {
             .iter()
             .filter(|(_, phase)| !phase.is_terminal())
             .map(|(raw, _)| JobStatus::new(*raw))
+    }
+
+    /// Whether a stored settled item may be changed by `observed`: only for a family that
+    /// re-opens, and only by an observation dated later (its `Reopen::cycle` detail) than the
+    /// stored one, so that a stale listing never re-opens it.
+    pub fn starts_new_cycle(&self, known: &super::Details, observed: &super::Details) -> bool {
+        let Some(reopen) = self.reopen else {
+            return false;
+        };
+        let date = |d: &super::Details| {
+            d.get(reopen.cycle)
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        };
+        match (date(known), date(observed)) {
+            (Some(old), Some(new)) => new > old,
+            (None, Some(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// The value that tells a settling of `details` apart from the resource's earlier ones.
+    pub fn cycle_of<'d>(&self, details: &'d super::Details) -> Option<&'d str> {
+        details.get(self.reopen?.cycle).map(String::as_str)
     }
 
     pub fn terminal_statuses(&self) -> impl Iterator<Item = JobStatus> + '_ {

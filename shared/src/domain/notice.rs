@@ -8,7 +8,7 @@ use super::{locations, subject, JobRecord, JobStatus, Outcome};
 /// A rendered notification, ready for any notifier.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
-    /// Stable across retries: `{job ARN}#{status}`.
+    /// Stable across retries: `{job ARN}#{status}` (`#{cycle}` added for re-opening resources).
     pub dedup_key: String,
     /// One line, fewer than 100 characters (SNS rules): status, family, name, account.
     pub subject: String,
@@ -40,7 +40,7 @@ impl Notice {
         presentation: &Presentation,
         tags: &Tags,
     ) -> Self {
-        let dedup_key = format!("{}#{}", record.pk, status);
+        let dedup_key = dedup_key(record, status);
         let phase = record.kind.family().phase(status);
         let outcome = phase.outcome();
         let name = display_name(record);
@@ -107,6 +107,15 @@ impl Notice {
             .as_str()
             .or(self.body["jobId"].as_str())
             .unwrap_or_default()
+    }
+}
+
+/// `{ARN}#{status}`, stable across retries; for a resource that re-opens, `#{cycle}` too (its
+/// settling's date), so that each settling has its own key.
+fn dedup_key(record: &JobRecord, status: &JobStatus) -> String {
+    match record.kind.family().cycle_of(&record.details) {
+        Some(cycle) => format!("{}#{status}#{cycle}", record.pk),
+        None => format!("{}#{status}", record.pk),
     }
 }
 

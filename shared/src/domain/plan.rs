@@ -152,10 +152,14 @@ fn refuse(known: &JobRecord, observed: &ObservedJob) -> Result<(), Skip> {
     if known.status == observed.status {
         return Err(Skip::Unchanged);
     }
-    if !known.is_open() {
+    let family = observed.kind.family();
+    if !known.is_open() && !family.starts_new_cycle(&known.details, &observed.details) {
         return Err(Skip::AlreadyTerminal);
     }
-    let family = observed.kind.family();
+    if !known.is_open() {
+        // A settled resource that moved again (`InService -> Updating`): a new cycle.
+        return Ok(());
+    }
     match (family.rank(&known.status), observed.rank()) {
         (Some(old), Some(new)) if new < old => Err(Skip::Regression),
         _ => Ok(()),

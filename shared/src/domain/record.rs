@@ -169,6 +169,21 @@ impl JobRecord {
         self.kind.family().phase(&self.status)
     }
 
+    /// When the job's current stretch began, what alerts measure from: the submit time, or for
+    /// a resource re-opened by an update (`Updating`), the date of that change (its cycle
+    /// detail), not its creation months ago.
+    pub fn started_at(&self) -> DateTime<Utc> {
+        let family = self.kind.family();
+        let reopened = family
+            .reopen
+            .is_some_and(|r| r.statuses.contains(&self.status.as_str()));
+        family
+            .cycle_of(&self.details)
+            .filter(|_| reopened)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map_or(self.submit_time, |t| t.with_timezone(&Utc))
+    }
+
     /// Whether the job still needs polling.
     pub fn is_open(&self) -> bool {
         !self.phase().is_terminal()

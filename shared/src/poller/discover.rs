@@ -96,7 +96,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
 
     /// One page: the stored state of its jobs in one batch read, then settled. Also says how
     /// many of them the table knew as open.
-    async fn settle_page(
+    pub(super) async fn settle_page(
         &self,
         jobs: Vec<ObservedJob>,
         run: &RunContext<'_>,

@@ -1,6 +1,7 @@
 //! One poll of one job family, as named phases: start (read the scope's state), discover (list
-//! since the watermark, page by page), reconcile (open jobs the listing did not cover, a chunk
-//! of the watch index at a time), advance (record how far it got). Every page and chunk is
+//! since the watermark, page by page), revisit (settled resources that re-opened), reconcile
+//! (open jobs the listing did not cover, a chunk of the watch index at a time), advance (record
+//! how far it got). Every page and chunk is
 //! settled the same way (`settle`): plan, write, claim, publish. Generic over the ports.
 
 mod backfill;
@@ -9,6 +10,7 @@ mod discover;
 mod event;
 mod people;
 mod reconcile;
+mod revisit;
 mod settle;
 mod summary;
 
@@ -168,6 +170,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         // Notices already published to machines are told to people even when a phase fails.
         let discovered = self.discover(start.since, &run, &mut seen, &mut open).await;
         let discovered = self.or_tell_people(discovered, &outbox, &run).await?;
+        let revisited = self.revisit(start.since, &run, &mut seen, &mut open).await;
         let reconciled = self
             .reconcile(start.state.open, &run, &seen, &mut open)
             .await;
@@ -195,6 +198,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         };
         let advanced = self.advance(progress).await;
         let mut summary = self.summary(&start, &run_id, discovered, reconciled, advanced);
+        summary.add_settled(revisited);
         summary.add_settled(told);
         summary.open_jobs = Some(open.count);
         summary.oldest_open_age_seconds = open

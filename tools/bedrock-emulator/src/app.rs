@@ -1,7 +1,8 @@
-//! Shared server state: the store, fault rules, per-operation statistics and settings.
+//! Shared server state: one store per (account, region), fault rules, per-operation statistics,
+//! the roles STS lets callers assume, and settings.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -10,14 +11,17 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
 use crate::error::{ApiError, ApiResult};
+use crate::model::Job;
+use crate::scope::Scope;
 use crate::settings::Settings;
 use crate::store::Store;
+use crate::sts::Roles;
 
 /// One fault rule, as posted to `/_emulator/faults`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultRule {
-    /// Operation name (`GetModelInvocationJob`) or `*` for every operation.
+    /// Operation name (`GetModelInvocationJob`, `AssumeRole`) or `*` for every Bedrock operation.
     pub operation: String,
     /// Error code to answer with, e.g. `ThrottlingException` or `InternalServerException`.
     #[serde(default)]
@@ -31,6 +35,20 @@ pub struct FaultRule {
     /// Latency added to every matching call, in milliseconds.
     #[serde(default)]
     pub latency_ms: u64,
+    /// Only calls to this region (a region failing while the others answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Only calls of this account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+impl FaultRule {
+    fn matches(&self, scope: &Scope, operation: &str, wildcard: bool) -> bool {
+        (self.operation == operation || (wildcard && self.operation == "*"))
+            && self.region.as_ref().is_none_or(|r| *r == scope.region)
+            && self.account.as_ref().is_none_or(|a| *a == scope.account)
+    }
 }
 
 fn one() -> f64 {
@@ -44,12 +62,19 @@ pub struct Stats {
     pub operations: BTreeMap<String, u64>,
     /// Faults injected per operation.
     pub faults: BTreeMap<String, u64>,
+    /// Requests per scope (`account/region`).
+    pub scopes: BTreeMap<String, u64>,
     pub total: u64,
 }
 
+/// The store of each (account, region) that has been addressed.
+type Stores = BTreeMap<Scope, Arc<RwLock<Store>>>;
+
 pub struct App {
     pub settings: Settings,
-    pub store: RwLock<Store>,
+    stores: Mutex<Stores>,
+    /// Roles that refuse `AssumeRole` or require an external id, and the sessions handed out.
+    pub roles: Mutex<Roles>,
     faults: Mutex<Vec<FaultRule>>,
     stats: Mutex<Stats>,
     rng: Mutex<StdRng>,
@@ -60,18 +85,80 @@ impl App {
         let rng = StdRng::seed_from_u64(settings.seed);
         Self {
             settings,
-            store: RwLock::new(Store::default()),
+            stores: Mutex::new(Stores::new()),
+            roles: Mutex::new(Roles::default()),
             faults: Mutex::new(Vec::new()),
             stats: Mutex::new(Stats::default()),
             rng: Mutex::new(rng),
         }
     }
 
-    /// Counts the call and applies the fault rules for `operation`; an `Err` is the injected fault.
-    pub async fn enter(&self, operation: &str) -> ApiResult<()> {
+    /// The scope of requests that name no account or region.
+    pub fn default_scope(&self) -> Scope {
+        Scope::new(&self.settings.account, &self.settings.region)
+    }
+
+    /// The store of `scope`, created empty the first time the scope is addressed.
+    pub fn store_of(&self, scope: &Scope) -> Arc<RwLock<Store>> {
+        lock(&self.stores).entry(scope.clone()).or_default().clone()
+    }
+
+    /// Every scope's store (the ticker, the control API's views, the state file).
+    pub fn all_stores(&self) -> Vec<(Scope, Arc<RwLock<Store>>)> {
+        lock(&self.stores)
+            .iter()
+            .map(|(scope, store)| (scope.clone(), store.clone()))
+            .collect()
+    }
+
+    /// Puts jobs in the stores their ARNs name (the default scope for ARNs naming none).
+    pub async fn insert_jobs(&self, jobs: Vec<Job>) {
+        let mut by_scope: BTreeMap<Scope, Vec<Job>> = BTreeMap::new();
+        for job in jobs {
+            let scope = Scope::of_arn(&job.arn).unwrap_or_else(|| self.default_scope());
+            by_scope.entry(scope).or_default().push(job);
+        }
+        for (scope, jobs) in by_scope {
+            self.store_of(&scope).write().await.insert_many(jobs);
+        }
+    }
+
+    /// Every job of every scope.
+    pub async fn all_jobs(&self) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        for (_, store) in self.all_stores() {
+            jobs.extend(store.read().await.all().cloned());
+        }
+        jobs
+    }
+
+    /// Forgets every scope's jobs and knowledge bases.
+    pub fn clear_stores(&self) {
+        lock(&self.stores).clear();
+    }
+
+    /// Counts the call and applies the fault rules for `operation` in `scope`; an `Err` is the
+    /// injected fault.
+    pub async fn enter_in(&self, scope: &Scope, operation: &str) -> ApiResult<()> {
+        self.enter_matching(scope, operation, true).await
+    }
+
+    /// As [`App::enter_in`] for an STS action: only rules naming the action apply, so a region
+    /// failing its Bedrock calls (`"*"`) still hands out credentials.
+    pub async fn enter_sts(&self, scope: &Scope, action: &str) -> ApiResult<()> {
+        self.enter_matching(scope, action, false).await
+    }
+
+    async fn enter_matching(
+        &self,
+        scope: &Scope,
+        operation: &str,
+        wildcard: bool,
+    ) -> ApiResult<()> {
         let (latency, fault) = {
             let mut stats = lock(&self.stats);
             *stats.operations.entry(operation.to_owned()).or_default() += 1;
+            *stats.scopes.entry(scope.label()).or_default() += 1;
             stats.total += 1;
             let mut rules = lock(&self.faults);
             let mut rng = lock(&self.rng);
@@ -79,7 +166,7 @@ impl App {
             let mut fault = None;
             for rule in rules
                 .iter_mut()
-                .filter(|r| r.operation == operation || r.operation == "*")
+                .filter(|r| r.matches(scope, operation, wildcard))
             {
                 latency += rule.latency_ms;
                 let Some(code) = &rule.error else { continue };
@@ -111,6 +198,15 @@ impl App {
 
     pub fn clear_faults(&self) {
         lock(&self.faults).clear();
+    }
+
+    /// Removes the rules of one region (and/or account): the region heals, the rest stay.
+    pub fn clear_faults_of(&self, region: Option<&str>, account: Option<&str>) {
+        lock(&self.faults).retain(|r| {
+            let same_region = region.is_none_or(|x| r.region.as_deref() == Some(x));
+            let same_account = account.is_none_or(|x| r.account.as_deref() == Some(x));
+            !(same_region && same_account)
+        });
     }
 
     pub fn faults(&self) -> Vec<FaultRule> {
@@ -163,16 +259,9 @@ impl App {
     pub fn with_rng<T>(&self, f: impl FnOnce(&mut StdRng) -> T) -> T {
         f(&mut lock(&self.rng))
     }
-
-    pub fn arn(&self, resource: &str, id: &str) -> String {
-        format!(
-            "arn:aws:bedrock:{}:{}:{resource}/{id}",
-            self.settings.region, self.settings.account
-        )
-    }
 }
 
 /// A poisoned lock only means another request panicked; the data is still usable.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -1,6 +1,6 @@
 //! The `/_emulator/` control API: force transitions, seed history, inject faults, read stats.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
@@ -10,10 +10,11 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::{App, FaultRule};
+use crate::app::{lock, App, FaultRule};
 use crate::error::{ApiError, ApiResult};
 use crate::lifecycle;
 use crate::model::{iso, Job, JobKind, RecordCounts, Status};
+use crate::scope::{Scope, Scoped};
 
 /// Body of `POST /_emulator/jobs/{arn-or-id}/status`.
 #[derive(Debug, Deserialize)]
@@ -27,23 +28,50 @@ pub struct ForceStatus {
     pub counts: Option<RecordCounts>,
 }
 
+type Params = Query<HashMap<String, String>>;
+
 /// `POST /_emulator/jobs/{job}/status`, the job as an id, an encoded ARN or a pasted ARN.
 pub async fn job_post(
     State(app): State<Arc<App>>,
     Path(path): Path<String>,
+    Query(q): Params,
     Json(body): Json<ForceStatus>,
 ) -> ApiResult<Json<Value>> {
     let id = job_path(&path, "/status")?;
-    force_status(State(app), Path(id), Json(body)).await
+    force_status(&locate(&app, &id, &q).await, &id, body).await
 }
 
 /// `GET /_emulator/jobs/{job}/event`.
 pub async fn job_get(
     State(app): State<Arc<App>>,
     Path(path): Path<String>,
+    Query(q): Params,
 ) -> ApiResult<Json<Value>> {
     let id = job_path(&path, "/event")?;
-    job_event(State(app), Path(id)).await
+    job_event(&locate(&app, &id, &q).await, &id).await
+}
+
+/// The scope a job lives in: the one its ARN names, the one the `account`/`region` parameters
+/// name, or else the first scope holding a job of that id (ids are unique across scopes).
+async fn locate(app: &Arc<App>, id: &str, q: &HashMap<String, String>) -> Scoped {
+    if let Some(scope) = Scope::of_arn(id) {
+        return Scoped::new(app.clone(), scope);
+    }
+    if q.contains_key("region") || q.contains_key("account") {
+        let defaults = app.default_scope();
+        let pick = |name: &str, default: &String| q.get(name).unwrap_or(default).clone();
+        let scope = Scope::new(
+            pick("account", &defaults.account),
+            pick("region", &defaults.region),
+        );
+        return Scoped::new(app.clone(), scope);
+    }
+    for (scope, store) in app.all_stores() {
+        if store.write().await.find_any_mut(id).is_some() {
+            return Scoped::new(app.clone(), scope);
+        }
+    }
+    Scoped::new(app.clone(), app.default_scope())
 }
 
 /// The job part of `{job}{suffix}` (axum has already decoded `%2F` and `%3A`).
@@ -61,14 +89,10 @@ fn job_path(path: &str, suffix: &str) -> ApiResult<String> {
         })
 }
 
-pub async fn force_status(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-    Json(body): Json<ForceStatus>,
-) -> ApiResult<Json<Value>> {
+pub async fn force_status(app: &Scoped, id: &str, body: ForceStatus) -> ApiResult<Json<Value>> {
     let mut store = app.store.write().await;
     let job = store
-        .find_any_mut(&id)
+        .find_any_mut(id)
         .ok_or_else(|| ApiError::not_found(format!("No job {id}")))?;
     lifecycle::transition(job, Status::parse(&body.status), body.message, Utc::now());
     if let Some(counts) = body.counts {
@@ -77,9 +101,16 @@ pub async fn force_status(
     // A forced job no longer follows a planned lifecycle.
     job.planned_outcome = None;
     // Ingestion statistics and invocation results are what their notifications show.
-    if matches!(job.kind, JobKind::KbIngestion | JobKind::DataAutomation)
-        && job.status.is_terminal()
-    {
+    // So are a resource's failure message and a completed update's new model.
+    let shows_details = matches!(
+        job.kind,
+        JobKind::KbIngestion
+            | JobKind::DataAutomation
+            | JobKind::ProvisionedThroughput
+            | JobKind::CustomModelDeployment
+            | JobKind::CustomModel
+    );
+    if shows_details && job.status.is_terminal() {
         app.with_rng(|rng| lifecycle::finish_details(job, rng));
     }
     Ok(Json(job_view(job)))
@@ -88,13 +119,10 @@ pub async fn force_status(
 /// `GET /_emulator/jobs/{arn-or-id}/event`: the EventBridge event Bedrock would emit for the job's
 /// current state (batch inference and customization jobs only, as in Bedrock), in the documented
 /// shape, ready for `cargo lambda invoke --data-file`.
-pub async fn job_event(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn job_event(app: &Scoped, id: &str) -> ApiResult<Json<Value>> {
     let mut store = app.store.write().await;
     let job = store
-        .find_any_mut(&id)
+        .find_any_mut(id)
         .ok_or_else(|| ApiError::not_found(format!("No job {id}")))?
         .clone();
     let (detail_type, detail) = match job.kind {
@@ -102,7 +130,7 @@ pub async fn job_event(
             "Batch Inference Job State Change",
             json!({
                 "version": "0.0",
-                "accountId": app.settings.account,
+                "accountId": app.scope.account,
                 "batchJobName": job.name,
                 "batchJobArn": job.arn,
                 "batchModelId": job.spec.get("modelId"),
@@ -129,7 +157,7 @@ pub async fn job_event(
                 "baseModelArn": job.spec.get("baseModelArn"),
             }),
         ),
-        JobKind::DataAutomation => return data_automation_event(&app, &job).map(Json),
+        JobKind::DataAutomation => return data_automation_event(app, &job).map(Json),
         _ => {
             return Err(ApiError::validation(
                 "Bedrock emits no EventBridge events for this job family",
@@ -141,9 +169,9 @@ pub async fn job_event(
         "id": format!("{}-{}", job.id, job.last_modified_time.timestamp_millis()),
         "detail-type": detail_type,
         "source": "aws.bedrock",
-        "account": app.settings.account,
+        "account": app.scope.account,
         "time": job.last_modified_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "region": app.settings.region,
+        "region": app.scope.region,
         "resources": [job.arn],
         "detail": detail,
     })))
@@ -152,7 +180,7 @@ pub async fn job_event(
 /// The Data Automation event of the invocation's state, in the shape the Bedrock user guide's
 /// sample shows (`job_id`, `job_status`, no `resources`). Only the Succeeded sample is
 /// documented: the `job_status` words of the other three events are the emulator's guess.
-fn data_automation_event(app: &App, job: &Job) -> ApiResult<Value> {
+fn data_automation_event(app: &Scoped, job: &Job) -> ApiResult<Value> {
     let (detail_type, job_status) = match job.status {
         Status::Created => ("Bedrock Data Automation Job Created", "CREATED"),
         Status::Success => ("Bedrock Data Automation Job Succeeded", "SUCCESS"),
@@ -188,9 +216,9 @@ fn data_automation_event(app: &App, job: &Job) -> ApiResult<Value> {
         "id": format!("{}-{}", job.id, job.last_modified_time.timestamp_millis()),
         "detail-type": detail_type,
         "source": "aws.bedrock",
-        "account": app.settings.account,
+        "account": app.scope.account,
         "time": job.last_modified_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "region": app.settings.region,
+        "region": app.scope.region,
         "resources": [],
         "detail": {
             "job_id": job.id,
@@ -207,9 +235,11 @@ fn data_automation_event(app: &App, job: &Job) -> ApiResult<Value> {
 pub async fn delete_job(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
+    Query(q): Params,
 ) -> ApiResult<Json<Value>> {
     let id = id.trim_start_matches('/');
-    let job = app
+    let job = locate(&app, id, &q)
+        .await
         .store
         .write()
         .await
@@ -241,6 +271,11 @@ pub struct Seed {
     pub knowledge_base_id: Option<String>,
     #[serde(default)]
     pub data_source_id: Option<String>,
+    /// The scope the jobs go to (default: the emulator's default account and region).
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
 }
 
 fn default_spread() -> f64 {
@@ -252,6 +287,12 @@ fn default_prefix() -> String {
 }
 
 pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiResult<Json<Value>> {
+    let defaults = app.default_scope();
+    let scope = Scope::new(
+        seed.account.clone().unwrap_or(defaults.account),
+        seed.region.clone().unwrap_or(defaults.region),
+    );
+    let app = Scoped::new(app, scope);
     if seed.count > 2_000_000 {
         return Err(ApiError::validation("count must be at most 2000000"));
     }
@@ -317,8 +358,8 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
                 counts: RecordCounts::default(),
                 spec: seeded_spec(
                     seed.kind,
-                    &app.settings.region,
-                    &app.settings.account,
+                    &app.scope.region,
+                    &app.scope.account,
                     place.as_ref(),
                 ),
                 planned_outcome: None,
@@ -339,7 +380,7 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
 type Place = (String, String);
 
 /// The knowledge base and data source the seed names (which must exist), or the default ones.
-async fn seeded_place(app: &App, kb: Option<&str>, ds: Option<&str>) -> ApiResult<Place> {
+async fn seeded_place(app: &Scoped, kb: Option<&str>, ds: Option<&str>) -> ApiResult<Place> {
     let mut store = app.store.write().await;
     let registry = &mut store.knowledge;
     if let (Some(kb), Some(ds)) = (kb, ds) {
@@ -355,8 +396,8 @@ async fn seeded_place(app: &App, kb: Option<&str>, ds: Option<&str>) -> ApiResul
         arn: app.arn("knowledge-base", &kb_id),
         name: "seeded-kb".into(),
         description: None,
-        role_arn: format!("arn:aws:iam::{}:role/KnowledgeBaseRole", app.settings.account),
-        configuration: json!({"type": "VECTOR", "vectorKnowledgeBaseConfiguration": {"embeddingModelArn": format!("arn:aws:bedrock:{}::foundation-model/amazon.titan-embed-text-v2:0", app.settings.region)}}),
+        role_arn: format!("arn:aws:iam::{}:role/KnowledgeBaseRole", app.scope.account),
+        configuration: json!({"type": "VECTOR", "vectorKnowledgeBaseConfiguration": {"embeddingModelArn": format!("arn:aws:bedrock:{}::foundation-model/amazon.titan-embed-text-v2:0", app.scope.region)}}),
         storage: None,
         created: now,
     });
@@ -375,7 +416,7 @@ async fn seeded_place(app: &App, kb: Option<&str>, ds: Option<&str>) -> ApiResul
 
 /// A seeded job's id and ARN, in its family's shape.
 fn seeded_identity(
-    app: &App,
+    app: &Scoped,
     kind: JobKind,
     place: Option<&Place>,
     id: String,
@@ -438,6 +479,23 @@ fn seeded_spec(
             "inferenceConfig": {"models": [{"bedrockModel": {"modelIdentifier": "anthropic.claude-3-haiku-20240307-v1:0"}}]},
             "outputDataConfig": {"s3Uri": "s3://seeded-evals/"}
         }),
+        JobKind::ProvisionedThroughput => json!({
+            "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0:200k"),
+            "desiredModelArn": format!("arn:aws:bedrock:{region}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0:200k"),
+            "foundationModelArn": format!("arn:aws:bedrock:{region}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0:200k"),
+            "modelUnits": 1,
+            "desiredModelUnits": 1,
+            "commitmentDuration": "OneMonth"
+        }),
+        // A seeded `Updating` deployment is being moved to this model (Get shows updateDetails).
+        JobKind::CustomModelDeployment => json!({
+            "modelArn": format!("arn:aws:bedrock:{region}:{account}:custom-model/imported/abcdefghijkl"),
+            "updateModelArn": format!("arn:aws:bedrock:{region}:{account}:custom-model/imported/mnopqrstuvwx")
+        }),
+        JobKind::CustomModel => json!({
+            "baseModelArn": format!("arn:aws:bedrock:{region}::foundation-model/amazon.titan-text-express-v1"),
+            "customizationType": "FINE_TUNING"
+        }),
         JobKind::ModelCopy => json!({
             "sourceModelArn": format!("arn:aws:bedrock:us-west-2:{account}:custom-model/amazon.titan-text-express-v1:0:8k/abcdefghijkl"),
             "sourceAccountId": account,
@@ -498,32 +556,82 @@ pub enum FaultsBody {
     One(FaultRule),
 }
 
-pub async fn clear_faults(State(app): State<Arc<App>>) -> Json<Value> {
-    app.clear_faults();
-    Json(json!({ "rules": [] }))
+/// `DELETE /_emulator/faults`: every rule, or (`?region=..&account=..`) the rules of a scope.
+pub async fn clear_faults(State(app): State<Arc<App>>, Query(q): Params) -> Json<Value> {
+    let (region, account) = (q.get("region"), q.get("account"));
+    if region.is_none() && account.is_none() {
+        app.clear_faults();
+    } else {
+        app.clear_faults_of(region.map(String::as_str), account.map(String::as_str));
+    }
+    Json(json!({ "rules": app.faults() }))
 }
 
+/// Body of `POST /_emulator/roles`: how a role's trust policy answers `AssumeRole`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleTrust {
+    pub role_arn: String,
+    /// The trust policy lets nobody in (AccessDenied naming the role).
+    #[serde(default)]
+    pub refuse: bool,
+    /// The trust policy requires this `sts:ExternalId`.
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+pub async fn set_role(State(app): State<Arc<App>>, Json(trust): Json<RoleTrust>) -> Json<Value> {
+    let mut roles = lock(&app.roles);
+    if trust.refuse {
+        roles.refused.insert(trust.role_arn.clone());
+    } else {
+        roles.refused.remove(&trust.role_arn);
+    }
+    match &trust.external_id {
+        Some(id) => roles
+            .external_ids
+            .insert(trust.role_arn.clone(), id.clone()),
+        None => roles.external_ids.remove(&trust.role_arn),
+    };
+    Json(
+        json!({ "roleArn": trust.role_arn, "refuse": trust.refuse, "externalId": trust.external_id }),
+    )
+}
+
+/// Requests per operation and per scope, and jobs per family (all scopes, and per scope).
 pub async fn stats(State(app): State<Arc<App>>) -> Json<Value> {
-    let store = app.store.read().await;
+    let mut totals: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut scopes = serde_json::Map::new();
+    for (scope, store) in app.all_stores() {
+        let store = store.read().await;
+        let mut counts = serde_json::Map::new();
+        for kind in JobKind::ALL {
+            *totals.entry(kind.arn_resource()).or_default() += store.count(kind);
+            counts.insert(kind.arn_resource().to_owned(), json!(store.count(kind)));
+        }
+        scopes.insert(scope.label(), Value::Object(counts));
+    }
     let jobs: serde_json::Map<String, Value> = JobKind::ALL
         .iter()
-        .map(|k| (k.arn_resource().to_owned(), json!(store.count(*k))))
+        .map(|k| {
+            let n = totals.get(k.arn_resource()).copied().unwrap_or(0);
+            (k.arn_resource().to_owned(), json!(n))
+        })
         .collect();
-    Json(json!({ "requests": app.stats(), "jobs": jobs }))
+    Json(json!({ "requests": app.stats(), "jobs": jobs, "scopes": scopes }))
 }
 
 pub async fn reset(State(app): State<Arc<App>>) -> Json<Value> {
-    app.store.write().await.clear();
+    app.clear_stores();
+    *lock(&app.roles) = Default::default();
     app.clear_faults();
     app.reset_stats();
     Json(json!({ "reset": true }))
 }
 
-/// `GET /_emulator/jobs?kind=batch-inference&status=Completed`: ground truth for tests and demos.
-pub async fn jobs(
-    State(app): State<Arc<App>>,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
+/// `GET /_emulator/jobs?kind=batch-inference&status=Completed&region=..&account=..`: ground
+/// truth for tests and demos (every scope unless `region`/`account` narrow it).
+pub async fn jobs(State(app): State<Arc<App>>, Query(q): Params) -> ApiResult<Json<Value>> {
     let kind: Option<JobKind> = q
         .get("kind")
         .map(|k| {
@@ -531,16 +639,33 @@ pub async fn jobs(
                 .map_err(|_| ApiError::validation(format!("unknown kind {k}")))
         })
         .transpose()?;
-    let store = app.store.read().await;
-    let mut views: Vec<&Job> = store
-        .all()
-        .filter(|j| kind.is_none_or(|k| j.kind == k))
-        .filter(|j| q.get("status").is_none_or(|s| s == j.status.as_str()))
+    let mut views: Vec<(Scope, Job)> = Vec::new();
+    for (scope, store) in app.all_stores() {
+        let in_scope = q.get("region").is_none_or(|r| *r == scope.region)
+            && q.get("account").is_none_or(|a| *a == scope.account);
+        if !in_scope {
+            continue;
+        }
+        let store = store.read().await;
+        views.extend(
+            store
+                .all()
+                .filter(|j| kind.is_none_or(|k| j.kind == k))
+                .filter(|j| q.get("status").is_none_or(|s| s == j.status.as_str()))
+                .map(|j| (scope.clone(), j.clone())),
+        );
+    }
+    views.sort_by(|a, b| (a.1.submit_time, &a.1.id).cmp(&(b.1.submit_time, &b.1.id)));
+    let views: Vec<Value> = views
+        .iter()
+        .map(|(scope, job)| {
+            let mut view = job_view(job);
+            view["account"] = json!(scope.account);
+            view["region"] = json!(scope.region);
+            view
+        })
         .collect();
-    views.sort_by_key(|j| (j.submit_time, j.id.clone()));
-    Ok(Json(
-        json!({ "jobs": views.into_iter().map(job_view).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(json!({ "jobs": views })))
 }
 
 fn job_view(job: &Job) -> Value {

@@ -2,7 +2,8 @@
 //! (restJson1): batch inference, model import, customization, evaluation and model copy jobs on
 //! `bedrock`, asynchronous invocations on `bedrock-runtime`, knowledge-base ingestion jobs on
 //! `bedrock-agent`, Data Automation invocations on `bedrock-data-automation-runtime` (awsJson
-//! 1.1), all on one port, plus a `/_emulator/` control API.
+//! 1.1), all on one port, plus a `/_emulator/` control API. One process serves many accounts
+//! and regions (see [`scope`]) and answers STS `AssumeRole` for them (see [`sts`]).
 
 pub mod api;
 pub mod app;
@@ -11,9 +12,11 @@ pub mod error;
 pub mod knowledge;
 pub mod lifecycle;
 pub mod model;
+pub mod scope;
 pub mod settings;
 pub mod state_file;
 pub mod store;
+pub mod sts;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,10 +27,13 @@ use tokio::net::TcpListener;
 
 pub use app::{App, FaultRule};
 pub use model::JobKind;
+pub use scope::{Scope, Scoped};
 pub use settings::AutoAdvance;
 pub use settings::Settings;
 
-use api::{bedrock, bedrock_agent, bedrock_runtime, data_automation, evaluation, tagging};
+use api::{
+    bedrock, bedrock_agent, bedrock_runtime, data_automation, evaluation, resources, tagging,
+};
 
 /// All routes: the AWS operations and the control API.
 pub fn router(app: Arc<App>) -> Router {
@@ -98,8 +104,8 @@ pub fn router(app: Arc<App>) -> Router {
             "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs/{job}/stop",
             post(bedrock_agent::stop_ingestion_job),
         )
-        // bedrock-data-automation-runtime is awsJson: every operation is a POST to `/`.
-        .route("/", post(data_automation::dispatch))
+        // bedrock-data-automation-runtime (awsJson) and STS (query) both POST to `/`.
+        .route("/", post(root))
         .route(
             "/evaluation-jobs",
             post(evaluation::create_evaluation).get(evaluation::list_evaluation),
@@ -114,6 +120,39 @@ pub fn router(app: Arc<App>) -> Router {
             post(evaluation::create_copy).get(evaluation::list_copy),
         )
         .route("/model-copy-jobs/{arn}", get(evaluation::get_copy))
+        .route(
+            "/provisioned-model-throughput",
+            post(resources::create_throughput),
+        )
+        .route(
+            "/provisioned-model-throughput/{id}",
+            get(resources::get_throughput)
+                .patch(resources::update_throughput)
+                .delete(resources::delete_throughput),
+        )
+        .route(
+            "/provisioned-model-throughputs",
+            get(resources::list_throughputs),
+        )
+        .route(
+            "/model-customization/custom-model-deployments",
+            post(resources::create_deployment).get(resources::list_deployments),
+        )
+        .route(
+            "/model-customization/custom-model-deployments/{id}",
+            get(resources::get_deployment)
+                .patch(resources::update_deployment)
+                .delete(resources::delete_deployment),
+        )
+        .route("/custom-models", get(resources::list_models))
+        .route(
+            "/custom-models/create-custom-model",
+            post(resources::create_model),
+        )
+        .route(
+            "/custom-models/{id}",
+            get(resources::get_model).delete(resources::delete_model),
+        )
         .route("/_emulator/jobs", get(control::jobs))
         // {*path}: a job id, an encoded ARN, or an ARN pasted as is (its slashes unencoded),
         // then /status (POST) or /event (GET); DELETE takes the job alone.
@@ -128,10 +167,24 @@ pub fn router(app: Arc<App>) -> Router {
             "/_emulator/faults",
             post(control::add_faults).delete(control::clear_faults),
         )
+        .route("/_emulator/roles", post(control::set_role))
         .route("/_emulator/stats", get(control::stats))
         .route("/_emulator/reset", post(control::reset))
         .fallback(unknown_operation)
         .with_state(app)
+}
+
+/// `POST /`: awsJson calls name their operation in `X-Amz-Target`; STS's query calls do not.
+async fn root(
+    app: Scoped,
+    headers: axum::http::HeaderMap,
+    raw: axum::body::Bytes,
+) -> axum::response::Response {
+    if headers.contains_key("x-amz-target") {
+        data_automation::dispatch(app, headers, raw).await
+    } else {
+        sts::dispatch(app, raw).await
+    }
 }
 
 async fn unknown_operation(uri: axum::http::Uri) -> error::ApiError {

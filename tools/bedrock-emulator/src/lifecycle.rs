@@ -10,6 +10,8 @@ use rand::Rng;
 
 use crate::app::App;
 use crate::model::{fit_outcome, Job, JobKind, RecordCounts, Status};
+use crate::scope::Scope;
+use crate::store::Store;
 
 /// Moves a job to `status` now; terminal statuses set `endTime`.
 pub fn transition(job: &mut Job, status: Status, message: Option<String>, now: DateTime<Utc>) {
@@ -45,7 +47,8 @@ pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
         _ => {}
     }
     let total: i64 = rng.random_range(10..=5000);
-    let failed = |job: &Job| match job.kind {
+    let failed = |job: &Job| {
+        match job.kind {
         JobKind::BatchInference => "Job failed: the input file contained no valid records.",
         JobKind::ModelImport => {
             "Model import failed: config.json is missing from the model data source."
@@ -56,7 +59,17 @@ pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
         JobKind::ModelCopy => {
             "The source model could not be copied: the KMS key is not accessible."
         }
+        JobKind::ProvisionedThroughput => {
+            "Insufficient capacity for the requested model units in this region. Try fewer model units or another region."
+        }
+        JobKind::CustomModelDeployment => {
+            "The deployment could not be created: the custom model's artifacts could not be loaded."
+        }
+        JobKind::CustomModel => {
+            "The model weights could not be read: config.json is missing from the S3 location."
+        }
         _ => "The model failed to process the request.",
+    }
     };
     let status = job.status.clone();
     match status {
@@ -89,7 +102,21 @@ pub fn finish_details(job: &mut Job, rng: &mut StdRng) {
                 };
             }
         }
-        Status::Failed if job.message.is_none() => job.message = Some(failed(job).to_owned()),
+        Status::Failed | Status::UpdateFailed if job.message.is_none() => {
+            job.message = Some(failed(job).to_owned())
+        }
+        // An update that completes takes effect: the new model, the new units.
+        Status::InService | Status::UpdateCompleted => {
+            for (now, desired) in [
+                ("modelArn", "desiredModelArn"),
+                ("modelUnits", "desiredModelUnits"),
+                ("modelArn", "updateModelArn"),
+            ] {
+                if let Some(v) = job.spec.get(desired).cloned() {
+                    job.spec.insert(now.into(), v);
+                }
+            }
+        }
         Status::Completed if job.kind == JobKind::ModelCustomization => {
             let model = job
                 .spec_str("customModelName")
@@ -179,10 +206,15 @@ fn invocation_details(job: &mut Job) {
     }
 }
 
-/// Advances every job whose current state has lasted `step`, once.
+/// Advances every job (of every scope) whose current state has lasted `step`, once.
 pub async fn tick(app: &App, step: Duration, now: DateTime<Utc>) {
     let step = chrono::Duration::from_std(step).unwrap_or_default();
-    let mut store = app.store.write().await;
+    for (_, store) in app.all_stores() {
+        tick_store(app, &mut *store.write().await, step, now);
+    }
+}
+
+fn tick_store(app: &App, store: &mut Store, step: chrono::Duration, now: DateTime<Utc>) {
     let due: Vec<String> = store
         .all()
         .filter(|j| j.planned_outcome.is_some() && !j.status.is_terminal())
@@ -200,7 +232,56 @@ pub async fn tick(app: &App, step: Duration, now: DateTime<Utc>) {
         if finished {
             app.with_rng(|rng| finish_details(job, rng));
         }
+        if let Some(model) = produced_model(app, job, now) {
+            store.insert(model);
+        }
     }
+}
+
+/// The custom model a completed customization job produced, as `ListCustomModels` and
+/// `GetCustomModel` then show it (`Active`, naming the job); its ARN becomes the job's
+/// `outputModelArn`.
+fn produced_model(app: &App, job: &mut Job, now: DateTime<Utc>) -> Option<Job> {
+    if job.kind != JobKind::ModelCustomization || job.status != Status::Completed {
+        return None;
+    }
+    let base_arn = job.spec.get("baseModelArn").cloned().unwrap_or_default();
+    let base = base_arn
+        .as_str()
+        .and_then(|a| a.rsplit('/').next())
+        .unwrap_or("custom");
+    let id = app.new_id();
+    // The model lives where its job ran (the job's ARN names the account and region).
+    let scope = Scope::of_arn(&job.arn).unwrap_or_else(|| app.default_scope());
+    let arn = format!(
+        "arn:aws:bedrock:{}:{}:custom-model/{base}/{id}",
+        scope.region, scope.account
+    );
+    job.spec.insert("outputModelArn".into(), arn.clone().into());
+    let mut spec = serde_json::Map::new();
+    spec.insert("baseModelArn".into(), base_arn.clone());
+    spec.insert("jobArn".into(), job.arn.clone().into());
+    let kind = job.spec.get("customizationType").cloned();
+    spec.insert(
+        "customizationType".into(),
+        kind.unwrap_or("FINE_TUNING".into()),
+    );
+    Some(Job {
+        kind: JobKind::CustomModel,
+        id,
+        arn,
+        name: job.spec_str("customModelName").map(str::to_owned),
+        status: Status::Active,
+        message: None,
+        submit_time: now,
+        last_modified_time: now,
+        end_time: Some(now),
+        client_request_token: None,
+        counts: RecordCounts::default(),
+        spec,
+        planned_outcome: None,
+        tags: Default::default(),
+    })
 }
 
 /// Runs [`tick`] forever (spawned by the server).

@@ -15,10 +15,10 @@ struct Cli {
     /// Port; 0 picks a free one. The first stdout line is always `listening on http://HOST:PORT`.
     #[arg(long, default_value_t = 4010)]
     port: u16,
-    /// Region used in ARNs.
+    /// Region of requests that name none (unsigned ones); signed requests use their SigV4 region.
     #[arg(long, default_value = "us-east-1")]
     region: String,
-    /// Account id used in ARNs.
+    /// Account of requests whose access key names none (see the README: access keys and accounts).
     #[arg(long, default_value = "123456789012")]
     account: String,
     /// Jobs move through their states on their own and end in a random outcome.
@@ -82,13 +82,13 @@ async fn main() -> std::io::Result<()> {
                 jobs.len(),
                 path.display()
             );
-            running.app.store.write().await.insert_many(jobs);
+            running.app.insert_jobs(jobs).await;
         }
     }
     println!("listening on {}", running.endpoint());
     shutdown_signal().await?;
     if let Some(path) = &cli.state_file {
-        let jobs: Vec<_> = running.app.store.read().await.all().cloned().collect();
+        let jobs = running.app.all_jobs().await;
         bedrock_emulator::state_file::save(path, &jobs)?;
         eprintln!(
             "bedrock-emulator: saved {} jobs to {}",

@@ -24,10 +24,18 @@ pub enum JobKind {
     ModelEvaluation,
     /// `CreateModelCopyJob` (a custom model copied into this region).
     ModelCopy,
+    /// `CreateProvisionedModelThroughput`: a resource that settles (`InService`) and re-opens
+    /// (`UpdateProvisionedModelThroughput`: `Updating`).
+    ProvisionedThroughput,
+    /// `CreateCustomModelDeployment` (on-demand): `Active`, and re-opens on an update (the
+    /// job's status is then the update's: `Updating`, `UpdateCompleted`, `UpdateFailed`).
+    CustomModelDeployment,
+    /// `CreateCustomModel`: `Creating`, then `Active` or `Failed`.
+    CustomModel,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 11] = [
         JobKind::BatchInference,
         JobKind::ModelImport,
         JobKind::AsyncInvoke,
@@ -36,6 +44,9 @@ impl JobKind {
         JobKind::DataAutomation,
         JobKind::ModelEvaluation,
         JobKind::ModelCopy,
+        JobKind::ProvisionedThroughput,
+        JobKind::CustomModelDeployment,
+        JobKind::CustomModel,
     ];
 
     /// The ARN resource type, e.g. `model-invocation-job`.
@@ -51,6 +62,9 @@ impl JobKind {
             JobKind::DataAutomation => "data-automation-invocation",
             JobKind::ModelEvaluation => "evaluation-job",
             JobKind::ModelCopy => "model-copy-job",
+            JobKind::ProvisionedThroughput => "provisioned-model",
+            JobKind::CustomModelDeployment => "custom-model-deployment",
+            JobKind::CustomModel => "custom-model",
         }
     }
 
@@ -87,6 +101,16 @@ impl JobKind {
             JobKind::ModelEvaluation => {
                 &[InProgress, Completed, Failed, Stopping, Stopped, Deleting]
             }
+            JobKind::ProvisionedThroughput => &[Creating, InService, Updating, Failed],
+            JobKind::CustomModelDeployment => &[
+                Creating,
+                Active,
+                Failed,
+                Updating,
+                UpdateCompleted,
+                UpdateFailed,
+            ],
+            JobKind::CustomModel => &[Active, Creating, Failed],
         }
     }
 
@@ -96,6 +120,9 @@ impl JobKind {
             JobKind::BatchInference => Status::Submitted,
             JobKind::KbIngestion => Status::Starting,
             JobKind::DataAutomation => Status::Created,
+            JobKind::ProvisionedThroughput
+            | JobKind::CustomModelDeployment
+            | JobKind::CustomModel => Status::Creating,
             _ => Status::InProgress,
         }
     }
@@ -103,6 +130,16 @@ impl JobKind {
     /// The status names, for validation messages.
     pub fn status_names(self) -> Vec<&'static str> {
         self.statuses().iter().map(Status::name).collect()
+    }
+
+    /// The statuses a List's status filter accepts (a deployment's update statuses are not
+    /// among them: the List shows such a deployment as `Active`).
+    pub fn listed_statuses(self) -> Vec<Status> {
+        self.statuses()
+            .iter()
+            .filter(|s| s.listed_as(self) == **s)
+            .cloned()
+            .collect()
     }
 }
 
@@ -134,11 +171,18 @@ pub enum Status {
     ServiceError,
     ClientError,
     Deleting,
+    /// Resources: provisioned throughput, custom models and their deployments.
+    Creating,
+    InService,
+    Updating,
+    Active,
+    UpdateCompleted,
+    UpdateFailed,
     Other(String),
 }
 
 impl Status {
-    const KNOWN: [Status; 21] = [
+    const KNOWN: [Status; 27] = [
         Status::Submitted,
         Status::Validating,
         Status::Scheduled,
@@ -160,6 +204,12 @@ impl Status {
         Status::ServiceError,
         Status::ClientError,
         Status::Deleting,
+        Status::Creating,
+        Status::InService,
+        Status::Updating,
+        Status::Active,
+        Status::UpdateCompleted,
+        Status::UpdateFailed,
     ];
 
     pub fn parse(raw: &str) -> Status {
@@ -193,6 +243,12 @@ impl Status {
             Status::ServiceError => "ServiceError",
             Status::ClientError => "ClientError",
             Status::Deleting => "Deleting",
+            Status::Creating => "Creating",
+            Status::InService => "InService",
+            Status::Updating => "Updating",
+            Status::Active => "Active",
+            Status::UpdateCompleted => "UpdateCompleted",
+            Status::UpdateFailed => "UpdateFailed",
             Status::Other(_) => "",
         }
     }
@@ -219,7 +275,23 @@ impl Status {
                 | Status::Success
                 | Status::ServiceError
                 | Status::ClientError
+                | Status::InService
+                | Status::Active
+                | Status::UpdateCompleted
+                | Status::UpdateFailed
         )
+    }
+
+    /// The `status` a List or Get shows: a deployment being updated stays `Active` there (its
+    /// update's status is in `updateDetails`).
+    pub fn listed_as(&self, kind: JobKind) -> Status {
+        match (kind, self) {
+            (
+                JobKind::CustomModelDeployment,
+                Status::Updating | Status::UpdateCompleted | Status::UpdateFailed,
+            ) => Status::Active,
+            (_, other) => other.clone(),
+        }
     }
 
     /// A status a job is on its way to being stopped in.
@@ -256,7 +328,9 @@ pub fn fit_outcome(kind: JobKind, outcome: &Status) -> Status {
         return outcome.clone();
     }
     let nearest: &[Status] = match outcome {
-        Completed | PartiallyCompleted | Complete | Success => &[Completed, Complete, Success],
+        Completed | PartiallyCompleted | Complete | Success | InService | Active => {
+            &[Completed, Complete, Success, InService, Active]
+        }
         Stopped | IngestionStopped => &[Stopped, IngestionStopped, Failed, IngestionFailed],
         _ => &[Failed, IngestionFailed, ClientError],
     };

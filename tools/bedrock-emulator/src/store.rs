@@ -93,7 +93,12 @@ impl Store {
     fn index_names(&mut self, job: &Job) {
         if let (
             Some(name),
-            JobKind::ModelImport | JobKind::ModelCustomization | JobKind::ModelEvaluation,
+            JobKind::ModelImport
+            | JobKind::ModelCustomization
+            | JobKind::ModelEvaluation
+            | JobKind::ProvisionedThroughput
+            | JobKind::CustomModelDeployment
+            | JobKind::CustomModel,
         ) = (&job.name, job.kind)
         {
             self.by_name
@@ -117,6 +122,18 @@ impl Store {
         self.by_name.retain(|_, v| *v != id);
         self.by_token.retain(|_, v| *v != id);
         Some(job)
+    }
+
+    /// Gives a job a new name (`UpdateProvisionedModelThroughput`'s
+    /// `desiredProvisionedModelName`): the old one is free again.
+    pub fn rename(&mut self, kind: JobKind, id: &str, name: &str) {
+        let Some(job) = self.jobs.get_mut(id) else {
+            return;
+        };
+        if let Some(old) = job.name.replace(name.to_owned()) {
+            self.by_name.remove(&(kind, old));
+        }
+        self.by_name.insert((kind, name.to_owned()), id.to_owned());
     }
 
     pub fn clear(&mut self) {
@@ -199,7 +216,10 @@ impl Store {
         let window = index.get(lo..hi.max(lo)).unwrap_or_default();
         let matching = |key: &&Key| -> Option<&Job> {
             let job = self.jobs.get(&key.1)?;
-            let status_ok = query.status.as_ref().is_none_or(|s| *s == job.status);
+            let status_ok = query
+                .status
+                .as_ref()
+                .is_none_or(|s| *s == job.status.listed_as(job.kind));
             let name_ok = query.name_contains.as_ref().is_none_or(|n| {
                 job.name
                     .as_deref()

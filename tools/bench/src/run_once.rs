@@ -204,6 +204,34 @@ pub async fn run(args: RunOnce) -> Result<(), Box<dyn std::error::Error>> {
                 .run(ModelCopySource::new(aws_sdk_bedrock::Client::new(&sdk)))
                 .await?
         }
+        JobKind::ProvisionedThroughput => {
+            let client = aws_sdk_bedrock::Client::new(&sdk);
+            wiring
+                .run(
+                    jobwatch::adapters::provisioned_throughput::ProvisionedThroughputSource::new(
+                        client,
+                    ),
+                )
+                .await?
+        }
+        JobKind::CustomModelDeployment => {
+            let client = aws_sdk_bedrock::Client::new(&sdk);
+            wiring
+                .run(
+                    jobwatch::adapters::custom_model_deployment::CustomModelDeploymentSource::new(
+                        client,
+                    ),
+                )
+                .await?
+        }
+        JobKind::CustomModel => {
+            let client = aws_sdk_bedrock::Client::new(&sdk);
+            wiring
+                .run(jobwatch::adapters::custom_model::CustomModelSource::new(
+                    client,
+                ))
+                .await?
+        }
     };
     report["mode"] = json!(args.mode);
     report["wall_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);

@@ -5,12 +5,15 @@
 use chrono::{DateTime, Utc};
 use jobwatch::adapters::async_invoke::AsyncInvokeSource;
 use jobwatch::adapters::batch::BatchInferenceSource;
+use jobwatch::adapters::custom_model::CustomModelSource;
+use jobwatch::adapters::custom_model_deployment::CustomModelDeploymentSource;
 use jobwatch::adapters::customization::CustomizationSource;
 use jobwatch::adapters::data_automation::DataAutomationSource;
 use jobwatch::adapters::evaluation::EvaluationSource;
 use jobwatch::adapters::kb_ingestion::KbIngestionSource;
 use jobwatch::adapters::model_copy::ModelCopySource;
 use jobwatch::adapters::model_import::ModelImportSource;
+use jobwatch::adapters::provisioned_throughput::ProvisionedThroughputSource;
 use jobwatch::domain::JobKind;
 use jobwatch::ports::JobSource;
 use jobwatch::{Poller, RunSummary};
@@ -49,6 +52,17 @@ pub async fn run(ops: &Ops, since: DateTime<Utc>, kinds: &[JobKind]) -> Result<(
             }
             JobKind::KbIngestion => {
                 backfill(ops, KbIngestionSource::from_sdk(sdk, config), since).await
+            }
+            JobKind::ProvisionedThroughput => {
+                let source = ProvisionedThroughputSource::from_sdk(sdk, config);
+                backfill(ops, source, since).await
+            }
+            JobKind::CustomModelDeployment => {
+                let source = CustomModelDeploymentSource::from_sdk(sdk, config);
+                backfill(ops, source, since).await
+            }
+            JobKind::CustomModel => {
+                backfill(ops, CustomModelSource::from_sdk(sdk, config), since).await
             }
             // No List: invocations are known from their events, and the poll reads those.
             JobKind::DataAutomation => {

@@ -1,14 +1,21 @@
 //! The Bedrock emulator in-process, SDK clients pointed at it, and its control API.
 
+use std::sync::Arc;
+
 use aws_config::SdkConfig;
 use aws_sdk_bedrock::config::retry::RetryConfig;
-use bedrock_emulator::{Running, Settings};
+use bedrock_emulator::{Running, Scope, Settings};
 use serde_json::{json, Value};
 
 /// A running emulator with `bedrock` and `bedrock-runtime` clients and an HTTP client for
-/// `/_emulator/` control calls.
+/// `/_emulator/` control calls. The clients address the default account and region;
+/// [`Emulator::in_scope`] gives a handle on the same emulator whose clients address another.
 pub struct Emulator {
-    pub running: Running,
+    pub running: Arc<Running>,
+    /// The config the clients were built from (region, credentials, retries).
+    pub base: SdkConfig,
+    /// The account and region this handle's clients address (`None`: the defaults).
+    pub scope: Option<Scope>,
     pub bedrock: aws_sdk_bedrock::Client,
     pub runtime: aws_sdk_bedrockruntime::Client,
     /// bedrock-agent (knowledge bases, data sources, ingestion jobs).
@@ -49,6 +56,11 @@ impl Emulator {
         let running = bedrock_emulator::start(settings)
             .await
             .expect("emulator starts");
+        Self::clients(Arc::new(running), base, None)
+    }
+
+    /// Handles sharing one running emulator: `base` says whom the clients sign as, and where.
+    pub(crate) fn clients(running: Arc<Running>, base: &SdkConfig, scope: Option<Scope>) -> Self {
         let bedrock = aws_sdk_bedrock::config::Builder::from(base)
             .endpoint_url(running.endpoint())
             .build();
@@ -69,6 +81,8 @@ impl Emulator {
             ),
             runtime: aws_sdk_bedrockruntime::Client::from_conf(runtime),
             running,
+            base: base.clone(),
+            scope,
             http: reqwest::Client::new(),
         }
     }
@@ -264,9 +278,11 @@ impl Emulator {
         self.control_get(&format!("jobs/{id}/event")).await
     }
 
-    /// The ARNs of every job the emulator has, in its listing order.
+    /// The ARNs of every job the emulator has (of this handle's scope, for a scoped handle), in
+    /// its listing order.
     pub async fn job_arns(&self) -> Vec<String> {
-        self.control_get("jobs").await["jobs"]
+        self.control_get(&format!("jobs{}", self.scope_query()))
+            .await["jobs"]
             .as_array()
             .map(|jobs| {
                 jobs.iter()
@@ -476,7 +492,7 @@ impl Emulator {
     async fn rest(&self, path: &str, body: Value) -> String {
         let response = self
             .http
-            .post(format!("{}/{path}", self.endpoint()))
+            .post(format!("{}/{path}{}", self.endpoint(), self.scope_query()))
             .json(&body)
             .send()
             .await

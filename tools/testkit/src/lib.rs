@@ -6,10 +6,14 @@
 mod bus;
 pub mod emf;
 mod emulator;
+mod resources;
+mod scopes;
 mod stack;
 
 pub use bus::BusQueue;
 pub use emulator::{eventually, Emulator};
+pub use resources::THROUGHPUT_MODEL;
+pub use scopes::{access_key_for, RegionFault, DEFAULT_ACCOUNT};
 pub use stack::{unique, Stack};
 
 use std::io::{BufRead, BufReader};

@@ -1,20 +1,19 @@
 //! The `bedrock` control-plane operations: batch inference and model import jobs.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::input::{self, ListParams};
 use super::render;
-use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::lifecycle;
 use crate::model::{Job, JobKind, Status};
+use crate::scope::Scoped;
 
 type Q = Query<HashMap<String, String>>;
 
@@ -33,7 +32,7 @@ const IMPORT_LIST: ListParams = ListParams {
     name_filter: true,
 };
 
-pub async fn create_batch(State(app): State<Arc<App>>, raw: Bytes) -> ApiResult<Json<Value>> {
+pub async fn create_batch(app: Scoped, raw: Bytes) -> ApiResult<Json<Value>> {
     app.enter("CreateModelInvocationJob").await?;
     let body = input::body(&raw)?;
     let name = input::required_str(&body, "jobName")?;
@@ -62,15 +61,12 @@ pub async fn create_batch(State(app): State<Arc<App>>, raw: Bytes) -> ApiResult<
     Ok(Json(json!({ "jobArn": arn })))
 }
 
-pub async fn get_batch(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn get_batch(app: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("GetModelInvocationJob").await?;
     get(&app, JobKind::BatchInference, &id).await
 }
 
-pub async fn list_batch(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult<Json<Value>> {
+pub async fn list_batch(app: Scoped, Query(q): Q) -> ApiResult<Json<Value>> {
     app.enter("ListModelInvocationJobs").await?;
     list(
         &app,
@@ -84,24 +80,18 @@ pub async fn list_batch(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult<J
     .await
 }
 
-pub async fn stop_batch(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn stop_batch(app: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("StopModelInvocationJob").await?;
     stop(&app, JobKind::BatchInference, &id).await
 }
 
-pub async fn stop_customization(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn stop_customization(app: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("StopModelCustomizationJob").await?;
     stop(&app, JobKind::ModelCustomization, &id).await
 }
 
 /// Moves a running job to `Stopping`; it reaches `Stopped` one lifecycle step later.
-pub async fn stop(app: &App, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {
+pub async fn stop(app: &Scoped, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {
     input::identifier(kind, id)?;
     let mut store = app.store.write().await;
     let job = store
@@ -118,10 +108,7 @@ pub async fn stop(app: &App, kind: JobKind, id: &str) -> ApiResult<Json<Value>> 
     Ok(Json(json!({})))
 }
 
-pub async fn create_import(
-    State(app): State<Arc<App>>,
-    raw: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_import(app: Scoped, raw: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     app.enter("CreateModelImportJob").await?;
     let body = input::body(&raw)?;
     let name = input::required_str(&body, "jobName")?;
@@ -146,10 +133,7 @@ pub async fn create_import(
     Ok((StatusCode::CREATED, Json(json!({ "jobArn": arn }))))
 }
 
-pub async fn create_customization(
-    State(app): State<Arc<App>>,
-    raw: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_customization(app: Scoped, raw: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     app.enter("CreateModelCustomizationJob").await?;
     let mut body = input::body(&raw)?;
     let name = input::required_str(&body, "jobName")?.to_owned();
@@ -193,7 +177,7 @@ pub async fn create_customization(
     } else {
         format!(
             "arn:aws:bedrock:{}::foundation-model/{base}",
-            app.settings.region
+            app.scope.region
         )
     };
     body.insert("baseModelArn".into(), json!(base_arn));
@@ -202,18 +186,12 @@ pub async fn create_customization(
     Ok((StatusCode::CREATED, Json(json!({ "jobArn": arn }))))
 }
 
-pub async fn get_customization(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn get_customization(app: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("GetModelCustomizationJob").await?;
     get(&app, JobKind::ModelCustomization, &id).await
 }
 
-pub async fn list_customization(
-    State(app): State<Arc<App>>,
-    Query(q): Q,
-) -> ApiResult<Json<Value>> {
+pub async fn list_customization(app: Scoped, Query(q): Q) -> ApiResult<Json<Value>> {
     app.enter("ListModelCustomizationJobs").await?;
     list(
         &app,
@@ -227,15 +205,12 @@ pub async fn list_customization(
     .await
 }
 
-pub async fn get_import(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn get_import(app: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("GetModelImportJob").await?;
     get(&app, JobKind::ModelImport, &id).await
 }
 
-pub async fn list_import(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult<Json<Value>> {
+pub async fn list_import(app: Scoped, Query(q): Q) -> ApiResult<Json<Value>> {
     app.enter("ListModelImportJobs").await?;
     list(
         &app,
@@ -252,7 +227,7 @@ pub async fn list_import(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult<
 /// Creates a job (or returns the one a repeated `clientRequestToken` already created), with the
 /// tags of the operation's tag member.
 pub async fn create(
-    app: &App,
+    app: &Scoped,
     kind: JobKind,
     name: Option<&str>,
     body: &Map<String, Value>,
@@ -310,7 +285,7 @@ pub async fn create(
     Ok(arn)
 }
 
-pub async fn get(app: &App, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {
+pub async fn get(app: &Scoped, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {
     input::identifier(kind, id)?;
     let store = app.store.read().await;
     let job = store.find(kind, id).ok_or_else(|| not_found(kind, id))?;
@@ -318,7 +293,7 @@ pub async fn get(app: &App, kind: JobKind, id: &str) -> ApiResult<Json<Value>> {
 }
 
 pub async fn list(
-    app: &App,
+    app: &Scoped,
     kind: JobKind,
     params: &ListParams,
     q: &HashMap<String, String>,

@@ -1,21 +1,19 @@
 //! The `bedrock-agent` operations of knowledge-base ingestion (restJson1): knowledge bases, data
 //! sources and ingestion jobs, with the List operations' real sorting, filters and paging.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
 use super::input;
-use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::knowledge::{self, DataSource, KnowledgeBase};
 use crate::lifecycle;
 use crate::model::{iso, Job, JobKind, Status};
+use crate::scope::Scoped;
 
 type Created = ApiResult<(StatusCode, Json<Value>)>;
 
@@ -79,7 +77,7 @@ fn optional_str(body: &Map<String, Value>, member: &str) -> Option<String> {
     body.get(member).and_then(Value::as_str).map(str::to_owned)
 }
 
-pub async fn create_knowledge_base(State(app): State<Arc<App>>, raw: Bytes) -> Created {
+pub async fn create_knowledge_base(app: Scoped, raw: Bytes) -> Created {
     app.enter("CreateKnowledgeBase").await?;
     let body = input::body(&raw)?;
     let name = name(&body)?;
@@ -117,20 +115,14 @@ pub async fn create_knowledge_base(State(app): State<Arc<App>>, raw: Bytes) -> C
     ))
 }
 
-pub async fn get_knowledge_base(
-    State(app): State<Arc<App>>,
-    Path(kb_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn get_knowledge_base(app: Scoped, Path(kb_id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("GetKnowledgeBase").await?;
     let store = app.store.read().await;
     let kb = store.knowledge.base(&kb_id)?;
     Ok(Json(json!({ "knowledgeBase": knowledge::render_base(kb) })))
 }
 
-pub async fn list_knowledge_bases(
-    State(app): State<Arc<App>>,
-    raw: Bytes,
-) -> ApiResult<Json<Value>> {
+pub async fn list_knowledge_bases(app: Scoped, raw: Bytes) -> ApiResult<Json<Value>> {
     app.enter("ListKnowledgeBases").await?;
     let (max, token) = paging(&input::body_or_empty(&raw)?)?;
     let store = app.store.read().await;
@@ -146,7 +138,7 @@ pub async fn list_knowledge_bases(
 }
 
 pub async fn create_data_source(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path(kb_id): Path<String>,
     raw: Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -192,7 +184,7 @@ pub async fn create_data_source(
 }
 
 pub async fn list_data_sources(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path(kb_id): Path<String>,
     raw: Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -252,7 +244,7 @@ fn outcome_in(description: Option<&str>) -> Option<Status> {
 }
 
 pub async fn start_ingestion_job(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path((kb_id, ds_id)): Path<(String, String)>,
     raw: Bytes,
 ) -> Created {
@@ -289,7 +281,7 @@ pub async fn start_ingestion_job(
 
 /// A `STARTING` ingestion job of the data source `ds_id` of the knowledge base `kb_arn`.
 pub fn new_ingestion_job(
-    app: &App,
+    app: &Scoped,
     kb_arn: &str,
     ds_id: &str,
     description: Option<String>,
@@ -343,7 +335,7 @@ fn find_job<'a>(
 }
 
 pub async fn get_ingestion_job(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path((kb_id, ds_id, job_id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     app.enter("GetIngestionJob").await?;
@@ -353,7 +345,7 @@ pub async fn get_ingestion_job(
 }
 
 pub async fn stop_ingestion_job(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path((kb_id, ds_id, job_id)): Path<(String, String, String)>,
 ) -> Created {
     app.enter("StopIngestionJob").await?;
@@ -503,7 +495,7 @@ fn decode(token: &str) -> ApiResult<SortKey> {
 }
 
 pub async fn list_ingestion_jobs(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Path((kb_id, ds_id)): Path<(String, String)>,
     raw: Bytes,
 ) -> ApiResult<Json<Value>> {

@@ -1,18 +1,17 @@
 //! The `bedrock-runtime` asynchronous invocation operations.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::bedrock::{create, get, list};
 use super::input::{self, ListParams};
-use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::model::JobKind;
+use crate::scope::Scoped;
 
 const ASYNC_LIST: ListParams = ListParams {
     after: "submitTimeAfter",
@@ -21,7 +20,7 @@ const ASYNC_LIST: ListParams = ListParams {
     name_filter: false,
 };
 
-pub async fn start(State(app): State<Arc<App>>, raw: Bytes) -> ApiResult<Json<Value>> {
+pub async fn start(app: Scoped, raw: Bytes) -> ApiResult<Json<Value>> {
     app.enter("StartAsyncInvoke").await?;
     let mut body = input::body(&raw)?;
     let model_id = input::required_str(&body, "modelId")?.to_owned();
@@ -44,7 +43,7 @@ pub async fn start(State(app): State<Arc<App>>, raw: Bytes) -> ApiResult<Json<Va
     } else {
         format!(
             "arn:aws:bedrock:{}::foundation-model/{model_id}",
-            app.settings.region
+            app.scope.region
         )
     };
     body.insert("modelArn".into(), json!(model_arn));
@@ -52,16 +51,13 @@ pub async fn start(State(app): State<Arc<App>>, raw: Bytes) -> ApiResult<Json<Va
     Ok(Json(json!({ "invocationArn": arn })))
 }
 
-pub async fn get_one(
-    State(app): State<Arc<App>>,
-    Path(arn): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn get_one(app: Scoped, Path(arn): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("GetAsyncInvoke").await?;
     get(&app, JobKind::AsyncInvoke, &arn).await
 }
 
 pub async fn list_all(
-    State(app): State<Arc<App>>,
+    app: Scoped,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     app.enter("ListAsyncInvokes").await?;

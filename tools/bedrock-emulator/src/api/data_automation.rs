@@ -1,25 +1,22 @@
 //! The `bedrock-data-automation-runtime` operations (awsJson 1.1: `POST /` with an
 //! `X-Amz-Target: AmazonBedrockKeystoneRuntimeService.{Operation}` header).
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
 use super::input;
-use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{iso, Job, JobKind, Status};
+use crate::scope::Scoped;
 
 const TARGET_PREFIX: &str = "AmazonBedrockKeystoneRuntimeService.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
 /// Routes a `POST /` by its `X-Amz-Target`.
-pub async fn dispatch(State(app): State<Arc<App>>, headers: HeaderMap, raw: Bytes) -> Response {
+pub async fn dispatch(app: Scoped, headers: HeaderMap, raw: Bytes) -> Response {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -65,7 +62,7 @@ fn s3(body: &Map<String, Value>, path: &[&str]) -> ApiResult<String> {
     input::s3_uri(&Value::Object(body.clone()), path)
 }
 
-async fn invoke(app: &App, raw: &[u8]) -> ApiResult<Value> {
+async fn invoke(app: &Scoped, raw: &[u8]) -> ApiResult<Value> {
     app.enter("InvokeDataAutomationAsync").await?;
     let body = input::body(raw)?;
     super::tagging::parse_tags("tags", body.get("tags"))?;
@@ -105,7 +102,7 @@ async fn invoke(app: &App, raw: &[u8]) -> ApiResult<Value> {
 
 /// A `Created` invocation of the request `spec`.
 pub fn new_invocation(
-    app: &App,
+    app: &Scoped,
     mut spec: Map<String, Value>,
     token: Option<String>,
     planned_outcome: Option<Status>,
@@ -133,7 +130,7 @@ pub fn new_invocation(
     }
 }
 
-async fn status(app: &App, raw: &[u8]) -> ApiResult<Value> {
+async fn status(app: &Scoped, raw: &[u8]) -> ApiResult<Value> {
     app.enter("GetDataAutomationStatus").await?;
     let body = input::body(raw)?;
     let arn = input::required_str(&body, "invocationArn")?;

@@ -3,19 +3,18 @@
 //! `ListModelCopyJobs`) on the `bedrock` control plane.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::bedrock::{create, get, list, stop};
 use super::input::{self, ListParams};
-use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::model::JobKind;
+use crate::scope::Scoped;
 
 type Q = Query<HashMap<String, String>>;
 
@@ -65,10 +64,7 @@ fn union_member<'a>(
     }
 }
 
-pub async fn create_evaluation(
-    State(app): State<Arc<App>>,
-    raw: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_evaluation(app: Scoped, raw: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     app.enter("CreateEvaluationJob").await?;
     let mut body = input::body(&raw)?;
     let name = input::required_str(&body, "jobName")?.to_owned();
@@ -112,15 +108,12 @@ pub async fn create_evaluation(
     Ok((StatusCode::ACCEPTED, Json(json!({ "jobArn": arn }))))
 }
 
-pub async fn get_evaluation(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn get_evaluation(app: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("GetEvaluationJob").await?;
     get(&app, JobKind::ModelEvaluation, &id).await
 }
 
-pub async fn list_evaluation(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult<Json<Value>> {
+pub async fn list_evaluation(app: Scoped, Query(q): Q) -> ApiResult<Json<Value>> {
     app.enter("ListEvaluationJobs").await?;
     let mut equals = Vec::new();
     if let Some(a) = q.get("applicationTypeEquals") {
@@ -145,10 +138,7 @@ pub async fn list_evaluation(State(app): State<Arc<App>>, Query(q): Q) -> ApiRes
     .await
 }
 
-pub async fn stop_evaluation(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn stop_evaluation(app: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("StopEvaluationJob").await?;
     stop(&app, JobKind::ModelEvaluation, &id).await
 }
@@ -173,10 +163,7 @@ fn source_model(arn: &str) -> ApiResult<(String, String)> {
     }
 }
 
-pub async fn create_copy(
-    State(app): State<Arc<App>>,
-    raw: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_copy(app: Scoped, raw: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     app.enter("CreateModelCopyJob").await?;
     let mut body = input::body(&raw)?;
     let source = input::required_str(&body, "sourceModelArn")?.to_owned();
@@ -201,15 +188,12 @@ pub async fn create_copy(
     Ok((StatusCode::CREATED, Json(json!({ "jobArn": arn }))))
 }
 
-pub async fn get_copy(
-    State(app): State<Arc<App>>,
-    Path(arn): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn get_copy(app: Scoped, Path(arn): Path<String>) -> ApiResult<Json<Value>> {
     app.enter("GetModelCopyJob").await?;
     get(&app, JobKind::ModelCopy, &arn).await
 }
 
-pub async fn list_copy(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult<Json<Value>> {
+pub async fn list_copy(app: Scoped, Query(q): Q) -> ApiResult<Json<Value>> {
     app.enter("ListModelCopyJobs").await?;
     let mut equals = Vec::new();
     if let Some(a) = q.get("sourceAccountEquals") {

@@ -36,8 +36,10 @@ pub fn list_query(
     };
     let status = q.get("statusEquals").map(|s| Status::parse(s));
     if let Some(s) = &status {
-        if !kind.statuses().contains(s) {
-            return Err(enum_error("statusEquals", s.as_str(), &kind.status_names()));
+        let listed = kind.listed_statuses();
+        if !listed.contains(s) {
+            let names: Vec<&str> = listed.iter().map(Status::as_str).collect();
+            return Err(enum_error("statusEquals", s.as_str(), &names));
         }
     }
     let ascending = match q.get("sortOrder").map(String::as_str) {
@@ -145,12 +147,25 @@ pub fn identifier(kind: JobKind, raw: &str) -> ApiResult<()> {
         }
         // Their identifiers are ARNs only (EvaluationJobIdentifier, ModelCopyJobArn).
         JobKind::ModelEvaluation | JobKind::ModelCopy => false,
+        // An ARN or the resource's name.
+        JobKind::ProvisionedThroughput | JobKind::CustomModelDeployment | JobKind::CustomModel => {
+            resource_name(raw)
+        }
     };
     if valid {
         Ok(())
     } else {
         Err(bad())
     }
+}
+
+/// A resource name: 1..=63 of `[a-zA-Z0-9-_.+]`, starting with a letter or digit (the
+/// service's patterns differ slightly per resource; this is their common core).
+pub fn resource_name(s: &str) -> bool {
+    s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
 }
 
 fn is_id(s: &str) -> bool {

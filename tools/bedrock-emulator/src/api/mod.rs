@@ -7,4 +7,5 @@ pub mod data_automation;
 pub mod evaluation;
 pub mod input;
 pub mod render;
+pub mod resources;
 pub mod tagging;

@@ -59,6 +59,9 @@ pub fn full(job: &Job) -> Value {
     match job.kind {
         JobKind::ModelEvaluation => return evaluation(job),
         JobKind::ModelCopy => return copy(job),
+        JobKind::ProvisionedThroughput | JobKind::CustomModelDeployment | JobKind::CustomModel => {
+            return super::resources::render(job, false)
+        }
         _ => {}
     }
     let mut m = Map::new();
@@ -135,6 +138,7 @@ pub fn full(job: &Job) -> Value {
         }
         // Rendered by their own functions above.
         JobKind::ModelEvaluation | JobKind::ModelCopy => {}
+        JobKind::ProvisionedThroughput | JobKind::CustomModelDeployment | JobKind::CustomModel => {}
     }
     Value::Object(m)
 }
@@ -261,6 +265,9 @@ pub fn summary(job: &Job) -> Value {
         JobKind::BatchInference | JobKind::AsyncInvoke | JobKind::ModelCopy => full(job),
         JobKind::KbIngestion | JobKind::DataAutomation => full(job),
         JobKind::ModelEvaluation => evaluation_summary(job),
+        JobKind::ProvisionedThroughput | JobKind::CustomModelDeployment | JobKind::CustomModel => {
+            super::resources::render(job, true)
+        }
         JobKind::ModelImport => {
             let mut m = Map::new();
             m.insert("jobArn".into(), json!(job.arn));

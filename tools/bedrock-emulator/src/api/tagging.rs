@@ -4,17 +4,15 @@
 //! (CreateModelImportJob, CreateModelCustomizationJob).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::input;
-use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Job, JobKind};
+use crate::scope::Scoped;
 
 /// The service model's limit on tags per resource (`TagList` max 200).
 const MAX_TAGS: usize = 200;
@@ -27,6 +25,10 @@ pub fn create_member(kind: JobKind) -> Option<&'static str> {
         JobKind::BatchInference | JobKind::AsyncInvoke | JobKind::DataAutomation => Some("tags"),
         JobKind::ModelImport | JobKind::ModelCustomization | JobKind::ModelEvaluation => {
             Some("jobTags")
+        }
+        // CreateCustomModel's `modelTags` are moved to `tags` by its handler.
+        JobKind::ProvisionedThroughput | JobKind::CustomModelDeployment | JobKind::CustomModel => {
+            Some("tags")
         }
         JobKind::ModelCopy | JobKind::KbIngestion => None,
     }
@@ -92,7 +94,7 @@ fn resource<'a>(
         .ok_or_else(|| ApiError::not_found(format!("The resource {arn} could not be found.")))
 }
 
-pub async fn list_tags(State(app): State<Arc<App>>, raw: Bytes) -> ApiResult<Json<Value>> {
+pub async fn list_tags(app: Scoped, raw: Bytes) -> ApiResult<Json<Value>> {
     app.enter("ListTagsForResource").await?;
     let body = input::body(&raw)?;
     let mut store = app.store.write().await;
@@ -105,7 +107,7 @@ pub async fn list_tags(State(app): State<Arc<App>>, raw: Bytes) -> ApiResult<Jso
     Ok(Json(json!({ "tags": tags })))
 }
 
-pub async fn tag(State(app): State<Arc<App>>, raw: Bytes) -> ApiResult<Json<Value>> {
+pub async fn tag(app: Scoped, raw: Bytes) -> ApiResult<Json<Value>> {
     app.enter("TagResource").await?;
     let body = input::body(&raw)?;
     if body.get("tags").is_none() {
@@ -123,7 +125,7 @@ pub async fn tag(State(app): State<Arc<App>>, raw: Bytes) -> ApiResult<Json<Valu
     Ok(Json(json!({})))
 }
 
-pub async fn untag(State(app): State<Arc<App>>, raw: Bytes) -> ApiResult<Json<Value>> {
+pub async fn untag(app: Scoped, raw: Bytes) -> ApiResult<Json<Value>> {
     app.enter("UntagResource").await?;
     let body = input::body(&raw)?;
     let keys: Vec<String> = body

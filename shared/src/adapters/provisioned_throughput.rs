@@ -1,0 +1,150 @@
+//! `JobSource` for provisioned throughput on the `bedrock` control-plane API: a resource that
+//! settles (`InService`, `Failed`) and re-opens when it is updated (`Updating`).
+
+use aws_sdk_bedrock::types::{ProvisionedModelStatus, SortByProvisionedModels, SortOrder};
+use aws_sdk_bedrock::Client;
+use futures::{Stream, StreamExt};
+
+use super::sdk::{found, from_smithy, Calls};
+use crate::domain::{Details, JobArn, JobKind, JobStatus, ObservedJob};
+use crate::error::Error;
+use crate::ports::{JobSource, ListFilter, Page};
+
+/// Provisioned throughput (`ListProvisionedModelThroughputs`, `GetProvisionedModelThroughput`).
+#[derive(Debug, Clone)]
+pub struct ProvisionedThroughputSource {
+    client: Client,
+    calls: Calls,
+}
+
+/// An instant as the `details` map keeps it (RFC 3339, milliseconds: it sorts as it reads).
+pub(super) fn detail_time(t: &aws_smithy_types::DateTime) -> String {
+    from_smithy(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The Get output and the List summary have the same members under different types; only the
+/// Get carries the failure message.
+macro_rules! observe_throughput {
+    ($pt:expr, $message:expr) => {{
+        let pt = $pt;
+        let mut details = Details::new();
+        details.insert("modelUnits".into(), pt.model_units().to_string());
+        if pt.desired_model_units() != pt.model_units() {
+            details.insert(
+                "desiredModelUnits".into(),
+                pt.desired_model_units().to_string(),
+            );
+        }
+        if let Some(c) = pt.commitment_duration() {
+            details.insert("commitmentDuration".into(), c.as_str().to_owned());
+        }
+        if let Some(t) = pt.commitment_expiration_time() {
+            details.insert("commitmentExpirationTime".into(), detail_time(t));
+        }
+        details.insert(
+            "foundationModelArn".into(),
+            pt.foundation_model_arn().to_owned(),
+        );
+        details.insert(
+            "lastModifiedTime".into(),
+            detail_time(pt.last_modified_time()),
+        );
+        ObservedJob {
+            kind: JobKind::ProvisionedThroughput,
+            arn: JobArn::new(pt.provisioned_model_arn()),
+            name: Some(pt.provisioned_model_name().to_owned()),
+            status: JobStatus::new(pt.status().as_str()),
+            model_id: Some(pt.model_arn().to_owned()),
+            message: $message,
+            submit_time: from_smithy(pt.creation_time()),
+            end_time: None,
+            input_s3_uri: None,
+            output_s3_uri: None,
+            counts: Default::default(),
+            deadline: None,
+            details,
+        }
+    }};
+}
+
+impl ProvisionedThroughputSource {
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            calls: Calls::default(),
+        }
+    }
+
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, _config: &crate::config::Config) -> Self {
+        Self::new(Client::new(sdk))
+    }
+
+    /// Every throughput in `status` (the stream owns its request, not a borrowed filter).
+    fn in_status(&self, status: JobStatus) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
+        let filter = ListFilter {
+            status: Some(status),
+            ..Default::default()
+        };
+        self.list_with(&filter)
+    }
+
+    fn list_with(
+        &self,
+        filter: &ListFilter,
+    ) -> impl Stream<Item = Page<ObservedJob>> + Send + 'static {
+        list_pages!(
+            self.calls,
+            self.client.list_provisioned_model_throughputs(),
+            filter,
+            after: set_creation_time_after,
+            status: ProvisionedModelStatus,
+            sort: (SortByProvisionedModels::CreationTime, SortOrder::Ascending),
+            "ListProvisionedModelThroughputs",
+            |page| page
+                .provisioned_model_summaries()
+                .iter()
+                .map(|pt| observe_throughput!(pt, None))
+        )
+    }
+}
+
+impl JobSource for ProvisionedThroughputSource {
+    fn kind(&self) -> JobKind {
+        JobKind::ProvisionedThroughput
+    }
+
+    fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
+        self.list_with(filter)
+    }
+
+    /// Every throughput now `Updating`, by the List's status filter: one call a run (a page
+    /// per 1000 updating), whatever the number of settled ones.
+    fn reopened(
+        &self,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
+        let statuses = crate::domain::JobKind::ProvisionedThroughput
+            .family()
+            .reopen
+            .map_or(&[][..], |r| r.statuses);
+        futures::stream::iter(statuses.iter())
+            .flat_map(move |status| self.in_status(JobStatus::new(*status)))
+    }
+
+    async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
+        self.calls.add(1);
+        let result = self
+            .client
+            .get_provisioned_model_throughput()
+            .provisioned_model_id(arn.as_str())
+            .send()
+            .await;
+        found("GetProvisionedModelThroughput", result, |pt| {
+            observe_throughput!(&pt, pt.failure_message().map(str::to_owned))
+        })
+    }
+
+    fn calls(&self) -> u64 {
+        self.calls.get()
+    }
+}

@@ -80,6 +80,21 @@ COMBINATIONS = {
         "EventSourceOrganizationId": "o-a1b2c3d4e5",
         "EventSourceAccountIds": "444444444444",
     },
+    "chat-and-bus": {
+        "ChatNotifications": "on",
+        "SlackWorkspaceId": "T0123ABCD",
+        "SlackChannelId": "C0123ABCD",
+        "TeamsTenantId": "11111111-2222-3333-4444-555555555555",
+        "TeamsTeamId": "66666666-7777-8888-9999-000000000000",
+        "TeamsChannelId": "19%3aabc%40thread.tacv2",
+        "EventBusName": "ml-platform",
+    },
+    "existing-chat-topic-default-bus": {
+        "ExistingChatTopicArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:chat-alerts",
+        "SlackWorkspaceId": "T0123ABCD",
+        "SlackChannelId": "C0123ABCD",
+        "EventBusName": "default",
+    },
     "x86_64-organisation": {
         "Architecture": "x86_64",
         "PermissionsBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/org-boundary",
@@ -408,7 +423,7 @@ def check(name, params, template, rendered):
 
     # 14: stack tags (sam deploy --tags) reach every resource type that takes tags; these types
     # take none (schedules are tagged through their group). A new type must be placed here.
-    taggable = {"AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::Events::Rule", "AWS::IAM::Role",
+    taggable = {"AWS::Chatbot::MicrosoftTeamsChannelConfiguration", "AWS::Chatbot::SlackChannelConfiguration", "AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::Events::Rule", "AWS::IAM::Role",
                 "AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
                 "AWS::SQS::Queue", "AWS::Scheduler::ScheduleGroup"}
     untaggable = {"AWS::CloudWatch::Dashboard", "AWS::Events::EventBusPolicy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::KMS::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
@@ -427,7 +442,8 @@ def check(name, params, template, rendered):
     creates_ops_topic = res.params["AlarmTopicArn"] == ""
     policies = by_type.get("AWS::SNS::TopicPolicy", {})
     # the notification topic's (when the stack creates it), the people topic's, the operations topic's
-    expect(len(policies) == int(creates_topic) + 1 + int(creates_ops_topic), f"{len(policies)} topic policies")
+    creates_chat_topic = res.params["ChatNotifications"] == "on" and not res.params["ExistingChatTopicArn"]
+    expect(len(policies) == int(creates_topic) + 1 + int(creates_ops_topic) + int(creates_chat_topic), f"{len(policies)} topic policies")
     ops_policy = policies.pop("OperationsTopicPolicy", None)
     expect((ops_policy is not None) == creates_ops_topic, "operations topic policy")
     if ops_policy:
@@ -450,6 +466,9 @@ def check(name, params, template, rendered):
     for s in subs.values():
         expect(("FilterPolicy" in s["Properties"]) == bool(res.params["EmailFilterPolicy"]), "filter policy")
 
+    attached = {**separate_policies, **by_type.get("AWS::IAM::ManagedPolicy", {})}
+    failures += check_sinks(res, by_type, functions, roles, attached)
+
     # 8: a family switched off is silent on purpose: its silence alarm does not count no data
     for k, a in by_type.get("AWS::CloudWatch::Alarm", {}).items():
         if k.endswith("PollerSilent"):
@@ -462,6 +481,50 @@ def check(name, params, template, rendered):
     for k, a in by_type.get("AWS::CloudWatch::Alarm", {}).items():
         actions = (a["Properties"]["AlarmActions"], a["Properties"].get("OKActions"))
         expect(actions == ([alarm_topic], [alarm_topic]), f"{k} actions {actions}")
+    return failures
+
+
+def check_sinks(res, by_type, functions, roles, separate_policies):
+    """The chat topic and channels, and the event bus: what exists, who may do what."""
+    failures = []
+
+    def expect(ok, what):
+        if not ok:
+            failures.append(what)
+
+    chat = res.params["ChatNotifications"] == "on" or bool(res.params["ExistingChatTopicArn"])
+    slack = chat and bool(res.params["SlackWorkspaceId"] and res.params["SlackChannelId"])
+    teams = chat and bool(res.params["TeamsTenantId"] and res.params["TeamsTeamId"] and res.params["TeamsChannelId"])
+    channels = {**by_type.get("AWS::Chatbot::SlackChannelConfiguration", {}),
+                **by_type.get("AWS::Chatbot::MicrosoftTeamsChannelConfiguration", {})}
+    expect(len(channels) == int(slack) + int(teams), f"{len(channels)} chat channels")
+    chat_topic = res.params["ExistingChatTopicArn"] or ({"Ref": "ChatTopic"} if chat else "")
+    for k, c in channels.items():
+        p = c["Properties"]
+        expect(p["SnsTopicArns"] == [chat_topic], f"{k} watches {p['SnsTopicArns']}")
+        expect(p["GuardrailPolicies"] == [{"Ref": "ChatGuardrailPolicy"}], f"{k} guardrail")
+        expect(getatt(p["IamRoleArn"])[0] == "ChatChannelRole", f"{k} role")
+    if channels:
+        guardrail = by_type["AWS::IAM::ManagedPolicy"]["ChatGuardrailPolicy"]["Properties"]["PolicyDocument"]
+        expect([s["Effect"] for s in guardrail["Statement"]] == ["Deny"], "the chat guardrail only denies")
+        role = roles["ChatChannelRole"]["Properties"]
+        trust = role["AssumeRolePolicyDocument"]["Statement"]
+        expect([s["Principal"] for s in trust] == [{"Service": "chatbot.amazonaws.com"}], "chat role trust")
+        expect(role.get("ManagedPolicyArns") == [{"Ref": "ChatGuardrailPolicy"}] and "Policies" not in role,
+               "the chat role has no permissions beyond its guardrail")
+    bus = res.params["EventBusName"]
+    for k, f in functions.items():
+        env = f["Properties"].get("Environment", {}).get("Variables", {})
+        sts = list(statements(roles[getatt(f["Properties"]["Role"])[0]], separate_policies))
+        puts = [s for s in sts if "events:PutEvents" in listify(s["Action"])]
+        expect(len(puts) == int(bool(bus)), f"{k}: {len(puts)} PutEvents statements")
+        for s in puts:
+            resource = json.dumps(s["Resource"])
+            expect(resource.endswith(':event-bus/${EventBusName}"}') and "*" not in resource, f"{k}: PutEvents on {resource}")
+            expect(s.get("Condition", {}).get("StringEquals", {}).get("events:source") == "bedrock-jobwatch", f"{k}: PutEvents source")
+        chat_publish = [s for s in sts if s.get("Sid") == "PublishToChat"]
+        expect(len(chat_publish) == int(chat), f"{k}: chat publish statements {len(chat_publish)}")
+        expect(env.get("CHAT_TOPIC_ARN") == (chat_topic or "") and env.get("EVENT_BUS_NAME") == bus, f"{k}: sink variables")
     return failures
 
 

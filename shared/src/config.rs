@@ -32,6 +32,14 @@ pub struct Config {
     pub people_topic_arn: Option<String>,
     /// `DIGEST_THRESHOLD`, per family.
     pub digest: DigestThresholds,
+    /// `CHAT_TOPIC_ARN` (optional): the topic Amazon Q Developer in chat applications watches;
+    /// it gets a custom notification per notice.
+    pub chat_topic_arn: Option<String>,
+    /// `EVENT_BUS_NAME` (optional): `default`, a bus name or a bus ARN; it gets an event per
+    /// notice (`PutEvents`).
+    pub event_bus: Option<String>,
+    /// `PUBLISH_CONCURRENCY` (default 4): publish and `PutEvents` calls in flight per sink.
+    pub publish_concurrency: usize,
     /// How the poller runs (each field names its variable).
     pub poll: PollSettings,
     /// `REGIONS`, `ACCOUNTS`, `ACCOUNT_EXTERNAL_ID`, `SCOPE_CONCURRENCY`: the scopes it polls.
@@ -105,6 +113,9 @@ impl Config {
             family: vars.family()?,
             people_topic_arn: vars.topic("PEOPLE_TOPIC_ARN")?,
             digest: vars.digest()?,
+            chat_topic_arn: vars.topic("CHAT_TOPIC_ARN")?,
+            event_bus: vars.event_bus()?,
+            publish_concurrency: vars.number("PUBLISH_CONCURRENCY", 4, 1, 32)? as usize,
             poll,
             fleet: vars.fleet()?,
         })
@@ -370,6 +381,31 @@ impl Vars<'_> {
             external_id: self.get("ACCOUNT_EXTERNAL_ID"),
             concurrency: Some(self.number("SCOPE_CONCURRENCY", 4, 1, 64)? as usize),
         })
+    }
+
+    /// `EVENT_BUS_NAME`: a bus name (`[A-Za-z0-9._/-]`, at most 256) or an `arn:` of one.
+    fn event_bus(&self) -> Result<Option<String>, ConfigError> {
+        let Some(bus) = self.get("EVENT_BUS_NAME") else {
+            return Ok(None);
+        };
+        let name_ok = |n: &str| {
+            !n.is_empty()
+                && n.len() <= 256
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+        };
+        let ok = match bus.strip_prefix("arn:") {
+            Some(rest) => rest.contains(":events:") && rest.contains(":event-bus/"),
+            None => name_ok(bus),
+        };
+        match ok {
+            true => Ok(Some(bus.to_owned())),
+            false => Err(invalid(
+                "EVENT_BUS_NAME",
+                bus,
+                "expected default, an event bus name or an event bus ARN",
+            )),
+        }
     }
 }
 

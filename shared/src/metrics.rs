@@ -114,7 +114,11 @@ pub const METRICS: &[Metric] = &[
     ),
     metric("BedrockCalls", Unit::Count, "Bedrock List/Get calls"),
     metric("DynamoDbCalls", Unit::Count, "DynamoDB requests"),
-    metric("SnsCalls", Unit::Count, "SNS Publish calls"),
+    metric(
+        "SnsCalls",
+        Unit::Count,
+        "publish calls: SNS Publish/PublishBatch, EventBridge PutEvents",
+    ),
     metric("RunDuration", Unit::Milliseconds, "wall time of the run"),
 ];
 

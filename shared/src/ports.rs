@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 use crate::domain::{
-    Change, DurationStats, JobArn, JobKind, JobRecord, JobStatus, Lease, Notice, ObservedJob,
-    PeopleMessage, RunId, Scope, Sent, Tags,
+    Change, Delivered, DurationStats, JobArn, JobKind, JobRecord, JobStatus, Lease, Notice,
+    ObservedJob, PeopleMessage, RunId, Scope, Sent, Sink, Tags,
 };
 use crate::error::Error;
 
@@ -197,6 +197,15 @@ pub trait JobStore: Send + Sync {
         owner: &RunId,
     ) -> impl Future<Output = Result<Write, Error>> + Send;
 
+    /// Gives `owner`'s lease back after a partial delivery, recording the sinks that already
+    /// have the pending notice: the next run delivers it only to the others.
+    fn release_delivered(
+        &self,
+        arn: &JobArn,
+        owner: &RunId,
+        delivered: &Delivered,
+    ) -> impl Future<Output = Result<Write, Error>> + Send;
+
     /// Records that `owner` published the pending notice `sent.status`.
     fn mark_sent(
         &self,
@@ -209,8 +218,61 @@ pub trait JobStore: Send + Sync {
     fn calls(&self) -> u64;
 }
 
+/// What delivering notices to one sink did: a result per notice, in order, and the API calls
+/// it took.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    pub results: Vec<Result<String, Error>>,
+    pub calls: usize,
+}
+
+/// How many notices one delivery call takes, and how many calls may be in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batching {
+    pub size: usize,
+    pub concurrency: usize,
+}
+
+impl Batching {
+    /// One notice at a time, one call at a time.
+    pub const ONE_BY_ONE: Batching = Batching {
+        size: 1,
+        concurrency: 1,
+    };
+}
+
 /// Delivers notices to machines and people.
 pub trait Notifier: Send + Sync {
+    /// How the poller groups notices for `deliver` (the default: one at a time).
+    fn batching(&self) -> Batching {
+        Batching::ONE_BY_ONE
+    }
+
+    /// The sinks notices go to before people are told (the default: the topic only).
+    fn sinks(&self) -> Vec<Sink> {
+        vec![Sink::Topic]
+    }
+
+    /// Delivers `notices` to `sink`. The default publishes them to the topic one at a time;
+    /// adapters batch and publish concurrently where the API allows.
+    fn deliver(&self, sink: Sink, notices: &[Notice]) -> impl Future<Output = Delivery> + Send {
+        async move {
+            let mut delivery = Delivery::default();
+            for notice in notices {
+                delivery.calls += 1;
+                let result = match sink {
+                    Sink::Topic => self.publish(notice).await,
+                    other => Err(Error::Notify {
+                        retryable: false,
+                        source: format!("this notifier has no {other} sink").into(),
+                    }),
+                };
+                delivery.results.push(result);
+            }
+            delivery
+        }
+    }
+
     /// Publishes one notice (the machine document; with no people audience of its own, the
     /// email variant too); returns the message id.
     fn publish(&self, notice: &Notice) -> impl Future<Output = Result<String, Error>> + Send;
@@ -299,6 +361,14 @@ impl<T: JobStore> JobStore for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<Write, Error>> + Send {
         (**self).release(arn, owner)
     }
+    fn release_delivered(
+        &self,
+        arn: &JobArn,
+        owner: &RunId,
+        delivered: &Delivered,
+    ) -> impl Future<Output = Result<Write, Error>> + Send {
+        (**self).release_delivered(arn, owner, delivered)
+    }
     fn mark_sent(
         &self,
         arn: &JobArn,
@@ -313,6 +383,15 @@ impl<T: JobStore> JobStore for std::sync::Arc<T> {
 }
 
 impl<T: Notifier> Notifier for std::sync::Arc<T> {
+    fn batching(&self) -> Batching {
+        (**self).batching()
+    }
+    fn sinks(&self) -> Vec<Sink> {
+        (**self).sinks()
+    }
+    fn deliver(&self, sink: Sink, notices: &[Notice]) -> impl Future<Output = Delivery> + Send {
+        (**self).deliver(sink, notices)
+    }
     fn publish(&self, notice: &Notice) -> impl Future<Output = Result<String, Error>> + Send {
         (**self).publish(notice)
     }

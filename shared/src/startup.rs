@@ -15,11 +15,13 @@ use crate::adapters::customization::CustomizationSource;
 use crate::adapters::data_automation::DataAutomationSource;
 use crate::adapters::dynamodb::DynamoJobStore;
 use crate::adapters::evaluation::EvaluationSource;
+use crate::adapters::eventbridge::EventBus;
 use crate::adapters::kb_ingestion::KbIngestionSource;
 use crate::adapters::model_copy::ModelCopySource;
 use crate::adapters::model_import::ModelImportSource;
 use crate::adapters::provisioned_throughput::ProvisionedThroughputSource;
 use crate::adapters::sns::SnsNotifier;
+use crate::adapters::sns_batch::Publishing;
 use crate::config::Config;
 use crate::domain::JobKind;
 use crate::error::ConfigError;
@@ -58,6 +60,7 @@ where
     if let Some(people) = &config.people_topic_arn {
         notifier = notifier.with_people_topic(people);
     }
+    notifier = with_sinks(notifier, &sdk, &config);
     let kind = make_source(&sdk, &config).kind();
     let settings = crate::PollSettings {
         digest_threshold: config.digest.for_kind(kind),
@@ -80,6 +83,22 @@ where
         handler::handle(fleet, metrics, event)
     }))
     .await
+}
+
+/// The optional sinks (chat topic, event bus) and how to publish, from the configuration.
+pub fn with_sinks(notifier: SnsNotifier, sdk: &SdkConfig, config: &Config) -> SnsNotifier {
+    let mut notifier = notifier.with_publishing(Publishing {
+        batched: true,
+        concurrency: config.publish_concurrency,
+    });
+    if let Some(chat) = &config.chat_topic_arn {
+        notifier = notifier.with_chat_topic(chat);
+    }
+    if let Some(bus) = &config.event_bus {
+        let client = aws_sdk_eventbridge::Client::new(sdk);
+        notifier = notifier.with_event_bus(EventBus::new(client, bus));
+    }
+    notifier
 }
 
 /// Runs the poller of `kind` (the per-family binaries, and `cargo lambda invoke <family>-poller`).

@@ -167,3 +167,37 @@ fn notification_variables_are_parsed() {
     assert_eq!(none.digest.for_kind(JobKind::AsyncInvoke), None);
     assert!(!none.poll.presentation.reads_tags());
 }
+
+#[test]
+fn the_chat_topic_and_the_event_bus_are_optional_sinks() {
+    // Given nothing: no chat, no bus, four calls in flight per sink
+    let none = Config::from_vars(&vars(&[])).unwrap();
+    assert_eq!((none.chat_topic_arn, none.event_bus), (None, None));
+    assert_eq!(none.publish_concurrency, 4);
+    // Given both, and a bus by name or ARN
+    let bus_arn = "arn:aws:events:us-east-1:123456789012:event-bus/jobs";
+    for bus in ["default", "jobs-bus", bus_arn] {
+        let config = Config::from_vars(&vars(&[
+            ("CHAT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:chat"),
+            ("EVENT_BUS_NAME", bus),
+            ("PUBLISH_CONCURRENCY", "8"),
+        ]))
+        .unwrap();
+        assert_eq!(config.event_bus.as_deref(), Some(bus));
+        assert!(config.chat_topic_arn.is_some());
+        assert_eq!(config.publish_concurrency, 8);
+    }
+    // Then anything else is refused, naming the variable
+    for (name, value) in [
+        ("CHAT_TOPIC_ARN", "chat"),
+        ("EVENT_BUS_NAME", "my bus"),
+        ("EVENT_BUS_NAME", "arn:aws:sns:us-east-1:123456789012:topic"),
+        ("PUBLISH_CONCURRENCY", "0"),
+        ("PUBLISH_CONCURRENCY", "100"),
+    ] {
+        match Config::from_vars(&vars(&[(name, value)])) {
+            Err(ConfigError::Invalid { name: n, .. }) => assert_eq!(n, name),
+            other => panic!("{name}={value}: {other:?}"),
+        }
+    }
+}

@@ -1132,6 +1132,143 @@ fn every_alarm_watches_a_metric_that_exists_tells_operations_and_says_what_to_ch
     );
 }
 
+// ---- Chat and EventBridge sinks (issue 18).
+
+/// The condition, statement of a `!If [c, statement, NoValue]` in the notification policy, by Sid.
+fn optional_notification_statement(t: &Value, sid: &str) -> (String, Value) {
+    let statements = t["Resources"]["NotificationPolicy"]["Properties"]["PolicyDocument"]
+        ["Statement"]
+        .as_sequence()
+        .unwrap();
+    statements
+        .iter()
+        .filter_map(if_parts)
+        .find(|(_, s, otherwise)| s["Sid"].as_str() == Some(sid) && is_no_value(otherwise))
+        .map(|(condition, s, _)| (condition, s))
+        .unwrap_or_else(|| panic!("no optional statement {sid}"))
+}
+
+#[test]
+fn the_chat_topic_is_optional_encrypted_and_only_the_pollers_publish_to_it() {
+    let t = template();
+    let topic = &t["Resources"]["ChatTopic"];
+    assert_eq!(topic["Condition"].as_str(), Some("CreateChatTopic"));
+    assert_eq!(
+        reference(&topic["Properties"]["KmsMasterKeyId"]).as_deref(),
+        Some("JobwatchKey")
+    );
+    let policy = &t["Resources"]["ChatTopicPolicy"]["Properties"]["PolicyDocument"];
+    let sids: Vec<String> = policy["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|s| strings(&s["Sid"]))
+        .collect();
+    assert_eq!(sids, ["DenyInsecureTransport", "OnlyThePollersPublish"]);
+    // and the pollers may publish there only when there is a chat topic, and only there
+    let (condition, publish) = optional_notification_statement(&t, "PublishToChat");
+    assert_eq!(condition, "HasChat");
+    assert_eq!(strings(&publish["Action"]), ["sns:Publish"]);
+    let (_, created, existing) = if_parts(&publish["Resource"]).unwrap();
+    assert_eq!(reference(&created).as_deref(), Some("ChatTopic"));
+    assert_eq!(
+        reference(&existing).as_deref(),
+        Some("ExistingChatTopicArn")
+    );
+    // and the pollers are told which topic
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    let (condition, _, _) = if_parts(&env["CHAT_TOPIC_ARN"]).unwrap();
+    assert_eq!(condition, "CreateChatTopic");
+}
+
+#[test]
+fn chat_channels_only_receive_notifications_their_role_and_guardrail_allow_nothing() {
+    let t = template();
+    for (name, condition, kind) in [
+        (
+            "SlackChannel",
+            "HasSlackChannel",
+            "AWS::Chatbot::SlackChannelConfiguration",
+        ),
+        (
+            "TeamsChannel",
+            "HasTeamsChannel",
+            "AWS::Chatbot::MicrosoftTeamsChannelConfiguration",
+        ),
+    ] {
+        let channel = &t["Resources"][name];
+        assert_eq!(channel["Type"].as_str(), Some(kind));
+        assert_eq!(channel["Condition"].as_str(), Some(condition));
+        let p = &channel["Properties"];
+        assert_eq!(
+            getatt(&p["IamRoleArn"]).as_deref(),
+            Some("ChatChannelRole.Arn")
+        );
+        let guardrails: Vec<String> = p["GuardrailPolicies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(reference)
+            .collect();
+        assert_eq!(guardrails, ["ChatGuardrailPolicy"], "{name}");
+        assert_eq!(p["UserRoleRequired"].as_bool(), Some(false));
+    }
+    // The guardrail (the ceiling for anyone in the channel) denies every action.
+    let guardrail = &t["Resources"]["ChatGuardrailPolicy"]["Properties"]["PolicyDocument"];
+    let statements = guardrail["Statement"].as_sequence().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Effect"].as_str(), Some("Deny"));
+    assert_eq!(strings(&statements[0]["Action"]), ["*"]);
+    // The channel role: only the chat service of this account assumes it, and it has no policy
+    // of its own.
+    let role = &t["Resources"]["ChatChannelRole"]["Properties"];
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(
+        trust["Principal"]["Service"].as_str(),
+        Some("chatbot.amazonaws.com")
+    );
+    assert!(!trust["Condition"]["StringEquals"]["aws:SourceAccount"].is_null());
+    assert!(role["Policies"].is_null());
+    let attached: Vec<String> = role["ManagedPolicyArns"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(reference)
+        .collect();
+    assert_eq!(attached, ["ChatGuardrailPolicy"]);
+}
+
+#[test]
+fn events_go_only_to_the_named_bus_and_only_from_our_source() {
+    let t = template();
+    let (condition, put) = optional_notification_statement(&t, "PutEventsOnTheBus");
+    assert_eq!(condition, "HasEventBus");
+    // exactly what the adapter calls
+    assert_eq!(
+        strings(&put["Action"]),
+        Vec::from_iter(sdk_calls("eventbridge.rs", "events"))
+    );
+    let resource = strings(&put["Resource"]).join("");
+    assert!(
+        resource.ends_with(":event-bus/${EventBusName}") && !resource.contains('*'),
+        "{resource}"
+    );
+    assert_eq!(
+        put["Condition"]["StringEquals"]["events:source"].as_str(),
+        Some(jobwatch::domain::bus_event::EVENT_SOURCE)
+    );
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        reference(&env["EVENT_BUS_NAME"]).as_deref(),
+        Some("EventBusName")
+    );
+    assert_eq!(
+        t["Parameters"]["EventBusName"]["Default"].as_str(),
+        Some(""),
+        "no events unless asked"
+    );
+}
+
 // ---- One deployment for every region and account (issue 19): the central template's scopes,
 // its bus policy, and member-account.yaml.
 

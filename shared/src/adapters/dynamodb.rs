@@ -10,7 +10,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use futures::Stream;
 
 use super::sdk::{pages, sdk_retryable, sdk_source, Calls};
-use crate::domain::{Change, Due, DurationStats, JobArn, JobRecord, Lease, RunId, Scope, Sent};
+use crate::domain::{
+    Change, Delivered, Due, DurationStats, JobArn, JobRecord, Lease, RunId, Scope, Sent,
+};
 use crate::error::Error;
 use crate::ports::{
     Checkpoint, JobStore, LastRun, Listed, OpenJobs, Page, Progress, ScopeState, Write,
@@ -366,6 +368,33 @@ impl JobStore for DynamoJobStore {
         self.conditional("UpdateItem", request).await
     }
 
+    async fn release_delivered(
+        &self,
+        arn: &JobArn,
+        owner: &RunId,
+        delivered: &Delivered,
+    ) -> Result<Write, Error> {
+        let value = serde_dynamo::to_attribute_value(delivered).map_err(|e| Error::Corrupt {
+            key: arn.to_string(),
+            source: Box::new(e),
+        })?;
+        // The version moves: a run that read the item before cannot overwrite what was recorded.
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(arn.as_str())))
+            .update_expression(
+                "SET delivered = :d, version = version + :one REMOVE lease_owner, lease_until",
+            )
+            .condition_expression("lease_owner = :o")
+            .expression_attribute_values(":d", value)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":o", s(owner.as_str()))
+            .send();
+        self.conditional("UpdateItem", request).await
+    }
+
     async fn mark_sent(&self, arn: &JobArn, owner: &RunId, sent: &Sent) -> Result<Write, Error> {
         // The derived attributes come from the record's one rule (`JobRecord::sent`).
         let mut update = Update::default();
@@ -391,7 +420,7 @@ impl JobStore for DynamoJobStore {
         })?;
         update.append("notifications", AttributeValue::L(vec![entry]));
         update.add_to("version", n(1));
-        for attribute in ["lease_owner", "lease_until"] {
+        for attribute in ["lease_owner", "lease_until", "delivered"] {
             update.remove(attribute);
         }
         match &sent.watch {

@@ -1,19 +1,29 @@
-//! `Notifier` on SNS topics (standard or FIFO): the machine topic gets one JSON document per
-//! job; the optional people topic gets plain-text emails and digests.
+//! `Notifier` on SNS topics (standard or FIFO) and an optional EventBridge bus: the machine
+//! topic gets one JSON document per job; the optional chat topic an Amazon Q Developer custom
+//! notification; the optional bus an event; the optional people topic plain-text emails and
+//! digests. Topics are published to with `PublishBatch` and the bus with `PutEvents`, 10 at a
+//! time, a few calls in flight.
+
+use std::collections::HashMap;
 
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
+use super::eventbridge::EventBus;
 use super::sdk::{sdk_retryable, sdk_source};
-use crate::domain::{AttributeValue, Notice, PeopleMessage};
+use super::sns_batch::{publish_all, Message, Publishing, MAX_BATCH_ENTRIES};
+use crate::domain::{chat_message, AttributeValue, Notice, PeopleMessage, Sink};
 use crate::error::Error;
-use crate::ports::Notifier;
+use crate::ports::{Batching, Delivery, Notifier};
 
 #[derive(Debug, Clone)]
 pub struct SnsNotifier {
     client: Client,
     topic_arn: String,
     people_topic_arn: Option<String>,
+    chat_topic_arn: Option<String>,
+    bus: Option<EventBus>,
+    publishing: Publishing,
 }
 
 impl SnsNotifier {
@@ -22,7 +32,59 @@ impl SnsNotifier {
             client,
             topic_arn: topic_arn.into(),
             people_topic_arn: None,
+            chat_topic_arn: None,
+            bus: None,
+            publishing: Publishing::default(),
         }
+    }
+
+    /// Chat channels (Amazon Q Developer in chat applications) watch their own topic: one
+    /// custom notification per notice, threaded by job.
+    pub fn with_chat_topic(mut self, topic_arn: impl Into<String>) -> Self {
+        self.chat_topic_arn = Some(topic_arn.into());
+        self
+    }
+
+    /// Automation gets an event per notice on an EventBridge bus.
+    pub fn with_event_bus(mut self, bus: EventBus) -> Self {
+        self.bus = Some(bus);
+        self
+    }
+
+    /// Batched or one message at a time, and how many calls in flight (`PUBLISH_CONCURRENCY`).
+    pub fn with_publishing(mut self, publishing: Publishing) -> Self {
+        self.publishing = publishing;
+        self
+    }
+
+    /// The machine topic's message: a variant per protocol (email gets text, the rest JSON).
+    fn topic_message(&self, notice: &Notice) -> Result<Message, Error> {
+        let mut attributes = HashMap::new();
+        for (name, value) in &notice.attributes {
+            attributes.insert(
+                name.clone(),
+                attribute(&AttributeValue::One(value.clone()))?,
+            );
+        }
+        let body = serde_json::json!({ "default": notice.body.to_string(), "email": notice.email });
+        Ok(Message {
+            body: body.to_string(),
+            subject: Some(notice.subject.clone()),
+            structure: Some("json"),
+            attributes,
+            fifo: self.is_fifo().then(|| fifo_ids(notice)),
+        })
+    }
+
+    /// The chat topic's message: the custom notification, with the notice's attributes (so
+    /// a subscription filter can pick, say, failures only).
+    fn chat_message(&self, topic: &str, notice: &Notice) -> Result<Message, Error> {
+        let mut message = self.topic_message(notice)?;
+        message.body = chat_message(notice).to_string();
+        message.subject = None;
+        message.structure = None;
+        message.fifo = topic.ends_with(".fifo").then(|| fifo_ids(notice));
+        Ok(message)
     }
 
     /// People (email readers) get their own topic: one text message per job, or a digest.
@@ -63,7 +125,61 @@ pub fn deduplication_id(key: &str) -> String {
     format!("{}-{hash:016x}", &key[..100])
 }
 
+/// FIFO: the job is the group (its messages stay in order), the dedup key the deduplication id.
+fn fifo_ids(notice: &Notice) -> (String, String) {
+    let group = notice.body["jobArn"].as_str().unwrap_or("bedrock-jobwatch");
+    (group.to_owned(), deduplication_id(&notice.dedup_key))
+}
+
 impl Notifier for SnsNotifier {
+    /// `PublishBatch` and `PutEvents` both take 10 entries.
+    fn batching(&self) -> Batching {
+        match self.publishing.batched {
+            true => Batching {
+                size: MAX_BATCH_ENTRIES,
+                concurrency: self.publishing.concurrency,
+            },
+            false => Batching::ONE_BY_ONE,
+        }
+    }
+
+    fn sinks(&self) -> Vec<Sink> {
+        let mut sinks = vec![Sink::Topic];
+        sinks.extend(self.chat_topic_arn.as_ref().map(|_| Sink::Chat));
+        sinks.extend(self.bus.as_ref().map(|_| Sink::Bus));
+        sinks
+    }
+
+    async fn deliver(&self, sink: Sink, notices: &[Notice]) -> Delivery {
+        let how = self.publishing;
+        match (sink, &self.chat_topic_arn, &self.bus) {
+            (Sink::Topic, _, _) => {
+                let messages = notices.iter().map(|n| self.topic_message(n)).collect();
+                publish_all(&self.client, &self.topic_arn, messages, how).await
+            }
+            (Sink::Chat, Some(chat), _) => {
+                let messages = notices.iter().map(|n| self.chat_message(chat, n)).collect();
+                publish_all(&self.client, chat, messages, how).await
+            }
+            (Sink::Bus, _, Some(bus)) => {
+                let concurrency = if how.batched { how.concurrency } else { 1 };
+                bus.put(notices, concurrency).await
+            }
+            (other, _, _) => Delivery {
+                results: notices
+                    .iter()
+                    .map(|_| {
+                        Err(Error::Notify {
+                            retryable: false,
+                            source: format!("no {other} sink configured").into(),
+                        })
+                    })
+                    .collect(),
+                calls: 0,
+            },
+        }
+    }
+
     async fn publish(&self, notice: &Notice) -> Result<String, Error> {
         let mut request = self
             .client

@@ -101,6 +101,7 @@ pub fn test_record(arn: JobArn, status: &JobStatus, now: DateTime<Utc>) -> JobRe
         missing_count: 0,
         retired: false,
         expires_at: None,
+        delivered: None,
         notifications: Vec::new(),
     }
 }

@@ -2,6 +2,8 @@
 
 mod alert;
 mod alert_notice;
+pub mod bus_event;
+pub mod chat;
 mod digest;
 mod email;
 mod family;
@@ -13,6 +15,7 @@ mod plan;
 mod presentation;
 mod record;
 pub mod regions;
+mod sink;
 mod status;
 pub mod subject;
 
@@ -21,6 +24,8 @@ pub use alert::{
     track_progress, Alert, AlertInputs, AlertKind, AlertSettings, DurationStats, Thresholds,
     WatchContext, DURATIONS_KEPT,
 };
+pub use bus_event::{detail_within, BusEvent};
+pub use chat::chat_message;
 pub use digest::{AttributeValue, Digest, PeopleMessage};
 pub use family::{EventShape, Family, JobKind, Reopen};
 pub use ids::{Lease, RunId, Scope};
@@ -29,6 +34,7 @@ pub use notice::Notice;
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};
 pub use presentation::{tag_attribute, EmailDetail, Presentation, Tags};
 pub use record::{Due, JobRecord, Notified, Sent};
+pub use sink::{due_key, Delivered, Sink};
 pub use status::{JobStatus, Outcome, Phase};
 
 use chrono::{DateTime, Utc};

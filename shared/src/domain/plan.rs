@@ -212,6 +212,7 @@ fn first_record(observed: &ObservedJob, ctx: &PlanContext) -> JobRecord {
         missing_count: 0,
         retired: false,
         expires_at: None,
+        delivered: None,
         notifications: Vec::new(),
     }
 }

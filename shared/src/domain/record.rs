@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 use super::{
-    AlertKind, Details, JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts, RunId, Scope,
+    AlertKind, Delivered, Details, JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts, RunId,
+    Scope,
 };
 
 /// One job's item in the jobs table. Attribute names are the field names.
@@ -94,6 +95,10 @@ pub struct JobRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub expires_at: Option<DateTime<Utc>>,
+    /// Sinks that already have the pending notice (a run delivered to some and failed on
+    /// others): the next run delivers only to the rest. Cleared when the notice is marked sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<Delivered>,
     /// Every notification published for the job, oldest first (re-sends included).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<Notified>,

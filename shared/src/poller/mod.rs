@@ -5,6 +5,7 @@
 //! settled the same way (`settle`): plan, write, claim, publish. Generic over the ports.
 
 mod backfill;
+mod deliver;
 mod discover;
 mod event;
 mod fleet;

@@ -1,9 +1,11 @@
 //! Telling people: at the end of a run, the notices already published to machines go to the
 //! people audience (a second topic), one email per job, or one digest when more jobs finished
 //! in the run than the family's threshold. A notice is marked sent only after people got it, so
-//! a failed people publish leaves it pending: the next run publishes it again (machines get a
-//! duplicate with the same `dedupKey`), and no job is ever in two digests that both went out.
+//! a failed people publish leaves it pending, with the sinks that already have it recorded: the
+//! next run tells only people (machines get no duplicate), and no job is ever in two digests
+//! that both went out.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use futures::{stream, StreamExt};
@@ -11,7 +13,7 @@ use futures::{stream, StreamExt};
 use super::settle::{Held, RunContext};
 use super::summary::{Failures, Settled};
 use super::Poller;
-use crate::domain::{Digest, Due, EmailDetail, Notice, PeopleMessage};
+use crate::domain::{Digest, Due, EmailDetail, Notice, PeopleMessage, Sink};
 use crate::error::Error;
 use crate::ports::{JobSource, JobStore, Notifier};
 
@@ -19,6 +21,8 @@ use crate::ports::{JobSource, JobStore, Notifier};
 pub(super) struct Told {
     pub held: Held,
     pub notice: Notice,
+    /// The sinks that have it (all of the notifier's).
+    pub delivered: BTreeSet<Sink>,
 }
 
 /// The run's notices for people, collected across pages and chunks.
@@ -58,10 +62,20 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             }
             false => alerts.into_iter().chain(told).collect(),
         };
-        for one in singles {
-            let message = PeopleMessage::single(&one.notice);
-            self.send_people(vec![one], &message, run, &mut report)
-                .await;
+        // One message per job: a few in flight, as the notifier delivers machine documents.
+        let singles: Vec<Settled> = stream::iter(singles)
+            .map(|one| async move {
+                let mut single = Settled::default();
+                let message = PeopleMessage::single(&one.notice);
+                self.send_people(vec![one], &message, run, &mut single)
+                    .await;
+                single
+            })
+            .buffer_unordered(self.notifier.batching().concurrency.max(1))
+            .collect()
+            .await;
+        for single in singles {
+            report += single;
         }
         report
     }
@@ -99,9 +113,8 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             Err(e) => {
                 report.failures.record("publish to people", &e);
                 report.notifications_pending += told.len();
-                for one in &told {
-                    self.release(&one.held.record, run.run_id, &mut report.failures)
-                        .await;
+                for one in told {
+                    self.give_back(&one.held, one.delivered, run, report).await;
                 }
                 false
             }

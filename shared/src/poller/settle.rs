@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use futures::{stream, StreamExt};
 
-use super::people::{Outbox, Told};
+use super::people::Outbox;
 use super::summary::{Failures, Settled, KEPT_LAGS};
 use super::{Budget, Poller};
 use crate::domain::{
@@ -85,7 +85,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         if !run.budget.exhausted() {
             held.extend(self.claim_pending(untouched, run, &mut report).await);
         }
-        self.publish_all(held, run, &mut report).await;
+        self.deliver_all(held, run, &mut report).await;
         report
     }
 
@@ -230,21 +230,6 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         held
     }
 
-    /// Publishes each notice, then marks it sent; past the deadline, gives the leases back so
-    /// the next run publishes at once.
-    async fn publish_all(&self, held: Vec<Held>, run: &RunContext<'_>, report: &mut Settled) {
-        for notice in held {
-            if run.budget.exhausted() {
-                report.deferred += 1;
-                report.notifications_pending += 1;
-                self.release(&notice.record, run.run_id, &mut report.failures)
-                    .await;
-                continue;
-            }
-            self.publish(notice, run, report).await;
-        }
-    }
-
     pub(super) async fn release(
         &self,
         record: &JobRecord,
@@ -256,39 +241,9 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         }
     }
 
-    /// Publishes the machine document; then marks the notice sent, or, with a people audience,
-    /// leaves that to the end of the run (people are told once, maybe in a digest).
-    async fn publish(&self, held: Held, run: &RunContext<'_>, report: &mut Settled) {
-        let tags = self.kept_tags(&held.record, report).await;
-        let notice = self.notice(&held.record, &held.due, &tags, run);
-        report.publish_calls += 1;
-        match self.notifier.publish(&notice).await {
-            Ok(message_id) => {
-                match held.due {
-                    Due::Status(_) => {
-                        report.notifications_sent += 1;
-                        record_lag(&held.record, run.now, report);
-                    }
-                    Due::Alert(_) => report.alerts_sent += 1,
-                }
-                tracing::info!(job_arn = %held.record.pk, status = %held.record.status, message_id, dedup_key = notice.dedup_key, "notified");
-                match self.notifier.has_people_audience() {
-                    true => run.outbox.push(Told { held, notice }),
-                    false => self.mark_sent(&held, run, &mut report.failures).await,
-                }
-            }
-            Err(e) => {
-                report.notifications_pending += 1;
-                report.failures.record("publish", &e);
-                self.release(&held.record, run.run_id, &mut report.failures)
-                    .await;
-            }
-        }
-    }
-
     /// The job's tags named in `NOTIFY_TAGS`; a failed read (denied, throttled) is counted and
     /// logged, and the notice goes out without tags.
-    async fn kept_tags(&self, record: &JobRecord, report: &mut Settled) -> Tags {
+    pub(super) async fn kept_tags(&self, record: &JobRecord, report: &mut Settled) -> Tags {
         let presentation = &self.settings.presentation;
         if !presentation.reads_tags() {
             return Tags::new();
@@ -323,7 +278,13 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     /// The notice of what is due: the status the job arrived in, or the alert measured now.
-    fn notice(&self, record: &JobRecord, due: &Due, tags: &Tags, run: &RunContext<'_>) -> Notice {
+    pub(super) fn notice(
+        &self,
+        record: &JobRecord,
+        due: &Due,
+        tags: &Tags,
+        run: &RunContext<'_>,
+    ) -> Notice {
         let presentation = &self.settings.presentation;
         match due {
             Due::Status(status) => Notice::build(record, status, presentation, tags),
@@ -371,7 +332,7 @@ fn written(change: Change, report: &mut Settled) -> Option<Held> {
 }
 
 /// Notification lag (the job's end to its publish), a bounded sample per run.
-fn record_lag(record: &JobRecord, now: DateTime<Utc>, report: &mut Settled) {
+pub(super) fn record_lag(record: &JobRecord, now: DateTime<Utc>, report: &mut Settled) {
     if let Some(end) = record.end_time {
         if report.lags_seconds.len() < KEPT_LAGS {
             report

@@ -234,7 +234,8 @@ pub struct RunSummary {
     /// Jobs seen to reach a terminal status, by outcome (finished jobs a first run records
     /// silently as history are not counted).
     pub finished: Finished,
-    /// SNS Publish calls (one per notice published or attempted).
+    /// Publish calls: SNS Publish and PublishBatch (up to 10 notices each), EventBridge
+    /// PutEvents (up to 10 events each).
     pub sns_calls: u64,
     /// Calls an AWS service throttled even after the SDK's retries (adaptive retries absorb
     /// the rest without failing).

@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::StreamExt;
 
 use crate::domain::{
-    plan, AlertKind, Change, Due, DurationStats, JobArn, JobKind, JobRecord, JobStatus, Lease,
-    NotifyPolicy, ObservedJob, PlanContext, RecordCounts, RunId, Scope, Sent,
+    plan, AlertKind, Change, Delivered, Due, DurationStats, JobArn, JobKind, JobRecord, JobStatus,
+    Lease, NotifyPolicy, ObservedJob, PlanContext, RecordCounts, RunId, Scope, Sent, Sink,
 };
 use crate::ports::{Checkpoint, JobStore, LastRun, Listed, OpenJobs, Progress, Write};
 
@@ -177,6 +177,56 @@ pub async fn marking_sent_needs_the_pending_status_and_the_lease<S: JobStore>(st
         store.mark_sent(&arn(5), &owner, &sent).await.unwrap(),
         Write::LostRace
     );
+}
+
+pub async fn a_partial_delivery_is_recorded_by_the_owner_until_marked_sent<S: JobStore>(store: &S) {
+    // Given a pending completion whose lease run-a holds (claimed in the transition's write)
+    let open = change(6, "InProgress", None);
+    store.save(&open).await.unwrap();
+    let done = change(6, "Completed", Some(&open.record));
+    store.save(&done).await.unwrap();
+    let due = Due::Status(JobStatus::new("Completed"));
+    let delivered = Delivered::new(&due, [Sink::Topic, Sink::Chat].into());
+    // Then only the owner records what was delivered
+    let other = RunId::new("run-b");
+    assert_eq!(
+        store
+            .release_delivered(&arn(6), &other, &delivered)
+            .await
+            .unwrap(),
+        Write::LostRace
+    );
+    let owner = RunId::new("run-a");
+    assert_eq!(
+        store
+            .release_delivered(&arn(6), &owner, &delivered)
+            .await
+            .unwrap(),
+        Write::Written
+    );
+    // and the lease is free, the version moved (a stale full write loses), the notice pending
+    let after = stored(store, 6).await.unwrap();
+    assert_eq!(after.delivered.as_ref(), Some(&delivered));
+    assert_eq!(after.lease(), None);
+    assert_eq!(after.version, done.record.version + 1);
+    assert_eq!(store.save(&done).await.unwrap(), Write::LostRace);
+    assert_eq!(after.pending_status, Some(JobStatus::new("Completed")));
+    // and once the next run claims and marks it sent, nothing partial is left
+    let lease = Lease {
+        owner: RunId::new("run-c"),
+        until: t0() + Duration::minutes(5),
+    };
+    assert_eq!(
+        store.claim(&arn(6), &lease, t0()).await.unwrap(),
+        Write::Written
+    );
+    let sent = after.sent(&due, t0(), Duration::days(90));
+    assert_eq!(
+        store.mark_sent(&arn(6), &lease.owner, &sent).await.unwrap(),
+        Write::Written
+    );
+    let sent = stored(store, 6).await.unwrap();
+    assert_eq!((sent.delivered, sent.pending_status), (None, None));
 }
 
 pub async fn the_watch_index_holds_open_and_pending_items_in_pages<S: JobStore>(store: &S) {
@@ -492,6 +542,7 @@ macro_rules! store_contract {
             durations_are_kept_per_scope,
             the_last_run_is_recorded_with_the_progress,
             marking_sent_appends_to_the_notification_history,
+            a_partial_delivery_is_recorded_by_the_owner_until_marked_sent,
         );
     };
     (@cases $setup:expr; $($case:ident),* $(,)?) => {

@@ -12,7 +12,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{DateTime, Utc};
 use futures::Stream;
 
-use crate::domain::{Change, JobArn, JobRecord, Lease, Notice, RunId, Scope, Sent};
+use crate::domain::{Change, Delivered, JobArn, JobRecord, Lease, Notice, RunId, Scope, Sent};
 use crate::error::Error;
 use crate::ports::{JobStore, Notifier, Page, Progress, ScopeState, Write};
 use rand::rngs::StdRng;
@@ -137,6 +137,14 @@ impl<T: JobStore> JobStore for CrashingStore<T> {
     }
     async fn release(&self, arn: &JobArn, owner: &RunId) -> Result<Write, Error> {
         self.inner.release(arn, owner).await
+    }
+    async fn release_delivered(
+        &self,
+        arn: &JobArn,
+        owner: &RunId,
+        delivered: &Delivered,
+    ) -> Result<Write, Error> {
+        self.inner.release_delivered(arn, owner, delivered).await
     }
     async fn mark_sent(&self, arn: &JobArn, owner: &RunId, sent: &Sent) -> Result<Write, Error> {
         let result = self.inner.mark_sent(arn, owner, sent).await;

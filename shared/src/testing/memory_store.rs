@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 use crate::adapters::sdk::Calls;
-use crate::domain::{Change, Due, JobArn, JobRecord, Lease, RunId, Scope, Sent};
+use crate::domain::{Change, Delivered, Due, JobArn, JobRecord, Lease, RunId, Scope, Sent};
 use crate::error::Error;
 use crate::ports::{JobStore, Listed, Page, Progress, ScopeState, Write};
 
@@ -161,6 +161,23 @@ impl JobStore for MemoryJobStore {
         ))
     }
 
+    async fn release_delivered(
+        &self,
+        arn: &JobArn,
+        owner: &RunId,
+        delivered: &Delivered,
+    ) -> Result<Write, Error> {
+        Ok(self.update(
+            arn,
+            |r| r.lease_owner.as_ref() == Some(owner),
+            |r| {
+                r.delivered = Some(delivered.clone());
+                r.version += 1;
+                r.set_lease(None);
+            },
+        ))
+    }
+
     async fn mark_sent(&self, arn: &JobArn, owner: &RunId, sent: &Sent) -> Result<Write, Error> {
         Ok(self.update(
             arn,
@@ -179,6 +196,7 @@ impl JobStore for MemoryJobStore {
                     }
                 }
                 r.notifications.push(sent.entry());
+                r.delivered = None;
                 r.version += 1;
                 r.set_lease(None);
                 r.watch = sent.watch.clone();

@@ -1,5 +1,6 @@
 //! Benchmarks that print figures (never timed assertions): `cargo run --release -p bench -- poll`,
-//! `first-run`, `event-latency`, `cold-start`, `emulator`, `fleet`. See the README's performance section.
+//! `first-run`, `event-latency`, `cold-start`, `emulator`, `fleet`, `burst`. See the README's
+//! performance section.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ use jobwatch::domain::JobKind;
 /// Alert kinds: a job can be sent each once, one kind per run.
 pub const ALERT_KINDS: usize = jobwatch::domain::AlertKind::ALL.len();
 
+mod burst;
 mod child;
 mod cold_start;
 mod event_latency;
@@ -81,6 +83,13 @@ enum Command {
     FleetOnce {
         #[arg(long)]
         families: String,
+    },
+    /// Jobs finishing at once: notifications per second and calls per notification, one at a
+    /// time vs batched and concurrent (moto).
+    Burst {
+        /// Burst sizes (comma-separated).
+        #[arg(long, value_delimiter = ',', default_values_t = [1_000usize, 10_000])]
+        jobs: Vec<usize>,
     },
     /// Process start to first handled event of each release bootstrap (`cargo lambda build --release`).
     ColdStart,
@@ -250,6 +259,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             fleet::run(fleet::FleetArgs { scopes, history }).await
         }
         Command::FleetOnce { families } => fleet::once(&families).await,
+        Command::Burst { jobs } => burst::run(&jobs).await,
         Command::EventLatency { events } => event_latency::run(events).await,
     }
 }

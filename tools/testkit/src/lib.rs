@@ -3,6 +3,7 @@
 //! subscriber of the topic receives. The end-to-end tests, the emulator's own tests and the
 //! benchmarks all start their stand-ins here.
 
+mod bus;
 pub mod emf;
 mod emulator;
 mod fleet;
@@ -10,6 +11,7 @@ mod resources;
 mod scopes;
 mod stack;
 
+pub use bus::BusQueue;
 pub use emulator::{eventually, Emulator};
 pub use fleet::StackFleet;
 pub use resources::THROUGHPUT_MODEL;
@@ -102,6 +104,24 @@ pub fn schema() -> &'static jsonschema::Validator {
             .build(&schema)
             .expect("a valid JSON Schema")
     })
+}
+
+/// The chat topic's message schema (Amazon Q Developer custom notifications), compiled once.
+pub fn chat_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let text = include_str!("../../../schemas/chat-custom-notification.json");
+        let schema: Value = serde_json::from_str(text).expect("schema is JSON");
+        jsonschema::validator_for(&schema).expect("a valid JSON Schema")
+    })
+}
+
+/// Every way `message` breaks the chat schema (none: it is a valid custom notification).
+pub fn chat_errors(message: &Value) -> Vec<String> {
+    chat_schema()
+        .iter_errors(message)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect()
 }
 
 impl Notification {

@@ -334,10 +334,11 @@ def main():
     items = []
     for page in ddb.get_paginator("scan").paginate(TableName="bedrock-jobwatch-jobs"):
         items += [i for i in page["Items"] if any(i["pk"]["S"] == a for a, _ in expected_times)]
-    say(f"    {'kind':20} {'job':22} {'status':20} {'previous':12} notified")
+    say(f"    {'kind':24} {'job':30} {'status':20} {'previous':12} notified")
     for i in sorted(items, key=lambda i: (i["kind"]["S"], i.get("name", {}).get("S", ""))):
         name = i.get("name", {}).get("S") or i["pk"]["S"].rsplit("/", 1)[-1]
-        say(f"    {i['kind']['S']:20} {name:22} {i['status']['S']:20} "
+        name = name if len(name) <= 30 else name[:29] + "…"
+        say(f"    {i['kind']['S']:24} {name:30} {i['status']['S']:20} "
             f"{i.get('previous_status', {}).get('S', '-'):12} {i.get('notified_status', {}).get('S', '-')}")
     dupes = sum(c - 1 for c in seen.values())
     missing = [f"{a} {s} x{n}" for (a, s), n in (expected_times - told).items()]

@@ -46,6 +46,14 @@ pub trait JobSource: Send + Sync {
         futures::stream::empty()
     }
 
+    /// Whether a List answers an open job as cheaply as it answers a settled one. Not so for
+    /// custom model deployments: an update's status shows only in Get, so a List page costs a
+    /// Get per `Active` deployment in it; the reconcile then Gets its open ones directly
+    /// instead of listing. The default: yes.
+    fn lists_cheaply(&self) -> bool {
+        true
+    }
+
     /// Adds details worth fetching only for a job about to be notified (e.g. the batch output
     /// manifest). Best effort: never fails. The default adds nothing.
     fn enrich(&self, job: &mut ObservedJob) -> impl Future<Output = ()> + Send {
@@ -311,6 +319,9 @@ impl<T: JobSource> JobSource for std::sync::Arc<T> {
     }
     fn reopened(&self, since: DateTime<Utc>) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
         (**self).reopened(since)
+    }
+    fn lists_cheaply(&self) -> bool {
+        (**self).lists_cheaply()
     }
     fn enrich(&self, job: &mut ObservedJob) -> impl Future<Output = ()> + Send {
         (**self).enrich(job)

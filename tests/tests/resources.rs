@@ -177,6 +177,42 @@ async fn a_deployment_is_told_when_active_and_again_when_its_update_completes() 
 }
 
 #[tokio::test]
+async fn a_steady_run_gets_the_deployments_being_updated_not_every_active_one() {
+    let stack = &Stack::start().await;
+    let (v1, v2) = (
+        stack.create_custom_model("fleet-v1").await,
+        stack.create_custom_model("fleet-v2").await,
+    );
+    stack.set_status(&v1, "Active").await;
+    stack.set_status(&v2, "Active").await;
+    let source = || stack.deployment_source();
+    assert!(run(stack, source(), "first").await.first_run);
+
+    // Given twelve Active deployments, three of them being updated
+    let mut deployments = Vec::new();
+    for i in 0..12 {
+        let d = stack.create_deployment(&format!("endpoint-{i}"), &v1).await;
+        stack.set_status(&d, "Active").await;
+        deployments.push(d);
+    }
+    assert_eq!(run(stack, source(), "active").await.notifications_sent, 12);
+    for d in &deployments[..3] {
+        stack.update_deployment(d, &v2).await;
+    }
+    run(stack, source(), "updating").await;
+
+    // When the next run finds nothing new
+    let steady = run(stack, source(), "steady").await;
+
+    // Then it Gets the three open ones, not every Active deployment a List page returns
+    assert_eq!(steady.notifications_sent, 0);
+    assert_eq!(
+        steady.bedrock_calls, 5,
+        "discovery List + the Active List + a Get per deployment being updated"
+    );
+}
+
+#[tokio::test]
 async fn a_deleted_resource_is_retired_and_a_custom_model_is_told_once_when_active() {
     let stack = &Stack::start().await;
     let throughputs = || stack.throughput_source();

@@ -127,6 +127,12 @@ impl JobSource for CustomModelDeploymentSource {
         })
     }
 
+    /// Every `Active` deployment a List page returns costs a Get (only Get shows an update):
+    /// the reconcile Gets the open ones instead of listing.
+    fn lists_cheaply(&self) -> bool {
+        false
+    }
+
     /// `Active` deployments changed since `since` (their summary's `lastUpdatedAt`), read with
     /// Get. There is no List filter on updates: this pages through the active deployments
     /// (a call per 1000) and Gets only the changed ones.

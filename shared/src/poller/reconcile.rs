@@ -50,7 +50,8 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             return Ok(report);
         }
         let mut answers = Answers::default();
-        if let Some(oldest) = hint.oldest.filter(|_| hint.count >= WIDE_MIN_OPEN) {
+        let lists = self.source.lists_cheaply();
+        if let Some(oldest) = hint.oldest.filter(|_| lists && hint.count >= WIDE_MIN_OPEN) {
             answers.wide = self.wide_list(oldest, hint.count, &mut report).await;
         }
         let mut chunks = pin!(self.store.watched(&self.scope()));
@@ -96,7 +97,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                 None => ask.push(record),
             }
         }
-        let many = answers.unanswered + ask.len() >= SWEEP_MIN_OPEN;
+        let many = answers.unanswered + ask.len() >= SWEEP_MIN_OPEN && self.source.lists_cheaply();
         if answers.swept.is_none() && many && !run.budget.exhausted() {
             answers.swept = Some(self.sweep(report).await);
         }

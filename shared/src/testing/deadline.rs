@@ -68,6 +68,10 @@ impl<S: JobSource> JobSource for EndAfterPages<S> {
         self.inner.tags(arn).await
     }
 
+    fn lists_cheaply(&self) -> bool {
+        self.inner.lists_cheaply()
+    }
+
     fn calls(&self) -> u64 {
         self.inner.calls()
     }

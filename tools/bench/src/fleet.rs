@@ -122,7 +122,8 @@ async fn seed(
     region: &str,
     count: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    // Each family's own words for finished and running (`Completed`, `IN_PROGRESS`, ...).
+    // Each family's own words for finished and open (`Completed`, `IN_PROGRESS`, and for a
+    // resource with no running phase its pending one, `Creating`).
     let words = |phase: Phase| {
         kind.family()
             .vocabulary
@@ -130,7 +131,8 @@ async fn seed(
             .find(|(_, p)| *p == phase)
             .map(|(raw, _)| *raw)
     };
-    let (Some(done), Some(running)) = (words(Phase::Succeeded), words(Phase::Running)) else {
+    let open = words(Phase::Running).or_else(|| words(Phase::Pending));
+    let (Some(done), Some(running)) = (words(Phase::Succeeded), open) else {
         return Err(format!("{kind}: no word for finished or running").into());
     };
     // Within the first run's look-back (14 days), so the table knows every job.
@@ -219,7 +221,8 @@ pub async fn once(families: &str) -> Result<(), Box<dyn std::error::Error>> {
             total[key] = json!(n(&total, key) + n(&report, key));
         }
         let ms = (end - start).as_secs_f64() * 1000.0;
-        per_family.push(format!("{kind} {ms:.0}ms"));
+        let calls = n(&report, "bedrock_calls");
+        per_family.push(format!("{kind} {ms:.0}ms/{calls}"));
         first_start = Some(first_start.map_or(start, |s| s.min(start)));
         last_end = Some(last_end.map_or(end, |e| e.max(end)));
         if n(&report, "failures") > 0 {

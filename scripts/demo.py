@@ -116,10 +116,12 @@ def main():
     say("==> creating the jobs table, the topic and an SQS subscriber")
     ddb.create_table(TableName="bedrock-jobwatch-jobs", BillingMode="PAY_PER_REQUEST",
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "kind", "AttributeType": "S"},
                                            {"AttributeName": "watch", "AttributeType": "S"}],
                      KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     GlobalSecondaryIndexes=[{"IndexName": "watch-index",
-                                              "KeySchema": [{"AttributeName": "watch", "KeyType": "HASH"}],
+                     GlobalSecondaryIndexes=[{"IndexName": "family-watch-index",
+                                              "KeySchema": [{"AttributeName": "kind", "KeyType": "HASH"},
+                                                            {"AttributeName": "watch", "KeyType": "RANGE"}],
                                               "Projection": {"ProjectionType": "ALL"}}])
     topic = sns.create_topic(Name="bedrock-jobwatch")["TopicArn"]
     queue = sqs.create_queue(QueueName="demo-inbox")["QueueUrl"]

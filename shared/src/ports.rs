@@ -181,6 +181,9 @@ pub trait JobStore: Send + Sync {
     /// a bounded page at a time.
     fn watched(&self, scope: &Scope) -> impl Stream<Item = Page<JobRecord>> + Send + '_;
 
+    /// The watched items of every scope of a family (one read for a whole fleet).
+    fn watched_family(&self, kind: JobKind) -> impl Stream<Item = Page<JobRecord>> + Send + '_;
+
     /// Items for these ARNs (missing ones are simply absent).
     fn get_many(
         &self,
@@ -347,6 +350,9 @@ impl<T: JobStore> JobStore for std::sync::Arc<T> {
     }
     fn watched(&self, scope: &Scope) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
         (**self).watched(scope)
+    }
+    fn watched_family(&self, kind: JobKind) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
+        (**self).watched_family(kind)
     }
     fn get_many(
         &self,

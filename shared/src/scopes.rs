@@ -83,5 +83,6 @@ where
     Fleet {
         scopes,
         concurrency: fleet.concurrency,
+        read_together_max: crate::poller::READ_TOGETHER_MAX,
     }
 }

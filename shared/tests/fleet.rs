@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use jobwatch::domain::{AlertSettings, JobArn, JobKind, NotifyPolicy, Scope};
 use jobwatch::error::Error;
 use jobwatch::fleet::{Account, RoleArn, Target};
-use jobwatch::poller::{Access, BoxFuture, Fleet, ScopePoller};
+use jobwatch::poller::{Access, BoxFuture, Fleet, ScopePoller, READ_TOGETHER_MAX};
 use jobwatch::ports::JobSource;
 use jobwatch::testing::{MemoryJobStore, RecordingNotifier, ScriptedSource};
 use jobwatch::{PollSettings, Poller};
@@ -72,6 +72,7 @@ struct World {
     table: Arc<MemoryJobStore>,
     topic: Arc<RecordingNotifier>,
     role: Arc<FakeRole>,
+    read_together_max: usize,
 }
 
 const SCOPES: [(Option<&str>, &str); 3] = [
@@ -98,6 +99,7 @@ impl World {
             table: Arc::new(MemoryJobStore::default()),
             topic: Arc::new(RecordingNotifier::default()),
             role: Arc::new(FakeRole::default()),
+            read_together_max: READ_TOGETHER_MAX,
         }
     }
 
@@ -135,6 +137,7 @@ impl World {
         Fleet {
             scopes,
             concurrency: 2,
+            read_together_max: self.read_together_max,
         }
     }
 
@@ -217,6 +220,43 @@ async fn every_scope_notifies_its_own_jobs_once_with_its_own_watermark() {
         (third.notifications_sent, world.topic.published().len()),
         (0, 3)
     );
+}
+
+#[tokio::test]
+async fn the_fleet_reads_every_scopes_open_jobs_in_one_query_and_tells_each_once() {
+    let mut store_calls = Vec::new();
+    for read_together_max in [READ_TOGETHER_MAX, 0] {
+        // given a job in each scope submitted an hour before the first run, so that later
+        // listings no longer return it: only the watch index knows it is open
+        let world = World {
+            read_together_max,
+            ..World::new()
+        };
+        let fleet = world.fleet();
+        let submitted = t0() - Duration::hours(1);
+        let arns: Vec<JobArn> = world
+            .sources
+            .iter()
+            .map(|s| s.job("old", "InProgress", submitted).arn)
+            .collect();
+        fleet.run(t0(), "first").await.unwrap();
+        for (source, arn) in world.sources.iter().zip(&arns) {
+            source.set_status(arn, "Completed", t0() + Duration::minutes(30));
+        }
+        // when the next run polls, reading the watched items together (or, past the limit,
+        // each scope its own)
+        let summary = fleet
+            .run(t0() + Duration::hours(1), "second")
+            .await
+            .unwrap();
+        // then each scope reconciles its own job and tells it once
+        assert_eq!(world.notified(), sorted(&arns), "limit {read_together_max}");
+        assert_eq!(summary.watched, 3);
+        assert!(summary.scopes.iter().all(|s| s.notifications_sent == 1));
+        store_calls.push(summary.store_calls);
+    }
+    // and reading together made one Query for the three scopes instead of three
+    assert_eq!(store_calls[1] - store_calls[0], 2, "{store_calls:?}");
 }
 
 #[tokio::test]

@@ -36,6 +36,15 @@ async fn a_running_job_everywhere(
     stack: &Stack,
     fleet: &BatchFleet,
 ) -> Vec<(&'static str, &'static str, String)> {
+    a_running_job_everywhere_at(stack, fleet, Utc::now()).await
+}
+
+/// The same, with the first run at `at`.
+async fn a_running_job_everywhere_at(
+    stack: &Stack,
+    fleet: &BatchFleet,
+    at: chrono::DateTime<Utc>,
+) -> Vec<(&'static str, &'static str, String)> {
     let mut jobs = Vec::new();
     for (account, region) in scopes() {
         let scoped = stack.emulator.in_scope(account, region);
@@ -44,7 +53,7 @@ async fn a_running_job_everywhere(
             .await;
         jobs.push((account, region, arn));
     }
-    let first = fleet.run(Utc::now(), "first").await.unwrap();
+    let first = fleet.run(at, "first").await.unwrap();
     assert!(
         first.discovery_ok && first.scopes.iter().all(|s| s.ok),
         "{first:?}"
@@ -118,6 +127,44 @@ async fn every_job_of_three_regions_and_two_accounts_is_notified_once_with_its_a
     // and the member role was assumed once for all three of its regions and all three runs
     assert_eq!(stack.emulator.assume_role_calls().await, 1);
     assert_eq!(fleet.credential_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_steady_run_reads_every_scopes_open_jobs_in_one_query_and_each_is_told_once() {
+    // given a running job in each of six scopes, known to a first run an hour from now, so
+    // that later listings (from its watermark on) no longer return them: only the watch index
+    // knows they are open
+    let stack = Stack::start().await;
+    let together = stack.batch_fleet(&settings(None)).await;
+    let mut apart = stack.batch_fleet(&settings(None)).await;
+    apart.read_together_max = 0;
+    let later = Utc::now() + Duration::hours(1);
+    let jobs = a_running_job_everywhere_at(&stack, &together, later).await;
+    // when a steady run reads each scope's open jobs with its own Query, and another reads
+    // them all in one
+    let apart_run = apart
+        .run(later + Duration::hours(1), "apart")
+        .await
+        .unwrap();
+    let together_run = together
+        .run(later + Duration::minutes(61), "together")
+        .await
+        .unwrap();
+    // then both reconcile the six jobs, and reading together takes five DynamoDB requests fewer
+    assert_eq!((apart_run.watched, together_run.watched), (6, 6));
+    assert_eq!(
+        apart_run.store_calls as i64 - together_run.store_calls as i64,
+        5,
+        "apart {apart_run:?} together {together_run:?}"
+    );
+    // and when the jobs finish, the next run tells each once, with its account and region
+    finish(&stack, &jobs).await;
+    let done = together
+        .run(later + Duration::hours(2), "done")
+        .await
+        .unwrap();
+    assert_eq!((done.watched, done.notifications_sent), (6, 6));
+    assert_eq!(received(&stack).await, expected(&jobs));
 }
 
 #[tokio::test]

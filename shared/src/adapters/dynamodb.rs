@@ -11,14 +11,20 @@ use futures::Stream;
 
 use super::sdk::{pages, sdk_retryable, sdk_source, Calls};
 use crate::domain::{
-    Change, Delivered, Due, DurationStats, JobArn, JobRecord, Lease, RunId, Scope, Sent,
+    Change, Delivered, Due, DurationStats, JobArn, JobKind, JobRecord, Lease, RunId, Scope, Sent,
 };
 use crate::error::Error;
 use crate::ports::{
     Checkpoint, JobStore, LastRun, Listed, OpenJobs, Page, Progress, ScopeState, Write,
 };
 
-/// Name of the sparse GSI on `watch` (open jobs and pending notices only).
+/// The sparse GSI of open jobs and pending notices: partition `kind`, sort `watch` (the
+/// scope), so one Query reads a scope's items and one reads every scope of a family.
+pub const FAMILY_WATCH_INDEX: &str = "family-watch-index";
+
+/// The GSI on `watch` alone that releases before `family-watch-index` read. Nothing reads it
+/// now; the template keeps it for one release because CloudFormation adds or deletes only one
+/// GSI per update (an upgrade first adds the new one).
 pub const WATCH_INDEX: &str = "watch-index";
 
 /// Items per page of the watch index: a run holds at most this many records at once.
@@ -56,6 +62,32 @@ impl DynamoJobStore {
     {
         self.calls.add(1);
         condition_held(operation, request.await)
+    }
+
+    /// A Query of the watch index, before its key condition.
+    fn watch_query(&self) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(FAMILY_WATCH_INDEX)
+            .expression_attribute_names("#kind", "kind")
+            .limit(WATCH_PAGE)
+    }
+
+    /// The items a watch Query returns, a page at a time.
+    fn watch_pages(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
+        let paginator = query.into_paginator().send();
+        pages(paginator, self.calls.clone(), |page| {
+            let page = page.map_err(store_error("Query"))?;
+            page.items
+                .unwrap_or_default()
+                .into_iter()
+                .map(parse)
+                .collect()
+        })
     }
 }
 
@@ -290,24 +322,21 @@ impl JobStore for DynamoJobStore {
     }
 
     fn watched(&self, scope: &Scope) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
-        let paginator = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(WATCH_INDEX)
-            .key_condition_expression("watch = :w")
-            .expression_attribute_values(":w", s(scope.as_str()))
-            .limit(WATCH_PAGE)
-            .into_paginator()
-            .send();
-        pages(paginator, self.calls.clone(), |page| {
-            let page = page.map_err(store_error("Query"))?;
-            page.items
-                .unwrap_or_default()
-                .into_iter()
-                .map(parse)
-                .collect()
-        })
+        let query = self
+            .watch_query()
+            .key_condition_expression("#kind = :kind AND #watch = :watch")
+            .expression_attribute_names("#watch", "watch")
+            .expression_attribute_values(":kind", s(scope.kind()))
+            .expression_attribute_values(":watch", s(scope.as_str()));
+        self.watch_pages(query)
+    }
+
+    fn watched_family(&self, kind: JobKind) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
+        let query = self
+            .watch_query()
+            .key_condition_expression("#kind = :kind")
+            .expression_attribute_values(":kind", s(kind.as_str()));
+        self.watch_pages(query)
     }
 
     async fn get_many(&self, arns: &[JobArn]) -> Result<Vec<JobRecord>, Error> {
@@ -507,8 +536,9 @@ impl DynamoJobStore {
     }
 }
 
-/// Creates the jobs table as `template.yaml` defines it (key `pk`, sparse GSI `watch-index`,
-/// on-demand). For local development, tests and the demo; production uses the template.
+/// Creates the jobs table as `template.yaml` defines it (key `pk`, the sparse GSIs
+/// `family-watch-index` and, for upgrades, `watch-index`; on-demand). For local development,
+/// tests and the demo; production uses the template.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
@@ -524,32 +554,38 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
             .attribute_name(name)
             .attribute_type(ScalarAttributeType::S)
             .build()
+            .map_err(build)
     };
-    let hash_key = |name: &str| {
+    let key = |name: &str, key_type: KeyType| {
         KeySchemaElement::builder()
             .attribute_name(name)
-            .key_type(KeyType::Hash)
+            .key_type(key_type)
             .build()
+            .map_err(build)
     };
+    let index = |name: &str, keys: Vec<KeySchemaElement>| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .set_key_schema(Some(keys))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(build)
+    };
+    let family_keys = vec![key("kind", KeyType::Hash)?, key("watch", KeyType::Range)?];
     client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("pk").map_err(build)?)
-        .attribute_definitions(attribute("watch").map_err(build)?)
-        .key_schema(hash_key("pk").map_err(build)?)
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(WATCH_INDEX)
-                .key_schema(hash_key("watch").map_err(build)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .map_err(build)?,
-        )
+        .attribute_definitions(attribute("pk")?)
+        .attribute_definitions(attribute("kind")?)
+        .attribute_definitions(attribute("watch")?)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .global_secondary_indexes(index(FAMILY_WATCH_INDEX, family_keys)?)
+        .global_secondary_indexes(index(WATCH_INDEX, vec![key("watch", KeyType::Hash)?])?)
         .send()
         .await
         .map_err(store_error("CreateTable"))?;

@@ -12,7 +12,7 @@ use super::JobKind;
 /// keeps the key it always had, `{kind}#{region}` (so the items of a single-account deployment
 /// stay what they are: no migration); a member account reached through a role gets its own,
 /// `{kind}#{account}#{region}`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Scope(String);
 
@@ -37,6 +37,11 @@ impl Scope {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The family's name (`kind` in the table), the key's first part.
+    pub fn kind(&self) -> &str {
+        self.0.split('#').next().unwrap_or_default()
     }
 }
 

@@ -4,16 +4,17 @@
 //! not enabled) is reported with its name and does not stop the others; the run fails only when
 //! every scope failed.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::{stream, StreamExt};
 use serde::Serialize;
 
-use super::{Budget, Poller, RunSummary};
-use crate::domain::{JobArn, RunId};
+use super::{Budget, Poller, RunSummary, Watched};
+use crate::domain::{JobArn, JobRecord, RunId, Scope};
 use crate::error::Error;
 use crate::fleet::{Account, Target};
 use crate::ports::{JobSource, JobStore, Notifier};
@@ -57,11 +58,23 @@ pub struct ScopeReport {
     pub duration_ms: u64,
 }
 
+/// Up to this many watched items (about 2 KB each in memory), a fleet reads every scope's in
+/// one Query of the family; past it, each scope pages through its own.
+pub const READ_TOGETHER_MAX: usize = 10_000;
+
 /// Every scope of one family.
 pub struct Fleet<S, T, N> {
     pub scopes: Vec<ScopePoller<S, T, N>>,
     /// `SCOPE_CONCURRENCY`: scopes polled at once.
     pub concurrency: usize,
+    /// [`READ_TOGETHER_MAX`] (tests lower it).
+    pub read_together_max: usize,
+}
+
+/// Every scope's watched items, read together, and the store calls that took.
+struct ReadTogether {
+    by_scope: HashMap<Scope, Vec<JobRecord>>,
+    calls: u64,
 }
 
 impl<S: JobSource, T: JobStore, N: Notifier> Fleet<S, T, N> {
@@ -79,6 +92,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Fleet<S, T, N> {
                 poller,
             }],
             concurrency: 1,
+            read_together_max: READ_TOGETHER_MAX,
         }
     }
 
@@ -95,8 +109,19 @@ impl<S: JobSource, T: JobStore, N: Notifier> Fleet<S, T, N> {
         budget: Budget,
     ) -> Result<RunSummary, Error> {
         let (started, run_id) = (std::time::Instant::now(), run_id.into());
+        let mut read = self.read_together().await;
         let mut runs = stream::iter(&self.scopes)
-            .map(|scope| scope.poll(now, &run_id, &budget))
+            .map(|scope| {
+                let watched = match &mut read {
+                    Some(read) => Watched::Read(
+                        read.by_scope
+                            .remove(&scope.poller.scope())
+                            .unwrap_or_default(),
+                    ),
+                    None => Watched::Query,
+                };
+                scope.poll(now, &run_id, &budget, watched)
+            })
             .buffered(self.concurrency.max(1))
             .collect::<Vec<_>>()
             .await;
@@ -106,8 +131,44 @@ impl<S: JobSource, T: JobStore, N: Notifier> Fleet<S, T, N> {
             }
         }
         let mut summary = combine(&self.scopes, runs, &run_id);
+        summary.store_calls += read.map_or(0, |r| r.calls);
         summary.duration_ms = started.elapsed().as_millis() as u64;
         Ok(summary)
+    }
+
+    /// Every scope's watched items in one read of the family's (a Query per 500 items for the
+    /// whole fleet instead of at least one per scope). `None`, and each scope reads its own:
+    /// a single scope, more than `read_together_max` items, or the read failed (each scope
+    /// then meets and reports the error itself).
+    async fn read_together(&self) -> Option<ReadTogether> {
+        let [first, _, ..] = &self.scopes[..] else {
+            return None;
+        };
+        let store = &first.poller.store;
+        let (kind, before) = (first.poller.source.kind(), store.calls());
+        let mut by_scope: HashMap<Scope, Vec<JobRecord>> = HashMap::new();
+        let (mut count, mut pages) = (0, pin!(store.watched_family(kind)));
+        while let Some(page) = pages.next().await {
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(%kind, error = %e.chain(), "reading the family's watched items failed; each scope reads its own");
+                    return None;
+                }
+            };
+            count += page.len();
+            if count > self.read_together_max {
+                tracing::info!(%kind, count, "many watched items: each scope reads its own");
+                return None;
+            }
+            for record in page {
+                if let Some(scope) = record.watch.clone() {
+                    by_scope.entry(scope).or_default().push(record);
+                }
+            }
+        }
+        let calls = store.calls() - before;
+        Some(ReadTogether { by_scope, calls })
     }
 
     /// One run at `now` with no deadline.
@@ -193,11 +254,14 @@ impl<S: JobSource, T: JobStore, N: Notifier> ScopePoller<S, T, N> {
         now: DateTime<Utc>,
         run_id: &RunId,
         budget: &Budget,
+        watched: Watched,
     ) -> Result<RunSummary, Error> {
         if let Some(access) = &self.access {
             access.ready().await?;
         }
-        let run = self.poller.run_within(now, run_id.clone(), budget.clone());
+        let run = self
+            .poller
+            .run_watching(now, run_id.clone(), budget.clone(), watched);
         run.await
     }
 

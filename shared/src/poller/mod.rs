@@ -21,7 +21,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 
-pub use fleet::{Access, BoxFuture, Fleet, ScopePoller, ScopeReport};
+pub use fleet::{Access, BoxFuture, Fleet, ScopePoller, ScopeReport, READ_TOGETHER_MAX};
+pub use reconcile::Watched;
 pub use settle::MAX_MISSING;
 pub use summary::{Discovered, Failures, Finished, Reconciled, RunSummary, Settled, KEPT_LAGS};
 
@@ -165,14 +166,27 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
 
     /// One run that starts no new Get, write or publish once `budget` is exhausted; what is
     /// left stays recorded (open jobs, pending notices, the checkpoint) for the next run.
-    #[tracing::instrument(skip_all, fields(kind = %self.source.kind()))]
     pub async fn run_within(
         &self,
         now: DateTime<Utc>,
         run_id: impl Into<RunId>,
         budget: Budget,
     ) -> Result<RunSummary, Error> {
-        let (started, run_id) = (Instant::now(), run_id.into());
+        self.run_watching(now, run_id.into(), budget, Watched::Query)
+            .await
+    }
+
+    /// [`Poller::run_within`], reconciling the `watched` items (what a fleet read for it, or
+    /// its own Query).
+    #[tracing::instrument(skip_all, fields(kind = %self.source.kind()))]
+    pub async fn run_watching(
+        &self,
+        now: DateTime<Utc>,
+        run_id: RunId,
+        budget: Budget,
+        watched: Watched,
+    ) -> Result<RunSummary, Error> {
+        let started = Instant::now();
         let start = self.start(now).await?;
         let outbox = people::Outbox::default();
         let run = RunContext {
@@ -189,7 +203,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         let discovered = self.or_tell_people(discovered, &outbox, &run).await?;
         let revisited = self.revisit(start.since, &run, &mut seen, &mut open).await;
         let reconciled = self
-            .reconcile(start.state.open, &run, &seen, &mut open)
+            .reconcile(start.state.open, watched, &run, &seen, &mut open)
             .await;
         let reconciled = self.or_tell_people(reconciled, &outbox, &run).await?;
         if reconciled.stopped_early {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::pin::pin;
 
 use chrono::{DateTime, Duration, Utc};
+use futures::stream::{self, BoxStream};
 use futures::StreamExt;
 
 use super::discover::{merge, Seen};
@@ -14,7 +15,7 @@ use super::summary::Reconciled;
 use super::Poller;
 use crate::domain::{JobArn, JobRecord, ObservedJob};
 use crate::error::Error;
-use crate::ports::{JobSource, JobStore, ListFilter, Notifier, OpenJobs};
+use crate::ports::{JobSource, JobStore, ListFilter, Notifier, OpenJobs, Page};
 
 /// From this many open jobs on, one wide List may answer them all for less than a Get each.
 const WIDE_MIN_OPEN: u64 = 3;
@@ -22,6 +23,18 @@ const WIDE_MIN_OPEN: u64 = 3;
 const WIDE_MAX_PAGES: u64 = 5;
 /// With this many still unanswered, one List per open status beats one Get each.
 const SWEEP_MIN_OPEN: usize = 20;
+
+/// Records per chunk when the fleet already read them (the size of a watch-index page).
+const READ_CHUNK: usize = 500;
+
+/// Where a run finds its scope's watched items: its own Query of the watch index, or what its
+/// fleet read for every scope of the family at once (one Query instead of one per scope).
+#[derive(Debug, Default)]
+pub enum Watched {
+    #[default]
+    Query,
+    Read(Vec<JobRecord>),
+}
 
 /// What the Lists of this run answered.
 #[derive(Default)]
@@ -40,6 +53,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     pub(super) async fn reconcile(
         &self,
         hint: OpenJobs,
+        watched: Watched,
         run: &RunContext<'_>,
         seen: &Seen,
         open: &mut OpenJobs,
@@ -54,7 +68,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         if let Some(oldest) = hint.oldest.filter(|_| lists && hint.count >= WIDE_MIN_OPEN) {
             answers.wide = self.wide_list(oldest, hint.count, &mut report).await;
         }
-        let mut chunks = pin!(self.store.watched(&self.scope()));
+        let mut chunks = pin!(self.watched_chunks(watched));
         while let Some(chunk) = chunks.next().await {
             if run.budget.exhausted() {
                 report.stopped_early = true;
@@ -66,6 +80,20 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             report.settled += self.settle(batch, run).await;
         }
         Ok(report)
+    }
+
+    fn watched_chunks(&self, watched: Watched) -> BoxStream<'_, Page<JobRecord>> {
+        match watched {
+            Watched::Query => self.store.watched(&self.scope()).boxed(),
+            Watched::Read(records) => {
+                let mut records = records.into_iter().peekable();
+                let chunks = std::iter::from_fn(move || {
+                    records.peek()?;
+                    Some(Ok(records.by_ref().take(READ_CHUNK).collect()))
+                });
+                stream::iter(chunks).boxed()
+            }
+        }
     }
 
     /// Turns a chunk of watched items into sightings: from the Lists where they answer, else

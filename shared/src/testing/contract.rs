@@ -267,6 +267,53 @@ pub async fn the_watch_index_holds_open_and_pending_items_in_pages<S: JobStore>(
     assert!(!ids.contains(&arn(99).id().to_owned()) && !ids.contains(&arn(98).id().to_owned()));
 }
 
+/// Job `id` open in `scope` (its family is the scope's).
+fn open_in(id: usize, kind: JobKind, scope: Scope) -> Change {
+    let mut change = change(id, "InProgress", None);
+    change.record.kind = kind;
+    change.record.watch = Some(scope);
+    change
+}
+
+async fn ids(pages: impl futures::Stream<Item = crate::ports::Page<JobRecord>>) -> Vec<String> {
+    let pages: Vec<_> = pages.collect().await;
+    let mut ids: Vec<String> = pages
+        .into_iter()
+        .flat_map(|p| p.unwrap())
+        .map(|r| r.pk.id().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+pub async fn a_familys_watched_items_span_its_scopes_and_no_other_family<S: JobStore>(store: &S) {
+    let batch = JobKind::BatchInference;
+    let member = Scope::member(batch, "222222222222", "eu-west-1");
+    let import = Scope::new(JobKind::ModelImport, "us-east-1");
+    store
+        .save(&change(3_000, "InProgress", None))
+        .await
+        .unwrap();
+    store
+        .save(&open_in(3_001, batch, member.clone()))
+        .await
+        .unwrap();
+    store
+        .save(&open_in(3_002, JobKind::ModelImport, import))
+        .await
+        .unwrap();
+    let mut finished = change(3_003, "Completed", None);
+    (finished.record.watch, finished.record.pending_status) = (None, None);
+    store.save(&finished).await.unwrap();
+    let [own, in_member] = [3_000, 3_001].map(|id| arn(id).id().to_owned());
+    assert_eq!(
+        ids(store.watched_family(batch)).await,
+        [own.clone(), in_member.clone()]
+    );
+    assert_eq!(ids(store.watched(&scope())).await, [own]);
+    assert_eq!(ids(store.watched(&member)).await, [in_member]);
+}
+
 pub async fn many_items_are_read_back_at_once<S: JobStore>(store: &S) {
     for id in 2_000..2_250 {
         store.save(&change(id, "InProgress", None)).await.unwrap();
@@ -535,6 +582,7 @@ macro_rules! store_contract {
             only_the_owner_releases_a_lease,
             marking_sent_needs_the_pending_status_and_the_lease,
             the_watch_index_holds_open_and_pending_items_in_pages,
+            a_familys_watched_items_span_its_scopes_and_no_other_family,
             many_items_are_read_back_at_once,
             a_checkpoint_only_moves_forward_and_keeps_its_start,
             the_watermark_only_moves_forward_and_ends_the_checkpoint,

@@ -12,7 +12,9 @@ use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{DateTime, Utc};
 use futures::Stream;
 
-use crate::domain::{Change, Delivered, JobArn, JobRecord, Lease, Notice, RunId, Scope, Sent};
+use crate::domain::{
+    Change, Delivered, JobArn, JobKind, JobRecord, Lease, Notice, RunId, Scope, Sent,
+};
 use crate::error::Error;
 use crate::ports::{JobStore, Notifier, Page, Progress, ScopeState, Write};
 use rand::rngs::StdRng;
@@ -117,6 +119,9 @@ impl<T: JobStore> JobStore for CrashingStore<T> {
     }
     fn watched(&self, scope: &Scope) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
         self.inner.watched(scope)
+    }
+    fn watched_family(&self, kind: JobKind) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
+        self.inner.watched_family(kind)
     }
     async fn get_many(&self, arns: &[JobArn]) -> Result<Vec<JobRecord>, Error> {
         self.inner.get_many(arns).await

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 use crate::adapters::sdk::Calls;
-use crate::domain::{Change, Delivered, Due, JobArn, JobRecord, Lease, RunId, Scope, Sent};
+use crate::domain::{
+    Change, Delivered, Due, JobArn, JobKind, JobRecord, Lease, RunId, Scope, Sent,
+};
 use crate::error::Error;
 use crate::ports::{JobStore, Listed, Page, Progress, ScopeState, Write};
 
@@ -53,6 +55,29 @@ impl MemoryJobStore {
     /// Every stored item.
     pub fn records(&self) -> Vec<JobRecord> {
         lock(&self.items).values().cloned().collect()
+    }
+
+    /// The items `keep` selects, a page at a time, each page counted as a Query.
+    fn watched_where(
+        &self,
+        keep: impl Fn(&JobRecord) -> bool,
+    ) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
+        let mut records: Vec<JobRecord> = lock(&self.items)
+            .values()
+            .filter(|r| keep(r))
+            .cloned()
+            .collect();
+        // The index's order: by scope, then by key.
+        records.sort_by(|a, b| (&a.watch, &a.pk).cmp(&(&b.watch, &b.pk)));
+        let pages: Vec<Vec<JobRecord>> = records
+            .chunks(self.page_size)
+            .map(<[JobRecord]>::to_vec)
+            .collect();
+        let calls = self.calls.clone();
+        futures::stream::iter(pages).map(move |page| {
+            calls.add(1);
+            Ok(page)
+        })
     }
 
     /// Applies `f` to the item if `holds` says the condition holds.
@@ -112,20 +137,11 @@ impl JobStore for MemoryJobStore {
     }
 
     fn watched(&self, scope: &Scope) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
-        let records: Vec<JobRecord> = lock(&self.items)
-            .values()
-            .filter(|r| r.watch.as_ref() == Some(scope))
-            .cloned()
-            .collect();
-        let pages: Vec<Vec<JobRecord>> = records
-            .chunks(self.page_size)
-            .map(<[JobRecord]>::to_vec)
-            .collect();
-        let calls = self.calls.clone();
-        futures::stream::iter(pages).map(move |page| {
-            calls.add(1);
-            Ok(page)
-        })
+        self.watched_where(|r| r.watch.as_ref() == Some(scope))
+    }
+
+    fn watched_family(&self, kind: JobKind) -> impl Stream<Item = Page<JobRecord>> + Send + '_ {
+        self.watched_where(move |r| r.kind == kind && r.watch.is_some())
     }
 
     async fn get_many(&self, arns: &[JobArn]) -> Result<Vec<JobRecord>, Error> {

@@ -645,6 +645,53 @@ fn reserved_concurrency_is_opt_in() {
 }
 
 #[test]
+fn the_table_has_the_index_the_store_reads_and_the_pollers_may_query_only_that_one() {
+    use jobwatch::adapters::dynamodb::{FAMILY_WATCH_INDEX, WATCH_INDEX};
+    let t = template();
+    let table = &t["Resources"]["JobsTable"]["Properties"];
+    let indexes: BTreeMap<String, Vec<(String, String)>> = table["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|index| {
+            let keys = index["KeySchema"].as_sequence().unwrap().iter();
+            let keys = keys.map(|k| (plain(&k["AttributeName"]), plain(&k["KeyType"])));
+            (plain(&index["IndexName"]), keys.collect())
+        })
+        .collect();
+    let key = |name: &str, kind: &str| (name.to_owned(), kind.to_owned());
+    assert_eq!(
+        indexes[FAMILY_WATCH_INDEX],
+        [key("kind", "HASH"), key("watch", "RANGE")]
+    );
+    // the one kept for upgrades, and no other
+    assert_eq!(indexes[WATCH_INDEX], [key("watch", "HASH")]);
+    assert_eq!(indexes.len(), 2);
+    let read = format!("${{JobsTable.Arn}}/index/{FAMILY_WATCH_INDEX}");
+    let mut granted = 0;
+    for (name, f) in functions(&t) {
+        let statements = function_statements(&f);
+        for s in statements
+            .iter()
+            .filter(|s| s["Sid"].as_str() == Some("JobsTable"))
+        {
+            let resources: Vec<String> = s["Resource"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|r| getatt(r).unwrap_or_else(|| plain(r)))
+                .collect();
+            assert_eq!(resources, ["JobsTable.Arn", read.as_str()], "{name}");
+            granted += 1;
+        }
+    }
+    assert!(
+        granted >= JobKind::ALL.len(),
+        "every poller reads the table"
+    );
+}
+
+#[test]
 fn the_key_is_retained_with_the_table() {
     let t = template();
     for name in ["JobsTable", "JobwatchKey"] {

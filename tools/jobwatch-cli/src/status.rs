@@ -1,5 +1,7 @@
 //! `status`: per family, the last run, the open jobs (age, phase) and the pending notices, as the
-//! table has them (the scope's item and the watch index: never the whole history).
+//! table has them (the scope's item and the watch index: never the whole history). Open jobs
+//! and pending notices are every scope's (one Query of the family; the ARN names the account
+//! and region); the last run and the watermark are the function's own region's.
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
@@ -56,7 +58,7 @@ pub async fn run(ops: &Ops, json: bool) -> Result<(), CliError> {
     for kind in JobKind::ALL {
         let scope = ops.scope(kind);
         let state = ops.store.scope_state(&scope).await?;
-        let watched: Vec<Vec<JobRecord>> = ops.store.watched(&scope).try_collect().await?;
+        let watched: Vec<Vec<JobRecord>> = ops.store.watched_family(kind).try_collect().await?;
         families.push(family(kind, state, watched.concat(), now));
     }
     if json {

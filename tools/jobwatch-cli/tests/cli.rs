@@ -117,6 +117,39 @@ async fn status_shows_open_jobs_pending_notices_and_the_last_run_per_family() {
 }
 
 #[tokio::test]
+async fn status_shows_the_open_jobs_of_every_account_and_region() {
+    // given a fleet of the own account and a member account in two regions, with a job
+    // running in the member account's second region, recorded open by a run
+    use jobwatch::fleet::{Account, FleetSettings, Regions, RoleArn};
+    let stack = Stack::start().await;
+    let role = "arn:aws:iam::222222222222:role/bedrock-jobwatch-reader";
+    let settings = FleetSettings {
+        regions: Regions::Listed(vec!["us-east-1".into(), "eu-west-1".into()]),
+        accounts: vec![Account::Own, Account::Member(RoleArn::parse(role).unwrap())],
+        external_id: None,
+        concurrency: 2,
+    };
+    let fleet = stack.batch_fleet(&settings).await;
+    let member = stack.emulator.in_scope("222222222222", "eu-west-1");
+    let arn = member.create_batch("far-away").await;
+    fleet.run(Utc::now(), "fleet-run").await.unwrap();
+
+    // when
+    let status = json_of(&cli(&stack, &["status", "--json"]).await);
+
+    // then its open job is listed, by the ARN that names its account and region
+    let batch = family(&status, "batch-inference");
+    let open: Vec<&str> = batch["open"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["arn"].as_str())
+        .collect();
+    assert_eq!(open, [arn.as_str()]);
+    assert!(arn.contains(":eu-west-1:222222222222:"), "{arn}");
+}
+
+#[tokio::test]
 async fn show_prints_the_item_and_its_notification_history() {
     // given a job that finished and was notified
     let stack = Stack::start().await;

@@ -9,6 +9,9 @@ are dropped.
 
 Usage: python3 scripts/render-template.py [--template FILE] [--keep DIR]   (exit 1 if a check fails)
        python3 scripts/render-template.py --expanded FILE   (writes template.yaml with its loops expanded)
+       python3 scripts/render-template.py --resolved-member FILE   (writes member-account.yaml with
+           its conditions resolved at the defaults, in the role's region and forwarding events:
+           checkov does not look inside Fn::If)
 """
 
 import collections
@@ -534,6 +537,10 @@ def main():
         out = Path(sys.argv[sys.argv.index("--expanded") + 1])
         out.write_text(json.dumps(expand_foreach(json.loads(json.dumps(cfn_yaml.load(str(ROOT / "template.yaml"))))), indent=1))
         return
+    if "--resolved-member" in sys.argv:
+        out = Path(sys.argv[sys.argv.index("--resolved-member") + 1])
+        out.write_text(json.dumps(resolved_member(), indent=1))
+        return
     keep = Path(sys.argv[sys.argv.index("--keep") + 1]) if "--keep" in sys.argv else None
     source = sys.argv[sys.argv.index("--template") + 1] if "--template" in sys.argv else ROOT / "template.yaml"
     template = json.loads(json.dumps(cfn_yaml.load(str(source))))  # plain dicts and strings
@@ -555,6 +562,21 @@ def main():
         lint = subprocess.run(["cfn-lint", *files])
     if failed or lint.returncode != 0:
         sys.exit(1)
+
+
+def resolved_member():
+    """member-account.yaml as the role's region's stack instance gets it, every family on."""
+    template = json.loads(json.dumps(cfn_yaml.load(str(ROOT / "member-account.yaml"))))
+    res = Resolver(template)
+    res.params.update({
+        "AWS::Region": "us-east-1",
+        "CentralAccountId": "111111111111",
+        "CentralEventBusArn": "arn:aws:events:eu-west-1:111111111111:event-bus/default",
+    })
+    template["Resources"] = res.resources(template)
+    for r in template["Resources"].values():
+        r.pop("Condition", None)
+    return template
 
 
 def template_with(template, params):

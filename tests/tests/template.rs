@@ -1454,7 +1454,8 @@ fn the_member_role_may_read_exactly_what_the_families_call() {
         m["Parameters"]["ReaderRoleName"]["Default"].as_str(),
         Some("bedrock-jobwatch-reader")
     );
-    let statements = role_statements(role);
+    // Every family switched on: each `!If [Reads<Family>, statement, NoValue]` is its statement.
+    let statements: Vec<Value> = role_statements(role).iter().map(statement).collect();
     let granted: BTreeSet<String> = statements
         .iter()
         .flat_map(|s| strings(&s["Action"]))
@@ -1509,6 +1510,54 @@ fn the_member_role_may_read_exactly_what_the_families_call() {
         reference(&external["sts:ExternalId"]).as_deref(),
         Some("ExternalId")
     );
+}
+
+#[test]
+fn the_member_role_grants_a_family_only_while_its_switch_is_on_as_in_the_central_stack() {
+    let (m, central) = (member_template(), source());
+    let statements = role_statements(&m["Resources"]["ReaderRole"]);
+    for (key, entry) in families(&central) {
+        // the member's switch is the central stack's parameter of the same name
+        let switch = format!("{key}PollerEnabled");
+        for field in ["Type", "Default", "AllowedValues"] {
+            assert_eq!(
+                m["Parameters"][&switch][field], central["Parameters"][&switch][field],
+                "{switch}.{field}"
+            );
+        }
+        let condition = format!("Reads{key}");
+        let (tag, args) = tagged(&m["Conditions"][&condition]).unwrap();
+        assert_eq!(tag, "Equals", "{condition}");
+        assert_eq!(reference(&args[0]).as_deref(), Some(switch.as_str()));
+        assert_eq!(args[1].as_str(), Some("true"));
+        // and every statement granting one of its actions is under that condition
+        let actions: Vec<String> = strings(&entry["ListActions"])
+            .into_iter()
+            .chain(strings(&entry["ReadActions"]))
+            .collect();
+        for action in actions {
+            let under: Vec<String> = statements
+                .iter()
+                .filter(|s| strings(&statement(s)["Action"]).contains(&action))
+                .map(|s| if_parts(s).map(|(c, _, _)| c).unwrap_or_default())
+                .collect();
+            assert_eq!(under, [condition.as_str()], "{action}");
+        }
+    }
+    // the tag reads name only the switched-on families' resource types
+    let tags = statements
+        .iter()
+        .map(statement)
+        .find(|s| s["Sid"].as_str() == Some("ReadJobTags"))
+        .unwrap();
+    for resource in tags["Resource"].as_sequence().unwrap() {
+        let (condition, _, otherwise) = if_parts(resource).expect("each under its family's switch");
+        assert!(
+            condition.starts_with("Reads") && is_no_value(&otherwise),
+            "{condition}"
+        );
+    }
+    assert!(m["Rules"]["AtLeastOneFamily"]["Assertions"][0]["Assert"].is_mapping());
 }
 
 #[test]

@@ -13,10 +13,10 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 use crate::domain::{
-    Change, Delivered, JobArn, JobKind, JobRecord, Lease, Notice, RunId, Scope, Sent,
+    Change, Delivered, JobArn, JobKind, JobRecord, Lease, Notice, RunId, Scope, Sent, Sink,
 };
 use crate::error::Error;
-use crate::ports::{JobStore, Notifier, Page, Progress, ScopeState, Write};
+use crate::ports::{Batching, Delivery, JobStore, Notifier, Page, Progress, ScopeState, Write};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
@@ -29,11 +29,46 @@ pub struct Injected {
     pub crash_after_write: AtomicU64,
     pub crash_before_publish: AtomicU64,
     pub crash_after_publish: AtomicU64,
+    /// Notices the running run published (or has a publish call in flight for) and has not
+    /// marked sent yet.
+    pub published_unmarked: AtomicU64,
+    /// Notices published by runs that crashed before marking them sent: each may go out again
+    /// (with batches in flight, a crash can leave many).
+    pub exposed: AtomicU64,
 }
 
 impl Injected {
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// The run was dropped where it stood: what it published and did not mark may be re-sent.
+    pub fn run_crashed(&self) {
+        let unmarked = self.published_unmarked.swap(0, Ordering::Relaxed);
+        self.exposed.fetch_add(unmarked, Ordering::Relaxed);
+    }
+
+    /// The run ended: the next one counts afresh (a mark that failed is a lost acknowledgement,
+    /// counted apart).
+    pub fn run_ended(&self) {
+        self.published_unmarked.store(0, Ordering::Relaxed);
+    }
+
+    fn published(&self, notices: u64) {
+        self.published_unmarked
+            .fetch_add(notices, Ordering::Relaxed);
+    }
+
+    fn unpublished(&self, notices: u64) {
+        let _ = self
+            .published_unmarked
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(notices))
+            });
+    }
+
+    fn marked(&self) {
+        self.unpublished(1);
     }
 }
 
@@ -153,6 +188,9 @@ impl<T: JobStore> JobStore for CrashingStore<T> {
     }
     async fn mark_sent(&self, arn: &JobArn, owner: &RunId, sent: &Sent) -> Result<Write, Error> {
         let result = self.inner.mark_sent(arn, owner, sent).await;
+        if let Ok(Write::Written) = result {
+            self.dice.injected.marked();
+        }
         if result.is_err() {
             // Published but not recorded: the next run after the lease publishes it again.
             self.dice
@@ -176,23 +214,55 @@ pub struct CrashingNotifier<N> {
     pub crash: mpsc::UnboundedSender<()>,
 }
 
+impl<N: Notifier> CrashingNotifier<N> {
+    async fn maybe_crash(&self, rate: f64, counter: &AtomicU64) {
+        if self.dice.roll(rate) {
+            counter.fetch_add(1, Ordering::Relaxed);
+            crash(&self.crash).await;
+        }
+    }
+}
+
+/// Crashes before or after each delivery call: one notice, or a whole batch (the inner
+/// notifier's batching, so the production path is the one under test).
 impl<N: Notifier> Notifier for CrashingNotifier<N> {
+    fn batching(&self) -> Batching {
+        self.inner.batching()
+    }
+
+    fn sinks(&self) -> Vec<Sink> {
+        self.inner.sinks()
+    }
+
+    async fn deliver(&self, sink: Sink, notices: &[Notice]) -> Delivery {
+        let injected = &self.dice.injected;
+        self.maybe_crash(self.rate_before, &injected.crash_before_publish)
+            .await;
+        // Counted before the call: a run dropped while the call is in flight may or may not
+        // have published these; the ones that failed are taken back after.
+        injected.published(notices.len() as u64);
+        let delivery = self.inner.deliver(sink, notices).await;
+        let failed = delivery.results.iter().filter(|r| r.is_err()).count();
+        injected.unpublished(failed as u64);
+        if failed < notices.len() {
+            self.maybe_crash(self.rate_after, &injected.crash_after_publish)
+                .await;
+        }
+        delivery
+    }
+
     async fn publish(&self, notice: &Notice) -> Result<String, Error> {
-        if self.dice.roll(self.rate_before) {
-            self.dice
-                .injected
-                .crash_before_publish
-                .fetch_add(1, Ordering::Relaxed);
-            crash(&self.crash).await;
-        }
-        let id = self.inner.publish(notice).await?;
-        if self.dice.roll(self.rate_after) {
-            self.dice
-                .injected
-                .crash_after_publish
-                .fetch_add(1, Ordering::Relaxed);
-            crash(&self.crash).await;
-        }
+        let injected = &self.dice.injected;
+        self.maybe_crash(self.rate_before, &injected.crash_before_publish)
+            .await;
+        injected.published(1);
+        let id = self
+            .inner
+            .publish(notice)
+            .await
+            .inspect_err(|_| injected.unpublished(1))?;
+        self.maybe_crash(self.rate_after, &injected.crash_after_publish)
+            .await;
         Ok(id)
     }
 

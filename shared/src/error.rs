@@ -36,13 +36,30 @@ impl ServiceFault {
             .as_deref()
             .is_some_and(|c| Self::THROTTLING.contains(&c))
     }
+
+    /// What the operator can do about it, where AWS's own message says too little.
+    fn hint(&self) -> Option<&'static str> {
+        match self.code.as_deref()? {
+            // AWS's answer in an opt-in region the account has not enabled (and to keys it does
+            // not know).
+            "UnrecognizedClientException" | "InvalidClientTokenId" => Some(
+                "is the region enabled for this account? Opt-in regions must be enabled \
+                 (Account settings); else remove it from REGIONS",
+            ),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for ServiceFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.code {
-            Some(code) => write!(f, "{code}: {}", self.detail),
-            None => f.write_str(&self.detail),
+            Some(code) => write!(f, "{code}: {}", self.detail)?,
+            None => f.write_str(&self.detail)?,
+        }
+        match self.hint() {
+            Some(hint) => write!(f, " ({hint})"),
+            None => Ok(()),
         }
     }
 }

@@ -218,6 +218,41 @@ async fn a_region_answering_errors_is_named_while_the_others_notify_then_catches
 }
 
 #[tokio::test]
+async fn a_region_the_member_account_has_not_enabled_is_named_with_what_to_check() {
+    // given a job finishing in every scope, and ap-northeast-1 not enabled in the member
+    // account (AWS answers every call there: the security token is invalid)
+    let stack = Stack::start().await;
+    let fleet = stack.batch_fleet(&settings(None)).await;
+    let jobs = a_running_job_everywhere(&stack, &fleet).await;
+    finish(&stack, &jobs).await;
+    stack
+        .emulator
+        .fail_region_in(MEMBER, "ap-northeast-1", RegionFault::NotEnabled)
+        .await;
+    // when the fleet polls
+    let run = fleet
+        .run(Utc::now() + Duration::minutes(5), "run")
+        .await
+        .unwrap();
+    // then that one scope is named, with what to check, and the other five jobs are notified
+    let failing: Vec<_> = run.scopes.iter().filter(|s| !s.ok).collect();
+    assert_eq!(failing.len(), 1, "{run:?}");
+    assert_eq!(failing[0].scope, "222222222222/ap-northeast-1");
+    let error = failing[0].error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("UnrecognizedClientException")
+            && error.contains("is the region enabled for this account?"),
+        "{error}"
+    );
+    let elsewhere: Vec<_> = jobs
+        .iter()
+        .filter(|(a, r, _)| (*a, *r) != (MEMBER, "ap-northeast-1"))
+        .cloned()
+        .collect();
+    assert_eq!(received(&stack).await, expected(&elsewhere));
+}
+
+#[tokio::test]
 async fn a_role_whose_trust_is_missing_is_named_and_the_own_account_still_notifies() {
     // given a running job in every scope, then the member role's trust removed
     let stack = Stack::start().await;

@@ -47,24 +47,21 @@ macro_rules! observe_async {
     ($job:expr) => {{
         let job = $job;
         ObservedJob {
-            kind: JobKind::AsyncInvoke,
-            arn: JobArn::new(job.invocation_arn()),
-            name: None,
-            status: JobStatus::new(
-                Option::<&AsyncInvokeStatus>::from(job.status()).map_or("", |s| s.as_str()),
-            ),
             model_id: Some(job.model_arn().to_owned()),
             message: job.failure_message().map(str::to_owned),
-            submit_time: from_smithy(job.submit_time()),
             end_time: job.end_time().map(from_smithy),
-            input_s3_uri: None,
             output_s3_uri: job
                 .output_data_config()
                 .and_then(|c| c.as_s3_output_data_config().ok())
                 .map(|c| c.s3_uri().to_owned()),
-            counts: Default::default(),
-            deadline: None,
-            details: Default::default(),
+            ..ObservedJob::new(
+                JobKind::AsyncInvoke,
+                JobArn::new(job.invocation_arn()),
+                JobStatus::new(
+                    Option::<&AsyncInvokeStatus>::from(job.status()).map_or("", |s| s.as_str()),
+                ),
+                from_smithy(job.submit_time()),
+            )
         }
     }};
 }

@@ -53,14 +53,10 @@ macro_rules! observe_batch {
     ($job:expr) => {{
         let job = $job;
         ObservedJob {
-            kind: JobKind::BatchInference,
-            arn: JobArn::new(job.job_arn()),
             // Optional in the Get output, required in the summary.
             name: Option::<&str>::from(job.job_name()).map(str::to_owned),
-            status: JobStatus::new(job.status().map_or("", |s| s.as_str())),
             model_id: Some(job.model_id().to_owned()),
             message: job.message().map(str::to_owned),
-            submit_time: from_smithy(job.submit_time()),
             end_time: job.end_time().map(from_smithy),
             input_s3_uri: job
                 .input_data_config()
@@ -78,7 +74,12 @@ macro_rules! observe_batch {
                 ..Default::default()
             },
             deadline: job.job_expiration_time().map(from_smithy),
-            details: Default::default(),
+            ..ObservedJob::new(
+                JobKind::BatchInference,
+                JobArn::new(job.job_arn()),
+                JobStatus::new(job.status().map_or("", |s| s.as_str())),
+                from_smithy(job.submit_time()),
+            )
         }
     }};
 }

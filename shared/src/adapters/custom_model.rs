@@ -41,20 +41,17 @@ fn observed(
     details: Details,
 ) -> ObservedJob {
     ObservedJob {
-        kind: JobKind::CustomModel,
-        arn: JobArn::new(arn),
         name: Some(name.to_owned()),
-        // A model created before `modelStatus` existed reports none: it is in use, Active.
-        status: JobStatus::new(status.map_or("Active", ModelStatus::as_str)),
         model_id: base.map(str::to_owned),
         message: message.map(str::to_owned),
-        submit_time: from_smithy(created),
-        end_time: None,
-        input_s3_uri: None,
-        output_s3_uri: None,
-        counts: Default::default(),
-        deadline: None,
         details,
+        ..ObservedJob::new(
+            JobKind::CustomModel,
+            JobArn::new(arn),
+            // A model created before `modelStatus` existed reports none: it is in use, Active.
+            JobStatus::new(status.map_or("Active", ModelStatus::as_str)),
+            from_smithy(created),
+        )
     }
 }
 

@@ -88,19 +88,16 @@ fn observed(
     details: Details,
 ) -> ObservedJob {
     ObservedJob {
-        kind: JobKind::CustomModelDeployment,
-        arn: JobArn::new(arn),
         name: Some(name.to_owned()),
-        status: JobStatus::new(status),
         model_id: Some(model.to_owned()),
         message: message.map(str::to_owned),
-        submit_time: from_smithy(created),
-        end_time: None,
-        input_s3_uri: None,
-        output_s3_uri: None,
-        counts: Default::default(),
-        deadline: None,
         details,
+        ..ObservedJob::new(
+            JobKind::CustomModelDeployment,
+            JobArn::new(arn),
+            JobStatus::new(status),
+            from_smithy(created),
+        )
     }
 }
 

@@ -36,29 +36,21 @@ impl JobSource for CustomizationSource {
 
     fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
         list_pages!(
-            self.calls,
-            self.client.list_model_customization_jobs(),
-            filter,
-            after: set_creation_time_after,
-            status: FineTuningJobStatus,
-            sort: (SortJobsBy::CreationTime, SortOrder::Ascending),
-            "ListModelCustomizationJobs",
-            |page| page.model_customization_job_summaries().iter().map(|j| ObservedJob {
-                kind: JobKind::ModelCustomization,
-                arn: JobArn::new(j.job_arn()),
-                name: Some(j.job_name().to_owned()),
-                status: JobStatus::new(j.status().as_str()),
-                model_id: Some(j.base_model_arn().to_owned()),
-                message: None,
-                submit_time: from_smithy(j.creation_time()),
-                end_time: j.end_time().map(from_smithy),
-                input_s3_uri: None,
-                output_s3_uri: j.custom_model_arn().map(str::to_owned),
-                counts: Default::default(),
-                deadline: None,
-                details: Default::default(),
-            })
-        )
+                    self.calls,
+                    self.client.list_model_customization_jobs(),
+                    filter,
+                    after: set_creation_time_after,
+                    status: FineTuningJobStatus,
+                    sort: (SortJobsBy::CreationTime, SortOrder::Ascending),
+                    "ListModelCustomizationJobs",
+                    |page| page.model_customization_job_summaries().iter().map(|j| ObservedJob {
+        name: Some(j.job_name().to_owned()),
+        model_id: Some(j.base_model_arn().to_owned()),
+        end_time: j.end_time().map(from_smithy),
+        output_s3_uri: j.custom_model_arn().map(str::to_owned),
+        ..ObservedJob::new(JobKind::ModelCustomization, JobArn::new(j.job_arn()), JobStatus::new(j.status().as_str()), from_smithy(j.creation_time()))
+        })
+                )
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
@@ -70,22 +62,21 @@ impl JobSource for CustomizationSource {
             .send()
             .await;
         found("GetModelCustomizationJob", result, |j| ObservedJob {
-            kind: JobKind::ModelCustomization,
-            arn: JobArn::new(j.job_arn()),
             name: Some(j.job_name().to_owned()),
-            status: JobStatus::new(j.status().map_or("", |s| s.as_str())),
             model_id: Some(j.base_model_arn().to_owned()),
             message: j.failure_message().map(str::to_owned),
-            submit_time: from_smithy(j.creation_time()),
             end_time: j.end_time().map(from_smithy),
             input_s3_uri: j
                 .training_data_config()
                 .and_then(|c| c.s3_uri())
                 .map(str::to_owned),
             output_s3_uri: j.output_model_arn().map(str::to_owned),
-            counts: Default::default(),
-            deadline: None,
-            details: Default::default(),
+            ..ObservedJob::new(
+                JobKind::ModelCustomization,
+                JobArn::new(j.job_arn()),
+                JobStatus::new(j.status().map_or("", |s| s.as_str())),
+                from_smithy(j.creation_time()),
+            )
         })
     }
 

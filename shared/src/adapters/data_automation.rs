@@ -66,20 +66,16 @@ impl JobSource for DataAutomationSource {
             .send()
             .await;
         found("GetDataAutomationStatus", result, |out| ObservedJob {
-            kind: JobKind::DataAutomation,
-            arn: arn.clone(),
-            name: None,
-            status: JobStatus::new(out.status().map_or("", AutomationJobStatus::as_str)),
-            model_id: None,
             message: failure(out.error_type(), out.error_message()),
-            // The API may leave it out (an invocation not yet started): first seen is close.
-            submit_time: out.job_submission_time().map_or_else(Utc::now, from_smithy),
             end_time: out.job_completion_time().map(from_smithy),
-            input_s3_uri: None,
             output_s3_uri: out.output_configuration().map(|o| o.s3_uri().to_owned()),
-            counts: Default::default(),
-            deadline: None,
-            details: Default::default(),
+            ..ObservedJob::new(
+                JobKind::DataAutomation,
+                arn.clone(),
+                JobStatus::new(out.status().map_or("", AutomationJobStatus::as_str)),
+                // The API may leave it out (an invocation not yet started): first seen is close.
+                out.job_submission_time().map_or_else(Utc::now, from_smithy),
+            )
         })
     }
 

@@ -60,45 +60,36 @@ impl JobSource for EvaluationSource {
 
     fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
         list_pages!(
-            self.calls,
-            self.client.list_evaluation_jobs(),
-            filter,
-            after: set_creation_time_after,
-            status: EvaluationJobStatus,
-            sort: (SortJobsBy::CreationTime, SortOrder::Ascending),
-            "ListEvaluationJobs",
-            |page| page.job_summaries().iter().map(|j| {
-                let summary = j.inference_config_summary();
-                let tasks: Vec<String> =
-                    j.evaluation_task_types().iter().map(|t| t.as_str().to_owned()).collect();
-                ObservedJob {
-                    kind: JobKind::ModelEvaluation,
-                    arn: JobArn::new(j.job_arn()),
-                    name: Some(j.job_name().to_owned()),
-                    status: JobStatus::new(j.status().as_str()),
-                    model_id: summary
-                        .and_then(|c| c.model_config_summary())
-                        .and_then(|m| m.bedrock_model_identifiers().first())
-                        .cloned(),
-                    message: None,
-                    submit_time: from_smithy(j.creation_time()),
-                    end_time: None,
-                    input_s3_uri: None,
-                    output_s3_uri: None,
-                    counts: Default::default(),
-                    deadline: None,
-                    details: details(
-                        j.application_type().map(|a| a.as_str()),
-                        j.job_type().as_str(),
-                        &tasks,
-                        summary
-                            .and_then(|c| c.rag_config_summary())
-                            .and_then(|r| r.bedrock_knowledge_base_identifiers().first())
-                            .cloned(),
-                    ),
-                }
-            })
-        )
+                    self.calls,
+                    self.client.list_evaluation_jobs(),
+                    filter,
+                    after: set_creation_time_after,
+                    status: EvaluationJobStatus,
+                    sort: (SortJobsBy::CreationTime, SortOrder::Ascending),
+                    "ListEvaluationJobs",
+                    |page| page.job_summaries().iter().map(|j| {
+                        let summary = j.inference_config_summary();
+                        let tasks: Vec<String> =
+                            j.evaluation_task_types().iter().map(|t| t.as_str().to_owned()).collect();
+                        ObservedJob {
+        name: Some(j.job_name().to_owned()),
+        model_id: summary
+                                .and_then(|c| c.model_config_summary())
+                                .and_then(|m| m.bedrock_model_identifiers().first())
+                                .cloned(),
+        details: details(
+                                j.application_type().map(|a| a.as_str()),
+                                j.job_type().as_str(),
+                                &tasks,
+                                summary
+                                    .and_then(|c| c.rag_config_summary())
+                                    .and_then(|r| r.bedrock_knowledge_base_identifiers().first())
+                                    .cloned(),
+                            ),
+        ..ObservedJob::new(JobKind::ModelEvaluation, JobArn::new(j.job_arn()), JobStatus::new(j.status().as_str()), from_smithy(j.creation_time()))
+        }
+                    })
+                )
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
@@ -124,28 +115,27 @@ impl JobSource for EvaluationSource {
                 .map(|d| d.task_type().as_str().to_owned())
                 .collect();
             ObservedJob {
-                kind: JobKind::ModelEvaluation,
-                arn: JobArn::new(j.job_arn()),
                 name: Some(j.job_name().to_owned()),
                 model_id: model(j.inference_config()),
                 message: (!j.failure_messages().is_empty())
                     .then(|| j.failure_messages().join("; ")),
-                submit_time: from_smithy(j.creation_time()),
                 // No end time in the API: a finished job was last modified when it finished.
                 end_time: finished
                     .then(|| j.last_modified_time().map(from_smithy))
                     .flatten(),
-                input_s3_uri: None,
                 output_s3_uri: j.output_data_config().map(|o| o.s3_uri().to_owned()),
-                counts: Default::default(),
-                deadline: None,
                 details: details(
                     j.application_type().map(|a| a.as_str()),
                     j.job_type().as_str(),
                     &tasks,
                     knowledge_base(j.inference_config()),
                 ),
-                status,
+                ..ObservedJob::new(
+                    JobKind::ModelEvaluation,
+                    JobArn::new(j.job_arn()),
+                    status,
+                    from_smithy(j.creation_time()),
+                )
             }
         })
     }

@@ -136,20 +136,12 @@ fn observe(arn: JobArn, kb_arn: &str, name: Option<String>, seen: Seen<'_>) -> O
     let status = JobStatus::new(seen.status);
     let terminal = JobKind::KbIngestion.family().is_terminal(&status);
     ObservedJob {
-        kind: JobKind::KbIngestion,
-        arn,
         name,
-        status,
-        model_id: None,
         message: message(seen.stats, seen.reasons),
-        submit_time: from_smithy(seen.started),
         // No end time in the API: a finished job was last updated when it ended.
         end_time: terminal.then(|| from_smithy(seen.updated)),
-        input_s3_uri: None,
         output_s3_uri: Some(kb_arn.to_owned()),
-        counts: Default::default(),
-        deadline: None,
-        details: Default::default(),
+        ..ObservedJob::new(JobKind::KbIngestion, arn, status, from_smithy(seen.started))
     }
 }
 

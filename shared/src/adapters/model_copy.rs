@@ -44,19 +44,17 @@ macro_rules! observe_copy {
             details.insert("sourceModelName".into(), name.to_owned());
         }
         ObservedJob {
-            kind: JobKind::ModelCopy,
-            arn: JobArn::new(job.job_arn()),
             name: job.target_model_name().map(str::to_owned),
-            status: JobStatus::new(job.status().as_str()),
             model_id: Some(job.source_model_arn().to_owned()),
             message: job.failure_message().map(str::to_owned),
-            submit_time: from_smithy(job.creation_time()),
-            end_time: None,
-            input_s3_uri: None,
             output_s3_uri: Some(job.target_model_arn().to_owned()),
-            counts: Default::default(),
-            deadline: None,
             details,
+            ..ObservedJob::new(
+                JobKind::ModelCopy,
+                JobArn::new(job.job_arn()),
+                JobStatus::new(job.status().as_str()),
+                from_smithy(job.creation_time()),
+            )
         }
     }};
 }

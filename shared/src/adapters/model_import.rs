@@ -40,32 +40,24 @@ impl JobSource for ModelImportSource {
 
     fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
         list_pages!(
-            self.calls,
-            self.client.list_model_import_jobs(),
-            filter,
-            after: set_creation_time_after,
-            status: ModelImportJobStatus,
-            sort: (SortJobsBy::CreationTime, SortOrder::Ascending),
-            "ListModelImportJobs",
-            |page| page
-            .model_import_job_summaries()
-            .iter()
-            .map(|j| ObservedJob {
-                kind: JobKind::ModelImport,
-                arn: JobArn::new(j.job_arn()),
-                name: Some(j.job_name().to_owned()),
-                status: status(Some(j.status())),
-                model_id: j.imported_model_name().map(str::to_owned),
-                message: None,
-                submit_time: from_smithy(j.creation_time()),
-                end_time: j.end_time().map(from_smithy),
-                input_s3_uri: None,
-                output_s3_uri: j.imported_model_arn().map(str::to_owned),
-                counts: Default::default(),
-                deadline: None,
-                details: Default::default(),
-            })
-        )
+                    self.calls,
+                    self.client.list_model_import_jobs(),
+                    filter,
+                    after: set_creation_time_after,
+                    status: ModelImportJobStatus,
+                    sort: (SortJobsBy::CreationTime, SortOrder::Ascending),
+                    "ListModelImportJobs",
+                    |page| page
+                    .model_import_job_summaries()
+                    .iter()
+                    .map(|j| ObservedJob {
+        name: Some(j.job_name().to_owned()),
+        model_id: j.imported_model_name().map(str::to_owned),
+        end_time: j.end_time().map(from_smithy),
+        output_s3_uri: j.imported_model_arn().map(str::to_owned),
+        ..ObservedJob::new(JobKind::ModelImport, JobArn::new(j.job_arn()), status(Some(j.status())), from_smithy(j.creation_time()))
+        })
+                )
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
@@ -77,22 +69,21 @@ impl JobSource for ModelImportSource {
             .send()
             .await;
         found("GetModelImportJob", result, |j| ObservedJob {
-            kind: JobKind::ModelImport,
-            arn: JobArn::new(j.job_arn().unwrap_or(arn.as_str())),
             name: j.job_name().map(str::to_owned),
-            status: status(j.status()),
             model_id: j.imported_model_name().map(str::to_owned),
             message: j.failure_message().map(str::to_owned),
-            submit_time: j.creation_time().map(from_smithy).unwrap_or_default(),
             end_time: j.end_time().map(from_smithy),
             input_s3_uri: j
                 .model_data_source()
                 .and_then(|s| s.as_s3_data_source().ok())
                 .map(|s| s.s3_uri().to_owned()),
             output_s3_uri: j.imported_model_arn().map(str::to_owned),
-            counts: Default::default(),
-            deadline: None,
-            details: Default::default(),
+            ..ObservedJob::new(
+                JobKind::ModelImport,
+                JobArn::new(j.job_arn().unwrap_or(arn.as_str())),
+                status(j.status()),
+                j.creation_time().map(from_smithy).unwrap_or_default(),
+            )
         })
     }
 

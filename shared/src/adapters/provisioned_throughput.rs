@@ -50,19 +50,16 @@ macro_rules! observe_throughput {
             detail_time(pt.last_modified_time()),
         );
         ObservedJob {
-            kind: JobKind::ProvisionedThroughput,
-            arn: JobArn::new(pt.provisioned_model_arn()),
             name: Some(pt.provisioned_model_name().to_owned()),
-            status: JobStatus::new(pt.status().as_str()),
             model_id: Some(pt.model_arn().to_owned()),
             message: $message,
-            submit_time: from_smithy(pt.creation_time()),
-            end_time: None,
-            input_s3_uri: None,
-            output_s3_uri: None,
-            counts: Default::default(),
-            deadline: None,
             details,
+            ..ObservedJob::new(
+                JobKind::ProvisionedThroughput,
+                JobArn::new(pt.provisioned_model_arn()),
+                JobStatus::new(pt.status().as_str()),
+                from_smithy(pt.creation_time()),
+            )
         }
     }};
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
-use super::{JobArn, JobKind, JobRecord, JobStatus, Notice, RecordCounts};
+use super::{JobArn, JobKind, JobRecord, JobStatus, Notice};
 
 /// The ARN of the made-up job a test notification describes: a batch inference job in the
 /// topic's account (`jobwatchtest` is a valid 12-character job id).
@@ -69,39 +69,20 @@ fn prefixed(tag: &str, subject: &str) -> String {
 
 /// The made-up finished job of a test notification, in `status` (a batch inference status).
 pub fn test_record(arn: JobArn, status: &JobStatus, now: DateTime<Utc>) -> JobRecord {
+    let region = arn.region().unwrap_or_default().to_owned();
+    let submitted = now - chrono::Duration::minutes(1);
     JobRecord {
-        region: arn.region().unwrap_or_default().to_owned(),
-        pk: arn,
-        kind: JobKind::BatchInference,
         name: Some("jobwatch-test-notification".into()),
-        status: status.clone(),
         previous_status: Some(JobStatus::new("InProgress")),
-        model_id: None,
         message: Some("This is a test notification; no job ran.".into()),
-        submit_time: now - chrono::Duration::minutes(1),
         end_time: Some(now),
-        input_s3_uri: None,
-        output_s3_uri: None,
-        counts: RecordCounts::default(),
-        details: Default::default(),
-        progress_at: None,
-        deadline: None,
-        version: 0,
-        first_seen_at: now,
-        updated_at: now,
-        watch: None,
-        pending_status: None,
-        pending_alert: None,
-        alerts_sent: Default::default(),
-        alerted_at: None,
-        lease_owner: None,
-        lease_until: None,
-        notified_status: None,
-        notified_at: None,
-        missing_count: 0,
-        retired: false,
-        expires_at: None,
-        delivered: None,
-        notifications: Vec::new(),
+        ..JobRecord::new(
+            JobKind::BatchInference,
+            arn,
+            region,
+            status.clone(),
+            submitted,
+            now,
+        )
     }
 }

@@ -134,6 +134,26 @@ pub struct ObservedJob {
 pub type Details = std::collections::BTreeMap<String, String>;
 
 impl ObservedJob {
+    /// What every listing and Get says: the family, the ARN, the status and when the job was
+    /// submitted; the rest as the API reports it (`..ObservedJob::new(...)` for what it does not).
+    pub fn new(kind: JobKind, arn: JobArn, status: JobStatus, submit_time: DateTime<Utc>) -> Self {
+        Self {
+            kind,
+            arn,
+            name: None,
+            status,
+            model_id: None,
+            message: None,
+            submit_time,
+            end_time: None,
+            input_s3_uri: None,
+            output_s3_uri: None,
+            counts: RecordCounts::default(),
+            deadline: None,
+            details: Details::default(),
+        }
+    }
+
     /// What the raw status means for this job's family.
     pub fn phase(&self) -> Phase {
         self.kind.family().phase(&self.status)

@@ -180,40 +180,17 @@ fn notifies(known: Option<&JobRecord>, observed: &ObservedJob, ctx: &PlanContext
 
 /// The item of a job seen for the first time (details are filled in by `plan`).
 fn first_record(observed: &ObservedJob, ctx: &PlanContext) -> JobRecord {
+    let region = observed.arn.region().unwrap_or(ctx.region).to_owned();
     JobRecord {
-        pk: observed.arn.clone(),
-        kind: observed.kind,
-        region: observed.arn.region().unwrap_or(ctx.region).to_owned(),
-        name: None,
-        status: observed.status.clone(),
-        previous_status: None,
-        model_id: None,
-        message: None,
-        submit_time: observed.submit_time,
-        end_time: None,
-        input_s3_uri: None,
-        output_s3_uri: None,
-        counts: Default::default(),
-        progress_at: None,
-        deadline: None,
-        details: Default::default(),
         version: 1,
-        first_seen_at: ctx.now,
-        updated_at: ctx.now,
-        watch: None,
-        pending_status: None,
-        pending_alert: None,
-        alerts_sent: Default::default(),
-        alerted_at: None,
-        lease_owner: None,
-        lease_until: None,
-        notified_status: None,
-        notified_at: None,
-        missing_count: 0,
-        retired: false,
-        expires_at: None,
-        delivered: None,
-        notifications: Vec::new(),
+        ..JobRecord::new(
+            observed.kind,
+            observed.arn.clone(),
+            region,
+            observed.status.clone(),
+            observed.submit_time,
+            ctx.now,
+        )
     }
 }
 

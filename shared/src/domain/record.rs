@@ -104,6 +104,55 @@ pub struct JobRecord {
     pub notifications: Vec<Notified>,
 }
 
+impl JobRecord {
+    /// A job's item as first written, before anything but its identity and status is known
+    /// (version 0: no write yet).
+    pub fn new(
+        kind: JobKind,
+        pk: JobArn,
+        region: String,
+        status: JobStatus,
+        submit_time: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            pk,
+            kind,
+            region,
+            name: None,
+            status,
+            previous_status: None,
+            model_id: None,
+            message: None,
+            submit_time,
+            end_time: None,
+            input_s3_uri: None,
+            output_s3_uri: None,
+            counts: RecordCounts::default(),
+            progress_at: None,
+            deadline: None,
+            details: Details::default(),
+            version: 0,
+            first_seen_at: now,
+            updated_at: now,
+            watch: None,
+            pending_status: None,
+            pending_alert: None,
+            lease_owner: None,
+            lease_until: None,
+            alerts_sent: BTreeSet::new(),
+            alerted_at: None,
+            notified_status: None,
+            notified_at: None,
+            missing_count: 0,
+            retired: false,
+            expires_at: None,
+            delivered: None,
+            notifications: Vec::new(),
+        }
+    }
+}
+
 /// One published notification in a job's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notified {

@@ -179,7 +179,7 @@ impl App {
                 if let Some(n) = rule.count.as_mut() {
                     *n -= 1;
                 }
-                fault = Some(ApiError::from_code(code, format!("Injected fault: {code}")));
+                fault = Some(ApiError::injected(code));
             }
             if fault.is_some() {
                 *stats.faults.entry(operation.to_owned()).or_default() += 1;

@@ -44,9 +44,23 @@ impl ApiError {
             "ConflictException" => StatusCode::CONFLICT,
             "ServiceQuotaExceededException" => StatusCode::BAD_REQUEST,
             "ServiceUnavailableException" => StatusCode::SERVICE_UNAVAILABLE,
+            "UnrecognizedClientException" => StatusCode::FORBIDDEN,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(code, status, message)
+    }
+
+    /// The error a fault rule injects, with AWS's own message where the code has a fixed one:
+    /// `UnrecognizedClientException` is what every call in an opt-in region the account has
+    /// not enabled answers.
+    pub fn injected(code: &str) -> Self {
+        let message = match code {
+            "UnrecognizedClientException" => {
+                "The security token included in the request is invalid.".to_owned()
+            }
+            _ => format!("Injected fault: {code}"),
+        };
+        Self::from_code(code, message)
     }
 }
 

@@ -216,6 +216,17 @@ async fn a_role_requiring_an_external_id_refuses_calls_without_it() {
         .expect("the right external id is let in");
 }
 
+/// The error a batch List in `scope` ends with.
+async fn list_fails(
+    scope: &Emulator,
+) -> aws_sdk_bedrock::error::SdkError<
+    ListModelInvocationJobsError,
+    aws_sdk_bedrock::config::http::HttpResponse,
+> {
+    let listing = scope.bedrock.list_model_invocation_jobs().send().await;
+    listing.expect_err("the region is failing")
+}
+
 #[tokio::test]
 async fn a_failing_region_fails_alone_until_healed() {
     let emulator = Emulator::start().await;
@@ -224,12 +235,7 @@ async fn a_failing_region_fails_alone_until_healed() {
     emulator
         .fail_region("eu-west-1", RegionFault::Throttling)
         .await;
-    let err = west
-        .bedrock
-        .list_model_invocation_jobs()
-        .send()
-        .await
-        .unwrap_err();
+    let err = list_fails(&west).await;
     assert!(matches!(
         err.into_service_error(),
         ListModelInvocationJobsError::ThrottlingException(_)
@@ -247,12 +253,7 @@ async fn a_failing_region_fails_alone_until_healed() {
     emulator
         .fail_region("eu-west-1", RegionFault::Unavailable)
         .await;
-    let err = west
-        .bedrock
-        .list_model_invocation_jobs()
-        .send()
-        .await
-        .unwrap_err();
+    let err = list_fails(&west).await;
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(503));
     assert!(emulator.requests_in(MEMBER, "eu-west-1").await >= 3);
 }

@@ -3,7 +3,6 @@
 //! SQS target).
 
 use aws_sdk_eventbridge::types::Target;
-use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Value};
 
 use crate::{unique, Stack};
@@ -35,26 +34,7 @@ impl Stack {
             .send()
             .await
             .expect("create event bus");
-        let queue_url = self
-            .sqs
-            .create_queue()
-            .queue_name(unique("events"))
-            .send()
-            .await
-            .expect("create queue")
-            .queue_url
-            .unwrap_or_default();
-        let queue_arn = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .expect("queue attributes")
-            .attributes
-            .unwrap_or_default()[&QueueAttributeName::QueueArn]
-            .clone();
+        let (queue_url, queue_arn) = crate::stack::new_queue(&self.sqs, "events").await;
         let rule = unique("jobwatch-events");
         events
             .put_rule()

@@ -23,6 +23,9 @@ pub enum RegionFault {
     Throttling,
     /// `ServiceUnavailableException` (503).
     Unavailable,
+    /// An opt-in region the account has not enabled: `UnrecognizedClientException` (403, "The
+    /// security token included in the request is invalid."), as AWS answers there.
+    NotEnabled,
 }
 
 impl RegionFault {
@@ -30,6 +33,7 @@ impl RegionFault {
         match self {
             RegionFault::Throttling => "ThrottlingException",
             RegionFault::Unavailable => "ServiceUnavailableException",
+            RegionFault::NotEnabled => "UnrecognizedClientException",
         }
     }
 }
@@ -107,6 +111,15 @@ impl Emulator {
         self.control(
             "faults",
             json!({ "operation": "*", "error": fault.code(), "region": region }),
+        )
+        .await;
+    }
+
+    /// Every Bedrock call of `account` in `region` fails with `fault` (one account's region).
+    pub async fn fail_region_in(&self, account: &str, region: &str, fault: RegionFault) {
+        self.control(
+            "faults",
+            json!({ "operation": "*", "error": fault.code(), "region": region, "account": account }),
         )
         .await;
     }

@@ -338,9 +338,22 @@ async fn subscribed_queue(
     sqs: &aws_sdk_sqs::Client,
     topic_arn: &str,
 ) -> String {
+    let (queue_url, queue_arn) = new_queue(sqs, "inbox").await;
+    sns.subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .expect("subscribe");
+    queue_url
+}
+
+/// A new queue named after `prefix`: its URL and ARN.
+pub(crate) async fn new_queue(sqs: &aws_sdk_sqs::Client, prefix: &str) -> (String, String) {
     let queue_url = sqs
         .create_queue()
-        .queue_name(unique("inbox"))
+        .queue_name(unique(prefix))
         .send()
         .await
         .expect("create queue")
@@ -355,12 +368,6 @@ async fn subscribed_queue(
         .expect("queue attributes")
         .attributes
         .unwrap_or_default();
-    sns.subscribe()
-        .topic_arn(topic_arn)
-        .protocol("sqs")
-        .endpoint(attributes[&QueueAttributeName::QueueArn].clone())
-        .send()
-        .await
-        .expect("subscribe");
-    queue_url
+    let queue_arn = attributes[&QueueAttributeName::QueueArn].clone();
+    (queue_url, queue_arn)
 }

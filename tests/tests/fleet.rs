@@ -23,6 +23,9 @@ fn settings(external_id: Option<&str>) -> FleetSettings {
 
 type BatchFleet = StackFleet<jobwatch::adapters::batch::BatchInferenceSource>;
 
+/// A job of the fleet: (account, region, ARN).
+type Job = (&'static str, &'static str, String);
+
 /// Every (account, region) of the fleet.
 fn scopes() -> Vec<(&'static str, &'static str)> {
     [DEFAULT_ACCOUNT, MEMBER]
@@ -32,10 +35,7 @@ fn scopes() -> Vec<(&'static str, &'static str)> {
 }
 
 /// One running job in every scope, recorded open by a first run; returns (account, region, arn).
-async fn a_running_job_everywhere(
-    stack: &Stack,
-    fleet: &BatchFleet,
-) -> Vec<(&'static str, &'static str, String)> {
+async fn a_running_job_everywhere(stack: &Stack, fleet: &BatchFleet) -> Vec<Job> {
     a_running_job_everywhere_at(stack, fleet, Utc::now()).await
 }
 
@@ -44,7 +44,7 @@ async fn a_running_job_everywhere_at(
     stack: &Stack,
     fleet: &BatchFleet,
     at: chrono::DateTime<Utc>,
-) -> Vec<(&'static str, &'static str, String)> {
+) -> Vec<Job> {
     let mut jobs = Vec::new();
     for (account, region) in scopes() {
         let scoped = stack.emulator.in_scope(account, region);
@@ -59,6 +59,15 @@ async fn a_running_job_everywhere_at(
         "{first:?}"
     );
     jobs
+}
+
+/// A fleet of six scopes, each with a job that was running at a first run and has finished since.
+async fn jobs_finished_everywhere() -> (Stack, BatchFleet, Vec<Job>) {
+    let stack = Stack::start().await;
+    let fleet = stack.batch_fleet(&settings(None)).await;
+    let jobs = a_running_job_everywhere(&stack, &fleet).await;
+    finish(&stack, &jobs).await;
+    (stack, fleet, jobs)
 }
 
 async fn finish(stack: &Stack, jobs: &[(&str, &str, String)]) {
@@ -86,6 +95,19 @@ async fn received(stack: &Stack) -> BTreeMap<String, (String, String, String, St
         entry.4 += 1;
     }
     out
+}
+
+/// The jobs of the scopes `keep` selects (account, region).
+fn jobs_where(jobs: &[Job], keep: impl Fn(&str, &str) -> bool) -> Vec<Job> {
+    jobs.iter()
+        .filter(|(a, r, _)| keep(a, r))
+        .cloned()
+        .collect()
+}
+
+/// The scopes a run names as failing.
+fn failing(run: &jobwatch::RunSummary) -> Vec<&jobwatch::poller::ScopeReport> {
+    run.scopes.iter().filter(|s| !s.ok).collect()
 }
 
 fn expected(
@@ -170,10 +192,7 @@ async fn a_steady_run_reads_every_scopes_open_jobs_in_one_query_and_each_is_told
 #[tokio::test]
 async fn a_region_answering_errors_is_named_while_the_others_notify_then_catches_up() {
     // given a running job in every scope, and eu-west-1 answering 503s in both accounts
-    let stack = Stack::start().await;
-    let fleet = stack.batch_fleet(&settings(None)).await;
-    let jobs = a_running_job_everywhere(&stack, &fleet).await;
-    finish(&stack, &jobs).await;
+    let (stack, fleet, jobs) = jobs_finished_everywhere().await;
     stack
         .emulator
         .fail_region("eu-west-1", RegionFault::Unavailable)
@@ -187,19 +206,10 @@ async fn a_region_answering_errors_is_named_while_the_others_notify_then_catches
             .unwrap();
         // then each run works, and names the two failing scopes
         assert!(run.discovery_ok, "{run:?}");
-        let failing: Vec<&str> = run
-            .scopes
-            .iter()
-            .filter(|s| !s.ok)
-            .map(|s| s.scope.as_str())
-            .collect();
-        assert_eq!(failing, ["self/eu-west-1", "222222222222/eu-west-1"]);
+        let names: Vec<&str> = failing(&run).iter().map(|s| s.scope.as_str()).collect();
+        assert_eq!(names, ["self/eu-west-1", "222222222222/eu-west-1"]);
     }
-    let healthy: Vec<_> = jobs
-        .iter()
-        .filter(|(_, r, _)| *r != "eu-west-1")
-        .cloned()
-        .collect();
+    let healthy = jobs_where(&jobs, |_, region| region != "eu-west-1");
     assert_eq!(received(&stack).await, expected(&healthy));
     // when the region heals
     stack.emulator.heal_region("eu-west-1").await;
@@ -209,11 +219,7 @@ async fn a_region_answering_errors_is_named_while_the_others_notify_then_catches
         .unwrap();
     // then its two jobs are notified, and no job twice
     assert!(healed.scopes.iter().all(|s| s.ok), "{healed:?}");
-    let late: Vec<_> = jobs
-        .iter()
-        .filter(|(_, r, _)| *r == "eu-west-1")
-        .cloned()
-        .collect();
+    let late = jobs_where(&jobs, |_, region| region == "eu-west-1");
     assert_eq!(received(&stack).await, expected(&late));
 }
 
@@ -221,10 +227,7 @@ async fn a_region_answering_errors_is_named_while_the_others_notify_then_catches
 async fn a_region_the_member_account_has_not_enabled_is_named_with_what_to_check() {
     // given a job finishing in every scope, and ap-northeast-1 not enabled in the member
     // account (AWS answers every call there: the security token is invalid)
-    let stack = Stack::start().await;
-    let fleet = stack.batch_fleet(&settings(None)).await;
-    let jobs = a_running_job_everywhere(&stack, &fleet).await;
-    finish(&stack, &jobs).await;
+    let (stack, fleet, jobs) = jobs_finished_everywhere().await;
     stack
         .emulator
         .fail_region_in(MEMBER, "ap-northeast-1", RegionFault::NotEnabled)
@@ -235,7 +238,7 @@ async fn a_region_the_member_account_has_not_enabled_is_named_with_what_to_check
         .await
         .unwrap();
     // then that one scope is named, with what to check, and the other five jobs are notified
-    let failing: Vec<_> = run.scopes.iter().filter(|s| !s.ok).collect();
+    let failing = failing(&run);
     assert_eq!(failing.len(), 1, "{run:?}");
     assert_eq!(failing[0].scope, "222222222222/ap-northeast-1");
     let error = failing[0].error.as_deref().unwrap_or_default();
@@ -244,21 +247,16 @@ async fn a_region_the_member_account_has_not_enabled_is_named_with_what_to_check
             && error.contains("is the region enabled for this account?"),
         "{error}"
     );
-    let elsewhere: Vec<_> = jobs
-        .iter()
-        .filter(|(a, r, _)| (*a, *r) != (MEMBER, "ap-northeast-1"))
-        .cloned()
-        .collect();
+    let elsewhere = jobs_where(&jobs, |account, region| {
+        (account, region) != (MEMBER, "ap-northeast-1")
+    });
     assert_eq!(received(&stack).await, expected(&elsewhere));
 }
 
 #[tokio::test]
 async fn a_role_whose_trust_is_missing_is_named_and_the_own_account_still_notifies() {
     // given a running job in every scope, then the member role's trust removed
-    let stack = Stack::start().await;
-    let fleet = stack.batch_fleet(&settings(None)).await;
-    let jobs = a_running_job_everywhere(&stack, &fleet).await;
-    finish(&stack, &jobs).await;
+    let (stack, _first, jobs) = jobs_finished_everywhere().await;
     stack.emulator.refuse_assume_role(ROLE).await;
     // when a fresh deployment (no cached credentials) polls
     let fresh = stack.batch_fleet(&settings(None)).await;

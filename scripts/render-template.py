@@ -565,13 +565,16 @@ def main():
 
 
 def resolved_member():
-    """member-account.yaml as the role's region's stack instance gets it, every family on."""
+    """member-account.yaml as the role's region's stack instance gets it, every family on and
+    batch output manifests read."""
     template = json.loads(json.dumps(cfn_yaml.load(str(ROOT / "member-account.yaml"))))
     res = Resolver(template)
     res.params.update({
         "AWS::Region": "us-east-1",
         "CentralAccountId": "111111111111",
         "CentralEventBusArn": "arn:aws:events:eu-west-1:111111111111:event-bus/default",
+        "BatchOutputManifestS3Arn": "arn:aws:s3:::batch-output/jobs/*",
+        "BatchOutputKmsKeyArn": "arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     })
     template["Resources"] = res.resources(template)
     for r in template["Resources"].values():

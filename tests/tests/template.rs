@@ -1459,6 +1459,7 @@ fn the_member_role_may_read_exactly_what_the_families_call() {
     let granted: BTreeSet<String> = statements
         .iter()
         .flat_map(|s| strings(&s["Action"]))
+        .filter(|a| a.starts_with("bedrock:"))
         .collect();
     let called: BTreeSet<String> = JobKind::ALL
         .iter()
@@ -1558,6 +1559,44 @@ fn the_member_role_grants_a_family_only_while_its_switch_is_on_as_in_the_central
         );
     }
     assert!(m["Rules"]["AtLeastOneFamily"]["Assertions"][0]["Assert"].is_mapping());
+}
+
+#[test]
+fn a_member_role_reads_batch_output_manifests_only_when_asked_and_only_the_manifests() {
+    let (m, central) = (member_template(), source());
+    for parameter in ["BatchOutputManifestS3Arn", "BatchOutputKmsKeyArn"] {
+        for field in ["Type", "Default", "AllowedPattern"] {
+            assert_eq!(
+                m["Parameters"][parameter][field], central["Parameters"][parameter][field],
+                "{parameter}.{field}"
+            );
+        }
+    }
+    let statements = role_statements(&m["Resources"]["ReaderRole"]);
+    let under = |sid: &str| {
+        let found = statements
+            .iter()
+            .find(|s| statement(s)["Sid"].as_str() == Some(sid));
+        let (condition, granted, _) = if_parts(found.expect(sid)).expect("conditional");
+        (condition, granted)
+    };
+    let (condition, get) = under("ReadOutputManifests");
+    assert_eq!(condition, "ReadsManifests");
+    assert_eq!(strings(&get["Action"]), ["s3:GetObject"]);
+    assert_eq!(
+        sub_text(&get["Resource"]),
+        "${Prefix}*/manifest.json.out",
+        "the manifests, not the model outputs"
+    );
+    let reads = format!("{:?}", m["Conditions"]["ReadsManifests"]);
+    assert!(reads.contains("ReadsBatchInference"), "{reads}");
+    let (condition, decrypt) = under("DecryptOutputManifests");
+    assert_eq!(condition, "HasOutputKey");
+    assert_eq!(strings(&decrypt["Action"]), ["kms:Decrypt"]);
+    assert_eq!(
+        decrypt["Condition"]["StringLike"]["kms:ViaService"].as_str(),
+        Some("s3.*.amazonaws.com")
+    );
 }
 
 #[test]

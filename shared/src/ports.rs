@@ -193,10 +193,13 @@ pub trait JobStore: Send + Sync {
     /// Writes `change.record` if the stored version is still `change.expected_version`.
     fn save(&self, change: &Change) -> impl Future<Output = Result<Write, Error>> + Send;
 
-    /// Takes `lease` on a pending notice if no other run holds a live one at `now`.
+    /// Takes `lease` on a pending notice if no other run holds a live one at `now` and the item
+    /// is still at `version` (the notice delivered is the one the run read, not one an
+    /// overlapping run has since replaced).
     fn claim(
         &self,
         arn: &JobArn,
+        version: u64,
         lease: &Lease,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Write, Error>> + Send;
@@ -366,10 +369,11 @@ impl<T: JobStore> JobStore for std::sync::Arc<T> {
     fn claim(
         &self,
         arn: &JobArn,
+        version: u64,
         lease: &Lease,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Write, Error>> + Send {
-        (**self).claim(arn, lease, now)
+        (**self).claim(arn, version, lease, now)
     }
     fn release(
         &self,

@@ -367,7 +367,13 @@ impl JobStore for DynamoJobStore {
         self.conditional("PutItem", request.send()).await
     }
 
-    async fn claim(&self, arn: &JobArn, lease: &Lease, now: DateTime<Utc>) -> Result<Write, Error> {
+    async fn claim(
+        &self,
+        arn: &JobArn,
+        version: u64,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<Write, Error> {
         let request = self
             .client
             .update_item()
@@ -375,8 +381,9 @@ impl JobStore for DynamoJobStore {
             .set_key(Some(key(arn.as_str())))
             .update_expression("SET lease_owner = :o, lease_until = :u")
             .condition_expression(
-                "(attribute_exists(pending_status) OR attribute_exists(pending_alert)) AND (attribute_not_exists(lease_until) OR lease_until <= :now)",
+                "version = :v AND (attribute_exists(pending_status) OR attribute_exists(pending_alert)) AND (attribute_not_exists(lease_until) OR lease_until <= :now)",
             )
+            .expression_attribute_values(":v", n(version as i64))
             .expression_attribute_values(":o", s(lease.owner.as_str()))
             .expression_attribute_values(":u", n(lease.until.timestamp()))
             .expression_attribute_values(":now", n(now.timestamp()))

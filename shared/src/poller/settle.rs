@@ -221,7 +221,10 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                 report.notifications_pending += 1;
                 continue;
             }
-            match self.store.claim(&record.pk, &lease, run.now).await {
+            let claim = self
+                .store
+                .claim(&record.pk, record.version, &lease, run.now);
+            match claim.await {
                 Ok(Write::Written) => held.push(Held { record, due }),
                 Ok(Write::LostRace) => report.notifications_pending += 1,
                 Err(e) => report.failures.record("claim", &e),

@@ -95,16 +95,63 @@ pub async fn a_live_lease_cannot_be_claimed_an_expired_one_can<S: JobStore>(stor
     };
     let live = lease("run-b", t0() + Duration::minutes(5));
     assert_eq!(
-        store.claim(&arn(3), &live, t0()).await.unwrap(),
+        store
+            .claim(&arn(3), done.record.version, &live, t0())
+            .await
+            .unwrap(),
         Write::LostRace
     );
     let later = t0() + Duration::minutes(6);
     let taken = lease("run-b", later + Duration::minutes(5));
     assert_eq!(
-        store.claim(&arn(3), &taken, later).await.unwrap(),
+        store
+            .claim(&arn(3), done.record.version, &taken, later)
+            .await
+            .unwrap(),
         Write::Written
     );
     assert_eq!(stored(store, 3).await.unwrap().lease(), Some(taken));
+}
+
+pub async fn a_claim_needs_the_version_the_run_read<S: JobStore>(store: &S) {
+    let open = change(8, "InProgress", None);
+    store.save(&open).await.unwrap();
+    let done = change(8, "Completed", Some(&open.record));
+    store.save(&done).await.unwrap();
+    let read = stored(store, 8).await.unwrap();
+    // an overlapping run writes the item after this run read it
+    let newer = Change {
+        record: JobRecord {
+            version: read.version + 1,
+            message: Some("written by another run".into()),
+            ..read.clone()
+        },
+        expected_version: Some(read.version),
+        notify: false,
+        transition: false,
+    };
+    assert_eq!(store.save(&newer).await.unwrap(), Write::Written);
+    // (after the lease the transition's run took has ended)
+    let later = t0() + Duration::minutes(6);
+    let lease = Lease {
+        owner: RunId::new("run-late"),
+        until: later + Duration::minutes(5),
+    };
+    assert_eq!(
+        store
+            .claim(&arn(8), read.version, &lease, later)
+            .await
+            .unwrap(),
+        Write::LostRace,
+        "the notice as read is no longer the item's"
+    );
+    assert_eq!(
+        store
+            .claim(&arn(8), newer.record.version, &lease, later)
+            .await
+            .unwrap(),
+        Write::Written
+    );
 }
 
 pub async fn only_the_owner_releases_a_lease<S: JobStore>(store: &S) {
@@ -217,7 +264,10 @@ pub async fn a_partial_delivery_is_recorded_by_the_owner_until_marked_sent<S: Jo
         until: t0() + Duration::minutes(5),
     };
     assert_eq!(
-        store.claim(&arn(6), &lease, t0()).await.unwrap(),
+        store
+            .claim(&arn(6), after.version, &lease, t0())
+            .await
+            .unwrap(),
         Write::Written
     );
     let sent = after.sent(&due, t0(), Duration::days(90));
@@ -509,7 +559,10 @@ pub async fn an_alert_is_marked_sent_once_and_the_job_stays_watched<S: JobStore>
         until: t0() + Duration::minutes(10),
     };
     assert_eq!(
-        store.claim(&arn(7), &lease, t0()).await.unwrap(),
+        store
+            .claim(&arn(7), alerting.record.version, &lease, t0())
+            .await
+            .unwrap(),
         Write::LostRace,
         "the alert's lease is live"
     );
@@ -579,6 +632,7 @@ macro_rules! store_contract {
             a_new_item_is_written_once,
             a_write_needs_the_version_it_replaces,
             a_live_lease_cannot_be_claimed_an_expired_one_can,
+            a_claim_needs_the_version_the_run_read,
             only_the_owner_releases_a_lease,
             marking_sent_needs_the_pending_status_and_the_lease,
             the_watch_index_holds_open_and_pending_items_in_pages,

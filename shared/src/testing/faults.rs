@@ -172,8 +172,14 @@ impl<T: JobStore> JobStore for CrashingStore<T> {
         }
         Ok(outcome)
     }
-    async fn claim(&self, arn: &JobArn, lease: &Lease, now: DateTime<Utc>) -> Result<Write, Error> {
-        self.inner.claim(arn, lease, now).await
+    async fn claim(
+        &self,
+        arn: &JobArn,
+        version: u64,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<Write, Error> {
+        self.inner.claim(arn, version, lease, now).await
     }
     async fn release(&self, arn: &JobArn, owner: &RunId) -> Result<Write, Error> {
         self.inner.release(arn, owner).await

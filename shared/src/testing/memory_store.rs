@@ -161,10 +161,16 @@ impl JobStore for MemoryJobStore {
         Ok(Write::Written)
     }
 
-    async fn claim(&self, arn: &JobArn, lease: &Lease, now: DateTime<Utc>) -> Result<Write, Error> {
+    async fn claim(
+        &self,
+        arn: &JobArn,
+        version: u64,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<Write, Error> {
         Ok(self.update(
             arn,
-            |r| r.claimable(now),
+            |r| r.claimable(now) && r.version == version,
             |r| r.set_lease(Some(lease.clone())),
         ))
     }

@@ -56,11 +56,7 @@ where
     telemetry::init();
     let config = Config::from_env()?;
     let sdk = sdk_config().await;
-    let mut notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn);
-    if let Some(people) = &config.people_topic_arn {
-        notifier = notifier.with_people_topic(people);
-    }
-    notifier = with_sinks(notifier, &sdk, &config);
+    let notifier = notifier(&sdk, &config);
     let kind = make_source(&sdk, &config).kind();
     let settings = crate::PollSettings {
         digest_threshold: config.digest.for_kind(kind),
@@ -83,6 +79,16 @@ where
         handler::handle(fleet, metrics, event)
     }))
     .await
+}
+
+/// The notifier the configuration describes: the topic, the people topic, the chat topic and
+/// the event bus when set (the pollers' and `jobwatch-cli renotify`'s).
+pub fn notifier(sdk: &SdkConfig, config: &Config) -> SnsNotifier {
+    let mut notifier = SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn);
+    if let Some(people) = &config.people_topic_arn {
+        notifier = notifier.with_people_topic(people);
+    }
+    with_sinks(notifier, sdk, config)
 }
 
 /// The optional sinks (chat topic, event bus) and how to publish, from the configuration.

@@ -803,6 +803,31 @@ fn the_event_rules_match_the_detail_types_the_code_handles() {
 }
 
 #[test]
+fn the_people_and_chat_topics_admit_the_same_publishers_as_the_notification_topic() {
+    let t = template();
+    let publishers = |policy: &str| -> Vec<String> {
+        let document = &t["Resources"][policy]["Properties"]["PolicyDocument"];
+        let deny = document["Statement"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(statement)
+            .find(|s| s["Sid"].as_str() == Some("OnlyThePollersPublish"))
+            .unwrap_or_else(|| panic!("{policy}: publish restriction"));
+        let listed = deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"].as_sequence();
+        listed.unwrap().iter().map(|p| format!("{p:?}")).collect()
+    };
+    let notification = publishers("NotificationTopicPolicy");
+    assert!(
+        notification.iter().any(|p| p.contains("OperatorRoleArn")),
+        "jobwatch-cli's role, when given"
+    );
+    for policy in ["PeopleTopicPolicy", "ChatTopicPolicy"] {
+        assert_eq!(publishers(policy), notification, "{policy}");
+    }
+}
+
+#[test]
 fn only_the_pollers_publish_notifications_cloudwatch_publishes_alarms_and_subscribing_can_be_limited(
 ) {
     let t = template();

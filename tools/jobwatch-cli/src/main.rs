@@ -10,6 +10,7 @@ mod error;
 mod ops;
 mod renotify;
 mod show;
+mod sinks;
 mod status;
 mod test_notify;
 mod text;

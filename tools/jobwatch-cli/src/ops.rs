@@ -25,7 +25,7 @@ impl Ops {
         let sdk = jobwatch::startup::sdk_config().await;
         Ok(Self {
             store: DynamoJobStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table),
-            notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn),
+            notifier: jobwatch::startup::notifier(&sdk, &config),
             config,
             sdk,
         })

@@ -1,14 +1,18 @@
 //! `renotify <arn>`: re-sends a job's notification through the pollers' own path. The item gets
 //! a pending notice leased to this command in one conditional write (the version it read), the
-//! notice is published marked as a re-send, and marking it sent appends it to the history. A
-//! publish that fails gives the lease back: the next poll publishes the pending notice.
+//! notice goes to every sink the pollers deliver to (topic, chat topic, bus, people) marked as
+//! a re-send, and marking it sent appends it to the history. A sink that fails gives the lease
+//! back with what was delivered recorded: the next poll delivers to the others only.
 
 use chrono::Utc;
-use jobwatch::domain::{Change, Due, JobArn, JobRecord, JobStatus, Lease, Notice, RunId, Sent};
-use jobwatch::ports::{JobStore, Notifier, Write};
+use jobwatch::domain::{
+    Change, Delivered, Due, JobArn, JobRecord, JobStatus, Lease, Notice, RunId, Sent,
+};
+use jobwatch::ports::{JobStore, Write};
 
 use crate::error::CliError;
 use crate::ops::Ops;
+use crate::sinks;
 
 pub async fn run(ops: &Ops, arn: &JobArn) -> Result<(), CliError> {
     let record = ops.record(arn).await?;
@@ -17,24 +21,32 @@ pub async fn run(ops: &Ops, arn: &JobArn) -> Result<(), CliError> {
     let now = Utc::now();
     let claimed = claim(ops, &record, &status, &run_id, now).await?;
     let notice = Notice::new(&claimed, &status).resent(now);
-    let message_id = match ops.notifier.publish(&notice).await {
-        Ok(id) => id,
-        Err(e) => {
-            // The notice stays pending, unleased: the next poll publishes it.
-            let _ = ops.store.release(arn, &run_id).await;
-            return Err(e.into());
-        }
-    };
+    let due = Due::Status(status.clone());
+    let mut delivery = sinks::deliver(&ops.notifier, &notice).await;
+    if let Some((sink, e)) = delivery.failed.pop() {
+        // The notice stays pending, unleased, with the sinks that have it: the next poll
+        // delivers to the others.
+        let _ = match delivery.delivered.is_empty() {
+            true => ops.store.release(arn, &run_id).await,
+            false => {
+                let delivered = Delivered::new(&due, delivery.delivered);
+                ops.store.release_delivered(arn, &run_id, &delivered).await
+            }
+        };
+        eprintln!("error: the {sink} sink refused the re-send; the next poll delivers it");
+        return Err(e.into());
+    }
     let retention = ops.config.poll.retention;
     let sent = Sent {
         resend: true,
-        ..claimed.sent(&Due::Status(status.clone()), now, retention)
+        ..claimed.sent(&due, now, retention)
     };
     if ops.store.mark_sent(arn, &run_id, &sent).await? == Write::LostRace {
         eprintln!("warning: the re-send was published but another run took the notice over first");
     }
     println!(
-        "re-sent {status} for {arn} (message id {message_id}, dedup key {})",
+        "re-sent {status} for {arn} to {} (dedup key {})",
+        delivery.describe(),
         notice.dedup_key
     );
     Ok(())

@@ -1,13 +1,13 @@
 //! `test-notify`: a clearly marked notification of a made-up finished batch job, through every
-//! sink the functions publish to (today the SNS topic), so a new subscriber can check the whole
-//! path, filter policy included (`--status Failed` gives outcome `failure`).
-
-use chrono::Utc;
-use jobwatch::domain::{test_job_arn, test_record, JobStatus, Notice};
-use jobwatch::ports::Notifier;
+//! sink the functions deliver to (the topic, and the chat topic, the event bus and the people
+//! topic when configured), so a new subscriber can check the whole path, filter policy
+//! included (`--status Failed` gives outcome `failure`).
 
 use crate::error::CliError;
 use crate::ops::Ops;
+use crate::sinks;
+use chrono::Utc;
+use jobwatch::domain::{test_job_arn, test_record, JobStatus, Notice};
 
 pub async fn run(ops: &Ops, status: &JobStatus) -> Result<(), CliError> {
     let account = ops
@@ -20,12 +20,18 @@ pub async fn run(ops: &Ops, status: &JobStatus) -> Result<(), CliError> {
     let now = Utc::now();
     let record = test_record(test_job_arn(&ops.config.poll.region, account), status, now);
     let notice = Notice::new(&record, status).test();
-    let sinks = [("sns", ops.config.topic_arn.as_str(), &ops.notifier)];
-    for (kind, target, notifier) in sinks {
-        let message_id = notifier.publish(&notice).await?;
+    let delivery = sinks::deliver(&ops.notifier, &notice).await;
+    if !delivery.ids.is_empty() {
         println!(
-            "test notification ({status}) published to {kind} {target}: message id {message_id}"
+            "test notification ({status}) delivered to {}",
+            delivery.describe()
         );
     }
-    Ok(())
+    match delivery.failed.into_iter().next() {
+        Some((sink, e)) => {
+            eprintln!("error: the {sink} sink refused the test notification");
+            Err(e.into())
+        }
+        None => Ok(()),
+    }
 }

@@ -210,6 +210,63 @@ async fn renotify_sends_exactly_one_marked_message_and_nothing_else_follows() {
 }
 
 #[tokio::test]
+async fn renotify_reaches_every_sink_the_pollers_deliver_to() {
+    // given a notified job, and the functions' configuration with an event bus too
+    let stack = Stack::start().await;
+    let arn = notified_job(&stack, "to-every-sink").await;
+    let bus = stack.bus_to_queue(&stack.bus_name()).await;
+    let mut env = stack.env();
+    env.push(("EVENT_BUS_NAME", bus.bus.clone()));
+
+    // when
+    let out = cli_with(env, &["renotify", &arn]).await;
+
+    // then the topic and the bus each get the re-send once
+    let said = ok(&out);
+    assert!(said.contains("topic (") && said.contains("bus ("), "{said}");
+    let got = stack.notifications().await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body["resend"], true);
+    let events = stack.bodies(&bus.queue_url).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["detail"]["jobArn"], arn.as_str());
+    assert_eq!(events[0]["detail"]["resend"], true);
+}
+
+#[tokio::test]
+async fn a_renotify_a_sink_refuses_keeps_what_went_out_and_the_next_poll_sends_the_rest_only() {
+    // given a notified job, and an event bus that does not exist
+    let stack = Stack::start().await;
+    let arn = notified_job(&stack, "bus-missing").await;
+    let mut env = stack.env();
+    env.push(("EVENT_BUS_NAME", "no-such-bus".to_owned()));
+
+    // when
+    let out = cli_with(env, &["renotify", &arn]).await;
+
+    // then it fails naming the bus, the topic has the re-send, and the item remembers that
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("bus sink"), "{}", stderr(&out));
+    assert_eq!(stack.notifications().await.len(), 1);
+    let record = stack.record(&arn).await.unwrap();
+    let delivered = record.delivered.expect("the sinks that have the re-send");
+    assert_eq!(
+        delivered
+            .sinks
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+        ["topic"]
+    );
+    assert!(record.pending_status.is_some() && record.lease_owner.is_none());
+    // and the next poll (topic only) completes it without sending the topic again
+    poll(&stack, "after").await;
+    assert!(stack.notifications().await.is_empty());
+    let record = stack.record(&arn).await.unwrap();
+    assert_eq!((record.pending_status, record.delivered), (None, None));
+}
+
+#[tokio::test]
 async fn renotify_refuses_an_open_job_that_was_never_notified() {
     let stack = Stack::start().await;
     let arn = stack.create_batch("running").await;
@@ -264,7 +321,7 @@ async fn test_notify_publishes_one_clearly_marked_message() {
 
     let out = cli(&stack, &["test-notify", "--status", "Failed"]).await;
 
-    assert!(ok(&out).contains("published to sns"));
+    assert!(ok(&out).contains("delivered to topic ("));
     let got = stack.notifications().await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].body["test"], true);

@@ -82,6 +82,8 @@ COMBINATIONS = {
         "PollOwnAccount": "false",
         "EventSourceOrganizationId": "o-a1b2c3d4e5",
         "EventSourceAccountIds": "444444444444",
+        "BatchOutputManifestS3Arn": "arn:aws:s3:::acme-batch/output/*",
+        "BatchOutputKmsKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/abcd1234-12ab-34cd-56ef-1234567890ab",
     },
     "chat-and-bus": {
         "ChatNotifications": "on",
@@ -413,6 +415,13 @@ def check(name, params, template, rendered):
         region = "*" if res.params["Regions"] else "us-east-1"
         reads = [substitute(r) for s in role_statements if s.get("Sid") == "ReadJobs" for r in listify(s["Resource"])]
         expect(reads and all(f":bedrock:{region}:" in r for r in reads), f"{k} reads {reads}")
+        # the output buckets' key through S3 of every watched region (any, once Regions is set)
+        via = [next(iter(s["Condition"].items())) for s in role_statements if s.get("Sid") == "DecryptOutputManifests"]
+        via = [(op, kv["kms:ViaService"] if isinstance(kv["kms:ViaService"], str) else substitute(kv["kms:ViaService"]))
+               for op, kv in via]
+        s3 = ("StringLike", "s3.*.amazonaws.com") if res.params["Regions"] else ("StringEquals", "s3.us-east-1.amazonaws.com")
+        expect(all(v == s3 for v in via), f"{k}: output key through {via}")
+        expect(bool(via) == bool(res.params["BatchOutputKmsKeyArn"]) or k != "BatchInferencePoller", f"{k}: output key grant {via}")
     bus_policies = by_type.get("AWS::Events::EventBusPolicy", {})
     expect(len(bus_policies) == bool(res.params["EventSourceOrganizationId"]) + bool(res.params["EventSourceAccountIds"]),
            f"event bus policies {sorted(bus_policies)}")

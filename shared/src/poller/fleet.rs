@@ -67,15 +67,12 @@ pub struct Fleet<S, T, N> {
     pub scopes: Vec<ScopePoller<S, T, N>>,
     /// `SCOPE_CONCURRENCY`: scopes polled at once.
     pub concurrency: usize,
-    /// [`READ_TOGETHER_MAX`] (tests lower it).
+    /// [`READ_TOGETHER_MAX`] (tests lower it; 0: each scope always reads its own).
     pub read_together_max: usize,
 }
 
-/// Every scope's watched items, read together, and the store calls that took.
-struct ReadTogether {
-    by_scope: HashMap<Scope, Vec<JobRecord>>,
-    calls: u64,
-}
+/// Every scope's watched items, read together.
+type ReadTogether = HashMap<Scope, Vec<JobRecord>>;
 
 impl<S: JobSource, T: JobStore, N: Notifier> Fleet<S, T, N> {
     /// A fleet of one scope: the function's own account and region (a single-scope
@@ -109,15 +106,17 @@ impl<S: JobSource, T: JobStore, N: Notifier> Fleet<S, T, N> {
         budget: Budget,
     ) -> Result<RunSummary, Error> {
         let (started, run_id) = (std::time::Instant::now(), run_id.into());
+        // Counted whether it worked or not (it is no scope's own call).
+        let store_calls = || self.scopes.first().map_or(0, |s| s.poller.store.calls());
+        let before = store_calls();
         let mut read = self.read_together().await;
+        let read_calls = store_calls() - before;
         let mut runs = stream::iter(&self.scopes)
             .map(|scope| {
                 let watched = match &mut read {
-                    Some(read) => Watched::Read(
-                        read.by_scope
-                            .remove(&scope.poller.scope())
-                            .unwrap_or_default(),
-                    ),
+                    Some(read) => {
+                        Watched::Read(read.remove(&scope.poller.scope()).unwrap_or_default())
+                    }
                     None => Watched::Query,
                 };
                 scope.poll(now, &run_id, &budget, watched)
@@ -131,23 +130,25 @@ impl<S: JobSource, T: JobStore, N: Notifier> Fleet<S, T, N> {
             }
         }
         let mut summary = combine(&self.scopes, runs, &run_id);
-        summary.store_calls += read.map_or(0, |r| r.calls);
+        summary.store_calls += read_calls;
         summary.duration_ms = started.elapsed().as_millis() as u64;
         Ok(summary)
     }
 
     /// Every scope's watched items in one read of the family's (a Query per 500 items for the
     /// whole fleet instead of at least one per scope). `None`, and each scope reads its own:
-    /// a single scope, more than `read_together_max` items, or the read failed (each scope
-    /// then meets and reports the error itself).
+    /// a single scope, more than `read_together_max` items (0: never together), or the read
+    /// failed (each scope then meets and reports the error itself).
     async fn read_together(&self) -> Option<ReadTogether> {
         let [first, _, ..] = &self.scopes[..] else {
             return None;
         };
-        let store = &first.poller.store;
-        let (kind, before) = (first.poller.source.kind(), store.calls());
-        let mut by_scope: HashMap<Scope, Vec<JobRecord>> = HashMap::new();
-        let (mut count, mut pages) = (0, pin!(store.watched_family(kind)));
+        if self.read_together_max == 0 {
+            return None;
+        }
+        let kind = first.poller.source.kind();
+        let mut by_scope = ReadTogether::new();
+        let (mut count, mut pages) = (0, pin!(first.poller.store.watched_family(kind)));
         while let Some(page) = pages.next().await {
             let page = match page {
                 Ok(page) => page,
@@ -167,8 +168,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Fleet<S, T, N> {
                 }
             }
         }
-        let calls = store.calls() - before;
-        Some(ReadTogether { by_scope, calls })
+        Some(by_scope)
     }
 
     /// One run at `now` with no deadline.

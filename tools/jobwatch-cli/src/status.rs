@@ -1,11 +1,12 @@
 //! `status`: per family, the last run, the open jobs (age, phase) and the pending notices, as the
 //! table has them (the scope's item and the watch index: never the whole history). Open jobs
 //! and pending notices are every scope's (one Query of the family; the ARN names the account
-//! and region); the last run and the watermark are the function's own region's.
+//! and region); the last run and the watermark are the function's own region's, and with several
+//! scopes (`REGIONS`, `ACCOUNTS`) each scope's last run is listed too.
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use jobwatch::domain::{JobKind, JobRecord};
+use jobwatch::domain::{JobKind, JobRecord, Scope};
 use jobwatch::ports::{JobStore, ScopeState};
 use serde::Serialize;
 
@@ -19,8 +20,20 @@ struct Family {
     family: JobKind,
     last_run: Option<Run>,
     watermark: Option<DateTime<Utc>>,
+    /// Every (account, region) scope's last run, when the functions watch more than one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scopes: Vec<ScopeRun>,
     open: Vec<Open>,
     pending: Vec<Pending>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScopeRun {
+    /// `self/us-east-1` or `222222222222/eu-west-1`.
+    scope: String,
+    last_run: Option<Run>,
+    watermark: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,7 +72,9 @@ pub async fn run(ops: &Ops, json: bool) -> Result<(), CliError> {
         let scope = ops.scope(kind);
         let state = ops.store.scope_state(&scope).await?;
         let watched: Vec<Vec<JobRecord>> = ops.store.watched_family(kind).try_collect().await?;
-        families.push(family(kind, state, watched.concat(), now));
+        let mut family = family(kind, state, watched.concat(), now);
+        family.scopes = scope_runs(ops, kind, now).await?;
+        families.push(family);
     }
     if json {
         let doc = serde_json::json!({
@@ -73,6 +88,40 @@ pub async fn run(ops: &Ops, json: bool) -> Result<(), CliError> {
         println!("{}", render(ops, &families, now));
     }
     Ok(())
+}
+
+/// Each scope's last run and watermark, when the family has more than one scope.
+async fn scope_runs(
+    ops: &Ops,
+    kind: JobKind,
+    now: DateTime<Utc>,
+) -> Result<Vec<ScopeRun>, CliError> {
+    let targets = ops.config.fleet.targets(kind, &ops.config.poll.region);
+    if targets.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let mut runs = Vec::new();
+    for target in targets {
+        let scope = Scope::of(kind, target.account.id(), &target.region);
+        let state = ops.store.scope_state(&scope).await?;
+        runs.push(ScopeRun {
+            scope: target.to_string(),
+            last_run: state.last_run.map(|run| Run::of(run, now)),
+            watermark: state.watermark,
+        });
+    }
+    Ok(runs)
+}
+
+impl Run {
+    fn of(run: jobwatch::ports::LastRun, now: DateTime<Utc>) -> Self {
+        Run {
+            age_seconds: (now - run.at).num_seconds(),
+            at: run.at,
+            run_id: run.run_id.to_string(),
+            ok: run.ok,
+        }
+    }
 }
 
 fn family(kind: JobKind, state: ScopeState, watched: Vec<JobRecord>, now: DateTime<Utc>) -> Family {
@@ -102,34 +151,44 @@ fn family(kind: JobKind, state: ScopeState, watched: Vec<JobRecord>, now: DateTi
         .collect();
     Family {
         family: kind,
-        last_run: state.last_run.map(|run| Run {
-            age_seconds: (now - run.at).num_seconds(),
-            at: run.at,
-            run_id: run.run_id.to_string(),
-            ok: run.ok,
-        }),
+        last_run: state.last_run.map(|run| Run::of(run, now)),
         watermark: state.watermark,
+        scopes: Vec::new(),
         open,
         pending,
     }
+}
+
+/// LAST RUN and RESULT cells.
+fn run_cells(run: Option<&Run>) -> [String; 2] {
+    [
+        or_dash(run.map(|r| format!("{} ({} ago)", time(r.at), age(r.age_seconds)))),
+        or_dash(run.map(|r| if r.ok { "ok" } else { "FAILED" }.to_owned())),
+    ]
+}
+
+/// Each scope's last run, for the families that have several scopes.
+fn scopes_table(families: &[Family]) -> Option<String> {
+    let rows: Vec<Vec<String>> = families
+        .iter()
+        .flat_map(|f| f.scopes.iter().map(move |s| (f.family, s)))
+        .map(|(kind, s)| {
+            let [last, result] = run_cells(s.last_run.as_ref());
+            vec![kind.to_string(), s.scope.clone(), last, result]
+        })
+        .collect();
+    (!rows.is_empty()).then(|| table(&["FAMILY", "SCOPE", "LAST RUN", "RESULT"], &rows))
 }
 
 fn render(ops: &Ops, families: &[Family], now: DateTime<Utc>) -> String {
     let summary: Vec<Vec<String>> = families
         .iter()
         .map(|f| {
+            let [last, result] = run_cells(f.last_run.as_ref());
             vec![
                 f.family.to_string(),
-                or_dash(
-                    f.last_run
-                        .as_ref()
-                        .map(|r| format!("{} ({} ago)", time(r.at), age(r.age_seconds))),
-                ),
-                or_dash(
-                    f.last_run
-                        .as_ref()
-                        .map(|r| if r.ok { "ok" } else { "FAILED" }.to_owned()),
-                ),
+                last,
+                result,
                 f.open.len().to_string(),
                 or_dash(f.open.first().map(|o| age(o.age_seconds))),
                 f.pending.len().to_string(),
@@ -146,6 +205,10 @@ fn render(ops: &Ops, families: &[Family], now: DateTime<Utc>) -> String {
             &summary
         )
     );
+    if let Some(scopes) = scopes_table(families) {
+        out.push_str("\n\nScopes (each account and region)\n");
+        out.push_str(&scopes);
+    }
     let open: Vec<Vec<String>> = families
         .iter()
         .flat_map(|f| f.open.iter().map(move |o| (f.family, o)))

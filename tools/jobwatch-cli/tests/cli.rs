@@ -134,8 +134,12 @@ async fn status_shows_the_open_jobs_of_every_account_and_region() {
     let arn = member.create_batch("far-away").await;
     fleet.run(Utc::now(), "fleet-run").await.unwrap();
 
-    // when
-    let status = json_of(&cli(&stack, &["status", "--json"]).await);
+    // when the CLI runs with the functions' configuration
+    let mut env = stack.env();
+    env.push(("REGIONS", "us-east-1,eu-west-1".to_owned()));
+    env.push(("ACCOUNTS", format!("self,{role}")));
+    let status = json_of(&cli_with(env.clone(), &["status", "--json"]).await);
+    let text = ok(&cli_with(env, &["status"]).await);
 
     // then its open job is listed, by the ARN that names its account and region
     let batch = family(&status, "batch-inference");
@@ -147,6 +151,30 @@ async fn status_shows_the_open_jobs_of_every_account_and_region() {
         .collect();
     assert_eq!(open, [arn.as_str()]);
     assert!(arn.contains(":eu-west-1:222222222222:"), "{arn}");
+    // and each of the four scopes shows the fleet's run
+    let scopes: Vec<(&str, &str)> = batch["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let scope = s["scope"].as_str().unwrap_or_default();
+            (scope, s["lastRun"]["runId"].as_str().unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(
+        scopes,
+        [
+            ("self/us-east-1", "fleet-run"),
+            ("self/eu-west-1", "fleet-run"),
+            ("222222222222/us-east-1", "fleet-run"),
+            ("222222222222/eu-west-1", "fleet-run"),
+        ]
+    );
+    assert!(
+        text.contains("Scopes (each account and region)")
+            && text.contains("222222222222/eu-west-1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

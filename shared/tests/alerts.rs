@@ -21,16 +21,8 @@ fn alerts() -> AlertSettings {
 
 fn settings(alerts: AlertSettings) -> PollSettings {
     PollSettings {
-        region: "us-east-1".into(),
-        policy: Default::default(),
-        lookback: Duration::hours(336),
-        list_margin: Duration::minutes(15),
-        get_concurrency: 8,
-        retention: Duration::days(90),
-        publish_lease: Duration::minutes(5),
         alerts,
-        presentation: Default::default(),
-        digest_threshold: None,
+        ..jobwatch::testing::poll_settings()
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use jobwatch::domain::{AlertSettings, JobArn, JobKind, NotifyPolicy, Scope};
+use jobwatch::domain::{JobArn, JobKind, Scope};
 use jobwatch::error::Error;
 use jobwatch::fleet::{Account, RoleArn, Target};
 use jobwatch::poller::{Access, BoxFuture, Fleet, ScopePoller, READ_TOGETHER_MAX};
@@ -26,15 +26,7 @@ fn t0() -> DateTime<Utc> {
 fn settings(region: &str) -> PollSettings {
     PollSettings {
         region: region.into(),
-        policy: NotifyPolicy::default(),
-        lookback: Duration::hours(336),
-        list_margin: Duration::minutes(15),
-        get_concurrency: 8,
-        retention: Duration::days(90),
-        publish_lease: Duration::minutes(5),
-        alerts: AlertSettings::off(),
-        presentation: Default::default(),
-        digest_threshold: None,
+        ..jobwatch::testing::poll_settings()
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use jobwatch::domain::{JobArn, JobKind, NotifyPolicy, Presentation};
+use jobwatch::domain::{JobArn, JobKind, Presentation};
 use jobwatch::testing::{MemoryJobStore, RecordingNotifier, ScriptedSource};
 use jobwatch::{PollSettings, Poller};
 
@@ -13,20 +13,13 @@ fn t0() -> DateTime<Utc> {
 
 fn settings(digest_threshold: Option<usize>) -> PollSettings {
     PollSettings {
-        region: "us-east-1".into(),
-        policy: NotifyPolicy::default(),
-        lookback: Duration::hours(336),
-        list_margin: Duration::minutes(15),
-        get_concurrency: 8,
-        retention: Duration::days(90),
-        publish_lease: Duration::minutes(5),
-        alerts: jobwatch::domain::AlertSettings::off(),
         presentation: Presentation {
             account_name: Some("prod".into()),
             notify_tags: vec!["team".into()],
             ..Default::default()
         },
         digest_threshold,
+        ..jobwatch::testing::poll_settings()
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use jobwatch::domain::{AlertSettings, JobArn, JobKind, NotifyPolicy};
+use jobwatch::domain::{JobArn, JobKind};
 use jobwatch::testing::{EndAfterPages, MemoryJobStore, RecordingNotifier, ScriptedSource};
 use jobwatch::{PollSettings, Poller};
 
@@ -18,18 +18,7 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn settings() -> PollSettings {
-    PollSettings {
-        region: "us-east-1".into(),
-        policy: NotifyPolicy::default(),
-        lookback: Duration::hours(336),
-        list_margin: Duration::minutes(15),
-        get_concurrency: 8,
-        retention: Duration::days(90),
-        publish_lease: Duration::minutes(5),
-        alerts: AlertSettings::off(),
-        presentation: Default::default(),
-        digest_threshold: None,
-    }
+    jobwatch::testing::poll_settings()
 }
 
 /// Bedrock, the table and the topic, in memory; pollers share them like overlapping Lambdas.

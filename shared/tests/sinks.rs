@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use jobwatch::domain::{JobArn, JobKind, NotifyPolicy, Sink};
+use jobwatch::domain::{JobArn, JobKind, Sink};
 use jobwatch::ports::Batching;
 use jobwatch::testing::{MemoryJobStore, RecordingNotifier, ScriptedSource};
 use jobwatch::{PollSettings, Poller};
@@ -14,18 +14,7 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn settings() -> PollSettings {
-    PollSettings {
-        region: "us-east-1".into(),
-        policy: NotifyPolicy::default(),
-        lookback: Duration::hours(336),
-        list_margin: Duration::minutes(15),
-        get_concurrency: 8,
-        retention: Duration::days(90),
-        publish_lease: Duration::minutes(5),
-        alerts: jobwatch::domain::AlertSettings::off(),
-        presentation: Default::default(),
-        digest_threshold: None,
-    }
+    jobwatch::testing::poll_settings()
 }
 
 const ALL: [Sink; 3] = [Sink::Topic, Sink::Chat, Sink::Bus];

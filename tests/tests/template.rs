@@ -517,7 +517,8 @@ fn function_statements(f: &Value) -> Vec<Value> {
         .collect()
 }
 
-/// The statements of a separate `AWS::IAM::Policy`, with `!If [c, statement, NoValue]` opened.
+/// The statements of a separate `AWS::IAM::Policy` or of a topic policy (the same
+/// `Properties.PolicyDocument`), with `!If [c, statement, NoValue]` opened.
 fn policy_statements(policy: &Value) -> Vec<Value> {
     policy["Properties"]["PolicyDocument"]["Statement"]
         .as_sequence()
@@ -806,12 +807,8 @@ fn the_event_rules_match_the_detail_types_the_code_handles() {
 fn the_people_and_chat_topics_admit_the_same_publishers_as_the_notification_topic() {
     let t = template();
     let publishers = |policy: &str| -> Vec<String> {
-        let document = &t["Resources"][policy]["Properties"]["PolicyDocument"];
-        let deny = document["Statement"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .map(statement)
+        let deny = policy_statements(&t["Resources"][policy])
+            .into_iter()
             .find(|s| s["Sid"].as_str() == Some("OnlyThePollersPublish"))
             .unwrap_or_else(|| panic!("{policy}: publish restriction"));
         let listed = deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"].as_sequence();
@@ -831,13 +828,7 @@ fn the_people_and_chat_topics_admit_the_same_publishers_as_the_notification_topi
 fn only_the_pollers_publish_notifications_cloudwatch_publishes_alarms_and_subscribing_can_be_limited(
 ) {
     let t = template();
-    let policy = &t["Resources"]["NotificationTopicPolicy"]["Properties"]["PolicyDocument"];
-    let statements: Vec<Value> = policy["Statement"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(statement)
-        .collect();
+    let statements = policy_statements(&t["Resources"]["NotificationTopicPolicy"]);
     let sid = |s: &str| {
         statements
             .iter()

@@ -9,7 +9,28 @@ mod memory_store;
 mod recording_notifier;
 mod scripted_source;
 
+use crate::domain::{AlertSettings, NotifyPolicy};
+use crate::PollSettings;
+
 pub use deadline::EndAfterPages;
 pub use memory_store::MemoryJobStore;
 pub use recording_notifier::RecordingNotifier;
 pub use scripted_source::ScriptedSource;
+
+/// The settings tests start from: us-east-1 and the configuration's defaults, alerts off (alert
+/// tests turn them on with their own thresholds; the others run over jobs whose submit times
+/// are hours old on purpose).
+pub fn poll_settings() -> PollSettings {
+    PollSettings {
+        region: "us-east-1".into(),
+        policy: NotifyPolicy::default(),
+        lookback: chrono::Duration::hours(336),
+        list_margin: chrono::Duration::minutes(15),
+        get_concurrency: 8,
+        retention: chrono::Duration::days(90),
+        publish_lease: chrono::Duration::minutes(5),
+        alerts: AlertSettings::off(),
+        presentation: Default::default(),
+        digest_threshold: None,
+    }
+}

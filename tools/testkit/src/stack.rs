@@ -16,7 +16,7 @@ use jobwatch::adapters::kb_ingestion::KbIngestionSource;
 use jobwatch::adapters::model_copy::ModelCopySource;
 use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
-use jobwatch::domain::{AlertSettings, JobRecord, NotifyPolicy};
+use jobwatch::domain::JobRecord;
 use jobwatch::ports::JobSource;
 use jobwatch::{PollSettings, Poller};
 use serde_json::Value;
@@ -93,20 +93,7 @@ impl Stack {
     }
 
     pub fn settings(&self) -> PollSettings {
-        PollSettings {
-            region: "us-east-1".into(),
-            policy: NotifyPolicy::default(),
-            lookback: chrono::Duration::hours(336),
-            list_margin: chrono::Duration::minutes(15),
-            get_concurrency: 8,
-            retention: chrono::Duration::days(90),
-            publish_lease: chrono::Duration::minutes(5),
-            // Alert tests turn them on with their own thresholds; the others test status notices
-            // over jobs whose submit times are hours old on purpose.
-            alerts: AlertSettings::off(),
-            presentation: Default::default(),
-            digest_threshold: None,
-        }
+        jobwatch::testing::poll_settings()
     }
 
     /// The batch poller, wired with the real adapters against moto and the emulator.

@@ -25,6 +25,8 @@ Checked (hand-written, with prose the source cannot give):
                                                      command is named
   README          README.md                          at most 210 lines, the quick start's two
                                                      commands, relative links and anchors resolve
+  examples        README.md, docs/**.md              a fenced block after `<!-- example:PATH -->`
+                                                     is that file verbatim (a golden email)
 
 Usage: python3 scripts/docs-reference.py --check [--root DIR]
        python3 scripts/docs-reference.py --write [--root DIR]
@@ -451,6 +453,33 @@ def slugs(markdown_text):
     return found
 
 
+def examples(root, write=False):
+    """A fenced block right after `<!-- example:PATH -->` is that file of the repository, verbatim
+    (golden files the tests compare with): an example in the docs cannot drift from the code's
+    output. Returns the problems, or rewrites the blocks with --write."""
+    problems = []
+    for page in [root / "README.md", *sorted((root / "docs").rglob("*.md"))]:
+        text = page.read_text()
+        pattern = re.compile(r"(<!-- example:(\S+) -->\n```\w*\n)(.*?)(^```$)", re.S | re.M)
+        def fix(m):
+            source = root / m.group(2)
+            if not source.exists():
+                problems.append(f"{page.relative_to(root)}: example {m.group(2)} does not exist")
+                return m.group(0)
+            want = source.read_text()
+            want += "" if want.endswith("\n") else "\n"
+            if m.group(3) != want:
+                if not write:
+                    problems.append(f"{page.relative_to(root)}: the example no longer matches {m.group(2)}")
+                return m.group(1) + want + m.group(4)
+            return m.group(0)
+        new = pattern.sub(fix, text)
+        if write and new != text:
+            page.write_text(new)
+            print(f"docs-reference: wrote {page.relative_to(root)} (example)")
+    return problems
+
+
 def check_readme(root):
     text = (root / "README.md").read_text()
     problems = []
@@ -534,9 +563,13 @@ def main():
             if args.write:
                 pages[path] = text[:m.start(2)] + want + text[m.end(2):]
             else:
-                have, new = m.group(2).split("\n"), want.split("\n")
-                diff = next((f"'{a}' / now '{b}'" for a, b in zip(have, new) if a != b), f"{len(have)} / now {len(new)} lines")
-                failures.append(f"table {name} ({page}) no longer matches {source}: first difference {diff}")
+                have, now = m.group(2).split("\n"), want.split("\n")
+                short = lambda line: line if len(line) <= 300 else line[:300] + "..."  # noqa: E731
+                gone = [short(x) for x in have if x not in now][:3]
+                added = [short(x) for x in now if x not in have][:3]
+                failures.append(f"table {name} ({page}) no longer matches {source} "
+                                f"(python3 scripts/docs-reference.py --write regenerates it):"
+                                + "".join(f"\n    - {x}" for x in gone) + "".join(f"\n    + {x}" for x in added))
     if args.write:
         for path, text in pages.items():
             if path.read_text() != text:
@@ -545,6 +578,7 @@ def main():
     for name, run in [("environment", lambda: check_environment(root, template, render)),
                       ("deploy permissions prose", lambda: check_permissions_prose(root, template, render, all_rendered())),
                       ("layout", lambda: check_layout(root)),
+                      ("examples", lambda: examples(root, write=args.write)),
                       ("README", lambda: check_readme(root))]:
         try:
             failures += [f"table {name}: {p}" if name != "README" else f"README: {p}" for p in run()]

@@ -93,7 +93,9 @@ fn template() -> Value {
 fn template_version() -> String {
     match &template()["Metadata"]["bedrock-jobwatch"]["Version"] {
         Value::String(s) => s.clone(),
-        other => panic!("template.yaml Metadata: bedrock-jobwatch: Version is a string, found {other:?}"),
+        other => {
+            panic!("template.yaml Metadata: bedrock-jobwatch: Version is a string, found {other:?}")
+        }
     }
 }
 

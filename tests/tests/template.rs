@@ -1506,7 +1506,10 @@ fn bedrock_events_forwarded_from_any_account_and_region_reach_the_rules() {
             "{name}: Bedrock's events only"
         );
         // A bus of its own: never the default bus, where other teams' rules would match.
-        assert_eq!(getatt(&statement["Resource"]).as_deref(), Some("ForwardedEventsBus.Arn"));
+        assert_eq!(
+            getatt(&statement["Resource"]).as_deref(),
+            Some("ForwardedEventsBus.Arn")
+        );
         assert_eq!(
             reference(&policy["Properties"]["EventBusName"]).as_deref(),
             Some("ForwardedEventsBus")

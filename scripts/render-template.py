@@ -16,6 +16,7 @@ Usage: python3 scripts/render-template.py [--template FILE] [--keep DIR]   (exit
 
 import collections
 import copy
+import fnmatch
 import json
 import logging
 import os
@@ -102,6 +103,7 @@ COMBINATIONS = {
     },
     "x86_64-organisation": {
         "Architecture": "x86_64",
+        "KeepLegacyWatchIndex": "true",
         "PermissionsBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/org-boundary",
         "ReservedConcurrency": "1",
         "BatchOutputManifestS3Arn": "arn:aws:s3:::acme-batch/output/*",
@@ -352,8 +354,10 @@ def check(name, params, template, rendered):
 
     # 7: the Bedrock event rules follow the family switch
     rules = by_type.get("AWS::Events::Rule", {})
-    # batch inference, customization and Data Automation: the families Bedrock sends events for
-    expect(len(rules) == 3, f"{len(rules)} event rules")
+    # batch inference, customization and Data Automation: the families Bedrock sends events for,
+    # on the default bus, and again on the forwarded events' bus when members forward
+    forwards = bool(res.params["EventSourceOrganizationId"] or res.params["EventSourceAccountIds"])
+    expect(len(rules) == 3 * (1 + forwards), f"{len(rules)} event rules")
     for k, r in rules.items():
         fam = next(f for f in FAMILIES if k.startswith(f))
         on = res.params[FAMILIES[fam]] == "true"
@@ -435,7 +439,7 @@ def check(name, params, template, rendered):
 
     # 14: stack tags (sam deploy --tags) reach every resource type that takes tags; these types
     # take none (schedules are tagged through their group). A new type must be placed here.
-    taggable = {"AWS::Chatbot::MicrosoftTeamsChannelConfiguration", "AWS::Chatbot::SlackChannelConfiguration", "AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::Events::Rule", "AWS::IAM::Role",
+    taggable = {"AWS::Chatbot::MicrosoftTeamsChannelConfiguration", "AWS::Chatbot::SlackChannelConfiguration", "AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::Events::EventBus", "AWS::Events::Rule", "AWS::IAM::Role",
                 "AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
                 "AWS::SQS::Queue", "AWS::Scheduler::ScheduleGroup"}
     untaggable = {"AWS::CloudWatch::Dashboard", "AWS::Events::EventBusPolicy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::KMS::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
@@ -465,9 +469,11 @@ def check(name, params, template, rendered):
     for policy in policies.values():
         st = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
         deny = st.get("OnlyThePollersPublish", {})
-        allowed = {getatt(a)[0] for a in deny.get("Condition", {}).get("ArnNotEquals", {}).get("aws:PrincipalArn", [])}
-        function_roles = {getatt(f["Properties"]["Role"])[0] for f in functions.values()}
-        expect(deny.get("Effect") == "Deny" and allowed == function_roles, f"publishers {allowed}")
+        # by the pollers' role path (check_role_path), and the operators' role when given
+        allowed = deny.get("Condition", {}).get("ArnNotLike", {}).get("aws:PrincipalArn", [])
+        operator = [res.params["OperatorRoleArn"]] if res.params["OperatorRoleArn"] else []
+        expect(deny.get("Effect") == "Deny" and len(allowed) == 1 + len(operator) and allowed[1:] == operator,
+               f"publishers {allowed}")
         protocols = res.params["AllowedSubscriptionProtocols"]
         expect(("SubscribeOnlyWithAllowedProtocols" in st) == bool(protocols), "subscribe restriction")
         expect("AlarmsPublish" not in st, "alarms never go to the notification topic")
@@ -480,6 +486,7 @@ def check(name, params, template, rendered):
 
     attached = {**separate_policies, **by_type.get("AWS::IAM::ManagedPolicy", {})}
     failures += check_sinks(res, by_type, functions, roles, attached)
+    failures += check_account(res, template, rendered, by_type, roles)
 
     # 8: a family switched off is silent on purpose: its silence alarm does not count no data
     for k, a in by_type.get("AWS::CloudWatch::Alarm", {}).items():
@@ -493,6 +500,133 @@ def check(name, params, template, rendered):
     for k, a in by_type.get("AWS::CloudWatch::Alarm", {}).items():
         actions = (a["Properties"]["AlarmActions"], a["Properties"].get("OKActions"))
         expect(actions == ([alarm_topic], [alarm_topic]), f"{k} actions {actions}")
+    return failures
+
+
+RULE_FUNCTIONS = {"Fn::And", "Fn::Contains", "Fn::EachMemberEquals", "Fn::EachMemberIn", "Fn::Equals",
+                  "Fn::If", "Fn::Not", "Fn::Or", "Fn::RefAll", "Fn::ValueOf", "Fn::ValueOfAll", "Ref"}
+POLLER_PATH = "/bedrock-jobwatch/{stack}/"
+
+
+def functions_used(v):
+    """Every intrinsic function name (`Fn::*`, `Ref`, `Condition`) used anywhere in `v`."""
+    if isinstance(v, dict):
+        for k, x in v.items():
+            if k.startswith("Fn::") or k in ("Ref", "Condition"):
+                yield k
+            yield from functions_used(x)
+    elif isinstance(v, list):
+        for x in v:
+            yield from functions_used(x)
+
+
+def evaluate(v, pseudo):
+    """A string-valued intrinsic (Sub, Join, Select, Split, Ref of a pseudo parameter) with the
+    given pseudo parameters: what CloudFormation would make of a name."""
+    if isinstance(v, str):
+        return v
+    (fn, a), = v.items()
+    if fn == "Ref":
+        return pseudo[a]
+    if fn == "Fn::Sub":
+        text, names = (a, {}) if isinstance(a, str) else (a[0], {k: evaluate(x, pseudo) for k, x in a[1].items()})
+        return re.sub(r"\$\{([^}]+)\}", lambda m: names.get(m.group(1), pseudo.get(m.group(1), m.group(0))), text)
+    if fn == "Fn::Join":
+        return a[0].join(evaluate(x, pseudo) for x in a[1])
+    if fn == "Fn::Select":
+        return evaluate_list(a[1], pseudo)[int(a[0])]
+    raise ValueError(f"cannot evaluate {fn}")
+
+
+def evaluate_list(v, pseudo):
+    (fn, a), = v.items()
+    assert fn == "Fn::Split", fn
+    return evaluate(a[1], pseudo).split(a[0])
+
+
+def stack(name, region):
+    return {"AWS::StackName": name, "AWS::Region": region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
+            "AWS::StackId": f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{name}/c3b0c8a0-5d1e-11ef-8a2b-0a1b2c3d4e5f"}
+
+
+def check_account(res, template, rendered, by_type, roles):
+    """What a real account enforces that the linters do not see: Rules made of rule functions
+    only, account-global names that differ per region, trust and publishing by the stack's role
+    path, no plain http subscriptions, forwarded events on a bus of their own, and a key policy
+    granting no service what it does not use."""
+    failures = []
+
+    def expect(ok, what):
+        if not ok:
+            failures.append(what)
+
+    for name, rule in {**template.get("Rules", {}), **rendered.get("Rules", {})}.items():
+        bad = set(functions_used(rule)) - RULE_FUNCTIONS
+        expect(not bad, f"rule {name} uses {sorted(bad)}: CloudFormation rejects the template")
+    for k, c in {**by_type.get("AWS::Chatbot::SlackChannelConfiguration", {}),
+                 **by_type.get("AWS::Chatbot::MicrosoftTeamsChannelConfiguration", {})}.items():
+        long_name = "s" * 128
+        names = {evaluate(c["Properties"]["ConfigurationName"], stack(long_name, r)) for r in ("us-east-1", "eu-west-1")}
+        expect(len(names) == 2, f"{k}: the same chat configuration name in two regions {names}")
+        expect(all(len(n) <= 128 and re.fullmatch("[A-Za-z0-9_-]+", n) for n in names), f"{k}: name {names}")
+    failures += check_role_path(by_type, roles)
+    for k, p in by_type.get("AWS::SNS::TopicPolicy", {}).items():
+        denies = [s for s in listify(p["Properties"]["PolicyDocument"]["Statement"])
+                  if s["Effect"] == "Deny" and listify(s["Action"]) == ["sns:Subscribe"]
+                  and s.get("Condition") == {"StringEquals": {"sns:Protocol": "http"}}]
+        expect(len(denies) == 1, f"{k}: plain http subscriptions are not denied")
+    buses = by_type.get("AWS::Events::EventBus", {})
+    for k, p in by_type.get("AWS::Events::EventBusPolicy", {}).items():
+        bus = p["Properties"].get("EventBusName")
+        expect(isinstance(bus, dict) and bus.get("Ref") in buses, f"{k}: opens the default bus ({bus})")
+    forwarded = [r for r in by_type.get("AWS::Events::Rule", {}).values() if r["Properties"].get("EventBusName")]
+    own = [r for r in by_type.get("AWS::Events::Rule", {}).values() if not r["Properties"].get("EventBusName")]
+    expect(len(forwarded) == (len(own) if buses else 0), f"{len(forwarded)} rules on the forwarded bus, {len(own)} on the default")
+    key = by_type["AWS::KMS::Key"]["JobwatchKey"]["Properties"]["KeyPolicy"]["Statement"]
+    services = [x if isinstance(x, str) else json.dumps(x) for s in key for x in listify(s["Principal"].get("Service", []))]
+    unused = [x for x in services if x not in ("cloudwatch.amazonaws.com", "events.amazonaws.com") and "logs.${AWS::Region}" not in x]
+    expect(not unused, f"the key policy grants services that use their roles or nothing: {unused}")
+    indexes = [i["IndexName"] for i in by_type["AWS::DynamoDB::Table"]["JobsTable"]["Properties"]["GlobalSecondaryIndexes"]]
+    legacy = res.params["KeepLegacyWatchIndex"] == "true"
+    expect(indexes == ["family-watch-index"] + (["watch-index"] if legacy else []), f"table indexes {indexes}")
+    return failures
+
+
+def check_role_path(by_type, roles):
+    """Every function's role is on the stack's path; the topics let only that path (and the
+    operators' role) publish; the member role trusts only that path, for any stack name."""
+    failures = []
+
+    def expect(ok, what):
+        if not ok:
+            failures.append(what)
+
+    name = "team-ml-platform-bedrock-jobwatch-prod-1"  # 40 characters
+    path = POLLER_PATH.format(stack=name)
+    for k, f in by_type.get("AWS::Lambda::Function", {}).items():
+        role = roles[getatt(f["Properties"]["Role"])[0]]["Properties"]
+        expect(evaluate(role.get("Path", "/"), stack(name, "us-east-1")) == path, f"{k}: role path {role.get('Path')}")
+    ours = f"arn:aws:iam::{ACCOUNT}:role{path}{name}-BatchInferencePollerRole-A1B2C3D4E5F6"
+    strangers = [f"arn:aws:iam::{ACCOUNT}:role/{name}-BatchInferencePollerRole-A1B2C3D4E5F6",
+                 f"arn:aws:iam::{ACCOUNT}:role/bedrock-jobwatch/other-stack/{name}-PollerRole-x",
+                 f"arn:aws:iam::{ACCOUNT}:role/evil{path}x"]
+    for k, p in by_type.get("AWS::SNS::TopicPolicy", {}).items():
+        for s in listify(p["Properties"]["PolicyDocument"]["Statement"]):
+            if s.get("Sid") != "OnlyThePollersPublish":
+                continue
+            listed = listify(s["Condition"].get("ArnNotLike", {}).get("aws:PrincipalArn", []))
+            patterns = [evaluate(x, stack(name, "us-east-1")) for x in listed if not getatt(x)]
+            expect(any(fnmatch.fnmatchcase(ours, x) for x in patterns), f"{k}: the pollers may not publish ({patterns})")
+            for stranger in strangers:
+                expect(not any(fnmatch.fnmatchcase(stranger, x) for x in patterns), f"{k}: {stranger} may publish")
+    member = resolved_member({"CentralStackName": name, "CentralAccountId": ACCOUNT})
+    trust = member["Resources"]["ReaderRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    for s in trust:
+        pattern = evaluate(s["Condition"]["ArnLike"]["aws:PrincipalArn"], {**stack(name, "us-east-1"), "CentralStackName": name, "CentralAccountId": ACCOUNT})
+        pattern = pattern.replace("${CentralStackName}", name).replace("${CentralAccountId}", ACCOUNT)
+        expect(fnmatch.fnmatchcase(ours, pattern), f"member trust refuses the pollers ({pattern})")
+        for stranger in strangers:
+            expect(not fnmatch.fnmatchcase(stranger, pattern), f"member trust admits {stranger}")
     return failures
 
 
@@ -573,7 +707,7 @@ def main():
         sys.exit(1)
 
 
-def resolved_member():
+def resolved_member(overrides=None):
     """member-account.yaml as the role's region's stack instance gets it, every family on and
     batch output manifests read."""
     template = json.loads(json.dumps(cfn_yaml.load(str(ROOT / "member-account.yaml"))))
@@ -581,9 +715,10 @@ def resolved_member():
     res.params.update({
         "AWS::Region": "us-east-1",
         "CentralAccountId": "111111111111",
-        "CentralEventBusArn": "arn:aws:events:eu-west-1:111111111111:event-bus/default",
+        "CentralEventBusArn": "arn:aws:events:eu-west-1:111111111111:event-bus/bedrock-jobwatch-bedrock-events",
         "BatchOutputManifestS3Arn": "arn:aws:s3:::batch-output/jobs/*",
         "BatchOutputKmsKeyArn": "arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        **(overrides or {}),
     })
     template["Resources"] = res.resources(template)
     for r in template["Resources"].values():

@@ -79,6 +79,15 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// The environment variable at fault.
+    pub fn variable(&self) -> &'static str {
+        match self {
+            ConfigError::Missing(name) | ConfigError::Invalid { name, .. } => name,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("invalid configuration: {0}")]

@@ -5,7 +5,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
-use lambda_runtime::service_fn;
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 
 use crate::adapters::async_invoke::AsyncInvokeSource;
 use crate::adapters::batch::BatchInferenceSource;
@@ -54,7 +54,10 @@ where
     F: Fn(&SdkConfig, &Config) -> S,
 {
     telemetry::init();
-    let config = Config::from_env()?;
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => return serve_misconfigured(e).await,
+    };
     let sdk = sdk_config().await;
     let notifier = notifier(&sdk, &config);
     let kind = make_source(&sdk, &config).kind();
@@ -130,8 +133,35 @@ pub async fn serve_family(kind: JobKind) -> Result<(), lambda_runtime::Error> {
 /// Runs the poller of the family `JOB_FAMILY` names: the one binary the template deploys for
 /// every family, so that `sam build` compiles it once.
 pub async fn serve_configured_family() -> Result<(), lambda_runtime::Error> {
-    let kind = Config::from_env()?
-        .family
-        .ok_or(ConfigError::Missing("JOB_FAMILY"))?;
-    Box::pin(serve_family(kind)).await
+    telemetry::init();
+    let family =
+        Config::from_env().and_then(|c| c.family.ok_or(ConfigError::Missing("JOB_FAMILY")));
+    match family {
+        Ok(kind) => Box::pin(serve_family(kind)).await,
+        Err(e) => serve_misconfigured(e).await,
+    }
+}
+
+/// A setting that cannot be read: one JSON log line naming the variable, then the runtime
+/// starts anyway and answers every invocation with `NonRetryable.Config` (what the errors alarm
+/// and the runbook name). Exiting before the runtime instead would show the invoker only an
+/// init failure (`Runtime.ExitError`) and the reason in Rust's debug format, before logging.
+pub async fn serve_misconfigured(error: ConfigError) -> Result<(), lambda_runtime::Error> {
+    let diagnostic = misconfigured(error);
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
+        let diagnostic = diagnostic.clone();
+        async move { Err::<(), Diagnostic>(diagnostic) }
+    }))
+    .await
+}
+
+/// Logs the bad setting once and returns what each invocation answers.
+pub fn misconfigured(error: ConfigError) -> Diagnostic {
+    tracing::error!(
+        variable = error.variable(),
+        error = %error,
+        error_type = "NonRetryable.Config",
+        "invalid configuration: every invocation fails until the function's environment is fixed"
+    );
+    Diagnostic::from(crate::Error::Config(error))
 }

@@ -1,7 +1,8 @@
 //! What a release promises, checked: one version everywhere (the workspace crates, the template's
-//! `AWS::ServerlessRepo::Application` metadata, the top released `CHANGELOG.md` entry), SAR
-//! metadata that the Serverless Application Repository accepts, and a `rust-version` that really
-//! builds the workspace (no older than any dependency declares, no newer than the installed rustc).
+//! `Metadata: bedrock-jobwatch: Version`, the top released `CHANGELOG.md` entry), no publish path
+//! to the Serverless Application Repository (it refuses templates with transforms other than
+//! SAM's, and this one needs `AWS::LanguageExtensions`), and a `rust-version` that really builds
+//! the workspace (no older than any dependency declares, no newer than the installed rustc).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -84,18 +85,17 @@ fn version(text: &str) -> (u64, u64, u64) {
     (major, parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
-fn sar_metadata() -> serde_yaml::Mapping {
-    let template: Value = serde_yaml::from_str(&read("template.yaml")).expect("template parses");
-    template["Metadata"]["AWS::ServerlessRepo::Application"]
-        .as_mapping()
-        .expect("template.yaml has Metadata: AWS::ServerlessRepo::Application")
-        .clone()
+fn template() -> Value {
+    serde_yaml::from_str(&read("template.yaml")).expect("template parses")
 }
 
-fn sar(meta: &serde_yaml::Mapping, key: &str) -> String {
-    match meta.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        other => panic!("SAR metadata {key} must be a plain string, found {other:?}"),
+/// The version the template declares (what a deployed stack's template says it is).
+fn template_version() -> String {
+    match &template()["Metadata"]["bedrock-jobwatch"]["Version"] {
+        Value::String(s) => s.clone(),
+        other => {
+            panic!("template.yaml Metadata: bedrock-jobwatch: Version is a string, found {other:?}")
+        }
     }
 }
 
@@ -137,14 +137,14 @@ fn changelog_releases() -> Vec<(String, String)> {
 #[test]
 fn template_workspace_and_changelog_name_the_same_version() {
     let workspace = workspace_value(&metadata(), "version");
-    let template = sar(&sar_metadata(), "SemanticVersion");
+    let template = template_version();
     let releases = changelog_releases();
     let (top, _) = releases
         .first()
         .expect("CHANGELOG.md has a released version");
     assert_eq!(
         template, workspace,
-        "template.yaml SemanticVersion vs Cargo.toml [workspace.package] version"
+        "template.yaml Metadata bedrock-jobwatch Version vs Cargo.toml [workspace.package] version"
     );
     assert_eq!(
         *top, workspace,
@@ -168,95 +168,62 @@ fn changelog_releases_are_newest_first_and_each_once() {
     }
 }
 
-/// The constraints the Serverless Application Repository documents for each property
-/// (AWS SAM developer guide, "AWS SAM template Metadata section properties").
+/// The Serverless Application Repository accepts only the SAM transform; `sam package` keeps
+/// `Fn::ForEach`, so a publish would be refused. The template must not pretend otherwise, and
+/// neither may the docs.
 #[test]
-fn sar_metadata_is_what_the_repository_accepts() {
-    let meta = sar_metadata();
-    let known = [
-        "Name",
-        "Description",
-        "Author",
-        "SpdxLicenseId",
-        "LicenseUrl",
-        "ReadmeUrl",
-        "Labels",
-        "HomePageUrl",
-        "SemanticVersion",
-        "SourceCodeUrl",
-    ];
-    for key in meta.keys() {
-        let key = key.as_str().unwrap();
-        assert!(known.contains(&key), "unknown SAR metadata property {key}");
-    }
-
-    // Name: 1..=140 of [a-zA-Z0-9-].
-    let name = sar(&meta, "Name");
-    assert!((1..=140).contains(&name.len()), "Name length: {name}");
-    assert!(
-        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
-        "Name is letters, digits and hyphens: {name}"
-    );
-    // Description: 1..=256.
-    let description = sar(&meta, "Description");
-    assert!(
-        (1..=256).contains(&description.chars().count()),
-        "Description is at most 256 characters ({})",
-        description.chars().count()
-    );
-    // Author: 1..=127 of ^[a-z0-9](([a-z0-9]|-(?!-))*[a-z0-9])?$
-    let author = sar(&meta, "Author");
-    assert!((1..=127).contains(&author.len()), "Author length: {author}");
-    assert!(
-        author
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !author.starts_with('-')
-            && !author.ends_with('-')
-            && !author.contains("--"),
-        "Author is lower-case letters and digits with single inner hyphens: {author}"
-    );
-    // Labels: at most 10, each 1..=127 of ^[a-zA-Z0-9+\-_:\/@]+$
-    let labels: Vec<String> = meta
-        .get("Labels")
-        .and_then(Value::as_sequence)
-        .expect("Labels is a list")
+fn nothing_offers_a_publish_to_the_serverless_application_repository() {
+    let template = template();
+    let transforms: Vec<&str> = template["Transform"]
+        .as_sequence()
+        .expect("Transform is a list")
         .iter()
-        .map(|l| l.as_str().expect("a label is a string").to_string())
+        .filter_map(Value::as_str)
         .collect();
+    assert!(transforms.contains(&"AWS::LanguageExtensions"));
     assert!(
-        (1..=10).contains(&labels.len()),
-        "1 to 10 labels: {labels:?}"
+        template["Metadata"]
+            .get("AWS::ServerlessRepo::Application")
+            .is_none(),
+        "SAR metadata in a template SAR would refuse"
     );
-    for label in &labels {
+    for file in docs_files() {
+        let text = read(&file);
         assert!(
-            (1..=127).contains(&label.len())
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+-_:/@".contains(c)),
-            "label {label}"
+            !text.contains("sam publish"),
+            "{file} tells readers to `sam publish`, which the repository refuses for this template"
         );
     }
-    // The license is the one the crates declare, and its file says so.
-    assert_eq!(
-        sar(&meta, "SpdxLicenseId"),
-        workspace_value(&metadata(), "license")
-    );
-    // LicenseUrl and ReadmeUrl are local files that `sam package` uploads (at most 5 MB each).
-    for key in ["LicenseUrl", "ReadmeUrl"] {
-        let file = root().join(sar(&meta, key));
-        let size = std::fs::metadata(&file)
-            .unwrap_or_else(|e| panic!("{key} {}: {e}", file.display()))
-            .len();
-        assert!(size > 0 && size <= 5 * 1024 * 1024, "{key} size {size}");
+}
+
+/// README.md and every Markdown file under docs/.
+fn docs_files() -> Vec<String> {
+    let mut files = vec!["README.md".to_string()];
+    let mut dirs = vec![root().join("docs")];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                let rel = path.strip_prefix(root()).unwrap();
+                files.push(rel.to_string_lossy().into_owned());
+            }
+        }
     }
+    files
+}
+
+#[test]
+fn the_license_is_the_one_the_crates_declare() {
+    assert_eq!(workspace_value(&metadata(), "license"), "MIT-0");
     assert!(
-        read(&sar(&meta, "LicenseUrl")).starts_with("MIT No Attribution\n"),
+        read("LICENSE").starts_with("MIT No Attribution\n"),
         "LICENSE holds the MIT-0 text"
     );
-    for key in ["HomePageUrl", "SourceCodeUrl"] {
-        assert!(sar(&meta, key).starts_with("https://"), "{key} is a URL");
-    }
 }
 
 /// `rust-version` must be at least what every dependency declares: cargo refuses to build a

@@ -650,10 +650,23 @@ fn the_table_has_the_index_the_store_reads_and_the_pollers_may_query_only_that_o
     use jobwatch::adapters::dynamodb::{FAMILY_WATCH_INDEX, WATCH_INDEX};
     let t = template();
     let table = &t["Resources"]["JobsTable"]["Properties"];
-    let indexes: BTreeMap<String, Vec<(String, String)>> = table["GlobalSecondaryIndexes"]
-        .as_sequence()
-        .unwrap()
+    let listed = table["GlobalSecondaryIndexes"].as_sequence().unwrap();
+    // The legacy index exists only while an upgrade from 0.2.0 asks for it.
+    let legacy: Vec<_> = listed.iter().filter_map(if_parts).collect();
+    assert_eq!(legacy.len(), 1, "one conditional index");
+    let (condition, legacy_index, otherwise) = &legacy[0];
+    assert_eq!(condition, "KeepsLegacyWatchIndex");
+    assert!(is_no_value(otherwise));
+    assert_eq!(plain(&legacy_index["IndexName"]), WATCH_INDEX);
+    assert_eq!(
+        t["Parameters"]["KeepLegacyWatchIndex"]["Default"].as_str(),
+        Some("false"),
+        "a fresh install writes no legacy index"
+    );
+    let indexes: BTreeMap<String, Vec<(String, String)>> = listed
         .iter()
+        .chain([legacy_index])
+        .filter(|index| index.is_mapping())
         .map(|index| {
             let keys = index["KeySchema"].as_sequence().unwrap().iter();
             let keys = keys.map(|k| (plain(&k["AttributeName"]), plain(&k["KeyType"])));
@@ -760,6 +773,19 @@ fn a_family_switch_turns_off_its_schedule_and_its_event_rule() {
                 Some(format!("{name}.Arn").as_str())
             );
             rules += 1;
+            // The same rule, switched the same way, on the forwarded events' own bus.
+            let forwarded = &t["Resources"][format!("{name}ForwardedStateChange").as_str()];
+            assert_eq!(
+                forwarded["Condition"].as_str(),
+                Some("ReceivesForwardedEvents")
+            );
+            let p = &forwarded["Properties"];
+            assert_eq!(switched_by(&p["State"]), parameter, "{name}: forwarded");
+            assert_eq!(
+                reference(&p["EventBusName"]).as_deref(),
+                Some("ForwardedEventsBus")
+            );
+            assert_eq!(p["EventPattern"], rule["Properties"]["EventPattern"]);
         }
     }
     let with_events = JobKind::ALL
@@ -811,7 +837,7 @@ fn the_people_and_chat_topics_admit_the_same_publishers_as_the_notification_topi
             .into_iter()
             .find(|s| s["Sid"].as_str() == Some("OnlyThePollersPublish"))
             .unwrap_or_else(|| panic!("{policy}: publish restriction"));
-        let listed = deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"].as_sequence();
+        let listed = deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"].as_sequence();
         listed.unwrap().iter().map(|p| format!("{p:?}")).collect()
     };
     let notification = publishers("NotificationTopicPolicy");
@@ -838,19 +864,27 @@ fn only_the_pollers_publish_notifications_cloudwatch_publishes_alarms_and_subscr
     let deny = sid("OnlyThePollersPublish").expect("publish restriction");
     assert_eq!(deny["Effect"].as_str(), Some("Deny"));
     assert_eq!(deny["Principal"].as_str(), Some("*"));
-    let mut publishers: Vec<String> = deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    // The pollers by their role path (every function's role is SAM's, on the Globals' path),
+    // and the operators' role when given; nothing else.
+    let publishers = deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
         .as_sequence()
-        .unwrap()
-        .iter()
-        .filter_map(getatt)
-        .collect();
-    publishers.sort();
-    let mut roles: Vec<String> = functions(&t)
-        .iter()
-        .map(|(n, _)| format!("{n}Role.Arn"))
-        .collect();
-    roles.sort();
-    assert_eq!(publishers, roles);
+        .unwrap();
+    assert_eq!(publishers.len(), 2);
+    assert_eq!(
+        sub_text(&publishers[0]),
+        format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{POLLER_PATH}*")
+    );
+    let (condition, operator, _) = if_parts(&publishers[1]).expect("the operator role, if any");
+    assert_eq!(condition, "HasOperatorRole");
+    assert_eq!(reference(&operator).as_deref(), Some("OperatorRoleArn"));
+    let globals = &source()["Globals"]["Function"];
+    assert_eq!(sub_text(&globals["RolePath"]), POLLER_PATH);
+    for (name, f) in functions(&t) {
+        assert!(
+            f["Properties"]["Role"].is_null() && f["Properties"]["RolePath"].is_null(),
+            "{name}: SAM's role, on the stack's path"
+        );
+    }
     assert_eq!(
         deny["Condition"]["Bool"]["aws:PrincipalIsAWSService"].as_str(),
         Some("false"),
@@ -1049,7 +1083,14 @@ fn every_poller_may_publish_to_people_and_read_tags_of_its_job_types_only_when_a
         .iter()
         .flat_map(|s| strings(&s["Sid"]))
         .collect();
-    assert_eq!(sids, ["DenyInsecureTransport", "OnlyThePollersPublish"]);
+    assert_eq!(
+        sids,
+        [
+            "DenyInsecureTransport",
+            "DenyPlainHttpSubscriptions",
+            "OnlyThePollersPublish"
+        ]
+    );
     let email = &t["Resources"]["EmailSubscription"]["Properties"];
     assert_eq!(
         reference(&email["TopicArn"]).as_deref(),
@@ -1232,7 +1273,14 @@ fn the_chat_topic_is_optional_encrypted_and_only_the_pollers_publish_to_it() {
         .iter()
         .flat_map(|s| strings(&s["Sid"]))
         .collect();
-    assert_eq!(sids, ["DenyInsecureTransport", "OnlyThePollersPublish"]);
+    assert_eq!(
+        sids,
+        [
+            "DenyInsecureTransport",
+            "DenyPlainHttpSubscriptions",
+            "OnlyThePollersPublish"
+        ]
+    );
     // and the pollers may publish there only when there is a chat topic, and only there
     let (condition, publish) = optional_notification_statement(&t, "PublishToChat");
     assert_eq!(condition, "HasChat");
@@ -1339,6 +1387,9 @@ fn events_go_only_to_the_named_bus_and_only_from_our_source() {
 
 // ---- One deployment for every region and account (issue 19): the central template's scopes,
 // its bus policy, and member-account.yaml.
+
+/// The IAM path of the roles the central stack owns (Globals: RolePath).
+const POLLER_PATH: &str = "/bedrock-jobwatch/${AWS::StackName}/";
 
 fn member_template() -> Value {
     let text =
@@ -1454,7 +1505,15 @@ fn bedrock_events_forwarded_from_any_account_and_region_reach_the_rules() {
             ["aws.bedrock"],
             "{name}: Bedrock's events only"
         );
-        assert!(sub_text(&statement["Resource"]).ends_with(":event-bus/default"));
+        // A bus of its own: never the default bus, where other teams' rules would match.
+        assert_eq!(
+            getatt(&statement["Resource"]).as_deref(),
+            Some("ForwardedEventsBus.Arn")
+        );
+        assert_eq!(
+            reference(&policy["Properties"]["EventBusName"]).as_deref(),
+            Some("ForwardedEventsBus")
+        );
     }
     let organization = &t["Resources"]["OrganizationEventsPolicy"]["Properties"]["Statement"];
     assert_eq!(
@@ -1523,8 +1582,11 @@ fn the_member_role_may_read_exactly_what_the_families_call() {
     );
     assert_eq!(
         sub_text(&trust["Condition"]["ArnLike"]["aws:PrincipalArn"]),
-        "arn:${AWS::Partition}:iam::${CentralAccountId}:role/${CentralStackName}-*PollerRole-*",
-        "only the central stack's pollers"
+        format!(
+            "arn:${{AWS::Partition}}:iam::${{CentralAccountId}}:role{}*",
+            POLLER_PATH.replace("AWS::StackName", "CentralStackName")
+        ),
+        "only roles on the central stack's path"
     );
     let (condition, external, _) = if_parts(&trust["Condition"]["StringEquals"]).unwrap();
     assert_eq!(condition, "HasExternalId");

@@ -21,12 +21,16 @@ Checked (hand-written, with prose the source cannot give):
   environment     docs/configuration/environment.md  every variable shared/src/config.rs reads or
                                                      the template sets has a row, every row is read,
                                                      and each default the code states is the row's
+  cost            docs/deploying/cost.md             the counts the arithmetic rests on (pollers,
+                                                     alarms, custom metrics) are the stack's
   layout          docs/architecture/layout.md        every module of the crates and every bench
                                                      command is named
   README          README.md                          at most 210 lines, the quick start's two
                                                      commands, relative links and anchors resolve
   examples        README.md, docs/**.md              a fenced block after `<!-- example:PATH -->`
                                                      is that file verbatim (a golden email)
+  references      template.yaml, scripts, code       every docs/....md they name exists (alarm
+                                                     descriptions point operators there)
 
 Usage: python3 scripts/docs-reference.py --check [--root DIR]
        python3 scripts/docs-reference.py --write [--root DIR]
@@ -421,6 +425,39 @@ def check_permissions_prose(root, template, render, all_rendered):
             for a in sorted(named) if a.split(":")[0] not in ("cloudformation", "s3") and a not in known]
 
 
+def check_cost(root, template, render, all_rendered):
+    """The cost table's counts are the stack's: pollers and alarms of the default rendering,
+    custom metrics per family from metrics.rs, families with Bedrock events from the template."""
+    page = (root / "docs/deploying/cost.md").read_text()
+    rs = all_rendered["defaults"]
+    functions = sum(r["Type"] == "AWS::Lambda::Function" for r in rs.values())
+    alarms = sum(r["Type"] == "AWS::CloudWatch::Alarm" for r in rs.values())
+    metrics, _, _, _ = metrics_source(root)
+    per_family = len([m for m in metrics if m[0] != "Events"])
+    evented = sum(bool(f.get("EventTypes")) for f in template["Mappings"]["Families"].values())
+    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+    found = {
+        "pollers": re.search(r"\| (\d+) pollers x 30 x 24 x 12", page),
+        "alarms": re.search(r"\| CloudWatch alarms \| (\d+) ", page),
+        "metrics per family": re.search(r"\| (\d+) metrics per family", page),
+        "families with events": re.search(r"`Events` too for the (\w+) with Bedrock events: (\d+),", page),
+    }
+    missing = [k for k, m in found.items() if not m]
+    if missing:
+        raise Drift(f"cost.md: cannot find the {', '.join(missing)} in the table")
+    problems = []
+    for what, have, want in [
+        ("pollers", int(found["pollers"].group(1)), functions),
+        ("alarms", int(found["alarms"].group(1)), alarms),
+        ("metrics per family", int(found["metrics per family"].group(1)), per_family),
+        ("families with Bedrock events", words.get(found["families with events"].group(1), -1), evented),
+        ("custom metrics", int(found["families with events"].group(2)), functions * per_family + evented),
+    ]:
+        if have != want:
+            problems.append(f"the table counts {have} {what}, the stack has {want} (and the arithmetic after it changes)")
+    return problems
+
+
 def check_layout(root):
     page = (root / "docs/architecture/layout.md").read_text()
     problems = []
@@ -477,6 +514,22 @@ def examples(root, write=False):
         if write and new != text:
             page.write_text(new)
             print(f"docs-reference: wrote {page.relative_to(root)} (example)")
+    return problems
+
+
+def check_references(root):
+    """Every `docs/....md` that the template, the scripts or the code point a reader to exists
+    (alarm descriptions, parameter descriptions and comments name pages of this site)."""
+    problems = []
+    sources = [root / "template.yaml", root / "member-account.yaml", root / "samconfig.toml", root / "Makefile",
+               *sorted((root / "scripts").glob("*")), *sorted((root / "shared/src").rglob("*.rs")),
+               *sorted((root / "tools").rglob("*.rs")), *sorted((root / "tests/tests").glob("*.rs"))]
+    for source in sources:
+        if not source.is_file() or source.name.startswith("test_"):
+            continue  # (the tests of this script name broken pages on purpose)
+        for page in sorted(set(re.findall(r"\bdocs/[A-Za-z0-9_/-]+\.md\b", source.read_text(errors="replace")))):
+            if not (root / page).exists():
+                problems.append(f"{source.relative_to(root)} points to {page}, which does not exist")
     return problems
 
 
@@ -577,8 +630,10 @@ def main():
                 print(f"docs-reference: wrote {path.relative_to(root)}")
     for name, run in [("environment", lambda: check_environment(root, template, render)),
                       ("deploy permissions prose", lambda: check_permissions_prose(root, template, render, all_rendered())),
+                      ("cost", lambda: check_cost(root, template, render, all_rendered())),
                       ("layout", lambda: check_layout(root)),
                       ("examples", lambda: examples(root, write=args.write)),
+                      ("references", lambda: check_references(root)),
                       ("README", lambda: check_readme(root))]:
         try:
             failures += [f"table {name}: {p}" if name != "README" else f"README: {p}" for p in run()]

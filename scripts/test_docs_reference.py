@@ -104,6 +104,14 @@ class DocsReference(unittest.TestCase):
                    "\nResources:\n  ExtraBucket:\n    Type: AWS::S3::Bucket\n")
             self.assert_fails_naming(c.root, "table counts", "table deploy-actions", "AWS::S3::Bucket")
 
+    def test_a_new_alarm_fails_the_cost_table(self):
+        with Copy() as c:
+            c.edit("template.yaml", "\nResources:\n",
+                   "\nResources:\n  ExtraAlarm:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n"
+                   "      MetricName: Errors\n      Namespace: AWS/Lambda\n      Statistic: Sum\n      Period: 300\n"
+                   "      EvaluationPeriods: 1\n      Threshold: 1\n      ComparisonOperator: GreaterThanThreshold\n")
+            self.assert_fails_naming(c.root, "table cost", "alarms", "table alarms")
+
     def test_a_new_module_not_named_fails_the_layout(self):
         with Copy() as c:
             (c.root / "shared/src/poller/retry_budget.rs").write_text("//! a new phase\n")
@@ -118,6 +126,11 @@ class DocsReference(unittest.TestCase):
         with Copy() as c:
             c.edit("shared/tests/golden/batch-inference-PartiallyCompleted.txt", "Records:", "Records (all):")
             self.assert_fails_naming(c.root, "example", "batch-inference-PartiallyCompleted.txt")
+
+    def test_an_alarm_description_pointing_to_a_missing_page_fails(self):
+        with Copy() as c:
+            c.edit("template.yaml", "Runbook: docs/operations/alarms.md.", "Runbook: docs/operations/runbook.md.")
+            self.assert_fails_naming(c.root, "table references", "docs/operations/runbook.md")
 
     def test_a_readme_that_grows_past_the_front_door_fails(self):
         with Copy() as c:

@@ -9,7 +9,7 @@ use jobwatch::domain::{AlertKind, AlertSettings};
 use jobwatch::{PollSettings, Poller, RunSummary};
 use testkit::{Notification, Stack};
 
-/// The defaults (README "Early warnings"): stuck after 6 h in a waiting status, stalled after
+/// The defaults (docs/notifications/early-warnings.md): stuck after 6 h in a waiting status, stalled after
 /// 2 h without progress, expiring 6 h before `jobExpirationTime`.
 fn alerting(stack: &Stack) -> PollSettings {
     PollSettings {

@@ -21,6 +21,9 @@ Checked (hand-written, with prose the source cannot give):
   environment     docs/configuration/environment.md  every variable shared/src/config.rs reads or
                                                      the template sets has a row, every row is read,
                                                      and each default the code states is the row's
+  permissions     docs/deploying/permissions.md      every action its prose names is one the
+    prose                                            generated list has
+  families prose  docs/configuration/families.md     "How each family is read" has a row per family
   cost            docs/deploying/cost.md             the counts the arithmetic rests on (pollers,
                                                      alarms, custom metrics) are the stack's
   layout          docs/architecture/layout.md        every module of the crates and every bench
@@ -96,9 +99,6 @@ def vocabularies(root):
     if not out:
         raise Drift("family.rs: no Family entries found")
     return out
-
-
-TERMINAL_PHASES = None
 
 
 def terminal_phases(root):
@@ -458,6 +458,17 @@ def check_cost(root, template, render, all_rendered):
     return problems
 
 
+def check_families_prose(root, template):
+    """The hand-written "How each family is read" table has one row per family, no more."""
+    page = (root / "docs/configuration/families.md").read_text()
+    rows = markdown_table(page, "family")
+    named = [re.sub(r"[`\s]", "", cells[0]) for cells in rows]
+    want = [f["Name"] for f in template["Mappings"]["Families"].values()]
+    problems = [f"family {n} has no row in 'How each family is read'" for n in want if n not in named]
+    problems += [f"'How each family is read' has a row for {n}, which is not a family" for n in named if n not in want]
+    return problems
+
+
 def check_layout(root):
     page = (root / "docs/architecture/layout.md").read_text()
     problems = []
@@ -628,13 +639,15 @@ def main():
             if path.read_text() != text:
                 path.write_text(text)
                 print(f"docs-reference: wrote {path.relative_to(root)}")
-    for name, run in [("environment", lambda: check_environment(root, template, render)),
+    checks = [("environment", lambda: check_environment(root, template, render)),
                       ("deploy permissions prose", lambda: check_permissions_prose(root, template, render, all_rendered())),
                       ("cost", lambda: check_cost(root, template, render, all_rendered())),
+                      ("families prose", lambda: check_families_prose(root, template)),
                       ("layout", lambda: check_layout(root)),
                       ("examples", lambda: examples(root, write=args.write)),
                       ("references", lambda: check_references(root)),
-                      ("README", lambda: check_readme(root))]:
+                      ("README", lambda: check_readme(root))]
+    for name, run in checks:
         try:
             failures += [f"table {name}: {p}" if name != "README" else f"README: {p}" for p in run()]
         except Drift as e:
@@ -643,7 +656,7 @@ def main():
         print(f"docs-reference: {f}", file=sys.stderr)
     if failures:
         sys.exit(1)
-    print(f"docs-reference: {len(GENERATED)} generated tables and the environment, layout and README checks hold")
+    print(f"docs-reference: {len(GENERATED)} generated tables match their sources; checks hold: {', '.join(n for n, _ in checks)}")
 
 
 if __name__ == "__main__":

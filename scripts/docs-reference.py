@@ -68,6 +68,11 @@ def md_cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ").strip()
 
 
+def md_text(text):
+    """Plain text from the template (descriptions) in a table cell: `<key>` is not an HTML tag."""
+    return md_cell(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def code(v):
     return f"`{v}`"
 
@@ -142,7 +147,7 @@ def table_params(root, template):
             allowed = "any " + p.get("Type", "String")
         if p.get("NoEcho"):
             allowed += " (NoEcho)"
-        rows.append(f"| {code(name)} | {md_cell(default)} | {md_cell(allowed)} | {md_cell(p.get('Description', ''))} |")
+        rows.append(f"| {code(name)} | {md_cell(default)} | {md_cell(allowed)} | {md_text(p.get('Description', ''))} |")
     return "\n".join(rows)
 
 
@@ -154,9 +159,9 @@ def table_outputs(root, template):
             for key, out in fragment.items():
                 for value in collection:
                     rows.append(f"| {code(key.replace('${' + ident + '}', value))} | {md_cell(out.get('Condition', 'always'))} "
-                                f"| {md_cell(out.get('Description', '').replace('${' + ident + '}', value))} |")
+                                f"| {md_text(out.get('Description', '').replace('${' + ident + '}', value))} |")
             continue
-        rows.append(f"| {code(name)} | {md_cell(o.get('Condition', 'always'))} | {md_cell(o.get('Description', ''))} |")
+        rows.append(f"| {code(name)} | {md_cell(o.get('Condition', 'always'))} | {md_text(o.get('Description', ''))} |")
     return "\n".join(rows)
 
 
@@ -221,7 +226,7 @@ def table_alarms(root, template, render):
             entry = template["Mappings"]["Families"][fam]
             description = str(description).replace(entry["Poller"], "<poller>").replace(entry["Name"], "<family>")
         rows.append(f"| {code(generic)} | {len(items)} | {code(metric)} | {md_cell(rule)} | {md_cell(p.get('TreatMissingData', ''))} "
-                    f"| {md_cell(description)} |")
+                    f"| {md_text(description)} |")
     return "\n".join(rows)
 
 

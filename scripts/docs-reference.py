@@ -559,6 +559,11 @@ def check_readme(root):
     commands = [line.split("#")[0].strip() for line in fence.group(1).strip().split("\n")] if fence else []
     if commands != ["make demo", "make test"]:
         problems.append(f"the quick start's commands are {commands}, not make demo and make test")
+    declared = re.search(r'^rust-version = "([0-9.]+)"', (root / "Cargo.toml").read_text(), re.M)
+    said = re.search(r"Rust ([0-9.]+) or newer", text)
+    if declared and (not said or said.group(1) != declared.group(1)):
+        problems.append(f"the quick start asks for Rust {said.group(1) if said else '(none)'}, "
+                        f"Cargo.toml's rust-version is {declared.group(1)}")
     in_code = re.sub(r"```.*?```", "", text, flags=re.S)
     for target in re.findall(r"\]\(([^)\s]+)\)", in_code):
         if re.match(r"[a-z]+:", target):

@@ -233,7 +233,8 @@ def table_alarms(root, template, render):
 COUNTED = [
     ("functions", "AWS::Lambda::Function"),
     ("schedules", "AWS::Scheduler::Schedule"),
-    ("Bedrock event rules", "AWS::Events::Rule"),
+    ("event rules", "AWS::Events::Rule"),
+    ("event buses", "AWS::Events::EventBus"),
     ("alarms", "AWS::CloudWatch::Alarm"),
     ("IAM roles", "AWS::IAM::Role"),
     ("managed policies", "AWS::IAM::ManagedPolicy"),

@@ -212,6 +212,10 @@ def table_alarms(root, template, render):
         kinds.setdefault(generic, []).append((k, a["Properties"]))
     rows = ["| alarm | how many (defaults) | metric | statistic, period, threshold | missing data | description |",
             "|---|---|---|---|---|---|"]
+    for generic, items in list(kinds.items()):
+        if len(items) == 1 and generic != items[0][0]:
+            # an alarm of one family only keeps its own name
+            kinds[items[0][0]] = kinds.pop(generic)
     for generic, items in kinds.items():
         k, p = items[0]
         metric = p.get("MetricName") or ", ".join(m.get("MetricStat", {}).get("Metric", {}).get("MetricName", m.get("Id"))
@@ -222,6 +226,7 @@ def table_alarms(root, template, render):
         description = p.get("AlarmDescription", "")
         if isinstance(description, dict):
             description = render.substitute(description)
+        fam = next((f for f in families if k.startswith(f)), None) if generic.startswith("<Family>") else None
         if fam is not None:
             entry = template["Mappings"]["Families"][fam]
             description = str(description).replace(entry["Poller"], "<poller>").replace(entry["Name"], "<family>")

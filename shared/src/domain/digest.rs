@@ -243,7 +243,8 @@ fn listed(sorted: &[&Notice], key: &str) -> Option<AttributeValue> {
                 .map(|(_, v)| v.as_str())
         })
         .collect();
-    (!values.is_empty()).then(|| AttributeValue::Many(values.into_iter().map(str::to_owned).collect()))
+    (!values.is_empty())
+        .then(|| AttributeValue::Many(values.into_iter().map(str::to_owned).collect()))
 }
 
 /// `{prefix}#{kind}#{jobs}#{hash of the member keys}` (FNV-1a, stable across runs).
@@ -488,10 +489,7 @@ mod tests {
     }
 
     fn build(notices: &[Notice]) -> PeopleMessage {
-        AlertDigest::build(
-            JobKind::BatchInference,
-            &notices.iter().collect::<Vec<_>>(),
-        )
+        AlertDigest::build(JobKind::BatchInference, &notices.iter().collect::<Vec<_>>())
     }
 
     #[test]
@@ -520,7 +518,9 @@ mod tests {
             // given that many alerts of each kind
             let notices: Vec<Notice> = kinds
                 .iter()
-                .flat_map(|(kind, n)| (0..*n).map(move |i| alert(&format!("{kind}-{i}"), *kind, 90, &[])))
+                .flat_map(|(kind, n)| {
+                    (0..*n).map(move |i| alert(&format!("{kind}-{i}"), *kind, 90, &[]))
+                })
                 .collect();
             // when
             let digest = build(&notices);
@@ -551,7 +551,11 @@ mod tests {
             .filter(|l| AlertKind::ALL.iter().any(|k| l.starts_with(k.as_str())))
             .collect();
         let expected = [
-            ("expiring", "c-gone", "20m 00s  past its expiration time, still InProgress"),
+            (
+                "expiring",
+                "c-gone",
+                "20m 00s  past its expiration time, still InProgress",
+            ),
             ("expiring", "k-soon", "4h 55m  left, still InProgress"),
             ("stuck", "a-queued", "6h 40m  waiting in InProgress"),
             ("stuck", "z-queued", "6h 12m  waiting in InProgress"),
@@ -565,8 +569,14 @@ mod tests {
                 "{line:?} is not {kind} {name} ... {end}"
             );
         }
-        assert!(digest.text.contains("\n      2  expiring\n      2  stuck\n"));
-        assert_eq!(digest.text.matches("\n- ").count(), 4, "what to do, per kind");
+        assert!(digest
+            .text
+            .contains("\n      2  expiring\n      2  stuck\n"));
+        assert_eq!(
+            digest.text.matches("\n- ").count(),
+            4,
+            "what to do, per kind"
+        );
     }
 
     #[test]
@@ -575,7 +585,11 @@ mod tests {
             // (tags, attribute count, whether the accounts still fit)
             (&[], 8, true),
             (&[("team", "search")], 9, true),
-            (&[("team", "search"), ("owner", "ana"), ("cost", "x1")], 10, false),
+            (
+                &[("team", "search"), ("owner", "ana"), ("cost", "x1")],
+                10,
+                false,
+            ),
         ];
         for (tags, count, with_account) in cases {
             // given two alerts of jobs with these tags
@@ -598,7 +612,10 @@ mod tests {
             assert_eq!(attribute("digest"), one("true"));
             assert_eq!(
                 attribute("alert"),
-                Some(AttributeValue::Many(vec!["expiring".into(), "stuck".into()]))
+                Some(AttributeValue::Many(vec![
+                    "expiring".into(),
+                    "stuck".into()
+                ]))
             );
             assert_eq!(digest.attributes.len(), count, "{:?}", digest.attributes);
             assert_eq!(attribute("account").is_some(), with_account);
@@ -629,7 +646,11 @@ mod tests {
         // when
         let digest = build(&notices);
         // then the first ones are listed, the rest counted, and it stays within SNS's 256 KiB
-        let listed = digest.text.lines().filter(|l| l.starts_with("expiring")).count();
+        let listed = digest
+            .text
+            .lines()
+            .filter(|l| l.starts_with("expiring"))
+            .count();
         assert_eq!(listed, MAX_ALERT_LINES);
         assert!(digest.text.contains("... and 5 more"));
         assert!(digest.text.len() < 256 * 1024);

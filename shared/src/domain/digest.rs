@@ -579,9 +579,12 @@ mod tests {
         );
     }
 
+    /// Tags as `(key, value)` pairs.
+    type TagList<'a> = &'a [(&'a str, &'a str)];
+
     #[test]
     fn attributes_match_a_type_alert_filter_and_stay_within_ten() {
-        let cases: [(&[(&str, &str)], usize, bool); 3] = [
+        let cases: [(TagList, usize, bool); 3] = [
             // (tags, attribute count, whether the accounts still fit)
             (&[], 8, true),
             (&[("team", "search")], 9, true),

@@ -54,35 +54,46 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             .into_iter()
             .partition(|t| matches!(t.held.due, Due::Alert(_)));
         let mut report = Settled::default();
-        let alerts = match self.above_threshold(&alerts) {
-            true => {
-                let notices: Vec<&Notice> = alerts.iter().map(|t| &t.notice).collect();
-                let digest = AlertDigest::build(self.source.kind(), &notices);
-                self.send_digest(alerts, &digest, run, &mut report).await;
-                Vec::new()
-            }
-            false => alerts,
-        };
-        let jobs = match self.above_threshold(&jobs) {
-            true => {
-                let notices: Vec<&Notice> = jobs.iter().map(|t| &t.notice).collect();
-                let with_messages = self.settings.presentation.email_detail == EmailDetail::Full;
-                let digest = Digest::build(self.source.kind(), &notices, with_messages);
-                self.send_digest(jobs, &digest, run, &mut report).await;
-                Vec::new()
-            }
-            false => jobs,
-        };
+        let kind = self.source.kind();
+        let alerts = self
+            .digest_above_threshold(alerts, run, &mut report, |notices| {
+                AlertDigest::build(kind, notices)
+            })
+            .await;
+        let with_messages = self.settings.presentation.email_detail == EmailDetail::Full;
+        let jobs = self
+            .digest_above_threshold(jobs, run, &mut report, |notices| {
+                Digest::build(kind, notices, with_messages)
+            })
+            .await;
         report += self
             .send_singles(alerts.into_iter().chain(jobs).collect(), run)
             .await;
         report
     }
 
-    fn above_threshold(&self, told: &[Told]) -> bool {
-        self.settings
+    /// Sends `told` as one digest (`build`) when there are more than the threshold and returns
+    /// nothing left to send; else returns them all, to be sent singly.
+    async fn digest_above_threshold(
+        &self,
+        told: Vec<Told>,
+        run: &RunContext<'_>,
+        report: &mut Settled,
+        build: impl FnOnce(&[&Notice]) -> PeopleMessage,
+    ) -> Vec<Told> {
+        let above = self
+            .settings
             .digest_threshold
-            .is_some_and(|threshold| told.len() > threshold)
+            .is_some_and(|threshold| told.len() > threshold);
+        if !above {
+            return told;
+        }
+        let notices: Vec<&Notice> = told.iter().map(|t| &t.notice).collect();
+        let digest = build(&notices);
+        if self.send_people(told, &digest, run, report).await {
+            report.digests_sent += 1;
+        }
+        Vec::new()
     }
 
     /// One message per job: a few in flight, as the notifier delivers machine documents.
@@ -101,18 +112,6 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                 all
             })
             .await
-    }
-
-    async fn send_digest(
-        &self,
-        told: Vec<Told>,
-        digest: &PeopleMessage,
-        run: &RunContext<'_>,
-        report: &mut Settled,
-    ) {
-        if self.send_people(told, digest, run, report).await {
-            report.digests_sent += 1;
-        }
     }
 
     /// Publishes `message` for the jobs in `told`, then concludes each: sent if every machine

@@ -103,9 +103,10 @@ impl Digest {
             .max()
             .unwrap_or(0)
             + 2;
-        for notice in &sorted {
+        for notice in sorted.iter().take(MAX_DIGEST_LINES) {
             let _ = writeln!(text, "{}", line(notice, width, with_messages));
         }
+        more_lines(&mut text, sorted.len());
         footer(&mut text, kind, first);
         PeopleMessage {
             subject,
@@ -264,9 +265,10 @@ fn dedup_key(prefix: &str, kind: JobKind, sorted: &[&Notice]) -> String {
 /// urgent and about unfinished jobs).
 pub struct AlertDigest;
 
-/// Most alert lines one digest lists: SNS takes 256 KiB per message and a line takes about 110
-/// bytes; past it the rest are counted, since every alert's document is on the machine topic.
-pub const MAX_ALERT_LINES: usize = 1000;
+/// Most lines one digest (of jobs or of alerts) lists: SNS takes 256 KiB per message and a line
+/// takes at most about 200 bytes (a job's failure message is cut to 120 characters); past it
+/// the rest are counted, since every one's document is on the machine topic.
+pub const MAX_DIGEST_LINES: usize = 1000;
 
 impl AlertDigest {
     /// The digest of `notices` (alert notices, at least one) of jobs of `kind`: counts by kind,
@@ -336,7 +338,7 @@ fn alert_subject(counts: &[(String, usize)], what: &str, account: Option<&str>) 
     }
 }
 
-/// One line per alert, up to [`MAX_ALERT_LINES`], then how many more there are.
+/// One line per alert, up to [`MAX_DIGEST_LINES`], then how many more there are.
 fn alert_lines(text: &mut String, sorted: &[&Notice], counts: &[(String, usize)]) {
     let width = counts
         .iter()
@@ -344,10 +346,15 @@ fn alert_lines(text: &mut String, sorted: &[&Notice], counts: &[(String, usize)]
         .max()
         .unwrap_or(0)
         + 2;
-    for notice in sorted.iter().take(MAX_ALERT_LINES) {
+    for notice in sorted.iter().take(MAX_DIGEST_LINES) {
         let _ = writeln!(text, "{}", alert_line(notice, width));
     }
-    if let Some(more) = sorted.len().checked_sub(MAX_ALERT_LINES).filter(|n| *n > 0) {
+    more_lines(text, sorted.len());
+}
+
+/// `... and 5 more` past [`MAX_DIGEST_LINES`].
+fn more_lines(text: &mut String, total: usize) {
+    if let Some(more) = total.checked_sub(MAX_DIGEST_LINES).filter(|n| *n > 0) {
         let _ = writeln!(
             text,
             "... and {more} more (each one's document is on the machine topic)"
@@ -641,9 +648,46 @@ mod tests {
     }
 
     #[test]
+    fn a_job_digest_of_many_long_failures_stays_within_what_sns_takes() {
+        // given more failed jobs than a digest lists, each with a long name and message
+        let notices: Vec<Notice> = (0..MAX_DIGEST_LINES + 400)
+            .map(|i| {
+                let name = format!("{}-{i:05}", "n".repeat(56));
+                let submitted = Utc.with_ymd_and_hms(2026, 11, 23, 2, 14, 0).unwrap();
+                let arn = JobArn::new(format!(
+                    "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/{i}"
+                ));
+                let mut record = JobRecord::new(
+                    JobKind::BatchInference,
+                    arn,
+                    "us-east-1".into(),
+                    JobStatus::new("Failed"),
+                    submitted,
+                    submitted,
+                );
+                record.name = Some(name);
+                record.message = Some("Validation failed: ".repeat(40));
+                let status = JobStatus::new("Failed");
+                Notice::build(&record, &status, &Presentation::default(), &Tags::new())
+            })
+            .collect();
+        // when
+        let all: Vec<&Notice> = notices.iter().collect();
+        let digest = Digest::build(JobKind::BatchInference, &all, true);
+        // then the first ones are listed, the rest counted, within SNS's 256 KiB
+        assert!(
+            digest.text.contains("... and 400 more"),
+            "{}",
+            &digest.text[..300]
+        );
+        assert!(digest.text.len() < 256 * 1024, "{}", digest.text.len());
+        assert_eq!(digest.jobs, MAX_DIGEST_LINES + 400);
+    }
+
+    #[test]
     fn past_the_line_limit_the_rest_are_counted() {
         // given more alerts than a digest lists
-        let notices: Vec<Notice> = (0..MAX_ALERT_LINES + 5)
+        let notices: Vec<Notice> = (0..MAX_DIGEST_LINES + 5)
             .map(|i| alert(&format!("job-{i:05}"), AlertKind::Expiring, 100, &[]))
             .collect();
         // when
@@ -654,9 +698,9 @@ mod tests {
             .lines()
             .filter(|l| l.starts_with("expiring"))
             .count();
-        assert_eq!(listed, MAX_ALERT_LINES);
+        assert_eq!(listed, MAX_DIGEST_LINES);
         assert!(digest.text.contains("... and 5 more"));
         assert!(digest.text.len() < 256 * 1024);
-        assert_eq!(digest.jobs, MAX_ALERT_LINES + 5);
+        assert_eq!(digest.jobs, MAX_DIGEST_LINES + 5);
     }
 }

@@ -586,6 +586,15 @@ def check_account(res, template, rendered, by_type, roles):
     services = [x if isinstance(x, str) else json.dumps(x) for s in key for x in listify(s["Principal"].get("Service", []))]
     unused = [x for x in services if x not in ("cloudwatch.amazonaws.com", "events.amazonaws.com") and "logs.${AWS::Region}" not in x]
     expect(not unused, f"the key policy grants services that use their roles or nothing: {unused}")
+    # Data Automation is known only from its events: watching it while none arrives turns red
+    alarms = by_type.get("AWS::CloudWatch::Alarm", {})
+    da = alarms.get("DataAutomationNoInvocationsKnown")
+    expect((da is not None) == (res.params["DataAutomationPollerEnabled"] == "true"), "Data Automation silence alarm")
+    if da:
+        p = da["Properties"]
+        expect(p["MetricName"] == "Events" and p["Dimensions"] == [{"Name": "JobKind", "Value": "data-automation"}]
+               and p["TreatMissingData"] == "breaching" and "eventBridgeEnabled" in p["AlarmDescription"],
+               f"Data Automation alarm {p}")
     indexes = [i["IndexName"] for i in by_type["AWS::DynamoDB::Table"]["JobsTable"]["Properties"]["GlobalSecondaryIndexes"]]
     legacy = res.params["KeepLegacyWatchIndex"] == "true"
     expect(indexes == ["family-watch-index"] + (["watch-index"] if legacy else []), f"table indexes {indexes}")

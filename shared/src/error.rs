@@ -24,6 +24,9 @@ impl ServiceFault {
         "RequestLimitExceeded",
     ];
 
+    /// The code of an operation the region's endpoint does not serve.
+    pub const NOT_OFFERED: &'static str = "UnknownOperationException";
+
     pub fn new(code: Option<&str>, detail: impl Into<String>) -> Self {
         Self {
             code: code.map(str::to_owned),
@@ -155,17 +158,27 @@ impl Error {
 
     /// Whether an AWS service throttled the call (after the SDK's own retries).
     pub fn is_throttling(&self) -> bool {
+        self.service_fault()
+            .is_some_and(ServiceFault::is_throttling)
+    }
+
+    /// Whether Bedrock's endpoint in that region does not offer the operation (the family's
+    /// API is not launched there): AWS answers `UnknownOperationException`.
+    pub fn is_not_offered_here(&self) -> bool {
+        self.service_fault()
+            .is_some_and(|f| f.code.as_deref() == Some(ServiceFault::NOT_OFFERED))
+    }
+
+    /// The AWS service's own error in the cause chain, if any.
+    fn service_fault(&self) -> Option<&ServiceFault> {
         let mut source = std::error::Error::source(self);
         while let Some(cause) = source {
-            if cause
-                .downcast_ref::<ServiceFault>()
-                .is_some_and(ServiceFault::is_throttling)
-            {
-                return true;
+            if let Some(fault) = cause.downcast_ref::<ServiceFault>() {
+                return Some(fault);
             }
             source = cause.source();
         }
-        false
+        None
     }
 
     fn kind(&self) -> &'static str {

@@ -68,6 +68,12 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             let jobs = match pages.next().await {
                 None => break,
                 Some(Ok(jobs)) => jobs,
+                // The family's API is not launched in this region: nothing to watch here, and
+                // not a failure (a default family list must not keep alarms red).
+                Some(Err(e)) if e.is_not_offered_here() && report.listed == 0 => {
+                    report.not_offered = Some(e.chain());
+                    break;
+                }
                 Some(Err(e)) => {
                     report.list_failed = true;
                     report.settled.failures.record("list", &e);

@@ -55,6 +55,9 @@ pub struct ScopeReport {
     /// Why the scope failed, or its first failure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why the scope was not polled (its region does not offer the family's API).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     pub duration_ms: u64,
 }
 
@@ -328,6 +331,7 @@ impl ScopeReport {
             bedrock_calls: summary.bedrock_calls,
             failures: summary.failures,
             error: summary.errors.first().cloned(),
+            skipped: summary.skipped.clone(),
             duration_ms: summary.duration_ms,
         }
     }

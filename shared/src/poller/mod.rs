@@ -57,7 +57,8 @@ pub struct PollSettings {
     /// `ACCOUNT_NAME`, `EMAIL_DETAIL`, `NOTIFY_TAGS`: how notices read.
     pub presentation: Presentation,
     /// `DIGEST_THRESHOLD` for this family: with a people audience, a run that notifies more
-    /// jobs than this sends people one digest instead (`None`: never).
+    /// finished jobs than this sends people one digest of them instead, and one that has more
+    /// alerts than this one alert digest (counted apart; `None`: never).
     pub digest_threshold: Option<usize>,
 }
 
@@ -201,6 +202,9 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         // Notices already published to machines are told to people even when a phase fails.
         let discovered = self.discover(start.since, &run, &mut seen, &mut open).await;
         let discovered = self.or_tell_people(discovered, &outbox, &run).await?;
+        if let Some(reason) = discovered.not_offered {
+            return Ok(self.skipped(&start, &run_id, reason, started));
+        }
         let revisited = self.revisit(start.since, &run, &mut seen, &mut open).await;
         let reconciled = self
             .reconcile(start.state.open, watched, &run, &seen, &mut open)
@@ -239,6 +243,34 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         summary.deadline_reached &= budget.exhausted();
         summary.duration_ms = started.elapsed().as_millis() as u64;
         Ok(summary)
+    }
+
+    /// A run in a region whose endpoint does not offer the family's API: logged, `ok`, and
+    /// nothing written (the scope's state stays as it was).
+    fn skipped(
+        &self,
+        start: &Start,
+        run_id: &RunId,
+        reason: String,
+        started: Instant,
+    ) -> RunSummary {
+        tracing::info!(
+            kind = %self.source.kind(),
+            region = %self.settings.region,
+            reason,
+            "the family's API is not offered in this region: skipped"
+        );
+        RunSummary {
+            job_kind: self.source.kind().to_string(),
+            region: self.settings.region.clone(),
+            run_id: run_id.to_string(),
+            discovery_ok: true,
+            skipped: Some(reason),
+            bedrock_calls: self.source.calls() - start.calls_before.0,
+            store_calls: self.store.calls() - start.calls_before.1,
+            duration_ms: started.elapsed().as_millis() as u64,
+            ..Default::default()
+        }
     }
 
     /// Reads the scope's state: a run that cannot read it cannot diff safely.

@@ -160,6 +160,8 @@ pub struct Discovered {
     pub complete: bool,
     /// The listing itself failed (else it completed or stopped for the deadline).
     pub list_failed: bool,
+    /// The region's endpoint does not offer the family's API (AWS's answer): skipped.
+    pub not_offered: Option<String>,
     /// Submit time up to which every listed job is recorded, when the listing stopped early.
     pub reached: Option<DateTime<Utc>>,
     pub settled: Settled,
@@ -250,6 +252,10 @@ pub struct RunSummary {
     /// Seconds from each published job's end time to the run that published it (at most the
     /// first 100 of a run).
     pub notification_lag_seconds: Vec<u64>,
+    /// Why nothing was polled, when the family's API is not offered in the region (a run
+    /// that skips is `ok`: there is nothing to watch there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     /// A run over several (account, region) scopes: each one's part (empty for one scope).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<super::fleet::ScopeReport>,

@@ -186,6 +186,11 @@ impl App {
             }
             (latency, fault)
         };
+        // Bedrock operations only (STS is everywhere): a region without the API answers as AWS
+        // does, counted as a call.
+        if wildcard {
+            crate::offered::check(operation, &scope.region)?;
+        }
         if latency > 0 {
             tokio::time::sleep(Duration::from_millis(latency)).await;
         }

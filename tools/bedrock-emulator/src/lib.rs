@@ -12,6 +12,7 @@ pub mod error;
 pub mod knowledge;
 pub mod lifecycle;
 pub mod model;
+pub mod offered;
 pub mod scope;
 pub mod settings;
 pub mod state_file;

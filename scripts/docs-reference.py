@@ -26,8 +26,10 @@ Checked (hand-written, with prose the source cannot give):
   families prose  docs/configuration/families.md     "How each family is read" has a row per family
   cost            docs/deploying/cost.md             the counts the arithmetic rests on (pollers,
                                                      alarms, custom metrics) are the stack's
-  layout          docs/architecture/layout.md        every module of the crates and every bench
-                                                     command is named
+  layout          docs/architecture/layout.md        every module of the crates (library, tests,
+                                                     test kit, CLI, bench, emulator) and every bench
+                                                     command is named, a shared file name once per
+                                                     module that has it
   README          README.md                          at most 210 lines, the quick start's two
                                                      commands, relative links and anchors resolve
   examples        README.md, docs/**.md              a fenced block after `<!-- example:PATH -->`
@@ -483,13 +485,17 @@ def check_families_prose(root, template):
 def check_layout(root):
     page = (root / "docs/architecture/layout.md").read_text()
     problems = []
+    files = {}
     for folder in ["shared/src", "shared/src/adapters", "shared/src/poller", "shared/src/domain", "shared/src/testing",
-                   "tools/bench/src", "tools/jobwatch-cli/src", "tools/testkit/src", "tests/tests", "shared/tests"]:
+                   "tools/bench/src", "tools/jobwatch-cli/src", "tools/testkit/src", "tests/tests", "shared/tests",
+                   "tools/bedrock-emulator/src", "tools/bedrock-emulator/src/api"]:
         for f in sorted((root / folder).glob("*.rs")):
-            if f.stem in ("mod", "lib", "main"):
-                continue
-            if not re.search(r"\b" + re.escape(f.stem) + r"(\.rs)?\b", page):
-                problems.append(f"{folder}/{f.name} is not named")
+            if f.stem not in ("mod", "lib", "main"):
+                files.setdefault(f.name, []).append(f"{folder}/{f.name}")
+    # a name shared by several modules (fleet.rs, regions.rs) must be named once for each
+    for name, paths in sorted(files.items()):
+        if len(re.findall(r"\b" + re.escape(name) + r"\b", page)) < len(paths):
+            problems.append(f"{', '.join(paths)}: `{name}` is named fewer times than there are such modules")
     bench = (root / "tools/bench/src/main.rs").read_text()
     enum = re.search(r"enum Command \{(.*?)\n\}", bench, re.S)
     if not enum:

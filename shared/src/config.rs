@@ -101,6 +101,10 @@ impl Config {
             presentation: vars.presentation()?,
             // Per family: set by the function for its own family (`DigestThresholds::for_kind`).
             digest_threshold: None,
+            quiet_refresh: match vars.number("QUIET_REFRESH_HOURS", 0, 0, 24 * 14)? {
+                0 => None,
+                hours => Some(Duration::hours(hours)),
+            },
         };
         Ok(Self {
             table: vars.required("JOBS_TABLE")?,

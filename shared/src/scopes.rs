@@ -84,5 +84,6 @@ where
         scopes,
         concurrency: fleet.concurrency,
         read_together_max: crate::poller::READ_TOGETHER_MAX,
+        schedule: None,
     }
 }

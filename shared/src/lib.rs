@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod fanout;
 pub mod fleet;
 pub mod handler;
 pub mod metrics;
@@ -17,6 +18,7 @@ pub mod startup;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod work;
 
 pub use config::Config;
 pub use error::Error;

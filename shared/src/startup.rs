@@ -29,6 +29,7 @@ use crate::handler;
 use crate::metrics::MetricsSink;
 use crate::ports::JobSource;
 use crate::telemetry;
+use crate::work::Mode;
 
 /// One `SdkConfig` for every client: standard environment (region, credentials,
 /// `AWS_ENDPOINT_URL_*`), adaptive retries (client-side rate limiting under throttling) and
@@ -63,7 +64,7 @@ where
         ..config.poll.clone()
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    let fleet = crate::scopes::build_fleet(
+    let mut fleet = crate::scopes::build_fleet(
         &sdk,
         &config.fleet,
         kind,
@@ -73,6 +74,15 @@ where
         std::sync::Arc::new(notifier),
     )
     .await;
+    if fleet.scopes.len() > 1 {
+        // Several scopes: oldest-polled first within the budget, never in a fixed order.
+        fleet.schedule = Some(crate::poller::FleetSchedule {
+            store: std::sync::Arc::new(DynamoJobStore::new(dynamodb.clone(), &config.table)),
+            shard: format!("fleet#{kind}"),
+            period: config.fanout.period,
+            alarm_after: config.fanout.alarm_after,
+        });
+    }
     let metrics = MetricsSink::stdout(&config.metrics_namespace);
     let (fleet, metrics) = (&fleet, &metrics);
     lambda_runtime::run(service_fn(move |event| {
@@ -127,11 +137,18 @@ pub async fn serve_family(kind: JobKind) -> Result<(), lambda_runtime::Error> {
     run.await
 }
 
-/// Runs the poller of the family `JOB_FAMILY` names: the one binary the template deploys for
-/// every family, so that `sam build` compiles it once.
+/// Runs what `MODE` says: the poller of the family `JOB_FAMILY` names (the default), the
+/// dispatcher, the worker, or the organisation refresh. The one binary the template deploys
+/// for every function, so that `sam build` compiles it once.
 pub async fn serve_configured_family() -> Result<(), lambda_runtime::Error> {
-    let kind = Config::from_env()?
-        .family
-        .ok_or(ConfigError::Missing("JOB_FAMILY"))?;
-    Box::pin(serve_family(kind)).await
+    let config = Config::from_env()?;
+    match config.fanout.mode {
+        Mode::Poll => {
+            let kind = config.family.ok_or(ConfigError::Missing("JOB_FAMILY"))?;
+            Box::pin(serve_family(kind)).await
+        }
+        Mode::Work => Box::pin(crate::fanout::serve_worker(config)).await,
+        Mode::Dispatch => Box::pin(crate::fanout::serve_dispatcher(config)).await,
+        Mode::OrgRefresh => Box::pin(crate::fanout::serve_refresh(config)).await,
+    }
 }

@@ -609,6 +609,116 @@ impl ScheduleStore for DynamoJobStore {
     }
 }
 
+/// Members per registry chunk item (about 100 bytes each: far below DynamoDB's 400 KB).
+const REGISTRY_CHUNK: usize = 1_000;
+
+/// The registry: `REGISTRY` (when, how many chunks, the unwatched accounts) and its chunks
+/// `REGISTRY#{i}` (members as JSON). Chunks are written first and the head last, so a reader
+/// never sees a head that counts a chunk not yet written.
+impl crate::org::RegistryStore for DynamoJobStore {
+    fn registry(&self) -> BoxFuture<'_, Result<Option<crate::org::Registry>, Error>> {
+        Box::pin(async move {
+            let Some(head) = self.get_plain("REGISTRY").await? else {
+                return Ok(None);
+            };
+            let corrupt = |e: serde_json::Error| Error::Corrupt {
+                key: "REGISTRY".into(),
+                source: Box::new(e),
+            };
+            let text = |item: &HashMap<String, AttributeValue>, name: &str| match item.get(name) {
+                Some(AttributeValue::S(v)) => v.clone(),
+                _ => String::new(),
+            };
+            let chunks: usize = text(&head, "chunks").parse().unwrap_or(0);
+            let mut registry = crate::org::Registry {
+                refreshed_at: DateTime::parse_from_rfc3339(&text(&head, "refreshed_at"))
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc)),
+                unwatched: serde_json::from_str(&text(&head, "unwatched")).map_err(corrupt)?,
+                watched: Vec::new(),
+            };
+            for i in 0..chunks {
+                let item = self
+                    .get_plain(&format!("REGISTRY#{i}"))
+                    .await?
+                    .unwrap_or_default();
+                let members: Vec<crate::org::Member> =
+                    serde_json::from_str(&text(&item, "members")).map_err(corrupt)?;
+                registry.watched.extend(members);
+            }
+            Ok(Some(registry))
+        })
+    }
+
+    fn save_registry<'a>(
+        &'a self,
+        registry: &'a crate::org::Registry,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let json = |v: &dyn erased::Json| v.json();
+            let chunks: Vec<&[crate::org::Member]> =
+                registry.watched.chunks(REGISTRY_CHUNK).collect();
+            for (i, chunk) in chunks.iter().enumerate() {
+                let item = HashMap::from([
+                    ("pk".to_owned(), s(format!("REGISTRY#{i}"))),
+                    ("members".to_owned(), s(json(chunk))),
+                ]);
+                self.put_plain(item).await?;
+            }
+            let refreshed = registry.refreshed_at.map(stamp).unwrap_or_default();
+            let head = HashMap::from([
+                ("pk".to_owned(), s("REGISTRY")),
+                ("chunks".to_owned(), s(chunks.len().to_string())),
+                ("refreshed_at".to_owned(), s(refreshed)),
+                ("unwatched".to_owned(), s(json(&registry.unwatched))),
+            ]);
+            self.put_plain(head).await
+        })
+    }
+}
+
+/// Serialising the registry's parts (no error is possible for these plain structs: empty
+/// on the impossible).
+mod erased {
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize + ?Sized> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
+
+impl DynamoJobStore {
+    async fn get_plain(&self, pk: &str) -> Result<Option<HashMap<String, AttributeValue>>, Error> {
+        self.calls.add(1);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error("GetItem"))?;
+        Ok(out.item)
+    }
+
+    async fn put_plain(&self, item: HashMap<String, AttributeValue>) -> Result<(), Error> {
+        self.calls.add(1);
+        self.writes.add(1);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(store_error("PutItem"))?;
+        Ok(())
+    }
+}
+
 /// A schedule item read back.
 fn shard_state(shard: &str, item: HashMap<String, AttributeValue>) -> Result<ShardState, Error> {
     let corrupt = |e: Box<dyn std::error::Error + Send + Sync>| Error::Corrupt {

@@ -150,7 +150,9 @@ impl<S: JobSource, T: JobStore, N: Notifier> Fleet<S, T, N> {
     ) -> Result<RunSummary, Error> {
         let started = std::time::Instant::now();
         let order: Vec<usize> = (0..self.scopes.len()).collect();
-        let (read_calls, mut runs) = self.run_scopes(&order, now, &run_id, &budget, false).await;
+        let (read_calls, mut runs) = self
+            .run_scopes(order, now, run_id.clone(), budget, false)
+            .await;
         if let [single] = &self.scopes[..] {
             if let Some((_, Some(run))) = runs.pop() {
                 return run.map_err(|e| single.named(e));
@@ -173,36 +175,40 @@ impl<S: JobSource, T: JobStore, N: Notifier> Fleet<S, T, N> {
     #[allow(clippy::type_complexity)]
     async fn run_scopes(
         &self,
-        order: &[usize],
+        order: Vec<usize>,
         now: DateTime<Utc>,
-        run_id: &RunId,
-        budget: &Budget,
+        run_id: RunId,
+        budget: Budget,
         gate: bool,
     ) -> (
         u64,
         Vec<(&ScopePoller<S, T, N>, Option<Result<RunSummary, Error>>)>,
     ) {
+        // Owned arguments: the worker boxes this future as `Send`, which borrowed ones defeat
+        // (rustc cannot prove it for every lifetime).
+        let (run_id, budget) = (&run_id, &budget);
         // Counted whether it worked or not (it is no scope's own call).
         let store_calls = || self.scopes.first().map_or(0, |s| s.poller.store.calls());
         let before = store_calls();
         let mut read = self.read_together().await;
         let read_calls = store_calls() - before;
-        let runs = stream::iter(order.iter().map(|&i| &self.scopes[i]))
-            .map(|scope| {
-                let watched = match &mut read {
-                    Some(read) => {
-                        Watched::Read(read.remove(&scope.poller.scope()).unwrap_or_default())
-                    }
-                    None => Watched::Query,
-                };
-                async move {
-                    // Checked when the stream starts the scope, not when it is queued.
-                    if gate && budget.exhausted() {
-                        return (scope, None);
-                    }
-                    (scope, Some(scope.poll(now, run_id, budget, watched).await))
+        // The futures are made first, then driven: a stream of closures over borrowed scopes
+        // would not be `Send` for every lifetime (the worker boxes this future).
+        let mut polls = Vec::with_capacity(order.len());
+        for scope in order.iter().map(|&i| &self.scopes[i]) {
+            let watched = match &mut read {
+                Some(read) => Watched::Read(read.remove(&scope.poller.scope()).unwrap_or_default()),
+                None => Watched::Query,
+            };
+            polls.push(async move {
+                // Checked when the stream starts the scope, not when it is queued.
+                if gate && budget.exhausted() {
+                    return (scope, None);
                 }
-            })
+                (scope, Some(scope.poll(now, run_id, budget, watched).await))
+            });
+        }
+        let runs = stream::iter(polls)
             .buffered(self.concurrency.max(1))
             .collect::<Vec<_>>()
             .await;
@@ -275,7 +281,9 @@ impl<S: JobSource, T: JobStore, N: Notifier> Fleet<S, T, N> {
             .filter_map(|name| names.iter().position(|n| n == name))
             .collect();
         let backing_off = self.scopes.len() - order.len();
-        let (read_calls, runs) = self.run_scopes(&order, now, run_id, budget, true).await;
+        let (read_calls, runs) = self
+            .run_scopes(order, now, run_id.clone(), budget.clone(), true)
+            .await;
         let not_started = runs.iter().filter(|(_, run)| run.is_none()).count();
         let outcomes = runs
             .iter()

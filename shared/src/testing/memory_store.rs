@@ -22,6 +22,7 @@ pub struct MemoryJobStore {
     items: Mutex<BTreeMap<JobArn, JobRecord>>,
     scopes: Mutex<HashMap<Scope, ScopeState>>,
     shards: Mutex<HashMap<String, ShardState>>,
+    registry: Mutex<Option<crate::org::Registry>>,
     page_size: usize,
     calls: Calls,
     writes: Calls,
@@ -43,6 +44,7 @@ impl MemoryJobStore {
             items: Mutex::default(),
             scopes: Mutex::default(),
             shards: Mutex::default(),
+            registry: Mutex::default(),
             page_size: page_size.max(1),
             calls: Calls::default(),
             writes: Calls::default(),
@@ -256,6 +258,24 @@ impl JobStore for MemoryJobStore {
 
     fn calls(&self) -> u64 {
         self.calls.get()
+    }
+}
+
+impl crate::org::RegistryStore for MemoryJobStore {
+    fn registry(&self) -> BoxFuture<'_, Result<Option<crate::org::Registry>, Error>> {
+        self.calls.add(1);
+        let registry = lock(&self.registry).clone();
+        Box::pin(async move { Ok(registry) })
+    }
+
+    fn save_registry<'a>(
+        &'a self,
+        registry: &'a crate::org::Registry,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.calls.add(1);
+        self.writes.add(1);
+        *lock(&self.registry) = Some(registry.clone());
+        Box::pin(async { Ok(()) })
     }
 }
 

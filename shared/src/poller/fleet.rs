@@ -563,7 +563,7 @@ fn outcome(run: &Result<RunSummary, Error>) -> Outcome {
 
 /// How long a fleet's lease lasts: the invocation's budget and a minute (a crashed run's
 /// lease lapses by the next period), or 15 minutes (Lambda's longest timeout) without one.
-fn lease_until(now: DateTime<Utc>, budget: &Budget) -> DateTime<Utc> {
+pub fn lease_until(now: DateTime<Utc>, budget: &Budget) -> DateTime<Utc> {
     let left = budget
         .stop_at
         .map(|t| t.saturating_duration_since(std::time::Instant::now()))

@@ -22,8 +22,8 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 
 pub use fleet::{
-    record_clocks, Access, BoxFuture, Fleet, FleetSchedule, ScheduledRun, ScopePoller, ScopeReport,
-    READ_TOGETHER_MAX,
+    lease_until, record_clocks, Access, BoxFuture, Fleet, FleetSchedule, ScheduledRun, ScopePoller,
+    ScopeReport, READ_TOGETHER_MAX,
 };
 pub use reconcile::Watched;
 pub use settle::MAX_MISSING;

@@ -42,7 +42,8 @@ pub async fn handle_work(
     Ok(response)
 }
 
-fn emit_work(metrics: &MetricsSink, report: &BatchReport) {
+/// The worker's metrics: totals, and one `ScopeFailing` document per failing scope.
+pub fn emit_work(metrics: &MetricsSink, report: &BatchReport) {
     let sum = |f: fn(&work::ItemReport) -> u64| report.items.iter().map(f).sum::<u64>();
     let values = [
         ("ScopesPolled", sum(|i| i.scopes_polled as u64)),

@@ -398,6 +398,7 @@ async fn an_organisation_is_watched_through_the_queue_each_job_told_once_and_its
     assert_eq!(unwatched, [(suspended.as_str(), "SUSPENDED")]);
 
     // when three periods are dispatched and worked, the jobs finishing after the first
+    let metrics = jobwatch::metrics::MetricsSink::capture("BedrockJobwatch");
     for period in 0..3 {
         if period == 1 {
             world.finish(&arns).await;
@@ -409,6 +410,9 @@ async fn an_organisation_is_watched_through_the_queue_each_job_told_once_and_its
             "period {period}"
         );
         let invocations = world.work(period).await;
+        for (_, report) in &invocations {
+            jobwatch::fanout::emit_work(&metrics, report);
+        }
         let worked = items(&invocations);
         assert_eq!(worked.len(), 26, "period {period}");
         assert!(invocations

@@ -170,7 +170,7 @@ pub async fn serve_worker(config: Config) -> Result<(), lambda_runtime::Error> {
     let (sdk, store, metrics) = start(&config).await;
     let fleets = SdkAccountFleets {
         notifier: std::sync::Arc::new(crate::startup::notifier(&sdk, &config)),
-        dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+        store: store.clone(),
         base: sdk,
         config: config.clone(),
     };

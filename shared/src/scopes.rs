@@ -91,14 +91,21 @@ where
 /// A worker's fleets for one account (`crate::work::AccountFleets`): every family it polls,
 /// over the account's regions (`REGIONS`), all through one assumed role, so that a work item
 /// costs one `AssumeRole` whatever its number of scopes.
-pub struct SdkAccountFleets {
+/// Generic over the table and the notifier: the Lambda passes DynamoDB and SNS, the benchmark
+/// an in-memory table where moto cannot keep up.
+pub struct SdkAccountFleets<T, N> {
     pub base: SdkConfig,
     pub config: crate::Config,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub notifier: Arc<crate::adapters::sns::SnsNotifier>,
+    /// Cloned for each scope (each counts its own requests).
+    pub store: T,
+    pub notifier: N,
 }
 
-impl crate::work::AccountFleets for SdkAccountFleets {
+impl<T, N> crate::work::AccountFleets for SdkAccountFleets<T, N>
+where
+    T: JobStore + Clone + 'static,
+    N: Notifier + Clone + 'static,
+{
     fn fleets<'a>(
         &'a self,
         item: &'a crate::org::WorkItem,
@@ -132,7 +139,11 @@ impl crate::work::AccountFleets for SdkAccountFleets {
     }
 }
 
-impl SdkAccountFleets {
+impl<T, N> SdkAccountFleets<T, N>
+where
+    T: JobStore + Clone + 'static,
+    N: Notifier + Clone + 'static,
+{
     /// The fleet of `kind` over the account's regions. Adding a family adds its adapter here
     /// (as in `startup::serve_family`).
     fn family(
@@ -174,13 +185,17 @@ impl SdkAccountFleets {
 }
 
 /// One account's fleets in the making.
-struct AccountFleet<'a> {
-    owner: &'a SdkAccountFleets,
+struct AccountFleet<'a, T, N> {
+    owner: &'a SdkAccountFleets<T, N>,
     role: &'a RoleArn,
     assumed: &'a Arc<AssumedRole>,
 }
 
-impl AccountFleet<'_> {
+impl<T, N> AccountFleet<'_, T, N>
+where
+    T: JobStore + Clone + 'static,
+    N: Notifier + Clone + 'static,
+{
     fn fleet<S: JobSource + 'static>(
         &self,
         kind: JobKind,
@@ -200,10 +215,7 @@ impl AccountFleet<'_> {
             .into_iter()
             .map(|target| {
                 let sdk = self.assumed.sdk_config(base, &target.region);
-                let store = crate::adapters::dynamodb::DynamoJobStore::new(
-                    self.owner.dynamodb.clone(),
-                    &config.table,
-                );
+                let store = self.owner.store.clone();
                 let scope_settings = PollSettings {
                     region: target.region.clone(),
                     ..settings.clone()

@@ -129,7 +129,7 @@ fn config(stack: &Stack, excluded: &str) -> Config {
 /// The worker's fleets, and a switch that ends the invocation's budget once `after` accounts
 /// have started (a worker whose time runs out in the middle of a batch).
 struct Fleets {
-    inner: SdkAccountFleets,
+    inner: SdkAccountFleets<DynamoJobStore, Arc<jobwatch::adapters::sns::SnsNotifier>>,
     started: AtomicUsize,
     end_after: AtomicUsize,
     ended: Arc<AtomicBool>,
@@ -179,7 +179,7 @@ impl World {
             inner: SdkAccountFleets {
                 base: stack.poller_sdk(),
                 config: config.clone(),
-                dynamodb: stack.dynamodb.clone(),
+                store: stack.store(),
                 notifier: Arc::new(stack.notifier()),
             },
             started: AtomicUsize::new(0),

@@ -251,9 +251,9 @@ pub async fn handle_batch(
         }
     }
     for id in &report.returned {
-        let mut failure = BatchItemFailure::default();
-        failure.item_identifier = id.clone();
-        response.batch_item_failures.push(failure);
+        response.batch_item_failures.push(BatchItemFailure {
+            item_identifier: id.clone(),
+        });
     }
     (response, report)
 }

@@ -505,12 +505,12 @@ impl<S: JobSource, T: JobStore, N: Notifier> ScopePoller<S, T, N> {
     }
 }
 
+/// A started scope and what its run came to.
+type StartedRun<'a, S, T, N> = (&'a ScopePoller<S, T, N>, Result<RunSummary, Error>);
+
 /// The fleet's summary: every count added up, each started scope reported; the listing
 /// counts as working when any scope's did (the run fails only when every scope failed).
-fn combine<S: JobSource, T, N>(
-    runs: Vec<(&ScopePoller<S, T, N>, Result<RunSummary, Error>)>,
-    run_id: &RunId,
-) -> RunSummary {
+fn combine<S: JobSource, T, N>(runs: Vec<StartedRun<'_, S, T, N>>, run_id: &RunId) -> RunSummary {
     let mut total = RunSummary {
         run_id: run_id.to_string(),
         ..Default::default()

@@ -132,10 +132,16 @@ pub async fn run(args: OrgArgs) -> Result<(), Box<dyn std::error::Error>> {
         Utc::now(),
     )
     .await?;
+    // The template's visibility timeout (6x the worker's timeout): moto's default 30 s would
+    // redeliver items still being worked.
     let queue_url = stack
         .sqs
         .create_queue()
         .queue_name(testkit::unique("work"))
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "1800",
+        )
         .send()
         .await?
         .queue_url

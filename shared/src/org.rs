@@ -360,7 +360,13 @@ mod tests {
     #[test]
     fn given_selections_when_applied_then_watched_and_reported_accounts_are_as_listed() {
         // (selection, watched ids' first digits, unwatched ids' first digits with reason)
-        let table: Vec<(OrgSelection, &str, Vec<(&str, &str)>)> = vec![
+        // (selection, the watched ids' first digits, the unwatched ones' with the reason)
+        type Case = (
+            OrgSelection,
+            &'static str,
+            Vec<(&'static str, &'static str)>,
+        );
+        let table: Vec<Case> = vec![
             (
                 selection(true, &[], &[], &[]),
                 "2356",

@@ -252,7 +252,7 @@ mod tests {
     fn given_a_budget_for_a_seventh_of_the_scopes_when_periods_pass_then_every_scope_is_polled_within_the_bound(
     ) {
         let (n, per_period) = (1_000, 143);
-        let failing = |i: usize| i % 37 == 0;
+        let failing = |i: usize| i.is_multiple_of(37);
         let mut clocks: Clocks = (0..n)
             .map(|i| (format!("s{i:04}"), Clock::default()))
             .collect();

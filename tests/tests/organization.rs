@@ -274,17 +274,15 @@ impl World {
     ) -> (SqsBatchResponse, BatchReport) {
         let records = messages
             .iter()
-            .map(|m| {
-                let mut record = SqsMessage::default();
-                record.message_id = m.message_id.clone();
-                record.receipt_handle = m.receipt_handle.clone();
-                record.body = m.body.clone();
-                record.event_source = Some("aws:sqs".into());
-                record
+            .map(|m| SqsMessage {
+                message_id: m.message_id.clone(),
+                receipt_handle: m.receipt_handle.clone(),
+                body: m.body.clone(),
+                event_source: Some("aws:sqs".into()),
+                ..Default::default()
             })
             .collect();
-        let mut event = SqsEvent::default();
-        event.records = records;
+        let event = SqsEvent { records };
         let worker = Worker {
             fleets: &self.fleets,
             schedule: &self.store as &dyn ScheduleStore,
@@ -482,7 +480,7 @@ async fn an_account_added_to_an_ou_is_watched_from_the_next_refresh() {
     world.work(1).await;
     let refreshed = world.refresh(2).await;
     // then the refresh adds it, the next period polls it, and its jobs are told once finished
-    assert_eq!(refreshed.added, [joined.clone()]);
+    assert_eq!(refreshed.added, std::slice::from_ref(&joined));
     let dispatched = world.dispatch(2).await;
     assert_eq!((dispatched.members, dispatched.queued), (28, 28));
     world.work(2).await;

@@ -300,16 +300,15 @@ async fn invoke_until_empty(
         if messages.is_empty() {
             break;
         }
-        let mut event = SqsEvent::default();
-        event.records = messages
+        let records = messages
             .iter()
-            .map(|m| {
-                let mut record = SqsMessage::default();
-                record.message_id = m.message_id.clone();
-                record.body = m.body.clone();
-                record
+            .map(|m| SqsMessage {
+                message_id: m.message_id.clone(),
+                body: m.body.clone(),
+                ..Default::default()
             })
             .collect();
+        let event = SqsEvent { records };
         active.set(active.get() + 1);
         peak.set(peak.get().max(active.get()));
         let id = format!("slot{slot}-{invocation}");
@@ -382,8 +381,7 @@ pub async fn worker_once() -> Result<(), Box<dyn std::error::Error>> {
         alarm_after: 3,
     };
     let now = Utc::now();
-    let mut event = SqsEvent::default();
-    event.records = (0..10)
+    let records = (0..10)
         .map(|i| {
             let account = format!("{:012}", 700_000_000_000u64 + i);
             let item = WorkItem {
@@ -391,12 +389,14 @@ pub async fn worker_once() -> Result<(), Box<dyn std::error::Error>> {
                 account,
                 queued_at: now,
             };
-            let mut record = SqsMessage::default();
-            record.message_id = Some(format!("m{i}"));
-            record.body = serde_json::to_string(&item).ok();
-            record
+            SqsMessage {
+                message_id: Some(format!("m{i}")),
+                body: serde_json::to_string(&item).ok(),
+                ..Default::default()
+            }
         })
         .collect();
+    let event = SqsEvent { records };
     let (_, report) =
         work::handle_batch(&worker, event, now, "org-worker", &Budget::default()).await;
     let scopes: usize = report.items.iter().map(|i| i.scopes_polled).sum();

@@ -133,6 +133,22 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// Reading the organisation's accounts failed (Organizations).
+    #[error("Organizations {operation} failed (the central account must be the management account, a delegated administrator, or set ORG_ROLE_ARN to a read-only role there)")]
+    Organizations {
+        operation: &'static str,
+        retryable: bool,
+        #[source]
+        source: BoxError,
+    },
+    /// Queueing work items failed (SQS).
+    #[error("SQS {operation} failed")]
+    Queue {
+        operation: &'static str,
+        retryable: bool,
+        #[source]
+        source: BoxError,
+    },
     /// A failure in one (account, region) scope of a fleet, named.
     #[error("scope {scope}")]
     Scope {
@@ -149,7 +165,9 @@ impl Error {
             Error::Bedrock { retryable, .. }
             | Error::Store { retryable, .. }
             | Error::Notify { retryable, .. }
-            | Error::AssumeRole { retryable, .. } => *retryable,
+            | Error::AssumeRole { retryable, .. }
+            | Error::Organizations { retryable, .. }
+            | Error::Queue { retryable, .. } => *retryable,
             Error::Scope { source, .. } => source.is_retryable(),
             Error::Incomplete { .. } => true,
             Error::Config(_) | Error::Corrupt { .. } | Error::Event(_) => false,
@@ -191,6 +209,8 @@ impl Error {
             Error::Event(_) => "Event",
             Error::Incomplete { .. } => "IncompleteRun",
             Error::AssumeRole { .. } => "AssumeRole",
+            Error::Organizations { .. } => "Organizations",
+            Error::Queue { .. } => "Sqs",
             Error::Scope { source, .. } => source.kind(),
         }
     }

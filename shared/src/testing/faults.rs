@@ -198,11 +198,14 @@ impl<T: JobStore> JobStore for CrashingStore<T> {
             self.dice.injected.marked();
         }
         if result.is_err() {
-            // Published but not recorded: the next run after the lease publishes it again.
+            // Published but not recorded: the next run after the lease publishes it again. It is
+            // a lost acknowledgement, counted here and not again as exposed should this run
+            // crash later (the campaign's bound adds the two).
             self.dice
                 .injected
                 .mark_sent_failures
                 .fetch_add(1, Ordering::Relaxed);
+            self.dice.injected.marked();
         }
         result
     }

@@ -133,6 +133,14 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// A Step Functions task-token callback (workflow waits) failed.
+    #[error("Step Functions {operation} failed")]
+    Workflow {
+        operation: &'static str,
+        retryable: bool,
+        #[source]
+        source: BoxError,
+    },
     /// A failure in one (account, region) scope of a fleet, named.
     #[error("scope {scope}")]
     Scope {
@@ -149,7 +157,8 @@ impl Error {
             Error::Bedrock { retryable, .. }
             | Error::Store { retryable, .. }
             | Error::Notify { retryable, .. }
-            | Error::AssumeRole { retryable, .. } => *retryable,
+            | Error::AssumeRole { retryable, .. }
+            | Error::Workflow { retryable, .. } => *retryable,
             Error::Scope { source, .. } => source.is_retryable(),
             Error::Incomplete { .. } => true,
             Error::Config(_) | Error::Corrupt { .. } | Error::Event(_) => false,
@@ -191,6 +200,7 @@ impl Error {
             Error::Event(_) => "Event",
             Error::Incomplete { .. } => "IncompleteRun",
             Error::AssumeRole { .. } => "AssumeRole",
+            Error::Workflow { .. } => "StepFunctions",
             Error::Scope { source, .. } => source.kind(),
         }
     }

@@ -13,6 +13,7 @@ pub mod ports;
 pub mod scopes;
 pub mod startup;
 pub mod telemetry;
+pub mod workflows;
 #[cfg(feature = "testing")]
 pub mod testing;
 

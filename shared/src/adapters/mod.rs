@@ -43,4 +43,6 @@ pub mod provisioned_throughput;
 pub mod sdk;
 pub mod sns;
 pub mod sns_batch;
+pub mod step_functions;
 pub mod tags;
+pub mod waits;

@@ -13,9 +13,9 @@ pub mod ports;
 pub mod scopes;
 pub mod startup;
 pub mod telemetry;
-pub mod workflows;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod workflows;
 
 pub use config::Config;
 pub use error::Error;

@@ -25,7 +25,10 @@ impl StepFunctions {
 }
 
 /// The answer of a callback: accepted, the token closed, or an error.
-fn answered<O, E, R>(operation: &'static str, result: Result<O, SdkError<E, R>>) -> Result<Answer, Error>
+fn answered<O, E, R>(
+    operation: &'static str,
+    result: Result<O, SdkError<E, R>>,
+) -> Result<Answer, Error>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -71,7 +74,12 @@ impl Workflows for StepFunctions {
 
     async fn heartbeat(&self, token: &str) -> Result<Answer, Error> {
         self.calls.add(1);
-        let result = self.client.send_task_heartbeat().task_token(token).send().await;
+        let result = self
+            .client
+            .send_task_heartbeat()
+            .task_token(token)
+            .send()
+            .await;
         answered("SendTaskHeartbeat", result)
     }
 

@@ -94,7 +94,11 @@ impl WaitStore for DynamoWaitStore {
             .expression_attribute_values(":prefix", s(family_prefix(family)));
         pages(query.into_paginator().send(), self.calls.clone(), |page| {
             let page = page.map_err(store_error("Query"))?;
-            page.items.unwrap_or_default().into_iter().map(parse).collect()
+            page.items
+                .unwrap_or_default()
+                .into_iter()
+                .map(parse)
+                .collect()
         })
     }
 
@@ -107,7 +111,11 @@ impl WaitStore for DynamoWaitStore {
             .send()
             .await
             .map_err(store_error("Query"))?;
-        out.items.unwrap_or_default().into_iter().map(parse).collect()
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(parse)
+            .collect()
     }
 
     async fn claim(&self, wait: &Wait, lease: &Lease, now: DateTime<Utc>) -> Result<Write, Error> {

@@ -43,12 +43,18 @@ pub struct MemoryWorkflows {
 impl MemoryWorkflows {
     /// A task waiting with `token`.
     pub fn open(&self, token: &str) {
-        self.tokens.lock().unwrap().insert(token.to_owned(), Token::Open);
+        self.tokens
+            .lock()
+            .unwrap()
+            .insert(token.to_owned(), Token::Open);
     }
 
     /// The task's `HeartbeatSeconds` or `TimeoutSeconds` ran out.
     pub fn expire(&self, token: &str) {
-        self.tokens.lock().unwrap().insert(token.to_owned(), Token::TimedOut);
+        self.tokens
+            .lock()
+            .unwrap()
+            .insert(token.to_owned(), Token::TimedOut);
     }
 
     /// What the task was told (`None`: nothing yet).
@@ -60,7 +66,12 @@ impl MemoryWorkflows {
     }
 
     pub fn heartbeats(&self, token: &str) -> u64 {
-        self.heartbeats.lock().unwrap().get(token).copied().unwrap_or(0)
+        self.heartbeats
+            .lock()
+            .unwrap()
+            .get(token)
+            .copied()
+            .unwrap_or(0)
     }
 
     fn answer(&self, token: &str, told: Told) -> Answer {
@@ -102,7 +113,12 @@ impl Workflows for MemoryWorkflows {
         let tokens = self.tokens.lock().unwrap();
         match tokens.get(token) {
             Some(Token::Open) => {
-                *self.heartbeats.lock().unwrap().entry(token.to_owned()).or_default() += 1;
+                *self
+                    .heartbeats
+                    .lock()
+                    .unwrap()
+                    .entry(token.to_owned())
+                    .or_default() += 1;
                 Ok(Answer::Accepted)
             }
             state => Ok(closed(state)),

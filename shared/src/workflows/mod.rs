@@ -22,7 +22,7 @@ pub mod verdict;
 pub mod wait;
 
 pub use ports::{Answer, WaitStore, Workflows};
-pub use register::{Registrar, Registered};
+pub use register::{Registered, Registrar};
 pub use request::{family_of, parse_request, Invalid, WaitRequest};
 pub use resume::{Resumed, Resumer};
 pub use verdict::{decide, Step, Verdict};

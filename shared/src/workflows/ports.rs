@@ -28,7 +28,11 @@ pub const CLOSED_TOKEN: [&str; 3] = ["InvalidToken", "TaskTimedOut", "TaskDoesNo
 /// Resumes waiting Step Functions tasks.
 pub trait Workflows: Send + Sync {
     /// `SendTaskSuccess` with `output` (JSON).
-    fn succeed(&self, token: &str, output: &str) -> impl Future<Output = Result<Answer, Error>> + Send;
+    fn succeed(
+        &self,
+        token: &str,
+        output: &str,
+    ) -> impl Future<Output = Result<Answer, Error>> + Send;
 
     /// `SendTaskFailure` with `error` (what a `Catch` matches) and `cause`.
     fn fail(
@@ -76,14 +80,27 @@ pub trait WaitStore: Send + Sync {
     ) -> impl Future<Output = Result<Write, Error>> + Send;
 
     /// Gives `owner`'s lease back (a failed callback), so the next run retries at once.
-    fn release(&self, wait: &Wait, owner: &RunId) -> impl Future<Output = Result<Write, Error>> + Send;
+    fn release(
+        &self,
+        wait: &Wait,
+        owner: &RunId,
+    ) -> impl Future<Output = Result<Write, Error>> + Send;
 }
 
 impl<T: Workflows> Workflows for std::sync::Arc<T> {
-    fn succeed(&self, token: &str, output: &str) -> impl Future<Output = Result<Answer, Error>> + Send {
+    fn succeed(
+        &self,
+        token: &str,
+        output: &str,
+    ) -> impl Future<Output = Result<Answer, Error>> + Send {
         (**self).succeed(token, output)
     }
-    fn fail(&self, token: &str, error: &str, cause: &str) -> impl Future<Output = Result<Answer, Error>> + Send {
+    fn fail(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> impl Future<Output = Result<Answer, Error>> + Send {
         (**self).fail(token, error, cause)
     }
     fn heartbeat(&self, token: &str) -> impl Future<Output = Result<Answer, Error>> + Send {
@@ -101,16 +118,33 @@ impl<T: WaitStore> WaitStore for std::sync::Arc<T> {
     fn waits_of(&self, family: JobKind) -> impl Stream<Item = Page<Wait>> + Send + '_ {
         (**self).waits_of(family)
     }
-    fn waits_on(&self, family: JobKind, arn: &JobArn) -> impl Future<Output = Result<Vec<Wait>, Error>> + Send {
+    fn waits_on(
+        &self,
+        family: JobKind,
+        arn: &JobArn,
+    ) -> impl Future<Output = Result<Vec<Wait>, Error>> + Send {
         (**self).waits_on(family, arn)
     }
-    fn claim(&self, wait: &Wait, lease: &Lease, now: DateTime<Utc>) -> impl Future<Output = Result<Write, Error>> + Send {
+    fn claim(
+        &self,
+        wait: &Wait,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Write, Error>> + Send {
         (**self).claim(wait, lease, now)
     }
-    fn remove(&self, wait: &Wait, owner: Option<&RunId>) -> impl Future<Output = Result<Write, Error>> + Send {
+    fn remove(
+        &self,
+        wait: &Wait,
+        owner: Option<&RunId>,
+    ) -> impl Future<Output = Result<Write, Error>> + Send {
         (**self).remove(wait, owner)
     }
-    fn release(&self, wait: &Wait, owner: &RunId) -> impl Future<Output = Result<Write, Error>> + Send {
+    fn release(
+        &self,
+        wait: &Wait,
+        owner: &RunId,
+    ) -> impl Future<Output = Result<Write, Error>> + Send {
         (**self).release(wait, owner)
     }
 }

@@ -92,7 +92,11 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
                 Ok(Registered::Answered) => summary.answered += 1,
                 Ok(Registered::Dropped) => summary.dropped += 1,
                 Ok(Registered::Refused(reason)) => {
-                    tracing::warn!(message_id = message.message_id.as_deref(), reason, "register message refused");
+                    tracing::warn!(
+                        message_id = message.message_id.as_deref(),
+                        reason,
+                        "register message refused"
+                    );
                     summary.refused += 1;
                 }
                 Err(e) if e.is_retryable() => {
@@ -148,7 +152,10 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
             .resume_waits(vec![wait], now, run_id, false, &mut report)
             .await;
         if let Some(first) = report.errors.first() {
-            tracing::warn!(error = first, "registered, not yet resumed: the pollers will");
+            tracing::warn!(
+                error = first,
+                "registered, not yet resumed: the pollers will"
+            );
         }
         Ok(match report.succeeded + report.failed + report.dropped {
             0 => Registered::Waiting,
@@ -166,15 +173,26 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
         let arn = &request.job_arn;
         let account = arn.account().unwrap_or_default();
         if own_account.is_some_and(|own| own != account) {
-            let reason = format!("waits are served for jobs of this deployment's own account, not {account} ({arn})");
+            let reason = format!(
+                "waits are served for jobs of this deployment's own account, not {account} ({arn})"
+            );
             return Ok(Err((reason, INVALID_REQUEST)));
         }
-        if let Some(record) = self.resumer.store.get_many(std::slice::from_ref(arn)).await?.pop() {
+        if let Some(record) = self
+            .resumer
+            .store
+            .get_many(std::slice::from_ref(arn))
+            .await?
+            .pop()
+        {
             return Ok(Ok(record));
         }
         let region = arn.region().unwrap_or_default().to_owned();
         let Some(reader) = self.readers.get(&(request.family, region.clone())) else {
-            let reason = format!("this deployment does not watch {} jobs in {region} ({arn})", request.family);
+            let reason = format!(
+                "this deployment does not watch {} jobs in {region} ({arn})",
+                request.family
+            );
             return Ok(Err((reason, INVALID_REQUEST)));
         };
         let Some(job) = reader.read(arn).await? else {
@@ -213,7 +231,8 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
         record: &JobRecord,
     ) -> Result<Registered, Error> {
         let resumer = &self.resumer;
-        let Step::Answer(verdict) = decide(Some(record), &request.succeed_on, &resumer.presentation)
+        let Step::Answer(verdict) =
+            decide(Some(record), &request.succeed_on, &resumer.presentation)
         else {
             return Ok(Registered::Waiting);
         };

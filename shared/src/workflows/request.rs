@@ -64,7 +64,9 @@ pub fn family_of(arn: &str) -> Option<JobKind> {
         && matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
         && service == "bedrock"
         && !region.is_empty()
-        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && account.len() == 12
         && account.bytes().all(|b| b.is_ascii_digit());
     let (resource_type, id) = resource.split_once('/')?;
@@ -86,7 +88,12 @@ pub fn parse_request(body: &str, watched: &[JobKind]) -> Result<WaitRequest, Inv
     let token = match value.get("taskToken").and_then(Value::as_str) {
         Some(t) if (1..=MAX_TOKEN).contains(&t.len()) => t.to_owned(),
         Some(_) => return Err(invalid(None, "taskToken must be 1 to 2048 characters")),
-        None => return Err(invalid(None, "taskToken is missing: pass \"taskToken.$\": \"$$.Task.Token\"")),
+        None => {
+            return Err(invalid(
+                None,
+                "taskToken is missing: pass \"taskToken.$\": \"$$.Task.Token\"",
+            ))
+        }
     };
     let fail = |reason: String| invalid(Some(token.clone()), &reason);
     let arn = match value.get("jobArn").and_then(Value::as_str) {
@@ -94,10 +101,15 @@ pub fn parse_request(body: &str, watched: &[JobKind]) -> Result<WaitRequest, Inv
         Some(_) => return Err(fail(format!("jobArn is longer than {MAX_ARN} characters"))),
         None => return Err(fail("jobArn is missing (a string)".into())),
     };
-    let family = family_of(arn)
-        .ok_or_else(|| fail(format!("jobArn {arn:?} is not the ARN of a Bedrock job this project knows")))?;
+    let family = family_of(arn).ok_or_else(|| {
+        fail(format!(
+            "jobArn {arn:?} is not the ARN of a Bedrock job this project knows"
+        ))
+    })?;
     if !watched.contains(&family) {
-        return Err(fail(format!("this deployment does not watch {family} jobs ({arn})")));
+        return Err(fail(format!(
+            "this deployment does not watch {family} jobs ({arn})"
+        )));
     }
     let succeed_on = match value.get("succeedOn") {
         None | Some(Value::Null) => default_succeed_on(),
@@ -150,13 +162,22 @@ mod tests {
             ("model-import-job/abc", JobKind::ModelImport),
             ("async-invoke/abc", JobKind::AsyncInvoke),
             ("model-customization-job/abc", JobKind::ModelCustomization),
-            ("knowledge-base/KB/data-source/DS/ingestion-job/J", JobKind::KbIngestion),
+            (
+                "knowledge-base/KB/data-source/DS/ingestion-job/J",
+                JobKind::KbIngestion,
+            ),
             ("data-automation-invocation/abc", JobKind::DataAutomation),
             ("evaluation-job/abc", JobKind::ModelEvaluation),
             ("model-copy-job/abc", JobKind::ModelCopy),
             ("provisioned-model/abc", JobKind::ProvisionedThroughput),
-            ("custom-model-deployment/abc", JobKind::CustomModelDeployment),
-            ("custom-model/amazon.titan-text-express-v1:0:8k/abc", JobKind::CustomModel),
+            (
+                "custom-model-deployment/abc",
+                JobKind::CustomModelDeployment,
+            ),
+            (
+                "custom-model/amazon.titan-text-express-v1:0:8k/abc",
+                JobKind::CustomModel,
+            ),
         ];
         for (resource, kind) in cases {
             let arn = format!("arn:aws:bedrock:us-east-1:{ACCOUNT}:{resource}");
@@ -190,7 +211,9 @@ mod tests {
 
     #[test]
     fn a_valid_message_names_the_job_the_token_and_the_phases_that_succeed() {
-        let msg = body(serde_json::json!({"jobArn": ARN, "taskToken": "t", "succeedOn": ["succeeded", "Partially-Succeeded"]}));
+        let msg = body(
+            serde_json::json!({"jobArn": ARN, "taskToken": "t", "succeedOn": ["succeeded", "Partially-Succeeded"]}),
+        );
         let request = parse_request(&msg, &JobKind::ALL).expect("valid");
         assert_eq!(request.family, JobKind::BatchInference);
         assert_eq!(request.task_token, "t");
@@ -198,7 +221,10 @@ mod tests {
             request.succeed_on,
             BTreeSet::from([Phase::Succeeded, Phase::PartiallySucceeded])
         );
-        let plain = parse_request(&body(serde_json::json!({"jobArn": ARN, "taskToken": "t"})), &JobKind::ALL);
+        let plain = parse_request(
+            &body(serde_json::json!({"jobArn": ARN, "taskToken": "t"})),
+            &JobKind::ALL,
+        );
         assert_eq!(plain.expect("valid").succeed_on, default_succeed_on());
     }
 
@@ -206,12 +232,38 @@ mod tests {
     fn bad_messages_are_invalid_with_the_token_when_there_is_one() {
         let cases: [(String, Option<&str>, &str); 7] = [
             ("{not json".into(), None, "not JSON"),
-            (body(serde_json::json!({"jobArn": ARN})), None, "taskToken is missing"),
-            (body(serde_json::json!({"jobArn": ARN, "taskToken": ""})), None, "1 to 2048"),
-            (body(serde_json::json!({"taskToken": "t"})), Some("t"), "jobArn is missing"),
-            (body(serde_json::json!({"jobArn": "arn:aws:s3:::b", "taskToken": "t"})), Some("t"), "not the ARN"),
-            (body(serde_json::json!({"jobArn": ARN, "taskToken": "t", "succeedOn": ["running"]})), Some("t"), "not a terminal phase"),
-            (body(serde_json::json!({"jobArn": ARN, "taskToken": "t", "succeedOn": []})), Some("t"), "non-empty"),
+            (
+                body(serde_json::json!({"jobArn": ARN})),
+                None,
+                "taskToken is missing",
+            ),
+            (
+                body(serde_json::json!({"jobArn": ARN, "taskToken": ""})),
+                None,
+                "1 to 2048",
+            ),
+            (
+                body(serde_json::json!({"taskToken": "t"})),
+                Some("t"),
+                "jobArn is missing",
+            ),
+            (
+                body(serde_json::json!({"jobArn": "arn:aws:s3:::b", "taskToken": "t"})),
+                Some("t"),
+                "not the ARN",
+            ),
+            (
+                body(
+                    serde_json::json!({"jobArn": ARN, "taskToken": "t", "succeedOn": ["running"]}),
+                ),
+                Some("t"),
+                "not a terminal phase",
+            ),
+            (
+                body(serde_json::json!({"jobArn": ARN, "taskToken": "t", "succeedOn": []})),
+                Some("t"),
+                "non-empty",
+            ),
         ];
         for (msg, token, reason) in cases {
             let invalid = parse_request(&msg, &JobKind::ALL).expect_err(&msg);
@@ -224,6 +276,10 @@ mod tests {
     fn a_family_the_deployment_does_not_watch_is_invalid() {
         let msg = body(serde_json::json!({"jobArn": ARN, "taskToken": "t"}));
         let invalid = parse_request(&msg, &[JobKind::ModelImport]).expect_err("not watched");
-        assert!(invalid.reason.contains("does not watch batch-inference"), "{}", invalid.reason);
+        assert!(
+            invalid.reason.contains("does not watch batch-inference"),
+            "{}",
+            invalid.reason
+        );
     }
 }

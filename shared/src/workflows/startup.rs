@@ -51,7 +51,11 @@ pub fn register_mode() -> bool {
 
 /// `WORKFLOW_WAITS`: `on` or `off` (default).
 pub fn enabled(vars: &HashMap<String, String>) -> Result<bool, ConfigError> {
-    match vars.get(SWITCH_VAR).map(|v| v.to_ascii_lowercase()).as_deref() {
+    match vars
+        .get(SWITCH_VAR)
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
         None | Some("") | Some("off") | Some("false") => Ok(false),
         Some("on") | Some("true") => Ok(true),
         Some(other) => Err(ConfigError::Invalid {
@@ -79,7 +83,11 @@ pub fn watched(vars: &HashMap<String, String>) -> Result<Vec<JobKind>, ConfigErr
             None => (entry, true),
             Some((name, "true")) => (name, true),
             Some((name, "false")) => (name, false),
-            Some(_) => return Err(invalid(format!("{entry:?}: expected name=true or name=false"))),
+            Some(_) => {
+                return Err(invalid(format!(
+                    "{entry:?}: expected name=true or name=false"
+                )))
+            }
         };
         let kind = JobKind::from_name(name.trim())
             .ok_or_else(|| invalid(format!("{name:?} is not a job family")))?;
@@ -91,7 +99,10 @@ pub fn watched(vars: &HashMap<String, String>) -> Result<Vec<JobKind>, ConfigErr
 }
 
 /// The resumer of a poller, when waits are on.
-pub fn poller_resumer(sdk: &SdkConfig, config: &Config) -> Result<Option<LiveResumer>, ConfigError> {
+pub fn poller_resumer(
+    sdk: &SdkConfig,
+    config: &Config,
+) -> Result<Option<LiveResumer>, ConfigError> {
     let vars: HashMap<String, String> = std::env::vars().collect();
     Ok(enabled(&vars)?.then(|| resumer(sdk, config)))
 }
@@ -123,7 +134,9 @@ pub async fn after_invocation<W: WaitStore, T: JobStore, F: Workflows>(
         Ok(Output::Event(_)) => false,
         Ok(Output::Polled(_)) | Err(_) => true,
     };
-    let resumed = resumer.resume_family(kind, Utc::now(), run_id, heartbeat).await;
+    let resumed = resumer
+        .resume_family(kind, Utc::now(), run_id, heartbeat)
+        .await;
     if !resumed.is_empty() {
         let line = serde_json::to_string(&resumed).unwrap_or_default();
         match resumed.errors.is_empty() {
@@ -194,7 +207,9 @@ pub async fn serve_register() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let run_id = RunId::new(event.context.request_id.as_str());
         let own = crate::handler::own_account(&event.context.invoked_function_arn);
-        let (response, summary) = registrar.handle(event.payload, Utc::now(), &run_id, own).await;
+        let (response, summary) = registrar
+            .handle(event.payload, Utc::now(), &run_id, own)
+            .await;
         let line = serde_json::to_string(&summary).unwrap_or_default();
         tracing::info!(summary = %line, "register batch handled");
         Ok::<SqsBatchResponse, Error>(response)
@@ -207,15 +222,24 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn watched_families_come_from_names_or_the_pollers_switches() {
         let cases: [(Option<&str>, Result<Vec<JobKind>, &str>); 5] = [
             (None, Ok(JobKind::ALL.to_vec())),
-            (Some("model-import, batch-inference"), Ok(vec![JobKind::ModelImport, JobKind::BatchInference])),
-            (Some("batch-inference=true,model-import=false"), Ok(vec![JobKind::BatchInference])),
+            (
+                Some("model-import, batch-inference"),
+                Ok(vec![JobKind::ModelImport, JobKind::BatchInference]),
+            ),
+            (
+                Some("batch-inference=true,model-import=false"),
+                Ok(vec![JobKind::BatchInference]),
+            ),
             (Some("batch-inference=maybe"), Err("expected name=true")),
             (Some("batch=true"), Err("not a job family")),
         ];

@@ -76,7 +76,12 @@ pub fn decide(
     }
     let cause = match record.message.as_deref() {
         Some(message) if !message.is_empty() => message.to_owned(),
-        _ => format!("{} {} ended {}", record.kind.label(), record.pk, record.status),
+        _ => format!(
+            "{} {} ended {}",
+            record.kind.label(),
+            record.pk,
+            record.status
+        ),
     };
     Step::Answer(fail(error_name(phase), &cause))
 }
@@ -104,7 +109,16 @@ pub fn output(mut document: Value) -> String {
             map.insert("messageTruncated".into(), Value::Bool(true));
         }
         if !fits(&Value::Object(map.clone())) {
-            let keep = ["schema", "schemaVersion", "type", "dedupKey", "jobKind", "jobArn", "status", "outcome"];
+            let keep = [
+                "schema",
+                "schemaVersion",
+                "type",
+                "dedupKey",
+                "jobKind",
+                "jobArn",
+                "status",
+                "outcome",
+            ];
             map.retain(|k, _| keep.contains(&k.as_str()));
         }
     }
@@ -138,7 +152,11 @@ mod tests {
     }
 
     fn answer(r: Option<&JobRecord>, succeed_on: &[Phase]) -> Step {
-        decide(r, &succeed_on.iter().copied().collect(), &Presentation::default())
+        decide(
+            r,
+            &succeed_on.iter().copied().collect(),
+            &Presentation::default(),
+        )
     }
 
     #[test]
@@ -146,7 +164,11 @@ mod tests {
         use Phase::*;
         let cases: [(&str, &[Phase], Option<&str>); 8] = [
             ("Completed", &[Succeeded], None),
-            ("PartiallyCompleted", &[Succeeded], Some("Bedrock.PartiallySucceeded")),
+            (
+                "PartiallyCompleted",
+                &[Succeeded],
+                Some("Bedrock.PartiallySucceeded"),
+            ),
             ("PartiallyCompleted", &[Succeeded, PartiallySucceeded], None),
             ("Failed", &[Succeeded], Some("Bedrock.Failed")),
             ("Stopped", &[Succeeded], Some("Bedrock.Stopped")),
@@ -179,7 +201,10 @@ mod tests {
             (JobKind::CustomModel, "Active"),
         ] {
             let step = answer(Some(&record(kind, status, None)), &[Phase::Succeeded]);
-            assert!(matches!(step, Step::Answer(Verdict::Succeed { .. })), "{kind} {status}");
+            assert!(
+                matches!(step, Step::Answer(Verdict::Succeed { .. })),
+                "{kind} {status}"
+            );
         }
     }
 
@@ -188,7 +213,11 @@ mod tests {
         assert_eq!(answer(None, &[Phase::Succeeded]), Step::Heartbeat);
         for status in ["Submitted", "InProgress", "Stopping", "SomethingNew"] {
             let r = record(JobKind::BatchInference, status, None);
-            assert_eq!(answer(Some(&r), &[Phase::Succeeded]), Step::Heartbeat, "{status}");
+            assert_eq!(
+                answer(Some(&r), &[Phase::Succeeded]),
+                Step::Heartbeat,
+                "{status}"
+            );
         }
     }
 
@@ -196,7 +225,8 @@ mod tests {
     fn a_retired_job_fails_as_not_found() {
         let mut r = record(JobKind::BatchInference, "InProgress", None);
         r.retired = true;
-        let Step::Answer(Verdict::Fail { error, .. }) = answer(Some(&r), &[Phase::Succeeded]) else {
+        let Step::Answer(Verdict::Fail { error, .. }) = answer(Some(&r), &[Phase::Succeeded])
+        else {
             panic!("a retired job is answered");
         };
         assert_eq!(error, NOT_FOUND);
@@ -205,7 +235,8 @@ mod tests {
     #[test]
     fn a_failure_without_a_message_says_what_ended_how() {
         let r = record(JobKind::BatchInference, "Failed", None);
-        let Step::Answer(Verdict::Fail { cause, .. }) = answer(Some(&r), &[Phase::Succeeded]) else {
+        let Step::Answer(Verdict::Fail { cause, .. }) = answer(Some(&r), &[Phase::Succeeded])
+        else {
             panic!("answered");
         };
         assert!(cause.contains("ended Failed"), "{cause}");
@@ -227,9 +258,18 @@ mod tests {
     fn an_oversized_document_is_shrunk_to_valid_json_within_the_limit() {
         let big = "x".repeat(MAX_OUTPUT);
         let cases = [
-            (serde_json::json!({"jobArn": "a", "text": big, "message": "m"}), Some("m")),
-            (serde_json::json!({"jobArn": "a", "text": "t", "message": big}), None),
-            (serde_json::json!({"jobArn": "a", "details": {"k": big}}), None),
+            (
+                serde_json::json!({"jobArn": "a", "text": big, "message": "m"}),
+                Some("m"),
+            ),
+            (
+                serde_json::json!({"jobArn": "a", "text": "t", "message": big}),
+                None,
+            ),
+            (
+                serde_json::json!({"jobArn": "a", "details": {"k": big}}),
+                None,
+            ),
         ];
         for (doc, message) in cases {
             let out = output(doc);

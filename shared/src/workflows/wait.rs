@@ -51,7 +51,11 @@ pub struct Wait {
 impl Wait {
     pub fn new(request: &WaitRequest, now: DateTime<Utc>) -> Self {
         Self {
-            pk: format!("WAIT#{}#{}", request.job_arn, token_hash(&request.task_token)),
+            pk: format!(
+                "WAIT#{}#{}",
+                request.job_arn,
+                token_hash(&request.task_token)
+            ),
             kind: WAIT_KIND.to_owned(),
             watch: watch_key(request.family, &request.job_arn),
             job_arn: request.job_arn.clone(),
@@ -109,7 +113,11 @@ mod tests {
             succeed_on: BTreeSet::from([Phase::Succeeded]),
         };
         let now = Utc::now();
-        let (a, again, b) = (Wait::new(&request("a"), now), Wait::new(&request("a"), now + Duration::hours(1)), Wait::new(&request("b"), now));
+        let (a, again, b) = (
+            Wait::new(&request("a"), now),
+            Wait::new(&request("a"), now + Duration::hours(1)),
+            Wait::new(&request("b"), now),
+        );
         assert_eq!(a.pk, again.pk);
         assert_ne!(a.pk, b.pk);
         assert_eq!(a.pk.rsplit('#').next().map(str::len), Some(64));

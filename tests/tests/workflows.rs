@@ -369,6 +369,21 @@ async fn given_a_malformed_register_message_then_its_task_fails_with_invalid_req
         .await
         .expect("send");
     let (response, registered) = flows.deliver(2).await;
+    eprintln!("{registered:?} {response:?}");
+    let history = flows
+        .sfn
+        .get_execution_history()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .expect("history");
+    for e in history.events {
+        eprintln!(
+            "EV {:?} {:?}",
+            e.r#type,
+            e.task_failed_event_details.map(|d| (d.error, d.cause))
+        );
+    }
     let (status, _, error) = flows.ended(&execution).await;
     assert_eq!(
         (status, error.as_deref()),

@@ -395,3 +395,43 @@ async fn given_a_malformed_register_message_then_its_task_fails_with_invalid_req
         "processed, not sent back: {response:?}"
     );
 }
+
+/// The emulator's Bedrock state-change event for the job's current state.
+async fn event_for(stack: &Stack, arn: &str) -> Value {
+    let id = arn.rsplit('/').next().expect("an id");
+    let url = format!("{}/_emulator/jobs/{id}/event", stack.emulator.endpoint());
+    let response = stack.http.get(url).send().await.expect("event");
+    response.json().await.expect("JSON")
+}
+
+#[tokio::test]
+async fn given_a_waiting_execution_when_bedrocks_event_arrives_first_then_the_event_invocation_resumes_it(
+) {
+    use jobwatch::handler::{handle, Output};
+    use jobwatch::workflows::startup::after_invocation;
+    use lambda_runtime::{Context, LambdaEvent};
+
+    let flows = Flows::start().await;
+    let arn = flows.stack.create_batch("wf-event").await;
+    let execution = flows.execute(&arn).await;
+    flows.deliver(1).await;
+    flows.stack.set_status(&arn, "Completed").await;
+    // When the poller is invoked with Bedrock's event (no scheduled poll in between)
+    let metrics = jobwatch::metrics::MetricsSink::capture("Test/Workflows");
+    let event = LambdaEvent::new(event_for(&flows.stack, &arn).await, Context::default());
+    let output = handle(&flows.stack.poller(), &metrics, event).await;
+    assert!(matches!(output, Ok(Output::Event(_))), "{output:?}");
+    let run_id = RunId::new(unique("event"));
+    after_invocation(
+        Some(&flows.registrar.resumer),
+        JobKind::BatchInference,
+        &run_id,
+        &output,
+    )
+    .await;
+    // Then the execution is resumed by that invocation
+    let (status, output, _) = flows.ended(&execution).await;
+    assert_eq!(status, ExecutionStatus::Succeeded);
+    let document: Value = serde_json::from_str(&output.expect("output")).expect("JSON");
+    assert_eq!(document["status"], "Completed");
+}

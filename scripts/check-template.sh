@@ -34,6 +34,8 @@ checkov -f template.yaml --framework cloudformation --quiet --compact --skip-dow
 expanded=$(mktemp -d)/template.json
 python3 scripts/render-template.py --expanded "$expanded"
 checkov -f "$expanded" --framework cloudformation --quiet --compact --skip-download
+echo "--> examples/workflows/template.yaml (workflow waits example): cfn-lint"
+cfn-lint examples/workflows/template.yaml
 echo "--> member-account.yaml: cfn-lint, checkov"
 cfn-lint member-account.yaml
 checkov -f member-account.yaml --framework cloudformation --quiet --compact --skip-download

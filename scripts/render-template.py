@@ -81,6 +81,7 @@ COMBINATIONS = {
         "MemberRoleArns": "arn:aws:iam::222222222222:role/bedrock-jobwatch-reader,arn:aws:iam::333333333333:role/bedrock-jobwatch-reader",
         "MemberExternalId": "jobwatch-org-1",
         "PollOwnAccount": "false",
+        "WorkflowWaits": "on",
         "EventSourceOrganizationId": "o-a1b2c3d4e5",
         "EventSourceAccountIds": "444444444444",
         "BatchOutputManifestS3Arn": "arn:aws:s3:::acme-batch/output/*",

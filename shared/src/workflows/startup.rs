@@ -46,13 +46,15 @@ pub type LiveResumer = Resumer<DynamoWaitStore, DynamoJobStore, StepFunctions>;
 
 /// Whether this function runs the register consumer.
 pub fn register_mode() -> bool {
-    std::env::var(MODE_VAR).as_deref() == Ok(REGISTER_MODE)
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    vars.get("JOBWATCH_MODE").map(String::as_str) == Some(REGISTER_MODE)
 }
 
 /// `WORKFLOW_WAITS`: `on` or `off` (default).
 pub fn enabled(vars: &HashMap<String, String>) -> Result<bool, ConfigError> {
+    // Literal names: tests/tests/template.rs reads which variables the code reads.
     match vars
-        .get(SWITCH_VAR)
+        .get("WORKFLOW_WAITS")
         .map(|v| v.to_ascii_lowercase())
         .as_deref()
     {
@@ -69,7 +71,10 @@ pub fn enabled(vars: &HashMap<String, String>) -> Result<bool, ConfigError> {
 /// `WATCHED_FAMILIES`: the families whose jobs a workflow may wait on, as names or
 /// `name=true|false` (the template passes each family's poller switch); unset: all.
 pub fn watched(vars: &HashMap<String, String>) -> Result<Vec<JobKind>, ConfigError> {
-    let Some(list) = vars.get(WATCHED_VAR).filter(|l| !l.trim().is_empty()) else {
+    let Some(list) = vars
+        .get("WATCHED_FAMILIES")
+        .filter(|l| !l.trim().is_empty())
+    else {
         return Ok(JobKind::ALL.to_vec());
     };
     let invalid = |reason: String| ConfigError::Invalid {

@@ -317,12 +317,15 @@ def check(name, params, template, rendered):
     by_type = {}
     for k, r in rs.items():
         by_type.setdefault(r["Type"], {})[k] = r
-    functions = by_type.get("AWS::Lambda::Function", {})
+    # The pollers; the workflow waits' register function has checks of its own (below).
+    functions = {k: f for k, f in by_type.get("AWS::Lambda::Function", {}).items() if k != "WorkflowRegister"}
     roles = by_type.get("AWS::IAM::Role", {})
     for k, r in roles.items():
         r["_id"] = k
     separate_policies = by_type.get("AWS::IAM::Policy", {})
     expect(set(functions) == set(FAMILIES), f"functions {sorted(functions)}")
+
+    failures += check_workflow_waits(params, by_type)
 
     # 1: every schedule uses SchedulerRole, which may use the dead-letter queue's key
     schedules = by_type.get("AWS::Scheduler::Schedule", {})
@@ -441,7 +444,7 @@ def check(name, params, template, rendered):
     # 14: stack tags (sam deploy --tags) reach every resource type that takes tags; these types
     # take none (schedules are tagged through their group). A new type must be placed here.
     taggable = {"AWS::Chatbot::MicrosoftTeamsChannelConfiguration", "AWS::Chatbot::SlackChannelConfiguration", "AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::Events::EventBus", "AWS::Events::Rule", "AWS::IAM::Role",
-                "AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
+                "AWS::KMS::Key", "AWS::Lambda::EventSourceMapping", "AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
                 "AWS::SQS::Queue", "AWS::Scheduler::ScheduleGroup"}
     untaggable = {"AWS::CloudWatch::Dashboard", "AWS::Events::EventBusPolicy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::KMS::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
                   "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy",
@@ -548,6 +551,31 @@ def evaluate_list(v, pseudo):
 def stack(name, region):
     return {"AWS::StackName": name, "AWS::Region": region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
             "AWS::StackId": f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{name}/c3b0c8a0-5d1e-11ef-8a2b-0a1b2c3d4e5f"}
+
+
+def check_workflow_waits(params, by_type):
+    """WorkflowWaits=on: the register function is fed by its queue with partial batch responses,
+    and the queue outlasts six of its timeouts; off: none of it exists."""
+    failures = []
+    on = params.get("WorkflowWaits") == "on"
+    function = by_type.get("AWS::Lambda::Function", {}).get("WorkflowRegister")
+    mappings = by_type.get("AWS::Lambda::EventSourceMapping", {})
+    queue = by_type.get("AWS::SQS::Queue", {}).get("WorkflowRegisterQueue")
+    if not on:
+        if function or mappings or queue:
+            failures.append("WorkflowWaits=off still creates the register function, queue or mapping")
+        return failures
+    if not (function and queue and len(mappings) == 1):
+        return failures + ["WorkflowWaits=on: the register function, its queue and one event source mapping"]
+    mapping = next(iter(mappings.values()))["Properties"]
+    if mapping.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
+        failures.append("the register mapping reports batch item failures")
+    if queue["Properties"].get("VisibilityTimeout", 30) < 6 * function["Properties"].get("Timeout", 3):
+        failures.append("the register queue's visibility timeout is at least 6x the function's timeout")
+    env = function["Properties"]["Environment"]["Variables"]
+    if env.get("JOBWATCH_MODE") != "workflow-register":
+        failures.append("the register function runs in JOBWATCH_MODE=workflow-register")
+    return failures
 
 
 def check_account(res, template, rendered, by_type, roles):

@@ -133,7 +133,7 @@ impl Flows {
                 .send()
                 .await
                 .expect("describe");
-            (out.status != ExecutionStatus::Running).then(|| (out.status, out.output, out.error))
+            (out.status != ExecutionStatus::Running).then_some((out.status, out.output, out.error))
         })
         .await
     }

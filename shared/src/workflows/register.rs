@@ -102,9 +102,9 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
                 Err(e) if e.is_retryable() => {
                     summary.retried += 1;
                     summary.errors.push(e.chain());
-                    let mut failure = BatchItemFailure::default();
-                    failure.item_identifier = message.message_id.clone().unwrap_or_default();
-                    response.batch_item_failures.push(failure);
+                    response.batch_item_failures.push(BatchItemFailure {
+                        item_identifier: message.message_id.clone().unwrap_or_default(),
+                    });
                 }
                 Err(e) => {
                     // Not retryable and no task to tell (the failure call itself was refused):

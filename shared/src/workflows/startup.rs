@@ -235,7 +235,8 @@ mod tests {
 
     #[test]
     fn watched_families_come_from_names_or_the_pollers_switches() {
-        let cases: [(Option<&str>, Result<Vec<JobKind>, &str>); 5] = [
+        type Case<'a> = (Option<&'a str>, Result<Vec<JobKind>, &'a str>);
+        let cases: [Case; 5] = [
             (None, Ok(JobKind::ALL.to_vec())),
             (
                 Some("model-import, batch-inference"),

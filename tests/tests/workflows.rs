@@ -435,3 +435,92 @@ async fn given_a_waiting_execution_when_bedrocks_event_arrives_first_then_the_ev
     let document: Value = serde_json::from_str(&output.expect("output")).expect("JSON");
     assert_eq!(document["status"], "Completed");
 }
+
+/// The resume path's two crash windows on the real services: a run that crashes between the
+/// job's terminal write and the resume (the next invocation resumes), and one that crashes
+/// between `SendTaskSuccess` and the wait's delete (after the lease, the next run's callback
+/// meets `InvalidToken` and deletes the wait). The execution succeeds exactly once and no wait
+/// is left.
+#[tokio::test]
+async fn given_crashes_around_the_resume_then_the_execution_is_resumed_exactly_once() {
+    use jobwatch::testing::CrashAfterCallback;
+
+    let flows = Flows::start().await;
+    let arn = flows.stack.create_batch("wf-crash").await;
+    let execution = flows.execute(&arn).await;
+    flows.deliver(1).await;
+    flows.stack.set_status(&arn, "Completed").await;
+    // Crash 1: the poll records the end, the invocation dies before resuming.
+    flows
+        .stack
+        .poller()
+        .run(Utc::now(), "crashed-poll")
+        .await
+        .expect("poll");
+    assert!(flows.running(&execution).await);
+    // Crash 2: the next invocation resumes, then dies before deleting the wait.
+    let sfn = StepFunctions::new(flows.sfn.clone());
+    let crashing = Resumer {
+        waits: CrashAfterCallback::new(
+            DynamoWaitStore::new(flows.stack.dynamodb.clone(), &flows.stack.table),
+            1,
+        ),
+        store: flows.stack.store(),
+        workflows: sfn,
+        presentation: Default::default(),
+        lease: Duration::minutes(5),
+    };
+    let now = Utc::now();
+    let crashed = crashing
+        .resume_family(JobKind::BatchInference, now, &RunId::new("crashes"), true)
+        .await;
+    assert_eq!(
+        (crashed.succeeded, crashed.errors.len()),
+        (1, 1),
+        "{crashed:?}"
+    );
+    // A run within the lease leaves the wait alone; the first one after it finds the token closed.
+    let resumer = &flows.registrar.resumer;
+    let within = resumer
+        .resume_family(
+            JobKind::BatchInference,
+            now + Duration::minutes(1),
+            &RunId::new("within"),
+            true,
+        )
+        .await;
+    let after = resumer
+        .resume_family(
+            JobKind::BatchInference,
+            now + Duration::minutes(6),
+            &RunId::new("after"),
+            true,
+        )
+        .await;
+    assert_eq!((within.pending, within.succeeded), (1, 0), "{within:?}");
+    assert_eq!((after.dropped, after.succeeded), (1, 0), "{after:?}");
+    let (status, _, _) = flows.ended(&execution).await;
+    assert_eq!(status, ExecutionStatus::Succeeded);
+    let history = flows
+        .sfn
+        .get_execution_history()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .expect("history");
+    let resumed = history
+        .events
+        .iter()
+        .filter(|e| e.r#type == aws_sdk_sfn::types::HistoryEventType::TaskSucceeded)
+        .count();
+    assert_eq!(resumed, 1, "resumed once");
+    let left = resumer
+        .waits
+        .waits_on(
+            JobKind::BatchInference,
+            &jobwatch::domain::JobArn::new(&arn),
+        )
+        .await
+        .expect("waits");
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -17,7 +17,7 @@ pub use deadline::EndAfterPages;
 pub use memory_store::MemoryJobStore;
 pub use recording_notifier::RecordingNotifier;
 pub use scripted_source::ScriptedSource;
-pub use workflows::{MemoryWaits, MemoryWorkflows, Told};
+pub use workflows::{CrashAfterCallback, MemoryWaits, MemoryWorkflows, Told};
 
 /// The settings tests start from: us-east-1 and the configuration's defaults, alerts off (alert
 /// tests turn them on with their own thresholds; the others run over jobs whose submit times

@@ -216,3 +216,70 @@ impl WaitStore for MemoryWaits {
         }
     }
 }
+
+/// Any `WaitStore` whose next `n` deletes fail as if the run crashed right after its callback
+/// (the wait stays, leased): the end-to-end crash test's tool.
+#[derive(Debug)]
+pub struct CrashAfterCallback<W> {
+    pub inner: W,
+    crashes_left: AtomicU64,
+}
+
+impl<W> CrashAfterCallback<W> {
+    pub fn new(inner: W, crashes: u64) -> Self {
+        Self {
+            inner,
+            crashes_left: AtomicU64::new(crashes),
+        }
+    }
+}
+
+impl<W: WaitStore> WaitStore for CrashAfterCallback<W> {
+    fn add(&self, wait: &Wait) -> impl std::future::Future<Output = Result<Write, Error>> + Send {
+        self.inner.add(wait)
+    }
+
+    fn waits_of(&self, family: JobKind) -> impl Stream<Item = Page<Wait>> + Send + '_ {
+        self.inner.waits_of(family)
+    }
+
+    fn waits_on(
+        &self,
+        family: JobKind,
+        arn: &JobArn,
+    ) -> impl std::future::Future<Output = Result<Vec<Wait>, Error>> + Send {
+        self.inner.waits_on(family, arn)
+    }
+
+    fn claim(
+        &self,
+        wait: &Wait,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> impl std::future::Future<Output = Result<Write, Error>> + Send {
+        self.inner.claim(wait, lease, now)
+    }
+
+    async fn remove(&self, wait: &Wait, owner: Option<&RunId>) -> Result<Write, Error> {
+        let crash = self
+            .crashes_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if crash {
+            return Err(Error::Store {
+                operation: "DeleteItem",
+                retryable: true,
+                source: "injected crash after the callback".into(),
+            });
+        }
+        self.inner.remove(wait, owner).await
+    }
+
+    fn release(
+        &self,
+        wait: &Wait,
+        owner: &RunId,
+    ) -> impl std::future::Future<Output = Result<Write, Error>> + Send {
+        self.inner.release(wait, owner)
+    }
+}

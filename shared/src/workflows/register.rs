@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::ports::{Answer, WaitStore, Workflows};
 use super::request::{parse_request, Invalid, WaitRequest};
 use super::resume::{Resumed, Resumer};
-use super::verdict::{decide, fail, Step, INVALID_REQUEST, NOT_FOUND};
+use super::verdict::{cut, decide, Step, INVALID_REQUEST, MAX_CAUSE, MAX_ERROR, NOT_FOUND};
 use super::wait::Wait;
 use crate::domain::{plan, JobArn, JobKind, JobRecord, ObservedJob, PlanContext, RunId};
 use crate::error::Error;
@@ -253,9 +253,8 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
         let Some(token) = invalid.token.as_deref() else {
             return Ok(Registered::Refused(invalid.reason));
         };
-        let super::verdict::Verdict::Fail { error, cause } = fail(error, &invalid.reason) else {
-            return Ok(Registered::Refused(invalid.reason));
-        };
+        // Within the API's limits (the reason quotes the message's own values).
+        let (error, cause) = (cut(error, MAX_ERROR), cut(&invalid.reason, MAX_CAUSE));
         self.resumer.workflows.fail(token, &error, &cause).await?;
         Ok(Registered::Refused(invalid.reason))
     }

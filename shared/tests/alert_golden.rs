@@ -1,11 +1,11 @@
-//! Golden tests of the alert emails, one per alert kind (and both forms of `stalled`). The
-//! expected texts are reviewable files in `tests/golden/alert-*.txt`; regenerate them with
-//! `UPDATE_GOLDEN=1 cargo test`.
+//! Golden tests of the alert emails, one per alert kind (and both forms of `stalled`), and of the
+//! alert digest. The expected texts are reviewable files in `tests/golden/alert-*.txt` and
+//! `tests/golden/digest-alerts-*.txt`; regenerate them with `UPDATE_GOLDEN=1 cargo test`.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jobwatch::domain::{
-    measure, AlertInputs, AlertKind, AlertSettings, JobArn, JobKind, JobRecord, JobStatus, Notice,
-    Presentation, RecordCounts, Tags,
+    measure, AlertDigest, AlertInputs, AlertKind, AlertSettings, AttributeValue, JobArn, JobKind,
+    JobRecord, JobStatus, Notice, Presentation, RecordCounts, Tags,
 };
 
 fn submitted() -> DateTime<Utc> {
@@ -143,4 +143,102 @@ fn alert_emails_match_the_reviewed_golden_files() {
         );
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// A batch job like `job`'s, the `n`th of a run, named `name`.
+fn batch(n: usize, name: &str, status: &str, processed: Option<i64>) -> JobRecord {
+    let mut record = job(JobKind::BatchInference, status, processed);
+    let id = format!("k2x9q1w7m3p{n}");
+    record.pk = JobArn::new(format!(
+        "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/{id}"
+    ));
+    record.name = Some(name.to_owned());
+    record
+}
+
+#[test]
+fn an_alert_digest_counts_by_kind_then_lists_jobs_by_kind_most_urgent_first() {
+    // given six alerts of one run in a `prod` account: expiring, stuck and stalled jobs
+    let prod = Presentation {
+        account_name: Some("prod".into()),
+        ..Default::default()
+    };
+    let settings = AlertSettings::default();
+    let cases = [
+        (
+            "nightly-summaries-2026-11-23",
+            "InProgress",
+            Some(31_250),
+            AlertKind::Expiring,
+            19 * 60 + 5,
+        ),
+        (
+            "weekly-embeddings",
+            "InProgress",
+            Some(2_400),
+            AlertKind::Expiring,
+            25 * 60,
+        ),
+        (
+            "claims-triage-eu",
+            "InProgress",
+            Some(47_100),
+            AlertKind::Expiring,
+            18 * 60 + 40,
+        ),
+        (
+            "held-behind-quota",
+            "Scheduled",
+            None,
+            AlertKind::Stuck,
+            6 * 60 + 12,
+        ),
+        (
+            "backfill-2025",
+            "Submitted",
+            None,
+            AlertKind::Stuck,
+            9 * 60 + 3,
+        ),
+        (
+            "support-transcripts",
+            "InProgress",
+            Some(31_250),
+            AlertKind::Stalled,
+            340 + 135,
+        ),
+    ];
+    let notices: Vec<Notice> = cases
+        .iter()
+        .enumerate()
+        .map(|(n, (name, status, processed, kind, after))| {
+            let record = batch(n, name, status, *processed);
+            let inputs = AlertInputs {
+                now: submitted() + Duration::minutes(*after),
+                settings: &settings,
+                fresh_counts: Some(&record.counts),
+                median: None,
+            };
+            let alert = measure(*kind, &record, &inputs).expect("the measure applies");
+            Notice::alert(&record, &alert, &prod, &Tags::new())
+        })
+        .collect();
+
+    // when
+    let digest = AlertDigest::build(JobKind::BatchInference, &notices.iter().collect::<Vec<_>>());
+
+    // then
+    let text = format!("Subject: {}\n\n{}\n", digest.subject, digest.text);
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/digest-alerts-batch-inference.txt");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&file, &text).unwrap();
+    }
+    let expected =
+        std::fs::read_to_string(&file).unwrap_or_else(|_| panic!("missing {}", file.display()));
+    assert_eq!(text, expected, "{}", file.display());
+    assert_eq!(digest.jobs, 6);
+    assert!(digest
+        .attributes
+        .contains(&("type".to_owned(), AttributeValue::One("alert".to_owned()))));
 }

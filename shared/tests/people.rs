@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use jobwatch::domain::{JobArn, JobKind, Presentation};
+use jobwatch::domain::{AlertSettings, AttributeValue, JobArn, JobKind, Presentation};
 use jobwatch::testing::{MemoryJobStore, RecordingNotifier, ScriptedSource};
 use jobwatch::{PollSettings, Poller};
 
@@ -169,4 +169,85 @@ async fn tags_named_in_notify_tags_travel_with_the_notice_and_unreadable_tags_ne
         .attributes
         .iter()
         .any(|(k, v)| k == "tag.team" && (v == "search" || v == "ads")));
+}
+
+impl World {
+    /// `n` invocations running since an hour before `t0`, recorded by a first run (which never
+    /// alerts); a run two hours later finds them all `stalled` (running past 2 hours).
+    async fn running(&self, n: usize, prefix: &str) -> Vec<JobArn> {
+        (0..n)
+            .map(|i| {
+                let submitted = t0() - Duration::hours(1);
+                let id = format!("{prefix}{i:08}");
+                self.bedrock.job(&id, "InProgress", submitted).arn
+            })
+            .collect()
+    }
+
+    async fn run_alerting(&self, minutes: i64, id: &str) -> jobwatch::RunSummary {
+        Poller::new(
+            self.bedrock.clone(),
+            self.table.clone(),
+            self.topics.clone(),
+            PollSettings {
+                // No `overdue`: the finished jobs would teach it a median the running ones pass.
+                alerts: AlertSettings {
+                    overdue_min_history: usize::MAX,
+                    ..AlertSettings::default()
+                },
+                ..settings(self.threshold)
+            },
+        )
+        .run(t0() + Duration::minutes(minutes), id)
+        .await
+        .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn above_the_threshold_alerts_and_finished_jobs_reach_people_as_two_digests() {
+    // given 300 invocations that will run too long and 50 that finish, a threshold of 10
+    let world = World::new(Some(10));
+    world.running(300, "run").await;
+    world.finish(50).await;
+
+    // when a run finds the 300 stalled and the 50 finished
+    let summary = world.run_alerting(3 * 60, "run-1").await;
+
+    // then machines get a document each, people two messages: the alerts' digest first
+    assert_eq!((summary.alerts_sent, summary.notifications_sent), (300, 50));
+    assert_eq!((summary.people_messages_sent, summary.digests_sent), (2, 2));
+    assert_eq!(world.topics.published().len(), 350);
+    let people = world.topics.people();
+    assert_eq!(people.iter().map(|m| m.jobs).collect::<Vec<_>>(), [300, 50]);
+    assert_eq!(
+        people[0].subject,
+        "[Bedrock] 300 stalled: 300 async invocations need attention (prod)"
+    );
+    let kind = |m: &jobwatch::domain::PeopleMessage| {
+        m.attributes
+            .iter()
+            .find(|(k, _)| k == "type")
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(kind(&people[0]), Some(AttributeValue::One("alert".into())));
+    assert_eq!(kind(&people[1]), None, "the jobs' digest is no alert");
+    // and nobody is told again
+    let again = world.run_alerting(3 * 60 + 5, "run-2").await;
+    assert_eq!((again.alerts_sent, again.people_messages_sent), (0, 0));
+}
+
+#[tokio::test]
+async fn at_or_below_the_threshold_each_alert_is_its_own_email() {
+    // given three invocations that will run too long, a threshold of 3
+    let world = World::new(Some(3));
+    world.running(3, "run").await;
+    world.run(0, "baseline").await;
+
+    // when a run finds them stalled
+    let summary = world.run_alerting(3 * 60, "run-1").await;
+
+    // then three emails, no digest
+    assert_eq!((summary.people_messages_sent, summary.digests_sent), (3, 0));
+    assert!(world.topics.people().iter().all(|m| m.jobs == 1));
 }

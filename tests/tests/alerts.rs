@@ -7,6 +7,7 @@ use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::sns::SnsNotifier;
 use jobwatch::domain::{AlertKind, AlertSettings};
 use jobwatch::{PollSettings, Poller, RunSummary};
+use serde_json::json;
 use testkit::{Notification, Stack};
 
 /// The defaults (README "Early warnings"): stuck after 6 h in a waiting status, stalled after
@@ -208,4 +209,73 @@ async fn a_failed_alert_publish_is_retried_next_run_and_sent_once() {
     assert_eq!(retried.alerts_sent, 1);
     assert_eq!(said(&stack.notifications().await), ["alert:stuck"]);
     assert_eq!(stack.record(&arn).await.unwrap().pending_alert, None);
+}
+
+#[tokio::test]
+async fn three_hundred_alerts_in_one_run_reach_people_as_one_digest_and_machines_one_document_each()
+{
+    // given 300 batch jobs running (a 24-hour timeout), a people topic whose subscriber takes
+    // alerts only, and a digest threshold of 20
+    let stack = Stack::start().await;
+    let people_topic = stack.create_topic("people").await;
+    let alerts_only = Some(json!({"type": ["alert"]}));
+    let people_queue = stack.subscribe_queue(&people_topic, alerts_only).await;
+    let seed = json!({"kind": "batch-inference", "count": 300, "statuses": {"InProgress": 1},
+        "spreadHours": 1, "newestHoursAgo": 0, "namePrefix": "backlog"});
+    stack.control("seed", seed).await;
+    let poller = Poller::new(
+        BatchInferenceSource::new(stack.bedrock.clone()),
+        stack.store(),
+        stack.notifier().with_people_topic(&people_topic),
+        PollSettings {
+            digest_threshold: Some(20),
+            ..alerting(&stack)
+        },
+    );
+    let start = Utc::now();
+    let deployed = poller.run(start, "deployed").await.unwrap();
+    assert_eq!(
+        deployed.alerts_sent, 0,
+        "a first run records running jobs silently"
+    );
+
+    // when the next run comes 20 hours on: every job is within 6 hours of its expiration
+    let next = poller
+        .run(start + Duration::hours(20), "next")
+        .await
+        .unwrap();
+
+    // then machines have one `expiring` document per job, people one digest of them all
+    assert_eq!(
+        (
+            next.alerts_sent,
+            next.people_messages_sent,
+            next.digests_sent
+        ),
+        (300, 1, 1)
+    );
+    let documents = stack.notifications().await;
+    assert_eq!(documents.len(), 300);
+    assert!(said(&documents).iter().all(|s| s == "alert:expiring"));
+    let jobs: std::collections::BTreeSet<&str> = documents.iter().map(|d| d.arn()).collect();
+    assert_eq!(jobs.len(), 300);
+    let digests = stack.envelopes(&people_queue).await;
+    assert_eq!(
+        digests.len(),
+        1,
+        "one email, through a `type=alert` filter policy"
+    );
+    let subject = digests[0]["Subject"].as_str().unwrap();
+    assert!(
+        subject.starts_with("[Bedrock] 300 expiring: 300 batch inference jobs need attention"),
+        "{subject}"
+    );
+    let text = digests[0]["Message"].as_str().unwrap();
+    let lines = text.lines().filter(|l| l.starts_with("expiring  backlog-"));
+    assert_eq!(lines.count(), 300, "{text}");
+    assert_eq!(digests[0]["MessageAttributes"]["type"]["Value"], "alert");
+    // and the run after tells nobody again
+    let after = poller.run(start + Duration::hours(20) + Duration::minutes(5), "after");
+    let after = after.await.unwrap();
+    assert_eq!((after.alerts_sent, after.people_messages_sent), (0, 0));
 }

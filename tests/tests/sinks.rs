@@ -1,7 +1,7 @@
 //! The three sinks end to end on moto + the emulator: the notification topic (JSON and email),
 //! the chat topic (Amazon Q Developer custom notifications, checked against the schema the
-//! repository keeps) and an EventBridge bus whose rule feeds an SQS queue. Each sink gets each
-//! notice once; a sink that fails is retried alone.
+//! repository keeps), an EventBridge bus whose rule feeds an SQS queue, and a people topic. Each
+//! sink gets each notice once; a sink that fails is retried alone and delays only itself.
 
 use chrono::Utc;
 use jobwatch::adapters::batch::BatchInferenceSource;
@@ -163,6 +163,70 @@ async fn a_bus_failing_for_two_runs_gets_the_event_once_afterwards_and_sns_is_no
     assert_eq!(events(&sinks.stack, &bus.queue_url).await.len(), 1);
     assert_eq!(sinks.stack.notifications().await.len(), 1);
     assert_eq!(sinks.chat_messages().await.len(), 1);
+    let record = sinks.stack.record(&arn).await.unwrap();
+    assert_eq!((record.pending_status, record.delivered), (None, None));
+}
+
+#[tokio::test]
+async fn with_the_bus_missing_people_are_emailed_in_the_same_run_and_the_bus_gets_it_once_later() {
+    // given a bus that does not exist yet and a people topic with an email-like subscriber
+    let bus_name = testkit::unique("missing-bus");
+    let (stack, chat_queue, notifier) = Sinks::start(&bus_name).await;
+    let people_topic = stack.create_topic("people").await;
+    let people_queue = stack.subscribe_queue(&people_topic, None).await;
+    let poller = Poller::new(
+        BatchInferenceSource::new(stack.bedrock.clone()),
+        stack.store(),
+        notifier.with_people_topic(&people_topic),
+        stack.settings(),
+    );
+    let sinks = Sinks {
+        stack,
+        chat_queue,
+        poller,
+    };
+    let arn = sinks.complete_hostile_job().await;
+
+    // when a run goes with the bus missing
+    let first = sinks.poller.run(Utc::now(), "run-1").await.unwrap();
+
+    // then people have their email from that run; the notice waits for the bus alone
+    let counted = |s: &jobwatch::RunSummary| {
+        (
+            s.notifications_sent,
+            s.notifications_pending,
+            s.people_messages_sent,
+        )
+    };
+    assert_eq!(counted(&first), (0, 1, 1));
+    let emails = sinks.stack.envelopes(&people_queue).await;
+    assert_eq!(emails.len(), 1);
+    assert!(emails[0]["Subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("[Bedrock] Completed: batch inference"));
+    let record = sinks.stack.record(&arn).await.unwrap();
+    let delivered = record.delivered.expect("the delivered sinks are recorded");
+    assert_eq!(
+        delivered.sinks,
+        [Sink::Topic, Sink::Chat, Sink::People].into()
+    );
+
+    // when the bus exists and two more runs go
+    let bus = sinks.stack.bus_to_queue(&bus_name).await;
+    let second = sinks.poller.run(Utc::now(), "run-2").await.unwrap();
+    let third = sinks.poller.run(Utc::now(), "run-3").await.unwrap();
+
+    // then the bus got the event once, and the topic, chat and people never again
+    assert_eq!(counted(&second), (1, 0, 0));
+    assert_eq!(second.sns_calls, 1, "only the bus was called");
+    assert_eq!(counted(&third), (0, 0, 0));
+    let on_bus = events(&sinks.stack, &bus.queue_url).await;
+    assert_eq!(on_bus.len(), 1);
+    assert_eq!(on_bus[0]["detail"]["jobArn"], arn.as_str());
+    assert_eq!(sinks.stack.notifications().await.len(), 1);
+    assert_eq!(sinks.chat_messages().await.len(), 1);
+    assert!(sinks.stack.envelopes(&people_queue).await.is_empty());
     let record = sinks.stack.record(&arn).await.unwrap();
     assert_eq!((record.pending_status, record.delivered), (None, None));
 }

@@ -186,7 +186,7 @@ pub(super) fn attributes(
 }
 
 /// Message attributes SQS accepts with raw delivery.
-const MAX_ATTRIBUTES: usize = 10;
+pub(super) const MAX_ATTRIBUTES: usize = 10;
 
 pub(super) fn truncate(message: Option<&str>, max: usize) -> (Option<String>, bool) {
     match message {

@@ -1,8 +1,10 @@
-//! Delivering the notices a run holds to every sink (topic, chat topic, event bus), each at
-//! least once and deduplicated on its own: a sink that already has a notice (recorded on the
-//! item by an earlier, partly failed run) is skipped; a notice that some sink refused goes back
-//! with the sinks that have it, and the next run delivers it only to the rest. Each sink gets
-//! the whole batch in one call of the notifier, which batches and publishes concurrently.
+//! Delivering the notices a run holds to every sink (topic, chat topic, event bus, and people
+//! at the run's end), each at least once and deduplicated on its own: a sink that already has a
+//! notice (recorded on the item by an earlier, partly failed run) is skipped; a notice that some
+//! sink refused goes back with the sinks that have it, and the next run delivers it only to the
+//! rest. Each sink stands alone: one that is down delays only itself (people are told even when
+//! the bus refused the notice). Each machine sink gets the whole batch in one call of the
+//! notifier, which batches and publishes concurrently.
 
 use std::collections::BTreeSet;
 
@@ -132,8 +134,8 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             .collect()
     }
 
-    /// A notice every sink has is sent (people still to be told, if they have a topic); one
-    /// that a sink refused goes back with what was delivered.
+    /// A notice people still have to be told of waits in the outbox for the run's end, whatever
+    /// the machine sinks did; any other is concluded now.
     async fn delivered(
         &self,
         one: Outgoing,
@@ -147,9 +149,34 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             delivered,
             failed,
         } = one;
-        if failed || !sinks.iter().all(|s| delivered.contains(s)) {
+        let machines_done = !failed && sinks.iter().all(|s| delivered.contains(s));
+        if self.notifier.has_people_audience() && !delivered.contains(&Sink::People) {
+            run.outbox.push(Told {
+                held,
+                notice,
+                delivered,
+                machines_done,
+            });
+            return;
+        }
+        self.conclude(&held, &notice, delivered, machines_done, run, report)
+            .await;
+    }
+
+    /// Marks a notice every sink has as sent, counting it once (in the run that completes it);
+    /// gives any other back with the sinks that have it, pending for the next run.
+    pub(super) async fn conclude(
+        &self,
+        held: &Held,
+        notice: &Notice,
+        delivered: BTreeSet<Sink>,
+        complete: bool,
+        run: &RunContext<'_>,
+        report: &mut Settled,
+    ) {
+        if !complete {
             report.notifications_pending += 1;
-            self.give_back(&held, delivered, run, report).await;
+            self.give_back(held, delivered, run, report).await;
             return;
         }
         match held.due {
@@ -160,14 +187,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             Due::Alert(_) => report.alerts_sent += 1,
         }
         tracing::info!(job_arn = %held.record.pk, status = %held.record.status, dedup_key = notice.dedup_key, "notified");
-        match self.notifier.has_people_audience() {
-            true => run.outbox.push(Told {
-                held,
-                notice,
-                delivered,
-            }),
-            false => self.mark_sent(&held, run, &mut report.failures).await,
-        }
+        self.mark_sent(held, run, &mut report.failures).await;
     }
 
     /// Gives the lease back, recording the sinks that have the notice (when any do).

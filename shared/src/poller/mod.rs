@@ -57,7 +57,8 @@ pub struct PollSettings {
     /// `ACCOUNT_NAME`, `EMAIL_DETAIL`, `NOTIFY_TAGS`: how notices read.
     pub presentation: Presentation,
     /// `DIGEST_THRESHOLD` for this family: with a people audience, a run that notifies more
-    /// jobs than this sends people one digest instead (`None`: never).
+    /// finished jobs than this sends people one digest of them instead, and one that has more
+    /// alerts than this one alert digest (counted apart; `None`: never).
     pub digest_threshold: Option<usize>,
 }
 

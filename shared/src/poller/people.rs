@@ -1,9 +1,11 @@
-//! Telling people: at the end of a run, the notices already published to machines go to the
-//! people audience (a second topic), one email per job, or one digest when more jobs finished
-//! in the run than the family's threshold. A notice is marked sent only after people got it, so
-//! a failed people publish leaves it pending, with the sinks that already have it recorded: the
-//! next run tells only people (machines get no duplicate), and no job is ever in two digests
-//! that both went out.
+//! Telling people: at the end of a run, the notices the run holds go to the people audience (a
+//! second topic), one email per job, or one digest when more jobs finished in the run than the
+//! family's threshold; alerts likewise, in a digest of their own. People are told whether or
+//! not every machine sink took the notice (a sink that is down delays only itself). A notice is
+//! marked sent only once every sink has it: a failed people publish leaves it pending with the
+//! sinks that have it recorded, and so does a machine sink that refused it after people were
+//! told (`People` recorded). The next run delivers only to the sinks missing, so no sink gets a
+//! duplicate and no job is ever in two digests that both went out.
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -11,18 +13,20 @@ use std::sync::Mutex;
 use futures::{stream, StreamExt};
 
 use super::settle::{Held, RunContext};
-use super::summary::{Failures, Settled};
+use super::summary::Settled;
 use super::Poller;
-use crate::domain::{Digest, Due, EmailDetail, Notice, PeopleMessage, Sink};
+use crate::domain::{AlertDigest, Digest, Due, EmailDetail, Notice, PeopleMessage, Sink};
 use crate::error::Error;
 use crate::ports::{JobSource, JobStore, Notifier};
 
-/// A notice published to machines, that people still have to be told of.
+/// A notice people still have to be told of.
 pub(super) struct Told {
     pub held: Held,
     pub notice: Notice,
-    /// The sinks that have it (all of the notifier's).
+    /// The machine sinks that have it.
     pub delivered: BTreeSet<Sink>,
+    /// Every machine sink has it: once people do, it is sent.
+    pub machines_done: bool,
 }
 
 /// The run's notices for people, collected across pages and chunks.
@@ -40,30 +44,61 @@ impl Outbox {
 }
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
-    /// Tells people of every notice in the outbox: a digest above the threshold, else one
-    /// message each. Runs even past the deadline (the margin is kept for this): leaving
-    /// published notices unmarked would only publish them again later.
+    /// Tells people of every notice in the outbox: alerts and finished jobs each as one digest
+    /// above the threshold (two messages at most: alerts are urgent and never wait in the jobs'
+    /// digest), else one message each. Runs even past the deadline (the margin is kept for
+    /// this): leaving delivered notices unmarked would only deliver them again later.
     pub(super) async fn tell_people(&self, outbox: &Outbox, run: &RunContext<'_>) -> Settled {
-        // Alerts are urgent and about unfinished jobs: each goes out on its own, never in a
-        // digest, and does not count towards the digest threshold.
-        let (alerts, told): (Vec<Told>, Vec<Told>) = outbox
+        let (alerts, jobs): (Vec<Told>, Vec<Told>) = outbox
             .take()
             .into_iter()
             .partition(|t| matches!(t.held.due, Due::Alert(_)));
         let mut report = Settled::default();
-        let digest = self
+        let kind = self.source.kind();
+        let alerts = self
+            .digest_above_threshold(alerts, run, &mut report, |notices| {
+                AlertDigest::build(kind, notices)
+            })
+            .await;
+        let with_messages = self.settings.presentation.email_detail == EmailDetail::Full;
+        let jobs = self
+            .digest_above_threshold(jobs, run, &mut report, |notices| {
+                Digest::build(kind, notices, with_messages)
+            })
+            .await;
+        report += self
+            .send_singles(alerts.into_iter().chain(jobs).collect(), run)
+            .await;
+        report
+    }
+
+    /// Sends `told` as one digest (`build`) when there are more than the threshold and returns
+    /// nothing left to send; else returns them all, to be sent singly.
+    async fn digest_above_threshold(
+        &self,
+        told: Vec<Told>,
+        run: &RunContext<'_>,
+        report: &mut Settled,
+        build: impl FnOnce(&[&Notice]) -> PeopleMessage,
+    ) -> Vec<Told> {
+        let above = self
             .settings
             .digest_threshold
             .is_some_and(|threshold| told.len() > threshold);
-        let singles = match digest {
-            true => {
-                self.send_digest(told, run, &mut report).await;
-                alerts
-            }
-            false => alerts.into_iter().chain(told).collect(),
-        };
-        // One message per job: a few in flight, as the notifier delivers machine documents.
-        let singles: Vec<Settled> = stream::iter(singles)
+        if !above {
+            return told;
+        }
+        let notices: Vec<&Notice> = told.iter().map(|t| &t.notice).collect();
+        let digest = build(&notices);
+        if self.send_people(told, &digest, run, report).await {
+            report.digests_sent += 1;
+        }
+        Vec::new()
+    }
+
+    /// One message per job: a few in flight, as the notifier delivers machine documents.
+    async fn send_singles(&self, singles: Vec<Told>, run: &RunContext<'_>) -> Settled {
+        stream::iter(singles)
             .map(|one| async move {
                 let mut single = Settled::default();
                 let message = PeopleMessage::single(&one.notice);
@@ -72,24 +107,15 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                 single
             })
             .buffer_unordered(self.notifier.batching().concurrency.max(1))
-            .collect()
-            .await;
-        for single in singles {
-            report += single;
-        }
-        report
+            .fold(Settled::default(), |mut all, one| async move {
+                all += one;
+                all
+            })
+            .await
     }
 
-    async fn send_digest(&self, told: Vec<Told>, run: &RunContext<'_>, report: &mut Settled) {
-        let notices: Vec<&Notice> = told.iter().map(|t| &t.notice).collect();
-        let with_messages = self.settings.presentation.email_detail == EmailDetail::Full;
-        let digest = Digest::build(self.source.kind(), &notices, with_messages);
-        if self.send_people(told, &digest, run, report).await {
-            report.digests_sent += 1;
-        }
-    }
-
-    /// Publishes `message` for the jobs in `told`; marks them sent, or gives their leases back.
+    /// Publishes `message` for the jobs in `told`, then concludes each: sent if every machine
+    /// sink has it too, else pending with the sinks that have it (people among them if told).
     async fn send_people(
         &self,
         told: Vec<Told>,
@@ -98,7 +124,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         report: &mut Settled,
     ) -> bool {
         report.publish_calls += 1;
-        match self.notifier.publish_people(message).await {
+        let told_people = match self.notifier.publish_people(message).await {
             Ok(message_id) => {
                 report.people_messages_sent += 1;
                 tracing::info!(
@@ -107,30 +133,45 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                     dedup_key = message.dedup_key,
                     "told people"
                 );
-                report.failures += self.mark_all_sent(&told, run).await;
                 true
             }
             Err(e) => {
                 report.failures.record("publish to people", &e);
-                report.notifications_pending += told.len();
-                for one in told {
-                    self.give_back(&one.held, one.delivered, run, report).await;
-                }
                 false
             }
-        }
+        };
+        *report += self.conclude_all(told, told_people, run).await;
+        told_people
     }
 
-    async fn mark_all_sent(&self, told: &[Told], run: &RunContext<'_>) -> Failures {
+    async fn conclude_all(
+        &self,
+        told: Vec<Told>,
+        told_people: bool,
+        run: &RunContext<'_>,
+    ) -> Settled {
         stream::iter(told)
             .map(|one| async move {
-                let mut failures = Failures::default();
-                self.mark_sent(&one.held, run, &mut failures).await;
-                failures
+                let mut report = Settled::default();
+                let mut delivered = one.delivered;
+                if told_people {
+                    delivered.insert(Sink::People);
+                }
+                let complete = told_people && one.machines_done;
+                self.conclude(
+                    &one.held,
+                    &one.notice,
+                    delivered,
+                    complete,
+                    run,
+                    &mut report,
+                )
+                .await;
+                report
             })
             .buffer_unordered(self.settings.get_concurrency.max(1))
-            .fold(Failures::default(), |mut all, f| async move {
-                all += f;
+            .fold(Settled::default(), |mut all, one| async move {
+                all += one;
                 all
             })
             .await

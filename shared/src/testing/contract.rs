@@ -233,7 +233,8 @@ pub async fn a_partial_delivery_is_recorded_by_the_owner_until_marked_sent<S: Jo
     let done = change(6, "Completed", Some(&open.record));
     store.save(&done).await.unwrap();
     let due = Due::Status(JobStatus::new("Completed"));
-    let delivered = Delivered::new(&due, [Sink::Topic, Sink::Chat].into());
+    // (people were told while the bus refused it: each sink stands alone)
+    let delivered = Delivered::new(&due, [Sink::Topic, Sink::Chat, Sink::People].into());
     // Then only the owner records what was delivered
     let other = RunId::new("run-b");
     assert_eq!(

@@ -585,3 +585,27 @@ fn the_aws_cli_creates_gets_lists_updates_and_deletes_the_three_resource_familie
     assert!(gone.contains("ResourceNotFoundException"), "{gone}");
     ok(e, &["delete-custom-model", "--model-identifier", &model]);
 }
+
+#[test]
+fn the_aws_cli_reads_a_region_without_the_api_as_an_unknown_operation() {
+    // given the emulator, and a region where batch inference is not offered (af-south-1 has no
+    // Bedrock; eu-west-2 has the control plane but not batch inference)
+    let emulator = spawn();
+    // when the AWS CLI lists there, and where it is offered
+    let refused = aws(
+        &emulator,
+        &["list-model-invocation-jobs", "--region", "eu-west-2"],
+    )
+    .expect_err("not offered in eu-west-2");
+    let offered = ok(
+        &emulator,
+        &["list-model-import-jobs", "--region", "eu-west-2"],
+    );
+    // then botocore parses AWS's error code, and the control plane still answers there
+    assert!(
+        refused.contains("(UnknownOperationException)")
+            && refused.contains("ListModelInvocationJobs"),
+        "{refused}"
+    );
+    assert!(offered["modelImportJobSummaries"].is_array(), "{offered}");
+}

@@ -227,6 +227,14 @@ async fn given_a_waiting_execution_when_the_job_completes_then_it_succeeds_with_
     let topic = flows.stack.notifications().await;
     assert_eq!(document, topic.last().expect("the topic's notice").body);
     assert_eq!(document["jobArn"], arn.as_str());
+    let errors: Vec<String> = testkit::schema()
+        .iter_errors(&document)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the output follows schemas/notification-v1.json: {errors:?}"
+    );
     assert!(flows.poll().await.is_empty(), "nothing left to resume");
 }
 

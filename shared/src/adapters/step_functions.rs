@@ -87,3 +87,42 @@ impl Workflows for StepFunctions {
         self.calls.get()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sfn::error::ErrorMetadata;
+    use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessError;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+
+    fn refused(code: &str) -> Result<(), SdkError<SendTaskSuccessError, Response>> {
+        let error = SendTaskSuccessError::generic(ErrorMetadata::builder().code(code).build());
+        let status = StatusCode::try_from(400).expect("a status");
+        Err(SdkError::service_error(
+            error,
+            Response::new(status, SdkBody::empty()),
+        ))
+    }
+
+    #[test]
+    fn closed_tokens_are_answers_and_other_refusals_errors_retryable_or_not() {
+        for code in ["InvalidToken", "TaskTimedOut", "TaskDoesNotExist"] {
+            let answer = answered("SendTaskSuccess", refused(code)).expect("an answer");
+            assert_eq!(answer, Answer::Closed(code.into()));
+        }
+        let throttled =
+            answered("SendTaskSuccess", refused("ThrottlingException")).expect_err("an error");
+        assert!(throttled.is_retryable() && throttled.is_throttling());
+        let rejected = answered("SendTaskSuccess", refused("InvalidOutput")).expect_err("an error");
+        assert!(!rejected.is_retryable());
+        assert_eq!(
+            answered(
+                "SendTaskSuccess",
+                Ok::<_, SdkError<SendTaskSuccessError, Response>>(())
+            )
+            .ok(),
+            Some(Answer::Accepted)
+        );
+    }
+}

@@ -96,32 +96,33 @@ mod tests {
     use aws_smithy_runtime_api::http::{Response, StatusCode};
     use aws_smithy_types::body::SdkBody;
 
-    fn refused(code: &str) -> Result<(), SdkError<SendTaskSuccessError, Response>> {
+    type Refusal = SdkError<SendTaskSuccessError, Response>;
+
+    fn refused(code: &str) -> Result<(), Box<Refusal>> {
         let error = SendTaskSuccessError::generic(ErrorMetadata::builder().code(code).build());
         let status = StatusCode::try_from(400).expect("a status");
-        Err(SdkError::service_error(
-            error,
-            Response::new(status, SdkBody::empty()),
-        ))
+        let response = Response::new(status, SdkBody::empty());
+        Err(Box::new(SdkError::service_error(error, response)))
     }
 
     #[test]
     fn closed_tokens_are_answers_and_other_refusals_errors_retryable_or_not() {
         for code in ["InvalidToken", "TaskTimedOut", "TaskDoesNotExist"] {
-            let answer = answered("SendTaskSuccess", refused(code)).expect("an answer");
+            let answer =
+                answered("SendTaskSuccess", refused(code).map_err(|e| *e)).expect("an answer");
             assert_eq!(answer, Answer::Closed(code.into()));
         }
-        let throttled =
-            answered("SendTaskSuccess", refused("ThrottlingException")).expect_err("an error");
+        let throttled = answered(
+            "SendTaskSuccess",
+            refused("ThrottlingException").map_err(|e| *e),
+        )
+        .expect_err("an error");
         assert!(throttled.is_retryable() && throttled.is_throttling());
-        let rejected = answered("SendTaskSuccess", refused("InvalidOutput")).expect_err("an error");
+        let rejected = answered("SendTaskSuccess", refused("InvalidOutput").map_err(|e| *e))
+            .expect_err("an error");
         assert!(!rejected.is_retryable());
         assert_eq!(
-            answered(
-                "SendTaskSuccess",
-                Ok::<_, SdkError<SendTaskSuccessError, Response>>(())
-            )
-            .ok(),
+            answered("SendTaskSuccess", Ok::<_, Refusal>(())).ok(),
             Some(Answer::Accepted)
         );
     }

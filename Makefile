@@ -1,5 +1,5 @@
 # bedrock-jobwatch: the two commands of the quick start, and a few helpers.
-.PHONY: demo test tools build lambda-build release deploy clean
+.PHONY: demo test tools build lambda-build release deploy docs clean
 
 demo: ## Installs what is missing, runs the whole system locally and shows notifications
 	scripts/demo.sh
@@ -9,6 +9,9 @@ test: tools ## Installs what is missing and runs the whole test suite (what CI r
 
 tools:
 	scripts/install-tools.sh
+
+docs: tools ## Serves the documentation site (docs/, MkDocs Material) at http://127.0.0.1:8000
+	scripts/docs.sh serve
 
 build:
 	cargo build --workspace

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 constraints=scripts/tools-constraints.txt
-tools=(aws-sam-cli cfn-lint awscli boto3 'moto[server]' cargo-lambda ziglang checkov)
+tools=(aws-sam-cli cfn-lint awscli boto3 'moto[server]' cargo-lambda ziglang checkov mkdocs-material)
 
 if [ "${1:-}" = "--freeze" ]; then
   python3 - "$constraints" "${tools[@]}" <<'PY'
@@ -54,7 +54,7 @@ import importlib.metadata as md
 import sys
 
 pins = dict(line.strip().split("==") for line in open(sys.argv[1]) if "==" in line and not line.startswith("#"))
-tools = ["aws-sam-cli", "cfn-lint", "awscli", "boto3", "moto", "cargo-lambda", "ziglang", "checkov"]
+tools = ["aws-sam-cli", "cfn-lint", "awscli", "boto3", "moto", "cargo-lambda", "ziglang", "checkov", "mkdocs-material"]
 out = []
 for t in tools:
     try:
@@ -67,7 +67,7 @@ for t in tools:
 print(", ".join(out))
 PY
 )
-for cmd in moto_server cargo-lambda sam cfn-lint checkov aws; do
+for cmd in moto_server cargo-lambda sam cfn-lint checkov aws mkdocs; do
   command -v "$cmd" >/dev/null 2>&1 || missing="${missing:+$missing, }$cmd (not on PATH)"
 done
 if [ -z "$missing" ] && [ "${FORCE_INSTALL:-0}" != 1 ]; then

@@ -196,7 +196,7 @@ impl Vars<'_> {
     }
 }
 
-/// The early-warning settings (README "Early warnings"): `ALERTS=off` turns them off.
+/// The early-warning settings (docs/notifications/early-warnings.md): `ALERTS=off` turns them off.
 impl Vars<'_> {
     fn alerts(&self) -> Result<AlertSettings, ConfigError> {
         let defaults = AlertSettings::default();
@@ -372,7 +372,7 @@ impl Vars<'_> {
     }
 }
 
-/// The scopes a poller watches (README "Regions and accounts").
+/// The scopes a poller watches (docs/deploying/organisation.md).
 impl Vars<'_> {
     fn fleet(&self) -> Result<crate::fleet::FleetSettings, ConfigError> {
         crate::fleet::FleetSettings::parse(crate::fleet::FleetVars {

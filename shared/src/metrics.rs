@@ -35,7 +35,7 @@ impl Unit {
     }
 }
 
-/// A metric the pollers emit: its name, unit and meaning (the README's metrics table).
+/// A metric the pollers emit: its name, unit and meaning (docs/operations/metrics.md, generated from this table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Metric {
     pub name: &'static str,

@@ -10,7 +10,7 @@ use jobwatch::{PollSettings, Poller, RunSummary};
 use serde_json::json;
 use testkit::{Notification, Stack};
 
-/// The defaults (README "Early warnings"): stuck after 6 h in a waiting status, stalled after
+/// The defaults (docs/notifications/early-warnings.md): stuck after 6 h in a waiting status, stalled after
 /// 2 h without progress, expiring 6 h before `jobExpirationTime`.
 fn alerting(stack: &Stack) -> PollSettings {
     PollSettings {

@@ -62,7 +62,7 @@ impl Thresholds {
     }
 }
 
-/// The alert thresholds (`ALERT_*` variables; README "Early warnings").
+/// The alert thresholds (`ALERT_*` variables; docs/notifications/early-warnings.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertSettings {
     /// `ALERTS` (default on).

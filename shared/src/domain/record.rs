@@ -1,4 +1,4 @@
-//! The stored state of one job: one DynamoDB item (see the README's table reference).
+//! The stored state of one job: one DynamoDB item (docs/configuration/table.md).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

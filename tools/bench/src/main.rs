@@ -1,6 +1,6 @@
 //! Benchmarks that print figures (never timed assertions): `cargo run --release -p bench -- poll`,
-//! `first-run`, `event-latency`, `cold-start`, `emulator`, `fleet`, `burst`. See the README's
-//! performance section.
+//! `first-run`, `event-latency`, `cold-start`, `emulator`, `fleet`, `burst`. What they measured:
+//! docs/performance.md.
 
 use std::time::{Duration, Instant};
 

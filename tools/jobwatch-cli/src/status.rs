@@ -243,7 +243,7 @@ fn render(ops: &Ops, families: &[Family], now: DateTime<Utc>) -> String {
         })
         .collect();
     if !pending.is_empty() {
-        out.push_str("\n\nPending notices (published by the next run; see README \"Runbook\")\n");
+        out.push_str("\n\nPending notices (published by the next run; see docs/operations/troubleshooting.md)\n");
         out.push_str(&table(
             &["FAMILY", "JOB", "STATUS", "LEASED UNTIL"],
             &pending,

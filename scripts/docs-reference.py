@@ -441,6 +441,10 @@ def check_permissions_prose(root, template, render, all_rendered):
             for a in sorted(named) if a.split(":")[0] not in ("cloudformation", "s3") and a not in known]
 
 
+FANOUT_METRICS = {"FailingScopes", "ScopeFailing", "ScopesPolled", "ScopesNotStarted", "WorkItemsReturned",
+                  "WorkItemsQueued", "AccountsWatched", "AccountsUnwatched"}
+
+
 def check_cost(root, template, render, all_rendered):
     """The cost table's counts are the stack's: pollers and alarms of the default rendering,
     custom metrics per family from metrics.rs, families with Bedrock events from the template."""
@@ -449,7 +453,9 @@ def check_cost(root, template, render, all_rendered):
     functions = sum(r["Type"] == "AWS::Lambda::Function" for r in rs.values())
     alarms = sum(r["Type"] == "AWS::CloudWatch::Alarm" for r in rs.values())
     metrics, _, _, _ = metrics_source(root)
-    per_family = len([m for m in metrics if m[0] != "Events"])
+    # The fan-out's metrics come from the worker, dispatcher and refresh (JobKind = the function),
+    # and the scope-health pair only while a scope fails: not in a one-account stack's bill.
+    per_family = len([m for m in metrics if m[0] != "Events" and m[0] not in FANOUT_METRICS])
     evented = sum(bool(f.get("EventTypes")) for f in template["Mappings"]["Families"].values())
     words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
     found = {

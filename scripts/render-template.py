@@ -35,6 +35,8 @@ from samtranslator.translator.transform import transform  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
+# The fan-out's functions (docs/deploying/organization.md).
+FANOUT = {"Worker", "Dispatcher", "OrganizationRefresh"}
 FAMILIES = {
     "BatchInferencePoller": "BatchInferencePollerEnabled",
     "ModelImportPoller": "ModelImportPollerEnabled",
@@ -86,6 +88,17 @@ COMBINATIONS = {
         "EventSourceAccountIds": "444444444444",
         "BatchOutputManifestS3Arn": "arn:aws:s3:::acme-batch/output/*",
         "BatchOutputKmsKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/abcd1234-12ab-34cd-56ef-1234567890ab",
+    },
+    # An organisation fanned out over workers (docs/deploying/organization.md), read through a
+    # role in the management account.
+    "organization": {
+        "OrganizationUnits": "ou-ab12-cdefgh34,r-ab12",
+        "OrganizationAccountIds": "555555555555",
+        "OrganizationExclusions": "ou-ab12-zzzzzzzz",
+        "OrganizationReadRoleArn": "arn:aws:iam::999999999999:role/bedrock-jobwatch-org-reader",
+        "Regions": "all-bedrock",
+        "MemberExternalId": "jobwatch-org-1",
+        "ChatNotifications": "on",
     },
     "chat-and-bus": {
         "ChatNotifications": "on",
@@ -323,13 +336,22 @@ def check(name, params, template, rendered):
     for k, r in roles.items():
         r["_id"] = k
     separate_policies = by_type.get("AWS::IAM::Policy", {})
-    expect(set(functions) == set(FAMILIES), f"functions {sorted(functions)}")
+    # The fan-out's functions (docs/deploying/organization.md): with an organisation, or FanOut on.
+    org = bool(res.params["OrganizationUnits"] or res.params["OrganizationAccountIds"])
+    fans = org or res.params["FanOut"] == "on"
+    fanout = {k: f for k, f in functions.items() if k in FANOUT}
+    pollers = {k: f for k, f in functions.items() if k not in FANOUT}
+    expect(set(pollers) == set(FAMILIES), f"functions {sorted(functions)}")
+    expected_fanout = ({"Worker", "Dispatcher"} if fans else set()) | ({"OrganizationRefresh"} if org else set())
+    expect(set(fanout) == expected_fanout, f"fan-out functions {sorted(fanout)}")
+    failures += check_fanout(res, by_type, fanout, roles)
 
     failures += check_workflow_waits(params, by_type)
 
     # 1: every schedule uses SchedulerRole, which may use the dead-letter queue's key
     schedules = by_type.get("AWS::Scheduler::Schedule", {})
-    expect(len(schedules) == len(FAMILIES), f"{len(schedules)} schedules")
+    expected_schedules = len(FAMILIES) + int(fans) + int(org)
+    expect(len(schedules) == expected_schedules, f"{len(schedules)} schedules")
     scheduler_roles = [
         k for k, r in roles.items()
         if "scheduler.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
@@ -346,13 +368,15 @@ def check(name, params, template, rendered):
                "SchedulerRole cannot use the queue's key")
         invoked = {getatt(r)[0] for s in statements(role) if s["Action"] == "lambda:InvokeFunction"
                    for r in listify(s["Resource"])}
-        expect(invoked == set(FAMILIES), f"SchedulerRole invokes {invoked}")
+        expect(invoked == set(FAMILIES) | (expected_fanout - {"Worker"}), f"SchedulerRole invokes {invoked}")
     for k, s in schedules.items():
         # 2: no fixed names; one group per stack
         expect("Name" not in s["Properties"], f"{k} has a fixed Name")
         expect(s["Properties"].get("GroupName") == {"Ref": "PollerSchedules"}, f"{k} not in the stack's group")
         expect(getatt(s["Properties"]["Target"]["RoleArn"]) == ("SchedulerRole", "Arn"), f"{k} role")
         fam = getatt(s["Properties"]["Target"]["Arn"])[0]
+        if fam in FANOUT:
+            continue
         on = res.params[FAMILIES[fam]] == "true"
         expect(s["Properties"]["State"] == ("ENABLED" if on else "DISABLED"), f"{k} state")
 
@@ -395,7 +419,7 @@ def check(name, params, template, rendered):
     # batch poller reads output manifests, when asked to
     families = template.get("Mappings", {}).get("Families", {})
     readers = []
-    for k, f in functions.items():
+    for k, f in pollers.items():
         entry = families.get(k.removesuffix("Poller"), {})
         env = f["Properties"].get("Environment", {}).get("Variables", {})
         expect(env.get("JOB_FAMILY") == entry.get("Name"), f"{k} JOB_FAMILY {env.get('JOB_FAMILY')}")
@@ -411,7 +435,7 @@ def check(name, params, template, rendered):
     # 19: member accounts only through the listed roles (with the external id when one is set);
     # reads of other regions of this account only when Regions asks for them
     members = [a for a in res.params["MemberRoleArns"].split(",") if a]
-    for k, f in functions.items():
+    for k, f in pollers.items():
         role_statements = list(statements(roles[getatt(f["Properties"]["Role"])[0]], separate_policies))
         assumes = [s for s in role_statements if "sts:AssumeRole" in listify(s["Action"])]
         expect(sorted(a for s in assumes for a in split(s["Resource"])) == sorted(members),
@@ -443,8 +467,8 @@ def check(name, params, template, rendered):
 
     # 14: stack tags (sam deploy --tags) reach every resource type that takes tags; these types
     # take none (schedules are tagged through their group). A new type must be placed here.
-    taggable = {"AWS::Chatbot::MicrosoftTeamsChannelConfiguration", "AWS::Chatbot::SlackChannelConfiguration", "AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::Events::EventBus", "AWS::Events::Rule", "AWS::IAM::Role",
-                "AWS::KMS::Key", "AWS::Lambda::EventSourceMapping", "AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
+    taggable = {"AWS::Lambda::EventSourceMapping", "AWS::Chatbot::MicrosoftTeamsChannelConfiguration", "AWS::Chatbot::SlackChannelConfiguration", "AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::Events::EventBus", "AWS::Events::Rule", "AWS::IAM::Role",
+                "AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
                 "AWS::SQS::Queue", "AWS::Scheduler::ScheduleGroup"}
     untaggable = {"AWS::CloudWatch::Dashboard", "AWS::Events::EventBusPolicy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::KMS::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
                   "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy",
@@ -489,7 +513,8 @@ def check(name, params, template, rendered):
         expect(("FilterPolicy" in s["Properties"]) == bool(res.params["EmailFilterPolicy"]), "filter policy")
 
     attached = {**separate_policies, **by_type.get("AWS::IAM::ManagedPolicy", {})}
-    failures += check_sinks(res, by_type, functions, roles, attached)
+    publishers = {**pollers, **{k: f for k, f in fanout.items() if k == "Worker"}}
+    failures += check_sinks(res, by_type, publishers, roles, attached)
     failures += check_account(res, template, rendered, by_type, roles)
 
     # 8: a family switched off is silent on purpose: its silence alarm does not count no data
@@ -559,7 +584,8 @@ def check_workflow_waits(params, by_type):
     failures = []
     on = params.get("WorkflowWaits") == "on"
     function = by_type.get("AWS::Lambda::Function", {}).get("WorkflowRegister")
-    mappings = by_type.get("AWS::Lambda::EventSourceMapping", {})
+    mappings = {k: m for k, m in by_type.get("AWS::Lambda::EventSourceMapping", {}).items()
+                if m["Properties"].get("FunctionName") == {"Ref": "WorkflowRegister"}}
     queue = by_type.get("AWS::SQS::Queue", {}).get("WorkflowRegisterQueue")
     if not on:
         if function or mappings or queue:
@@ -630,6 +656,52 @@ def check_account(res, template, rendered, by_type, roles):
     return failures
 
 
+def check_fanout(res, by_type, fanout, roles):
+    """The fan-out: the worker consumes the queue through an event source mapping that reports
+    batch item failures and caps its concurrency; the queue outlives 6 worker timeouts, redrives
+    to a dead-letter queue and is encrypted; every role is on the pollers' path; the worker may
+    assume only the member roles."""
+    failures = []
+
+    def expect(ok, what):
+        if not ok:
+            failures.append(what)
+
+    path = {"Fn::Sub": "/bedrock-jobwatch/${AWS::StackName}/"}
+    for k, f in fanout.items():
+        role = roles[getatt(f["Properties"]["Role"])[0]]
+        expect(role["Properties"].get("Path") == path, f"{k}: role path {role['Properties'].get('Path')}")
+    worker = fanout.get("Worker")
+    if not worker:
+        return failures
+    mappings = by_type.get("AWS::Lambda::EventSourceMapping", {})
+    expect(len(mappings) == 1, f"{len(mappings)} event source mappings")
+    queues = by_type.get("AWS::SQS::Queue", {})
+    for m in mappings.values():
+        p = m["Properties"]
+        expect(p.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], f"response types {p.get('FunctionResponseTypes')}")
+        concurrency = str(p.get("ScalingConfig", {}).get("MaximumConcurrency"))
+        expect(concurrency == str(res.params["WorkerConcurrency"]), f"scaling {p.get('ScalingConfig')}")
+        expect(getatt(p["EventSourceArn"]) == ("WorkQueue", "Arn"), "the worker's source")
+    queue = queues.get("WorkQueue", {}).get("Properties", {})
+    timeout = worker["Properties"]["Timeout"]
+    expect(queue.get("VisibilityTimeout", 0) >= 6 * timeout, f"visibility {queue.get('VisibilityTimeout')} < 6 x {timeout}")
+    expect(queue.get("RedrivePolicy", {}).get("maxReceiveCount", 0) >= 1, "work queue redrive")
+    expect(all("KmsMasterKeyId" in q["Properties"] for k, q in queues.items()), "queues encrypted")
+    role = roles[getatt(worker["Properties"]["Role"])[0]]
+    sts = [s for s in statements(role) if "sts:AssumeRole" in listify(s["Action"])]
+    consume = [s for s in statements(role) if "sqs:ReceiveMessage" in listify(s["Action"])]
+    expect(len(consume) == 1 and sorted(listify(consume[0]["Action"])) == sorted(
+        ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]),
+        "the worker consumes its queue with the four actions only")
+    org = bool(res.params["OrganizationUnits"] or res.params["OrganizationAccountIds"])
+    # Any account's role of that name (on the member trust's side, only this stack's roles).
+    wanted = ["arn:${AWS::Partition}:iam::*:role/${ReaderRoleName}"] if org else sorted(a for a in res.params["MemberRoleArns"].split(",") if a)
+    granted = sorted(r["Fn::Sub"] if isinstance(r, dict) and "Fn::Sub" in r else r for s in sts for r in split(s["Resource"]))
+    expect(granted == wanted, f"the worker may assume {granted}, wanted {wanted}")
+    return failures
+
+
 def check_role_path(by_type, roles):
     """Every function's role is on the stack's path; the topics let only that path (and the
     operators' role) publish; the member role trusts only that path, for any stack name."""
@@ -665,6 +737,32 @@ def check_role_path(by_type, roles):
         expect(fnmatch.fnmatchcase(ours, pattern), f"member trust refuses the pollers ({pattern})")
         for stranger in strangers:
             expect(not fnmatch.fnmatchcase(stranger, pattern), f"member trust admits {stranger}")
+    return failures
+    mappings = by_type.get("AWS::Lambda::EventSourceMapping", {})
+    expect(len(mappings) == 1, f"{len(mappings)} event source mappings")
+    queues = by_type.get("AWS::SQS::Queue", {})
+    for m in mappings.values():
+        p = m["Properties"]
+        expect(p.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], f"response types {p.get('FunctionResponseTypes')}")
+        concurrency = str(p.get("ScalingConfig", {}).get("MaximumConcurrency"))
+        expect(concurrency == str(res.params["WorkerConcurrency"]), f"scaling {p.get('ScalingConfig')}")
+        expect(getatt(p["EventSourceArn"]) == ("WorkQueue", "Arn"), "the worker's source")
+    queue = queues.get("WorkQueue", {}).get("Properties", {})
+    timeout = worker["Properties"]["Timeout"]
+    expect(queue.get("VisibilityTimeout", 0) >= 6 * timeout, f"visibility {queue.get('VisibilityTimeout')} < 6 x {timeout}")
+    expect(queue.get("RedrivePolicy", {}).get("maxReceiveCount", 0) >= 1, "work queue redrive")
+    expect(all("KmsMasterKeyId" in q["Properties"] for k, q in queues.items()), "queues encrypted")
+    role = roles[getatt(worker["Properties"]["Role"])[0]]
+    sts = [s for s in statements(role) if "sts:AssumeRole" in listify(s["Action"])]
+    consume = [s for s in statements(role) if "sqs:ReceiveMessage" in listify(s["Action"])]
+    expect(len(consume) == 1 and sorted(listify(consume[0]["Action"])) == sorted(
+        ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]),
+        "the worker consumes its queue with the four actions only")
+    org = bool(res.params["OrganizationUnits"] or res.params["OrganizationAccountIds"])
+    # Any account's role of that name (on the member trust's side, only this stack's roles).
+    wanted = ["arn:${AWS::Partition}:iam::*:role/${ReaderRoleName}"] if org else sorted(a for a in res.params["MemberRoleArns"].split(",") if a)
+    granted = sorted(r["Fn::Sub"] if isinstance(r, dict) and "Fn::Sub" in r else r for s in sts for r in split(s["Resource"]))
+    expect(granted == wanted, f"the worker may assume {granted}, wanted {wanted}")
     return failures
 
 

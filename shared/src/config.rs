@@ -44,6 +44,31 @@ pub struct Config {
     pub poll: PollSettings,
     /// `REGIONS`, `ACCOUNTS`, `ACCOUNT_EXTERNAL_ID`, `SCOPE_CONCURRENCY`: the scopes it polls.
     pub fleet: crate::fleet::FleetSettings,
+    /// The organisation, the fan-out and the scopes' schedule (each field names its variable).
+    pub fanout: FanOut,
+}
+
+/// The organisation, the fan-out over workers, and the scopes' schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FanOut {
+    /// `MODE`: `poll` (default), `dispatch`, `work`, `org-refresh`.
+    pub mode: crate::work::Mode,
+    /// `ORG_UNITS`, `ORG_ACCOUNTS`, `ORG_EXCLUDE`, `READER_ROLE_NAME`: `None` without an
+    /// organisation (`ACCOUNTS` as before).
+    pub org: Option<crate::org::OrgSelection>,
+    /// `ORG_ROLE_ARN`: a read-only role in the management account, when the central account is
+    /// neither it nor a delegated administrator.
+    pub org_role_arn: Option<String>,
+    /// `WORK_QUEUE_URL`: where the dispatcher queues work items.
+    pub queue_url: Option<String>,
+    /// `WORK_FAMILIES` (default: every family): what a worker polls in each account.
+    pub families: Vec<JobKind>,
+    /// `POLL_PERIOD_MINUTES` (default 5): the schedule's period (backoff, once per period).
+    pub period: Duration,
+    /// `SCOPE_ALARM_AFTER` (default 3): periods in a row a scope fails before it is named.
+    pub alarm_after: u32,
+    /// `DISPATCH_CAPACITY` (default 100000): most work items queued per period.
+    pub capacity: usize,
 }
 
 /// `DIGEST_THRESHOLD`: `10` for every family, or per family, e.g. `async-invoke=5,default=20`.
@@ -101,6 +126,10 @@ impl Config {
             presentation: vars.presentation()?,
             // Per family: set by the function for its own family (`DigestThresholds::for_kind`).
             digest_threshold: None,
+            quiet_refresh: match vars.number("QUIET_REFRESH_HOURS", 0, 0, 24 * 14)? {
+                0 => None,
+                hours => Some(Duration::hours(hours)),
+            },
         };
         Ok(Self {
             table: vars.required("JOBS_TABLE")?,
@@ -118,6 +147,7 @@ impl Config {
             publish_concurrency: vars.number("PUBLISH_CONCURRENCY", 4, 1, 32)? as usize,
             poll,
             fleet: vars.fleet()?,
+            fanout: vars.fanout()?,
         })
     }
 }
@@ -380,6 +410,44 @@ impl Vars<'_> {
             accounts: self.get("ACCOUNTS"),
             external_id: self.get("ACCOUNT_EXTERNAL_ID"),
             concurrency: Some(self.number("SCOPE_CONCURRENCY", 4, 1, 64)? as usize),
+        })
+    }
+
+    fn fanout(&self) -> Result<FanOut, ConfigError> {
+        let mode = match self.get("MODE") {
+            None => crate::work::Mode::Poll,
+            Some(raw) => crate::work::Mode::parse(raw).ok_or_else(|| {
+                invalid("MODE", raw, "expected poll, dispatch, work or org-refresh")
+            })?,
+        };
+        let region = self.get("AWS_REGION").unwrap_or_default();
+        let partition = match region {
+            r if r.starts_with("cn-") => "aws-cn",
+            r if r.starts_with("us-gov-") => "aws-us-gov",
+            _ => "aws",
+        };
+        let org = crate::org::selection(
+            self.get("ORG_UNITS"),
+            self.get("ORG_ACCOUNTS"),
+            self.get("ORG_EXCLUDE"),
+            self.get("READER_ROLE_NAME"),
+            partition,
+        )?;
+        let org_role_arn = self.get("ORG_ROLE_ARN").map(str::to_owned);
+        if let Some(arn) = &org_role_arn {
+            if crate::fleet::RoleArn::parse(arn).is_none() {
+                return Err(invalid("ORG_ROLE_ARN", arn, "expected an IAM role ARN"));
+            }
+        }
+        Ok(FanOut {
+            mode,
+            org,
+            org_role_arn,
+            queue_url: self.get("WORK_QUEUE_URL").map(str::to_owned),
+            families: crate::work::families(self.get("WORK_FAMILIES"))?,
+            period: Duration::minutes(self.number("POLL_PERIOD_MINUTES", 5, 1, 1440)?),
+            alarm_after: self.number("SCOPE_ALARM_AFTER", 3, 1, 1000)? as u32,
+            capacity: self.number("DISPATCH_CAPACITY", 100_000, 1, 10_000_000)? as usize,
         })
     }
 

@@ -133,6 +133,22 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// Reading the organisation's accounts failed (Organizations).
+    #[error("Organizations {operation} failed (the central account must be the management account, a delegated administrator, or set ORG_ROLE_ARN to a read-only role there)")]
+    Organizations {
+        operation: &'static str,
+        retryable: bool,
+        #[source]
+        source: BoxError,
+    },
+    /// Queueing work items failed (SQS).
+    #[error("SQS {operation} failed")]
+    Queue {
+        operation: &'static str,
+        retryable: bool,
+        #[source]
+        source: BoxError,
+    },
     /// A Step Functions task-token callback (workflow waits) failed.
     #[error("Step Functions {operation} failed")]
     Workflow {
@@ -158,6 +174,8 @@ impl Error {
             | Error::Store { retryable, .. }
             | Error::Notify { retryable, .. }
             | Error::AssumeRole { retryable, .. }
+            | Error::Organizations { retryable, .. }
+            | Error::Queue { retryable, .. }
             | Error::Workflow { retryable, .. } => *retryable,
             Error::Scope { source, .. } => source.is_retryable(),
             Error::Incomplete { .. } => true,
@@ -200,6 +218,8 @@ impl Error {
             Error::Event(_) => "Event",
             Error::Incomplete { .. } => "IncompleteRun",
             Error::AssumeRole { .. } => "AssumeRole",
+            Error::Organizations { .. } => "Organizations",
+            Error::Queue { .. } => "Sqs",
             Error::Workflow { .. } => "StepFunctions",
             Error::Scope { source, .. } => source.kind(),
         }

@@ -5,16 +5,20 @@ pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod fanout;
 pub mod fleet;
 pub mod handler;
 pub mod metrics;
+pub mod org;
 pub mod poller;
 pub mod ports;
+pub mod schedule;
 pub mod scopes;
 pub mod startup;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod work;
 pub mod workflows;
 
 pub use config::Config;

@@ -120,7 +120,51 @@ pub const METRICS: &[Metric] = &[
         "publish calls: SNS Publish/PublishBatch, EventBridge PutEvents",
     ),
     metric("RunDuration", Unit::Milliseconds, "wall time of the run"),
+    metric(
+        "FailingScopes",
+        Unit::Count,
+        "scopes (and accounts' roles) failing SCOPE_ALARM_AFTER periods in a row or more (the scope-health alarm)",
+    ),
+    metric(
+        "ScopeFailing",
+        Unit::Count,
+        "per failing scope only (dimension Scope): periods in a row it failed",
+    ),
+    metric(
+        "ScopesPolled",
+        Unit::Count,
+        "scopes a worker or scheduled fleet started",
+    ),
+    metric(
+        "ScopesNotStarted",
+        Unit::Count,
+        "due scopes the budget did not reach (first in the next period)",
+    ),
+    metric(
+        "WorkItemsReturned",
+        Unit::Count,
+        "work items a worker returned to the queue (unfinished)",
+    ),
+    metric(
+        "WorkItemsQueued",
+        Unit::Count,
+        "work items the dispatcher queued",
+    ),
+    metric(
+        "AccountsWatched",
+        Unit::Count,
+        "member accounts the organisation refresh selected",
+    ),
+    metric(
+        "AccountsUnwatched",
+        Unit::Count,
+        "selected accounts not watched: suspended, closing, not in the organisation",
+    ),
 ];
+
+/// The dimension of `ScopeFailing`: emitted only for failing scopes, so that its series are
+/// as many as the scopes failing now, not as the scopes watched.
+pub const SCOPE_DIMENSION: &str = "Scope";
 
 /// Failure stages (as the run summary names them) and their metric, emitted only when a stage
 /// failed (a metric that never appears costs nothing).
@@ -252,6 +296,37 @@ pub fn document(namespace: &str, summary: &RunSummary, kind: RunKind, timestamp_
     Value::Object(doc)
 }
 
+/// An EMF document of count metrics under one dimension.
+fn plain_document(
+    namespace: &str,
+    dimension: &str,
+    value: &str,
+    values: &[(&str, u64)],
+    timestamp_ms: i64,
+) -> Value {
+    let definitions: Vec<Value> = values
+        .iter()
+        .map(|(name, _)| json!({ "Name": name, "Unit": unit_of(name).as_str() }))
+        .collect();
+    let mut doc = Map::new();
+    doc.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [[dimension]],
+                "Metrics": definitions,
+            }],
+        }),
+    );
+    doc.insert(dimension.into(), json!(value));
+    for (name, v) in values {
+        doc.insert((*name).into(), json!(v));
+    }
+    Value::Object(doc)
+}
+
 /// Where a run's EMF line goes: standard output (CloudWatch Logs in Lambda), or a buffer that
 /// tests read back.
 #[derive(Debug, Clone)]
@@ -285,11 +360,45 @@ impl MetricsSink {
             .unwrap_or_default()
     }
 
-    /// Emits the run's document. Never fails the run: a line that cannot be written is lost
-    /// (and logged), the summary still says what happened.
+    /// Emits the run's document (and, for a scheduled fleet, its scopes' health). Never fails
+    /// the run: a line that cannot be written is lost (and logged), the summary still says
+    /// what happened.
     pub fn emit(&self, summary: &RunSummary, kind: RunKind) {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let line = document(&self.namespace, summary, kind, now_ms).to_string();
+        self.write(line);
+        if !summary.failing_scopes.is_empty() {
+            self.emit_health(&summary.job_kind, &[], &summary.failing_scopes);
+        }
+    }
+
+    /// Metrics of a worker, a dispatcher or a refresh (dimension `JobKind` = `function`, e.g.
+    /// `worker`), and one `ScopeFailing` document per failing scope.
+    pub fn emit_health(
+        &self,
+        function: &str,
+        values: &[(&'static str, u64)],
+        failing: &[crate::poller::FailingScope],
+    ) {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let mut all: Vec<(&str, u64)> = values.to_vec();
+        all.push(("FailingScopes", failing.len() as u64));
+        self.write(plain_document(&self.namespace, DIMENSION, function, &all, now_ms).to_string());
+        for scope in failing {
+            let values = [("ScopeFailing", scope.failures as u64)];
+            let mut doc = plain_document(
+                &self.namespace,
+                SCOPE_DIMENSION,
+                &scope.scope,
+                &values,
+                now_ms,
+            );
+            doc["error"] = json!(scope.error);
+            self.write(doc.to_string());
+        }
+    }
+
+    fn write(&self, line: String) {
         match &self.captured {
             Some(lines) => lines.lock().unwrap_or_else(|p| p.into_inner()).push(line),
             None => {

@@ -426,3 +426,52 @@ impl<T: Notifier> Notifier for std::sync::Arc<T> {
         (**self).publish_people(message)
     }
 }
+
+/// What a shard's schedule item keeps (a shard: the scopes one run polls together, a family's
+/// fleet or one account's work item): every scope's clock, when a run of the shard last
+/// completed, and the version every write moves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShardState {
+    pub clocks: crate::schedule::Clocks,
+    pub done_at: Option<DateTime<Utc>>,
+    /// The run holding the shard's lease, if any (live or not).
+    pub lease: Option<Lease>,
+    /// 0 before the first write.
+    pub version: u64,
+}
+
+/// A boxed future (object-safe ports).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The schedule items (module [`crate::schedule`]): one read and at most two writes per shard
+/// and run, whatever the number of scopes in it. Object-safe: a fleet holds it beside its
+/// generic store.
+pub trait ScheduleStore: Send + Sync {
+    /// The shard's item (all empty before its first run).
+    fn shard<'a>(&'a self, shard: &'a str) -> BoxFuture<'a, Result<ShardState, Error>>;
+
+    /// Takes the shard's lease, so that overlapping periods never poll its scopes twice at
+    /// once: written only if no other run holds a live lease at `now` and no run of the shard
+    /// completed at or after `queued_at` (a duplicate or redelivered work item then finds its
+    /// work done: `LostRace`).
+    fn lease<'a>(
+        &'a self,
+        shard: &'a str,
+        lease: &'a Lease,
+        now: DateTime<Utc>,
+        queued_at: Option<DateTime<Utc>>,
+    ) -> BoxFuture<'a, Result<Write, Error>>;
+
+    /// Writes the clocks if the item is still at `version` (`LostRace`: re-read, merge, write
+    /// again: [`crate::schedule::merge`]) and gives `owner`'s lease back. `done_at`: the start of
+    /// a run that polled every scope it was given (`None`: it stopped early, and its work item
+    /// must not count as done).
+    fn save_shard<'a>(
+        &'a self,
+        shard: &'a str,
+        owner: &'a RunId,
+        version: u64,
+        clocks: &'a crate::schedule::Clocks,
+        done_at: Option<DateTime<Utc>>,
+    ) -> BoxFuture<'a, Result<Write, Error>>;
+}

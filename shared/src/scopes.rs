@@ -84,5 +84,163 @@ where
         scopes,
         concurrency: fleet.concurrency,
         read_together_max: crate::poller::READ_TOGETHER_MAX,
+        schedule: None,
+    }
+}
+
+/// A worker's fleets for one account (`crate::work::AccountFleets`): every family it polls,
+/// over the account's regions (`REGIONS`), all through one assumed role, so that a work item
+/// costs one `AssumeRole` whatever its number of scopes.
+/// Generic over the table and the notifier: the Lambda passes DynamoDB and SNS, the benchmark
+/// an in-memory table where moto cannot keep up.
+pub struct SdkAccountFleets<T, N> {
+    pub base: SdkConfig,
+    pub config: crate::Config,
+    /// Cloned for each scope (each counts its own requests).
+    pub store: T,
+    pub notifier: N,
+}
+
+impl<T, N> crate::work::AccountFleets for SdkAccountFleets<T, N>
+where
+    T: JobStore + Clone + 'static,
+    N: Notifier + Clone + 'static,
+{
+    fn fleets<'a>(
+        &'a self,
+        item: &'a crate::org::WorkItem,
+    ) -> futures::future::LocalBoxFuture<
+        'a,
+        Result<(Vec<Box<dyn crate::work::FamilyRun>>, u64), crate::Error>,
+    > {
+        Box::pin(async move {
+            let role = RoleArn::parse(&item.role)
+                .filter(|r| r.account() == item.account)
+                .ok_or_else(|| crate::Error::AssumeRole {
+                    role: item.role.clone(),
+                    retryable: false,
+                    source: "the work item's role is not a role ARN of its account".into(),
+                })?;
+            let external_id = self.config.fleet.external_id.as_deref();
+            let session = format!("jobwatch-worker-{}", chrono::Utc::now().timestamp());
+            let assumed = AssumedRole::new(&self.base, role.clone(), external_id, &session).await;
+            // The account's one AssumeRole: refused, it is the account's failure, not 187
+            // scopes' failures.
+            assumed.ready().await?;
+            let fleets = self
+                .config
+                .fanout
+                .families
+                .iter()
+                .map(|&kind| self.family(kind, &role, &assumed))
+                .collect();
+            Ok((fleets, assumed.calls()))
+        })
+    }
+}
+
+impl<T, N> SdkAccountFleets<T, N>
+where
+    T: JobStore + Clone + 'static,
+    N: Notifier + Clone + 'static,
+{
+    /// The fleet of `kind` over the account's regions. Adding a family adds its adapter here
+    /// (as in `startup::serve_family`).
+    fn family(
+        &self,
+        kind: JobKind,
+        role: &RoleArn,
+        assumed: &Arc<AssumedRole>,
+    ) -> Box<dyn crate::work::FamilyRun> {
+        use crate::adapters::*;
+        let over = AccountFleet {
+            owner: self,
+            role,
+            assumed,
+        };
+        match kind {
+            JobKind::BatchInference => over.fleet(kind, batch::BatchInferenceSource::from_sdk),
+            JobKind::ModelImport => over.fleet(kind, model_import::ModelImportSource::from_sdk),
+            JobKind::AsyncInvoke => over.fleet(kind, async_invoke::AsyncInvokeSource::from_sdk),
+            JobKind::ModelCustomization => {
+                over.fleet(kind, customization::CustomizationSource::from_sdk)
+            }
+            JobKind::ModelEvaluation => over.fleet(kind, evaluation::EvaluationSource::from_sdk),
+            JobKind::ModelCopy => over.fleet(kind, model_copy::ModelCopySource::from_sdk),
+            JobKind::KbIngestion => over.fleet(kind, kb_ingestion::KbIngestionSource::from_sdk),
+            JobKind::DataAutomation => {
+                over.fleet(kind, data_automation::DataAutomationSource::from_sdk)
+            }
+            JobKind::ProvisionedThroughput => over.fleet(
+                kind,
+                provisioned_throughput::ProvisionedThroughputSource::from_sdk,
+            ),
+            JobKind::CustomModelDeployment => over.fleet(
+                kind,
+                custom_model_deployment::CustomModelDeploymentSource::from_sdk,
+            ),
+            JobKind::CustomModel => over.fleet(kind, custom_model::CustomModelSource::from_sdk),
+        }
+    }
+}
+
+/// One account's fleets in the making.
+struct AccountFleet<'a, T, N> {
+    owner: &'a SdkAccountFleets<T, N>,
+    role: &'a RoleArn,
+    assumed: &'a Arc<AssumedRole>,
+}
+
+impl<T, N> AccountFleet<'_, T, N>
+where
+    T: JobStore + Clone + 'static,
+    N: Notifier + Clone + 'static,
+{
+    fn fleet<S: JobSource + 'static>(
+        &self,
+        kind: JobKind,
+        make: fn(&SdkConfig, &crate::Config) -> S,
+    ) -> Box<dyn crate::work::FamilyRun> {
+        let (config, base) = (&self.owner.config, &self.owner.base);
+        let settings = PollSettings {
+            digest_threshold: config.digest.for_kind(kind),
+            ..config.poll.clone()
+        };
+        let account = FleetSettings {
+            accounts: vec![Account::Member(self.role.clone())],
+            ..config.fleet.clone()
+        };
+        let scopes = account
+            .targets(kind, &settings.region)
+            .into_iter()
+            .map(|target| {
+                let sdk = self.assumed.sdk_config(base, &target.region);
+                let store = self.owner.store.clone();
+                let scope_settings = PollSettings {
+                    region: target.region.clone(),
+                    ..settings.clone()
+                };
+                let poller = Poller::new(
+                    make(&sdk, config),
+                    store,
+                    self.owner.notifier.clone(),
+                    scope_settings,
+                )
+                .in_account(self.role.account());
+                let access: Arc<dyn Access> = self.assumed.clone();
+                ScopePoller {
+                    target,
+                    access: Some(access),
+                    poller,
+                }
+            })
+            .collect();
+        Box::new(Fleet {
+            scopes,
+            concurrency: config.fleet.concurrency,
+            // Per scope: the family-wide read would read every account's items.
+            read_together_max: 0,
+            schedule: None,
+        })
     }
 }

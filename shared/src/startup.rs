@@ -29,6 +29,7 @@ use crate::handler;
 use crate::metrics::MetricsSink;
 use crate::ports::JobSource;
 use crate::telemetry;
+use crate::work::Mode;
 
 /// One `SdkConfig` for every client: standard environment (region, credentials,
 /// `AWS_ENDPOINT_URL_*`), adaptive retries (client-side rate limiting under throttling) and
@@ -66,7 +67,7 @@ where
         ..config.poll.clone()
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    let fleet = crate::scopes::build_fleet(
+    let mut fleet = crate::scopes::build_fleet(
         &sdk,
         &config.fleet,
         kind,
@@ -76,6 +77,15 @@ where
         std::sync::Arc::new(notifier),
     )
     .await;
+    if fleet.scopes.len() > 1 {
+        // Several scopes: oldest-polled first within the budget, never in a fixed order.
+        fleet.schedule = Some(crate::poller::FleetSchedule {
+            store: std::sync::Arc::new(DynamoJobStore::new(dynamodb.clone(), &config.table)),
+            shard: format!("fleet#{kind}"),
+            period: config.fanout.period,
+            alarm_after: config.fanout.alarm_after,
+        });
+    }
     let metrics = MetricsSink::stdout(&config.metrics_namespace);
     // Workflow waits (issue 31): resumed after each invocation when WORKFLOW_WAITS=on.
     let resumer = match crate::workflows::startup::poller_resumer(&sdk, &config) {
@@ -141,15 +151,23 @@ pub async fn serve_family(kind: JobKind) -> Result<(), lambda_runtime::Error> {
     run.await
 }
 
-/// Runs the poller of the family `JOB_FAMILY` names: the one binary the template deploys for
-/// every family, so that `sam build` compiles it once.
+/// Runs what `MODE` says: the poller of the family `JOB_FAMILY` names (the default), the
+/// dispatcher, the worker, or the organisation refresh. The one binary the template deploys
+/// for every function, so that `sam build` compiles it once.
 pub async fn serve_configured_family() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let family =
-        Config::from_env().and_then(|c| c.family.ok_or(ConfigError::Missing("JOB_FAMILY")));
-    match family {
-        Ok(kind) => Box::pin(serve_family(kind)).await,
-        Err(e) => serve_misconfigured(e).await,
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => return serve_misconfigured(e).await,
+    };
+    match config.fanout.mode {
+        Mode::Poll => match config.family {
+            Some(kind) => Box::pin(serve_family(kind)).await,
+            None => serve_misconfigured(ConfigError::Missing("JOB_FAMILY")).await,
+        },
+        Mode::Work => Box::pin(crate::fanout::serve_worker(config)).await,
+        Mode::Dispatch => Box::pin(crate::fanout::serve_dispatcher(config)).await,
+        Mode::OrgRefresh => Box::pin(crate::fanout::serve_refresh(config)).await,
     }
 }
 

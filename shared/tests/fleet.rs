@@ -130,6 +130,7 @@ impl World {
             scopes,
             concurrency: 2,
             read_together_max: self.read_together_max,
+            schedule: None,
         }
     }
 

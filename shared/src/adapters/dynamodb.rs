@@ -15,8 +15,10 @@ use crate::domain::{
 };
 use crate::error::Error;
 use crate::ports::{
-    Checkpoint, JobStore, LastRun, Listed, OpenJobs, Page, Progress, ScopeState, Write,
+    BoxFuture, Checkpoint, JobStore, LastRun, Listed, OpenJobs, Page, Progress, ScheduleStore,
+    ScopeState, ShardState, Write,
 };
+use crate::schedule::Clocks;
 
 /// The sparse GSI of open jobs and pending notices: partition `kind`, sort `watch` (the
 /// scope), so one Query reads a scope's items and one reads every scope of a family.
@@ -35,6 +37,7 @@ pub struct DynamoJobStore {
     client: Client,
     table: String,
     calls: Calls,
+    writes: Calls,
 }
 
 impl DynamoJobStore {
@@ -43,7 +46,13 @@ impl DynamoJobStore {
             client,
             table: table.into(),
             calls: Calls::default(),
+            writes: Calls::default(),
         }
+    }
+
+    /// Write requests (PutItem, UpdateItem) so far, a part of `calls`.
+    pub fn writes(&self) -> u64 {
+        self.writes.get()
     }
 
     /// Sends a conditional write (counted) and maps its outcome.
@@ -61,6 +70,7 @@ impl DynamoJobStore {
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         self.calls.add(1);
+        self.writes.add(1);
         condition_held(operation, request.await)
     }
 
@@ -101,6 +111,10 @@ fn n(v: i64) -> AttributeValue {
 
 fn key(pk: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".to_owned(), s(pk))])
+}
+
+fn schedule_key(shard: &str) -> String {
+    format!("SCHEDULE#{shard}")
 }
 
 fn watermark_key(scope: &Scope) -> String {
@@ -484,6 +498,264 @@ impl JobStore for DynamoJobStore {
     fn calls(&self) -> u64 {
         self.calls.get()
     }
+}
+
+/// `SCHEDULE#{shard}`: `clocks` (a map by scope), `done_at`, `lease_owner`, `lease_until`
+/// (epoch seconds, as the notices' leases) and `version`.
+impl ScheduleStore for DynamoJobStore {
+    fn shard<'a>(&'a self, shard: &'a str) -> BoxFuture<'a, Result<ShardState, Error>> {
+        Box::pin(async move {
+            self.calls.add(1);
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(key(&schedule_key(shard))))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(store_error("GetItem"))?;
+            shard_state(shard, out.item.unwrap_or_default())
+        })
+    }
+
+    fn lease<'a>(
+        &'a self,
+        shard: &'a str,
+        lease: &'a crate::domain::Lease,
+        now: DateTime<Utc>,
+        queued_at: Option<DateTime<Utc>>,
+    ) -> BoxFuture<'a, Result<Write, Error>> {
+        let free = "(attribute_not_exists(lease_until) OR lease_until <= :now OR lease_owner = :o)";
+        let condition = match queued_at {
+            Some(_) => format!("{free} AND (attribute_not_exists(done_at) OR done_at < :queued)"),
+            None => free.to_owned(),
+        };
+        let mut values = HashMap::from([
+            (":o".to_owned(), s(lease.owner.as_str())),
+            (":u".to_owned(), n(lease.until.timestamp())),
+            (":now".to_owned(), n(now.timestamp())),
+            (":zero".to_owned(), n(0)),
+            (":one".to_owned(), n(1)),
+        ]);
+        if let Some(queued) = queued_at {
+            values.insert(":queued".to_owned(), s(stamp(queued)));
+        }
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&schedule_key(shard))))
+            .update_expression(
+                "SET lease_owner = :o, lease_until = :u, version = if_not_exists(version, :zero) + :one",
+            )
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .send();
+        Box::pin(self.conditional("UpdateItem", request))
+    }
+
+    fn save_shard<'a>(
+        &'a self,
+        shard: &'a str,
+        owner: &'a RunId,
+        version: u64,
+        clocks: &'a Clocks,
+        done_at: Option<DateTime<Utc>>,
+    ) -> BoxFuture<'a, Result<Write, Error>> {
+        Box::pin(async move {
+            let value = serde_dynamo::to_attribute_value(clocks).map_err(|e| Error::Corrupt {
+                key: schedule_key(shard),
+                source: Box::new(e),
+            })?;
+            let mut update = Update::default();
+            update.set("clocks", value);
+            if let Some(done) = done_at {
+                update.set("done_at", s(stamp(done)));
+            }
+            update.set("version", n(version as i64 + 1));
+            update.value(":expected", n(version as i64));
+            update.value(":owner", s(owner.as_str()));
+            let (expression, values) = update.build();
+            // The lease goes with the write when it is ours; another run's stays.
+            let release = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(&schedule_key(shard))))
+                .update_expression(format!("{expression} REMOVE lease_owner, lease_until"))
+                .condition_expression(
+                    "(attribute_not_exists(version) OR version = :expected) AND lease_owner = :owner",
+                )
+                .set_expression_attribute_values(Some(values.clone()))
+                .send();
+            match self.conditional("UpdateItem", release).await? {
+                Write::Written => return Ok(Write::Written),
+                Write::LostRace => {}
+            }
+            let mut values = values;
+            values.remove(":owner");
+            let keep = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(&schedule_key(shard))))
+                .update_expression(expression)
+                .condition_expression("attribute_not_exists(version) OR version = :expected")
+                .set_expression_attribute_values(Some(values))
+                .send();
+            self.conditional("UpdateItem", keep).await
+        })
+    }
+}
+
+/// Members per registry chunk item (about 100 bytes each: far below DynamoDB's 400 KB).
+const REGISTRY_CHUNK: usize = 1_000;
+
+/// The registry: `REGISTRY` (when, how many chunks, the unwatched accounts) and its chunks
+/// `REGISTRY#{i}` (members as JSON). Chunks are written first and the head last, so a reader
+/// never sees a head that counts a chunk not yet written.
+impl crate::org::RegistryStore for DynamoJobStore {
+    fn registry(&self) -> BoxFuture<'_, Result<Option<crate::org::Registry>, Error>> {
+        Box::pin(async move {
+            let Some(head) = self.get_plain("REGISTRY").await? else {
+                return Ok(None);
+            };
+            let corrupt = |e: serde_json::Error| Error::Corrupt {
+                key: "REGISTRY".into(),
+                source: Box::new(e),
+            };
+            let text = |item: &HashMap<String, AttributeValue>, name: &str| match item.get(name) {
+                Some(AttributeValue::S(v)) => v.clone(),
+                _ => String::new(),
+            };
+            let chunks: usize = text(&head, "chunks").parse().unwrap_or(0);
+            let mut registry = crate::org::Registry {
+                refreshed_at: DateTime::parse_from_rfc3339(&text(&head, "refreshed_at"))
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc)),
+                unwatched: serde_json::from_str(&text(&head, "unwatched")).map_err(corrupt)?,
+                watched: Vec::new(),
+            };
+            for i in 0..chunks {
+                let item = self
+                    .get_plain(&format!("REGISTRY#{i}"))
+                    .await?
+                    .unwrap_or_default();
+                let members: Vec<crate::org::Member> =
+                    serde_json::from_str(&text(&item, "members")).map_err(corrupt)?;
+                registry.watched.extend(members);
+            }
+            Ok(Some(registry))
+        })
+    }
+
+    fn save_registry<'a>(
+        &'a self,
+        registry: &'a crate::org::Registry,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let json = |v: &dyn erased::Json| v.json();
+            let chunks: Vec<&[crate::org::Member]> =
+                registry.watched.chunks(REGISTRY_CHUNK).collect();
+            for (i, chunk) in chunks.iter().enumerate() {
+                let item = HashMap::from([
+                    ("pk".to_owned(), s(format!("REGISTRY#{i}"))),
+                    ("members".to_owned(), s(json(chunk))),
+                ]);
+                self.put_plain(item).await?;
+            }
+            let refreshed = registry.refreshed_at.map(stamp).unwrap_or_default();
+            let head = HashMap::from([
+                ("pk".to_owned(), s("REGISTRY")),
+                ("chunks".to_owned(), s(chunks.len().to_string())),
+                ("refreshed_at".to_owned(), s(refreshed)),
+                ("unwatched".to_owned(), s(json(&registry.unwatched))),
+            ]);
+            self.put_plain(head).await
+        })
+    }
+}
+
+/// Serialising the registry's parts (no error is possible for these plain structs: empty
+/// on the impossible).
+mod erased {
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize + ?Sized> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
+
+impl DynamoJobStore {
+    async fn get_plain(&self, pk: &str) -> Result<Option<HashMap<String, AttributeValue>>, Error> {
+        self.calls.add(1);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error("GetItem"))?;
+        Ok(out.item)
+    }
+
+    async fn put_plain(&self, item: HashMap<String, AttributeValue>) -> Result<(), Error> {
+        self.calls.add(1);
+        self.writes.add(1);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(store_error("PutItem"))?;
+        Ok(())
+    }
+}
+
+/// A schedule item read back.
+fn shard_state(shard: &str, item: HashMap<String, AttributeValue>) -> Result<ShardState, Error> {
+    let corrupt = |e: Box<dyn std::error::Error + Send + Sync>| Error::Corrupt {
+        key: schedule_key(shard),
+        source: e,
+    };
+    let clocks: Clocks = match item.get("clocks") {
+        Some(value) => {
+            serde_dynamo::from_attribute_value(value.clone()).map_err(|e| corrupt(Box::new(e)))?
+        }
+        None => Clocks::new(),
+    };
+    let done_at = match item.get("done_at") {
+        Some(AttributeValue::S(raw)) => Some(
+            DateTime::parse_from_rfc3339(raw)
+                .map_err(|e| corrupt(Box::new(e)))?
+                .with_timezone(&Utc),
+        ),
+        _ => None,
+    };
+    let number = |name: &str| match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
+        _ => None,
+    };
+    let lease = match (item.get("lease_owner"), number("lease_until")) {
+        (Some(AttributeValue::S(owner)), Some(until)) => Some(crate::domain::Lease {
+            owner: RunId::new(owner.as_str()),
+            until: DateTime::from_timestamp(until, 0).unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    Ok(ShardState {
+        clocks,
+        done_at,
+        lease,
+        version: number("version").unwrap_or(0).max(0) as u64,
+    })
 }
 
 impl DynamoJobStore {

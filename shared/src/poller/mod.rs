@@ -21,10 +21,15 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 
-pub use fleet::{Access, BoxFuture, Fleet, ScopePoller, ScopeReport, READ_TOGETHER_MAX};
+pub use fleet::{
+    lease_until, record_clocks, Access, BoxFuture, Fleet, FleetSchedule, ScheduledRun, ScopePoller,
+    ScopeReport, READ_TOGETHER_MAX,
+};
 pub use reconcile::Watched;
 pub use settle::MAX_MISSING;
-pub use summary::{Discovered, Failures, Finished, Reconciled, RunSummary, Settled, KEPT_LAGS};
+pub use summary::{
+    Discovered, FailingScope, Failures, Finished, Reconciled, RunSummary, Settled, KEPT_LAGS,
+};
 
 use crate::domain::{AlertSettings, DurationStats, NotifyPolicy, Presentation, RunId, Scope};
 use crate::error::Error;
@@ -60,6 +65,10 @@ pub struct PollSettings {
     /// finished jobs than this sends people one digest of them instead, and one that has more
     /// alerts than this one alert digest (counted apart; `None`: never).
     pub digest_threshold: Option<usize>,
+    /// `QUIET_REFRESH_HOURS` (0, the default: off): a quiet run (nothing listed changed,
+    /// nothing open, nothing failed, the last run ok) leaves the scope's item unwritten while
+    /// its watermark is younger than this ([`Poller::is_quiet`]).
+    pub quiet_refresh: Option<Duration>,
 }
 
 /// When to stop starting new work: the Lambda deadline minus a safety margin, or a signal.
@@ -231,7 +240,16 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             durations,
             last_run: Some(last_run),
         };
-        let advanced = self.advance(progress).await;
+        let quiet = self.is_quiet(
+            &start,
+            &progress,
+            [&discovered.settled, &reconciled.settled, &revisited, &told],
+            now,
+        );
+        let advanced = match quiet {
+            true => (Listed::Nothing, Failures::default()),
+            false => self.advance(progress).await,
+        };
         let mut summary = self.summary(&start, &run_id, discovered, reconciled, advanced);
         summary.add_settled(revisited);
         summary.add_settled(told);
@@ -312,6 +330,38 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             }),
             (None, None) => Listed::Nothing,
         }
+    }
+
+    /// Whether the run can leave the scope's item as it is: the item would only say "polled
+    /// again, nothing new". Correct because the watermark is a lower bound: keeping an older
+    /// one only lists a wider window next time (jobs already recorded are re-listed and change
+    /// nothing), and any job listed, open, changed or failed makes the run not quiet. Refreshed
+    /// once per `quiet_refresh` so that the window stays narrow; a quiet scope thus costs one
+    /// List per period and no write. (`last_run` ages meanwhile: a scheduled fleet's clocks
+    /// say when each scope was polled.)
+    fn is_quiet(
+        &self,
+        start: &Start,
+        progress: &Progress,
+        settled: [&Settled; 4],
+        now: DateTime<Utc>,
+    ) -> bool {
+        let Some(refresh) = self.settings.quiet_refresh else {
+            return false;
+        };
+        let eventful = settled.iter().any(|s| {
+            s.transitions + s.notifications_sent + s.notifications_pending + s.alerts_sent > 0
+                || s.deferred + s.failures.count + s.conflicts > 0
+        });
+        let state = &start.state;
+        matches!(progress.listed, Listed::Complete(_))
+            && state.watermark.is_some_and(|w| now - w < refresh)
+            && state.checkpoint.is_none()
+            && state.open == OpenJobs::default()
+            && progress.open == OpenJobs::default()
+            && progress.durations.is_none()
+            && state.last_run.as_ref().is_some_and(|r| r.ok)
+            && !eventful
     }
 
     async fn advance(&self, progress: Progress) -> (Listed, Failures) {

@@ -259,6 +259,31 @@ pub struct RunSummary {
     /// A run over several (account, region) scopes: each one's part (empty for one scope).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<super::fleet::ScopeReport>,
+    /// Scopes a scheduled fleet did not start this period: the budget ran out first (they
+    /// are first in the next period).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub scopes_not_started: usize,
+    /// Scopes a scheduled fleet skipped this period: backing off after failures.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub scopes_backing_off: usize,
+    /// Scopes failing for `SCOPE_ALARM_AFTER` periods in a row or more (each named in the
+    /// metrics and the alarm).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failing_scopes: Vec<FailingScope>,
+}
+
+/// A scope failing period after period.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FailingScope {
+    /// The scope's key: `{family}#{account}#{region}` (`{family}#{region}`: the own account).
+    pub scope: String,
+    /// Periods in a row.
+    pub failures: u32,
+    pub error: String,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl RunSummary {

@@ -9,7 +9,10 @@ use crate::domain::{
     plan, AlertKind, Change, Delivered, Due, DurationStats, JobArn, JobKind, JobRecord, JobStatus,
     Lease, NotifyPolicy, ObservedJob, PlanContext, RecordCounts, RunId, Scope, Sent, Sink,
 };
-use crate::ports::{Checkpoint, JobStore, LastRun, Listed, OpenJobs, Progress, Write};
+use crate::ports::{
+    Checkpoint, JobStore, LastRun, Listed, OpenJobs, Progress, ScheduleStore, Write,
+};
+use crate::schedule::{Clock, Clocks, Outcome};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
@@ -624,6 +627,87 @@ pub async fn durations_are_kept_per_scope<S: JobStore>(store: &S) {
     assert_eq!(fresh.durations, DurationStats::default());
 }
 
+fn lease(owner: &str, minutes: i64) -> Lease {
+    Lease {
+        owner: RunId::new(owner),
+        until: t0() + Duration::minutes(minutes),
+    }
+}
+
+pub async fn a_shard_lease_keeps_an_overlapping_run_out_until_it_expires<
+    S: JobStore + ScheduleStore,
+>(
+    store: &S,
+) {
+    let shard = "account#222222222222";
+    assert_eq!(store.shard(shard).await.unwrap().version, 0);
+    let a = lease("run-a", 5);
+    let first = store.lease(shard, &a, t0(), None).await.unwrap();
+    assert_eq!(first, Write::Written);
+    let b = lease("run-b", 10);
+    let overlapping = store.lease(shard, &b, t0() + Duration::minutes(1), None);
+    assert_eq!(overlapping.await.unwrap(), Write::LostRace);
+    let held = store.shard(shard).await.unwrap();
+    assert_eq!(held.lease.as_ref().map(|l| l.owner.as_str()), Some("run-a"));
+    let b = lease("run-b", 15);
+    let after_expiry = store.lease(shard, &b, t0() + Duration::minutes(6), None);
+    assert_eq!(after_expiry.await.unwrap(), Write::Written);
+}
+
+pub async fn clocks_are_saved_at_the_version_read_and_give_the_lease_back<
+    S: JobStore + ScheduleStore,
+>(
+    store: &S,
+) {
+    let shard = "fleet#batch-inference";
+    let owner = RunId::new("run-a");
+    let a = lease("run-a", 5);
+    store.lease(shard, &a, t0(), None).await.unwrap();
+    let read = store.shard(shard).await.unwrap();
+    let mut clocks = Clocks::new();
+    let failed = Clock::default().after(t0(), &Outcome::Failed("AccessDenied".into()));
+    clocks.insert(
+        "batch-inference#222222222222#us-east-1".into(),
+        failed.clone(),
+    );
+    let stale = store.save_shard(shard, &owner, read.version + 1, &clocks, Some(t0()));
+    assert_eq!(stale.await.unwrap(), Write::LostRace);
+    let saved = store.save_shard(shard, &owner, read.version, &clocks, Some(t0()));
+    assert_eq!(saved.await.unwrap(), Write::Written);
+    let back = store.shard(shard).await.unwrap();
+    assert_eq!(back.clocks, clocks);
+    assert_eq!(back.done_at, Some(t0()));
+    assert_eq!(back.lease, None, "the owner's lease is given back");
+    assert!(back.version > read.version);
+    // A run that stopped early keeps the last completed run's time.
+    let partial = store.save_shard(shard, &owner, back.version, &clocks, None);
+    assert_eq!(partial.await.unwrap(), Write::Written);
+    assert_eq!(store.shard(shard).await.unwrap().done_at, Some(t0()));
+}
+
+pub async fn a_work_item_queued_before_the_shards_last_completed_run_finds_it_done<
+    S: JobStore + ScheduleStore,
+>(
+    store: &S,
+) {
+    let shard = "account#333333333333";
+    let owner = RunId::new("run-a");
+    let a = lease("run-a", 5);
+    store.lease(shard, &a, t0(), None).await.unwrap();
+    let read = store.shard(shard).await.unwrap();
+    store
+        .save_shard(shard, &owner, read.version, &Clocks::new(), Some(t0()))
+        .await
+        .unwrap();
+    let later = t0() + Duration::minutes(1);
+    let b = lease("run-b", 6);
+    let queued_before = store.lease(shard, &b, later, Some(t0() - Duration::seconds(1)));
+    assert_eq!(queued_before.await.unwrap(), Write::LostRace);
+    let c = lease("run-c", 6);
+    let queued_after = store.lease(shard, &c, later, Some(t0() + Duration::seconds(1)));
+    assert_eq!(queued_after.await.unwrap(), Write::Written);
+}
+
 /// One `#[tokio::test]` per contract case; `$setup` is an async expression yielding
 /// `(store, guard)`.
 #[macro_export]
@@ -646,6 +730,9 @@ macro_rules! store_contract {
             the_last_run_is_recorded_with_the_progress,
             marking_sent_appends_to_the_notification_history,
             a_partial_delivery_is_recorded_by_the_owner_until_marked_sent,
+            a_shard_lease_keeps_an_overlapping_run_out_until_it_expires,
+            clocks_are_saved_at_the_version_read_and_give_the_lease_back,
+            a_work_item_queued_before_the_shards_last_completed_run_finds_it_done,
         );
     };
     (@cases $setup:expr; $($case:ident),* $(,)?) => {

@@ -11,15 +11,21 @@ use crate::domain::{
     Change, Delivered, Due, JobArn, JobKind, JobRecord, Lease, RunId, Scope, Sent,
 };
 use crate::error::Error;
-use crate::ports::{JobStore, Listed, Page, Progress, ScopeState, Write};
+use crate::ports::{
+    BoxFuture, JobStore, Listed, Page, Progress, ScheduleStore, ScopeState, ShardState, Write,
+};
+use crate::schedule::Clocks;
 
 /// The table as a map; `watched` pages are `page_size` items (default 500, as DynamoDB's).
 #[derive(Debug)]
 pub struct MemoryJobStore {
     items: Mutex<BTreeMap<JobArn, JobRecord>>,
     scopes: Mutex<HashMap<Scope, ScopeState>>,
+    shards: Mutex<HashMap<String, ShardState>>,
+    registry: Mutex<Option<crate::org::Registry>>,
     page_size: usize,
     calls: Calls,
+    writes: Calls,
 }
 
 impl Default for MemoryJobStore {
@@ -37,8 +43,11 @@ impl MemoryJobStore {
         Self {
             items: Mutex::default(),
             scopes: Mutex::default(),
+            shards: Mutex::default(),
+            registry: Mutex::default(),
             page_size: page_size.max(1),
             calls: Calls::default(),
+            writes: Calls::default(),
         }
     }
 
@@ -50,6 +59,23 @@ impl MemoryJobStore {
     /// What the table keeps for a scope (not counted as a call).
     pub fn state(&self, scope: &Scope) -> ScopeState {
         lock(&self.scopes).get(scope).cloned().unwrap_or_default()
+    }
+
+    /// Write requests (PutItem, UpdateItem) so far, a part of `calls` (a quiet scope makes none).
+    pub fn writes(&self) -> u64 {
+        self.writes.get()
+    }
+
+    /// A shard's schedule item (not counted as a call).
+    pub fn shard_state(&self, shard: &str) -> ShardState {
+        lock(&self.shards).get(shard).cloned().unwrap_or_default()
+    }
+
+    /// Every shard's schedule item, by shard (not counted).
+    pub fn shard_states(&self) -> Vec<(String, ShardState)> {
+        let mut all: Vec<_> = lock(&self.shards).clone().into_iter().collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
     }
 
     /// Every stored item.
@@ -88,6 +114,7 @@ impl MemoryJobStore {
         f: impl FnOnce(&mut JobRecord),
     ) -> Write {
         self.calls.add(1);
+        self.writes.add(1);
         match lock(&self.items).get_mut(arn) {
             Some(record) if holds(record) => {
                 f(record);
@@ -106,6 +133,7 @@ impl JobStore for MemoryJobStore {
 
     async fn save_progress(&self, scope: &Scope, progress: &Progress) -> Result<Write, Error> {
         self.calls.add(1);
+        self.writes.add(1);
         let mut scopes = lock(&self.scopes);
         let state = scopes.entry(scope.clone()).or_default();
         match &progress.listed {
@@ -152,6 +180,7 @@ impl JobStore for MemoryJobStore {
 
     async fn save(&self, change: &Change) -> Result<Write, Error> {
         self.calls.add(1);
+        self.writes.add(1);
         let mut items = lock(&self.items);
         let stored = items.get(&change.record.pk).map(|r| r.version);
         if stored != change.expected_version {
@@ -229,6 +258,87 @@ impl JobStore for MemoryJobStore {
 
     fn calls(&self) -> u64 {
         self.calls.get()
+    }
+}
+
+impl crate::org::RegistryStore for MemoryJobStore {
+    fn registry(&self) -> BoxFuture<'_, Result<Option<crate::org::Registry>, Error>> {
+        self.calls.add(1);
+        let registry = lock(&self.registry).clone();
+        Box::pin(async move { Ok(registry) })
+    }
+
+    fn save_registry<'a>(
+        &'a self,
+        registry: &'a crate::org::Registry,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.calls.add(1);
+        self.writes.add(1);
+        *lock(&self.registry) = Some(registry.clone());
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The schedule items, with the DynamoDB adapter's conditions.
+impl ScheduleStore for MemoryJobStore {
+    fn shard<'a>(&'a self, shard: &'a str) -> BoxFuture<'a, Result<ShardState, Error>> {
+        self.calls.add(1);
+        let state = lock(&self.shards).get(shard).cloned().unwrap_or_default();
+        Box::pin(async move { Ok(state) })
+    }
+
+    fn lease<'a>(
+        &'a self,
+        shard: &'a str,
+        lease: &'a Lease,
+        now: DateTime<Utc>,
+        queued_at: Option<DateTime<Utc>>,
+    ) -> BoxFuture<'a, Result<Write, Error>> {
+        self.calls.add(1);
+        self.writes.add(1);
+        let mut shards = lock(&self.shards);
+        let state = shards.entry(shard.to_owned()).or_default();
+        let held = state
+            .lease
+            .as_ref()
+            .is_some_and(|l| l.is_live(now) && l.owner != lease.owner);
+        let done = matches!((state.done_at, queued_at), (Some(d), Some(q)) if d >= q);
+        let write = match held || done {
+            true => Write::LostRace,
+            false => {
+                state.lease = Some(lease.clone());
+                state.version += 1;
+                Write::Written
+            }
+        };
+        Box::pin(async move { Ok(write) })
+    }
+
+    fn save_shard<'a>(
+        &'a self,
+        shard: &'a str,
+        owner: &'a RunId,
+        version: u64,
+        clocks: &'a Clocks,
+        done_at: Option<DateTime<Utc>>,
+    ) -> BoxFuture<'a, Result<Write, Error>> {
+        self.calls.add(1);
+        self.writes.add(1);
+        let mut shards = lock(&self.shards);
+        let state = shards.entry(shard.to_owned()).or_default();
+        let write = match state.version == version {
+            false => Write::LostRace,
+            true => {
+                state.clocks = clocks.clone();
+                state.done_at = done_at.or(state.done_at);
+                state.version += 1;
+                if state.lease.as_ref().is_some_and(|l| &l.owner == owner) {
+                    state.lease = None;
+                }
+                Write::Written
+            }
+        };
+        Box::pin(async move { Ok(write) })
     }
 }
 

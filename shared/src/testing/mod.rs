@@ -34,5 +34,6 @@ pub fn poll_settings() -> PollSettings {
         alerts: AlertSettings::off(),
         presentation: Default::default(),
         digest_threshold: None,
+        quiet_refresh: None,
     }
 }

@@ -18,6 +18,7 @@ mod cold_start;
 mod event_latency;
 mod first_run;
 mod fleet;
+mod org;
 mod poll;
 mod run_once;
 
@@ -78,6 +79,23 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         history: usize,
     },
+    /// An organisation fanned out over workers: 1,000 accounts x 17 regions (one family), or
+    /// 100 accounts x 17 regions x every family (`--accounts 100 --families all`).
+    Org {
+        #[arg(long, default_value_t = 1000)]
+        accounts: usize,
+        #[arg(long, default_value = "batch-inference")]
+        families: String,
+        /// Worker invocations at once (the mapping's MaximumConcurrency).
+        #[arg(long, default_value_t = 50)]
+        workers: usize,
+        /// Periods: the first fills the table, the others are steady.
+        #[arg(long, default_value_t = 3)]
+        periods: usize,
+    },
+    /// Internal: one worker invocation of 10 accounts in this process (the parent measures it).
+    #[command(hide = true)]
+    OrgWorker,
     /// Internal: one family set's fleet runs in this process (the parent measures it).
     #[command(hide = true)]
     FleetOnce {
@@ -259,6 +277,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             fleet::run(fleet::FleetArgs { scopes, history }).await
         }
         Command::FleetOnce { families } => fleet::once(&families).await,
+        Command::Org {
+            accounts,
+            families,
+            workers,
+            periods,
+        } => {
+            org::run(org::OrgArgs {
+                accounts,
+                families,
+                workers,
+                periods,
+            })
+            .await
+        }
+        Command::OrgWorker => org::worker_once().await,
         Command::Burst { jobs } => burst::run(&jobs).await,
         Command::EventLatency { events } => event_latency::run(events).await,
     }

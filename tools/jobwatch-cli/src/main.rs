@@ -7,6 +7,7 @@
 mod backfill;
 mod cli;
 mod error;
+mod health;
 mod ops;
 mod renotify;
 mod show;

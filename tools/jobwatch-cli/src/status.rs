@@ -76,16 +76,20 @@ pub async fn run(ops: &Ops, json: bool) -> Result<(), CliError> {
         family.scopes = scope_runs(ops, kind, now).await?;
         families.push(family);
     }
+    let health = crate::health::read(ops).await?;
     if json {
         let doc = serde_json::json!({
             "region": ops.config.poll.region,
             "table": ops.config.table,
             "at": now,
             "families": families,
+            "health": health,
         });
         println!("{doc:#}");
     } else {
-        println!("{}", render(ops, &families, now));
+        let mut text = render(ops, &families, now);
+        text.push_str(&crate::health::render(&health, now).unwrap_or_default());
+        println!("{text}");
     }
     Ok(())
 }

@@ -393,3 +393,59 @@ async fn bad_input_gets_a_clear_message_and_exit_code_2() {
     assert!(stderr(&out).contains("JOBS_TABLE"), "{}", stderr(&out));
     assert!(stack.notifications().await.is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn status_shows_an_account_whose_role_is_refused_as_failing_with_its_error() {
+    // given a worker's clocks for a member account whose role was refused three periods in a
+    // row, and a healthy one
+    use jobwatch::ports::ScheduleStore;
+    use jobwatch::schedule::{Clock, Clocks, Outcome};
+    let stack = Stack::start().await;
+    let store = stack.store();
+    let refused = "arn:aws:iam::222222222222:role/bedrock-jobwatch-reader";
+    let healthy = "arn:aws:iam::333333333333:role/bedrock-jobwatch-reader";
+    let now = Utc::now();
+    let denied = Outcome::Failed("cannot assume role: AccessDenied".into());
+    let mut clock = Clock::default();
+    for _ in 0..3 {
+        clock = clock.after(now, &denied);
+    }
+    let failing: Clocks = [("access#222222222222".to_owned(), clock)].into();
+    let fine: Clocks = [(
+        "batch-inference#333333333333#us-east-1".to_owned(),
+        Clock::default().after(now, &Outcome::Ok),
+    )]
+    .into();
+    let owner = jobwatch::domain::RunId::new("worker");
+    for (shard, clocks) in [
+        ("account#222222222222", &failing),
+        ("account#333333333333", &fine),
+    ] {
+        store
+            .save_shard(shard, &owner, 0, clocks, Some(now))
+            .await
+            .unwrap();
+    }
+    // when the CLI runs with the functions' ACCOUNTS
+    let mut env = stack.env();
+    env.push(("ACCOUNTS", format!("{refused},{healthy}")));
+    let status = json_of(&cli_with(env.clone(), &["status", "--json"]).await);
+    let text = ok(&cli_with(env, &["status"]).await);
+    // then the refused account reads failing, with its error, and the healthy one ok
+    let scopes = status["health"]["scopes"].as_array().unwrap();
+    assert_eq!(scopes[0]["scope"], "access#222222222222");
+    assert_eq!(scopes[0]["failures"], 3);
+    assert!(scopes[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("AccessDenied"));
+    assert_eq!(scopes[1]["failures"], 0);
+    for expected in [
+        "1 scopes ok, 1 failing",
+        "access#222222222222",
+        "FAILING x3",
+        "AccessDenied",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in\n{text}");
+    }
+}

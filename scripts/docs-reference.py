@@ -391,7 +391,10 @@ def code_defaults(root):
 
 
 # Variables the SDK, the runtime or the logger read (not config.rs): documented, not derived.
-OUTSIDE_CONFIG = {"AWS_ENDPOINT_URL", "AWS_LAMBDA_LOG_LEVEL", "RUST_LOG", "AWS_DEFAULT_REGION"}
+# JOBWATCH_MODE and WATCHED_FAMILIES: the workflow waits' register function only (read in
+# shared/src/workflows/startup.rs; the default rendering, WorkflowWaits=off, has no such function).
+OUTSIDE_CONFIG = {"AWS_ENDPOINT_URL", "AWS_LAMBDA_LOG_LEVEL", "RUST_LOG", "AWS_DEFAULT_REGION",
+                  "JOBWATCH_MODE", "WATCHED_FAMILIES"}
 
 
 def check_environment(root, template, render):
@@ -492,7 +495,7 @@ def check_layout(root):
     page = (root / "docs/architecture/layout.md").read_text()
     problems = []
     files = {}
-    for folder in ["shared/src", "shared/src/adapters", "shared/src/poller", "shared/src/domain", "shared/src/testing",
+    for folder in ["shared/src", "shared/src/adapters", "shared/src/poller", "shared/src/domain", "shared/src/testing", "shared/src/workflows",
                    "tools/bench/src", "tools/jobwatch-cli/src", "tools/testkit/src", "tests/tests", "shared/tests",
                    "tools/bedrock-emulator/src", "tools/bedrock-emulator/src/api"]:
         for f in sorted((root / folder).glob("*.rs")):

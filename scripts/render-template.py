@@ -83,6 +83,7 @@ COMBINATIONS = {
         "MemberRoleArns": "arn:aws:iam::222222222222:role/bedrock-jobwatch-reader,arn:aws:iam::333333333333:role/bedrock-jobwatch-reader",
         "MemberExternalId": "jobwatch-org-1",
         "PollOwnAccount": "false",
+        "WorkflowWaits": "on",
         "EventSourceOrganizationId": "o-a1b2c3d4e5",
         "EventSourceAccountIds": "444444444444",
         "BatchOutputManifestS3Arn": "arn:aws:s3:::acme-batch/output/*",
@@ -329,7 +330,8 @@ def check(name, params, template, rendered):
     by_type = {}
     for k, r in rs.items():
         by_type.setdefault(r["Type"], {})[k] = r
-    functions = by_type.get("AWS::Lambda::Function", {})
+    # The pollers; the workflow waits' register function has checks of its own (below).
+    functions = {k: f for k, f in by_type.get("AWS::Lambda::Function", {}).items() if k != "WorkflowRegister"}
     roles = by_type.get("AWS::IAM::Role", {})
     for k, r in roles.items():
         r["_id"] = k
@@ -343,6 +345,8 @@ def check(name, params, template, rendered):
     expected_fanout = ({"Worker", "Dispatcher"} if fans else set()) | ({"OrganizationRefresh"} if org else set())
     expect(set(fanout) == expected_fanout, f"fan-out functions {sorted(fanout)}")
     failures += check_fanout(res, by_type, fanout, roles)
+
+    failures += check_workflow_waits(params, by_type)
 
     # 1: every schedule uses SchedulerRole, which may use the dead-letter queue's key
     schedules = by_type.get("AWS::Scheduler::Schedule", {})
@@ -572,6 +576,32 @@ def evaluate_list(v, pseudo):
 def stack(name, region):
     return {"AWS::StackName": name, "AWS::Region": region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
             "AWS::StackId": f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{name}/c3b0c8a0-5d1e-11ef-8a2b-0a1b2c3d4e5f"}
+
+
+def check_workflow_waits(params, by_type):
+    """WorkflowWaits=on: the register function is fed by its queue with partial batch responses,
+    and the queue outlasts six of its timeouts; off: none of it exists."""
+    failures = []
+    on = params.get("WorkflowWaits") == "on"
+    function = by_type.get("AWS::Lambda::Function", {}).get("WorkflowRegister")
+    mappings = {k: m for k, m in by_type.get("AWS::Lambda::EventSourceMapping", {}).items()
+                if m["Properties"].get("FunctionName") == {"Ref": "WorkflowRegister"}}
+    queue = by_type.get("AWS::SQS::Queue", {}).get("WorkflowRegisterQueue")
+    if not on:
+        if function or mappings or queue:
+            failures.append("WorkflowWaits=off still creates the register function, queue or mapping")
+        return failures
+    if not (function and queue and len(mappings) == 1):
+        return failures + ["WorkflowWaits=on: the register function, its queue and one event source mapping"]
+    mapping = next(iter(mappings.values()))["Properties"]
+    if mapping.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
+        failures.append("the register mapping reports batch item failures")
+    if queue["Properties"].get("VisibilityTimeout", 30) < 6 * function["Properties"].get("Timeout", 3):
+        failures.append("the register queue's visibility timeout is at least 6x the function's timeout")
+    env = function["Properties"]["Environment"]["Variables"]
+    if env.get("JOBWATCH_MODE") != "workflow-register":
+        failures.append("the register function runs in JOBWATCH_MODE=workflow-register")
+    return failures
 
 
 def check_account(res, template, rendered, by_type, roles):

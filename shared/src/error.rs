@@ -149,6 +149,14 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// A Step Functions task-token callback (workflow waits) failed.
+    #[error("Step Functions {operation} failed")]
+    Workflow {
+        operation: &'static str,
+        retryable: bool,
+        #[source]
+        source: BoxError,
+    },
     /// A failure in one (account, region) scope of a fleet, named.
     #[error("scope {scope}")]
     Scope {
@@ -167,7 +175,8 @@ impl Error {
             | Error::Notify { retryable, .. }
             | Error::AssumeRole { retryable, .. }
             | Error::Organizations { retryable, .. }
-            | Error::Queue { retryable, .. } => *retryable,
+            | Error::Queue { retryable, .. }
+            | Error::Workflow { retryable, .. } => *retryable,
             Error::Scope { source, .. } => source.is_retryable(),
             Error::Incomplete { .. } => true,
             Error::Config(_) | Error::Corrupt { .. } | Error::Event(_) => false,
@@ -211,6 +220,7 @@ impl Error {
             Error::AssumeRole { .. } => "AssumeRole",
             Error::Organizations { .. } => "Organizations",
             Error::Queue { .. } => "Sqs",
+            Error::Workflow { .. } => "StepFunctions",
             Error::Scope { source, .. } => source.kind(),
         }
     }

@@ -19,6 +19,7 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod work;
+pub mod workflows;
 
 pub use config::Config;
 pub use error::Error;

@@ -173,12 +173,15 @@ fn functions(t: &Value) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// Every function but the workflow waits' register consumer (its own checks:
+/// `tests/tests/workflow_template.rs`).
 fn all_functions(t: &Value) -> Vec<(String, Value)> {
     t["Resources"]
         .as_mapping()
         .unwrap()
         .iter()
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .filter(|(k, _)| k.as_str() != Some("WorkflowRegister"))
         .map(|(k, r)| (k.as_str().unwrap().to_owned(), r.clone()))
         .collect()
 }
@@ -212,10 +215,14 @@ fn sdk_calls(file: &str, service: &str) -> BTreeSet<String> {
 /// Environment variable names `Config` reads (`get("X")`, `required("X")`, `number("X", ...)`),
 /// itself or through the fleet settings (`REGIONS`, `ACCOUNTS`: shared/src/fleet.rs).
 fn config_vars() -> BTreeSet<String> {
-    let src = ["shared/src/config.rs", "shared/src/fleet.rs"]
-        .iter()
-        .filter_map(|f| std::fs::read_to_string(root().join(f)).ok())
-        .collect::<String>();
+    let src = [
+        "shared/src/config.rs",
+        "shared/src/fleet.rs",
+        "shared/src/workflows/startup.rs",
+    ]
+    .iter()
+    .filter_map(|f| std::fs::read_to_string(root().join(f)).ok())
+    .collect::<String>();
     [
         "get(\"",
         "required(\"",
@@ -412,9 +419,12 @@ fn each_function_may_call_exactly_its_family_and_the_shared_infrastructure() {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    // Workflow waits (WorkflowWaits=on): the waits' table calls and the Step Functions callbacks.
     let shared: BTreeSet<String> = sdk_calls("dynamodb.rs", "dynamodb")
         .into_iter()
         .chain(sdk_calls("sns.rs", "sns"))
+        .chain(sdk_calls("waits.rs", "dynamodb"))
+        .chain(sdk_calls("step_functions.rs", "states"))
         .collect();
     let t = template();
     for (name, f) in functions(&t) {

@@ -126,7 +126,7 @@ fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
-fn store_error<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> Error
+pub(crate) fn store_error<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> Error
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -147,7 +147,7 @@ fn condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
 
 /// The outcome of a conditional write: written, its condition did not hold (another run got
 /// there first), or an error.
-fn condition_held<O, E, R>(
+pub(crate) fn condition_held<O, E, R>(
     operation: &'static str,
     result: Result<O, SdkError<E, R>>,
 ) -> Result<Write, Error>

@@ -45,4 +45,6 @@ pub mod sdk;
 pub mod sns;
 pub mod sns_batch;
 pub mod sqs;
+pub mod step_functions;
 pub mod tags;
+pub mod waits;

@@ -39,7 +39,7 @@ impl PartialEq<&str> for JobStatus {
 }
 
 /// Where a job is in its life, whatever its family calls it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     /// Accepted, waiting to run (`Submitted`, `Scheduled`, `STARTING`, `Created`, ...).

@@ -8,6 +8,7 @@ pub mod faults;
 mod memory_store;
 mod recording_notifier;
 mod scripted_source;
+mod workflows;
 
 use crate::domain::{AlertSettings, NotifyPolicy};
 use crate::PollSettings;
@@ -16,6 +17,7 @@ pub use deadline::EndAfterPages;
 pub use memory_store::MemoryJobStore;
 pub use recording_notifier::RecordingNotifier;
 pub use scripted_source::ScriptedSource;
+pub use workflows::{CrashAfterCallback, MemoryWaits, MemoryWorkflows, Told};
 
 /// The settings tests start from: us-east-1 and the configuration's defaults, alerts off (alert
 /// tests turn them on with their own thresholds; the others run over jobs whose submit times

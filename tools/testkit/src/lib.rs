@@ -40,36 +40,67 @@ impl Drop for Moto {
 }
 
 impl Moto {
-    /// Starts `moto_server` on a port it picks itself (no race with other tests for a port) and
-    /// reads the port from its start-up line.
+    /// Starts `moto_server` on a free port. Step Functions' interpreter inside moto calls moto's
+    /// own services at `localhost:$MOTO_PORT`, so moto must know its port: a port is picked
+    /// (bind to 0, release), and a start that loses the port to another process is retried.
     pub async fn start() -> Moto {
+        for _ in 0..5 {
+            if let Some(moto) = Self::try_start().await {
+                moto.execute_state_machines().await;
+                return moto;
+            }
+        }
+        panic!("moto_server did not start on a free port in 5 attempts");
+    }
+
+    /// `None`: the port was taken before moto bound it (moto exited).
+    async fn try_start() -> Option<Moto> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port()
+            .to_string();
         let mut child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", "0"])
+            .args(["-H", "127.0.0.1", "-p", &port])
+            .env("MOTO_PORT", &port)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("moto_server on PATH (pip install 'moto[server]')");
         let stderr = child.stderr.take().expect("piped stderr");
         let (tx, rx) = tokio::sync::oneshot::channel();
-        // Keeps draining moto's request log so the pipe never fills up and blocks it.
+        // Keeps draining moto's request log so the pipe never fills up and blocks it. The
+        // sender is dropped unused if moto exits before it runs (its port was taken).
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("Running on http://127.0.0.1:").nth(1) {
+                if line.contains("Running on http://127.0.0.1:") {
                     if let Some(tx) = tx.take() {
-                        let _ = tx.send(rest.trim().to_owned());
+                        let _ = tx.send(());
                     }
                 }
             }
         });
-        let port = tokio::time::timeout(Duration::from_secs(30), rx)
+        let started = tokio::time::timeout(Duration::from_secs(30), rx)
             .await
-            .expect("moto_server printed its port within 30 s")
-            .expect("moto_server is running");
-        Moto {
+            .expect("moto_server printed its address within 30 s");
+        let moto = Moto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
-        }
+        };
+        started.ok().map(|()| moto)
+    }
+
+    /// Step Functions on moto runs executions (Task states, waitForTaskToken, Catch) only when
+    /// configured to; the workflow-wait tests need it, the others never start one.
+    async fn execute_state_machines(&self) {
+        reqwest::Client::new()
+            .post(format!("{}/moto-api/config", self.endpoint))
+            .json(&serde_json::json!({"stepfunctions": {"execute_state_machine": true}}))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .expect("moto accepts its Step Functions configuration");
     }
 }
 

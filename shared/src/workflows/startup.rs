@@ -1,0 +1,270 @@
+//! Cold-start wiring of workflow waits: the register consumer (the poller binary with
+//! `JOBWATCH_MODE=workflow-register`, so `sam build` still compiles one binary) and the resumer
+//! each poller runs after its invocations when `WORKFLOW_WAITS=on`.
+
+use std::collections::HashMap;
+
+use aws_config::SdkConfig;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::Utc;
+use lambda_runtime::{service_fn, LambdaEvent};
+
+use super::register::{JobReader, Registrar};
+use super::resume::Resumer;
+use super::{WaitStore, Workflows};
+use crate::adapters::async_invoke::AsyncInvokeSource;
+use crate::adapters::batch::BatchInferenceSource;
+use crate::adapters::custom_model::CustomModelSource;
+use crate::adapters::custom_model_deployment::CustomModelDeploymentSource;
+use crate::adapters::customization::CustomizationSource;
+use crate::adapters::data_automation::DataAutomationSource;
+use crate::adapters::dynamodb::DynamoJobStore;
+use crate::adapters::evaluation::EvaluationSource;
+use crate::adapters::kb_ingestion::KbIngestionSource;
+use crate::adapters::model_copy::ModelCopySource;
+use crate::adapters::model_import::ModelImportSource;
+use crate::adapters::provisioned_throughput::ProvisionedThroughputSource;
+use crate::adapters::step_functions::StepFunctions;
+use crate::adapters::waits::DynamoWaitStore;
+use crate::config::Config;
+use crate::domain::{JobKind, RunId};
+use crate::error::{ConfigError, Error};
+use crate::fleet::Account;
+use crate::handler::Output;
+use crate::ports::JobStore;
+
+/// Selects what the one binary serves: unset, a family's poller; this, the register consumer.
+pub const MODE_VAR: &str = "JOBWATCH_MODE";
+pub const REGISTER_MODE: &str = "workflow-register";
+/// `on`: pollers resume the workflows waiting on their family's jobs (default `off`).
+pub const SWITCH_VAR: &str = "WORKFLOW_WAITS";
+/// The families the register consumer accepts (comma-separated names; default all).
+pub const WATCHED_VAR: &str = "WATCHED_FAMILIES";
+
+/// The resumer on the real services.
+pub type LiveResumer = Resumer<DynamoWaitStore, DynamoJobStore, StepFunctions>;
+
+/// Whether this function runs the register consumer.
+pub fn register_mode() -> bool {
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    vars.get("JOBWATCH_MODE").map(String::as_str) == Some(REGISTER_MODE)
+}
+
+/// `WORKFLOW_WAITS`: `on` or `off` (default).
+pub fn enabled(vars: &HashMap<String, String>) -> Result<bool, ConfigError> {
+    // Literal names: tests/tests/template.rs reads which variables the code reads.
+    match vars
+        .get("WORKFLOW_WAITS")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("") | Some("off") | Some("false") => Ok(false),
+        Some("on") | Some("true") => Ok(true),
+        Some(other) => Err(ConfigError::Invalid {
+            name: SWITCH_VAR,
+            value: other.to_owned(),
+            reason: "expected on or off".into(),
+        }),
+    }
+}
+
+/// `WATCHED_FAMILIES`: the families whose jobs a workflow may wait on, as names or
+/// `name=true|false` (the template passes each family's poller switch); unset: all.
+pub fn watched(vars: &HashMap<String, String>) -> Result<Vec<JobKind>, ConfigError> {
+    let Some(list) = vars
+        .get("WATCHED_FAMILIES")
+        .filter(|l| !l.trim().is_empty())
+    else {
+        return Ok(JobKind::ALL.to_vec());
+    };
+    let invalid = |reason: String| ConfigError::Invalid {
+        name: WATCHED_VAR,
+        value: list.clone(),
+        reason,
+    };
+    let mut kinds = Vec::new();
+    for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, on) = match entry.split_once('=') {
+            None => (entry, true),
+            Some((name, "true")) => (name, true),
+            Some((name, "false")) => (name, false),
+            Some(_) => {
+                return Err(invalid(format!(
+                    "{entry:?}: expected name=true or name=false"
+                )))
+            }
+        };
+        let kind = JobKind::from_name(name.trim())
+            .ok_or_else(|| invalid(format!("{name:?} is not a job family")))?;
+        if on {
+            kinds.push(kind);
+        }
+    }
+    Ok(kinds)
+}
+
+/// The resumer of a poller, when waits are on.
+pub fn poller_resumer(
+    sdk: &SdkConfig,
+    config: &Config,
+) -> Result<Option<LiveResumer>, ConfigError> {
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    Ok(enabled(&vars)?.then(|| resumer(sdk, config)))
+}
+
+pub fn resumer(sdk: &SdkConfig, config: &Config) -> LiveResumer {
+    Resumer {
+        waits: DynamoWaitStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table),
+        store: DynamoJobStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table),
+        workflows: StepFunctions::new(aws_sdk_sfn::Client::new(sdk)),
+        presentation: config.poll.presentation.clone(),
+        lease: config.poll.publish_lease,
+    }
+}
+
+/// After a poller invocation: resumes the family's waits (with heartbeats after a scheduled
+/// poll; an event run only answers what settled). Never fails the invocation: what is left
+/// stays stored for the next one.
+pub async fn after_invocation<W: WaitStore, T: JobStore, F: Workflows>(
+    resumer: Option<&Resumer<W, T, F>>,
+    kind: JobKind,
+    run_id: &RunId,
+    output: &Result<Output, Error>,
+) {
+    let Some(resumer) = resumer else {
+        return;
+    };
+    let heartbeat = match output {
+        Ok(Output::Ignored { .. }) => return,
+        Ok(Output::Event(_)) => false,
+        Ok(Output::Polled(_)) | Err(_) => true,
+    };
+    let resumed = resumer
+        .resume_family(kind, Utc::now(), run_id, heartbeat)
+        .await;
+    if !resumed.is_empty() {
+        let line = serde_json::to_string(&resumed).unwrap_or_default();
+        match resumed.errors.is_empty() {
+            true => tracing::info!(resumed = %line, "workflow waits"),
+            false => tracing::warn!(resumed = %line, "workflow waits: some left for the next run"),
+        }
+    }
+}
+
+/// A reader of `kind`'s jobs. Exhaustive: a new family names its adapter here.
+fn reader(kind: JobKind, sdk: &SdkConfig, config: &Config) -> Box<dyn JobReader> {
+    match kind {
+        JobKind::BatchInference => Box::new(BatchInferenceSource::from_sdk(sdk, config)),
+        JobKind::ModelImport => Box::new(ModelImportSource::from_sdk(sdk, config)),
+        JobKind::AsyncInvoke => Box::new(AsyncInvokeSource::from_sdk(sdk, config)),
+        JobKind::ModelCustomization => Box::new(CustomizationSource::from_sdk(sdk, config)),
+        JobKind::ModelEvaluation => Box::new(EvaluationSource::from_sdk(sdk, config)),
+        JobKind::ModelCopy => Box::new(ModelCopySource::from_sdk(sdk, config)),
+        JobKind::KbIngestion => Box::new(KbIngestionSource::from_sdk(sdk, config)),
+        JobKind::DataAutomation => Box::new(DataAutomationSource::from_sdk(sdk, config)),
+        JobKind::ProvisionedThroughput => {
+            Box::new(ProvisionedThroughputSource::from_sdk(sdk, config))
+        }
+        JobKind::CustomModelDeployment => {
+            Box::new(CustomModelDeploymentSource::from_sdk(sdk, config))
+        }
+        JobKind::CustomModel => Box::new(CustomModelSource::from_sdk(sdk, config)),
+    }
+}
+
+/// The register consumer: a reader per watched family and region of the own account.
+pub fn registrar(
+    sdk: &SdkConfig,
+    config: &Config,
+    watched: &[JobKind],
+) -> Registrar<DynamoWaitStore, DynamoJobStore, StepFunctions> {
+    let mut readers = HashMap::new();
+    for kind in watched {
+        for target in config.fleet.targets(*kind, &config.poll.region) {
+            if !matches!(target.account, Account::Own) {
+                continue;
+            }
+            let regional = sdk
+                .to_builder()
+                .region(aws_config::Region::new(target.region.clone()))
+                .build();
+            readers.insert((*kind, target.region), reader(*kind, &regional, config));
+        }
+    }
+    Registrar {
+        resumer: resumer(sdk, config),
+        readers,
+        settings: config.poll.clone(),
+    }
+}
+
+/// Runs the register consumer (`JOBWATCH_MODE=workflow-register`).
+pub async fn serve_register() -> Result<(), lambda_runtime::Error> {
+    crate::telemetry::init();
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    let (config, watched) = match Config::from_vars(&vars).and_then(|c| Ok((c, watched(&vars)?))) {
+        Ok(read) => read,
+        Err(e) => return crate::startup::serve_misconfigured(e).await,
+    };
+    let sdk = crate::startup::sdk_config().await;
+    let registrar = registrar(&sdk, &config, &watched);
+    let registrar = &registrar;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let run_id = RunId::new(event.context.request_id.as_str());
+        let own = crate::handler::own_account(&event.context.invoked_function_arn);
+        let (response, summary) = registrar
+            .handle(event.payload, Utc::now(), &run_id, own)
+            .await;
+        let line = serde_json::to_string(&summary).unwrap_or_default();
+        tracing::info!(summary = %line, "register batch handled");
+        Ok::<SqsBatchResponse, Error>(response)
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn watched_families_come_from_names_or_the_pollers_switches() {
+        type Case<'a> = (Option<&'a str>, Result<Vec<JobKind>, &'a str>);
+        let cases: [Case; 5] = [
+            (None, Ok(JobKind::ALL.to_vec())),
+            (
+                Some("model-import, batch-inference"),
+                Ok(vec![JobKind::ModelImport, JobKind::BatchInference]),
+            ),
+            (
+                Some("batch-inference=true,model-import=false"),
+                Ok(vec![JobKind::BatchInference]),
+            ),
+            (Some("batch-inference=maybe"), Err("expected name=true")),
+            (Some("batch=true"), Err("not a job family")),
+        ];
+        for (value, expected) in cases {
+            let env = value.map(|v| vars(&[(WATCHED_VAR, v)])).unwrap_or_default();
+            match (watched(&env), expected) {
+                (Ok(kinds), Ok(expected)) => assert_eq!(kinds, expected, "{value:?}"),
+                (Err(e), Err(reason)) => assert!(e.to_string().contains(reason), "{e}"),
+                (other, expected) => panic!("{value:?}: {other:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_switch_is_off_unless_on() {
+        assert!(!enabled(&vars(&[])).expect("valid"));
+        assert!(!enabled(&vars(&[(SWITCH_VAR, "off")])).expect("valid"));
+        assert!(enabled(&vars(&[(SWITCH_VAR, "on")])).expect("valid"));
+        let e = enabled(&vars(&[(SWITCH_VAR, "yes")])).expect_err("invalid");
+        assert_eq!(e.variable(), SWITCH_VAR);
+    }
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
+use crate::adapters::any_source::AnySource;
 use crate::adapters::assume_role::AssumedRole;
 use crate::domain::JobKind;
 use crate::fleet::{Account, FleetSettings, RoleArn};
@@ -144,43 +145,19 @@ where
     T: JobStore + Clone + 'static,
     N: Notifier + Clone + 'static,
 {
-    /// The fleet of `kind` over the account's regions. Adding a family adds its adapter here
-    /// (as in `startup::serve_family`).
+    /// The fleet of `kind` over the account's regions.
     fn family(
         &self,
         kind: JobKind,
         role: &RoleArn,
         assumed: &Arc<AssumedRole>,
     ) -> Box<dyn crate::work::FamilyRun> {
-        use crate::adapters::*;
         let over = AccountFleet {
             owner: self,
             role,
             assumed,
         };
-        match kind {
-            JobKind::BatchInference => over.fleet(kind, batch::BatchInferenceSource::from_sdk),
-            JobKind::ModelImport => over.fleet(kind, model_import::ModelImportSource::from_sdk),
-            JobKind::AsyncInvoke => over.fleet(kind, async_invoke::AsyncInvokeSource::from_sdk),
-            JobKind::ModelCustomization => {
-                over.fleet(kind, customization::CustomizationSource::from_sdk)
-            }
-            JobKind::ModelEvaluation => over.fleet(kind, evaluation::EvaluationSource::from_sdk),
-            JobKind::ModelCopy => over.fleet(kind, model_copy::ModelCopySource::from_sdk),
-            JobKind::KbIngestion => over.fleet(kind, kb_ingestion::KbIngestionSource::from_sdk),
-            JobKind::DataAutomation => {
-                over.fleet(kind, data_automation::DataAutomationSource::from_sdk)
-            }
-            JobKind::ProvisionedThroughput => over.fleet(
-                kind,
-                provisioned_throughput::ProvisionedThroughputSource::from_sdk,
-            ),
-            JobKind::CustomModelDeployment => over.fleet(
-                kind,
-                custom_model_deployment::CustomModelDeploymentSource::from_sdk,
-            ),
-            JobKind::CustomModel => over.fleet(kind, custom_model::CustomModelSource::from_sdk),
-        }
+        over.fleet(kind)
     }
 }
 
@@ -196,11 +173,7 @@ where
     T: JobStore + Clone + 'static,
     N: Notifier + Clone + 'static,
 {
-    fn fleet<S: JobSource + 'static>(
-        &self,
-        kind: JobKind,
-        make: fn(&SdkConfig, &crate::Config) -> S,
-    ) -> Box<dyn crate::work::FamilyRun> {
+    fn fleet(&self, kind: JobKind) -> Box<dyn crate::work::FamilyRun> {
         let (config, base) = (&self.owner.config, &self.owner.base);
         let settings = PollSettings {
             digest_threshold: config.digest.for_kind(kind),
@@ -221,7 +194,7 @@ where
                     ..settings.clone()
                 };
                 let poller = Poller::new(
-                    make(&sdk, config),
+                    AnySource::new(kind, &sdk, config),
                     store,
                     self.owner.notifier.clone(),
                     scope_settings,

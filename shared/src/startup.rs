@@ -7,19 +7,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 
-use crate::adapters::async_invoke::AsyncInvokeSource;
-use crate::adapters::batch::BatchInferenceSource;
-use crate::adapters::custom_model::CustomModelSource;
-use crate::adapters::custom_model_deployment::CustomModelDeploymentSource;
-use crate::adapters::customization::CustomizationSource;
-use crate::adapters::data_automation::DataAutomationSource;
+use crate::adapters::any_source::AnySource;
 use crate::adapters::dynamodb::DynamoJobStore;
-use crate::adapters::evaluation::EvaluationSource;
 use crate::adapters::eventbridge::EventBus;
-use crate::adapters::kb_ingestion::KbIngestionSource;
-use crate::adapters::model_copy::ModelCopySource;
-use crate::adapters::model_import::ModelImportSource;
-use crate::adapters::provisioned_throughput::ProvisionedThroughputSource;
 use crate::adapters::sns::SnsNotifier;
 use crate::adapters::sns_batch::Publishing;
 use crate::config::Config;
@@ -132,23 +122,9 @@ pub fn with_sinks(notifier: SnsNotifier, sdk: &SdkConfig, config: &Config) -> Sn
 }
 
 /// Runs the poller of `kind` (the per-family binaries, and `cargo lambda invoke <family>-poller`).
-/// Adding a family adds its adapter here.
 pub async fn serve_family(kind: JobKind) -> Result<(), lambda_runtime::Error> {
-    // Boxed: one future type per family, not a layout nesting all of them.
-    let run: std::pin::Pin<Box<dyn std::future::Future<Output = _>>> = match kind {
-        JobKind::BatchInference => Box::pin(serve(BatchInferenceSource::from_sdk)),
-        JobKind::ModelImport => Box::pin(serve(ModelImportSource::from_sdk)),
-        JobKind::AsyncInvoke => Box::pin(serve(AsyncInvokeSource::from_sdk)),
-        JobKind::ModelCustomization => Box::pin(serve(CustomizationSource::from_sdk)),
-        JobKind::ModelEvaluation => Box::pin(serve(EvaluationSource::from_sdk)),
-        JobKind::ModelCopy => Box::pin(serve(ModelCopySource::from_sdk)),
-        JobKind::KbIngestion => Box::pin(serve(KbIngestionSource::from_sdk)),
-        JobKind::DataAutomation => Box::pin(serve(DataAutomationSource::from_sdk)),
-        JobKind::ProvisionedThroughput => Box::pin(serve(ProvisionedThroughputSource::from_sdk)),
-        JobKind::CustomModelDeployment => Box::pin(serve(CustomModelDeploymentSource::from_sdk)),
-        JobKind::CustomModel => Box::pin(serve(CustomModelSource::from_sdk)),
-    };
-    run.await
+    // Boxed: the runtime's future nests the whole poller; unboxed, its layout is too deep.
+    Box::pin(serve(AnySource::factory(kind))).await
 }
 
 /// Runs what `MODE` says: the poller of the family `JOB_FAMILY` names (the default), the

@@ -5,19 +5,20 @@
 
 use chrono::{Duration, Utc};
 use futures::StreamExt;
-use jobwatch::adapters::data_automation::DataAutomationSource;
+use jobwatch::adapters::any_source::AnySource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
 use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::domain::JobKind;
 use jobwatch::handler::{handle, Output};
 use jobwatch::{Poller, RunSummary};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use testkit::Stack;
 
-type DaPoller = Poller<DataAutomationSource, DynamoJobStore, SnsNotifier>;
+type DaPoller = Poller<AnySource, DynamoJobStore, SnsNotifier>;
 
 fn poller(stack: &Stack) -> DaPoller {
-    stack.poller_for(stack.data_automation_source(), stack.settings())
+    stack.poller_for(stack.source(JobKind::DataAutomation), stack.settings())
 }
 
 /// Hands Bedrock's event for the invocation's current state to the handler.

@@ -3,6 +3,7 @@
 //! finish a job, listings past one page, throttling absorbed, and what each message names.
 
 use chrono::{Duration, Utc};
+use jobwatch::domain::JobKind;
 use jobwatch::ports::JobSource;
 use jobwatch::PollSettings;
 use serde_json::json;
@@ -62,7 +63,13 @@ async fn evaluation_jobs_are_notified_once_per_terminal_transition_with_their_ev
         stack.create_evaluation("eval-rag", true).await,
         stack.create_evaluation("eval-model", false).await,
     ];
-    let got = lifecycle(stack, || stack.evaluation_source(), arns, Some("Stopping")).await;
+    let got = lifecycle(
+        stack,
+        || stack.source(JobKind::ModelEvaluation),
+        arns,
+        Some("Stopping"),
+    )
+    .await;
     let rag = &got[0];
     assert_eq!(rag.attributes["job_kind"], "model-evaluation");
     assert_eq!(rag.body["jobKind"], "model-evaluation");
@@ -92,7 +99,13 @@ async fn model_copy_jobs_are_notified_once_naming_source_and_target_model() {
         stack.create_model_copy("copy-ap").await,
     ];
     // InProgress is the only open status: forcing it again is not a transition.
-    let got = lifecycle(stack, || stack.copy_source(), arns, Some("InProgress")).await;
+    let got = lifecycle(
+        stack,
+        || stack.source(JobKind::ModelCopy),
+        arns,
+        Some("InProgress"),
+    )
+    .await;
     let done = &got[0];
     assert_eq!(done.body["jobKind"], "model-copy");
     assert_eq!(done.body["jobName"], "copy-eu");
@@ -121,7 +134,7 @@ async fn a_deleting_evaluation_is_not_a_finish() {
     // given a known open evaluation, when it is seen in Deleting (BatchDeleteEvaluationJob)
     let stack = &Stack::start().await;
     let arn = stack.create_evaluation("eval-deleted", false).await;
-    let poller = || stack.poller_for(stack.evaluation_source(), settings(stack));
+    let poller = || stack.poller_for(stack.source(JobKind::ModelEvaluation), settings(stack));
     let t0 = Utc::now();
     poller().run(t0, "run-1").await.unwrap();
     stack.set_status(&arn, "Deleting").await;
@@ -149,12 +162,12 @@ async fn listings_past_one_page_are_read_whole_for_both_families() {
     let open_copy = stack.create_model_copy("copy-after-history").await;
     let t0 = Utc::now();
     let eval = stack
-        .poller_for(stack.evaluation_source(), stack.settings())
+        .poller_for(stack.source(JobKind::ModelEvaluation), stack.settings())
         .run(t0, "e-1")
         .await
         .unwrap();
     let copy = stack
-        .poller_for(stack.copy_source(), stack.settings())
+        .poller_for(stack.source(JobKind::ModelCopy), stack.settings())
         .run(t0, "c-1")
         .await
         .unwrap();
@@ -171,12 +184,12 @@ async fn listings_past_one_page_are_read_whole_for_both_families() {
     stack.set_status(&open_copy, "Completed").await;
     let later = t0 + Duration::minutes(5);
     let eval = stack
-        .poller_for(stack.evaluation_source(), stack.settings())
+        .poller_for(stack.source(JobKind::ModelEvaluation), stack.settings())
         .run(later, "e-2")
         .await
         .unwrap();
     let copy = stack
-        .poller_for(stack.copy_source(), stack.settings())
+        .poller_for(stack.source(JobKind::ModelCopy), stack.settings())
         .run(later, "c-2")
         .await
         .unwrap();
@@ -200,12 +213,12 @@ async fn throttled_lists_of_both_families_are_absorbed_by_sdk_retries() {
     let copy = stack.create_model_copy("copy-throttled").await;
     let t0 = Utc::now();
     stack
-        .poller_for(stack.evaluation_source(), settings(stack))
+        .poller_for(stack.source(JobKind::ModelEvaluation), settings(stack))
         .run(t0, "e-1")
         .await
         .unwrap();
     stack
-        .poller_for(stack.copy_source(), settings(stack))
+        .poller_for(stack.source(JobKind::ModelCopy), settings(stack))
         .run(t0, "c-1")
         .await
         .unwrap();
@@ -226,12 +239,12 @@ async fn throttled_lists_of_both_families_are_absorbed_by_sdk_retries() {
     }
     let later = t0 + Duration::minutes(5);
     let e = stack
-        .poller_for(stack.evaluation_source(), settings(stack))
+        .poller_for(stack.source(JobKind::ModelEvaluation), settings(stack))
         .run(later, "e-2")
         .await
         .unwrap();
     let c = stack
-        .poller_for(stack.copy_source(), settings(stack))
+        .poller_for(stack.source(JobKind::ModelCopy), settings(stack))
         .run(later, "c-2")
         .await
         .unwrap();
@@ -256,7 +269,7 @@ async fn throttled_lists_of_both_families_are_absorbed_by_sdk_retries() {
 async fn an_evaluation_first_seen_finished_is_notified_with_what_only_its_get_reports() {
     // given a first run, then an evaluation that starts and fails between two runs
     let stack = &Stack::start().await;
-    let poller = || stack.poller_for(stack.evaluation_source(), settings(stack));
+    let poller = || stack.poller_for(stack.source(JobKind::ModelEvaluation), settings(stack));
     let t0 = Utc::now();
     poller().run(t0, "run-1").await.unwrap();
     let arn = stack.create_evaluation("eval-quick-fail", false).await;

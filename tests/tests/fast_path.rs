@@ -2,6 +2,7 @@
 //! the same plan/notify path as the poll, so a job is notified once whatever arrives first.
 
 use chrono::Utc;
+use jobwatch::domain::JobKind;
 use jobwatch::handler::{handle, Output};
 use jobwatch::RunSummary;
 use lambda_runtime::{Context, LambdaEvent};
@@ -180,7 +181,7 @@ async fn customization_events_go_to_the_customization_poller_only() {
     )
     .await
     .unwrap();
-    let tuning = stack.poller_for(stack.customization_source(), stack.settings());
+    let tuning = stack.poller_for(stack.source(JobKind::ModelCustomization), stack.settings());
     let right = deliver(&tuning, event).await;
 
     assert!(matches!(wrong, Output::Ignored { .. }), "{wrong:?}");

@@ -3,6 +3,7 @@
 //! transition, nothing on non-terminal moves, listings past one page that stop at the
 //! watermark, and throttling absorbed.
 
+use jobwatch::domain::JobKind;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
@@ -49,7 +50,7 @@ async fn two_knowledge_bases_with_two_data_sources_each_are_notified_once_per_te
             running.push(job_arn(&kb, &ds, &job));
         }
     }
-    let source = Arc::new(stack.kb_source());
+    let source = Arc::new(stack.source(JobKind::KbIngestion));
     let run = |at, id: &'static str| {
         let poller = stack.poller_for(source.clone(), settings(&stack));
         async move { poller.run(at, id).await.unwrap() }
@@ -142,7 +143,7 @@ async fn a_history_past_one_page_is_listed_once_and_steady_runs_stop_at_the_wate
         )
         .await;
     let open = stack.start_ingestion_job(&kb, &ds, "resync").await;
-    let source = Arc::new(stack.kb_source());
+    let source = Arc::new(stack.source(JobKind::KbIngestion));
     let poller = stack.poller_for(source.clone(), settings(&stack));
 
     // when the first run lists it all
@@ -186,7 +187,7 @@ async fn throttled_listings_and_gets_are_absorbed_by_sdk_retries() {
     let kb = stack.create_knowledge_base("docs").await;
     let ds = stack.create_data_source(&kb, "pdfs").await;
     let job = stack.start_ingestion_job(&kb, &ds, "resync").await;
-    let poller = stack.poller_for(stack.kb_source(), settings(&stack));
+    let poller = stack.poller_for(stack.source(JobKind::KbIngestion), settings(&stack));
     let t0 = Utc::now();
     poller.run(t0, "run-1").await.unwrap();
 

@@ -3,6 +3,7 @@
 //! reconciled by Get, and the family in every message.
 
 use chrono::{Duration, Utc};
+use jobwatch::domain::JobKind;
 use jobwatch::ports::JobSource;
 use jobwatch::PollSettings;
 use testkit::Stack;
@@ -71,7 +72,7 @@ async fn model_import_jobs_are_notified_once_per_terminal_transition() {
     let stack = &Stack::start().await;
     let got = lifecycle(
         stack,
-        || stack.import_source(),
+        || stack.source(JobKind::ModelImport),
         |i| async move { stack.create_import(&format!("import-{i}")).await },
     )
     .await;
@@ -94,7 +95,7 @@ async fn async_invocations_are_notified_once_with_their_output_location() {
     let stack = &Stack::start().await;
     let got = lifecycle(
         stack,
-        || stack.async_source(),
+        || stack.source(JobKind::AsyncInvoke),
         |i| async move { stack.start_async_invoke(&format!("run-{i}")).await },
     )
     .await;
@@ -116,7 +117,7 @@ async fn customization_jobs_are_notified_once_with_their_base_model() {
     let stack = &Stack::start().await;
     let got = lifecycle(
         stack,
-        || stack.customization_source(),
+        || stack.source(JobKind::ModelCustomization),
         |i| async move { stack.create_customization(&format!("tune-{i}")).await },
     )
     .await;
@@ -146,12 +147,12 @@ async fn families_share_one_table_without_interfering() {
     let now = Utc::now();
     stack.poller().run(now, "b-1").await.unwrap();
     stack
-        .poller_for(stack.import_source(), stack.settings())
+        .poller_for(stack.source(JobKind::ModelImport), stack.settings())
         .run(now, "i-1")
         .await
         .unwrap();
     stack
-        .poller_for(stack.async_source(), stack.settings())
+        .poller_for(stack.source(JobKind::AsyncInvoke), stack.settings())
         .run(now, "a-1")
         .await
         .unwrap();
@@ -161,12 +162,12 @@ async fn families_share_one_table_without_interfering() {
     let later = now + Duration::minutes(5);
     let b = stack.poller().run(later, "b-2").await.unwrap();
     let i = stack
-        .poller_for(stack.import_source(), stack.settings())
+        .poller_for(stack.source(JobKind::ModelImport), stack.settings())
         .run(later, "i-2")
         .await
         .unwrap();
     let a = stack
-        .poller_for(stack.async_source(), stack.settings())
+        .poller_for(stack.source(JobKind::AsyncInvoke), stack.settings())
         .run(later, "a-2")
         .await
         .unwrap();

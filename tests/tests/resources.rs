@@ -4,6 +4,7 @@
 //! is retired; custom models are told once when they become Active.
 
 use chrono::{Duration, Utc};
+use jobwatch::domain::JobKind;
 use jobwatch::poller::MAX_MISSING;
 use jobwatch::ports::JobSource;
 use jobwatch::{PollSettings, RunSummary};
@@ -29,7 +30,7 @@ fn text(n: &Notification) -> &str {
 #[tokio::test]
 async fn a_throughput_is_told_each_time_it_settles_and_never_while_it_stays_in_service() {
     let stack = &Stack::start().await;
-    let source = || stack.throughput_source();
+    let source = || stack.source(JobKind::ProvisionedThroughput);
     assert!(run(stack, source(), "first").await.first_run);
 
     // Given a new throughput that becomes InService
@@ -135,7 +136,7 @@ async fn a_deployment_is_told_when_active_and_again_when_its_update_completes() 
     );
     stack.set_status(&v1, "Active").await;
     stack.set_status(&v2, "Active").await;
-    let source = || stack.deployment_source();
+    let source = || stack.source(JobKind::CustomModelDeployment);
     assert!(run(stack, source(), "first").await.first_run);
 
     // Given a deployment that becomes Active
@@ -185,7 +186,7 @@ async fn a_steady_run_gets_the_deployments_being_updated_not_every_active_one() 
     );
     stack.set_status(&v1, "Active").await;
     stack.set_status(&v2, "Active").await;
-    let source = || stack.deployment_source();
+    let source = || stack.source(JobKind::CustomModelDeployment);
     assert!(run(stack, source(), "first").await.first_run);
 
     // Given twelve Active deployments, three of them being updated
@@ -215,7 +216,7 @@ async fn a_steady_run_gets_the_deployments_being_updated_not_every_active_one() 
 #[tokio::test]
 async fn a_deleted_resource_is_retired_and_a_custom_model_is_told_once_when_active() {
     let stack = &Stack::start().await;
-    let throughputs = || stack.throughput_source();
+    let throughputs = || stack.source(JobKind::ProvisionedThroughput);
     run(stack, throughputs(), "first").await;
     let gone = stack.create_throughput("pt-short-lived").await;
     run(stack, throughputs(), "creating").await;
@@ -236,7 +237,7 @@ async fn a_deleted_resource_is_retired_and_a_custom_model_is_told_once_when_acti
     let record = stack.record(&gone).await.unwrap();
     assert!(record.retired && record.watch.is_none());
 
-    let models = || stack.custom_model_source();
+    let models = || stack.source(JobKind::CustomModel);
     run(stack, models(), "models-first").await;
     let model = stack.create_custom_model("support-v3").await;
     run(stack, models(), "model-creating").await;

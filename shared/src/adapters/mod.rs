@@ -25,6 +25,7 @@ macro_rules! list_pages {
     }};
 }
 
+pub mod any_source;
 pub mod assume_role;
 pub mod async_invoke;
 pub mod batch;

@@ -12,18 +12,8 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use super::register::{JobReader, Registrar};
 use super::resume::Resumer;
 use super::{WaitStore, Workflows};
-use crate::adapters::async_invoke::AsyncInvokeSource;
-use crate::adapters::batch::BatchInferenceSource;
-use crate::adapters::custom_model::CustomModelSource;
-use crate::adapters::custom_model_deployment::CustomModelDeploymentSource;
-use crate::adapters::customization::CustomizationSource;
-use crate::adapters::data_automation::DataAutomationSource;
+use crate::adapters::any_source::AnySource;
 use crate::adapters::dynamodb::DynamoJobStore;
-use crate::adapters::evaluation::EvaluationSource;
-use crate::adapters::kb_ingestion::KbIngestionSource;
-use crate::adapters::model_copy::ModelCopySource;
-use crate::adapters::model_import::ModelImportSource;
-use crate::adapters::provisioned_throughput::ProvisionedThroughputSource;
 use crate::adapters::step_functions::StepFunctions;
 use crate::adapters::waits::DynamoWaitStore;
 use crate::config::Config;
@@ -151,25 +141,9 @@ pub async fn after_invocation<W: WaitStore, T: JobStore, F: Workflows>(
     }
 }
 
-/// A reader of `kind`'s jobs. Exhaustive: a new family names its adapter here.
+/// A reader of `kind`'s jobs: its adapter, from the one registry.
 fn reader(kind: JobKind, sdk: &SdkConfig, config: &Config) -> Box<dyn JobReader> {
-    match kind {
-        JobKind::BatchInference => Box::new(BatchInferenceSource::from_sdk(sdk, config)),
-        JobKind::ModelImport => Box::new(ModelImportSource::from_sdk(sdk, config)),
-        JobKind::AsyncInvoke => Box::new(AsyncInvokeSource::from_sdk(sdk, config)),
-        JobKind::ModelCustomization => Box::new(CustomizationSource::from_sdk(sdk, config)),
-        JobKind::ModelEvaluation => Box::new(EvaluationSource::from_sdk(sdk, config)),
-        JobKind::ModelCopy => Box::new(ModelCopySource::from_sdk(sdk, config)),
-        JobKind::KbIngestion => Box::new(KbIngestionSource::from_sdk(sdk, config)),
-        JobKind::DataAutomation => Box::new(DataAutomationSource::from_sdk(sdk, config)),
-        JobKind::ProvisionedThroughput => {
-            Box::new(ProvisionedThroughputSource::from_sdk(sdk, config))
-        }
-        JobKind::CustomModelDeployment => {
-            Box::new(CustomModelDeploymentSource::from_sdk(sdk, config))
-        }
-        JobKind::CustomModel => Box::new(CustomModelSource::from_sdk(sdk, config)),
-    }
+    Box::new(AnySource::new(kind, sdk, config))
 }
 
 /// The register consumer: a reader per watched family and region of the own account.

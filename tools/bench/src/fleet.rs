@@ -11,21 +11,10 @@ use tokio::sync::Barrier;
 
 use aws_config::SdkConfig;
 use chrono::Utc;
-use jobwatch::adapters::async_invoke::AsyncInvokeSource;
-use jobwatch::adapters::batch::BatchInferenceSource;
-use jobwatch::adapters::custom_model::CustomModelSource;
-use jobwatch::adapters::custom_model_deployment::CustomModelDeploymentSource;
-use jobwatch::adapters::customization::CustomizationSource;
-use jobwatch::adapters::data_automation::DataAutomationSource;
+use jobwatch::adapters::any_source::AnySource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
-use jobwatch::adapters::evaluation::EvaluationSource;
-use jobwatch::adapters::kb_ingestion::KbIngestionSource;
-use jobwatch::adapters::model_copy::ModelCopySource;
-use jobwatch::adapters::model_import::ModelImportSource;
-use jobwatch::adapters::provisioned_throughput::ProvisionedThroughputSource;
 use jobwatch::adapters::sns::SnsNotifier;
 use jobwatch::domain::{JobKind, Phase};
-use jobwatch::ports::JobSource;
 use jobwatch::Config;
 use serde_json::{json, Value};
 use testkit::{unique, Stack};
@@ -254,19 +243,7 @@ async fn family(
         config,
         together,
     };
-    match kind {
-        JobKind::BatchInference => m.run(BatchInferenceSource::from_sdk).await,
-        JobKind::ModelImport => m.run(ModelImportSource::from_sdk).await,
-        JobKind::AsyncInvoke => m.run(AsyncInvokeSource::from_sdk).await,
-        JobKind::ModelCustomization => m.run(CustomizationSource::from_sdk).await,
-        JobKind::KbIngestion => m.run(KbIngestionSource::from_sdk).await,
-        JobKind::DataAutomation => m.run(DataAutomationSource::from_sdk).await,
-        JobKind::ModelEvaluation => m.run(EvaluationSource::from_sdk).await,
-        JobKind::ModelCopy => m.run(ModelCopySource::from_sdk).await,
-        JobKind::ProvisionedThroughput => m.run(ProvisionedThroughputSource::from_sdk).await,
-        JobKind::CustomModelDeployment => m.run(CustomModelDeploymentSource::from_sdk).await,
-        JobKind::CustomModel => m.run(CustomModelSource::from_sdk).await,
-    }
+    m.run().await
 }
 
 /// One family's part of `fleet-once`.
@@ -279,7 +256,7 @@ struct Measure<'a> {
 }
 
 impl Measure<'_> {
-    async fn run<S: JobSource>(self, make: fn(&SdkConfig, &Config) -> S) -> Measured {
+    async fn run(self) -> Measured {
         let (kind, sdk, config) = (self.kind, self.sdk, self.config);
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn);
@@ -288,7 +265,7 @@ impl Measure<'_> {
             &config.fleet,
             kind,
             &config.poll,
-            |scope| make(scope, config),
+            |scope| AnySource::new(kind, scope, config),
             || DynamoJobStore::new(dynamodb.clone(), &config.table),
             Arc::new(notifier),
         )

@@ -81,7 +81,7 @@ async fn prepare(stack: &Stack, family: &str, args: &PollArgs, history: usize) {
 /// What the fast path does with each invocation's Created event: one Get, one conditional write.
 async fn register_by_events(stack: &Stack, table: &str, arns: &[&str]) {
     let poller = Poller::new(
-        stack.data_automation_source(),
+        stack.source(JobKind::DataAutomation),
         DynamoJobStore::new(stack.dynamodb.clone(), table),
         stack.notifier(),
         stack.settings(),

@@ -13,17 +13,10 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use chrono::Utc;
 use futures::{stream, StreamExt};
-use jobwatch::adapters::async_invoke::AsyncInvokeSource;
-use jobwatch::adapters::batch::BatchInferenceSource;
-use jobwatch::adapters::customization::CustomizationSource;
-use jobwatch::adapters::data_automation::DataAutomationSource;
+use jobwatch::adapters::any_source::AnySource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
-use jobwatch::adapters::evaluation::EvaluationSource;
-use jobwatch::adapters::kb_ingestion::KbIngestionSource;
-use jobwatch::adapters::model_copy::ModelCopySource;
-use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
-use jobwatch::domain::{plan, JobKind, JobStatus, Notice, NotifyPolicy, PlanContext, RunId};
+use jobwatch::domain::{plan, JobStatus, Notice, NotifyPolicy, PlanContext, RunId};
 use jobwatch::ports::{JobSource, ListFilter, Notifier};
 use jobwatch::{Budget, Config, Poller};
 use serde_json::{json, Value};
@@ -164,75 +157,7 @@ pub async fn run(args: RunOnce) -> Result<(), Box<dyn std::error::Error>> {
         naive: args.mode == "naive",
         budget,
     };
-    let mut report = match kind {
-        JobKind::BatchInference => {
-            wiring
-                .run(BatchInferenceSource::new(aws_sdk_bedrock::Client::new(
-                    &sdk,
-                )))
-                .await?
-        }
-        JobKind::ModelImport => {
-            wiring
-                .run(ModelImportSource::new(aws_sdk_bedrock::Client::new(&sdk)))
-                .await?
-        }
-        JobKind::AsyncInvoke => {
-            let runtime = aws_sdk_bedrockruntime::Client::new(&sdk);
-            wiring.run(AsyncInvokeSource::new(runtime)).await?
-        }
-        JobKind::ModelCustomization => {
-            wiring
-                .run(CustomizationSource::new(aws_sdk_bedrock::Client::new(&sdk)))
-                .await?
-        }
-        JobKind::KbIngestion => {
-            let agent = aws_sdk_bedrockagent::Client::new(&sdk);
-            wiring.run(KbIngestionSource::new(agent)).await?
-        }
-        JobKind::DataAutomation => {
-            let runtime = aws_sdk_bedrockdataautomationruntime::Client::new(&sdk);
-            wiring.run(DataAutomationSource::new(runtime)).await?
-        }
-        JobKind::ModelEvaluation => {
-            wiring
-                .run(EvaluationSource::new(aws_sdk_bedrock::Client::new(&sdk)))
-                .await?
-        }
-        JobKind::ModelCopy => {
-            wiring
-                .run(ModelCopySource::new(aws_sdk_bedrock::Client::new(&sdk)))
-                .await?
-        }
-        JobKind::ProvisionedThroughput => {
-            let client = aws_sdk_bedrock::Client::new(&sdk);
-            wiring
-                .run(
-                    jobwatch::adapters::provisioned_throughput::ProvisionedThroughputSource::new(
-                        client,
-                    ),
-                )
-                .await?
-        }
-        JobKind::CustomModelDeployment => {
-            let client = aws_sdk_bedrock::Client::new(&sdk);
-            wiring
-                .run(
-                    jobwatch::adapters::custom_model_deployment::CustomModelDeploymentSource::new(
-                        client,
-                    ),
-                )
-                .await?
-        }
-        JobKind::CustomModel => {
-            let client = aws_sdk_bedrock::Client::new(&sdk);
-            wiring
-                .run(jobwatch::adapters::custom_model::CustomModelSource::new(
-                    client,
-                ))
-                .await?
-        }
-    };
+    let mut report = wiring.run(AnySource::new(kind, &sdk, &config)).await?;
     report["mode"] = json!(args.mode);
     report["wall_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);
     report["dynamodb_capacity"] = json!(*capacity.0.lock().unwrap_or_else(|p| p.into_inner()));

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use aws_sdk_bedrock::config::retry::RetryConfig;
 use bedrock_emulator::{Running, Scope, Settings};
+use jobwatch::adapters::any_source::AnySource;
+use jobwatch::domain::JobKind;
 use serde_json::{json, Value};
 
 /// A running emulator with `bedrock` and `bedrock-runtime` clients and an HTTP client for
@@ -85,6 +87,23 @@ impl Emulator {
             scope,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// The adapter of `kind` on this emulator, built as the Lambda builds it
+    /// (`AnySource::new`, default settings: no output manifests, no tags).
+    pub fn source(&self, kind: JobKind) -> AnySource {
+        let sdk = self.base.to_builder().endpoint_url(self.endpoint()).build();
+        let vars = [
+            ("JOBS_TABLE", "jobs"),
+            ("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t"),
+            ("AWS_REGION", "us-east-1"),
+        ];
+        let vars = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let config = jobwatch::Config::from_vars(&vars).expect("the test kit's settings are valid");
+        AnySource::new(kind, &sdk, &config)
     }
 
     /// `http://127.0.0.1:PORT`.

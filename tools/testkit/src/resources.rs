@@ -2,11 +2,8 @@
 //! deployments): creating, updating and deleting them on the emulator, and their sources.
 
 use aws_sdk_bedrock::types::CommitmentDuration;
-use jobwatch::adapters::custom_model::CustomModelSource;
-use jobwatch::adapters::custom_model_deployment::CustomModelDeploymentSource;
-use jobwatch::adapters::provisioned_throughput::ProvisionedThroughputSource;
 
-use crate::{Emulator, Stack};
+use crate::Emulator;
 
 /// The foundation model the test throughputs are bought for.
 pub const THROUGHPUT_MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0:200k";
@@ -77,19 +74,5 @@ impl Emulator {
             .send()
             .await
             .expect("update custom model deployment");
-    }
-}
-
-impl Stack {
-    pub fn throughput_source(&self) -> ProvisionedThroughputSource {
-        ProvisionedThroughputSource::new(self.bedrock.clone())
-    }
-
-    pub fn deployment_source(&self) -> CustomModelDeploymentSource {
-        CustomModelDeploymentSource::new(self.bedrock.clone())
-    }
-
-    pub fn custom_model_source(&self) -> CustomModelSource {
-        CustomModelSource::new(self.bedrock.clone())
     }
 }

@@ -6,15 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use bedrock_emulator::Settings;
-use jobwatch::adapters::async_invoke::AsyncInvokeSource;
 use jobwatch::adapters::batch::BatchInferenceSource;
-use jobwatch::adapters::customization::CustomizationSource;
-use jobwatch::adapters::data_automation::DataAutomationSource;
 use jobwatch::adapters::dynamodb::{create_table, DynamoJobStore};
-use jobwatch::adapters::evaluation::EvaluationSource;
-use jobwatch::adapters::kb_ingestion::KbIngestionSource;
-use jobwatch::adapters::model_copy::ModelCopySource;
-use jobwatch::adapters::model_import::ModelImportSource;
 use jobwatch::adapters::sns::SnsNotifier;
 use jobwatch::domain::JobRecord;
 use jobwatch::ports::JobSource;
@@ -123,34 +116,6 @@ impl Stack {
 
     pub fn notifier(&self) -> SnsNotifier {
         SnsNotifier::new(self.sns.clone(), &self.topic_arn)
-    }
-
-    pub fn import_source(&self) -> ModelImportSource {
-        ModelImportSource::new(self.bedrock.clone())
-    }
-
-    pub fn async_source(&self) -> AsyncInvokeSource {
-        AsyncInvokeSource::new(self.runtime.clone())
-    }
-
-    pub fn customization_source(&self) -> CustomizationSource {
-        CustomizationSource::new(self.bedrock.clone())
-    }
-
-    pub fn kb_source(&self) -> KbIngestionSource {
-        KbIngestionSource::new(self.agent.clone())
-    }
-
-    pub fn data_automation_source(&self) -> DataAutomationSource {
-        DataAutomationSource::new(self.data_automation.clone())
-    }
-
-    pub fn evaluation_source(&self) -> EvaluationSource {
-        EvaluationSource::new(self.bedrock.clone())
-    }
-
-    pub fn copy_source(&self) -> ModelCopySource {
-        ModelCopySource::new(self.bedrock.clone())
     }
 
     /// Environment of the real binary (`Config::from_env`) pointed at these stand-ins.

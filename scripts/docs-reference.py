@@ -334,16 +334,16 @@ def kebab(variant):
     return re.sub(r"(?<!^)([A-Z])", r"-\1", variant).lower()
 
 
-def per_family_default(alert_rs, function):
-    m = re.search(r"pub fn " + function + r"\(kind: JobKind\) -> Duration \{(.*?)\n\}", alert_rs, re.S)
-    if not m:
-        raise Drift(f"alert.rs: fn {function} not found")
-    arms = re.findall(r"(JobKind::(\w+)|_) => Duration::(hours|minutes|days)\((\d+)\)", m.group(1))
-    if not arms:
-        raise Drift(f"alert.rs: {function}: no `JobKind::X => Duration::hours(n)` arms")
-    unit = {"hours": "h", "minutes": "m", "days": "d"}
-    parts = [f"`{n}{unit[u]}` " + (kebab(v) if v else "other families") for _, v, u, n in arms]
-    return ", ".join(parts)
+def per_family_default(family_rs, field):
+    """The `AlertDefaults` `field` of every family in family.rs, as the page states it: the
+    families that differ from the most common value, then `other families`."""
+    entries = re.findall(r'pub static \w+: Family = Family \{.*?name: "([a-z-]+)".*?' + field + r": (\d+),", family_rs, re.S)
+    if not entries:
+        raise Drift(f"family.rs: no `{field}` in the Family entries")
+    values = [int(v) for _, v in entries]
+    common = max(set(values), key=values.count)
+    parts = [f"`{v}h` {name}" for name, v in entries if int(v) != common]
+    return ", ".join(parts + [f"`{common}h` other families"])
 
 
 def code_defaults(root):
@@ -381,8 +381,9 @@ def code_defaults(root):
         if not factor:
             raise Drift("alert.rs: default overdue_factor not found")
         defaults["ALERT_OVERDUE_FACTOR"] = code(factor.group(1).removesuffix(".0"))
-    defaults["ALERT_STUCK_AFTER"] = per_family_default(alert, "default_stuck_after")
-    defaults["ALERT_RUNNING_AFTER"] = per_family_default(alert, "default_running_after")
+    family = (root / "shared/src/domain/family.rs").read_text()
+    defaults["ALERT_STUCK_AFTER"] = per_family_default(family, "stuck_after_hours")
+    defaults["ALERT_RUNNING_AFTER"] = per_family_default(family, "running_after_hours")
     scope = re.search(r"pub const DEFAULT_SCOPE_CONCURRENCY: usize = (\d+);", fleet)
     if scope and "SCOPE_CONCURRENCY" in read:
         if defaults.get("SCOPE_CONCURRENCY") not in (None, code(scope.group(1))):

@@ -69,8 +69,7 @@ class DocsReference(unittest.TestCase):
 
     def test_an_alert_default_edited_in_the_code_fails_the_environment_table(self):
         with Copy() as c:
-            c.edit("shared/src/domain/alert.rs", "JobKind::BatchInference => Duration::hours(6)",
-                   "JobKind::BatchInference => Duration::hours(8)")
+            c.edit("shared/src/domain/family.rs", "stuck_after_hours: 6,", "stuck_after_hours: 8,")
             self.assert_fails_naming(c.root, "table environment", "ALERT_STUCK_AFTER", "`8h` batch-inference")
 
     def test_a_variable_the_code_reads_without_a_row_fails_the_environment_table(self):

@@ -8,7 +8,7 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::domain::{JobArn, JobKind, RunId};
+use crate::domain::{ArnShape, JobArn, JobKind, RunId};
 use crate::error::Error;
 use crate::metrics::{MetricsSink, RunKind};
 use crate::poller::{Budget, Fleet, Poller, RunSummary};
@@ -46,16 +46,18 @@ pub enum Trigger {
 /// first resource. Families whose events carry only an id get the ARN built from the event's
 /// region and account.
 fn job_event(event: &EventBridgeEvent<Value>) -> Option<Trigger> {
-    let kind = JobKind::by_event(&event.detail_type).filter(|_| event.source == "aws.bedrock")?;
-    let shape = kind.family().event?;
+    let kind = JobKind::by_event(&event.detail_type)?;
+    let family = kind.family();
+    let shape = family.event.filter(|shape| shape.source == event.source)?;
     let named = event.detail.get(shape.arn_field).and_then(Value::as_str);
-    let arn = match shape.id_resource {
-        Some(resource) => arn_of_id(event, resource, named?)?,
-        None => named
+    let arn = match shape.named_by_id {
+        true => arn_of_id(event, &family.arn, named?)?,
+        false => named
             .map(str::to_owned)
             .or_else(|| event.resources.as_ref().and_then(|r| r.first().cloned()))?,
     };
-    let valid = arn.starts_with("arn:") && arn.contains(":bedrock:") && arn.len() <= 2048;
+    let service = format!(":{}:", family.arn.service);
+    let valid = arn.starts_with("arn:") && arn.contains(&service) && arn.len() <= 2048;
     valid.then(|| Trigger::Job {
         kind,
         arn: JobArn::new(arn),
@@ -67,9 +69,10 @@ fn job_event(event: &EventBridgeEvent<Value>) -> Option<Trigger> {
     })
 }
 
-/// `arn:{partition}:bedrock:{region}:{account}:{resource}/{id}` from the event's envelope; `None`
+/// `arn:{partition}:{service}:{region}:{account}:{resource}/{id}` from the event's envelope; `None`
 /// when the id or the envelope is not something an ARN can be made of.
-fn arn_of_id(event: &EventBridgeEvent<Value>, resource: &str, id: &str) -> Option<String> {
+fn arn_of_id(event: &EventBridgeEvent<Value>, shape: &ArnShape, id: &str) -> Option<String> {
+    let (service, resource) = (shape.service, shape.resource);
     let region = event.region.as_deref()?;
     let account = event.account.as_deref()?;
     let id_ok = (1..=128).contains(&id.len())
@@ -87,7 +90,7 @@ fn arn_of_id(event: &EventBridgeEvent<Value>, resource: &str, id: &str) -> Optio
         _ => "aws",
     };
     (id_ok && region_ok && account_ok)
-        .then(|| format!("arn:{partition}:bedrock:{region}:{account}:{resource}/{id}"))
+        .then(|| format!("arn:{partition}:{service}:{region}:{account}:{resource}/{id}"))
 }
 
 /// Classifies an incoming payload: scheduled events and manual `{}` invocations poll; other
@@ -98,14 +101,13 @@ pub fn classify(payload: &Value) -> Result<Trigger, Error> {
         Value::Object(_) => {
             match serde_json::from_value::<EventBridgeEvent<Value>>(payload.clone()) {
                 Ok(event) if event.detail_type == SCHEDULED_EVENT => Ok(Trigger::Poll),
-                Ok(event) if event.source == "aws.bedrock" => {
-                    Ok(job_event(&event).unwrap_or_else(|| {
+                Ok(event) if JobKind::emits_events_from(&event.source) => Ok(job_event(&event)
+                    .unwrap_or_else(|| {
                         Trigger::Ignore(format!(
                             "Bedrock event {:?} without a usable job ARN",
                             truncate(&event.detail_type)
                         ))
-                    }))
-                }
+                    })),
                 Ok(event) => Ok(Trigger::Ignore(format!(
                     "detail-type {:?} from {:?} is not handled",
                     truncate(&event.detail_type),

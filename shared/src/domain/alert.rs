@@ -105,23 +105,14 @@ impl AlertSettings {
     }
 }
 
-/// Default for waiting: batch jobs legitimately queue behind quota for hours; the other
-/// families' waiting statuses last minutes.
+/// Default for waiting ([`super::family::AlertDefaults`]).
 pub fn default_stuck_after(kind: JobKind) -> Duration {
-    match kind {
-        JobKind::BatchInference => Duration::hours(6),
-        _ => Duration::hours(1),
-    }
+    Duration::hours(kind.family().alerts.stuck_after_hours.into())
 }
 
-/// Default for running without progress counters, by how long the family's work usually takes.
+/// Default for running without progress counters ([`super::family::AlertDefaults`]).
 pub fn default_running_after(kind: JobKind) -> Duration {
-    match kind {
-        JobKind::ModelCustomization => Duration::hours(72),
-        JobKind::AsyncInvoke => Duration::hours(2),
-        JobKind::ModelImport => Duration::hours(6),
-        _ => Duration::hours(24),
-    }
+    Duration::hours(kind.family().alerts.running_after_hours.into())
 }
 
 /// An alert a job is due: what, how long, against which threshold.

@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::regions;
 use super::status::{JobStatus, Phase};
 
 /// The Bedrock job families we watch.
@@ -38,19 +39,68 @@ pub struct Reopen {
     pub cycle: &'static str,
 }
 
-/// Bedrock's own state-change event for a family (source `aws.bedrock`), for the fast path.
+/// Bedrock's own state-change event for a family, for the fast path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventShape {
+    /// The event's `source` (`aws.bedrock`).
+    pub source: &'static str,
     /// Every detail type of the family's events (one per state change, or one for all).
     pub detail_types: &'static [&'static str],
     /// `detail` member holding the job ARN (else the event's first resource is used), or its id
-    /// when `id_resource` is set.
+    /// when `named_by_id` is set.
     pub arn_field: &'static str,
-    /// Set when the event names the job by id only: the ARN resource type, the ARN being built
-    /// from the event's own region and account (`arn:aws:bedrock:{region}:{account}:{type}/{id}`).
-    pub id_resource: Option<&'static str>,
+    /// Set when the event names the job by id only: the ARN is built from the family's
+    /// [`ArnShape`] and the event's own region and account.
+    pub named_by_id: bool,
     /// `detail` member holding the reported status (informational only).
     pub status_field: &'static str,
+}
+
+/// How a family's jobs are named: `arn:{partition}:{service}:{region}:{account}:{resource}/{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArnShape {
+    /// The ARN's service (`bedrock`).
+    pub service: &'static str,
+    /// The resource type before the first `/` (`model-invocation-job`).
+    pub resource: &'static str,
+    /// Set for jobs named below a parent resource (`knowledge-base/{id}/.../ingestion-job/{id}`):
+    /// the path segment that tells them from the parent itself.
+    pub nested: Option<&'static str>,
+}
+
+impl ArnShape {
+    /// Whether `resource` (the ARN's part after the account) names a job of this shape.
+    pub fn matches(&self, resource: &str) -> bool {
+        let Some((kind, id)) = resource.split_once('/') else {
+            return false;
+        };
+        let nested = self.nested.is_some_and(|n| id.contains(&format!("/{n}/")));
+        kind == self.resource && nested == self.nested.is_some()
+    }
+}
+
+/// What a finished job's output (`output_s3_uri`) is, for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// A location the job writes its own folder in (`{output}/{job id}/`, with a manifest).
+    JobFolder,
+    /// The resource the job creates (a model ARN), which exists only once it succeeded.
+    Resource {
+        /// The console page of that resource (`custom-models/item?arn=`), when one is known.
+        console_item: Option<&'static str>,
+    },
+    /// A data location (shown with `EMAIL_DETAIL=full`).
+    Location,
+}
+
+/// Defaults of the early-warning alerts (`STUCK_AFTER`, `RUNNING_AFTER` override them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertDefaults {
+    /// Waiting statuses: batch jobs legitimately queue behind quota for hours; the other
+    /// families' waiting statuses last minutes.
+    pub stuck_after_hours: u32,
+    /// Running without progress counters: by how long the family's work usually takes.
+    pub running_after_hours: u32,
 }
 
 /// Everything that varies between families.
@@ -79,6 +129,11 @@ pub struct Family {
     pub reopen: Option<Reopen>,
     /// What a resource that became ready makes possible, for people (`{arn}`: its ARN).
     pub ready: Option<&'static str>,
+    /// Where the family's API exists: what `REGIONS=all-bedrock` expands to ([`regions`]).
+    pub regions: &'static [&'static str],
+    pub arn: ArnShape,
+    pub output: Output,
+    pub alerts: AlertDefaults,
 }
 
 use Phase::*;
@@ -108,12 +163,24 @@ pub static BATCH_INFERENCE: Family = Family {
     details: &[],
     event: Some(EventShape {
         detail_types: &["Batch Inference Job State Change"],
+        source: "aws.bedrock",
         arn_field: "batchJobArn",
-        id_resource: None,
+        named_by_id: false,
         status_field: "status",
     }),
     reopen: None,
     ready: None,
+    regions: regions::BATCH_INFERENCE,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "model-invocation-job",
+        nested: None,
+    },
+    output: Output::JobFolder,
+    alerts: AlertDefaults {
+        stuck_after_hours: 6,
+        running_after_hours: 24,
+    },
 };
 
 pub static MODEL_IMPORT: Family = Family {
@@ -132,6 +199,17 @@ pub static MODEL_IMPORT: Family = Family {
     event: None,
     reopen: None,
     ready: None,
+    regions: regions::BEDROCK,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "model-import-job",
+        nested: None,
+    },
+    output: Output::Resource { console_item: None },
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 6,
+    },
 };
 
 pub static ASYNC_INVOKE: Family = Family {
@@ -150,6 +228,17 @@ pub static ASYNC_INVOKE: Family = Family {
     event: None,
     reopen: None,
     ready: None,
+    regions: regions::ASYNC_INVOKE,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "async-invoke",
+        nested: None,
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 2,
+    },
 };
 
 pub static MODEL_CUSTOMIZATION: Family = Family {
@@ -172,12 +261,26 @@ pub static MODEL_CUSTOMIZATION: Family = Family {
     details: &[],
     event: Some(EventShape {
         detail_types: &["Model Customization Job State Change"],
+        source: "aws.bedrock",
         arn_field: "jobArn",
-        id_resource: None,
+        named_by_id: false,
         status_field: "jobStatus",
     }),
     reopen: None,
     ready: None,
+    regions: regions::BEDROCK,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "model-customization-job",
+        nested: None,
+    },
+    output: Output::Resource {
+        console_item: Some("custom-models/item?arn="),
+    },
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 72,
+    },
 };
 
 /// Knowledge-base ingestion jobs (bedrock-agent). They have no ARN of their own: a job is named
@@ -208,6 +311,17 @@ pub static KB_INGESTION: Family = Family {
     event: None,
     reopen: None,
     ready: None,
+    regions: regions::BEDROCK,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "knowledge-base",
+        nested: Some("ingestion-job"),
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 24,
+    },
 };
 
 pub static MODEL_EVALUATION: Family = Family {
@@ -236,6 +350,17 @@ pub static MODEL_EVALUATION: Family = Family {
     event: None,
     reopen: None,
     ready: None,
+    regions: regions::BEDROCK,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "evaluation-job",
+        nested: None,
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 24,
+    },
 };
 
 /// Bedrock Data Automation invocations (bedrock-data-automation-runtime). There is no List:
@@ -264,12 +389,24 @@ pub static DATA_AUTOMATION: Family = Family {
             "Bedrock Data Automation Job Failed With Client Error",
             "Bedrock Data Automation Job Failed With Service Error",
         ],
+        source: "aws.bedrock",
         arn_field: "job_id",
-        id_resource: Some("data-automation-invocation"),
+        named_by_id: true,
         status_field: "job_status",
     }),
     reopen: None,
     ready: None,
+    regions: regions::DATA_AUTOMATION,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "data-automation-invocation",
+        nested: None,
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 24,
+    },
 };
 
 pub static MODEL_COPY: Family = Family {
@@ -290,6 +427,17 @@ pub static MODEL_COPY: Family = Family {
     event: None,
     reopen: None,
     ready: None,
+    regions: regions::BEDROCK,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "model-copy-job",
+        nested: None,
+    },
+    output: Output::Resource { console_item: None },
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 24,
+    },
 };
 
 /// Provisioned throughput: bought model units. It settles (`InService`, `Failed`) and re-opens
@@ -324,6 +472,17 @@ pub static PROVISIONED_THROUGHPUT: Family = Family {
         cycle: "lastModifiedTime",
     }),
     ready: Some("Invoke it with modelId = {arn}"),
+    regions: regions::BEDROCK,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "provisioned-model",
+        nested: None,
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 24,
+    },
 };
 
 /// On-demand deployments of custom models. `status` says Creating, Active or Failed; an update
@@ -357,6 +516,17 @@ pub static CUSTOM_MODEL_DEPLOYMENT: Family = Family {
         cycle: "lastUpdatedAt",
     }),
     ready: Some("Invoke it on demand with modelId = {arn}"),
+    regions: regions::BEDROCK,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "custom-model-deployment",
+        nested: None,
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 24,
+    },
 };
 
 /// Custom models (`CreateCustomModel`, or the result of a customization or import): they
@@ -380,6 +550,17 @@ pub static CUSTOM_MODEL: Family = Family {
     event: None,
     reopen: None,
     ready: Some("Deploy it for on-demand inference (CreateCustomModelDeployment) or buy provisioned throughput for it: {arn}"),
+    regions: regions::BEDROCK,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "custom-model",
+        nested: None,
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 24,
+    },
 };
 
 impl JobKind {
@@ -424,6 +605,13 @@ impl JobKind {
     /// The family of this stable name (`batch-inference`, ...), as `JOB_FAMILY` gives it.
     pub fn from_name(name: &str) -> Option<JobKind> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Whether some family's state-change events come from `source` (`aws.bedrock`).
+    pub fn emits_events_from(source: &str) -> bool {
+        Self::ALL
+            .into_iter()
+            .any(|k| k.family().event.is_some_and(|e| e.source == source))
     }
 
     /// The family whose Bedrock event has this detail type.

@@ -1,12 +1,13 @@
 //! Where a finished job's results are and where to look at it: the job's own output folder and
 //! manifest (batch), its resulting resource (import, customization), its console page.
 
+use super::family::Output;
 use super::{JobKind, JobRecord, Outcome, Phase};
 
 /// The job's own output folder: batch inference writes `{output}/{job id}/`.
 pub fn output_folder(record: &JobRecord) -> Option<String> {
     let output = record.output_s3_uri.as_deref()?;
-    matches!(record.kind, JobKind::BatchInference)
+    (record.kind.family().output == Output::JobFolder)
         .then(|| format!("{}/{}/", output.trim_end_matches('/'), record.pk.id()))
 }
 
@@ -33,10 +34,7 @@ pub fn result(record: &JobRecord, phase: Phase) -> Option<&str> {
 /// Families whose `output_s3_uri` is the resource the job creates (a model ARN), not a place
 /// where it writes data.
 fn produces_resource(kind: JobKind) -> bool {
-    matches!(
-        kind,
-        JobKind::ModelImport | JobKind::ModelCustomization | JobKind::ModelCopy
-    )
+    matches!(kind.family().output, Output::Resource { .. })
 }
 
 /// Whether the family's output is a data location (shown only with `EMAIL_DETAIL=full`).
@@ -45,16 +43,21 @@ pub fn output_location(record: &JobRecord) -> Option<&str> {
     record.output_s3_uri.as_deref().filter(|_| is_location)
 }
 
-/// The console page for the job: the custom model a customization produced (the only per-job
-/// form we could verify, `#/custom-models/item?arn=`), else the family's list page.
+/// The console page for the job: the resource it produced where the family names that page
+/// (customization: `#/custom-models/item?arn=`, the only per-job form we could verify), else
+/// the family's list page.
 pub fn console_url(record: &JobRecord, phase: Phase) -> String {
     let region = &record.region;
     let base = format!("https://{region}.console.aws.amazon.com/bedrock/home?region={region}#/");
-    match (record.kind, result(record, phase)) {
-        (JobKind::ModelCustomization, Some(model)) => {
-            format!("{base}custom-models/item?arn={}", encode(model))
-        }
-        _ => format!("{base}{}", record.kind.family().console_page),
+    let family = record.kind.family();
+    match (family.output, result(record, phase)) {
+        (
+            Output::Resource {
+                console_item: Some(page),
+            },
+            Some(model),
+        ) => format!("{base}{page}{}", encode(model)),
+        _ => format!("{base}{}", family.console_page),
     }
 }
 

@@ -27,7 +27,7 @@ pub use alert::{
 pub use bus_event::{detail_within, BusEvent};
 pub use chat::chat_message;
 pub use digest::{AlertDigest, AttributeValue, Digest, PeopleMessage, MAX_DIGEST_LINES};
-pub use family::{EventShape, Family, JobKind, Reopen};
+pub use family::{AlertDefaults, ArnShape, EventShape, Family, JobKind, Output, Reopen};
 pub use ids::{Lease, RunId, Scope};
 pub use marks::{test_job_arn, test_record};
 pub use notice::Notice;

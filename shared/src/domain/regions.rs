@@ -5,15 +5,15 @@
 //! support by AWS Region in Amazon Bedrock" (bedrock/latest/userguide/features-regions.html) for
 //! the control plane; "Supported Regions and models for batch inference"
 //! (batch-inference-supported.html) for batch inference; the Bedrock Data Automation and
-//! Nova Reel (async invoke) pages for those two. A family without a list of its own uses the
-//! control plane's. A region listed here where an account has not enabled it (opt-in regions)
+//! Nova Reel (async invoke) pages for those two. Each `Family` names its list (`Family::regions`);
+//! most use the control plane's. A region listed here where an account has not enabled it (opt-in regions)
 //! fails as one scope of the run, reported and not fatal.
 
 use super::JobKind;
 
 /// Regions with the Bedrock control plane (`bedrock`, `bedrock-agent`) in the `aws` and
 /// `aws-us-gov` partitions.
-const BEDROCK: &[&str] = &[
+pub const BEDROCK: &[&str] = &[
     "us-east-1",
     "us-east-2",
     "us-west-1",
@@ -42,7 +42,7 @@ const BEDROCK: &[&str] = &[
 ];
 
 /// Batch inference (`CreateModelInvocationJob`): the regions of its supported-models table.
-const BATCH_INFERENCE: &[&str] = &[
+pub const BATCH_INFERENCE: &[&str] = &[
     "us-east-1",
     "us-east-2",
     "us-west-2",
@@ -61,10 +61,10 @@ const BATCH_INFERENCE: &[&str] = &[
 ];
 
 /// Asynchronous invocation (`StartAsyncInvoke`): the video models that take it.
-const ASYNC_INVOKE: &[&str] = &["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"];
+pub const ASYNC_INVOKE: &[&str] = &["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"];
 
 /// Bedrock Data Automation (`InvokeDataAutomationAsync`).
-const DATA_AUTOMATION: &[&str] = &[
+pub const DATA_AUTOMATION: &[&str] = &[
     "us-east-1",
     "us-west-2",
     "us-gov-west-1",
@@ -119,12 +119,7 @@ const KNOWN: &[&str] = &[
 
 /// The regions `all-bedrock` means for `kind`.
 pub fn bedrock_regions(kind: JobKind) -> &'static [&'static str] {
-    match kind {
-        JobKind::BatchInference => BATCH_INFERENCE,
-        JobKind::AsyncInvoke => ASYNC_INVOKE,
-        JobKind::DataAutomation => DATA_AUTOMATION,
-        _ => BEDROCK,
-    }
+    kind.family().regions
 }
 
 /// Whether `name` is an AWS region this code knows.

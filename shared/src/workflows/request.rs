@@ -34,25 +34,6 @@ pub fn default_succeed_on() -> BTreeSet<Phase> {
     BTreeSet::from([Phase::Succeeded])
 }
 
-/// The ARN resource type of each family's jobs (ingestion jobs have no ARN of their own: the
-/// pollers name them `{knowledge base ARN}/data-source/{id}/ingestion-job/{id}`). Exhaustive:
-/// a new family does not compile until it is named here.
-fn arn_resource(kind: JobKind) -> &'static str {
-    match kind {
-        JobKind::BatchInference => "model-invocation-job",
-        JobKind::ModelImport => "model-import-job",
-        JobKind::AsyncInvoke => "async-invoke",
-        JobKind::ModelCustomization => "model-customization-job",
-        JobKind::KbIngestion => "knowledge-base",
-        JobKind::DataAutomation => "data-automation-invocation",
-        JobKind::ModelEvaluation => "evaluation-job",
-        JobKind::ModelCopy => "model-copy-job",
-        JobKind::ProvisionedThroughput => "provisioned-model",
-        JobKind::CustomModelDeployment => "custom-model-deployment",
-        JobKind::CustomModel => "custom-model",
-    }
-}
-
 /// The family of a Bedrock job ARN (`arn:{partition}:bedrock:{region}:{account}:{type}/{id}`),
 /// `None` when it is not one.
 pub fn family_of(arn: &str) -> Option<JobKind> {
@@ -62,20 +43,19 @@ pub fn family_of(arn: &str) -> Option<JobKind> {
     };
     let envelope_ok = prefix == "arn"
         && matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
-        && service == "bedrock"
         && !region.is_empty()
         && region
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && account.len() == 12
         && account.bytes().all(|b| b.is_ascii_digit());
-    let (resource_type, id) = resource.split_once('/')?;
+    let (_, id) = resource.split_once('/')?;
     if !envelope_ok || id.is_empty() || id.ends_with('/') {
         return None;
     }
-    let ingestion = resource_type == "knowledge-base" && id.contains("/ingestion-job/");
     JobKind::ALL.into_iter().find(|kind| {
-        arn_resource(*kind) == resource_type && (*kind == JobKind::KbIngestion) == ingestion
+        let arn = kind.family().arn;
+        arn.service == service && arn.matches(resource)
     })
 }
 

@@ -16,8 +16,8 @@ use crate::poller::PollSettings;
 pub struct Config {
     /// `JOBS_TABLE`: DynamoDB table name.
     pub table: String,
-    /// `NOTIFY_TOPIC_ARN`: SNS topic for notifications.
-    pub topic_arn: String,
+    /// Where notices go, one field per sink.
+    pub sinks: SinkSettings,
     /// `READ_OUTPUT_MANIFEST` (default false): batch jobs read `manifest.json.out` from their
     /// output location for counts and token totals (needs `s3:GetObject` there).
     pub read_output_manifest: bool,
@@ -26,12 +26,25 @@ pub struct Config {
     /// `JOB_FAMILY`: the family this function polls, by its stable name (`batch-inference`,
     /// ...). The one deployed binary serves every family; the per-family binaries fix their own.
     pub family: Option<JobKind>,
+    /// `DIGEST_THRESHOLD`, per family.
+    pub digest: DigestThresholds,
+    /// How the poller runs (each field names its variable).
+    pub poll: PollSettings,
+    /// `REGIONS`, `ACCOUNTS`, `ACCOUNT_EXTERNAL_ID`, `SCOPE_CONCURRENCY`: the scopes it polls.
+    pub fleet: crate::fleet::FleetSettings,
+    /// The organisation, the fan-out and the scopes' schedule (each field names its variable).
+    pub fanout: FanOut,
+}
+
+/// Where notices go, one field per sink (`adapters::notifier::Sinks::from_settings`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkSettings {
+    /// `NOTIFY_TOPIC_ARN`: SNS topic for notifications.
+    pub topic_arn: String,
     /// `PEOPLE_TOPIC_ARN` (optional): the topic for people (email): one text message per job,
     /// or one digest per run above the digest threshold. Unset: people read the machine topic's
     /// email variant, one message per job.
     pub people_topic_arn: Option<String>,
-    /// `DIGEST_THRESHOLD`, per family.
-    pub digest: DigestThresholds,
     /// `CHAT_TOPIC_ARN` (optional): the topic Amazon Q Developer in chat applications watches;
     /// it gets a custom notification per notice.
     pub chat_topic_arn: Option<String>,
@@ -40,12 +53,6 @@ pub struct Config {
     pub event_bus: Option<String>,
     /// `PUBLISH_CONCURRENCY` (default 4): publish and `PutEvents` calls in flight per sink.
     pub publish_concurrency: usize,
-    /// How the poller runs (each field names its variable).
-    pub poll: PollSettings,
-    /// `REGIONS`, `ACCOUNTS`, `ACCOUNT_EXTERNAL_ID`, `SCOPE_CONCURRENCY`: the scopes it polls.
-    pub fleet: crate::fleet::FleetSettings,
-    /// The organisation, the fan-out and the scopes' schedule (each field names its variable).
-    pub fanout: FanOut,
 }
 
 /// The organisation, the fan-out over workers, and the scopes' schedule.
@@ -103,9 +110,6 @@ impl Config {
     /// Reads the configuration from a map (tests pass their own).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let vars = Vars(vars);
-        let topic_arn = vars
-            .topic("NOTIFY_TOPIC_ARN")?
-            .ok_or(ConfigError::Missing("NOTIFY_TOPIC_ARN"))?;
         let lease_seconds = vars.number("PUBLISH_LEASE_SECONDS", 300, 1, 86_400)?;
         let poll = PollSettings {
             region: vars
@@ -133,18 +137,14 @@ impl Config {
         };
         Ok(Self {
             table: vars.required("JOBS_TABLE")?,
-            topic_arn,
+            sinks: vars.sinks()?,
             read_output_manifest: vars.flag("READ_OUTPUT_MANIFEST")?,
             metrics_namespace: vars
                 .get("METRICS_NAMESPACE")
                 .unwrap_or(crate::metrics::DEFAULT_NAMESPACE)
                 .to_owned(),
             family: vars.family()?,
-            people_topic_arn: vars.topic("PEOPLE_TOPIC_ARN")?,
             digest: vars.digest()?,
-            chat_topic_arn: vars.topic("CHAT_TOPIC_ARN")?,
-            event_bus: vars.event_bus()?,
-            publish_concurrency: vars.number("PUBLISH_CONCURRENCY", 4, 1, 32)? as usize,
             poll,
             fleet: vars.fleet()?,
             fanout: vars.fanout()?,
@@ -154,6 +154,20 @@ impl Config {
 
 /// The environment, read with one rule per kind of value; blank counts as unset.
 struct Vars<'a>(&'a HashMap<String, String>);
+
+impl Vars<'_> {
+    fn sinks(&self) -> Result<SinkSettings, ConfigError> {
+        Ok(SinkSettings {
+            topic_arn: self
+                .topic("NOTIFY_TOPIC_ARN")?
+                .ok_or(ConfigError::Missing("NOTIFY_TOPIC_ARN"))?,
+            people_topic_arn: self.topic("PEOPLE_TOPIC_ARN")?,
+            chat_topic_arn: self.topic("CHAT_TOPIC_ARN")?,
+            event_bus: self.event_bus()?,
+            publish_concurrency: self.number("PUBLISH_CONCURRENCY", 4, 1, 32)? as usize,
+        })
+    }
+}
 
 impl Vars<'_> {
     fn get(&self, name: &'static str) -> Option<&str> {

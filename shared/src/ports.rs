@@ -255,6 +255,22 @@ impl Batching {
     };
 }
 
+/// One destination of notices (the machine topic, the chat topic, the bus, a webhook...): a
+/// small adapter each, composed into a [`Notifier`] by `adapters::notifier::Sinks`. Object-safe
+/// (a boxed future) so that the composite holds any number of them.
+pub trait Channel: Send + Sync {
+    /// Which sink this is: what the table records as delivered.
+    fn sink(&self) -> Sink;
+
+    /// Delivers `notices`, `batching.size` per call and `batching.concurrency` calls at a time
+    /// where the API batches; a result per notice, in order.
+    fn deliver<'a>(
+        &'a self,
+        notices: &'a [Notice],
+        batching: Batching,
+    ) -> futures::future::BoxFuture<'a, Delivery>;
+}
+
 /// Delivers notices to machines and people.
 pub trait Notifier: Send + Sync {
     /// How the poller groups notices for `deliver` (the default: one at a time).

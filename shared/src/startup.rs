@@ -9,9 +9,7 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 
 use crate::adapters::any_source::AnySource;
 use crate::adapters::dynamodb::DynamoJobStore;
-use crate::adapters::eventbridge::EventBus;
-use crate::adapters::sns::SnsNotifier;
-use crate::adapters::sns_batch::Publishing;
+use crate::adapters::notifier::Sinks;
 use crate::config::Config;
 use crate::domain::JobKind;
 use crate::error::ConfigError;
@@ -97,28 +95,8 @@ where
 
 /// The notifier the configuration describes: the topic, the people topic, the chat topic and
 /// the event bus when set (the pollers' and `jobwatch-cli renotify`'s).
-pub fn notifier(sdk: &SdkConfig, config: &Config) -> SnsNotifier {
-    let mut notifier = SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn);
-    if let Some(people) = &config.people_topic_arn {
-        notifier = notifier.with_people_topic(people);
-    }
-    with_sinks(notifier, sdk, config)
-}
-
-/// The optional sinks (chat topic, event bus) and how to publish, from the configuration.
-pub fn with_sinks(notifier: SnsNotifier, sdk: &SdkConfig, config: &Config) -> SnsNotifier {
-    let mut notifier = notifier.with_publishing(Publishing {
-        batched: true,
-        concurrency: config.publish_concurrency,
-    });
-    if let Some(chat) = &config.chat_topic_arn {
-        notifier = notifier.with_chat_topic(chat);
-    }
-    if let Some(bus) = &config.event_bus {
-        let client = aws_sdk_eventbridge::Client::new(sdk);
-        notifier = notifier.with_event_bus(EventBus::new(client, bus));
-    }
-    notifier
+pub fn notifier(sdk: &SdkConfig, config: &Config) -> Sinks {
+    Sinks::from_settings(sdk, &config.sinks)
 }
 
 /// Runs the poller of `kind` (the per-family binaries, and `cargo lambda invoke <family>-poller`).

@@ -160,7 +160,7 @@ fn notification_variables_are_parsed() {
     assert_eq!(p.account_name.as_deref(), Some("prod"));
     assert_eq!(p.email_detail, EmailDetail::Minimal);
     assert_eq!(p.notify_tags, ["team", "owner"]);
-    assert!(config.people_topic_arn.is_some());
+    assert!(config.sinks.people_topic_arn.is_some());
     assert_eq!(config.digest.for_kind(JobKind::AsyncInvoke), Some(5));
     assert_eq!(config.digest.for_kind(JobKind::BatchInference), Some(20));
     let none = Config::from_vars(&vars(&[])).unwrap();
@@ -172,8 +172,11 @@ fn notification_variables_are_parsed() {
 fn the_chat_topic_and_the_event_bus_are_optional_sinks() {
     // Given nothing: no chat, no bus, four calls in flight per sink
     let none = Config::from_vars(&vars(&[])).unwrap();
-    assert_eq!((none.chat_topic_arn, none.event_bus), (None, None));
-    assert_eq!(none.publish_concurrency, 4);
+    assert_eq!(
+        (none.sinks.chat_topic_arn, none.sinks.event_bus),
+        (None, None)
+    );
+    assert_eq!(none.sinks.publish_concurrency, 4);
     // Given both, and a bus by name or ARN
     let bus_arn = "arn:aws:events:us-east-1:123456789012:event-bus/jobs";
     for bus in ["default", "jobs-bus", bus_arn] {
@@ -183,9 +186,9 @@ fn the_chat_topic_and_the_event_bus_are_optional_sinks() {
             ("PUBLISH_CONCURRENCY", "8"),
         ]))
         .unwrap();
-        assert_eq!(config.event_bus.as_deref(), Some(bus));
-        assert!(config.chat_topic_arn.is_some());
-        assert_eq!(config.publish_concurrency, 8);
+        assert_eq!(config.sinks.event_bus.as_deref(), Some(bus));
+        assert!(config.sinks.chat_topic_arn.is_some());
+        assert_eq!(config.sinks.publish_concurrency, 8);
     }
     // Then anything else is refused, naming the variable
     for (name, value) in [

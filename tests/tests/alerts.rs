@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use jobwatch::adapters::batch::BatchInferenceSource;
-use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::{AlertKind, AlertSettings};
 use jobwatch::{PollSettings, Poller, RunSummary};
 use serde_json::json;
@@ -187,7 +187,7 @@ async fn a_failed_alert_publish_is_retried_next_run_and_sent_once() {
     let broken = Poller::new(
         BatchInferenceSource::new(stack.bedrock.clone()),
         stack.store(),
-        SnsNotifier::new(
+        Sinks::new(
             stack.sns.clone(),
             "arn:aws:sns:us-east-1:123456789012:no-such-topic",
         ),

@@ -14,8 +14,8 @@ use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::customization::CustomizationSource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
 use jobwatch::adapters::model_import::ModelImportSource;
-use jobwatch::adapters::sns::SnsNotifier;
-use jobwatch::adapters::sns_batch::Publishing;
+use jobwatch::adapters::notifier::Sinks;
+use jobwatch::adapters::sns_publish::Publishing;
 use jobwatch::ports::JobSource;
 use jobwatch::testing::faults::{CrashingNotifier, CrashingStore, Dice, FailCalls, Injected};
 use jobwatch::{PollSettings, Poller, RunSummary};
@@ -79,7 +79,7 @@ fn is_terminal(status: &str) -> bool {
     )
 }
 
-type Faulty<S> = Poller<S, CrashingStore<DynamoJobStore>, CrashingNotifier<SnsNotifier>>;
+type Faulty<S> = Poller<S, CrashingStore<DynamoJobStore>, CrashingNotifier<Sinks>>;
 
 struct Harness {
     dice: Dice,
@@ -102,7 +102,7 @@ impl Harness {
                 crash: self.crash_tx.clone(),
             },
             CrashingNotifier {
-                inner: SnsNotifier::new(self.sns.clone(), &stack.topic_arn)
+                inner: Sinks::new(self.sns.clone(), &stack.topic_arn)
                     .with_publishing(self.publishing),
                 dice: self.dice.clone(),
                 rate_before: 0.03,

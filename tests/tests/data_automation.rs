@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use futures::StreamExt;
 use jobwatch::adapters::any_source::AnySource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
-use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::JobKind;
 use jobwatch::handler::{handle, Output};
 use jobwatch::{Poller, RunSummary};
@@ -15,7 +15,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use testkit::Stack;
 
-type DaPoller = Poller<AnySource, DynamoJobStore, SnsNotifier>;
+type DaPoller = Poller<AnySource, DynamoJobStore, Sinks>;
 
 fn poller(stack: &Stack) -> DaPoller {
     stack.poller_for(stack.source(JobKind::DataAutomation), stack.settings())

@@ -5,7 +5,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, Utc};
 use jobwatch::adapters::batch::BatchInferenceSource;
-use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::{JobKind, Notice, Scope};
 use jobwatch::ports::{JobStore, Notifier};
 use jobwatch::{Budget, Error, Poller};
@@ -59,7 +59,7 @@ async fn a_run_with_no_time_left_defers_everything_and_the_next_run_catches_up()
 }
 
 /// Publishes through SNS, slowly.
-struct SlowNotifier(SnsNotifier, StdDuration);
+struct SlowNotifier(Sinks, StdDuration);
 
 impl Notifier for SlowNotifier {
     async fn publish(&self, notice: &Notice) -> Result<String, Error> {
@@ -77,7 +77,7 @@ async fn a_deadline_in_the_middle_of_publishing_gives_leases_back_for_the_next_r
         BatchInferenceSource::new(stack.bedrock.clone()),
         stack.store(),
         SlowNotifier(
-            SnsNotifier::new(stack.sns.clone(), &stack.topic_arn),
+            Sinks::new(stack.sns.clone(), &stack.topic_arn),
             StdDuration::from_millis(500),
         ),
         stack.settings(),

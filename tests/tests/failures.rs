@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use chrono::{Duration, Utc};
 use jobwatch::adapters::batch::BatchInferenceSource;
-use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::{JobStatus, Notice};
 use jobwatch::ports::Notifier;
 use jobwatch::{Error, Poller};
@@ -27,7 +27,7 @@ async fn a_failed_publish_stays_pending_and_the_next_run_sends_it() {
     let broken = Poller::new(
         BatchInferenceSource::new(stack.bedrock.clone()),
         stack.store(),
-        SnsNotifier::new(
+        Sinks::new(
             stack.sns.clone(),
             "arn:aws:sns:us-east-1:123456789012:no-such-topic",
         ),

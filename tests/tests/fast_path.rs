@@ -30,7 +30,7 @@ async fn deliver<S: jobwatch::ports::JobSource>(
     poller: &jobwatch::Poller<
         S,
         jobwatch::adapters::dynamodb::DynamoJobStore,
-        jobwatch::adapters::sns::SnsNotifier,
+        jobwatch::adapters::notifier::Sinks,
     >,
     event: Value,
 ) -> Box<RunSummary> {

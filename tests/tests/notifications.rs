@@ -3,7 +3,7 @@
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use chrono::Utc;
 use jobwatch::adapters::batch::BatchInferenceSource;
-use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::adapters::notifier::Sinks;
 use jobwatch::Poller;
 use serde_json::json;
 use testkit::{schema, Stack};
@@ -180,7 +180,7 @@ async fn fifo_topics_get_a_group_per_job_and_a_stable_deduplication_id() {
     let poller = Poller::new(
         BatchInferenceSource::new(stack.bedrock.clone()),
         stack.store(),
-        SnsNotifier::new(stack.sns.clone(), &topic),
+        Sinks::new(stack.sns.clone(), &topic),
         stack.settings(),
     );
     poller.run(Utc::now(), "baseline").await.unwrap();
@@ -233,7 +233,7 @@ async fn batch_counts_and_tokens_come_from_the_output_manifest_when_the_api_lack
         BatchInferenceSource::new(stack.bedrock.clone())
             .with_manifests(ManifestReader::new(s3.clone())),
         stack.store(),
-        SnsNotifier::new(stack.sns.clone(), &stack.topic_arn),
+        Sinks::new(stack.sns.clone(), &stack.topic_arn),
         stack.settings(),
     );
     poller.run(Utc::now(), "baseline").await.unwrap();

@@ -129,7 +129,7 @@ fn config(stack: &Stack, excluded: &str) -> Config {
 /// The worker's fleets, and a switch that ends the invocation's budget once `after` accounts
 /// have started (a worker whose time runs out in the middle of a batch).
 struct Fleets {
-    inner: SdkAccountFleets<DynamoJobStore, Arc<jobwatch::adapters::sns::SnsNotifier>>,
+    inner: SdkAccountFleets<DynamoJobStore, Arc<jobwatch::adapters::notifier::Sinks>>,
     started: AtomicUsize,
     end_after: AtomicUsize,
     ended: Arc<AtomicBool>,

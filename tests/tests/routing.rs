@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use jobwatch::adapters::async_invoke::AsyncInvokeSource;
-use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::Presentation;
 use jobwatch::{PollSettings, Poller};
 use serde_json::json;
@@ -120,7 +120,7 @@ async fn fifty_invocations_finishing_in_one_run_give_one_digest_and_fifty_docume
     let poller = Poller::new(
         AsyncInvokeSource::new(stack.runtime.clone()).with_tag_reader(stack.bedrock.clone()),
         stack.store(),
-        SnsNotifier::new(stack.sns.clone(), &stack.topic_arn).with_people_topic(&people_topic),
+        Sinks::new(stack.sns.clone(), &stack.topic_arn).with_people_topic(&people_topic),
         PollSettings {
             digest_threshold: Some(10),
             ..tagged_settings(&stack)

@@ -7,7 +7,7 @@ use chrono::Utc;
 use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
 use jobwatch::adapters::eventbridge::EventBus;
-use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::Sink;
 use jobwatch::Poller;
 use serde_json::{json, Value};
@@ -16,14 +16,14 @@ use testkit::Stack;
 const HOSTILE: &str = "<!channel> [click](http://evil)";
 
 /// The stack, a chat topic with a queue on it, and a poller delivering to the three sinks.
-struct Sinks {
+struct ThreeSinks {
     stack: Stack,
     chat_queue: String,
-    poller: Poller<BatchInferenceSource, DynamoJobStore, SnsNotifier>,
+    poller: Poller<BatchInferenceSource, DynamoJobStore, Sinks>,
 }
 
-impl Sinks {
-    async fn start(bus: &str) -> (Stack, String, SnsNotifier) {
+impl ThreeSinks {
+    async fn start(bus: &str) -> (Stack, String, Sinks) {
         let stack = Stack::start().await;
         let chat_topic = stack.create_topic("chat").await;
         let chat_queue = stack.subscribe_queue(&chat_topic, None).await;
@@ -89,7 +89,7 @@ async fn events(stack: &Stack, queue_url: &str) -> Vec<Value> {
 async fn a_completion_reaches_the_topic_the_chat_topic_and_the_bus_once_each() {
     // given a bus whose rule feeds a queue, and a job named to inject a mention and a link
     let bus_name = testkit::unique("jobs-bus");
-    let sinks = Sinks::new(&bus_name).await;
+    let sinks = ThreeSinks::new(&bus_name).await;
     let bus = sinks.stack.bus_to_queue(&bus_name).await;
     let arn = sinks.complete_hostile_job().await;
 
@@ -132,7 +132,7 @@ async fn a_completion_reaches_the_topic_the_chat_topic_and_the_bus_once_each() {
 async fn a_bus_failing_for_two_runs_gets_the_event_once_afterwards_and_sns_is_not_repeated() {
     // given a bus that does not exist yet: moto refuses its events
     let bus_name = testkit::unique("late-bus");
-    let sinks = Sinks::new(&bus_name).await;
+    let sinks = ThreeSinks::new(&bus_name).await;
     let arn = sinks.complete_hostile_job().await;
 
     // when two runs fail on the bus
@@ -171,7 +171,7 @@ async fn a_bus_failing_for_two_runs_gets_the_event_once_afterwards_and_sns_is_no
 async fn with_the_bus_missing_people_are_emailed_in_the_same_run_and_the_bus_gets_it_once_later() {
     // given a bus that does not exist yet and a people topic with an email-like subscriber
     let bus_name = testkit::unique("missing-bus");
-    let (stack, chat_queue, notifier) = Sinks::start(&bus_name).await;
+    let (stack, chat_queue, notifier) = ThreeSinks::start(&bus_name).await;
     let people_topic = stack.create_topic("people").await;
     let people_queue = stack.subscribe_queue(&people_topic, None).await;
     let poller = Poller::new(
@@ -180,7 +180,7 @@ async fn with_the_bus_missing_people_are_emailed_in_the_same_run_and_the_bus_get
         notifier.with_people_topic(&people_topic),
         stack.settings(),
     );
-    let sinks = Sinks {
+    let sinks = ThreeSinks {
         stack,
         chat_queue,
         poller,

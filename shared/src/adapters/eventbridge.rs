@@ -4,13 +4,14 @@
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
-use futures::{stream, StreamExt};
+use futures::future::BoxFuture;
+use futures::{stream, FutureExt, StreamExt};
 
 use super::sdk::{sdk_retryable, sdk_source};
 use crate::domain::bus_event::{BusEvent, EVENT_SOURCE};
-use crate::domain::Notice;
+use crate::domain::{Notice, Sink};
 use crate::error::Error;
-use crate::ports::Delivery;
+use crate::ports::{Batching, Channel, Delivery};
 
 /// `PutEvents` takes at most 10 entries...
 pub const MAX_ENTRIES: usize = 10;
@@ -97,6 +98,16 @@ impl EventBus {
                 )),
             })
             .collect()
+    }
+}
+
+impl Channel for EventBus {
+    fn sink(&self) -> Sink {
+        Sink::Bus
+    }
+
+    fn deliver<'a>(&'a self, notices: &'a [Notice], batching: Batching) -> BoxFuture<'a, Delivery> {
+        self.put(notices, batching.concurrency).boxed()
     }
 }
 

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use jobwatch::adapters::eventbridge::EventBus;
-use jobwatch::adapters::sns::SnsNotifier;
-use jobwatch::adapters::sns_batch::Publishing;
+use jobwatch::adapters::notifier::Sinks;
+use jobwatch::adapters::sns_publish::Publishing;
 use jobwatch::domain::{JobArn, JobKind};
 use jobwatch::testing::{MemoryJobStore, ScriptedSource};
 use jobwatch::Poller;
@@ -102,7 +102,7 @@ async fn burst(
     // Fresh topics without subscribers and the default bus without rules: the figures are the
     // calls', not moto's fan-out to queues (which slows down as they fill).
     let topic = stack.create_topic("burst").await;
-    let mut notifier = SnsNotifier::new(stack.sns.clone(), topic).with_publishing(case.publishing);
+    let mut notifier = Sinks::new(stack.sns.clone(), topic).with_publishing(case.publishing);
     if case.all_sinks {
         notifier = notifier
             .with_chat_topic(stack.create_topic("chat").await)
@@ -126,9 +126,9 @@ async fn burst(
 
 fn poller(
     source: Arc<ScriptedSource>,
-    notifier: SnsNotifier,
+    notifier: Sinks,
     stack: &Stack,
-) -> Poller<Arc<ScriptedSource>, MemoryJobStore, SnsNotifier> {
+) -> Poller<Arc<ScriptedSource>, MemoryJobStore, Sinks> {
     Poller::new(
         source,
         MemoryJobStore::default(),

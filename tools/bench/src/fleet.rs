@@ -13,7 +13,7 @@ use aws_config::SdkConfig;
 use chrono::Utc;
 use jobwatch::adapters::any_source::AnySource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
-use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::{JobKind, Phase};
 use jobwatch::Config;
 use serde_json::{json, Value};
@@ -259,7 +259,7 @@ impl Measure<'_> {
     async fn run(self) -> Measured {
         let (kind, sdk, config) = (self.kind, self.sdk, self.config);
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-        let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn);
+        let notifier = Sinks::new(aws_sdk_sns::Client::new(sdk), &config.sinks.topic_arn);
         let fleet = jobwatch::scopes::build_fleet(
             sdk,
             &config.fleet,

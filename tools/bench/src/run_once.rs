@@ -15,7 +15,7 @@ use chrono::Utc;
 use futures::{stream, StreamExt};
 use jobwatch::adapters::any_source::AnySource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
-use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::{plan, JobStatus, Notice, NotifyPolicy, PlanContext, RunId};
 use jobwatch::ports::{JobSource, ListFilter, Notifier};
 use jobwatch::{Budget, Config, Poller};
@@ -153,7 +153,7 @@ pub async fn run(args: RunOnce) -> Result<(), Box<dyn std::error::Error>> {
     let wiring = Wiring {
         config: &config,
         dynamodb,
-        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn),
+        notifier: Sinks::new(aws_sdk_sns::Client::new(&sdk), &config.sinks.topic_arn),
         naive: args.mode == "naive",
         budget,
     };
@@ -171,7 +171,7 @@ pub async fn run(args: RunOnce) -> Result<(), Box<dyn std::error::Error>> {
 struct Wiring<'a> {
     config: &'a Config,
     dynamodb: aws_sdk_dynamodb::Client,
-    notifier: SnsNotifier,
+    notifier: Sinks,
     naive: bool,
     budget: Budget,
 }
@@ -195,7 +195,7 @@ async fn naive<S: JobSource>(
     source: &S,
     dynamodb: &aws_sdk_dynamodb::Client,
     table: &str,
-    notifier: &SnsNotifier,
+    notifier: &Sinks,
 ) -> Result<usize, Box<dyn std::error::Error>> {
     let pages: Vec<_> = source.list(&ListFilter::default()).collect().await;
     let mut jobs = Vec::new();

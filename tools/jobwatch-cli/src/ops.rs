@@ -4,7 +4,7 @@
 use aws_config::SdkConfig;
 use chrono::Utc;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
-use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::{JobArn, JobKind, JobRecord, RunId, Scope};
 use jobwatch::ports::JobStore;
 use jobwatch::Config;
@@ -15,7 +15,7 @@ pub struct Ops {
     pub config: Config,
     pub sdk: SdkConfig,
     pub store: DynamoJobStore,
-    pub notifier: SnsNotifier,
+    pub notifier: Sinks,
 }
 
 impl Ops {

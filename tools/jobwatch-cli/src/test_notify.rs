@@ -12,6 +12,7 @@ use jobwatch::domain::{test_job_arn, test_record, JobStatus, Notice};
 pub async fn run(ops: &Ops, status: &JobStatus) -> Result<(), CliError> {
     let account = ops
         .config
+        .sinks
         .topic_arn
         .split(':')
         .nth(4)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
-use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::JobKind;
 use jobwatch::fleet::FleetSettings;
 use jobwatch::poller::Fleet;
@@ -16,7 +16,7 @@ use jobwatch::ports::JobSource;
 use crate::{Stack, DEFAULT_ACCOUNT};
 
 /// A fleet on the stack's table and topic.
-pub type StackFleet<S> = Fleet<S, DynamoJobStore, Arc<SnsNotifier>>;
+pub type StackFleet<S> = Fleet<S, DynamoJobStore, Arc<Sinks>>;
 
 impl Stack {
     /// What a deployed poller loads: its own account (the emulator's default) in us-east-1,

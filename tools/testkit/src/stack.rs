@@ -8,7 +8,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use bedrock_emulator::Settings;
 use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::dynamodb::{create_table, DynamoJobStore};
-use jobwatch::adapters::sns::SnsNotifier;
+use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::JobRecord;
 use jobwatch::ports::JobSource;
 use jobwatch::{PollSettings, Poller};
@@ -90,14 +90,14 @@ impl Stack {
     }
 
     /// The batch poller, wired with the real adapters against moto and the emulator.
-    pub fn poller(&self) -> Poller<BatchInferenceSource, DynamoJobStore, SnsNotifier> {
+    pub fn poller(&self) -> Poller<BatchInferenceSource, DynamoJobStore, Sinks> {
         self.poller_with(self.settings())
     }
 
     pub fn poller_with(
         &self,
         settings: PollSettings,
-    ) -> Poller<BatchInferenceSource, DynamoJobStore, SnsNotifier> {
+    ) -> Poller<BatchInferenceSource, DynamoJobStore, Sinks> {
         self.poller_for(BatchInferenceSource::new(self.bedrock.clone()), settings)
     }
 
@@ -106,7 +106,7 @@ impl Stack {
         &self,
         source: S,
         settings: PollSettings,
-    ) -> Poller<S, DynamoJobStore, SnsNotifier> {
+    ) -> Poller<S, DynamoJobStore, Sinks> {
         Poller::new(source, self.store(), self.notifier(), settings)
     }
 
@@ -114,8 +114,8 @@ impl Stack {
         DynamoJobStore::new(self.dynamodb.clone(), &self.table)
     }
 
-    pub fn notifier(&self) -> SnsNotifier {
-        SnsNotifier::new(self.sns.clone(), &self.topic_arn)
+    pub fn notifier(&self) -> Sinks {
+        Sinks::new(self.sns.clone(), &self.topic_arn)
     }
 
     /// Environment of the real binary (`Config::from_env`) pointed at these stand-ins.

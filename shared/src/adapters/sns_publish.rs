@@ -1,6 +1,7 @@
-//! SNS `PublishBatch`: up to 10 messages and 256 KiB per call, a result per message
-//! (`Successful`/`Failed` by entry id); batches go out with bounded concurrency. Sequential
-//! single `Publish` calls remain for comparison (`bench burst`).
+//! Publishing to an SNS topic, for the three topic sinks (machine, chat, people): `PublishBatch`
+//! with up to 10 messages and 256 KiB per call, a result per message (`Successful`/`Failed` by
+//! entry id); batches go out with bounded concurrency. Sequential single `Publish` calls remain
+//! for comparison (`bench burst`). Also the message attributes and FIFO ids they share.
 
 use std::collections::HashMap;
 
@@ -9,8 +10,9 @@ use aws_sdk_sns::Client;
 use futures::{stream, StreamExt};
 
 use super::sdk::{sdk_retryable, sdk_source};
+use crate::domain::{AttributeValue, Notice};
 use crate::error::Error;
-use crate::ports::Delivery;
+use crate::ports::{Batching, Delivery};
 
 /// `PublishBatch` takes at most 10 entries.
 pub const MAX_BATCH_ENTRIES: usize = 10;
@@ -72,6 +74,16 @@ impl Default for Publishing {
         Self {
             batched: true,
             concurrency: 4,
+        }
+    }
+}
+
+/// What the poller's batching asks of a topic: 10 entries per call, or one at a time.
+impl From<Batching> for Publishing {
+    fn from(batching: Batching) -> Self {
+        Self {
+            batched: batching.size > 1,
+            concurrency: batching.concurrency,
         }
     }
 }
@@ -244,6 +256,59 @@ async fn publish_batch(
         })
         .collect();
     (results, 1)
+}
+
+/// An SNS message attribute: `String`, or `String.Array` (a filter policy matches any element).
+pub fn attribute(value: &AttributeValue) -> Result<MessageAttributeValue, Error> {
+    let builder = match value {
+        AttributeValue::One(v) => MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(v),
+        AttributeValue::Many(vs) => MessageAttributeValue::builder()
+            .data_type("String.Array")
+            .string_value(serde_json::to_string(vs).unwrap_or_default()),
+    };
+    builder.build().map_err(|e| Error::Notify {
+        retryable: false,
+        source: Box::new(e),
+    })
+}
+
+/// The notice's attributes (`job_kind`, `status`, ...) as SNS message attributes, so that a
+/// subscription filter can pick, say, failures only.
+pub fn notice_attributes(notice: &Notice) -> Result<HashMap<String, MessageAttributeValue>, Error> {
+    notice
+        .attributes
+        .iter()
+        .map(|(name, value)| {
+            Ok((
+                name.clone(),
+                attribute(&AttributeValue::One(value.clone()))?,
+            ))
+        })
+        .collect()
+}
+
+/// FIFO deduplication ids are at most 128 characters: long keys are hashed (FNV-1a, stable).
+pub fn deduplication_id(key: &str) -> String {
+    if key.len() <= 128 {
+        return key.to_owned();
+    }
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}-{hash:016x}", &key[..100])
+}
+
+/// FIFO: the job is the group (its messages stay in order), the dedup key the deduplication id.
+pub fn fifo_ids(notice: &Notice) -> (String, String) {
+    let group = notice.body["jobArn"].as_str().unwrap_or("bedrock-jobwatch");
+    (group.to_owned(), deduplication_id(&notice.dedup_key))
+}
+
+/// Whether `topic` is a FIFO topic (its messages need a group and a deduplication id).
+pub fn is_fifo(topic: &str) -> bool {
+    topic.ends_with(".fifo")
 }
 
 fn notify_error(retryable: bool, text: &str) -> Error {

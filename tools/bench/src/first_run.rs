@@ -8,11 +8,21 @@ use testkit::Stack;
 
 use crate::child::{invoke, mib, n};
 
+/// `bench first-run`'s options.
+#[derive(clap::Args)]
 pub struct FirstRunArgs {
+    #[arg(long, default_value = "batch-inference")]
     pub family: String,
+    /// Jobs in the look-back.
+    #[arg(long, default_value_t = 100_000)]
     pub history: usize,
+    /// Share of them still open.
+    #[arg(long, default_value_t = 0.1)]
     pub open_share: f64,
+    /// Each invocation's budget (the function timeout less the margin).
+    #[arg(long, default_value_t = 115)]
     pub budget_secs: u64,
+    #[arg(long, default_value_t = 30)]
     pub max_invocations: usize,
 }
 

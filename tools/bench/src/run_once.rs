@@ -130,9 +130,14 @@ fn cpu_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// `bench run-once`'s options.
+#[derive(clap::Args)]
 pub struct RunOnce {
+    #[arg(long)]
     pub family: String,
+    #[arg(long)]
     pub mode: String,
+    #[arg(long)]
     pub budget_ms: Option<u64>,
 }
 

@@ -132,8 +132,8 @@ pub async fn run(args: OrgArgs) -> Result<(), Box<dyn std::error::Error>> {
         period: PERIOD,
         alarm_after: config.fanout.alarm_after,
     };
-    let families = config.fanout.families.len();
-    print_header(&args, watched, families, started.elapsed());
+    let family_count = config.fanout.families.len();
+    print_header(&args, watched, family_count, started.elapsed());
     let start = Utc::now();
     let mut last = Period::default();
     for p in 0..args.periods {
@@ -153,12 +153,12 @@ pub async fn run(args: OrgArgs) -> Result<(), Box<dyn std::error::Error>> {
     let rss = worker_rss(&stack, &args.families)?;
     println!("peak RSS of one worker invocation (10 accounts, child process): {rss:.1} MiB");
     print_steady(&last);
-    cost_model(&last, families);
+    cost_model(&last, family_count);
     Ok(())
 }
 
-/// The organisation (moto), the functions' configuration, and the table with the registry the
-/// dispatcher's refresh writes: the configuration, the table and how many accounts it watches.
+/// The organisation on moto, the functions' configuration, and the table holding the registry
+/// the refresh writes; returns the configuration, the table and how many accounts are watched.
 async fn set_up(
     stack: &Stack,
     args: &OrgArgs,

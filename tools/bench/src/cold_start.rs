@@ -2,8 +2,9 @@
 //! --release`) against a local Lambda Runtime API, and times process start to the first handled
 //! event; prints each bootstrap's size.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 use jobwatch::domain::JobKind;
 use testkit::Stack;
@@ -93,62 +95,93 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
         let name = format!("{kind}-poller");
         let name = name.as_str();
         let path = bootstrap(BINARY);
-        let size = std::fs::metadata(&path)
-            .map_err(|e| {
-                format!(
-                    "{}: {e} (run `cargo lambda build --release -p jobwatch-poller` first)",
-                    path.display()
-                )
-            })?
-            .len();
+        let size = bootstrap_size(&path)?;
         let shared: Shared = (
             Arc::new(Mutex::new(Timeline::default())),
             Arc::new(Notify::new()),
         );
-        let api = Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/{kind}", post(respond))
-            .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let server = tokio::spawn(async move { axum::serve(listener, api).await });
+        let (addr, server) = runtime_api(shared.clone()).await?;
         let started = Instant::now();
-        let mut child = Command::new(&path)
-            .envs(stack.env())
-            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("JOB_FAMILY", kind.as_str())
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+        let mut child = start_function(&path, &stack, addr, name, kind)?;
         let handled = tokio::time::timeout(Duration::from_secs(30), shared.1.notified())
             .await
             .is_ok();
         let _ = child.kill();
         let _ = child.wait();
         server.abort();
-        let t = shared.0.lock().unwrap();
-        let init = t.first_next.map(|i| (i - started).as_secs_f64() * 1000.0);
-        let (first, outcome) = match (&t.response, handled) {
-            (Some((at, outcome)), true) => (
-                Some((*at - started).as_secs_f64() * 1000.0),
-                outcome.clone(),
-            ),
-            _ => (None, "no response within 30 s".into()),
-        };
-        println!(
-            "{name:<24} {:>10.1} {:>12} {:>14}",
-            size as f64 / 1_048_576.0,
-            init.map_or("-".into(), |v| format!("{v:.1}")),
-            first.map_or("-".into(), |v| format!("{v:.1}"))
-        );
-        if !outcome.starts_with("response") {
-            eprintln!("  {name}: {outcome}");
-        }
+        print_row(name, size, &shared.0.lock().unwrap(), started, handled);
     }
     Ok(())
+}
+
+/// The bootstrap's size in bytes; it must have been built first.
+fn bootstrap_size(path: &std::path::Path) -> Result<u64, Box<dyn std::error::Error>> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| {
+            format!(
+                "{}: {e} (run `cargo lambda build --release -p jobwatch-poller` first)",
+                path.display()
+            )
+        })?
+        .len();
+    Ok(size)
+}
+
+/// A local Lambda Runtime API serving one event: its address and the server task.
+async fn runtime_api(
+    shared: Shared,
+) -> Result<(SocketAddr, JoinHandle<std::io::Result<()>>), Box<dyn std::error::Error>> {
+    let api = Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route("/2018-06-01/runtime/invocation/{id}/{kind}", post(respond))
+        .with_state(shared);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, api).await });
+    Ok((addr, server))
+}
+
+/// The bootstrap as Lambda starts it: the runtime API, the function's name and family, and the
+/// stack's endpoints.
+fn start_function(
+    path: &std::path::Path,
+    stack: &Stack,
+    api: SocketAddr,
+    name: &str,
+    kind: JobKind,
+) -> std::io::Result<Child> {
+    Command::new(path)
+        .envs(stack.env())
+        .env("AWS_LAMBDA_RUNTIME_API", api.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("JOB_FAMILY", kind.as_str())
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
+
+/// The function's row: size, start to first `next` (init), start to the response; what went
+/// wrong, if it did not respond, on stderr.
+fn print_row(name: &str, size: u64, t: &Timeline, started: Instant, handled: bool) {
+    let init = t.first_next.map(|i| (i - started).as_secs_f64() * 1000.0);
+    let (first, outcome) = match (&t.response, handled) {
+        (Some((at, outcome)), true) => (
+            Some((*at - started).as_secs_f64() * 1000.0),
+            outcome.clone(),
+        ),
+        _ => (None, "no response within 30 s".into()),
+    };
+    println!(
+        "{name:<24} {:>10.1} {:>12} {:>14}",
+        size as f64 / 1_048_576.0,
+        init.map_or("-".into(), |v| format!("{v:.1}")),
+        first.map_or("-".into(), |v| format!("{v:.1}"))
+    );
+    if !outcome.starts_with("response") {
+        eprintln!("  {name}: {outcome}");
+    }
 }

@@ -50,21 +50,7 @@ enum Command {
     },
     /// A first deployment into a large account: invocations (each its own process and budget)
     /// until the backlog is recorded.
-    FirstRun {
-        #[arg(long, default_value = "batch-inference")]
-        family: String,
-        /// Jobs in the look-back.
-        #[arg(long, default_value_t = 100_000)]
-        history: usize,
-        /// Share of them still open.
-        #[arg(long, default_value_t = 0.1)]
-        open_share: f64,
-        /// Each invocation's budget (the function timeout less the margin).
-        #[arg(long, default_value_t = 115)]
-        budget_secs: u64,
-        #[arg(long, default_value_t = 30)]
-        max_invocations: usize,
-    },
+    FirstRun(first_run::FirstRunArgs),
     /// Event-to-publish latency of the fast path.
     EventLatency {
         #[arg(long, default_value_t = 200)]
@@ -113,14 +99,7 @@ enum Command {
     ColdStart,
     /// Internal: one poll in this process (the parent measures it).
     #[command(hide = true)]
-    RunOnce {
-        #[arg(long)]
-        family: String,
-        #[arg(long)]
-        mode: String,
-        #[arg(long)]
-        budget_ms: Option<u64>,
-    },
+    RunOnce(run_once::RunOnce),
     /// List and Get latency of the emulator with a large history.
     Emulator {
         /// Jobs to seed.
@@ -149,23 +128,82 @@ async fn emulator(jobs: usize, gets: usize) -> Result<(), Box<dyn std::error::Er
     let emu = bedrock_emulator::start(bedrock_emulator::Settings::default()).await?;
     let http = reqwest::Client::new();
     let started = Instant::now();
-    http.post(format!("{}/_emulator/seed", emu.endpoint()))
+    seed_emulator(&http, &emu.endpoint(), jobs).await?;
+    let seed_time = started.elapsed();
+    let client = bedrock_client(&emu.endpoint());
+
+    let started = Instant::now();
+    let mut listing = list_all(&client, gets).await?;
+    let list_time = started.elapsed();
+    assert_eq!(
+        listing.listed, jobs,
+        "the listing must return every seeded job"
+    );
+
+    let mut get_times = time_gets(&client, &listing.arns).await?;
+    listing.page_times.sort();
+    get_times.sort();
+    println!("bedrock-emulator benchmark ({jobs} batch jobs, release build, one process)");
+    println!("  seed                 {:>10.1?}", seed_time);
+    println!(
+        "  full listing         {:>10.1?}  {} pages of <= 1000, {} jobs",
+        list_time,
+        listing.page_times.len(),
+        listing.listed
+    );
+    println!(
+        "  list page  p50 / p99 {:>10.1?} / {:.1?}",
+        percentile(&listing.page_times, 0.5),
+        percentile(&listing.page_times, 0.99)
+    );
+    println!(
+        "  get        p50 / p99 {:>10.1?} / {:.1?}  ({} calls)",
+        percentile(&get_times, 0.5),
+        percentile(&get_times, 0.99),
+        get_times.len()
+    );
+    Ok(())
+}
+
+/// `jobs` batch jobs, one in ten in progress.
+async fn seed_emulator(
+    http: &reqwest::Client,
+    endpoint: &str,
+    jobs: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    http.post(format!("{endpoint}/_emulator/seed"))
         .json(&serde_json::json!({"kind": "batch-inference", "count": jobs, "statuses": {"Completed": 9, "InProgress": 1}}))
         .send()
         .await?
         .error_for_status()?;
-    let seed_time = started.elapsed();
-    let client = aws_sdk_bedrock::Client::from_conf(
+    Ok(())
+}
+
+/// A Bedrock client of the emulator: static credentials, retries off.
+fn bedrock_client(endpoint: &str) -> aws_sdk_bedrock::Client {
+    aws_sdk_bedrock::Client::from_conf(
         aws_sdk_bedrock::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("x", "x", None, None, "static"))
-            .endpoint_url(emu.endpoint())
+            .endpoint_url(endpoint)
             .retry_config(RetryConfig::disabled())
             .build(),
-    );
+    )
+}
 
-    let started = Instant::now();
+/// What the full listing returned: how many jobs, each page's latency, the first ARNs.
+struct Listing {
+    listed: usize,
+    page_times: Vec<Duration>,
+    arns: Vec<String>,
+}
+
+/// Every batch job, in pages of 1000, keeping the first `keep` ARNs.
+async fn list_all(
+    client: &aws_sdk_bedrock::Client,
+    keep: usize,
+) -> Result<Listing, Box<dyn std::error::Error>> {
     let mut pages = client
         .list_model_invocation_jobs()
         .max_results(1000)
@@ -179,16 +217,25 @@ async fn emulator(jobs: usize, gets: usize) -> Result<(), Box<dyn std::error::Er
         last = Instant::now();
         for job in page.invocation_job_summaries() {
             listed += 1;
-            if arns.len() < gets {
+            if arns.len() < keep {
                 arns.push(job.job_arn().to_owned());
             }
         }
     }
-    let list_time = started.elapsed();
-    assert_eq!(listed, jobs, "the listing must return every seeded job");
+    Ok(Listing {
+        listed,
+        page_times,
+        arns,
+    })
+}
 
+/// Each Get's latency, one at a time.
+async fn time_gets(
+    client: &aws_sdk_bedrock::Client,
+    arns: &[String],
+) -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
     let mut get_times = Vec::with_capacity(arns.len());
-    for arn in &arns {
+    for arn in arns {
         let t = Instant::now();
         client
             .get_model_invocation_job()
@@ -197,27 +244,7 @@ async fn emulator(jobs: usize, gets: usize) -> Result<(), Box<dyn std::error::Er
             .await?;
         get_times.push(t.elapsed());
     }
-    page_times.sort();
-    get_times.sort();
-    println!("bedrock-emulator benchmark ({jobs} batch jobs, release build, one process)");
-    println!("  seed                 {:>10.1?}", seed_time);
-    println!(
-        "  full listing         {:>10.1?}  {} pages of <= 1000, {listed} jobs",
-        list_time,
-        page_times.len()
-    );
-    println!(
-        "  list page  p50 / p99 {:>10.1?} / {:.1?}",
-        percentile(&page_times, 0.5),
-        percentile(&page_times, 0.99)
-    );
-    println!(
-        "  get        p50 / p99 {:>10.1?} / {:.1?}  ({} calls)",
-        percentile(&get_times, 0.5),
-        percentile(&get_times, 0.99),
-        get_times.len()
-    );
-    Ok(())
+    Ok(get_times)
 }
 
 #[tokio::main]
@@ -244,34 +271,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .await
         }
-        Command::FirstRun {
-            family,
-            history,
-            open_share,
-            budget_secs,
-            max_invocations,
-        } => {
-            first_run::run(first_run::FirstRunArgs {
-                family,
-                history,
-                open_share,
-                budget_secs,
-                max_invocations,
-            })
-            .await
-        }
-        Command::RunOnce {
-            family,
-            mode,
-            budget_ms,
-        } => {
-            run_once::run(run_once::RunOnce {
-                family,
-                mode,
-                budget_ms,
-            })
-            .await
-        }
+        Command::FirstRun(args) => first_run::run(args).await,
+        Command::RunOnce(args) => run_once::run(args).await,
         Command::ColdStart => cold_start::run().await,
         Command::Fleet { scopes, history } => {
             fleet::run(fleet::FleetArgs { scopes, history }).await

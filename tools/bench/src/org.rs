@@ -11,7 +11,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Instant;
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{Duration, Utc};
 use jobwatch::adapters::organizations::OrganizationsDirectory;
 use jobwatch::adapters::sqs::SqsWorkQueue;
@@ -118,9 +118,54 @@ struct Period {
 pub async fn run(args: OrgArgs) -> Result<(), Box<dyn std::error::Error>> {
     let stack = Stack::start().await;
     let started = Instant::now();
-    let directory = organisation(&stack, args.accounts).await?;
+    let (config, table, watched) = set_up(&stack, &args).await?;
+    let (queue_url, queue) = work_queue(&stack).await?;
+    let fleets = SdkAccountFleets {
+        base: stack.poller_sdk(),
+        config: config.clone(),
+        store: table.clone(),
+        notifier: Arc::new(RecordingNotifier::default()),
+    };
+    let worker = Worker {
+        fleets: &fleets,
+        schedule: &*table,
+        period: PERIOD,
+        alarm_after: config.fanout.alarm_after,
+    };
+    let family_count = config.fanout.families.len();
+    print_header(&args, watched, family_count, started.elapsed());
+    let start = Utc::now();
+    let mut last = Period::default();
+    for p in 0..args.periods {
+        let now = start + PERIOD * p as i32;
+        last = period(
+            &worker,
+            &table,
+            &stack,
+            &queue,
+            &queue_url,
+            now,
+            args.workers,
+        )
+        .await?;
+        print_period(p, &last);
+    }
+    let rss = worker_rss(&stack, &args.families)?;
+    println!("peak RSS of one worker invocation (10 accounts, child process): {rss:.1} MiB");
+    print_steady(&last);
+    cost_model(&last, family_count);
+    Ok(())
+}
+
+/// The organisation on moto, the functions' configuration, and the table holding the registry
+/// the refresh writes; returns the configuration, the table and how many accounts are watched.
+async fn set_up(
+    stack: &Stack,
+    args: &OrgArgs,
+) -> Result<(Config, Arc<MemoryJobStore>, usize), Box<dyn std::error::Error>> {
+    let directory = organisation(stack, args.accounts).await?;
     let env: std::collections::HashMap<String, String> =
-        vars(&stack, &args.families).into_iter().collect();
+        vars(stack, &args.families).into_iter().collect();
     let config = Config::from_vars(&env)?;
     let table = Arc::new(MemoryJobStore::default());
     let selection = config.fanout.org.clone().ok_or("no selection")?;
@@ -132,6 +177,11 @@ pub async fn run(args: OrgArgs) -> Result<(), Box<dyn std::error::Error>> {
         Utc::now(),
     )
     .await?;
+    Ok((config, table, refreshed.watched))
+}
+
+/// The work queue on moto: its URL and the dispatcher's handle on it.
+async fn work_queue(stack: &Stack) -> Result<(String, SqsWorkQueue), Box<dyn std::error::Error>> {
     // The template's visibility timeout (6x the worker's timeout): moto's default 30 s would
     // redeliver items still being worked.
     let queue_url = stack
@@ -147,26 +197,15 @@ pub async fn run(args: OrgArgs) -> Result<(), Box<dyn std::error::Error>> {
         .queue_url
         .unwrap_or_default();
     let queue = SqsWorkQueue::new(stack.sqs.clone(), &queue_url);
-    let fleets = SdkAccountFleets {
-        base: stack.poller_sdk(),
-        config: config.clone(),
-        store: table.clone(),
-        notifier: Arc::new(RecordingNotifier::default()),
-    };
-    let worker = Worker {
-        fleets: &fleets,
-        schedule: &*table,
-        period: PERIOD,
-        alarm_after: config.fanout.alarm_after,
-    };
+    Ok((queue_url, queue))
+}
+
+/// What is measured, and the periods table's column headings.
+fn print_header(args: &OrgArgs, watched: usize, families: usize, set_up_time: std::time::Duration) {
     println!(
         "bench org: {} accounts ({} watched) x 17 regions x {} family(ies), set up in {:.1?}; \
          at most {} worker invocations at once, batches of 10; table in memory",
-        args.accounts,
-        refreshed.watched,
-        config.fanout.families.len(),
-        started.elapsed(),
-        args.workers
+        args.accounts, watched, families, set_up_time, args.workers
     );
     println!(
         "{:>6} {:>8} {:>6} {:>11} {:>5} {:>8} {:>5} {:>11} {:>12} {:>5} {:>8}",
@@ -182,43 +221,34 @@ pub async fn run(args: OrgArgs) -> Result<(), Box<dyn std::error::Error>> {
         "SQS",
         "wall"
     );
-    let start = Utc::now();
-    let mut last = Period::default();
-    for p in 0..args.periods {
-        let now = start + PERIOD * p as i32;
-        last = period(
-            &worker,
-            &table,
-            &stack,
-            &queue,
-            &queue_url,
-            now,
-            args.workers,
-        )
-        .await?;
+}
+
+/// One period's row of the periods table.
+fn print_period(p: usize, last: &Period) {
+    println!(
+        "{:>6} {:>8} {:>6} {:>11} {:>5} {:>8} {:>5} {:>11} {:>12} {:>5} {:>7.1}s",
+        p,
+        last.scopes,
+        last.items,
+        last.invocations,
+        last.peak,
+        last.bedrock,
+        last.sts,
+        last.table_reads,
+        last.table_writes,
+        last.sqs,
+        last.wall_ms as f64 / 1000.0
+    );
+    if last.returned > 0 {
         println!(
-            "{:>6} {:>8} {:>6} {:>11} {:>5} {:>8} {:>5} {:>11} {:>12} {:>5} {:>7.1}s",
-            p,
-            last.scopes,
-            last.items,
-            last.invocations,
-            last.peak,
-            last.bedrock,
-            last.sts,
-            last.table_reads,
-            last.table_writes,
-            last.sqs,
-            last.wall_ms as f64 / 1000.0
+            "       {} items returned (redelivered within the period)",
+            last.returned
         );
-        if last.returned > 0 {
-            println!(
-                "       {} items returned (redelivered within the period)",
-                last.returned
-            );
-        }
     }
-    let rss = worker_rss(&stack, &args.families)?;
-    println!("peak RSS of one worker invocation (10 accounts, child process): {rss:.1} MiB");
+}
+
+/// The last (steady) period's calls and writes per scope.
+fn print_steady(last: &Period) {
     let per_scope_writes = last.table_writes as f64 / last.scopes.max(1) as f64;
     let per_scope_bedrock = last.bedrock as f64 / last.scopes.max(1) as f64;
     println!(
@@ -226,8 +256,6 @@ pub async fn run(args: OrgArgs) -> Result<(), Box<dyn std::error::Error>> {
          (the account's lease and clocks, shared by its {} scopes)",
         last.scopes / last.items.max(1)
     );
-    cost_model(&last, config.fanout.families.len());
-    Ok(())
 }
 
 /// One period: dispatch, then workers until the queue is empty.
@@ -289,48 +317,18 @@ async fn invoke_until_empty(
     let mut reports = Vec::new();
     for invocation in 0.. {
         sqs_calls.set(sqs_calls.get() + 1);
-        let received = stack
-            .sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await?;
-        let messages = received.messages.unwrap_or_default();
+        let messages = receive_batch(stack, queue_url).await?;
         if messages.is_empty() {
             break;
         }
-        let records = messages
-            .iter()
-            .map(|m| SqsMessage {
-                message_id: m.message_id.clone(),
-                body: m.body.clone(),
-                ..Default::default()
-            })
-            .collect();
-        let event = SqsEvent { records };
+        let event = sqs_event(&messages);
         active.set(active.get() + 1);
         peak.set(peak.get().max(active.get()));
         let id = format!("slot{slot}-{invocation}");
         let (response, report) =
             work::handle_batch(worker, event, now, &id, &Budget::default()).await;
         active.set(active.get() - 1);
-        let returned: Vec<String> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.clone())
-            .collect();
-        let done: Vec<_> = messages
-            .iter()
-            .filter(|m| !returned.contains(&m.message_id.clone().unwrap_or_default()))
-            .enumerate()
-            .map(|(i, m)| {
-                aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
-                    .build()
-            })
-            .collect::<Result<_, _>>()?;
+        let done = finished(&messages, &response)?;
         // The event source mapping deletes a batch's finished messages in one call.
         sqs_calls.set(sqs_calls.get() + 1);
         stack
@@ -343,6 +341,58 @@ async fn invoke_until_empty(
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// Up to 10 messages from the queue, as the event source mapping takes them.
+async fn receive_batch(
+    stack: &Stack,
+    queue_url: &str,
+) -> Result<Vec<aws_sdk_sqs::types::Message>, Box<dyn std::error::Error>> {
+    let received = stack
+        .sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await?;
+    Ok(received.messages.unwrap_or_default())
+}
+
+/// The worker's event for the received messages.
+fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
+    let records = messages
+        .iter()
+        .map(|m| SqsMessage {
+            message_id: m.message_id.clone(),
+            body: m.body.clone(),
+            ..Default::default()
+        })
+        .collect();
+    SqsEvent { records }
+}
+
+/// Delete entries for the messages the worker finished (those it did not return).
+fn finished(
+    messages: &[aws_sdk_sqs::types::Message],
+    response: &SqsBatchResponse,
+) -> Result<Vec<aws_sdk_sqs::types::DeleteMessageBatchRequestEntry>, Box<dyn std::error::Error>> {
+    let returned: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    let done = messages
+        .iter()
+        .filter(|m| !returned.contains(&m.message_id.clone().unwrap_or_default()))
+        .enumerate()
+        .map(|(i, m)| {
+            aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+                .build()
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(done)
 }
 
 /// One worker invocation of 10 accounts in a child process: its peak RSS in MiB.

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
 use jobwatch::domain::{JobArn, JobKind, Phase};
 use jobwatch::{Budget, Poller};
-use serde_json::json;
+use serde_json::{json, Value};
 use testkit::Stack;
 
 use crate::child::{invoke, invoke_with, mib, n};
@@ -105,6 +105,25 @@ async fn register_by_events(stack: &Stack, table: &str, arns: &[&str]) {
 }
 
 pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {
+    print_header(&args);
+    for family in &args.families {
+        for &history in &args.histories {
+            let stack = Stack::start().await;
+            prepare(&stack, family, &args, history).await;
+            let ours = invoke(&stack, "ours", family, "ours", None)?;
+            let quiet = invoke_with(&stack, "quiet", family, "ours", None, &ALERTS_OFF)?;
+            let naive = match args.naive {
+                true => Some(invoke(&stack, "naive", family, "naive", None)?),
+                false => None,
+            };
+            print_row(family, history, &ours, &quiet, naive.as_ref());
+        }
+    }
+    Ok(())
+}
+
+/// What is measured, and the table's column headings.
+fn print_header(args: &PollArgs) {
     let build = if cfg!(debug_assertions) {
         "debug"
     } else {
@@ -131,40 +150,29 @@ pub async fn run(args: PollArgs) -> Result<(), Box<dyn std::error::Error>> {
         "naive ms",
         "naive x"
     );
-    for family in &args.families {
-        for &history in &args.histories {
-            let stack = Stack::start().await;
-            prepare(&stack, family, &args, history).await;
-            let ours = invoke(&stack, "ours", family, "ours", None)?;
-            let quiet = invoke_with(&stack, "quiet", family, "ours", None, &ALERTS_OFF)?;
-            let naive = match args.naive {
-                true => Some(invoke(&stack, "naive", family, "naive", None)?),
-                false => None,
-            };
-            let (nb, nm, x) = naive
-                .as_ref()
-                .map_or(("-".into(), "-".into(), "-".into()), |r| {
-                    let ratio =
-                        n(r, "bedrock_calls") as f64 / n(&ours, "bedrock_calls").max(1) as f64;
-                    (
-                        n(r, "bedrock_calls").to_string(),
-                        format!("{:.0}", r["wall_ms"].as_f64().unwrap_or(0.0)),
-                        format!("{ratio:.0}x"),
-                    )
-                });
-            println!(
-                "{family:<20} {history:>8} | {:>7} {:>8} {:>7.1} {:>5} {:>8.0} {:>6} {:>7.1} {:>6} {:>6} | {nb:>8} {nm:>8} {x:>8}",
-                n(&ours, "bedrock_calls"),
-                n(&ours, "store_calls"),
-                ours["dynamodb_capacity"].as_f64().unwrap_or(0.0),
-                n(&ours, "notifications_sent"),
-                ours["wall_ms"].as_f64().unwrap_or(0.0),
-                n(&ours, "cpu_ms"),
-                mib(&ours),
-                n(&ours, "alerts_sent"),
-                n(&quiet, "bedrock_calls"),
-            );
-        }
-    }
-    Ok(())
+}
+
+/// One family and history size: our poll, its Bedrock calls with alerts off, and the naive
+/// poll's calls, time and ratio to ours (`-` without `--naive`).
+fn print_row(family: &str, history: usize, ours: &Value, quiet: &Value, naive: Option<&Value>) {
+    let (nb, nm, x) = naive.map_or(("-".into(), "-".into(), "-".into()), |r| {
+        let ratio = n(r, "bedrock_calls") as f64 / n(ours, "bedrock_calls").max(1) as f64;
+        (
+            n(r, "bedrock_calls").to_string(),
+            format!("{:.0}", r["wall_ms"].as_f64().unwrap_or(0.0)),
+            format!("{ratio:.0}x"),
+        )
+    });
+    println!(
+        "{family:<20} {history:>8} | {:>7} {:>8} {:>7.1} {:>5} {:>8.0} {:>6} {:>7.1} {:>6} {:>6} | {nb:>8} {nm:>8} {x:>8}",
+        n(ours, "bedrock_calls"),
+        n(ours, "store_calls"),
+        ours["dynamodb_capacity"].as_f64().unwrap_or(0.0),
+        n(ours, "notifications_sent"),
+        ours["wall_ms"].as_f64().unwrap_or(0.0),
+        n(ours, "cpu_ms"),
+        mib(ours),
+        n(ours, "alerts_sent"),
+        n(quiet, "bedrock_calls"),
+    );
 }

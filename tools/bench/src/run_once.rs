@@ -16,7 +16,7 @@ use futures::{stream, StreamExt};
 use jobwatch::adapters::any_source::AnySource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
 use jobwatch::adapters::notifier::Sinks;
-use jobwatch::domain::{plan, JobStatus, Notice, NotifyPolicy, PlanContext, RunId};
+use jobwatch::domain::{plan, JobStatus, Notice, NotifyPolicy, ObservedJob, PlanContext, RunId};
 use jobwatch::ports::{JobSource, ListFilter, Notifier};
 use jobwatch::{Budget, Config, Poller};
 use serde_json::{json, Value};
@@ -130,9 +130,14 @@ fn cpu_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// `bench run-once`'s options.
+#[derive(clap::Args)]
 pub struct RunOnce {
+    #[arg(long)]
     pub family: String,
+    #[arg(long)]
     pub mode: String,
+    #[arg(long)]
     pub budget_ms: Option<u64>,
 }
 
@@ -214,43 +219,7 @@ async fn naive<S: JobSource>(
         lease: chrono::Duration::minutes(5),
     };
     let results: Vec<Result<bool, Box<dyn std::error::Error>>> = stream::iter(jobs)
-        .map(|job| {
-            let ctx = ctx.clone();
-            async move {
-                use aws_sdk_dynamodb::types::AttributeValue;
-                let key = AttributeValue::S(job.arn.to_string());
-                let item = dynamodb
-                    .get_item()
-                    .table_name(table)
-                    .key("pk", key.clone())
-                    .send()
-                    .await?
-                    .item;
-                let stored = item
-                    .as_ref()
-                    .and_then(|i| i.get("status"))
-                    .and_then(|v| v.as_s().ok())
-                    .map(|s| JobStatus::new(s.as_str()));
-                if stored.as_ref() == Some(&job.status) {
-                    return Ok(false);
-                }
-                dynamodb
-                    .put_item()
-                    .table_name(table)
-                    .item("pk", key)
-                    .item("status", AttributeValue::S(job.status.to_string()))
-                    .send()
-                    .await?;
-                let family = job.kind.family();
-                let finished_now =
-                    job.is_terminal() && stored.is_some_and(|s| !family.is_terminal(&s));
-                if finished_now {
-                    let record = plan(None, &job, &ctx).map_err(|e| format!("{e:?}"))?.record;
-                    notifier.publish(&Notice::new(&record, &job.status)).await?;
-                }
-                Ok(finished_now)
-            }
-        })
+        .map(|job| naive_one(job, dynamodb, table, notifier, &ctx))
         .buffer_unordered(32)
         .collect()
         .await;
@@ -259,4 +228,46 @@ async fn naive<S: JobSource>(
         sent += usize::from(r?);
     }
     Ok(sent)
+}
+
+/// One job of the naive baseline: read its item, write it if the status changed, and notify
+/// when it has just finished. Whether it notified.
+async fn naive_one(
+    job: ObservedJob,
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    notifier: &Sinks,
+    ctx: &PlanContext<'_>,
+) -> Result<bool, Box<dyn std::error::Error>> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let key = AttributeValue::S(job.arn.to_string());
+    let item = dynamodb
+        .get_item()
+        .table_name(table)
+        .key("pk", key.clone())
+        .send()
+        .await?
+        .item;
+    let stored = item
+        .as_ref()
+        .and_then(|i| i.get("status"))
+        .and_then(|v| v.as_s().ok())
+        .map(|s| JobStatus::new(s.as_str()));
+    if stored.as_ref() == Some(&job.status) {
+        return Ok(false);
+    }
+    dynamodb
+        .put_item()
+        .table_name(table)
+        .item("pk", key)
+        .item("status", AttributeValue::S(job.status.to_string()))
+        .send()
+        .await?;
+    let family = job.kind.family();
+    let finished_now = job.is_terminal() && stored.is_some_and(|s| !family.is_terminal(&s));
+    if finished_now {
+        let record = plan(None, &job, ctx).map_err(|e| format!("{e:?}"))?.record;
+        notifier.publish(&Notice::new(&record, &job.status)).await?;
+    }
+    Ok(finished_now)
 }

@@ -185,6 +185,31 @@ fn scopes_table(families: &[Family]) -> Option<String> {
 }
 
 fn render(ops: &Ops, families: &[Family], now: DateTime<Utc>) -> String {
+    let mut out = format!(
+        "bedrock-jobwatch in {} (table {}) at {}\n\n{}",
+        ops.config.poll.region,
+        ops.config.table,
+        time(now),
+        summary_table(families)
+    );
+    if let Some(scopes) = scopes_table(families) {
+        out.push_str("\n\nScopes (each account and region)\n");
+        out.push_str(&scopes);
+    }
+    if let Some(open) = open_table(families) {
+        out.push_str("\n\nOpen jobs\n");
+        out.push_str(&open);
+    }
+    if let Some(pending) = pending_table(families) {
+        out.push_str("\n\nPending notices (published by the next run; see docs/operations/troubleshooting.md)\n");
+        out.push_str(&pending);
+    }
+    out
+}
+
+/// One row per family: its last run, how many jobs are open (and the oldest's age), how many
+/// notices are pending.
+fn summary_table(families: &[Family]) -> String {
     let summary: Vec<Vec<String>> = families
         .iter()
         .map(|f| {
@@ -199,20 +224,14 @@ fn render(ops: &Ops, families: &[Family], now: DateTime<Utc>) -> String {
             ]
         })
         .collect();
-    let mut out = format!(
-        "bedrock-jobwatch in {} (table {}) at {}\n\n{}",
-        ops.config.poll.region,
-        ops.config.table,
-        time(now),
-        table(
-            &["FAMILY", "LAST RUN", "RESULT", "OPEN", "OLDEST", "PENDING"],
-            &summary
-        )
-    );
-    if let Some(scopes) = scopes_table(families) {
-        out.push_str("\n\nScopes (each account and region)\n");
-        out.push_str(&scopes);
-    }
+    table(
+        &["FAMILY", "LAST RUN", "RESULT", "OPEN", "OLDEST", "PENDING"],
+        &summary,
+    )
+}
+
+/// Every family's open jobs, oldest first within a family; `None` when there are none.
+fn open_table(families: &[Family]) -> Option<String> {
     let open: Vec<Vec<String>> = families
         .iter()
         .flat_map(|f| f.open.iter().map(move |o| (f.family, o)))
@@ -227,13 +246,11 @@ fn render(ops: &Ops, families: &[Family], now: DateTime<Utc>) -> String {
             ]
         })
         .collect();
-    if !open.is_empty() {
-        out.push_str("\n\nOpen jobs\n");
-        out.push_str(&table(
-            &["FAMILY", "JOB", "NAME", "STATUS", "PHASE", "AGE"],
-            &open,
-        ));
-    }
+    (!open.is_empty()).then(|| table(&["FAMILY", "JOB", "NAME", "STATUS", "PHASE", "AGE"], &open))
+}
+
+/// Every family's pending notices; `None` when there are none.
+fn pending_table(families: &[Family]) -> Option<String> {
     let pending: Vec<Vec<String>> = families
         .iter()
         .flat_map(|f| f.pending.iter().map(move |p| (f.family, p)))
@@ -246,12 +263,5 @@ fn render(ops: &Ops, families: &[Family], now: DateTime<Utc>) -> String {
             ]
         })
         .collect();
-    if !pending.is_empty() {
-        out.push_str("\n\nPending notices (published by the next run; see docs/operations/troubleshooting.md)\n");
-        out.push_str(&table(
-            &["FAMILY", "JOB", "STATUS", "LEASED UNTIL"],
-            &pending,
-        ));
-    }
-    out
+    (!pending.is_empty()).then(|| table(&["FAMILY", "JOB", "STATUS", "LEASED UNTIL"], &pending))
 }

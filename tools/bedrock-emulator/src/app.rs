@@ -1,7 +1,7 @@
 //! Shared server state: one store per (account, region), fault rules, per-operation statistics,
 //! the roles STS lets callers assume, and settings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +15,17 @@ use crate::model::Job;
 use crate::scope::Scope;
 use crate::settings::Settings;
 use crate::store::Store;
-use crate::sts::Roles;
+
+/// What the control API set up for roles, and the sessions `AssumeRole` handed out.
+#[derive(Debug, Default)]
+pub struct Roles {
+    /// Roles whose trust policy does not let anyone in.
+    pub refused: BTreeSet<String>,
+    /// Roles whose trust policy requires `sts:ExternalId` to equal this value.
+    pub external_ids: BTreeMap<String, String>,
+    /// Access key id -> the assumed-role ARN it acts as (the caller of later requests).
+    pub sessions: HashMap<String, String>,
+}
 
 /// One fault rule, as posted to `/_emulator/faults`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -14,7 +14,8 @@ use crate::app::{lock, App, FaultRule};
 use crate::error::{ApiError, ApiResult};
 use crate::lifecycle;
 use crate::model::{iso, Job, JobKind, RecordCounts, Status};
-use crate::scope::{Scope, Scoped};
+use crate::scope::Scope;
+use crate::scoped::Scoped;
 
 /// Body of `POST /_emulator/jobs/{arn-or-id}/status`.
 #[derive(Debug, Deserialize)]

@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod offered;
 pub mod scope;
+pub mod scoped;
 pub mod settings;
 pub mod state_file;
 pub mod store;
@@ -28,7 +29,8 @@ use tokio::net::TcpListener;
 
 pub use app::{App, FaultRule};
 pub use model::JobKind;
-pub use scope::{Scope, Scoped};
+pub use scope::Scope;
+pub use scoped::Scoped;
 pub use settings::AutoAdvance;
 pub use settings::Settings;
 

@@ -13,7 +13,7 @@ use super::render;
 use crate::error::{ApiError, ApiResult};
 use crate::lifecycle;
 use crate::model::{Job, JobKind, Status};
-use crate::scope::Scoped;
+use crate::scoped::Scoped;
 
 type Q = Query<HashMap<String, String>>;
 

@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::knowledge::{self, DataSource, KnowledgeBase};
 use crate::lifecycle;
 use crate::model::{iso, Job, JobKind, Status};
-use crate::scope::Scoped;
+use crate::scoped::Scoped;
 
 type Created = ApiResult<(StatusCode, Json<Value>)>;
 

@@ -11,7 +11,7 @@ use super::bedrock::{create, get, list};
 use super::input::{self, ListParams};
 use crate::error::{ApiError, ApiResult};
 use crate::model::JobKind;
-use crate::scope::Scoped;
+use crate::scoped::Scoped;
 
 const ASYNC_LIST: ListParams = ListParams {
     after: "submitTimeAfter",

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::input;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{iso, Job, JobKind, Status};
-use crate::scope::Scoped;
+use crate::scoped::Scoped;
 
 const TARGET_PREFIX: &str = "AmazonBedrockKeystoneRuntimeService.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";

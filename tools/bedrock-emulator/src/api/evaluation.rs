@@ -14,7 +14,7 @@ use super::bedrock::{create, get, list, stop};
 use super::input::{self, ListParams};
 use crate::error::{ApiError, ApiResult};
 use crate::model::JobKind;
-use crate::scope::Scoped;
+use crate::scoped::Scoped;
 
 type Q = Query<HashMap<String, String>>;
 

@@ -18,7 +18,7 @@ use super::input::{self, ListParams};
 use crate::error::{ApiError, ApiResult};
 use crate::lifecycle;
 use crate::model::{iso, Job, JobKind, Status};
-use crate::scope::Scoped;
+use crate::scoped::Scoped;
 
 type Q = Query<HashMap<String, String>>;
 

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::input;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Job, JobKind};
-use crate::scope::Scoped;
+use crate::scoped::Scoped;
 
 /// The service model's limit on tags per resource (`TagList` max 200).
 const MAX_TAGS: usize = 200;

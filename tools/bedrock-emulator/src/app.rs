@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::Job;
+use crate::model::{Job, JobKind};
 use crate::scope::Scope;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -121,15 +121,19 @@ impl App {
             .collect()
     }
 
-    /// Puts jobs in the stores their ARNs name (the default scope for ARNs naming none).
-    pub async fn insert_jobs(&self, jobs: Vec<Job>) {
+    /// Puts jobs in the stores their ARNs name (the default scope for ARNs naming none);
+    /// `names_identify`: which families find jobs by name.
+    pub async fn insert_jobs(&self, jobs: Vec<Job>, names_identify: fn(JobKind) -> bool) {
         let mut by_scope: BTreeMap<Scope, Vec<Job>> = BTreeMap::new();
         for job in jobs {
             let scope = Scope::of_arn(&job.arn).unwrap_or_else(|| self.default_scope());
             by_scope.entry(scope).or_default().push(job);
         }
         for (scope, jobs) in by_scope {
-            self.store_of(&scope).write().await.insert_many(jobs);
+            self.store_of(&scope)
+                .write()
+                .await
+                .insert_many(jobs, names_identify);
         }
     }
 

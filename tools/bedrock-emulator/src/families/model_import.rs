@@ -62,35 +62,10 @@ impl Family for ModelImport {
     }
 
     fn render(&self, job: &Job, view: View) -> Value {
-        let mut m = match view {
-            View::Full => {
-                let mut m = common(job, ECHOED);
-                m.insert("jobArn".into(), json!(job.arn));
-                put(&mut m, "jobName", s(job.name.as_deref()));
-                put(&mut m, "failureMessage", s(job.message.as_deref()));
-                m.insert("creationTime".into(), json!(iso(job.submit_time)));
-                m
-            }
-            View::Summary => summary_head(job),
-        };
-        put(
-            &mut m,
-            "importedModelArn",
-            s(job.spec_str("importedModelArn")),
-        );
         match view {
-            View::Full => put(
-                &mut m,
-                "importedModelKmsKeyArn",
-                s(job.spec_str("importedModelKmsKeyId")),
-            ),
-            View::Summary => put(
-                &mut m,
-                "importedModelName",
-                s(job.spec_str("importedModelName")),
-            ),
+            View::Full => full(job),
+            View::Summary => summary(job),
         }
-        Value::Object(m)
     }
 
     /// A completed job's imported model (its id: the job's, reversed).
@@ -129,6 +104,42 @@ impl Family for ModelImport {
         });
         Seeded::new(id.clone(), app.arn(FACTS.arn_resource, &id), spec)
     }
+}
+
+/// `GetModelImportJob`.
+fn full(job: &Job) -> Value {
+    let mut m = common(job, ECHOED);
+    m.insert("jobArn".into(), json!(job.arn));
+    put(&mut m, "jobName", s(job.name.as_deref()));
+    put(&mut m, "failureMessage", s(job.message.as_deref()));
+    m.insert("creationTime".into(), json!(iso(job.submit_time)));
+    put(
+        &mut m,
+        "importedModelArn",
+        s(job.spec_str("importedModelArn")),
+    );
+    put(
+        &mut m,
+        "importedModelKmsKeyArn",
+        s(job.spec_str("importedModelKmsKeyId")),
+    );
+    Value::Object(m)
+}
+
+/// `ModelImportJobSummary`.
+fn summary(job: &Job) -> Value {
+    let mut m = summary_head(job);
+    put(
+        &mut m,
+        "importedModelArn",
+        s(job.spec_str("importedModelArn")),
+    );
+    put(
+        &mut m,
+        "importedModelName",
+        s(job.spec_str("importedModelName")),
+    );
+    Value::Object(m)
 }
 
 async fn create(app: Scoped, raw: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {

@@ -73,7 +73,7 @@ pub fn credential_scope(authorization: &str) -> Option<(&str, &str)> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::scope::*;
 
     #[test]
     fn a_key_ending_in_twelve_digits_names_its_account() {

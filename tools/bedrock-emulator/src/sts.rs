@@ -249,7 +249,7 @@ fn escape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::sts::*;
 
     #[test]
     fn a_role_arn_gives_account_and_name() {

@@ -66,7 +66,8 @@ pub fn names_identify(kind: JobKind) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::families::family;
+    use crate::model::JobKind;
 
     #[test]
     fn every_kind_has_its_own_family() {

@@ -1,6 +1,5 @@
-//! The registry of job families: one file per family, each implementing
-//! [`Family`](crate::family::Family) (its facts, routes, rendering, how it ends, its events and
-//! seeding), and [`family`] to find one by kind.
+//! The registry of job families: one file per family, each implementing [`Family`] (its facts,
+//! routes, rendering, how it ends, its events and seeding), and [`family`] to find one by kind.
 //!
 //! Adding a family:
 //! 1. a variant of `JobKind` (and its entry in `JobKind::ALL`) in `model.rs`;
@@ -10,8 +9,14 @@
 //! 3. its `mod` line and its arm in [`family`] below (the match has no fallback: a kind without
 //!    a family does not compile).
 //!
+//! Only when the family brings them: status words no family had yet (a `Status` variant, with
+//! its wire name and whether it is terminal, in `model.rs`), or a service served in fewer
+//! regions (`offered.rs`).
+//!
 //! The server's router, the lifecycle ticker, the control API and seeding all reach the family
-//! through [`family`]; nothing else matches on `JobKind`.
+//! through [`family`]; nothing else matches on `JobKind`. The modules below the families (the
+//! model, the store, the settings, the shared state) never call the registry: they get the
+//! facts they need as arguments, so no module depends on itself through a family.
 
 use std::sync::Arc;
 

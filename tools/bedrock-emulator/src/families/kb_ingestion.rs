@@ -455,18 +455,13 @@ fn decode(token: &str) -> ApiResult<SortKey> {
     }
 }
 
-async fn list(
-    app: Scoped,
-    Path((kb_id, ds_id)): Path<(String, String)>,
-    raw: Bytes,
-) -> ApiResult<Json<Value>> {
-    app.enter("ListIngestionJobs").await?;
-    let body = input::body_or_empty(&raw)?;
-    let (max, token) = paging(&body)?;
-    let query = job_query(&body)?;
-    let cursor = token.as_deref().map(decode).transpose()?;
-    let store = app.store.read().await;
-    store.knowledge.source(&kb_id, &ds_id)?;
+/// The data source's jobs that pass the filters, in the query's order.
+fn sorted_jobs<'a>(
+    store: &'a Store,
+    kb_id: &str,
+    ds_id: &str,
+    query: &JobQuery,
+) -> Vec<(SortKey, &'a Job)> {
     let key = |j: &Job| -> SortKey {
         let status = if query.by_status {
             j.status.as_str().to_owned()
@@ -481,8 +476,8 @@ async fn list(
     };
     let mut jobs: Vec<(SortKey, &Job)> = store
         .of_kind(FACTS.kind)
-        .filter(|j| j.spec_str("knowledgeBaseId") == Some(kb_id.as_str()))
-        .filter(|j| j.spec_str("dataSourceId") == Some(ds_id.as_str()))
+        .filter(|j| j.spec_str("knowledgeBaseId") == Some(kb_id))
+        .filter(|j| j.spec_str("dataSourceId") == Some(ds_id))
         .filter(|j| {
             query
                 .statuses
@@ -495,6 +490,22 @@ async fn list(
     if !query.ascending {
         jobs.reverse();
     }
+    jobs
+}
+
+async fn list(
+    app: Scoped,
+    Path((kb_id, ds_id)): Path<(String, String)>,
+    raw: Bytes,
+) -> ApiResult<Json<Value>> {
+    app.enter("ListIngestionJobs").await?;
+    let body = input::body_or_empty(&raw)?;
+    let (max, token) = paging(&body)?;
+    let query = job_query(&body)?;
+    let cursor = token.as_deref().map(decode).transpose()?;
+    let store = app.store.read().await;
+    store.knowledge.source(&kb_id, &ds_id)?;
+    let jobs = sorted_jobs(&store, &kb_id, &ds_id, &query);
     let after_cursor = |k: &SortKey| match &cursor {
         None => true,
         Some(c) if query.ascending => k > c,

@@ -1,7 +1,7 @@
 //! Shared server state: one store per (account, region), fault rules, per-operation statistics,
 //! the roles STS lets callers assume, and settings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,11 +11,21 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::Job;
+use crate::model::{Job, JobKind};
 use crate::scope::Scope;
 use crate::settings::Settings;
 use crate::store::Store;
-use crate::sts::Roles;
+
+/// What the control API set up for roles, and the sessions `AssumeRole` handed out.
+#[derive(Debug, Default)]
+pub struct Roles {
+    /// Roles whose trust policy does not let anyone in.
+    pub refused: BTreeSet<String>,
+    /// Roles whose trust policy requires `sts:ExternalId` to equal this value.
+    pub external_ids: BTreeMap<String, String>,
+    /// Access key id -> the assumed-role ARN it acts as (the caller of later requests).
+    pub sessions: HashMap<String, String>,
+}
 
 /// One fault rule, as posted to `/_emulator/faults`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,15 +121,19 @@ impl App {
             .collect()
     }
 
-    /// Puts jobs in the stores their ARNs name (the default scope for ARNs naming none).
-    pub async fn insert_jobs(&self, jobs: Vec<Job>) {
+    /// Puts jobs in the stores their ARNs name (the default scope for ARNs naming none);
+    /// `names_identify`: which families find jobs by name.
+    pub async fn insert_jobs(&self, jobs: Vec<Job>, names_identify: fn(JobKind) -> bool) {
         let mut by_scope: BTreeMap<Scope, Vec<Job>> = BTreeMap::new();
         for job in jobs {
             let scope = Scope::of_arn(&job.arn).unwrap_or_else(|| self.default_scope());
             by_scope.entry(scope).or_default().push(job);
         }
         for (scope, jobs) in by_scope {
-            self.store_of(&scope).write().await.insert_many(jobs);
+            self.store_of(&scope)
+                .write()
+                .await
+                .insert_many(jobs, names_identify);
         }
     }
 

@@ -5,16 +5,18 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::app::{lock, App, FaultRule};
 use crate::error::{ApiError, ApiResult};
-use crate::lifecycle;
-use crate::model::{iso, Job, JobKind, RecordCounts, Status};
-use crate::scope::{Scope, Scoped};
+use crate::families::family;
+use crate::family::{Facts, Family, SeedTarget, Seeded};
+use crate::model::{fit_outcome, iso, Job, JobKind, RecordCounts, Status};
+use crate::scope::Scope;
+use crate::scoped::Scoped;
 
 /// Body of `POST /_emulator/jobs/{arn-or-id}/status`.
 #[derive(Debug, Deserialize)]
@@ -94,141 +96,30 @@ pub async fn force_status(app: &Scoped, id: &str, body: ForceStatus) -> ApiResul
     let job = store
         .find_any_mut(id)
         .ok_or_else(|| ApiError::not_found(format!("No job {id}")))?;
-    lifecycle::transition(job, Status::parse(&body.status), body.message, Utc::now());
+    job.transition(Status::parse(&body.status), body.message, Utc::now());
     if let Some(counts) = body.counts {
         job.counts = counts;
     }
     // A forced job no longer follows a planned lifecycle.
     job.planned_outcome = None;
-    // Ingestion statistics and invocation results are what their notifications show.
-    // So are a resource's failure message and a completed update's new model.
-    let shows_details = matches!(
-        job.kind,
-        JobKind::KbIngestion
-            | JobKind::DataAutomation
-            | JobKind::ProvisionedThroughput
-            | JobKind::CustomModelDeployment
-            | JobKind::CustomModel
-    );
-    if shows_details && job.status.is_terminal() {
-        app.with_rng(|rng| lifecycle::finish_details(job, rng));
+    // What their notifications show (ingestion statistics, invocation results, a resource's
+    // failure message and a completed update's new model) is filled in.
+    let family = family(job.kind);
+    if family.facts().details_when_forced && job.status.is_terminal() {
+        app.with_rng(|rng| family.finish(job, rng));
     }
     Ok(Json(job_view(job)))
 }
 
 /// `GET /_emulator/jobs/{arn-or-id}/event`: the EventBridge event Bedrock would emit for the job's
-/// current state (batch inference and customization jobs only, as in Bedrock), in the documented
-/// shape, ready for `cargo lambda invoke --data-file`.
+/// current state (batch inference, customization jobs and Data Automation invocations only, as
+/// in Bedrock), in the documented shape, ready for `cargo lambda invoke --data-file`.
 pub async fn job_event(app: &Scoped, id: &str) -> ApiResult<Json<Value>> {
     let mut store = app.store.write().await;
     let job = store
         .find_any_mut(id)
-        .ok_or_else(|| ApiError::not_found(format!("No job {id}")))?
-        .clone();
-    let (detail_type, detail) = match job.kind {
-        JobKind::BatchInference => (
-            "Batch Inference Job State Change",
-            json!({
-                "version": "0.0",
-                "accountId": app.scope.account,
-                "batchJobName": job.name,
-                "batchJobArn": job.arn,
-                "batchModelId": job.spec.get("modelId"),
-                "status": job.status,
-                "failureMessage": job.message.clone().unwrap_or_default(),
-                // Bedrock sends this one in a human format, not ISO-8601.
-                "creationTime": job.submit_time.format("%b %-d, %Y, %-I:%M:%S %p").to_string(),
-            }),
-        ),
-        JobKind::ModelCustomization => (
-            "Model Customization Job State Change",
-            json!({
-                "version": "0.0",
-                "jobName": job.name,
-                "jobArn": job.arn,
-                "outputModelName": job.spec.get("customModelName"),
-                "outputModelArn": job.spec.get("outputModelArn"),
-                "roleArn": job.spec.get("roleArn"),
-                "jobStatus": job.status,
-                "failureMessage": job.message.clone().unwrap_or_default(),
-                "creationTime": iso(job.submit_time),
-                "lastModifiedTime": iso(job.last_modified_time),
-                "endTime": job.end_time.map(iso),
-                "baseModelArn": job.spec.get("baseModelArn"),
-            }),
-        ),
-        JobKind::DataAutomation => return data_automation_event(app, &job).map(Json),
-        _ => {
-            return Err(ApiError::validation(
-                "Bedrock emits no EventBridge events for this job family",
-            ))
-        }
-    };
-    Ok(Json(json!({
-        "version": "0",
-        "id": format!("{}-{}", job.id, job.last_modified_time.timestamp_millis()),
-        "detail-type": detail_type,
-        "source": "aws.bedrock",
-        "account": app.scope.account,
-        "time": job.last_modified_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "region": app.scope.region,
-        "resources": [job.arn],
-        "detail": detail,
-    })))
-}
-
-/// The Data Automation event of the invocation's state, in the shape the Bedrock user guide's
-/// sample shows (`job_id`, `job_status`, no `resources`). Only the Succeeded sample is
-/// documented: the `job_status` words of the other three events are the emulator's guess.
-fn data_automation_event(app: &Scoped, job: &Job) -> ApiResult<Value> {
-    let (detail_type, job_status) = match job.status {
-        Status::Created => ("Bedrock Data Automation Job Created", "CREATED"),
-        Status::Success => ("Bedrock Data Automation Job Succeeded", "SUCCESS"),
-        Status::ClientError => (
-            "Bedrock Data Automation Job Failed With Client Error",
-            "CLIENT_ERROR",
-        ),
-        Status::ServiceError => (
-            "Bedrock Data Automation Job Failed With Service Error",
-            "SERVICE_ERROR",
-        ),
-        ref other => {
-            return Err(ApiError::validation(format!(
-                "Bedrock emits no Data Automation event for status {other}"
-            )))
-        }
-    };
-    let s3_object = |config: &str| {
-        let uri = job
-            .spec
-            .get(config)
-            .and_then(|c| c.get("s3Uri"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let (bucket, key) = uri
-            .trim_start_matches("s3://")
-            .split_once('/')
-            .unwrap_or((uri, ""));
-        json!({ "s3_bucket": bucket, "name": key })
-    };
-    Ok(json!({
-        "version": "0",
-        "id": format!("{}-{}", job.id, job.last_modified_time.timestamp_millis()),
-        "detail-type": detail_type,
-        "source": "aws.bedrock",
-        "account": app.scope.account,
-        "time": job.last_modified_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "region": app.scope.region,
-        "resources": [],
-        "detail": {
-            "job_id": job.id,
-            "job_status": job_status,
-            "semantic_modality": "Document",
-            "input_s3_object": s3_object("inputConfiguration"),
-            "output_s3_location": s3_object("outputConfiguration"),
-            "error_message": job.message.clone().unwrap_or_default(),
-        },
-    }))
+        .ok_or_else(|| ApiError::not_found(format!("No job {id}")))?;
+    family(job.kind).event(job, &app.scope).map(Json)
 }
 
 /// `DELETE /_emulator/jobs/{arn-or-id}`: the job disappears, as if deleted from the account.
@@ -296,27 +187,15 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
     if seed.count > 2_000_000 {
         return Err(ApiError::validation("count must be at most 2000000"));
     }
-    let mut weighted: Vec<(String, u32)> = seed.statuses.into_iter().collect();
-    weighted.sort();
-    if weighted.is_empty() {
-        // Each family's own word for it: `COMPLETE` for ingestion jobs, `Success` for invocations.
-        let completed = crate::model::fit_outcome(seed.kind, &Status::Completed);
-        weighted.push((completed.as_str().to_owned(), 1));
-    }
-    let total: u32 = weighted.iter().map(|(_, w)| w).sum();
-    if total == 0 {
-        return Err(ApiError::validation("status weights must not all be zero"));
-    }
-    let place = match seed.kind {
-        JobKind::KbIngestion => Some(
-            seeded_place(
-                &app,
-                seed.knowledge_base_id.as_deref(),
-                seed.data_source_id.as_deref(),
-            )
-            .await?,
-        ),
-        _ => None,
+    let family = family(seed.kind);
+    let mix = StatusMix::of(family.facts(), &seed.statuses)?;
+    let target = SeedTarget {
+        knowledge_base_id: seed.knowledge_base_id.as_deref(),
+        data_source_id: seed.data_source_id.as_deref(),
+    };
+    let place = {
+        let mut store = app.store.write().await;
+        family.seed_place(&app, &mut store, target)?
     };
     let now = Utc::now();
     let newest = now - Duration::milliseconds((seed.newest_hours_ago * 3_600_000.0) as i64);
@@ -324,210 +203,91 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
     let jobs: Vec<Job> = (0..seed.count)
         .map(|i| {
             let id = app.new_id();
-            let (offset, mut roll) =
-                app.with_rng(|rng| (rng.random_range(0..spread_ms), rng.random_range(0..total)));
-            let status = weighted
-                .iter()
-                .find(|(_, w)| {
-                    let hit = roll < *w;
-                    roll = roll.saturating_sub(*w);
-                    hit
-                })
-                .map_or(Status::Completed, |(s, _)| Status::parse(s));
+            let (offset, roll) = app.with_rng(|rng| {
+                (
+                    rng.random_range(0..spread_ms),
+                    rng.random_range(0..mix.total),
+                )
+            });
             let submit = newest - Duration::milliseconds(offset);
-            let modified = submit + Duration::milliseconds((now - submit).num_milliseconds() / 2);
-            let (id, arn) = seeded_identity(&app, seed.kind, place.as_ref(), id);
-            // Async invocations, model copies, ingestion jobs and invocations have no name.
-            let unnamed = [
-                JobKind::AsyncInvoke,
-                JobKind::ModelCopy,
-                JobKind::KbIngestion,
-                JobKind::DataAutomation,
-            ];
-            let mut job = Job {
-                kind: seed.kind,
-                arn,
-                id,
-                name: (!unnamed.contains(&seed.kind)).then(|| format!("{}-{i}", seed.name_prefix)),
-                status: status.clone(),
-                message: None,
-                submit_time: submit,
-                last_modified_time: modified,
-                end_time: status.is_terminal().then_some(modified),
-                client_request_token: None,
-                counts: RecordCounts::default(),
-                spec: seeded_spec(
-                    seed.kind,
-                    &app.scope.region,
-                    &app.scope.account,
-                    place.as_ref(),
-                ),
-                planned_outcome: None,
-                tags: Default::default(),
-            };
-            if status.is_terminal() {
-                app.with_rng(|rng| lifecycle::finish_details(&mut job, rng));
-            }
-            job
+            let name = format!("{}-{i}", seed.name_prefix);
+            let seeded = family.seed_job(&app, place.as_ref(), id);
+            seeded_job(&app, family, seeded, mix.status(roll), (submit, now), name)
         })
         .collect();
     let created = jobs.len();
-    app.store.write().await.insert_many(jobs);
+    let by_name = family.facts().names_identify;
+    app.store.write().await.insert_many(jobs, |_| by_name);
     Ok(Json(json!({ "created": created })))
 }
 
-/// Where seeded ingestion jobs go: (knowledge base ARN, data source id).
-type Place = (String, String);
-
-/// The knowledge base and data source the seed names (which must exist), or the default ones.
-async fn seeded_place(app: &Scoped, kb: Option<&str>, ds: Option<&str>) -> ApiResult<Place> {
-    let mut store = app.store.write().await;
-    let registry = &mut store.knowledge;
-    if let (Some(kb), Some(ds)) = (kb, ds) {
-        let arn = registry.base(kb)?.arn.clone();
-        registry.source(kb, ds)?;
-        return Ok((arn, ds.to_owned()));
-    }
-    let kb_id = "SEEDEDKB01".to_owned();
-    let ds_id = "SEEDEDDS01".to_owned();
-    let now = Utc::now();
-    let kb = registry.bases.entry(kb_id.clone()).or_insert_with(|| crate::knowledge::KnowledgeBase {
-        id: kb_id.clone(),
-        arn: app.arn("knowledge-base", &kb_id),
-        name: "seeded-kb".into(),
-        description: None,
-        role_arn: format!("arn:aws:iam::{}:role/KnowledgeBaseRole", app.scope.account),
-        configuration: json!({"type": "VECTOR", "vectorKnowledgeBaseConfiguration": {"embeddingModelArn": format!("arn:aws:bedrock:{}::foundation-model/amazon.titan-embed-text-v2:0", app.scope.region)}}),
-        storage: None,
-        created: now,
-    });
-    let arn = kb.arn.clone();
-    registry.sources.entry((kb_id.clone(), ds_id.clone())).or_insert_with(|| crate::knowledge::DataSource {
-        kb_id,
-        id: ds_id.clone(),
-        name: "seeded-source".into(),
-        description: None,
-        configuration: json!({"type": "S3", "s3Configuration": {"bucketArn": "arn:aws:s3:::seeded-documents"}}),
-        deletion_policy: None,
-        created: now,
-    });
-    Ok((arn, ds_id))
+/// The weighted statuses of a seed.
+struct StatusMix {
+    weighted: Vec<(String, u32)>,
+    total: u32,
 }
 
-/// A seeded job's id and ARN, in its family's shape.
-fn seeded_identity(
-    app: &Scoped,
-    kind: JobKind,
-    place: Option<&Place>,
-    id: String,
-) -> (String, String) {
-    match (kind, place) {
-        (JobKind::ModelCustomization, _) => {
-            let arn = app.arn("model-customization-job/amazon.titan-text-express-v1", &id);
-            (id, arn)
+impl StatusMix {
+    /// The seed's weights, sorted; without any, all completed in the family's own word for it
+    /// (`COMPLETE` for ingestion jobs, `Success` for invocations).
+    fn of(facts: &Facts, statuses: &HashMap<String, u32>) -> ApiResult<StatusMix> {
+        let mut weighted: Vec<(String, u32)> = statuses.clone().into_iter().collect();
+        weighted.sort();
+        if weighted.is_empty() {
+            let completed = fit_outcome(facts.statuses, &Status::Completed);
+            weighted.push((completed.as_str().to_owned(), 1));
         }
-        (JobKind::KbIngestion, Some((kb_arn, ds))) => {
-            let id = app.new_agent_id();
-            let arn = format!("{kb_arn}/data-source/{ds}/ingestion-job/{id}");
-            (id, arn)
+        let total: u32 = weighted.iter().map(|(_, w)| w).sum();
+        if total == 0 {
+            return Err(ApiError::validation("status weights must not all be zero"));
         }
-        (JobKind::DataAutomation, _) => {
-            let id = app.new_uuid();
-            let arn = app.arn(kind.arn_resource(), &id);
-            (id, arn)
-        }
-        (kind, _) => {
-            let arn = app.arn(kind.arn_resource(), &id);
-            (id, arn)
-        }
+        Ok(StatusMix { weighted, total })
     }
-}
 
-fn seeded_spec(
-    kind: JobKind,
-    region: &str,
-    account: &str,
-    place: Option<&Place>,
-) -> serde_json::Map<String, Value> {
-    let role = format!("arn:aws:iam::{account}:role/BedrockJobRole");
-    let spec = match kind {
-        JobKind::BatchInference => json!({
-            "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
-            "roleArn": role,
-            "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://seeded-input/records.jsonl", "s3InputFormat": "JSONL"}},
-            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://seeded-output/"}},
-            "timeoutDurationInHours": 24,
-            "modelInvocationType": "InvokeModel"
-        }),
-        JobKind::ModelImport => json!({
-            "importedModelName": "seeded-model",
-            "roleArn": role,
-            "modelDataSource": {"s3DataSource": {"s3Uri": "s3://seeded-models/llama/"}}
-        }),
-        JobKind::AsyncInvoke => json!({
-            "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/amazon.nova-reel-v1:0"),
-            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://seeded-output/videos"}}
-        }),
-        JobKind::ModelEvaluation => json!({
-            "roleArn": role,
-            "jobType": "Automated",
-            "applicationType": "ModelEvaluation",
-            "evaluationConfig": {"automated": {"datasetMetricConfigs": [{
-                "taskType": "Summarization",
-                "dataset": {"name": "Builtin.Gigaword"},
-                "metricNames": ["Builtin.Accuracy", "Builtin.Robustness"]}]}},
-            "inferenceConfig": {"models": [{"bedrockModel": {"modelIdentifier": "anthropic.claude-3-haiku-20240307-v1:0"}}]},
-            "outputDataConfig": {"s3Uri": "s3://seeded-evals/"}
-        }),
-        JobKind::ProvisionedThroughput => json!({
-            "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0:200k"),
-            "desiredModelArn": format!("arn:aws:bedrock:{region}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0:200k"),
-            "foundationModelArn": format!("arn:aws:bedrock:{region}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0:200k"),
-            "modelUnits": 1,
-            "desiredModelUnits": 1,
-            "commitmentDuration": "OneMonth"
-        }),
-        // A seeded `Updating` deployment is being moved to this model (Get shows updateDetails).
-        JobKind::CustomModelDeployment => json!({
-            "modelArn": format!("arn:aws:bedrock:{region}:{account}:custom-model/imported/abcdefghijkl"),
-            "updateModelArn": format!("arn:aws:bedrock:{region}:{account}:custom-model/imported/mnopqrstuvwx")
-        }),
-        JobKind::CustomModel => json!({
-            "baseModelArn": format!("arn:aws:bedrock:{region}::foundation-model/amazon.titan-text-express-v1"),
-            "customizationType": "FINE_TUNING"
-        }),
-        JobKind::ModelCopy => json!({
-            "sourceModelArn": format!("arn:aws:bedrock:us-west-2:{account}:custom-model/amazon.titan-text-express-v1:0:8k/abcdefghijkl"),
-            "sourceAccountId": account,
-            "targetModelName": "seeded-copy",
-            "targetModelArn": format!("arn:aws:bedrock:{region}:{account}:custom-model/amazon.titan-text-express-v1:0:8k/mnopqrstuvwx")
-        }),
-        JobKind::ModelCustomization => json!({
-            "baseModelArn": format!("arn:aws:bedrock:{region}::foundation-model/amazon.titan-text-express-v1"),
-            "roleArn": role,
-            "customModelName": "seeded-custom",
-            "customizationType": "FINE_TUNING",
-            "trainingDataConfig": {"s3Uri": "s3://seeded-train/train.jsonl"},
-            "validationDataConfig": {"validators": []},
-            "outputDataConfig": {"s3Uri": "s3://seeded-output/"}
-        }),
-        JobKind::KbIngestion => {
-            let (kb_arn, ds) = place.cloned().unwrap_or_default();
-            json!({
-                "knowledgeBaseId": kb_arn.rsplit('/').next().unwrap_or_default(),
-                "dataSourceId": ds,
+    /// The status a roll in `0..total` lands on.
+    fn status(&self, mut roll: u32) -> Status {
+        self.weighted
+            .iter()
+            .find(|(_, w)| {
+                let hit = roll < *w;
+                roll = roll.saturating_sub(*w);
+                hit
             })
-        }
-        JobKind::DataAutomation => json!({
-            "inputConfiguration": {"s3Uri": "s3://seeded-input/invoice.pdf"},
-            "outputConfiguration": {"s3Uri": "s3://seeded-output/bda"},
-            "dataAutomationProfileArn": format!("arn:aws:bedrock:{region}:{account}:data-automation-profile/us.data-automation-v1"),
-        }),
-    };
-    match spec {
-        Value::Object(map) => map,
-        _ => serde_json::Map::new(),
+            .map_or(Status::Completed, |(s, _)| Status::parse(s))
     }
+}
+
+/// A seeded job in `status`, submitted at `times.0` and last modified halfway to `times.1`
+/// (now), with its ended details.
+fn seeded_job(
+    app: &Scoped,
+    family: &dyn Family,
+    seeded: Seeded,
+    status: Status,
+    (submit, now): (DateTime<Utc>, DateTime<Utc>),
+    name: String,
+) -> Job {
+    let modified = submit + Duration::milliseconds((now - submit).num_milliseconds() / 2);
+    let mut job = Job {
+        kind: family.facts().kind,
+        arn: seeded.arn,
+        id: seeded.id,
+        name: family.facts().named.then_some(name),
+        status: status.clone(),
+        message: None,
+        submit_time: submit,
+        last_modified_time: modified,
+        end_time: status.is_terminal().then_some(modified),
+        client_request_token: None,
+        counts: RecordCounts::default(),
+        spec: seeded.spec,
+        planned_outcome: None,
+        tags: Default::default(),
+    };
+    if status.is_terminal() {
+        app.with_rng(|rng| family.finish(&mut job, rng));
+    }
+    job
 }
 
 pub async fn add_faults(
@@ -606,16 +366,18 @@ pub async fn stats(State(app): State<Arc<App>>) -> Json<Value> {
         let store = store.read().await;
         let mut counts = serde_json::Map::new();
         for kind in JobKind::ALL {
-            *totals.entry(kind.arn_resource()).or_default() += store.count(kind);
-            counts.insert(kind.arn_resource().to_owned(), json!(store.count(kind)));
+            let resource = family(kind).facts().arn_resource;
+            *totals.entry(resource).or_default() += store.count(kind);
+            counts.insert(resource.to_owned(), json!(store.count(kind)));
         }
         scopes.insert(scope.label(), Value::Object(counts));
     }
     let jobs: serde_json::Map<String, Value> = JobKind::ALL
         .iter()
         .map(|k| {
-            let n = totals.get(k.arn_resource()).copied().unwrap_or(0);
-            (k.arn_resource().to_owned(), json!(n))
+            let resource = family(*k).facts().arn_resource;
+            let n = totals.get(resource).copied().unwrap_or(0);
+            (resource.to_owned(), json!(n))
         })
         .collect();
     Json(json!({ "requests": app.stats(), "jobs": jobs, "scopes": scopes }))

@@ -4,16 +4,24 @@
 //! `bedrock-agent`, Data Automation invocations on `bedrock-data-automation-runtime` (awsJson
 //! 1.1), all on one port, plus a `/_emulator/` control API. One process serves many accounts
 //! and regions (see [`scope`]) and answers STS `AssumeRole` for them (see [`sts`]).
+//!
+//! Each job family lives in one file under [`families`], behind the [`family::Family`] trait;
+//! the module docs of [`families`] say how to add one.
 
 pub mod api;
 pub mod app;
 pub mod control;
+pub mod details;
 pub mod error;
+pub mod events;
+pub mod families;
+pub mod family;
 pub mod knowledge;
 pub mod lifecycle;
 pub mod model;
 pub mod offered;
 pub mod scope;
+pub mod scoped;
 pub mod settings;
 pub mod state_file;
 pub mod store;
@@ -28,47 +36,29 @@ use tokio::net::TcpListener;
 
 pub use app::{App, FaultRule};
 pub use model::JobKind;
-pub use scope::{Scope, Scoped};
+pub use scope::Scope;
+pub use scoped::Scoped;
 pub use settings::AutoAdvance;
 pub use settings::Settings;
 
-use api::{
-    bedrock, bedrock_agent, bedrock_runtime, data_automation, evaluation, resources, tagging,
-};
+use api::{bedrock_agent, tagging};
 
-/// All routes: the AWS operations and the control API.
+/// All routes: the AWS operations (each family's, and the knowledge bases and data sources
+/// ingestion jobs run in) and the control API.
 pub fn router(app: Arc<App>) -> Router {
+    families::routes()
+        .merge(knowledge_routes())
+        .merge(control_routes())
+        // bedrock-data-automation-runtime (awsJson) and STS (query) both POST to `/`.
+        .route("/", post(root))
+        .fallback(unknown_operation)
+        .with_state(app)
+}
+
+/// bedrock-agent's knowledge bases and data sources. Its collection URIs end in `/`; the Rust
+/// SDK drops it, the CLI keeps it.
+fn knowledge_routes() -> Router<Arc<App>> {
     Router::new()
-        .route("/model-invocation-job", post(bedrock::create_batch))
-        .route("/model-invocation-job/{id}", get(bedrock::get_batch))
-        .route("/model-invocation-job/{id}/stop", post(bedrock::stop_batch))
-        .route("/model-invocation-jobs", get(bedrock::list_batch))
-        .route(
-            "/model-import-jobs",
-            post(bedrock::create_import).get(bedrock::list_import),
-        )
-        .route("/model-import-jobs/{id}", get(bedrock::get_import))
-        .route(
-            "/model-customization-jobs",
-            post(bedrock::create_customization).get(bedrock::list_customization),
-        )
-        .route(
-            "/model-customization-jobs/{id}",
-            get(bedrock::get_customization),
-        )
-        .route(
-            "/model-customization-jobs/{id}/stop",
-            post(bedrock::stop_customization),
-        )
-        .route(
-            "/async-invoke",
-            post(bedrock_runtime::start).get(bedrock_runtime::list_all),
-        )
-        .route("/async-invoke/{arn}", get(bedrock_runtime::get_one))
-        .route("/listTagsForResource", post(tagging::list_tags))
-        .route("/tagResource", post(tagging::tag))
-        .route("/untagResource", post(tagging::untag))
-        // bedrock-agent's collection URIs end in `/`; the Rust SDK drops it, the CLI keeps it.
         .route(
             "/knowledgebases/",
             put(bedrock_agent::create_knowledge_base).post(bedrock_agent::list_knowledge_bases),
@@ -89,71 +79,14 @@ pub fn router(app: Arc<App>) -> Router {
             "/knowledgebases/{kb}/datasources",
             put(bedrock_agent::create_data_source).post(bedrock_agent::list_data_sources),
         )
-        .route(
-            "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs/",
-            put(bedrock_agent::start_ingestion_job).post(bedrock_agent::list_ingestion_jobs),
-        )
-        .route(
-            "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs",
-            put(bedrock_agent::start_ingestion_job).post(bedrock_agent::list_ingestion_jobs),
-        )
-        .route(
-            "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs/{job}",
-            get(bedrock_agent::get_ingestion_job),
-        )
-        .route(
-            "/knowledgebases/{kb}/datasources/{ds}/ingestionjobs/{job}/stop",
-            post(bedrock_agent::stop_ingestion_job),
-        )
-        // bedrock-data-automation-runtime (awsJson) and STS (query) both POST to `/`.
-        .route("/", post(root))
-        .route(
-            "/evaluation-jobs",
-            post(evaluation::create_evaluation).get(evaluation::list_evaluation),
-        )
-        .route("/evaluation-jobs/{id}", get(evaluation::get_evaluation))
-        .route(
-            "/evaluation-job/{id}/stop",
-            post(evaluation::stop_evaluation),
-        )
-        .route(
-            "/model-copy-jobs",
-            post(evaluation::create_copy).get(evaluation::list_copy),
-        )
-        .route("/model-copy-jobs/{arn}", get(evaluation::get_copy))
-        .route(
-            "/provisioned-model-throughput",
-            post(resources::create_throughput),
-        )
-        .route(
-            "/provisioned-model-throughput/{id}",
-            get(resources::get_throughput)
-                .patch(resources::update_throughput)
-                .delete(resources::delete_throughput),
-        )
-        .route(
-            "/provisioned-model-throughputs",
-            get(resources::list_throughputs),
-        )
-        .route(
-            "/model-customization/custom-model-deployments",
-            post(resources::create_deployment).get(resources::list_deployments),
-        )
-        .route(
-            "/model-customization/custom-model-deployments/{id}",
-            get(resources::get_deployment)
-                .patch(resources::update_deployment)
-                .delete(resources::delete_deployment),
-        )
-        .route("/custom-models", get(resources::list_models))
-        .route(
-            "/custom-models/create-custom-model",
-            post(resources::create_model),
-        )
-        .route(
-            "/custom-models/{id}",
-            get(resources::get_model).delete(resources::delete_model),
-        )
+}
+
+/// The tagging operations and the `/_emulator/` control API.
+fn control_routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/listTagsForResource", post(tagging::list_tags))
+        .route("/tagResource", post(tagging::tag))
+        .route("/untagResource", post(tagging::untag))
         .route("/_emulator/jobs", get(control::jobs))
         // {*path}: a job id, an encoded ARN, or an ARN pasted as is (its slashes unencoded),
         // then /status (POST) or /event (GET); DELETE takes the job alone.
@@ -171,8 +104,6 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_emulator/roles", post(control::set_role))
         .route("/_emulator/stats", get(control::stats))
         .route("/_emulator/reset", post(control::reset))
-        .fallback(unknown_operation)
-        .with_state(app)
 }
 
 /// `POST /`: awsJson calls name their operation in `X-Amz-Target`; STS's query calls do not.
@@ -182,7 +113,7 @@ async fn root(
     raw: axum::body::Bytes,
 ) -> axum::response::Response {
     if headers.contains_key("x-amz-target") {
-        data_automation::dispatch(app, headers, raw).await
+        families::data_automation::dispatch(app, headers, raw).await
     } else {
         sts::dispatch(app, raw).await
     }

@@ -82,7 +82,10 @@ async fn main() -> std::io::Result<()> {
                 jobs.len(),
                 path.display()
             );
-            running.app.insert_jobs(jobs).await;
+            running
+                .app
+                .insert_jobs(jobs, bedrock_emulator::families::names_identify)
+                .await;
         }
     }
     println!("listening on {}", running.endpoint());

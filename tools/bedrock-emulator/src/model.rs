@@ -1,4 +1,5 @@
-//! The emulator's job records: one struct for every job family, rendered per family on the wire.
+//! The emulator's job records: one struct for every job family, rendered per family on the wire
+//! (each family's facts and behaviour: the `family` module and `families/`).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -48,99 +49,6 @@ impl JobKind {
         JobKind::CustomModelDeployment,
         JobKind::CustomModel,
     ];
-
-    /// The ARN resource type, e.g. `model-invocation-job`.
-    pub fn arn_resource(self) -> &'static str {
-        match self {
-            JobKind::BatchInference => "model-invocation-job",
-            JobKind::ModelImport => "model-import-job",
-            JobKind::AsyncInvoke => "async-invoke",
-            JobKind::ModelCustomization => "model-customization-job",
-            // Ingestion jobs have no ARN: the emulator names them like the pollers do,
-            // `{knowledge base ARN}/data-source/{id}/ingestion-job/{id}`.
-            JobKind::KbIngestion => "ingestion-job",
-            JobKind::DataAutomation => "data-automation-invocation",
-            JobKind::ModelEvaluation => "evaluation-job",
-            JobKind::ModelCopy => "model-copy-job",
-            JobKind::ProvisionedThroughput => "provisioned-model",
-            JobKind::CustomModelDeployment => "custom-model-deployment",
-            JobKind::CustomModel => "custom-model",
-        }
-    }
-
-    /// Every status the service model defines for this family.
-    pub fn statuses(self) -> &'static [Status] {
-        use Status::*;
-        match self {
-            JobKind::BatchInference => &[
-                Submitted,
-                Validating,
-                Scheduled,
-                InProgress,
-                Completed,
-                Failed,
-                Stopping,
-                Stopped,
-                PartiallyCompleted,
-                Expired,
-            ],
-            JobKind::ModelImport | JobKind::AsyncInvoke | JobKind::ModelCopy => {
-                &[InProgress, Completed, Failed]
-            }
-            JobKind::ModelCustomization => &[InProgress, Completed, Failed, Stopping, Stopped],
-            JobKind::KbIngestion => &[
-                Starting,
-                IngestionInProgress,
-                Complete,
-                IngestionFailed,
-                IngestionStopping,
-                IngestionStopped,
-            ],
-            JobKind::DataAutomation => &[Created, InProgress, Success, ServiceError, ClientError],
-            // Deleting: after BatchDeleteEvaluationJob (only forced through the control API here).
-            JobKind::ModelEvaluation => {
-                &[InProgress, Completed, Failed, Stopping, Stopped, Deleting]
-            }
-            JobKind::ProvisionedThroughput => &[Creating, InService, Updating, Failed],
-            JobKind::CustomModelDeployment => &[
-                Creating,
-                Active,
-                Failed,
-                Updating,
-                UpdateCompleted,
-                UpdateFailed,
-            ],
-            JobKind::CustomModel => &[Active, Creating, Failed],
-        }
-    }
-
-    /// The status a new job starts in.
-    pub fn initial_status(self) -> Status {
-        match self {
-            JobKind::BatchInference => Status::Submitted,
-            JobKind::KbIngestion => Status::Starting,
-            JobKind::DataAutomation => Status::Created,
-            JobKind::ProvisionedThroughput
-            | JobKind::CustomModelDeployment
-            | JobKind::CustomModel => Status::Creating,
-            _ => Status::InProgress,
-        }
-    }
-
-    /// The status names, for validation messages.
-    pub fn status_names(self) -> Vec<&'static str> {
-        self.statuses().iter().map(Status::name).collect()
-    }
-
-    /// The statuses a List's status filter accepts (a deployment's update statuses are not
-    /// among them: the List shows such a deployment as `Active`).
-    pub fn listed_statuses(self) -> Vec<Status> {
-        self.statuses()
-            .iter()
-            .filter(|s| s.listed_as(self) == **s)
-            .cloned()
-            .collect()
-    }
 }
 
 /// A job status on the wire. `Other` holds a word forced through the control API on purpose
@@ -282,18 +190,6 @@ impl Status {
         )
     }
 
-    /// The `status` a List or Get shows: a deployment being updated stays `Active` there (its
-    /// update's status is in `updateDetails`).
-    pub fn listed_as(&self, kind: JobKind) -> Status {
-        match (kind, self) {
-            (
-                JobKind::CustomModelDeployment,
-                Status::Updating | Status::UpdateCompleted | Status::UpdateFailed,
-            ) => Status::Active,
-            (_, other) => other.clone(),
-        }
-    }
-
     /// A status a job is on its way to being stopped in.
     pub fn is_stopping(&self) -> bool {
         matches!(self, Status::Stopping | Status::IngestionStopping)
@@ -321,9 +217,8 @@ impl std::fmt::Display for Status {
 /// Maps an outcome to the nearest terminal status the family has: by meaning (succeeded,
 /// stopped, failed) when the family has no such word, so `Completed` seeds ingestion jobs as
 /// `COMPLETE` and Data Automation invocations as `Success`.
-pub fn fit_outcome(kind: JobKind, outcome: &Status) -> Status {
+pub fn fit_outcome(statuses: &[Status], outcome: &Status) -> Status {
     use Status::*;
-    let statuses = kind.statuses();
     if statuses.contains(outcome) {
         return outcome.clone();
     }
@@ -381,6 +276,18 @@ pub struct Job {
 }
 
 impl Job {
+    /// Moves the job to `status` now; terminal statuses set `endTime`.
+    pub fn transition(&mut self, status: Status, message: Option<String>, now: DateTime<Utc>) {
+        self.last_modified_time = now;
+        if status.is_terminal() {
+            self.end_time = Some(now);
+        }
+        if message.is_some() {
+            self.message = message;
+        }
+        self.status = status;
+    }
+
     pub fn spec_str(&self, key: &str) -> Option<&str> {
         self.spec.get(key).and_then(Value::as_str)
     }

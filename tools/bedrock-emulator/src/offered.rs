@@ -98,7 +98,7 @@ pub fn check(operation: &str, region: &str) -> Result<(), ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::offered::*;
 
     #[test]
     fn an_operation_is_offered_where_its_api_is() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use crate::model::{fit_outcome, JobKind, Status};
+use crate::model::{fit_outcome, Status};
 
 /// Settings fixed at start-up.
 #[derive(Debug, Clone)]
@@ -73,8 +73,8 @@ impl AutoAdvance {
             .collect()
     }
 
-    /// Draws a terminal status valid for `kind` from the outcome mix.
-    pub fn pick_outcome(&self, kind: JobKind, rng: &mut StdRng) -> Status {
+    /// Draws a terminal status from the outcome mix, fitted to a family's `statuses`.
+    pub fn pick_outcome(&self, statuses: &[Status], rng: &mut StdRng) -> Status {
         let total: u32 = self.outcomes.iter().map(|(_, w)| w).sum();
         let mut roll = rng.random_range(0..total.max(1));
         let picked = self
@@ -89,6 +89,6 @@ impl AutoAdvance {
                 }
             })
             .map_or("Completed", |(s, _)| s.as_str());
-        fit_outcome(kind, &Status::parse(picked))
+        fit_outcome(statuses, &Status::parse(picked))
     }
 }

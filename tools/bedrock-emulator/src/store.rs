@@ -23,7 +23,8 @@ fn nanos(t: DateTime<Utc>) -> i64 {
 pub struct ListQuery {
     pub after: Option<DateTime<Utc>>,
     pub before: Option<DateTime<Utc>>,
-    pub status: Option<Status>,
+    /// The job statuses a status filter matches (the ones the List shows as the wanted one).
+    pub statuses: Option<Vec<Status>>,
     pub name_contains: Option<String>,
     /// Family-specific filters on the create request's members (`spec`): equal to, contains.
     pub spec_equals: Vec<(&'static str, String)>,
@@ -63,24 +64,25 @@ impl Store {
         self.by_time.get(&kind).map_or(0, Vec::len)
     }
 
-    pub fn insert(&mut self, job: Job) {
+    /// Inserts a job; `names_identify`: its family finds jobs by name too (names are unique).
+    pub fn insert(&mut self, job: Job, names_identify: bool) {
         let index = self.by_time.entry(job.kind).or_default();
         let key = key_of(&job);
         let at = index.partition_point(|k| *k < key);
         index.insert(at, key);
-        self.index_names(&job);
+        self.index_names(&job, names_identify);
         self.jobs.insert(job.id.clone(), job);
     }
 
     /// Inserts many jobs at once and sorts each index once (seeding 100 000 jobs stays fast).
-    pub fn insert_many(&mut self, jobs: Vec<Job>) {
+    pub fn insert_many(&mut self, jobs: Vec<Job>, names_identify: impl Fn(JobKind) -> bool) {
         let mut touched = Vec::new();
         for job in jobs {
             self.by_time.entry(job.kind).or_default().push(key_of(&job));
             if !touched.contains(&job.kind) {
                 touched.push(job.kind);
             }
-            self.index_names(&job);
+            self.index_names(&job, names_identify(job.kind));
             self.jobs.insert(job.id.clone(), job);
         }
         for kind in touched {
@@ -90,17 +92,8 @@ impl Store {
         }
     }
 
-    fn index_names(&mut self, job: &Job) {
-        if let (
-            Some(name),
-            JobKind::ModelImport
-            | JobKind::ModelCustomization
-            | JobKind::ModelEvaluation
-            | JobKind::ProvisionedThroughput
-            | JobKind::CustomModelDeployment
-            | JobKind::CustomModel,
-        ) = (&job.name, job.kind)
-        {
+    fn index_names(&mut self, job: &Job, names_identify: bool) {
+        if let (Some(name), true) = (&job.name, names_identify) {
             self.by_name
                 .insert((job.kind, name.clone()), job.id.clone());
         }
@@ -197,8 +190,31 @@ impl Store {
     }
 
     pub fn list(&self, kind: JobKind, query: &ListQuery) -> ApiResult<Page<'_>> {
-        let empty = Vec::new();
-        let index = self.by_time.get(&kind).unwrap_or(&empty);
+        let window = self.window(kind, query)?;
+        let matching = |key: &Key| self.jobs.get(&key.1).filter(|job| query.matches(job));
+        let wanted = query.max_results + 1;
+        let mut jobs: Vec<&Job> = if query.ascending {
+            window.iter().filter_map(matching).take(wanted).collect()
+        } else {
+            window
+                .iter()
+                .rev()
+                .filter_map(matching)
+                .take(wanted)
+                .collect()
+        };
+        let next_token = if jobs.len() > query.max_results {
+            jobs.truncate(query.max_results);
+            jobs.last().map(|job| encode_token(&key_of(job)))
+        } else {
+            None
+        };
+        Ok(Page { jobs, next_token })
+    }
+
+    /// The keys of the family's jobs within the query's time range, after its cursor.
+    fn window(&self, kind: JobKind, query: &ListQuery) -> ApiResult<&[Key]> {
+        let index = self.by_time.get(&kind).map_or(&[][..], Vec::as_slice);
         let mut lo = query
             .after
             .map_or(0, |t| index.partition_point(|k| k.0 <= nanos(t)));
@@ -213,49 +229,31 @@ impl Store {
                 hi = hi.min(index.partition_point(|k| *k < cursor));
             }
         }
-        let window = index.get(lo..hi.max(lo)).unwrap_or_default();
-        let matching = |key: &&Key| -> Option<&Job> {
-            let job = self.jobs.get(&key.1)?;
-            let status_ok = query
-                .status
-                .as_ref()
-                .is_none_or(|s| *s == job.status.listed_as(job.kind));
-            let name_ok = query.name_contains.as_ref().is_none_or(|n| {
-                job.name
-                    .as_deref()
-                    .is_some_and(|name| name.contains(n.as_str()))
-            });
-            let spec_ok = query
-                .spec_equals
+        Ok(index.get(lo..hi.max(lo)).unwrap_or_default())
+    }
+}
+
+impl ListQuery {
+    /// The job passes the status, name and spec filters.
+    fn matches(&self, job: &Job) -> bool {
+        let status_ok = self
+            .statuses
+            .as_ref()
+            .is_none_or(|s| s.contains(&job.status));
+        let name_ok = self.name_contains.as_ref().is_none_or(|n| {
+            job.name
+                .as_deref()
+                .is_some_and(|name| name.contains(n.as_str()))
+        });
+        let spec_ok = self
+            .spec_equals
+            .iter()
+            .all(|(k, v)| job.spec_str(k) == Some(v.as_str()))
+            && self
+                .spec_contains
                 .iter()
-                .all(|(k, v)| job.spec_str(k) == Some(v.as_str()))
-                && query
-                    .spec_contains
-                    .iter()
-                    .all(|(k, v)| job.spec_str(k).is_some_and(|x| x.contains(v.as_str())));
-            (status_ok && name_ok && spec_ok).then_some(job)
-        };
-        let mut jobs: Vec<&Job> = if query.ascending {
-            window
-                .iter()
-                .filter_map(|k| matching(&k))
-                .take(query.max_results + 1)
-                .collect()
-        } else {
-            window
-                .iter()
-                .rev()
-                .filter_map(|k| matching(&k))
-                .take(query.max_results + 1)
-                .collect()
-        };
-        let next_token = if jobs.len() > query.max_results {
-            jobs.truncate(query.max_results);
-            jobs.last().map(|job| encode_token(&key_of(job)))
-        } else {
-            None
-        };
-        Ok(Page { jobs, next_token })
+                .all(|(k, v)| job.spec_str(k).is_some_and(|x| x.contains(v.as_str())));
+        status_ok && name_ok && spec_ok
     }
 }
 

@@ -4,7 +4,7 @@
 //! account), so requests signed with them land in that account's scope. Another process's STS
 //! (moto) could not tell the emulator which account its keys belong to.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -12,20 +12,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Duration, SecondsFormat, Utc};
 
 use crate::app::lock;
-use crate::scope::{is_account, Scoped};
+use crate::scope::is_account;
+use crate::scoped::Scoped;
 
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
-
-/// What the control API set up for roles, and the sessions `AssumeRole` handed out.
-#[derive(Debug, Default)]
-pub struct Roles {
-    /// Roles whose trust policy does not let anyone in.
-    pub refused: BTreeSet<String>,
-    /// Roles whose trust policy requires `sts:ExternalId` to equal this value.
-    pub external_ids: BTreeMap<String, String>,
-    /// Access key id -> the assumed-role ARN it acts as (the caller of later requests).
-    pub sessions: HashMap<String, String>,
-}
 
 /// An STS error: `<ErrorResponse>` with a code, as the SDKs parse query-protocol errors.
 #[derive(Debug)]
@@ -259,7 +249,7 @@ fn escape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::sts::*;
 
     #[test]
     fn a_role_arn_gives_account_and_name() {

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::{JobKind, Status};
+use crate::family::{Facts, Identifier};
+use crate::model::Status;
 use crate::store::ListQuery;
 
 /// Names of a List operation's time-filter query parameters and its only `sortBy` value.
@@ -18,30 +19,22 @@ pub struct ListParams {
     pub name_filter: bool,
 }
 
+/// The List parameters of most `bedrock` families: creation time, `nameContains`.
+pub const CREATION_TIME: ListParams = ListParams {
+    after: "creationTimeAfter",
+    before: "creationTimeBefore",
+    sort_by: "CreationTime",
+    name_filter: true,
+};
+
+/// The filters and paging of a List call, validated as the service model says.
 pub fn list_query(
-    kind: JobKind,
+    facts: &Facts,
     params: &ListParams,
     q: &HashMap<String, String>,
 ) -> ApiResult<ListQuery> {
-    let max_results = match q.get("maxResults") {
-        None => 1000,
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(n) if (1..=1000).contains(&n) => n,
-            _ => {
-                return Err(ApiError::validation(format!(
-                    "1 validation error detected: Value '{raw}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000"
-                )))
-            }
-        },
-    };
-    let status = q.get("statusEquals").map(|s| Status::parse(s));
-    if let Some(s) = &status {
-        let listed = kind.listed_statuses();
-        if !listed.contains(s) {
-            let names: Vec<&str> = listed.iter().map(Status::as_str).collect();
-            return Err(enum_error("statusEquals", s.as_str(), &names));
-        }
-    }
+    let max_results = max_results(q)?;
+    let status = status_filter(facts, q)?;
     let ascending = match q.get("sortOrder").map(String::as_str) {
         None | Some("Descending") => false,
         Some("Ascending") => true,
@@ -64,16 +57,11 @@ pub fn list_query(
             return Err(ApiError::validation("The pagination token is not valid."));
         }
     }
+    let time = |member: &str| q.get(member).map(|v| timestamp(member, v)).transpose();
     Ok(ListQuery {
-        after: q
-            .get(params.after)
-            .map(|v| timestamp(params.after, v))
-            .transpose()?,
-        before: q
-            .get(params.before)
-            .map(|v| timestamp(params.before, v))
-            .transpose()?,
-        status,
+        after: time(params.after)?,
+        before: time(params.before)?,
+        statuses: status,
         name_contains,
         spec_equals: Vec::new(),
         spec_contains: Vec::new(),
@@ -81,6 +69,39 @@ pub fn list_query(
         next_token: q.get("nextToken").cloned(),
         ascending,
     })
+}
+
+/// `maxResults`: 1..=1000, default 1000.
+fn max_results(q: &HashMap<String, String>) -> ApiResult<usize> {
+    match q.get("maxResults") {
+        None => Ok(1000),
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=1000).contains(&n) => Ok(n),
+            _ => Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{raw}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000"
+            ))),
+        },
+    }
+}
+
+/// `statusEquals`, one of the statuses a List shows, as the job statuses it matches (a
+/// deployment listed as `Active` may be updating).
+fn status_filter(facts: &Facts, q: &HashMap<String, String>) -> ApiResult<Option<Vec<Status>>> {
+    let Some(wanted) = q.get("statusEquals").map(|s| Status::parse(s)) else {
+        return Ok(None);
+    };
+    let listed = facts.listed_statuses();
+    if !listed.contains(&wanted) {
+        let names: Vec<&str> = listed.iter().map(Status::as_str).collect();
+        return Err(enum_error("statusEquals", wanted.as_str(), &names));
+    }
+    let shown: Vec<Status> = facts
+        .statuses
+        .iter()
+        .filter(|s| facts.listed_as(s) == wanted)
+        .cloned()
+        .collect();
+    Ok(Some(shown))
 }
 
 pub fn enum_error(member: &str, value: &str, allowed: &[&str]) -> ApiError {
@@ -119,38 +140,32 @@ pub fn job_name(member: &str, name: &str) -> ApiResult<()> {
     }
 }
 
-/// The identifier in a path: an ARN of `kind` or a bare id/name, at most 1011 characters.
-pub fn identifier(kind: JobKind, raw: &str) -> ApiResult<()> {
+/// The identifier in a path: an ARN of the family or what else it accepts, at most 1011
+/// characters.
+pub fn identifier(facts: &Facts, raw: &str) -> ApiResult<()> {
     let bad = || {
         ApiError::validation(format!(
             "'{raw}' is not a valid {} identifier",
-            kind.arn_resource()
+            facts.arn_resource
         ))
     };
     if raw.is_empty() || raw.len() > 1011 {
         return Err(bad());
     }
     if raw.starts_with("arn:") {
-        let resource = format!(":{}/", kind.arn_resource());
+        let resource = format!(":{}/", facts.arn_resource);
         let valid = raw.starts_with("arn:aws")
             && raw.contains(":bedrock:")
             && raw.contains(&resource)
             && raw.rsplit('/').next().is_some_and(is_id);
         return if valid { Ok(()) } else { Err(bad()) };
     }
-    let valid = match kind {
-        JobKind::BatchInference | JobKind::AsyncInvoke => is_id(raw),
-        // Their own operations validate their ids (`[0-9a-zA-Z]{10}`, the invocation ARN).
-        JobKind::KbIngestion | JobKind::DataAutomation => true,
-        JobKind::ModelImport | JobKind::ModelCustomization => {
-            job_name("jobIdentifier", raw).is_ok()
-        }
-        // Their identifiers are ARNs only (EvaluationJobIdentifier, ModelCopyJobArn).
-        JobKind::ModelEvaluation | JobKind::ModelCopy => false,
-        // An ARN or the resource's name.
-        JobKind::ProvisionedThroughput | JobKind::CustomModelDeployment | JobKind::CustomModel => {
-            resource_name(raw)
-        }
+    let valid = match facts.identifier {
+        Identifier::JobId => is_id(raw),
+        Identifier::Any => true,
+        Identifier::JobName => job_name("jobIdentifier", raw).is_ok(),
+        Identifier::ArnOnly => false,
+        Identifier::ResourceName => resource_name(raw),
     };
     if valid {
         Ok(())

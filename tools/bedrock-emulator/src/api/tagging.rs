@@ -1,7 +1,7 @@
 //! The `bedrock` tagging operations (`TagResource`, `UntagResource`, `ListTagsForResource`) on
 //! the emulated jobs. Tags given at create time arrive in the member botocore names per
-//! operation: `tags` (CreateModelInvocationJob, bedrock-runtime StartAsyncInvoke) or `jobTags`
-//! (CreateModelImportJob, CreateModelCustomizationJob).
+//! operation (each family's `tag_member`): `tags` (CreateModelInvocationJob, bedrock-runtime
+//! StartAsyncInvoke) or `jobTags` (CreateModelImportJob, CreateModelCustomizationJob).
 
 use std::collections::BTreeMap;
 
@@ -11,28 +11,11 @@ use serde_json::{json, Map, Value};
 
 use super::input;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Job, JobKind};
-use crate::scope::Scoped;
+use crate::model::Job;
+use crate::scoped::Scoped;
 
 /// The service model's limit on tags per resource (`TagList` max 200).
 const MAX_TAGS: usize = 200;
-
-/// The request member that carries a new job's tags, as botocore names it per operation
-/// (`CreateModelCopyJob` has none for the job: `targetModelTags` tag the new model;
-/// `StartIngestionJob` takes none).
-pub fn create_member(kind: JobKind) -> Option<&'static str> {
-    match kind {
-        JobKind::BatchInference | JobKind::AsyncInvoke | JobKind::DataAutomation => Some("tags"),
-        JobKind::ModelImport | JobKind::ModelCustomization | JobKind::ModelEvaluation => {
-            Some("jobTags")
-        }
-        // CreateCustomModel's `modelTags` are moved to `tags` by its handler.
-        JobKind::ProvisionedThroughput | JobKind::CustomModelDeployment | JobKind::CustomModel => {
-            Some("tags")
-        }
-        JobKind::ModelCopy | JobKind::KbIngestion => None,
-    }
-}
 
 /// Parses a `TagList` (`[{"key": .., "value": ..}]`) with the model's constraints.
 pub fn parse_tags(member: &str, value: Option<&Value>) -> ApiResult<BTreeMap<String, String>> {

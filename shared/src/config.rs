@@ -4,11 +4,10 @@ use std::collections::HashMap;
 
 use chrono::Duration;
 
-use crate::domain::{
-    tag_attribute, AlertSettings, EmailDetail, JobKind, NotifyOn, NotifyPolicy, Presentation,
-    Thresholds,
-};
+use crate::domain::{AlertSettings, JobKind, NotifyOn, NotifyPolicy, Thresholds};
+
 use crate::error::ConfigError;
+use crate::notices::{tag_attribute, EmailDetail, Presentation};
 use crate::poller::PollSettings;
 
 /// Everything a poller needs besides the SDK's own settings (`AWS_REGION`, `AWS_ENDPOINT_URL_*`).
@@ -31,7 +30,7 @@ pub struct Config {
     /// How the poller runs (each field names its variable).
     pub poll: PollSettings,
     /// `REGIONS`, `ACCOUNTS`, `ACCOUNT_EXTERNAL_ID`, `SCOPE_CONCURRENCY`: the scopes it polls.
-    pub fleet: crate::fleet::FleetSettings,
+    pub targets: crate::targets::TargetSettings,
     /// The organisation, the fan-out and the scopes' schedule (each field names its variable).
     pub fanout: FanOut,
 }
@@ -146,7 +145,7 @@ impl Config {
             family: vars.family()?,
             digest: vars.digest()?,
             poll,
-            fleet: vars.fleet()?,
+            targets: vars.targets()?,
             fanout: vars.fanout()?,
         })
     }
@@ -418,8 +417,8 @@ impl Vars<'_> {
 
 /// The scopes a poller watches (docs/deploying/organisation.md).
 impl Vars<'_> {
-    fn fleet(&self) -> Result<crate::fleet::FleetSettings, ConfigError> {
-        crate::fleet::FleetSettings::parse(crate::fleet::FleetVars {
+    fn targets(&self) -> Result<crate::targets::TargetSettings, ConfigError> {
+        crate::targets::TargetSettings::parse(crate::targets::FleetVars {
             regions: self.get("REGIONS"),
             accounts: self.get("ACCOUNTS"),
             external_id: self.get("ACCOUNT_EXTERNAL_ID"),
@@ -449,7 +448,7 @@ impl Vars<'_> {
         )?;
         let org_role_arn = self.get("ORG_ROLE_ARN").map(str::to_owned);
         if let Some(arn) = &org_role_arn {
-            if crate::fleet::RoleArn::parse(arn).is_none() {
+            if crate::targets::RoleArn::parse(arn).is_none() {
                 return Err(invalid("ORG_ROLE_ARN", arn, "expected an IAM role ARN"));
             }
         }

@@ -15,11 +15,11 @@ use crate::adapters::sqs::SqsWorkQueue;
 use crate::config::Config;
 use crate::domain::RunId;
 use crate::error::{ConfigError, Error};
-use crate::fleet::{Account, FleetSettings};
 use crate::handler::{budget, own_account};
 use crate::metrics::MetricsSink;
 use crate::org::{Member, Registry, RegistryStore};
-use crate::scopes::SdkAccountFleets;
+use crate::targets::{Account, TargetSettings};
+use crate::wiring::SdkAccountFleets;
 use crate::work::{self, BatchReport, DispatchReport, RefreshReport, WorkQueue, Worker};
 
 /// One worker invocation: the batch, worked within the invocation's budget.
@@ -68,11 +68,11 @@ pub async fn members(config: &Config, store: &dyn RegistryStore) -> Result<Regis
             first: "no account registry yet: the organisation refresh has not run".into(),
         });
     }
-    Ok(registry_of(&config.fleet))
+    Ok(registry_of(&config.targets))
 }
 
 /// `ACCOUNTS`' member roles as a registry (the own account is the pollers').
-pub fn registry_of(fleet: &FleetSettings) -> Registry {
+pub fn registry_of(fleet: &TargetSettings) -> Registry {
     let watched = fleet
         .accounts
         .iter()
@@ -208,7 +208,7 @@ pub async fn serve_refresh(config: Config) -> Result<(), lambda_runtime::Error> 
         None => sdk.clone(),
         Some(arn) => {
             let role =
-                crate::fleet::RoleArn::parse(arn).ok_or(ConfigError::Missing("ORG_ROLE_ARN"))?;
+                crate::targets::RoleArn::parse(arn).ok_or(ConfigError::Missing("ORG_ROLE_ARN"))?;
             let session = format!("jobwatch-org-refresh-{}", Utc::now().timestamp());
             let assumed =
                 crate::adapters::assume_role::AssumedRole::new(&sdk, role, None, &session).await;

@@ -6,18 +6,19 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod fanout;
-pub mod fleet;
 pub mod handler;
 pub mod metrics;
+pub mod notices;
 pub mod org;
 pub mod poller;
 pub mod ports;
 pub mod schedule;
-pub mod scopes;
 pub mod startup;
+pub mod targets;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod wiring;
 pub mod work;
 pub mod workflows;
 

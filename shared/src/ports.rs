@@ -7,10 +7,12 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 use crate::domain::{
-    Change, Delivered, DurationStats, JobArn, JobKind, JobRecord, JobStatus, Lease, Notice,
-    ObservedJob, PeopleMessage, RunId, Scope, Sent, Sink, Tags,
+    Change, Delivered, DurationStats, JobArn, JobKind, JobRecord, JobStatus, Lease, ObservedJob,
+    RunId, Scope, Sent, Sink,
 };
+
 use crate::error::Error;
+use crate::notices::{Notice, PeopleMessage, Tags};
 
 /// What to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

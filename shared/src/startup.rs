@@ -55,9 +55,9 @@ where
         ..config.poll.clone()
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    let mut fleet = crate::scopes::build_fleet(
+    let mut fleet = crate::wiring::build_fleet(
         &sdk,
-        &config.fleet,
+        &config.targets,
         kind,
         &settings,
         |scope_sdk| make_source(scope_sdk, &config),

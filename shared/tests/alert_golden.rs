@@ -4,9 +4,10 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jobwatch::domain::{
-    measure, AlertDigest, AlertInputs, AlertKind, AlertSettings, AttributeValue, JobArn, JobKind,
-    JobRecord, JobStatus, Notice, Presentation, RecordCounts, Tags,
+    measure, AlertInputs, AlertKind, AlertSettings, JobArn, JobKind, JobRecord, JobStatus,
+    RecordCounts,
 };
+use jobwatch::notices::{AlertDigest, AttributeValue, Notice, Presentation, Tags};
 
 fn submitted() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 2, 14, 0).unwrap()

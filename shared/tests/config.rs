@@ -144,7 +144,8 @@ fn the_family_is_named_by_its_stable_name() {
 
 #[test]
 fn notification_variables_are_parsed() {
-    use jobwatch::domain::{EmailDetail, JobKind};
+    use jobwatch::domain::JobKind;
+    use jobwatch::notices::EmailDetail;
     let config = Config::from_vars(&vars(&[
         ("ACCOUNT_NAME", "prod"),
         ("EMAIL_DETAIL", "Minimal"),

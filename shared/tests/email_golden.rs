@@ -3,9 +3,10 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use jobwatch::domain::{
-    plan, Digest, EmailDetail, JobArn, JobKind, JobRecord, JobStatus, Notice, NotifyPolicy,
-    ObservedJob, PlanContext, Presentation, RecordCounts, RunId, Tags,
+    plan, JobArn, JobKind, JobRecord, JobStatus, NotifyPolicy, ObservedJob, PlanContext,
+    RecordCounts, RunId,
 };
+use jobwatch::notices::{Digest, EmailDetail, Notice, Presentation, Tags};
 
 /// What a job of `kind` that ended in `status` really reports: counts and messages that agree
 /// with the status (a completed batch has no failed records; a stopped one processed part).

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jobwatch::domain::{JobArn, JobKind, Scope};
 use jobwatch::error::Error;
-use jobwatch::fleet::{Account, RoleArn, Target};
 use jobwatch::poller::{Access, BoxFuture, Fleet, ScopePoller, READ_TOGETHER_MAX};
 use jobwatch::ports::JobSource;
+use jobwatch::targets::{Account, RoleArn, Target};
 use jobwatch::testing::{MemoryJobStore, RecordingNotifier, ScriptedSource};
 use jobwatch::{PollSettings, Poller};
 

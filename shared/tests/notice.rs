@@ -2,9 +2,9 @@
 
 use chrono::{TimeZone, Utc};
 use jobwatch::domain::{
-    plan, tag_attribute, JobArn, JobKind, JobStatus, Notice, NotifyPolicy, ObservedJob,
-    PlanContext, Presentation, RecordCounts, RunId, Tags,
+    plan, JobArn, JobKind, JobStatus, NotifyPolicy, ObservedJob, PlanContext, RecordCounts, RunId,
 };
+use jobwatch::notices::{tag_attribute, Notice, Presentation, Tags};
 
 fn record(name: &str, message: Option<String>) -> jobwatch::domain::JobRecord {
     let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();

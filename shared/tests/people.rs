@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use jobwatch::domain::{AlertSettings, AttributeValue, JobArn, JobKind, Presentation};
+use jobwatch::domain::{AlertSettings, JobArn, JobKind};
+use jobwatch::notices::{AttributeValue, Presentation};
 use jobwatch::testing::{MemoryJobStore, RecordingNotifier, ScriptedSource};
 use jobwatch::{PollSettings, Poller};
 
@@ -224,7 +225,7 @@ async fn above_the_threshold_alerts_and_finished_jobs_reach_people_as_two_digest
         people[0].subject,
         "[Bedrock] 300 stalled: 300 async invocations need attention (prod)"
     );
-    let kind = |m: &jobwatch::domain::PeopleMessage| {
+    let kind = |m: &jobwatch::notices::PeopleMessage| {
         m.attributes
             .iter()
             .find(|(k, _)| k == "type")

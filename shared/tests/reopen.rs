@@ -5,9 +5,10 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jobwatch::domain::{
-    due, plan, AlertInputs, AlertSettings, JobArn, JobKind, JobRecord, JobStatus, Notice,
-    NotifyPolicy, ObservedJob, PlanContext, RunId, Skip,
+    due, plan, AlertInputs, AlertSettings, JobArn, JobKind, JobRecord, JobStatus, NotifyPolicy,
+    ObservedJob, PlanContext, RunId, Skip,
 };
+use jobwatch::notices::Notice;
 
 const PT: &str = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abcdefghijkl";
 

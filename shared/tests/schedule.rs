@@ -11,10 +11,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::{Stream, StreamExt};
 use jobwatch::domain::{JobArn, JobKind, ObservedJob, Scope};
 use jobwatch::error::Error;
-use jobwatch::fleet::{Account, RoleArn, Target};
 use jobwatch::poller::{Access, BoxFuture, Budget, Fleet, FleetSchedule, ScopePoller};
 use jobwatch::ports::{JobSource, ListFilter, Page};
 use jobwatch::schedule::periods_bound;
+use jobwatch::targets::{Account, RoleArn, Target};
 use jobwatch::testing::{MemoryJobStore, RecordingNotifier, ScriptedSource};
 use jobwatch::{PollSettings, Poller};
 

@@ -5,15 +5,15 @@
 use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
-use jobwatch::fleet::{Account, FleetSettings, Regions, RoleArn};
+use jobwatch::targets::{Account, Regions, RoleArn, TargetSettings};
 use testkit::{RegionFault, Stack, StackFleet, DEFAULT_ACCOUNT};
 
 const MEMBER: &str = "222222222222";
 const ROLE: &str = "arn:aws:iam::222222222222:role/bedrock-jobwatch-reader";
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-northeast-1"];
 
-fn settings(external_id: Option<&str>) -> FleetSettings {
-    FleetSettings {
+fn settings(external_id: Option<&str>) -> TargetSettings {
+    TargetSettings {
         regions: Regions::Listed(REGIONS.map(str::to_owned).to_vec()),
         accounts: vec![Account::Own, Account::Member(RoleArn::parse(ROLE).unwrap())],
         external_id: external_id.map(str::to_owned),

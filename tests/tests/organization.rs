@@ -21,7 +21,7 @@ use jobwatch::error::Error;
 use jobwatch::org::{RegistryStore, WorkItem};
 use jobwatch::poller::Budget;
 use jobwatch::ports::ScheduleStore;
-use jobwatch::scopes::SdkAccountFleets;
+use jobwatch::wiring::SdkAccountFleets;
 use jobwatch::work::{self, AccountFleets, BatchReport, FamilyRun, Worker};
 use jobwatch::Config;
 use testkit::{Stack, DEFAULT_ACCOUNT};

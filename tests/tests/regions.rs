@@ -6,7 +6,7 @@
 use chrono::{Duration, Utc};
 use jobwatch::adapters::async_invoke::AsyncInvokeSource;
 use jobwatch::domain::JobKind;
-use jobwatch::fleet::{Account, FleetSettings, Regions};
+use jobwatch::targets::{Account, Regions, TargetSettings};
 use testkit::Stack;
 
 /// Asynchronous invocation exists in us-east-1, not in eu-central-1 (the emulator's table, as
@@ -14,8 +14,8 @@ use testkit::Stack;
 const OFFERED: &str = "us-east-1";
 const NOT_OFFERED: &str = "eu-central-1";
 
-fn own_account_in(regions: &[&str]) -> FleetSettings {
-    FleetSettings {
+fn own_account_in(regions: &[&str]) -> TargetSettings {
+    TargetSettings {
         regions: Regions::Listed(regions.iter().map(|r| r.to_string()).collect()),
         accounts: vec![Account::Own],
         external_id: None,

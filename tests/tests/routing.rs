@@ -5,7 +5,7 @@
 use chrono::Utc;
 use jobwatch::adapters::async_invoke::AsyncInvokeSource;
 use jobwatch::adapters::notifier::Sinks;
-use jobwatch::domain::Presentation;
+use jobwatch::notices::Presentation;
 use jobwatch::{PollSettings, Poller};
 use serde_json::json;
 use testkit::Stack;

@@ -295,7 +295,8 @@ async fn partly_failing_bus(refused: Vec<usize>) -> String {
 #[tokio::test]
 async fn a_put_events_partial_failure_fails_only_the_refused_entries() {
     // given a bus that refuses the second entry of each request
-    use jobwatch::domain::{JobArn, JobStatus, Notice};
+    use jobwatch::domain::{JobArn, JobStatus};
+    use jobwatch::notices::Notice;
     let url = partly_failing_bus(vec![1]).await;
     let client = aws_sdk_eventbridge::Client::new(&testkit::sdk_config(&url));
     let bus = EventBus::new(client, "jobs");
@@ -305,7 +306,7 @@ async fn a_put_events_partial_failure_fails_only_the_refused_entries() {
                 "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/job{i}"
             ));
             let record =
-                jobwatch::domain::test_record(arn, &JobStatus::new("Completed"), Utc::now());
+                jobwatch::notices::test_record(arn, &JobStatus::new("Completed"), Utc::now());
             Notice::new(&record, &JobStatus::new("Completed"))
         })
         .collect();
@@ -328,11 +329,10 @@ async fn a_put_events_partial_failure_fails_only_the_refused_entries() {
 #[test]
 fn an_alert_and_the_end_of_the_same_job_share_a_chat_thread_and_both_fit_the_schema() {
     // given a job with a 1 KB hostile name, its `stuck` alert and its failure
-    use jobwatch::domain::{
-        chat_message, Alert, AlertKind, JobArn, JobStatus, Notice, Presentation, Tags,
-    };
+    use jobwatch::domain::{Alert, AlertKind, JobArn, JobStatus};
+    use jobwatch::notices::{chat_message, Notice, Presentation, Tags};
     let arn = JobArn::new("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123");
-    let mut record = jobwatch::domain::test_record(arn, &JobStatus::new("Failed"), Utc::now());
+    let mut record = jobwatch::notices::test_record(arn, &JobStatus::new("Failed"), Utc::now());
     record.name = Some(format!("{HOSTILE} @here <@U123> `x`\n").repeat(20));
     record.message = Some("bad input: [see](https://evil.example) <!here>".into());
     let mut tags = Tags::new();

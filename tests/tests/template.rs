@@ -1398,7 +1398,7 @@ fn events_go_only_to_the_named_bus_and_only_from_our_source() {
     );
     assert_eq!(
         put["Condition"]["StringEquals"]["events:source"].as_str(),
-        Some(jobwatch::domain::bus_event::EVENT_SOURCE)
+        Some(jobwatch::notices::bus_event::EVENT_SOURCE)
     );
     let env = &t["Globals"]["Function"]["Environment"]["Variables"];
     assert_eq!(

@@ -24,8 +24,9 @@ use super::model_copy::ModelCopySource;
 use super::model_import::ModelImportSource;
 use super::provisioned_throughput::ProvisionedThroughputSource;
 use crate::config::Config;
-use crate::domain::{JobArn, JobKind, ObservedJob, Tags};
+use crate::domain::{JobArn, JobKind, ObservedJob};
 use crate::error::Error;
+use crate::notices::Tags;
 use crate::ports::{JobSource, ListFilter, Page};
 
 /// The adapter of one family, whichever it is.
@@ -93,7 +94,7 @@ impl AnySource {
         }
     }
 
-    /// A builder for [`crate::scopes`] and the worker: one source per scope's SDK config.
+    /// A builder for [`crate::wiring`] and the worker: one source per scope's SDK config.
     pub fn factory(kind: JobKind) -> impl Fn(&SdkConfig, &Config) -> Self + Copy {
         move |sdk, config| Self::new(kind, sdk, config)
     }

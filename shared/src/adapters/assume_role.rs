@@ -14,8 +14,8 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::sdk::Calls;
 use crate::error::Error;
-use crate::fleet::RoleArn;
 use crate::poller::{Access, BoxFuture};
+use crate::targets::RoleArn;
 
 /// Credentials are fetched again this long before they expire (a run never starts with
 /// credentials that could lapse in the middle of it).

@@ -95,7 +95,7 @@ impl JobSource for AsyncInvokeSource {
         found("GetAsyncInvoke", result, |j| observe_async!(&j))
     }
 
-    async fn tags(&self, arn: &JobArn) -> Result<crate::domain::Tags, Error> {
+    async fn tags(&self, arn: &JobArn) -> Result<crate::notices::Tags, Error> {
         match &self.tag_reader {
             Some(bedrock) => super::tags::list_tags(bedrock, &self.calls, arn).await,
             None => Ok(Default::default()),

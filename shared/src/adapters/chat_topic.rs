@@ -7,8 +7,9 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use super::sns_publish::{fifo_ids, is_fifo, notice_attributes, publish_all, Message, Publishing};
-use crate::domain::{chat_message, Notice, Sink};
+use crate::domain::Sink;
 use crate::error::Error;
+use crate::notices::{chat_message, Notice};
 use crate::ports::{Batching, Channel, Delivery};
 
 #[derive(Debug, Clone)]

@@ -8,9 +8,10 @@ use futures::future::BoxFuture;
 use futures::{stream, FutureExt, StreamExt};
 
 use super::sdk::{sdk_retryable, sdk_source};
-use crate::domain::bus_event::{BusEvent, EVENT_SOURCE};
-use crate::domain::{Notice, Sink};
+use crate::domain::Sink;
 use crate::error::Error;
+use crate::notices::bus_event::{BusEvent, EVENT_SOURCE};
+use crate::notices::Notice;
 use crate::ports::{Batching, Channel, Delivery};
 
 /// `PutEvents` takes at most 10 entries...

@@ -87,7 +87,7 @@ impl JobSource for ModelImportSource {
         })
     }
 
-    async fn tags(&self, arn: &JobArn) -> Result<crate::domain::Tags, Error> {
+    async fn tags(&self, arn: &JobArn) -> Result<crate::notices::Tags, Error> {
         super::tags::list_tags(&self.client, &self.calls, arn).await
     }
 

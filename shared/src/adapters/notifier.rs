@@ -15,8 +15,9 @@ use super::people_topic::PeopleTopic;
 use super::sns_publish::{Publishing, MAX_BATCH_ENTRIES};
 use super::topic::Topic;
 use crate::config::SinkSettings;
-use crate::domain::{Notice, PeopleMessage, Sink};
+use crate::domain::Sink;
 use crate::error::Error;
+use crate::notices::{Notice, PeopleMessage};
 use crate::ports::{Batching, Channel, Delivery, Notifier};
 
 #[derive(Clone)]

@@ -5,8 +5,8 @@ use aws_sdk_sns::Client;
 
 use super::sdk::{sdk_retryable, sdk_source};
 use super::sns_publish::{attribute, deduplication_id, is_fifo};
-use crate::domain::PeopleMessage;
 use crate::error::Error;
+use crate::notices::PeopleMessage;
 
 #[derive(Debug, Clone)]
 pub struct PeopleTopic {

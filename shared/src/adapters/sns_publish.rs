@@ -10,8 +10,8 @@ use aws_sdk_sns::Client;
 use futures::{stream, StreamExt};
 
 use super::sdk::{sdk_retryable, sdk_source};
-use crate::domain::{AttributeValue, Notice};
 use crate::error::Error;
+use crate::notices::{AttributeValue, Notice};
 use crate::ports::{Batching, Delivery};
 
 /// `PublishBatch` takes at most 10 entries.

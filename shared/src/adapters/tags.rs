@@ -6,8 +6,9 @@
 use aws_sdk_bedrock::Client;
 
 use super::sdk::{bedrock_error, Calls};
-use crate::domain::{JobArn, Tags};
+use crate::domain::JobArn;
 use crate::error::Error;
+use crate::notices::Tags;
 
 /// `ListTagsForResource` on one job.
 pub async fn list_tags(client: &Client, calls: &Calls, arn: &JobArn) -> Result<Tags, Error> {

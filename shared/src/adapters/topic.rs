@@ -8,8 +8,9 @@ use futures::FutureExt;
 
 use super::sdk::{sdk_retryable, sdk_source};
 use super::sns_publish::{fifo_ids, is_fifo, notice_attributes, publish_all, Message, Publishing};
-use crate::domain::{Notice, Sink};
+use crate::domain::Sink;
 use crate::error::Error;
+use crate::notices::Notice;
 use crate::ports::{Batching, Channel, Delivery};
 
 #[derive(Debug, Clone)]

@@ -1,38 +1,23 @@
-//! Pure domain types: job kinds, statuses, observed jobs and stored records. No SDK types here.
+//! Pure domain types: job families, statuses, observed jobs and stored records, the status
+//! diff and the alert rules. No SDK types here; what notices say lives in [`crate::notices`].
 
 mod alert;
-mod alert_notice;
-pub mod bus_event;
-pub mod chat;
-mod digest;
-mod email;
 mod family;
 mod ids;
-mod locations;
-mod marks;
-mod notice;
 mod plan;
-mod presentation;
 mod record;
 pub mod regions;
 mod sink;
 mod status;
-pub mod subject;
 
 pub use alert::{
     default_running_after, default_stuck_after, due, hold_alert, measure, plan_watch,
     track_progress, Alert, AlertInputs, AlertKind, AlertSettings, DurationStats, Thresholds,
     WatchContext, DURATIONS_KEPT,
 };
-pub use bus_event::{detail_within, BusEvent};
-pub use chat::chat_message;
-pub use digest::{AlertDigest, AttributeValue, Digest, PeopleMessage, MAX_DIGEST_LINES};
 pub use family::{AlertDefaults, ArnShape, EventShape, Family, JobKind, Output, Reopen};
 pub use ids::{Lease, RunId, Scope};
-pub use marks::{test_job_arn, test_record};
-pub use notice::Notice;
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};
-pub use presentation::{tag_attribute, EmailDetail, Presentation, Tags};
 pub use record::{Due, JobRecord, Notified, Sent};
 pub use sink::{due_key, Delivered, Sink};
 pub use status::{JobStatus, Outcome, Phase};

@@ -14,8 +14,9 @@ use super::people::Told;
 use super::settle::{record_lag, Held, RunContext};
 use super::summary::Settled;
 use super::Poller;
-use crate::domain::{Delivered, Due, Notice, Sink};
+use crate::domain::{Delivered, Due, Sink};
 use crate::error::Error;
+use crate::notices::Notice;
 use crate::ports::{JobSource, JobStore, Notifier};
 
 /// A held notice, rendered, and the sinks that have it so far.

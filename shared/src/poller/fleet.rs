@@ -17,11 +17,11 @@ use super::summary::FailingScope;
 use super::{Budget, Poller, RunSummary, Watched};
 use crate::domain::{JobArn, JobRecord, Lease, RunId, Scope};
 use crate::error::Error;
-use crate::fleet::{Account, Target};
 use crate::ports::{
     JobSource, JobStore, LastRun, Listed, Notifier, Progress, ScheduleStore, ShardState, Write,
 };
 use crate::schedule::{Clock, Clocks, Outcome};
+use crate::targets::{Account, Target};
 
 /// A boxed future (object-safe [`Access`]).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

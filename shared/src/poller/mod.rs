@@ -31,8 +31,10 @@ pub use summary::{
     Discovered, FailingScope, Failures, Finished, Reconciled, RunSummary, Settled, KEPT_LAGS,
 };
 
-use crate::domain::{AlertSettings, DurationStats, NotifyPolicy, Presentation, RunId, Scope};
+use crate::domain::{AlertSettings, DurationStats, NotifyPolicy, RunId, Scope};
+
 use crate::error::Error;
+use crate::notices::Presentation;
 use crate::ports::{
     Checkpoint, JobSource, JobStore, LastRun, Listed, Notifier, OpenJobs, Progress,
 };

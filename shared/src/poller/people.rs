@@ -15,8 +15,9 @@ use futures::{stream, StreamExt};
 use super::settle::{Held, RunContext};
 use super::summary::Settled;
 use super::Poller;
-use crate::domain::{AlertDigest, Digest, Due, EmailDetail, Notice, PeopleMessage, Sink};
+use crate::domain::{Due, Sink};
 use crate::error::Error;
+use crate::notices::{AlertDigest, Digest, EmailDetail, Notice, PeopleMessage};
 use crate::ports::{JobSource, JobStore, Notifier};
 
 /// A notice people still have to be told of.

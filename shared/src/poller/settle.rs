@@ -10,9 +10,9 @@ use super::summary::{Failures, Settled, KEPT_LAGS};
 use super::{Budget, Poller};
 use crate::domain::{
     hold_alert, measure, plan, plan_missing, plan_watch, Change, Due, DurationStats, JobRecord,
-    JobStatus, Lease, Notice, ObservedJob, Outcome, PlanContext, RecordCounts, RunId, Skip, Tags,
-    WatchContext,
+    JobStatus, Lease, ObservedJob, Outcome, PlanContext, RecordCounts, RunId, Skip, WatchContext,
 };
+use crate::notices::{Notice, Tags};
 use crate::ports::{JobSource, JobStore, Notifier, Write};
 
 /// Consecutive "not found" Gets after which a job is retired.

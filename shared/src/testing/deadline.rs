@@ -64,7 +64,7 @@ impl<S: JobSource> JobSource for EndAfterPages<S> {
         self.inner.enrich(job).await
     }
 
-    async fn tags(&self, arn: &JobArn) -> Result<crate::domain::Tags, Error> {
+    async fn tags(&self, arn: &JobArn) -> Result<crate::notices::Tags, Error> {
         self.inner.tags(arn).await
     }
 

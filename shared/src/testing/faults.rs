@@ -13,9 +13,11 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 use crate::domain::{
-    Change, Delivered, JobArn, JobKind, JobRecord, Lease, Notice, RunId, Scope, Sent, Sink,
+    Change, Delivered, JobArn, JobKind, JobRecord, Lease, RunId, Scope, Sent, Sink,
 };
+
 use crate::error::Error;
+use crate::notices::Notice;
 use crate::ports::{Batching, Delivery, JobStore, Notifier, Page, Progress, ScopeState, Write};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -281,7 +283,7 @@ impl<N: Notifier> Notifier for CrashingNotifier<N> {
 
     async fn publish_people(
         &self,
-        message: &crate::domain::PeopleMessage,
+        message: &crate::notices::PeopleMessage,
     ) -> Result<String, Error> {
         self.inner.publish_people(message).await
     }

@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::domain::{Notice, PeopleMessage, Sink};
+use crate::domain::Sink;
+
 use crate::error::Error;
+use crate::notices::{Notice, PeopleMessage};
 use crate::ports::{Batching, Delivery, Notifier};
 
 /// Records every published notice. `fail_next(n)` makes the next `n` publishes fail (as SNS

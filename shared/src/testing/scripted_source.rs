@@ -21,7 +21,7 @@ pub struct ScriptedSource {
     fail_lists: AtomicUsize,
     fail_gets: AtomicUsize,
     fail_tags: AtomicUsize,
-    tags: Mutex<BTreeMap<JobArn, crate::domain::Tags>>,
+    tags: Mutex<BTreeMap<JobArn, crate::notices::Tags>>,
     calls: Calls,
     /// Account and region of the jobs' ARNs (one scope of a fleet).
     scope: (String, String),
@@ -190,7 +190,7 @@ impl JobSource for ScriptedSource {
         Ok(lock(&self.jobs).get(arn).cloned())
     }
 
-    async fn tags(&self, arn: &JobArn) -> Result<crate::domain::Tags, Error> {
+    async fn tags(&self, arn: &JobArn) -> Result<crate::notices::Tags, Error> {
         self.calls.add(1);
         if take(&self.fail_tags) {
             return Err(throttled("ListTagsForResource"));

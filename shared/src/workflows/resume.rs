@@ -17,8 +17,9 @@ use serde::Serialize;
 use super::ports::{Answer, WaitStore, Workflows};
 use super::verdict::{cut, decide, Step, Verdict, MAX_CAUSE};
 use super::wait::Wait;
-use crate::domain::{JobArn, JobKind, JobRecord, Lease, Presentation, RunId};
+use crate::domain::{JobArn, JobKind, JobRecord, Lease, RunId};
 use crate::error::Error;
+use crate::notices::Presentation;
 use crate::ports::{JobStore, Write};
 
 /// The error a workflow gets when Step Functions refused the job's document as output.

@@ -19,9 +19,9 @@ use crate::adapters::waits::DynamoWaitStore;
 use crate::config::Config;
 use crate::domain::{JobKind, RunId};
 use crate::error::{ConfigError, Error};
-use crate::fleet::Account;
 use crate::handler::Output;
 use crate::ports::JobStore;
+use crate::targets::Account;
 
 /// Selects what the one binary serves: unset, a family's poller; this, the register consumer.
 pub const MODE_VAR: &str = "JOBWATCH_MODE";
@@ -154,7 +154,7 @@ pub fn registrar(
 ) -> Registrar<DynamoWaitStore, DynamoJobStore, StepFunctions> {
     let mut readers = HashMap::new();
     for kind in watched {
-        for target in config.fleet.targets(*kind, &config.poll.region) {
+        for target in config.targets.targets(*kind, &config.poll.region) {
             if !matches!(target.account, Account::Own) {
                 continue;
             }

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::domain::{JobRecord, Notice, Phase, Presentation, Tags};
+use crate::domain::{JobRecord, Phase};
+
+use crate::notices::{Notice, Presentation, Tags};
 
 /// `SendTaskFailure.error` maximum length.
 pub const MAX_ERROR: usize = 256;

@@ -1,7 +1,7 @@
 //! `bench fleet`: one steady run over 1, 4 and 12 (account x region) scopes, for one family and
 //! for all of them: Bedrock calls, STS calls, DynamoDB requests, wall time and peak RSS. Each
 //! measurement runs in a child process (`bench fleet-once`) wired as the Lambda is wired
-//! (`Config::from_env`, `jobwatch::scopes::build_fleet`), so its memory is the poller's own.
+//! (`Config::from_env`, `jobwatch::wiring::build_fleet`), so its memory is the poller's own.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -260,9 +260,9 @@ impl Measure<'_> {
         let (kind, sdk, config) = (self.kind, self.sdk, self.config);
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         let notifier = Sinks::new(aws_sdk_sns::Client::new(sdk), &config.sinks.topic_arn);
-        let fleet = jobwatch::scopes::build_fleet(
+        let fleet = jobwatch::wiring::build_fleet(
             sdk,
-            &config.fleet,
+            &config.targets,
             kind,
             &config.poll,
             |scope| AnySource::new(kind, scope, config),

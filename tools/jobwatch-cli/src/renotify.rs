@@ -5,9 +5,8 @@
 //! back with what was delivered recorded: the next poll delivers to the others only.
 
 use chrono::Utc;
-use jobwatch::domain::{
-    Change, Delivered, Due, JobArn, JobRecord, JobStatus, Lease, Notice, RunId, Sent,
-};
+use jobwatch::domain::{Change, Delivered, Due, JobArn, JobRecord, JobStatus, Lease, RunId, Sent};
+use jobwatch::notices::Notice;
 use jobwatch::ports::{JobStore, Write};
 
 use crate::error::CliError;

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use jobwatch::domain::{Notice, PeopleMessage, Sink};
+use jobwatch::domain::Sink;
+
+use jobwatch::notices::{Notice, PeopleMessage};
 use jobwatch::ports::Notifier;
 use jobwatch::Error;
 

@@ -100,7 +100,7 @@ async fn scope_runs(
     kind: JobKind,
     now: DateTime<Utc>,
 ) -> Result<Vec<ScopeRun>, CliError> {
-    let targets = ops.config.fleet.targets(kind, &ops.config.poll.region);
+    let targets = ops.config.targets.targets(kind, &ops.config.poll.region);
     if targets.len() < 2 {
         return Ok(Vec::new());
     }

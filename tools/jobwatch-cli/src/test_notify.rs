@@ -7,7 +7,8 @@ use crate::error::CliError;
 use crate::ops::Ops;
 use crate::sinks;
 use chrono::Utc;
-use jobwatch::domain::{test_job_arn, test_record, JobStatus, Notice};
+use jobwatch::domain::JobStatus;
+use jobwatch::notices::{test_job_arn, test_record, Notice};
 
 pub async fn run(ops: &Ops, status: &JobStatus) -> Result<(), CliError> {
     let account = ops

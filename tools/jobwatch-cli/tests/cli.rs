@@ -120,10 +120,10 @@ async fn status_shows_open_jobs_pending_notices_and_the_last_run_per_family() {
 async fn status_shows_the_open_jobs_of_every_account_and_region() {
     // given a fleet of the own account and a member account in two regions, with a job
     // running in the member account's second region, recorded open by a run
-    use jobwatch::fleet::{Account, FleetSettings, Regions, RoleArn};
+    use jobwatch::targets::{Account, Regions, RoleArn, TargetSettings};
     let stack = Stack::start().await;
     let role = "arn:aws:iam::222222222222:role/bedrock-jobwatch-reader";
-    let settings = FleetSettings {
+    let settings = TargetSettings {
         regions: Regions::Listed(vec!["us-east-1".into(), "eu-west-1".into()]),
         accounts: vec![Account::Own, Account::Member(RoleArn::parse(role).unwrap())],
         external_id: None,

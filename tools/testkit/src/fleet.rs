@@ -1,5 +1,5 @@
 //! Fleets of scopes against the stand-ins: a family's pollers for every (account, region) of
-//! some fleet settings, wired as the Lambda wires them (`jobwatch::scopes::build_fleet`), with
+//! some fleet settings, wired as the Lambda wires them (`jobwatch::wiring::build_fleet`), with
 //! Bedrock and STS on the emulator and the table and topic on moto.
 
 use std::sync::Arc;
@@ -9,9 +9,9 @@ use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
 use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::JobKind;
-use jobwatch::fleet::FleetSettings;
 use jobwatch::poller::Fleet;
 use jobwatch::ports::JobSource;
+use jobwatch::targets::TargetSettings;
 
 use crate::{Stack, DEFAULT_ACCOUNT};
 
@@ -34,10 +34,10 @@ impl Stack {
     pub async fn fleet_of<S: JobSource>(
         &self,
         kind: JobKind,
-        fleet: &FleetSettings,
+        fleet: &TargetSettings,
         source: impl Fn(&SdkConfig) -> S,
     ) -> StackFleet<S> {
-        jobwatch::scopes::build_fleet(
+        jobwatch::wiring::build_fleet(
             &self.poller_sdk(),
             fleet,
             kind,
@@ -50,7 +50,7 @@ impl Stack {
     }
 
     /// The batch-inference fleet for `fleet`.
-    pub async fn batch_fleet(&self, fleet: &FleetSettings) -> StackFleet<BatchInferenceSource> {
+    pub async fn batch_fleet(&self, fleet: &TargetSettings) -> StackFleet<BatchInferenceSource> {
         self.fleet_of(JobKind::BatchInference, fleet, |sdk| {
             BatchInferenceSource::new(aws_sdk_bedrock::Client::new(sdk))
         })

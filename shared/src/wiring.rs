@@ -1,4 +1,4 @@
-//! Cold-start wiring of a family's scopes: one poller per (account, region) of the fleet
+//! Cold-start wiring of a family's scopes: one poller per (account, region) of the target
 //! settings, each with its own regional clients (a member account's through its assumed role),
 //! all sharing the one table and the one notifier.
 
@@ -10,9 +10,9 @@ use aws_config::SdkConfig;
 use crate::adapters::any_source::AnySource;
 use crate::adapters::assume_role::AssumedRole;
 use crate::domain::JobKind;
-use crate::fleet::{Account, FleetSettings, RoleArn};
 use crate::poller::{Access, Fleet, PollSettings, Poller, ScopePoller};
 use crate::ports::{JobSource, JobStore, Notifier};
+use crate::targets::{Account, RoleArn, TargetSettings};
 
 /// The role session name: the family and the cold start, so CloudTrail in a member account
 /// tells which poller (and which instance of it) read there. At most 64 characters.
@@ -27,7 +27,7 @@ pub fn session_name(kind: JobKind) -> String {
 /// configuration, `store` the table adapter (one per scope, so each counts its own requests).
 pub async fn build_fleet<S, T, N>(
     base: &SdkConfig,
-    fleet: &FleetSettings,
+    targets: &TargetSettings,
     kind: JobKind,
     settings: &PollSettings,
     source: impl Fn(&SdkConfig) -> S,
@@ -42,7 +42,7 @@ where
     let session = session_name(kind);
     let mut roles: HashMap<RoleArn, Arc<AssumedRole>> = HashMap::new();
     let mut scopes = Vec::new();
-    for target in fleet.targets(kind, &settings.region) {
+    for target in targets.targets(kind, &settings.region) {
         let scope_settings = PollSettings {
             region: target.region.clone(),
             ..settings.clone()
@@ -59,7 +59,7 @@ where
                 let assumed = match roles.get(role) {
                     Some(assumed) => assumed.clone(),
                     None => {
-                        let external_id = fleet.external_id.as_deref();
+                        let external_id = targets.external_id.as_deref();
                         let made =
                             AssumedRole::new(base, role.clone(), external_id, &session).await;
                         roles.insert(role.clone(), made.clone());
@@ -83,7 +83,7 @@ where
     }
     Fleet {
         scopes,
-        concurrency: fleet.concurrency,
+        concurrency: targets.concurrency,
         read_together_max: crate::poller::READ_TOGETHER_MAX,
         schedule: None,
     }
@@ -122,7 +122,7 @@ where
                     retryable: false,
                     source: "the work item's role is not a role ARN of its account".into(),
                 })?;
-            let external_id = self.config.fleet.external_id.as_deref();
+            let external_id = self.config.targets.external_id.as_deref();
             let session = format!("jobwatch-worker-{}", chrono::Utc::now().timestamp());
             let assumed = AssumedRole::new(&self.base, role.clone(), external_id, &session).await;
             // The account's one AssumeRole: refused, it is the account's failure, not 187
@@ -179,9 +179,9 @@ where
             digest_threshold: config.digest.for_kind(kind),
             ..config.poll.clone()
         };
-        let account = FleetSettings {
+        let account = TargetSettings {
             accounts: vec![Account::Member(self.role.clone())],
-            ..config.fleet.clone()
+            ..config.targets.clone()
         };
         let scopes = account
             .targets(kind, &settings.region)
@@ -210,7 +210,7 @@ where
             .collect();
         Box::new(Fleet {
             scopes,
-            concurrency: config.fleet.concurrency,
+            concurrency: config.targets.concurrency,
             // Per scope: the family-wide read would read every account's items.
             read_together_max: 0,
             schedule: None,

@@ -8,7 +8,8 @@ use serde_json::json;
 use super::email::{duration, group};
 use super::notice::{attributes, display_name, Audience, Class};
 use super::presentation::{Presentation, Tags};
-use super::{locations, subject, Alert, AlertKind, JobRecord, Notice, Outcome};
+use super::{locations, subject, Notice};
+use crate::domain::{Alert, AlertKind, JobRecord, Outcome};
 
 impl Notice {
     /// The notice of `alert` about `record` (tags already limited to `NOTIFY_TAGS`).

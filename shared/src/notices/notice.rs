@@ -3,7 +3,8 @@
 use serde_json::{json, Value};
 
 use super::presentation::{tag_attribute, Presentation, Tags};
-use super::{locations, subject, JobRecord, JobStatus, Outcome};
+use super::{locations, subject};
+use crate::domain::{JobRecord, JobStatus, Outcome};
 
 /// A rendered notification, ready for any notifier.
 #[derive(Debug, Clone, PartialEq)]

@@ -195,7 +195,7 @@ mod tests {
     fn notice(name: &str, message: &str) -> Notice {
         let arn = JobArn::new("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123");
         let now = chrono::Utc::now();
-        let mut record = crate::domain::test_record(arn, &JobStatus::new("Failed"), now);
+        let mut record = crate::notices::test_record(arn, &JobStatus::new("Failed"), now);
         record.kind = JobKind::BatchInference;
         record.name = Some(name.into());
         record.message = Some(message.into());

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::presentation::{EmailDetail, Tags};
-use super::{JobRecord, JobStatus, Outcome, Phase, RecordCounts};
+use crate::domain::{JobRecord, JobStatus, Outcome, Phase, RecordCounts};
 
 pub(super) fn duration(seconds: i64) -> String {
     let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);

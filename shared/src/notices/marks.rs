@@ -5,7 +5,9 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
-use super::{JobArn, JobKind, JobRecord, JobStatus, Notice};
+use super::Notice;
+
+use crate::domain::{JobArn, JobKind, JobRecord, JobStatus};
 
 /// The ARN of the made-up job a test notification describes: a batch inference job in the
 /// topic's account (`jobwatchtest` is a valid 12-character job id).

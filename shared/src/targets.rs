@@ -107,7 +107,7 @@ impl fmt::Display for Target {
 
 /// The scopes settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FleetSettings {
+pub struct TargetSettings {
     pub regions: Regions,
     /// Accounts in the order given; `[Own]` when `ACCOUNTS` is empty or absent.
     pub accounts: Vec<Account>,
@@ -117,7 +117,7 @@ pub struct FleetSettings {
     pub concurrency: usize,
 }
 
-impl Default for FleetSettings {
+impl Default for TargetSettings {
     fn default() -> Self {
         Self {
             regions: Regions::Own,
@@ -138,7 +138,7 @@ pub struct FleetVars<'a> {
     pub concurrency: Option<usize>,
 }
 
-impl FleetSettings {
+impl TargetSettings {
     /// Reads the settings from the variables' values, with an error naming the variable.
     pub fn parse(vars: FleetVars<'_>) -> Result<Self, ConfigError> {
         let external_id = vars.external_id.map(str::to_owned);
@@ -264,7 +264,7 @@ mod tests {
     use super::*;
 
     /// Through `Config`, as the functions read them.
-    fn read(pairs: &[(&str, &str)]) -> Result<FleetSettings, String> {
+    fn read(pairs: &[(&str, &str)]) -> Result<TargetSettings, String> {
         let mut vars: std::collections::HashMap<String, String> = [
             ("JOBS_TABLE", "jobs"),
             ("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t"),
@@ -275,7 +275,7 @@ mod tests {
         .collect();
         vars.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         crate::Config::from_vars(&vars)
-            .map(|c| c.fleet)
+            .map(|c| c.targets)
             .map_err(|e| e.to_string())
     }
 
@@ -283,9 +283,9 @@ mod tests {
 
     #[test]
     fn nothing_set_is_the_own_account_in_the_own_region() {
-        let fleet = read(&[]).unwrap();
-        assert_eq!(fleet, FleetSettings::default());
-        let targets = fleet.targets(JobKind::BatchInference, "eu-west-1");
+        let settings = read(&[]).unwrap();
+        assert_eq!(settings, TargetSettings::default());
+        let targets = settings.targets(JobKind::BatchInference, "eu-west-1");
         assert_eq!(
             targets,
             vec![Target {
@@ -297,13 +297,13 @@ mod tests {
 
     #[test]
     fn accounts_times_regions_with_self_alongside_roles() {
-        let fleet = read(&[
+        let settings = read(&[
             ("REGIONS", "us-east-1, eu-west-1 ,ap-northeast-1"),
             ("ACCOUNTS", &format!("self,{ROLE}")),
             ("SCOPE_CONCURRENCY", "6"),
         ])
         .unwrap();
-        let targets = fleet.targets(JobKind::ModelImport, "us-west-2");
+        let targets = settings.targets(JobKind::ModelImport, "us-west-2");
         let shown: Vec<String> = targets.iter().map(Target::to_string).collect();
         assert_eq!(
             shown,
@@ -316,21 +316,21 @@ mod tests {
                 "222222222222/ap-northeast-1"
             ]
         );
-        assert_eq!(fleet.concurrency, 6);
+        assert_eq!(settings.concurrency, 6);
     }
 
     #[test]
     fn roles_alone_leave_the_own_account_out() {
-        let fleet = read(&[("ACCOUNTS", ROLE)]).unwrap();
+        let settings = read(&[("ACCOUNTS", ROLE)]).unwrap();
         let role = RoleArn::parse(ROLE).unwrap();
-        assert_eq!(fleet.accounts, vec![Account::Member(role)]);
+        assert_eq!(settings.accounts, vec![Account::Member(role)]);
     }
 
     #[test]
     fn all_bedrock_expands_per_family() {
-        let fleet = read(&[("REGIONS", "all-bedrock")]).unwrap();
-        let batch = fleet.targets(JobKind::BatchInference, "us-east-1");
-        let import = fleet.targets(JobKind::ModelImport, "us-east-1");
+        let settings = read(&[("REGIONS", "all-bedrock")]).unwrap();
+        let batch = settings.targets(JobKind::BatchInference, "us-east-1");
+        let import = settings.targets(JobKind::ModelImport, "us-east-1");
         assert_eq!(batch.len(), bedrock_regions(JobKind::BatchInference).len());
         assert_eq!(import.len(), bedrock_regions(JobKind::ModelImport).len());
         assert_ne!(batch.len(), import.len());

@@ -9,7 +9,8 @@ use std::fmt::Write;
 
 use super::email::{duration, group};
 use super::notice::MAX_ATTRIBUTES;
-use super::{subject, AlertKind, JobKind, Notice, Outcome};
+use super::{subject, Notice};
+use crate::domain::{AlertKind, JobKind, Outcome};
 
 /// A message attribute value: one string, or a list (`String.Array`: a filter policy matches
 /// when any element does).
@@ -458,7 +459,8 @@ mod tests {
     use chrono::{Duration, TimeZone, Utc};
 
     use super::*;
-    use crate::domain::{Alert, JobArn, JobRecord, JobStatus, Presentation, Tags};
+    use crate::domain::{Alert, JobArn, JobRecord, JobStatus};
+    use crate::notices::{Presentation, Tags};
 
     /// The alert `kind` of a running batch job `name`, measured at `elapsed` (time left for
     /// `expiring`).

@@ -1,8 +1,8 @@
 //! Where a finished job's results are and where to look at it: the job's own output folder and
 //! manifest (batch), its resulting resource (import, customization), its console page.
 
-use super::family::Output;
-use super::{JobKind, JobRecord, Outcome, Phase};
+use crate::domain::Output;
+use crate::domain::{JobKind, JobRecord, Outcome, Phase};
 
 /// The job's own output folder: batch inference writes `{output}/{job id}/`.
 pub fn output_folder(record: &JobRecord) -> Option<String> {

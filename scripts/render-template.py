@@ -35,21 +35,20 @@ from samtranslator.translator.transform import transform  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
+# Parameters that only feed Fn::ForEach collections: the template's family list.
+LOOP_LISTS = ("FamilyKeys",)
 # The fan-out's functions (docs/deploying/organization.md).
 FANOUT = {"Worker", "Dispatcher", "OrganizationRefresh"}
-FAMILIES = {
-    "BatchInferencePoller": "BatchInferencePollerEnabled",
-    "ModelImportPoller": "ModelImportPollerEnabled",
-    "AsyncInvokePoller": "AsyncInvokePollerEnabled",
-    "CustomizationPoller": "CustomizationPollerEnabled",
-    "ModelEvaluationPoller": "ModelEvaluationPollerEnabled",
-    "ModelCopyPoller": "ModelCopyPollerEnabled",
-    "KbIngestionPoller": "KbIngestionPollerEnabled",
-    "DataAutomationPoller": "DataAutomationPollerEnabled",
-    "ProvisionedThroughputPoller": "ProvisionedThroughputPollerEnabled",
-    "CustomModelDeploymentPoller": "CustomModelDeploymentPollerEnabled",
-    "CustomModelPoller": "CustomModelPollerEnabled",
-}
+
+
+def template_families():
+    """{poller function: its switch parameter}, from template.yaml's Families mapping: the
+    template's one family list (nothing here names a family)."""
+    text = cfn_yaml.load(str(ROOT / "template.yaml"))
+    return {f"{key}Poller": f"{key}PollerEnabled" for key in text["Mappings"]["Families"]}
+
+
+FAMILIES = template_families()
 
 COMBINATIONS = {
     "defaults": {},
@@ -65,19 +64,8 @@ COMBINATIONS = {
         "OperationsEmail": "ops@example.com",
         "PollPeriodMinutes": "60",
     },
-    "families-off": {
-        "BatchInferencePollerEnabled": "false",
-        "ModelImportPollerEnabled": "false",
-        "AsyncInvokePollerEnabled": "false",
-        "CustomizationPollerEnabled": "false",
-        "ModelEvaluationPollerEnabled": "false",
-        "ModelCopyPollerEnabled": "false",
-        "KbIngestionPollerEnabled": "false",
-        "DataAutomationPollerEnabled": "false",
-        "ProvisionedThroughputPollerEnabled": "false",
-        "CustomModelDeploymentPollerEnabled": "false",
-        "CustomModelPollerEnabled": "false",
-    },
+    # every family switched off
+    "families-off": {switch: "false" for switch in FAMILIES.values()},
     "fleet": {
         "Regions": "us-east-1,us-west-2,eu-west-1",
         "MemberRoleArns": "arn:aws:iam::222222222222:role/bedrock-jobwatch-reader,arn:aws:iam::333333333333:role/bedrock-jobwatch-reader",
@@ -128,7 +116,8 @@ COMBINATIONS = {
 
 def expand_foreach(template):
     """AWS::LanguageExtensions' `Fn::ForEach` as CloudFormation documents it: one copy of the
-    fragment per collection value, `${Identifier}` (and `&{Identifier}`, alphanumerics only)
+    fragment per collection value (a list, or a `Ref` to a CommaDelimitedList parameter),
+    `${Identifier}` (and `&{Identifier}`, alphanumerics only)
     replaced in its keys and strings and `{"Ref": Identifier}` by the value. Nothing else is
     resolved here (SAM CLI's own expansion also resolves Fn::Sub and Fn::If, not always
     correctly: a Sub of `${JobsTable.Arn}` comes out as a plain string), so the checks below see
@@ -164,15 +153,25 @@ def expand_foreach(template):
                 out[k] = v
                 continue
             ident, collection, fragment = v
-            for value in collection:
+            for value in collection_values(collection):
                 out.update(expand(substitute(fragment, ident, value)))
         return out
+
+    def collection_values(collection):
+        """A literal list, or a `Ref` to a CommaDelimitedList parameter (its value)."""
+        if isinstance(collection, dict) and set(collection) == {"Ref"}:
+            value = template["Parameters"][collection["Ref"]].get("Default", "")
+            return [x.strip() for x in (value if isinstance(value, list) else value.split(",")) if x.strip()]
+        return collection
 
     t = copy.deepcopy(template)
     t["Transform"] = [x for x in listify(t.get("Transform", [])) if x != "AWS::LanguageExtensions"]
     for section in ("Conditions", "Resources", "Outputs"):
         if section in t:
             t[section] = expand(t[section])
+    # The list the loops iterate over has served its purpose (cfn-lint: W2001 unused parameter).
+    for name in LOOP_LISTS:
+        t["Parameters"].pop(name, None)
     return t
 
 
@@ -306,11 +305,14 @@ def substitute(v, region="us-east-1"):
 
 
 def statements(role, policies=None):
-    """A role's inline statements, and those of the separate policies (`AWS::IAM::Policy`) attached to it."""
+    """A role's inline statements, and those of the policies attached to it: separate policies
+    (`AWS::IAM::Policy`, `AWS::IAM::ManagedPolicy`) naming it in `Roles`, and managed policies
+    of the stack it names in `ManagedPolicyArns`."""
     for p in role["Properties"].get("Policies", []):
         yield from listify(p["PolicyDocument"]["Statement"])
-    for p in (policies or {}).values():
-        if role.get("_id") and {"Ref": role["_id"]} in p["Properties"].get("Roles", []):
+    attached = [x["Ref"] for x in role["Properties"].get("ManagedPolicyArns", []) if isinstance(x, dict) and "Ref" in x]
+    for k, p in (policies or {}).items():
+        if (role.get("_id") and {"Ref": role["_id"]} in p["Properties"].get("Roles", [])) or k in attached:
             yield from listify(p["Properties"]["PolicyDocument"]["Statement"])
 
 
@@ -342,6 +344,10 @@ def check(name, params, template, rendered):
     fanout = {k: f for k, f in functions.items() if k in FANOUT}
     pollers = {k: f for k, f in functions.items() if k not in FANOUT}
     expect(set(pollers) == set(FAMILIES), f"functions {sorted(functions)}")
+    # the loops iterate over the template's one family list: exactly the mapping's keys
+    keys = template["Parameters"].get("FamilyKeys", {}).get("Default", "")
+    keys = keys if isinstance(keys, list) else keys.split(",")
+    expect(sorted(k.strip() for k in keys) == sorted(template["Mappings"]["Families"]), f"FamilyKeys {keys}")
     expected_fanout = ({"Worker", "Dispatcher"} if fans else set()) | ({"OrganizationRefresh"} if org else set())
     expect(set(fanout) == expected_fanout, f"fan-out functions {sorted(fanout)}")
     failures += check_fanout(res, by_type, fanout, roles)
@@ -366,7 +372,7 @@ def check(name, params, template, rendered):
         expect(len(kms) == 1 and "kms:Decrypt" in listify(kms[0]["Action"])
                and getatt(kms[0]["Resource"]) == ("JobwatchKey", "Arn"),
                "SchedulerRole cannot use the queue's key")
-        invoked = {getatt(r)[0] for s in statements(role) if s["Action"] == "lambda:InvokeFunction"
+        invoked = {getatt(r)[0] for s in statements(role, separate_policies) if s["Action"] == "lambda:InvokeFunction"
                    for r in listify(s["Resource"])}
         expect(invoked == set(FAMILIES) | (expected_fanout - {"Worker"}), f"SchedulerRole invokes {invoked}")
     for k, s in schedules.items():
@@ -674,6 +680,13 @@ def check_fanout(res, by_type, fanout, roles):
     worker = fanout.get("Worker")
     if not worker:
         return failures
+    # the worker polls the families whose switch is on, by name
+    work = worker["Properties"]["Environment"]["Variables"].get("WORK_FAMILIES")
+    if isinstance(work, dict) and "Fn::Join" in work:
+        work = work["Fn::Join"][0].join(work["Fn::Join"][1])
+    names = res.mappings["Families"]
+    enabled = {names[f.removesuffix("Poller")]["Name"] for f, switch in FAMILIES.items() if res.params[switch] == "true"}
+    expect({x for x in str(work).split(",") if x} == enabled, f"WORK_FAMILIES {work}, enabled {sorted(enabled)}")
     mappings = by_type.get("AWS::Lambda::EventSourceMapping", {})
     expect(len(mappings) == 1, f"{len(mappings)} event source mappings")
     queues = by_type.get("AWS::SQS::Queue", {})

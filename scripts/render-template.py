@@ -12,6 +12,10 @@ Usage: python3 scripts/render-template.py [--template FILE] [--keep DIR]   (exit
        python3 scripts/render-template.py --resolved-member FILE   (writes member-account.yaml with
            its conditions resolved at the defaults, in the role's region and forwarding events:
            checkov does not look inside Fn::If)
+       python3 scripts/render-template.py --compare OLD_TEMPLATE   (a refactoring's check: for every
+           combination, each role's grants (its own and attached policies'), every other resource
+           and the outputs of OLD_TEMPLATE's rendering against template.yaml's; exit 1 if any
+           differs. E.g. OLD_TEMPLATE from `git show main:template.yaml`)
 """
 
 import collections
@@ -796,7 +800,56 @@ def check_sinks(res, by_type, functions, roles, separate_policies):
     return failures
 
 
+def effective(template, params):
+    """One rendering as what it deploys: {role: its grants (effect, action, resource, condition)
+    from its own and its attached policies}, {other resource: its JSON without Condition and
+    Metadata}, and the output names."""
+    rendered = render(template, params)
+    res = Resolver(expand_foreach(template_with(template, params)))
+    for k, v in params.items():
+        res.params[k] = v
+    rs = res.resources(rendered)
+    policies = {k: r for k, r in rs.items() if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")}
+    grants = {}
+    for k, r in rs.items():
+        if r["Type"] != "AWS::IAM::Role":
+            continue
+        r["_id"] = k
+        grants[k] = {
+            (s["Effect"], a, json.dumps(x, sort_keys=True), json.dumps(s.get("Condition"), sort_keys=True))
+            for s in statements(r, policies) for a in listify(s["Action"]) for x in listify(s.get("Resource"))
+        }
+    others = {k: json.dumps({a: b for a, b in r.items() if a not in ("Condition", "Metadata")}, sort_keys=True)
+              for k, r in rs.items() if r["Type"] not in ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")}
+    return grants, others, set(rendered.get("Outputs", {}))
+
+
+def compare(old_path):
+    old = json.loads(json.dumps(cfn_yaml.load(str(old_path))))
+    new = json.loads(json.dumps(cfn_yaml.load(str(ROOT / "template.yaml"))))
+    differs = False
+    for name, params in COMBINATIONS.items():
+        (go, oo, outo), (gn, on, outn) = effective(old, params), effective(new, params)
+        lines = []
+        for k in sorted(set(go) | set(gn)):
+            lost, gained = go.get(k, set()) - gn.get(k, set()), gn.get(k, set()) - go.get(k, set())
+            if lost or gained:
+                lines.append(f"role {k}: loses {sorted(lost)}, gains {sorted(gained)}")
+        for k in sorted(set(oo) | set(on)):
+            if oo.get(k) != on.get(k):
+                lines.append(f"{k}: {'added' if k not in oo else 'removed' if k not in on else 'changed'}")
+        if outo != outn:
+            lines.append(f"outputs: removed {sorted(outo - outn)}, added {sorted(outn - outo)}")
+        print(f"    {name:32} {'same' if not lines else f'{len(lines)} differences'}")
+        for line in lines:
+            print(f"      - {line}")
+        differs |= bool(lines)
+    sys.exit(1 if differs else 0)
+
+
 def main():
+    if "--compare" in sys.argv:
+        compare(Path(sys.argv[sys.argv.index("--compare") + 1]))
     if "--expanded" in sys.argv:
         # Only the loops expanded (for tools that do not know Fn::ForEach, e.g. checkov).
         out = Path(sys.argv[sys.argv.index("--expanded") + 1])

@@ -158,6 +158,8 @@ def table_outputs(root, template):
     for name, o in template.get("Outputs", {}).items():
         if name.startswith("Fn::ForEach::"):
             ident, collection, fragment = o
+            if isinstance(collection, dict):  # a Ref to the template's family list
+                collection = [x.strip() for x in template["Parameters"][collection["Ref"]]["Default"].split(",")]
             for key, out in fragment.items():
                 for value in collection:
                     rows.append(f"| {code(key.replace('${' + ident + '}', value))} | {md_cell(out.get('Condition', 'always'))} "

@@ -12,6 +12,10 @@ Usage: python3 scripts/render-template.py [--template FILE] [--keep DIR]   (exit
        python3 scripts/render-template.py --resolved-member FILE   (writes member-account.yaml with
            its conditions resolved at the defaults, in the role's region and forwarding events:
            checkov does not look inside Fn::If)
+       python3 scripts/render-template.py --compare OLD_TEMPLATE   (a refactoring's check: for every
+           combination, each role's grants (its own and attached policies'), every other resource
+           and the outputs of OLD_TEMPLATE's rendering against template.yaml's; exit 1 if any
+           differs. E.g. OLD_TEMPLATE from `git show main:template.yaml`)
 """
 
 import collections
@@ -35,21 +39,20 @@ from samtranslator.translator.transform import transform  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
+# Parameters that only feed Fn::ForEach collections: the template's family list.
+LOOP_LISTS = ("FamilyKeys",)
 # The fan-out's functions (docs/deploying/organization.md).
 FANOUT = {"Worker", "Dispatcher", "OrganizationRefresh"}
-FAMILIES = {
-    "BatchInferencePoller": "BatchInferencePollerEnabled",
-    "ModelImportPoller": "ModelImportPollerEnabled",
-    "AsyncInvokePoller": "AsyncInvokePollerEnabled",
-    "CustomizationPoller": "CustomizationPollerEnabled",
-    "ModelEvaluationPoller": "ModelEvaluationPollerEnabled",
-    "ModelCopyPoller": "ModelCopyPollerEnabled",
-    "KbIngestionPoller": "KbIngestionPollerEnabled",
-    "DataAutomationPoller": "DataAutomationPollerEnabled",
-    "ProvisionedThroughputPoller": "ProvisionedThroughputPollerEnabled",
-    "CustomModelDeploymentPoller": "CustomModelDeploymentPollerEnabled",
-    "CustomModelPoller": "CustomModelPollerEnabled",
-}
+
+
+def template_families():
+    """{poller function: its switch parameter}, from template.yaml's Families mapping: the
+    template's one family list (nothing here names a family)."""
+    text = cfn_yaml.load(str(ROOT / "template.yaml"))
+    return {f"{key}Poller": f"{key}PollerEnabled" for key in text["Mappings"]["Families"]}
+
+
+FAMILIES = template_families()
 
 COMBINATIONS = {
     "defaults": {},
@@ -65,19 +68,8 @@ COMBINATIONS = {
         "OperationsEmail": "ops@example.com",
         "PollPeriodMinutes": "60",
     },
-    "families-off": {
-        "BatchInferencePollerEnabled": "false",
-        "ModelImportPollerEnabled": "false",
-        "AsyncInvokePollerEnabled": "false",
-        "CustomizationPollerEnabled": "false",
-        "ModelEvaluationPollerEnabled": "false",
-        "ModelCopyPollerEnabled": "false",
-        "KbIngestionPollerEnabled": "false",
-        "DataAutomationPollerEnabled": "false",
-        "ProvisionedThroughputPollerEnabled": "false",
-        "CustomModelDeploymentPollerEnabled": "false",
-        "CustomModelPollerEnabled": "false",
-    },
+    # every family switched off
+    "families-off": {switch: "false" for switch in FAMILIES.values()},
     "fleet": {
         "Regions": "us-east-1,us-west-2,eu-west-1",
         "MemberRoleArns": "arn:aws:iam::222222222222:role/bedrock-jobwatch-reader,arn:aws:iam::333333333333:role/bedrock-jobwatch-reader",
@@ -128,7 +120,8 @@ COMBINATIONS = {
 
 def expand_foreach(template):
     """AWS::LanguageExtensions' `Fn::ForEach` as CloudFormation documents it: one copy of the
-    fragment per collection value, `${Identifier}` (and `&{Identifier}`, alphanumerics only)
+    fragment per collection value (a list, or a `Ref` to a CommaDelimitedList parameter),
+    `${Identifier}` (and `&{Identifier}`, alphanumerics only)
     replaced in its keys and strings and `{"Ref": Identifier}` by the value. Nothing else is
     resolved here (SAM CLI's own expansion also resolves Fn::Sub and Fn::If, not always
     correctly: a Sub of `${JobsTable.Arn}` comes out as a plain string), so the checks below see
@@ -164,15 +157,25 @@ def expand_foreach(template):
                 out[k] = v
                 continue
             ident, collection, fragment = v
-            for value in collection:
+            for value in collection_values(collection):
                 out.update(expand(substitute(fragment, ident, value)))
         return out
+
+    def collection_values(collection):
+        """A literal list, or a `Ref` to a CommaDelimitedList parameter (its value)."""
+        if isinstance(collection, dict) and set(collection) == {"Ref"}:
+            value = template["Parameters"][collection["Ref"]].get("Default", "")
+            return [x.strip() for x in (value if isinstance(value, list) else value.split(",")) if x.strip()]
+        return collection
 
     t = copy.deepcopy(template)
     t["Transform"] = [x for x in listify(t.get("Transform", [])) if x != "AWS::LanguageExtensions"]
     for section in ("Conditions", "Resources", "Outputs"):
         if section in t:
             t[section] = expand(t[section])
+    # The list the loops iterate over has served its purpose (cfn-lint: W2001 unused parameter).
+    for name in LOOP_LISTS:
+        t["Parameters"].pop(name, None)
     return t
 
 
@@ -306,11 +309,14 @@ def substitute(v, region="us-east-1"):
 
 
 def statements(role, policies=None):
-    """A role's inline statements, and those of the separate policies (`AWS::IAM::Policy`) attached to it."""
+    """A role's inline statements, and those of the policies attached to it: separate policies
+    (`AWS::IAM::Policy`, `AWS::IAM::ManagedPolicy`) naming it in `Roles`, and managed policies
+    of the stack it names in `ManagedPolicyArns`."""
     for p in role["Properties"].get("Policies", []):
         yield from listify(p["PolicyDocument"]["Statement"])
-    for p in (policies or {}).values():
-        if role.get("_id") and {"Ref": role["_id"]} in p["Properties"].get("Roles", []):
+    attached = [x["Ref"] for x in role["Properties"].get("ManagedPolicyArns", []) if isinstance(x, dict) and "Ref" in x]
+    for k, p in (policies or {}).items():
+        if (role.get("_id") and {"Ref": role["_id"]} in p["Properties"].get("Roles", [])) or k in attached:
             yield from listify(p["Properties"]["PolicyDocument"]["Statement"])
 
 
@@ -342,6 +348,10 @@ def check(name, params, template, rendered):
     fanout = {k: f for k, f in functions.items() if k in FANOUT}
     pollers = {k: f for k, f in functions.items() if k not in FANOUT}
     expect(set(pollers) == set(FAMILIES), f"functions {sorted(functions)}")
+    # the loops iterate over the template's one family list: exactly the mapping's keys
+    keys = template["Parameters"].get("FamilyKeys", {}).get("Default", "")
+    keys = keys if isinstance(keys, list) else keys.split(",")
+    expect(sorted(k.strip() for k in keys) == sorted(template["Mappings"]["Families"]), f"FamilyKeys {keys}")
     expected_fanout = ({"Worker", "Dispatcher"} if fans else set()) | ({"OrganizationRefresh"} if org else set())
     expect(set(fanout) == expected_fanout, f"fan-out functions {sorted(fanout)}")
     failures += check_fanout(res, by_type, fanout, roles)
@@ -366,7 +376,7 @@ def check(name, params, template, rendered):
         expect(len(kms) == 1 and "kms:Decrypt" in listify(kms[0]["Action"])
                and getatt(kms[0]["Resource"]) == ("JobwatchKey", "Arn"),
                "SchedulerRole cannot use the queue's key")
-        invoked = {getatt(r)[0] for s in statements(role) if s["Action"] == "lambda:InvokeFunction"
+        invoked = {getatt(r)[0] for s in statements(role, separate_policies) if s["Action"] == "lambda:InvokeFunction"
                    for r in listify(s["Resource"])}
         expect(invoked == set(FAMILIES) | (expected_fanout - {"Worker"}), f"SchedulerRole invokes {invoked}")
     for k, s in schedules.items():
@@ -674,6 +684,13 @@ def check_fanout(res, by_type, fanout, roles):
     worker = fanout.get("Worker")
     if not worker:
         return failures
+    # the worker polls the families whose switch is on, by name
+    work = worker["Properties"]["Environment"]["Variables"].get("WORK_FAMILIES")
+    if isinstance(work, dict) and "Fn::Join" in work:
+        work = work["Fn::Join"][0].join(work["Fn::Join"][1])
+    names = res.mappings["Families"]
+    enabled = {names[f.removesuffix("Poller")]["Name"] for f, switch in FAMILIES.items() if res.params[switch] == "true"}
+    expect({x for x in str(work).split(",") if x} == enabled, f"WORK_FAMILIES {work}, enabled {sorted(enabled)}")
     mappings = by_type.get("AWS::Lambda::EventSourceMapping", {})
     expect(len(mappings) == 1, f"{len(mappings)} event source mappings")
     queues = by_type.get("AWS::SQS::Queue", {})
@@ -783,7 +800,56 @@ def check_sinks(res, by_type, functions, roles, separate_policies):
     return failures
 
 
+def effective(template, params):
+    """One rendering as what it deploys: {role: its grants (effect, action, resource, condition)
+    from its own and its attached policies}, {other resource: its JSON without Condition and
+    Metadata}, and the output names."""
+    rendered = render(template, params)
+    res = Resolver(expand_foreach(template_with(template, params)))
+    for k, v in params.items():
+        res.params[k] = v
+    rs = res.resources(rendered)
+    policies = {k: r for k, r in rs.items() if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")}
+    grants = {}
+    for k, r in rs.items():
+        if r["Type"] != "AWS::IAM::Role":
+            continue
+        r["_id"] = k
+        grants[k] = {
+            (s["Effect"], a, json.dumps(x, sort_keys=True), json.dumps(s.get("Condition"), sort_keys=True))
+            for s in statements(r, policies) for a in listify(s["Action"]) for x in listify(s.get("Resource"))
+        }
+    others = {k: json.dumps({a: b for a, b in r.items() if a not in ("Condition", "Metadata")}, sort_keys=True)
+              for k, r in rs.items() if r["Type"] not in ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")}
+    return grants, others, set(rendered.get("Outputs", {}))
+
+
+def compare(old_path):
+    old = json.loads(json.dumps(cfn_yaml.load(str(old_path))))
+    new = json.loads(json.dumps(cfn_yaml.load(str(ROOT / "template.yaml"))))
+    differs = False
+    for name, params in COMBINATIONS.items():
+        (go, oo, outo), (gn, on, outn) = effective(old, params), effective(new, params)
+        lines = []
+        for k in sorted(set(go) | set(gn)):
+            lost, gained = go.get(k, set()) - gn.get(k, set()), gn.get(k, set()) - go.get(k, set())
+            if lost or gained:
+                lines.append(f"role {k}: loses {sorted(lost)}, gains {sorted(gained)}")
+        for k in sorted(set(oo) | set(on)):
+            if oo.get(k) != on.get(k):
+                lines.append(f"{k}: {'added' if k not in oo else 'removed' if k not in on else 'changed'}")
+        if outo != outn:
+            lines.append(f"outputs: removed {sorted(outo - outn)}, added {sorted(outn - outo)}")
+        print(f"    {name:32} {'same' if not lines else f'{len(lines)} differences'}")
+        for line in lines:
+            print(f"      - {line}")
+        differs |= bool(lines)
+    sys.exit(1 if differs else 0)
+
+
 def main():
+    if "--compare" in sys.argv:
+        compare(Path(sys.argv[sys.argv.index("--compare") + 1]))
     if "--expanded" in sys.argv:
         # Only the loops expanded (for tools that do not know Fn::ForEach, e.g. checkov).
         out = Path(sys.argv[sys.argv.index("--expanded") + 1])

@@ -31,22 +31,34 @@ fn template() -> Value {
     let mut out = t.clone();
     for section in ["Conditions", "Resources", "Outputs"] {
         if let Some(m) = t[section].as_mapping() {
-            out[section] = Value::Mapping(expand(m));
+            out[section] = Value::Mapping(expand(m, &t["Parameters"]));
         }
     }
     find_in_map(&out, &mappings)
 }
 
+/// A loop's collection: a literal list, or `!Ref` to a CommaDelimitedList parameter (its default).
+fn collection(v: &Value, parameters: &Value) -> Vec<String> {
+    match reference(v) {
+        Some(name) => plain(&parameters[name.as_str()]["Default"])
+            .split(',')
+            .map(|x| x.trim().to_owned())
+            .filter(|x| !x.is_empty())
+            .collect(),
+        None => strings(v),
+    }
+}
+
 /// `Fn::ForEach::Name: [Identifier, [values], fragment]`: one copy of the fragment per value.
-fn expand(section: &serde_yaml::Mapping) -> serde_yaml::Mapping {
+fn expand(section: &serde_yaml::Mapping, parameters: &Value) -> serde_yaml::Mapping {
     let mut out = serde_yaml::Mapping::new();
     for (k, v) in section {
         match k.as_str() {
             Some(name) if name.starts_with("Fn::ForEach::") => {
                 let ident = v[0].as_str().expect("loop identifier");
-                for value in v[1].as_sequence().expect("a literal collection") {
-                    let copy = substitute(&v[2], ident, value.as_str().unwrap());
-                    out.extend(expand(copy.as_mapping().unwrap()));
+                for value in collection(&v[1], parameters) {
+                    let copy = substitute(&v[2], ident, &value);
+                    out.extend(expand(copy.as_mapping().unwrap(), parameters));
                 }
             }
             _ => {
@@ -275,9 +287,13 @@ fn adapter(kind: JobKind) -> (&'static str, &'static str) {
 fn every_family_is_one_entry_deployed_as_the_one_binary() {
     let t = template();
     let entries = families(&source());
-    let looped: BTreeSet<String> = strings(&source()["Resources"]["Fn::ForEach::Pollers"][1])
-        .into_iter()
-        .collect();
+    let src = source();
+    let looped: BTreeSet<String> = collection(
+        &src["Resources"]["Fn::ForEach::Pollers"][1],
+        &src["Parameters"],
+    )
+    .into_iter()
+    .collect();
     assert_eq!(
         looped,
         entries.keys().cloned().collect(),
@@ -564,6 +580,22 @@ fn role_statements(role: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// The `AWS::IAM::Policy` resources whose `Roles` name `role`.
+fn attached_policies(t: &Value, role: &str) -> Vec<Value> {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::IAM::Policy"))
+        .filter(|r| {
+            r["Properties"]["Roles"]
+                .as_sequence()
+                .is_some_and(|roles| roles.iter().any(|x| reference(x).as_deref() == Some(role)))
+        })
+        .cloned()
+        .collect()
+}
+
 #[test]
 fn schedules_run_as_a_role_that_can_write_their_encrypted_dead_letters() {
     let t = template();
@@ -579,7 +611,16 @@ fn schedules_run_as_a_role_that_can_write_their_encrypted_dead_letters() {
         Some("AWS::AccountId"),
         "the trust is limited to this account"
     );
-    let statements = role_statements(role);
+    // Its own statements and the policies attached to it (each poller's, from the loop).
+    let statements: Vec<Value> = role_statements(role)
+        .iter()
+        .map(statement)
+        .chain(
+            attached_policies(&t, "SchedulerRole")
+                .iter()
+                .flat_map(policy_statements),
+        )
+        .collect();
     let grants = |action: &str| -> Vec<String> {
         statements
             .iter()
@@ -595,6 +636,8 @@ fn schedules_run_as_a_role_that_can_write_their_encrypted_dead_letters() {
     }
     assert_eq!(grants("sqs:SendMessage"), ["DeadLetterQueue.Arn"]);
     let mut invoked = grants("lambda:InvokeFunction");
+    // the fan-out's dispatcher (and refresh, in an !If) besides the pollers
+    invoked.retain(|f| f != "Dispatcher.Arn");
     invoked.sort();
     let mut expected: Vec<String> = functions(&t)
         .iter()
@@ -783,8 +826,16 @@ fn a_family_switch_turns_off_its_schedule_and_its_event_rule() {
         );
         let schedule = &events_of(&f, "ScheduleV2")[0].1;
         assert_eq!(switched_by(&schedule["State"]), parameter, "{name}");
+        // Every family's rules are in the loop; created for the families Bedrock reports on.
+        let key = name.trim_end_matches("Poller");
         let rule = &t["Resources"][format!("{name}StateChange").as_str()];
-        if !rule.is_null() {
+        assert_eq!(
+            plain(&rule["Condition"]),
+            format!("{key}HasEvents"),
+            "{name}"
+        );
+        let has_events = !strings(&rule["Properties"]["EventPattern"]["detail-type"]).is_empty();
+        if has_events {
             assert_eq!(
                 switched_by(&rule["Properties"]["State"]),
                 parameter,
@@ -798,8 +849,16 @@ fn a_family_switch_turns_off_its_schedule_and_its_event_rule() {
             // The same rule, switched the same way, on the forwarded events' own bus.
             let forwarded = &t["Resources"][format!("{name}ForwardedStateChange").as_str()];
             assert_eq!(
-                forwarded["Condition"].as_str(),
-                Some("ReceivesForwardedEvents")
+                plain(&forwarded["Condition"]),
+                format!("{key}HasForwardedEvents")
+            );
+            let forwarded_condition = format!(
+                "{:?}",
+                t["Conditions"][format!("{key}HasForwardedEvents").as_str()]
+            );
+            assert!(
+                forwarded_condition.contains("ReceivesForwardedEvents"),
+                "{forwarded_condition}"
             );
             let p = &forwarded["Properties"];
             assert_eq!(switched_by(&p["State"]), parameter, "{name}: forwarded");
@@ -1059,20 +1118,32 @@ fn personal_deploy_values_stay_out_of_the_repository() {
 
 #[test]
 fn every_poller_may_publish_to_people_and_read_tags_of_its_job_types_only_when_asked() {
-    // What notifying needs beyond each family's own actions lives in one managed policy.
+    // What notifying needs beyond each family's own actions lives in one managed policy, which
+    // every poller's role and the worker's attach (it names no role: no list of families).
     let t = template();
     let policy = &t["Resources"]["NotificationPolicy"]["Properties"];
-    let roles: BTreeSet<String> = policy["Roles"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .filter_map(reference)
-        .collect();
-    let pollers: BTreeSet<String> = functions(&t)
-        .iter()
-        .map(|(name, _)| format!("{name}Role"))
-        .collect();
-    assert_eq!(roles, pollers);
+    assert!(
+        policy["Roles"].is_null(),
+        "attached by the roles, not listed"
+    );
+    for (name, f) in functions(&t) {
+        let attached = f["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|p| reference(p).as_deref() == Some("NotificationPolicy"));
+        assert!(attached, "{name} attaches NotificationPolicy");
+    }
+    let worker = &t["Resources"]["WorkerRole"]["Properties"]["ManagedPolicyArns"];
+    assert_eq!(
+        worker
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(reference)
+            .collect::<Vec<_>>(),
+        ["NotificationPolicy"]
+    );
     let statements = policy["PolicyDocument"]["Statement"].as_sequence().unwrap();
     let publish = &statements[0];
     assert_eq!(strings(&publish["Action"]), ["sns:Publish"]);
@@ -1750,5 +1821,458 @@ fn members_forward_the_event_types_the_central_rules_take() {
     assert!(
         m["Transform"].is_null(),
         "plain CloudFormation, for StackSets"
+    );
+}
+
+// ---- One family list (issue 29): where a family is spelled out, and what is derived from the
+// `Families` mapping.
+
+/// Places in a template (section, then the parameter, condition, resource or output; the
+/// `Families` mapping as one place) whose lines name a family: its loop key, its name or its
+/// resource type. Comments are not places.
+fn family_sites(text: &str, tokens: &[String], others: &[String]) -> BTreeSet<String> {
+    let mut sites = BTreeSet::new();
+    let (mut section, mut item) = (String::new(), String::new());
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        let key = trimmed.split(':').next().unwrap_or_default().to_owned();
+        match indent {
+            0 => {
+                section = key;
+                item.clear();
+            }
+            2 => item = key,
+            _ => {}
+        }
+        let code = line.split(" #").next().unwrap_or(line);
+        if indent > 0 && tokens.iter().any(|t| names(code, t, others)) {
+            sites.insert(format!("{section}.{item}"));
+        }
+    }
+    sites
+}
+
+/// Whether `line` names `token` where no longer token of another family (`CustomModelDeployment`
+/// for `CustomModel`, `custom-model-deployment` for `custom-model`) starts.
+fn names(line: &str, token: &str, others: &[String]) -> bool {
+    line.match_indices(token).any(|(at, _)| {
+        !others.iter().any(|o| {
+            o.len() > token.len() && o.starts_with(token) && line[at..].starts_with(o.as_str())
+        })
+    })
+}
+
+/// Every family's tokens (to tell `CustomModel` from `CustomModelDeployment`).
+fn all_tokens(src: &Value) -> Vec<String> {
+    families(src)
+        .iter()
+        .flat_map(|(k, e)| family_tokens(k, e))
+        .collect()
+}
+
+/// What names a family in the templates: its loop key (`ModelCopy`, as in `ModelCopyPoller`),
+/// its name (`model-copy`) and its Get actions' resource type (`model-copy-job/*`).
+fn family_tokens(key: &str, entry: &Value) -> Vec<String> {
+    vec![
+        key.to_owned(),
+        plain(&entry["Name"]),
+        plain(&entry["ReadResource"]),
+    ]
+}
+
+/// Places that name one family for a feature of that family alone: not places to edit when a
+/// family is added.
+const FEATURE_SITES: [(&str, &str); 5] = [
+    // an example in the parameter's description (a threshold per family)
+    ("AsyncInvoke", "Parameters.DigestThreshold"),
+    // batch output manifests (BatchOutputManifestS3Arn)
+    ("BatchInference", "Resources.BatchOutputManifestsPolicy"),
+    ("BatchInference", "Parameters.AlertStuckAfter"),
+    // Data Automation is known only from its events: a week without one is an alarm
+    ("DataAutomation", "Conditions.WatchesDataAutomation"),
+    (
+        "DataAutomation",
+        "Resources.DataAutomationNoInvocationsKnown",
+    ),
+];
+
+/// The places a new family is added to `template.yaml`, and why each is still a list.
+const EDIT_SITES: [(&str, &str); 5] = [
+    (
+        "Mappings.Families",
+        "its entry: everything the loops make comes from it",
+    ),
+    (
+        "Parameters.FamilyKeys",
+        "its key in the one list every Fn::ForEach iterates over",
+    ),
+    (
+        "Parameters.<Key>PollerEnabled",
+        "its switch (a parameter section has no loop)",
+    ),
+    (
+        "Resources.WorkflowRegister",
+        "WATCHED_FAMILIES: name=<switch> (a loop makes no list items)",
+    ),
+    (
+        "Resources.Worker",
+        "WORK_FAMILIES: the enabled names (a loop makes no list items)",
+    ),
+];
+
+/// Reading job tags (NotificationPolicy's ReadJobTags) names the tag-readable families'
+/// resource types: one more place for such a family.
+const TAG_SITE: &str = "Resources.NotificationPolicy";
+
+#[test]
+fn a_family_is_spelled_out_in_few_places_of_the_template_and_only_in_generated_blocks_of_the_member_template(
+) {
+    let src = source();
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let member = std::fs::read_to_string(root().join("member-account.yaml")).unwrap();
+    let member_by_hand = without_generated_blocks(&member);
+    let others = all_tokens(&src);
+    let mut report = vec![format!(
+        "{:<24} {:>5}  template.yaml places (features of the family alone excluded) | member-account.yaml by hand",
+        "family", "count"
+    )];
+    let mut failures = vec![];
+    for (key, entry) in families(&src) {
+        let tokens = family_tokens(&key, &entry);
+        let features: BTreeSet<String> = FEATURE_SITES
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, s)| s.to_string())
+            .collect();
+        let sites: Vec<String> = family_sites(&text, &tokens, &others)
+            .into_iter()
+            .filter(|s| !features.contains(s))
+            .collect();
+        let allowed: Vec<String> = EDIT_SITES
+            .iter()
+            .map(|(s, _)| s.replace("<Key>", &key))
+            .chain([TAG_SITE.to_owned()])
+            .collect();
+        let unexpected: Vec<&String> = sites.iter().filter(|s| !allowed.contains(s)).collect();
+        if !unexpected.is_empty() {
+            failures.push(format!(
+                "{key}: a new place names the family: {unexpected:?}"
+            ));
+        }
+        let member_sites = family_sites(&member_by_hand, &tokens, &others);
+        let member_features: BTreeSet<String> = if key == "BatchInference" {
+            // batch output manifests are read through the batch family's condition
+            ["Conditions.ReadsManifests".to_owned()].into()
+        } else {
+            BTreeSet::new()
+        };
+        let member_sites: Vec<&String> = member_sites.difference(&member_features).collect();
+        if !member_sites.is_empty() {
+            failures.push(format!(
+                "{key}: member-account.yaml names the family outside its generated blocks: {member_sites:?}"
+            ));
+        }
+        report.push(format!(
+            "{key:<24} {:>5}  {} | {}",
+            sites.len(),
+            sites.join(", "),
+            if member_sites.is_empty() {
+                "none".to_owned()
+            } else {
+                format!("{member_sites:?}")
+            }
+        ));
+    }
+    let report = report.join("\n");
+    println!("{report}");
+    assert!(failures.is_empty(), "{}\n\n{report}", failures.join("\n"));
+    // the edit sites a family needs (the tag-readable ones one more): no more than these
+    let most = families(&src)
+        .iter()
+        .map(|(key, entry)| {
+            let features: Vec<&str> = FEATURE_SITES
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, s)| *s)
+                .collect();
+            family_sites(&text, &family_tokens(key, entry), &others)
+                .into_iter()
+                .filter(|s| !features.contains(&s.as_str()))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(most <= EDIT_SITES.len() + 1, "{report}");
+}
+
+/// `text` without its generated blocks (`# generated:NAME` to `# /generated:NAME`, inclusive).
+fn without_generated_blocks(text: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let t = line.trim_start();
+        if t.starts_with("# generated:") {
+            inside = true;
+        } else if t.starts_with("# /generated:") {
+            inside = false;
+        } else if !inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The families whose jobs' tags the pollers read (NotificationPolicy's ReadJobTags): the keys
+/// whose resource type it names.
+fn tag_readable(src: &Value) -> Vec<String> {
+    let statements = src["Resources"]["NotificationPolicy"]["Properties"]["PolicyDocument"]
+        ["Statement"]
+        .as_sequence()
+        .unwrap();
+    let (_, tags, _) = statements
+        .iter()
+        .filter_map(if_parts)
+        .find(|(c, _, _)| c == "ReadsTags")
+        .expect("ReadJobTags");
+    let arns: Vec<String> = tags["Resource"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(sub_text)
+        .collect();
+    families(src)
+        .into_iter()
+        .filter(|(_, e)| {
+            arns.iter()
+                .any(|a| a.ends_with(&format!(":{}", plain(&e["ReadResource"]))))
+        })
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// `!Or` over conditions, nested by tens (Fn::Or takes 2 to 10).
+fn or_of(items: &[String], indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    if items.len() <= 10 {
+        return items.iter().map(|i| format!("{pad}- {i}\n")).collect();
+    }
+    let (head, tail) = items.split_at(9);
+    let mut out: String = head.iter().map(|i| format!("{pad}- {i}\n")).collect();
+    out.push_str(&format!("{pad}- Fn::Or:\n"));
+    out.push_str(&or_of(tail, indent + 4));
+    out
+}
+
+/// member-account.yaml's per-family blocks, generated from template.yaml's `Families` mapping
+/// (whose actions are each family's `iam_actions`): (block name, text between its markers).
+fn member_blocks(src: &Value) -> Vec<(&'static str, String)> {
+    let entries = families(src);
+    // in the order of the template's family list
+    let order = collection(
+        &src["Resources"]["Fn::ForEach::Pollers"][1],
+        &src["Parameters"],
+    );
+    let tagged = tag_readable(src);
+    let mut switches = String::new();
+    let mut conditions = String::new();
+    let mut statements = String::new();
+    for key in &order {
+        let e = &entries[key];
+        let name = plain(&e["Name"]);
+        switches.push_str(&format!(
+            "  {key}PollerEnabled:\n    Type: String\n    Default: \"true\"\n    AllowedValues: [\"true\", \"false\"]\n    Description: Let the central pollers read this account's jobs of the family {name} (the central stack's parameter of the same name).\n"
+        ));
+        conditions.push_str(&format!(
+            "  Reads{key}: !Equals [!Ref {key}PollerEnabled, \"true\"]\n"
+        ));
+        let lists = strings(&e["ListActions"]);
+        if !lists.is_empty() {
+            statements.push_str(&format!(
+                "              - !If\n                - Reads{key}\n                - Sid: List{key}\n                  Effect: Allow\n                  Action: [{}]\n                  Resource: \"*\"\n                - !Ref AWS::NoValue\n",
+                lists.join(", ")
+            ));
+        }
+        statements.push_str(&format!(
+            "              - !If\n                - Reads{key}\n                - Sid: Read{key}\n                  Effect: Allow\n                  Action: [{}]\n                  Resource: !Sub \"arn:${{AWS::Partition}}:bedrock:*:${{AWS::AccountId}}:{}\"\n                - !Ref AWS::NoValue\n",
+            strings(&e["ReadActions"]).join(", "),
+            plain(&e["ReadResource"])
+        ));
+    }
+    let switch_checks: Vec<String> = order
+        .iter()
+        .map(|k| format!("!Equals [!Ref {k}PollerEnabled, \"true\"]"))
+        .collect();
+    let rules = format!(
+        "  AtLeastOneFamily:\n    Assertions:\n      - Assert:\n          Fn::Or:\n{}        AssertDescription: Enable at least one family (a *PollerEnabled parameter set to \"true\").\n",
+        or_of(&switch_checks, 12)
+    );
+    let tag_conditions: Vec<String> = order
+        .iter()
+        .filter(|k| tagged.contains(k))
+        .map(|k| format!("!Condition Reads{k}"))
+        .collect();
+    assert!(
+        tag_conditions.len() >= 2,
+        "Fn::Or takes 2 conditions or more: {tagged:?}"
+    );
+    conditions.push_str(&format!(
+        "  ReadsTaggedJobs: !Or\n{}",
+        or_of(&tag_conditions, 4)
+    ));
+    statements.push_str("              # The central stack's NotifyTags: the owner tags of jobs about to be notified.\n");
+    statements.push_str("              - !If\n                - ReadsTaggedJobs\n                - Sid: ReadJobTags\n                  Effect: Allow\n                  Action: [bedrock:ListTagsForResource]\n                  Resource:\n");
+    for key in order.iter().filter(|k| tagged.contains(k)) {
+        statements.push_str(&format!(
+            "                    - !If [Reads{key}, !Sub \"arn:${{AWS::Partition}}:bedrock:*:${{AWS::AccountId}}:{}\", !Ref AWS::NoValue]\n",
+            plain(&entries[key]["ReadResource"])
+        ));
+    }
+    statements.push_str("                - !Ref AWS::NoValue\n");
+    let event_types: String = order
+        .iter()
+        .flat_map(|k| strings(&entries[k]["EventTypes"]))
+        .map(|t| format!("          - {t}\n"))
+        .collect();
+    vec![
+        ("family-event-types", event_types),
+        ("family-switches", switches),
+        ("family-rules", rules),
+        ("family-conditions", conditions),
+        ("family-statements", statements),
+    ]
+}
+
+/// The text between `# generated:NAME ...` and `# /generated:NAME` (their lines excluded).
+fn generated_block(text: &str, name: &str) -> Option<String> {
+    let mut lines = text.lines();
+    lines.find(|l| l.trim_start().starts_with(&format!("# generated:{name} ")))?;
+    let mut out = String::new();
+    for line in lines {
+        if line
+            .trim_start()
+            .starts_with(&format!("# /generated:{name}"))
+        {
+            return Some(out);
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    None
+}
+
+/// `text` with the lines between the markers of block `name` replaced by `block`.
+fn replace_block(text: &str, name: &str, block: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let t = line.trim_start();
+        if t.starts_with(&format!("# generated:{name} ")) {
+            inside = true;
+            out.push_str(line);
+            out.push('\n');
+            out.push_str(block);
+        } else if t.starts_with(&format!("# /generated:{name}")) {
+            inside = false;
+            out.push_str(line);
+            out.push('\n');
+        } else if !inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn the_member_templates_family_blocks_are_generated_from_the_families_mapping() {
+    let src = source();
+    let path = root().join("member-account.yaml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    let mut drift = vec![];
+    for (name, expected) in member_blocks(&src) {
+        let actual = generated_block(&text, name)
+            .unwrap_or_else(|| panic!("member-account.yaml has no generated:{name} block"));
+        if actual != expected {
+            if std::env::var_os("UPDATE_MEMBER_TEMPLATE").is_some() {
+                text = replace_block(&text, name, &expected);
+            } else {
+                drift.push(format!(
+                    "member-account.yaml's generated:{name} block differs from template.yaml's Families mapping; expected:\n{expected}"
+                ));
+            }
+        }
+    }
+    if std::env::var_os("UPDATE_MEMBER_TEMPLATE").is_some() {
+        std::fs::write(&path, text).unwrap();
+    }
+    assert!(
+        drift.is_empty(),
+        "{}\n(UPDATE_MEMBER_TEMPLATE=1 cargo test -p jobwatch-tests --test template writes them)",
+        drift.join("\n\n")
+    );
+    // and the statements grant exactly each family's iam_actions
+    let member = member_template();
+    let statements: Vec<Value> = role_statements(&member["Resources"]["ReaderRole"])
+        .iter()
+        .map(statement)
+        .collect();
+    for kind in JobKind::ALL {
+        let granted: BTreeSet<String> = statements
+            .iter()
+            .filter(|s| {
+                s["Sid"].as_str().is_some_and(|sid| {
+                    families(&src).iter().any(|(k, e)| {
+                        plain(&e["Name"]) == kind.as_str()
+                            && (sid == format!("List{k}") || sid == format!("Read{k}"))
+                    })
+                })
+            })
+            .flat_map(|s| strings(&s["Action"]))
+            .collect();
+        let declared: BTreeSet<String> = kind
+            .family()
+            .iam_actions
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        assert_eq!(
+            granted, declared,
+            "{kind}: member-account.yaml vs family.rs iam_actions"
+        );
+    }
+}
+
+#[test]
+fn the_worker_polls_every_family_whose_switch_is_on_by_name() {
+    let t = template();
+    let joined =
+        &t["Resources"]["Worker"]["Properties"]["Environment"]["Variables"]["WORK_FAMILIES"];
+    let (tag, args) = tagged(joined).expect("!Join");
+    assert_eq!(tag, "Join");
+    let entries: Vec<(String, String)> = args[1]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(if_parts)
+        .map(|(condition, name, otherwise)| {
+            assert_eq!(plain(&otherwise), "", "{condition}");
+            (condition, plain(&name))
+        })
+        .collect();
+    let mut expected: Vec<(String, String)> = families(&source())
+        .iter()
+        .map(|(k, e)| (format!("{k}Enabled"), format!("{},", plain(&e["Name"]))))
+        .collect();
+    expected.sort();
+    let mut sorted = entries.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted, expected,
+        "one entry per family, under its switch's condition"
     );
 }

@@ -353,7 +353,7 @@ def code_defaults(root):
     default the code states, and the set of every variable config.rs reads."""
     config = (root / "shared/src/config.rs").read_text()
     alert = (root / "shared/src/domain/alert.rs").read_text()
-    fleet = (root / "shared/src/fleet.rs").read_text()
+    fleet = (root / "shared/src/targets.rs").read_text()
     _, _, _, namespace = metrics_source(root)
     read = set(re.findall(r'(?:get|required|flag|number|topic|duration|thresholds|Missing)\(\s*"([A-Z][A-Z0-9_]+)"', config))
     defaults = {}
@@ -389,7 +389,7 @@ def code_defaults(root):
     scope = re.search(r"pub const DEFAULT_SCOPE_CONCURRENCY: usize = (\d+);", fleet)
     if scope and "SCOPE_CONCURRENCY" in read:
         if defaults.get("SCOPE_CONCURRENCY") not in (None, code(scope.group(1))):
-            raise Drift("SCOPE_CONCURRENCY: config.rs and fleet.rs disagree on the default")
+            raise Drift("SCOPE_CONCURRENCY: config.rs and targets.rs disagree on the default")
     return defaults, read
 
 
@@ -500,7 +500,7 @@ def check_layout(root):
     files = {}
     for folder in ["shared/src", "shared/src/adapters", "shared/src/poller", "shared/src/domain", "shared/src/testing", "shared/src/workflows",
                    "tools/bench/src", "tools/jobwatch-cli/src", "tools/testkit/src", "tests/tests", "shared/tests",
-                   "tools/bedrock-emulator/src", "tools/bedrock-emulator/src/api"]:
+                   "tools/bedrock-emulator/src", "tools/bedrock-emulator/src/api", "tools/bedrock-emulator/src/families", "shared/src/notices"]:
         for f in sorted((root / folder).glob("*.rs")):
             if f.stem not in ("mod", "lib", "main"):
                 files.setdefault(f.name, []).append(f"{folder}/{f.name}")

@@ -160,7 +160,7 @@ fn run_id_of(context: &lambda_runtime::Context) -> RunId {
 
 async fn start(config: &Config) -> (SdkConfig, DynamoJobStore, MetricsSink) {
     crate::telemetry::init();
-    let sdk = crate::startup::sdk_config().await;
+    let sdk = crate::cold_start::sdk_config().await;
     let store = DynamoJobStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table);
     (sdk, store, MetricsSink::stdout(&config.metrics_namespace))
 }
@@ -169,7 +169,7 @@ async fn start(config: &Config) -> (SdkConfig, DynamoJobStore, MetricsSink) {
 pub async fn serve_worker(config: Config) -> Result<(), lambda_runtime::Error> {
     let (sdk, store, metrics) = start(&config).await;
     let fleets = SdkAccountFleets {
-        notifier: std::sync::Arc::new(crate::startup::notifier(&sdk, &config)),
+        notifier: std::sync::Arc::new(crate::cold_start::notifier(&sdk, &config)),
         store: store.clone(),
         base: sdk,
         config: config.clone(),

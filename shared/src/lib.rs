@@ -2,6 +2,7 @@
 //! generic poller that the Lambda functions wrap.
 
 pub mod adapters;
+pub mod cold_start;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -1,15 +1,12 @@
-//! Cold-start wiring shared by every poller binary: tracing, config, SDK clients, the runtime loop.
+//! The one deployed binary's entry point: what `MODE` says to run, and the poller's runtime loop
+//! (tracing, config, scopes, the runtime).
 
-use std::time::Duration;
-
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
-use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use aws_config::SdkConfig;
+use lambda_runtime::{service_fn, LambdaEvent};
 
 use crate::adapters::any_source::AnySource;
 use crate::adapters::dynamodb::DynamoJobStore;
-use crate::adapters::notifier::Sinks;
+use crate::cold_start::{notifier, sdk_config, serve_misconfigured};
 use crate::config::Config;
 use crate::domain::JobKind;
 use crate::error::ConfigError;
@@ -18,22 +15,6 @@ use crate::metrics::MetricsSink;
 use crate::ports::JobSource;
 use crate::telemetry;
 use crate::work::Mode;
-
-/// One `SdkConfig` for every client: standard environment (region, credentials,
-/// `AWS_ENDPOINT_URL_*`), adaptive retries (client-side rate limiting under throttling) and
-/// bounded timeouts so a hung call cannot eat the whole invocation.
-pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(4))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_attempt_timeout(Duration::from_secs(10))
-                .operation_timeout(Duration::from_secs(30))
-                .build(),
-        )
-        .load()
-        .await
-}
 
 /// Runs a poller Lambda whose job source `make_source` builds from an SDK config: one per
 /// (account, region) scope of the fleet settings (`REGIONS`, `ACCOUNTS`).
@@ -93,12 +74,6 @@ where
     .await
 }
 
-/// The notifier the configuration describes: the topic, the people topic, the chat topic and
-/// the event bus when set (the pollers' and `jobwatch-cli renotify`'s).
-pub fn notifier(sdk: &SdkConfig, config: &Config) -> Sinks {
-    Sinks::from_settings(sdk, &config.sinks)
-}
-
 /// Runs the poller of `kind` (the per-family binaries, and `cargo lambda invoke <family>-poller`).
 pub async fn serve_family(kind: JobKind) -> Result<(), lambda_runtime::Error> {
     // Boxed: the runtime's future nests the whole poller; unboxed, its layout is too deep.
@@ -123,28 +98,4 @@ pub async fn serve_configured_family() -> Result<(), lambda_runtime::Error> {
         Mode::Dispatch => Box::pin(crate::fanout::serve_dispatcher(config)).await,
         Mode::OrgRefresh => Box::pin(crate::fanout::serve_refresh(config)).await,
     }
-}
-
-/// A setting that cannot be read: one JSON log line naming the variable, then the runtime
-/// starts anyway and answers every invocation with `NonRetryable.Config` (what the errors alarm
-/// and the runbook name). Exiting before the runtime instead would show the invoker only an
-/// init failure (`Runtime.ExitError`) and the reason in Rust's debug format, before logging.
-pub async fn serve_misconfigured(error: ConfigError) -> Result<(), lambda_runtime::Error> {
-    let diagnostic = misconfigured(error);
-    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
-        let diagnostic = diagnostic.clone();
-        async move { Err::<(), Diagnostic>(diagnostic) }
-    }))
-    .await
-}
-
-/// Logs the bad setting once and returns what each invocation answers.
-pub fn misconfigured(error: ConfigError) -> Diagnostic {
-    tracing::error!(
-        variable = error.variable(),
-        error = %error,
-        error_type = "NonRetryable.Config",
-        "invalid configuration: every invocation fails until the function's environment is fixed"
-    );
-    Diagnostic::from(crate::Error::Config(error))
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::domain::regions::{bedrock_regions, is_known_region};
+use crate::domain::regions::is_known_region;
 use crate::domain::JobKind;
 use crate::error::ConfigError;
 
@@ -84,7 +84,7 @@ impl Account {
 pub enum Regions {
     /// Empty or absent: the function's own region.
     Own,
-    /// `all-bedrock`: every region of the family's list ([`bedrock_regions`]).
+    /// `all-bedrock`: every region of the family's list (`Family::regions`).
     AllBedrock,
     Listed(Vec<String>),
 }
@@ -168,7 +168,9 @@ impl TargetSettings {
     pub fn targets(&self, kind: JobKind, own_region: &str) -> Vec<Target> {
         let regions: Vec<String> = match &self.regions {
             Regions::Own => vec![own_region.to_owned()],
-            Regions::AllBedrock => bedrock_regions(kind)
+            Regions::AllBedrock => kind
+                .family()
+                .regions
                 .iter()
                 .map(|r| r.to_string())
                 .collect(),
@@ -331,8 +333,8 @@ mod tests {
         let settings = read(&[("REGIONS", "all-bedrock")]).unwrap();
         let batch = settings.targets(JobKind::BatchInference, "us-east-1");
         let import = settings.targets(JobKind::ModelImport, "us-east-1");
-        assert_eq!(batch.len(), bedrock_regions(JobKind::BatchInference).len());
-        assert_eq!(import.len(), bedrock_regions(JobKind::ModelImport).len());
+        assert_eq!(batch.len(), JobKind::BatchInference.family().regions.len());
+        assert_eq!(import.len(), JobKind::ModelImport.family().regions.len());
         assert_ne!(batch.len(), import.len());
     }
 

@@ -93,10 +93,7 @@ async fn a_deployment_whose_only_region_lacks_the_api_ends_ok_and_writes_nothing
 fn the_emulator_offers_each_family_where_the_library_says_its_api_exists() {
     use std::collections::BTreeSet;
     for kind in JobKind::ALL {
-        let library: BTreeSet<&str> = jobwatch::domain::regions::bedrock_regions(kind)
-            .iter()
-            .copied()
-            .collect();
+        let library: BTreeSet<&str> = kind.family().regions.iter().copied().collect();
         for action in kind.family().iam_actions {
             let operation = action.split_once(':').map_or(*action, |(_, op)| op);
             let emulator: BTreeSet<&str> = bedrock_emulator::offered::regions_of(operation)

@@ -3,46 +3,11 @@
 //! never cost a Bedrock call.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Change, JobKind, JobRecord, Lease, Phase, RecordCounts, RunId};
-
-/// The kinds of alert, in the order they are considered (the most urgent first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AlertKind {
-    /// Unfinished and close to (or past) its `jobExpirationTime`.
-    Expiring,
-    /// In a waiting status (`Submitted`, `Scheduled`, `STARTING`, ...) for too long.
-    Stuck,
-    /// Running, but its processed-record count has not moved for too long (families without
-    /// progress counters: running for too long).
-    Stalled,
-    /// Running far longer than jobs of the same family and model usually take.
-    Overdue,
-}
-
-impl AlertKind {
-    pub const ALL: [AlertKind; 4] = [Self::Expiring, Self::Stuck, Self::Stalled, Self::Overdue];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Expiring => "expiring",
-            Self::Stuck => "stuck",
-            Self::Stalled => "stalled",
-            Self::Overdue => "overdue",
-        }
-    }
-}
-
-impl fmt::Display for AlertKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use super::{AlertKind, Change, JobKind, JobRecord, Lease, Phase, RecordCounts, RunId};
 
 /// A threshold per family: an explicit value for one family, else one for all, else the
 /// family's default.

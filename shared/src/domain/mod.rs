@@ -2,6 +2,7 @@
 //! diff and the alert rules. No SDK types here; what notices say lives in [`crate::notices`].
 
 mod alert;
+mod alert_kind;
 mod family;
 mod ids;
 mod plan;
@@ -12,14 +13,15 @@ mod status;
 
 pub use alert::{
     default_running_after, default_stuck_after, due, hold_alert, measure, plan_watch,
-    track_progress, Alert, AlertInputs, AlertKind, AlertSettings, DurationStats, Thresholds,
-    WatchContext, DURATIONS_KEPT,
+    track_progress, Alert, AlertInputs, AlertSettings, DurationStats, Thresholds, WatchContext,
+    DURATIONS_KEPT,
 };
+pub use alert_kind::AlertKind;
 pub use family::{AlertDefaults, ArnShape, EventShape, Family, JobKind, Output, Reopen};
 pub use ids::{Lease, RunId, Scope};
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};
-pub use record::{Due, JobRecord, Notified, Sent};
-pub use sink::{due_key, Delivered, Sink};
+pub use record::{JobRecord, Notified, Sent};
+pub use sink::{due_key, Delivered, Due, Sink};
 pub use status::{JobStatus, Outcome, Phase};
 
 use chrono::{DateTime, Utc};

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 use super::{
-    AlertKind, Delivered, Details, JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts, RunId,
-    Scope,
+    AlertKind, Delivered, Details, Due, JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts,
+    RunId, Scope,
 };
 
 /// One job's item in the jobs table. Attribute names are the field names.
@@ -169,13 +169,6 @@ pub struct Notified {
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
-}
-
-/// A notice an item holds until it is published: a status the job arrived in, or an alert.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Due {
-    Status(JobStatus),
-    Alert(AlertKind),
 }
 
 /// What recording a published notice writes: what was sent and when, and the derived

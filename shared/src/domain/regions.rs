@@ -9,8 +9,6 @@
 //! most use the control plane's. A region listed here where an account has not enabled it (opt-in regions)
 //! fails as one scope of the run, reported and not fatal.
 
-use super::JobKind;
-
 /// Regions with the Bedrock control plane (`bedrock`, `bedrock-agent`) in the `aws` and
 /// `aws-us-gov` partitions.
 pub const BEDROCK: &[&str] = &[
@@ -117,11 +115,6 @@ const KNOWN: &[&str] = &[
     "us-west-2",
 ];
 
-/// The regions `all-bedrock` means for `kind`.
-pub fn bedrock_regions(kind: JobKind) -> &'static [&'static str] {
-    kind.family().regions
-}
-
 /// Whether `name` is an AWS region this code knows.
 pub fn is_known_region(name: &str) -> bool {
     KNOWN.contains(&name)
@@ -130,11 +123,12 @@ pub fn is_known_region(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::JobKind;
 
     #[test]
     fn every_family_list_holds_known_regions_without_duplicates() {
         for kind in JobKind::ALL {
-            let list = bedrock_regions(kind);
+            let list = kind.family().regions;
             assert!(!list.is_empty(), "{kind}");
             for region in list {
                 assert!(is_known_region(region), "{kind}: {region}");
@@ -147,7 +141,7 @@ mod tests {
     #[test]
     fn family_lists_are_within_the_control_plane_regions() {
         for kind in JobKind::ALL {
-            for region in bedrock_regions(kind) {
+            for region in kind.family().regions {
                 assert!(BEDROCK.contains(region), "{kind}: {region}");
             }
         }

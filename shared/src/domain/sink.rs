@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::Due;
+use super::{AlertKind, JobStatus};
 
 /// One destination of a notice. `People` is told last, at the end of a run (maybe in a digest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -37,6 +37,13 @@ impl std::fmt::Display for Sink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// A notice an item holds until it is published: a status the job arrived in, or an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Due {
+    Status(JobStatus),
+    Alert(AlertKind),
 }
 
 /// The sinks that already have the pending notice `due` (a stored attribute). Only valid for

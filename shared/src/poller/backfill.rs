@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::discover::Seen;
-use super::people::Outbox;
+use super::settle::Outbox;
 use super::settle::RunContext;
 use super::{Budget, Poller, RunSummary};
 use crate::domain::{DurationStats, RunId};

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use futures::{future, stream, StreamExt};
 
-use super::people::Told;
+use super::settle::Told;
 use super::settle::{record_lag, Held, RunContext};
 use super::summary::Settled;
 use super::Poller;

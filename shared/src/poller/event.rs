@@ -44,7 +44,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             .await?
             .into_iter()
             .next();
-        let outbox = super::people::Outbox::default();
+        let outbox = super::settle::Outbox::default();
         let run = RunContext {
             now,
             run_id: &run_id,

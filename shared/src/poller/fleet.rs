@@ -11,9 +11,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::{stream, StreamExt};
-use serde::Serialize;
 
-use super::summary::FailingScope;
+use super::summary::{FailingScope, ScopeReport};
 use super::{Budget, Poller, RunSummary, Watched};
 use crate::domain::{JobArn, JobRecord, Lease, RunId, Scope};
 use crate::error::Error;
@@ -44,25 +43,6 @@ pub struct ScopePoller<S, T, N> {
     /// `None`: the function's own credentials, nothing to check.
     pub access: Option<Arc<dyn Access>>,
     pub poller: Poller<S, T, N>,
-}
-
-/// What one scope's part of a run came to (the summary's `scopes`).
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct ScopeReport {
-    /// `self/{region}` or `{account}/{region}`.
-    pub scope: String,
-    pub ok: bool,
-    pub listed: usize,
-    pub notifications_sent: usize,
-    pub bedrock_calls: u64,
-    pub failures: usize,
-    /// Why the scope failed, or its first failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Why the scope was not polled (its region does not offer the family's API).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
-    pub duration_ms: u64,
 }
 
 /// Up to this many watched items (about 2 KB each in memory), a fleet reads every scope's in
@@ -604,22 +584,6 @@ pub async fn record_clocks(
         retryable: true,
         source: format!("schedule {shard} changed under three writes in a row").into(),
     })
-}
-
-impl ScopeReport {
-    fn of(scope: &str, summary: &RunSummary) -> Self {
-        Self {
-            scope: scope.to_owned(),
-            ok: summary.discovery_ok,
-            listed: summary.listed,
-            notifications_sent: summary.notifications_sent,
-            bedrock_calls: summary.bedrock_calls,
-            failures: summary.failures,
-            error: summary.errors.first().cloned(),
-            skipped: summary.skipped.clone(),
-            duration_ms: summary.duration_ms,
-        }
-    }
 }
 
 /// Adding a scope's run to the fleet's.

@@ -23,12 +23,13 @@ use chrono::{DateTime, Duration, Utc};
 
 pub use fleet::{
     lease_until, record_clocks, Access, BoxFuture, Fleet, FleetSchedule, ScheduledRun, ScopePoller,
-    ScopeReport, READ_TOGETHER_MAX,
+    READ_TOGETHER_MAX,
 };
 pub use reconcile::Watched;
 pub use settle::MAX_MISSING;
 pub use summary::{
-    Discovered, FailingScope, Failures, Finished, Reconciled, RunSummary, Settled, KEPT_LAGS,
+    Discovered, FailingScope, Failures, Finished, Reconciled, RunSummary, ScopeReport, Settled,
+    KEPT_LAGS,
 };
 
 use crate::domain::{AlertSettings, DurationStats, NotifyPolicy, RunId, Scope};
@@ -200,7 +201,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     ) -> Result<RunSummary, Error> {
         let started = Instant::now();
         let start = self.start(now).await?;
-        let outbox = people::Outbox::default();
+        let outbox = settle::Outbox::default();
         let run = RunContext {
             now,
             run_id: &run_id,

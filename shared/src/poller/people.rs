@@ -7,42 +7,15 @@
 //! told (`People` recorded). The next run delivers only to the sinks missing, so no sink gets a
 //! duplicate and no job is ever in two digests that both went out.
 
-use std::collections::BTreeSet;
-use std::sync::Mutex;
-
 use futures::{stream, StreamExt};
 
-use super::settle::{Held, RunContext};
+use super::settle::{Outbox, RunContext, Told};
 use super::summary::Settled;
 use super::Poller;
 use crate::domain::{Due, Sink};
 use crate::error::Error;
 use crate::notices::{AlertDigest, Digest, EmailDetail, Notice, PeopleMessage};
 use crate::ports::{JobSource, JobStore, Notifier};
-
-/// A notice people still have to be told of.
-pub(super) struct Told {
-    pub held: Held,
-    pub notice: Notice,
-    /// The machine sinks that have it.
-    pub delivered: BTreeSet<Sink>,
-    /// Every machine sink has it: once people do, it is sent.
-    pub machines_done: bool,
-}
-
-/// The run's notices for people, collected across pages and chunks.
-#[derive(Default)]
-pub(super) struct Outbox(Mutex<Vec<Told>>);
-
-impl Outbox {
-    pub fn push(&self, told: Told) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(told);
-    }
-
-    fn take(&self) -> Vec<Told> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-}
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     /// Tells people of every notice in the outbox: alerts and finished jobs each as one digest

@@ -2,15 +2,18 @@
 //! the same conditional write), claim notices earlier runs left pending, publish. Discovery
 //! pages, watched chunks and single events all go through here.
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
 use chrono::{DateTime, Utc};
 use futures::{stream, StreamExt};
 
-use super::people::Outbox;
 use super::summary::{Failures, Settled, KEPT_LAGS};
 use super::{Budget, Poller};
 use crate::domain::{
     hold_alert, measure, plan, plan_missing, plan_watch, Change, Due, DurationStats, JobRecord,
-    JobStatus, Lease, ObservedJob, Outcome, PlanContext, RecordCounts, RunId, Skip, WatchContext,
+    JobStatus, Lease, ObservedJob, Outcome, PlanContext, RecordCounts, RunId, Sink, Skip,
+    WatchContext,
 };
 use crate::notices::{Notice, Tags};
 use crate::ports::{JobSource, JobStore, Notifier, Write};
@@ -381,5 +384,29 @@ fn count_finished(change: &Change, report: &mut Settled) {
         Outcome::Partial => report.finished.partial += 1,
         Outcome::Failure => report.finished.failure += 1,
         Outcome::Progress => {}
+    }
+}
+
+/// A notice people still have to be told of.
+pub(super) struct Told {
+    pub held: Held,
+    pub notice: Notice,
+    /// The machine sinks that have it.
+    pub delivered: BTreeSet<Sink>,
+    /// Every machine sink has it: once people do, it is sent.
+    pub machines_done: bool,
+}
+
+/// The run's notices for people, collected across pages and chunks.
+#[derive(Default)]
+pub(super) struct Outbox(Mutex<Vec<Told>>);
+
+impl Outbox {
+    pub fn push(&self, told: Told) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(told);
+    }
+
+    pub(super) fn take(&self) -> Vec<Told> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }

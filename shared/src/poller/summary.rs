@@ -258,7 +258,7 @@ pub struct RunSummary {
     pub skipped: Option<String>,
     /// A run over several (account, region) scopes: each one's part (empty for one scope).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub scopes: Vec<super::fleet::ScopeReport>,
+    pub scopes: Vec<ScopeReport>,
     /// Scopes a scheduled fleet did not start this period: the budget ran out first (they
     /// are first in the next period).
     #[serde(skip_serializing_if = "is_zero")]
@@ -329,5 +329,40 @@ impl RunSummary {
         self.fetched = r.fetched;
         self.missing = r.missing;
         self.add_settled(r.settled);
+    }
+}
+
+/// What one scope's part of a run came to (the summary's `scopes`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ScopeReport {
+    /// `self/{region}` or `{account}/{region}`.
+    pub scope: String,
+    pub ok: bool,
+    pub listed: usize,
+    pub notifications_sent: usize,
+    pub bedrock_calls: u64,
+    pub failures: usize,
+    /// Why the scope failed, or its first failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Why the scope was not polled (its region does not offer the family's API).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    pub duration_ms: u64,
+}
+
+impl ScopeReport {
+    pub(super) fn of(scope: &str, summary: &RunSummary) -> Self {
+        Self {
+            scope: scope.to_owned(),
+            ok: summary.discovery_ok,
+            listed: summary.listed,
+            notifications_sent: summary.notifications_sent,
+            bedrock_calls: summary.bedrock_calls,
+            failures: summary.failures,
+            error: summary.errors.first().cloned(),
+            skipped: summary.skipped.clone(),
+            duration_ms: summary.duration_ms,
+        }
     }
 }

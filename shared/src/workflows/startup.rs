@@ -178,9 +178,9 @@ pub async fn serve_register() -> Result<(), lambda_runtime::Error> {
     let vars: HashMap<String, String> = std::env::vars().collect();
     let (config, watched) = match Config::from_vars(&vars).and_then(|c| Ok((c, watched(&vars)?))) {
         Ok(read) => read,
-        Err(e) => return crate::startup::serve_misconfigured(e).await,
+        Err(e) => return crate::cold_start::serve_misconfigured(e).await,
     };
-    let sdk = crate::startup::sdk_config().await;
+    let sdk = crate::cold_start::sdk_config().await;
     let registrar = registrar(&sdk, &config, &watched);
     let registrar = &registrar;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -184,7 +184,7 @@ fn invoke(env: &[(String, String)], families: &str) -> Result<Value, Box<dyn std
 /// together and the wall time is theirs. Prints the warm runs' figures, summed.
 pub async fn once(families: &str) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
-    let sdk = jobwatch::startup::sdk_config().await;
+    let sdk = jobwatch::cold_start::sdk_config().await;
     let kinds: Vec<JobKind> = match families {
         "all" => JobKind::ALL.to_vec(),
         name => vec![crate::family(name)?],

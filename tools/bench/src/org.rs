@@ -416,7 +416,7 @@ fn worker_rss(stack: &Stack, families: &str) -> Result<f64, Box<dyn std::error::
 /// functions' configuration; prints its figures and peak RSS.
 pub async fn worker_once() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
-    let sdk = jobwatch::startup::sdk_config().await;
+    let sdk = jobwatch::cold_start::sdk_config().await;
     let table = Arc::new(MemoryJobStore::default());
     let fleets = SdkAccountFleets {
         base: sdk,

@@ -144,7 +144,7 @@ pub struct RunOnce {
 
 pub async fn run(args: RunOnce) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
-    let sdk = jobwatch::startup::sdk_config().await;
+    let sdk = jobwatch::cold_start::sdk_config().await;
     let capacity = MeasureCapacity::default();
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)

@@ -22,10 +22,10 @@ impl Ops {
     /// Reads the configuration the functions read (same variables, same checks).
     pub async fn from_env() -> Result<Self, CliError> {
         let config = Config::from_env()?;
-        let sdk = jobwatch::startup::sdk_config().await;
+        let sdk = jobwatch::cold_start::sdk_config().await;
         Ok(Self {
             store: DynamoJobStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table),
-            notifier: jobwatch::startup::notifier(&sdk, &config),
+            notifier: jobwatch::cold_start::notifier(&sdk, &config),
             config,
             sdk,
         })

@@ -26,13 +26,10 @@ WORK = ROOT / ".demo"
 # where scripts/demo.sh's `cargo build` put the binaries (CARGO_TARGET_DIR or the default)
 TARGET = Path(json.loads(subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT,
                                         capture_output=True, text=True, check=True).stdout)["target_directory"])
-# function name (as `cargo lambda invoke` calls it) -> its family: the one binary, JOB_FAMILY set
-FUNCTIONS = {"batch-inference-poller": "batch-inference", "model-import-poller": "model-import",
-             "async-invoke-poller": "async-invoke", "customization-poller": "model-customization",
-             "model-evaluation-poller": "model-evaluation", "model-copy-poller": "model-copy",
-             "kb-ingestion-poller": "kb-ingestion", "data-automation-poller": "data-automation",
-             "provisioned-throughput-poller": "provisioned-throughput",
-             "custom-model-deployment-poller": "custom-model-deployment", "custom-model-poller": "custom-model"}
+# function name (as `cargo lambda invoke` calls it) -> its family, from the template's Families
+# mapping (`Name`, `Poller`): the one binary, JOB_FAMILY set
+FUNCTIONS = dict((poller, name) for name, poller in re.findall(
+    r"^      Name: ([a-z-]+)\n(?:      .*\n)*?      Poller: ([a-z-]+)$", (ROOT / "template.yaml").read_text(), re.M))
 TIMEOUT_S = 240
 CREDS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 procs = []

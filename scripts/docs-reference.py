@@ -498,7 +498,7 @@ def check_layout(root):
     page = (root / "docs/architecture/layout.md").read_text()
     problems = []
     files = {}
-    for folder in ["shared/src", "shared/src/adapters", "shared/src/poller", "shared/src/domain", "shared/src/testing", "shared/src/workflows",
+    for folder in ["shared/src", "shared/src/adapters", "shared/src/adapters/families", "shared/src/poller", "shared/src/domain", "shared/src/testing", "shared/src/workflows",
                    "tools/bench/src", "tools/jobwatch-cli/src", "tools/testkit/src", "tests/tests", "shared/tests",
                    "tools/bedrock-emulator/src", "tools/bedrock-emulator/src/api", "tools/bedrock-emulator/src/families", "shared/src/notices"]:
         for f in sorted((root / folder).glob("*.rs")):

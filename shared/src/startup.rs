@@ -4,8 +4,8 @@
 use aws_config::SdkConfig;
 use lambda_runtime::{service_fn, LambdaEvent};
 
-use crate::adapters::any_source::AnySource;
 use crate::adapters::dynamodb::DynamoJobStore;
+use crate::adapters::families::AnySource;
 use crate::cold_start::{notifier, sdk_config, serve_misconfigured};
 use crate::config::Config;
 use crate::domain::JobKind;

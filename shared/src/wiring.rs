@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-use crate::adapters::any_source::AnySource;
 use crate::adapters::assume_role::AssumedRole;
+use crate::adapters::families::AnySource;
 use crate::domain::JobKind;
 use crate::poller::{Access, Fleet, PollSettings, Poller, ScopePoller};
 use crate::ports::{JobSource, JobStore, Notifier};

@@ -3,7 +3,7 @@
 //! of waiting: the jobs' submit times are real, the runs' `now` moves on.
 
 use chrono::{DateTime, Duration, Utc};
-use jobwatch::adapters::batch::BatchInferenceSource;
+use jobwatch::adapters::families::batch::BatchInferenceSource;
 use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::{AlertKind, AlertSettings};
 use jobwatch::{PollSettings, Poller, RunSummary};

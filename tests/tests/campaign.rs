@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use jobwatch::adapters::async_invoke::AsyncInvokeSource;
-use jobwatch::adapters::batch::BatchInferenceSource;
-use jobwatch::adapters::customization::CustomizationSource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
-use jobwatch::adapters::model_import::ModelImportSource;
+use jobwatch::adapters::families::async_invoke::AsyncInvokeSource;
+use jobwatch::adapters::families::batch::BatchInferenceSource;
+use jobwatch::adapters::families::customization::CustomizationSource;
+use jobwatch::adapters::families::model_import::ModelImportSource;
 use jobwatch::adapters::notifier::Sinks;
 use jobwatch::adapters::sns_publish::Publishing;
 use jobwatch::ports::JobSource;

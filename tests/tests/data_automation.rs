@@ -5,8 +5,8 @@
 
 use chrono::{Duration, Utc};
 use futures::StreamExt;
-use jobwatch::adapters::any_source::AnySource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
+use jobwatch::adapters::families::AnySource;
 use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::JobKind;
 use jobwatch::handler::{handle, Output};

@@ -4,7 +4,7 @@
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, Utc};
-use jobwatch::adapters::batch::BatchInferenceSource;
+use jobwatch::adapters::families::batch::BatchInferenceSource;
 use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::{JobKind, Scope};
 use jobwatch::notices::Notice;

@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 
 use chrono::{Duration, Utc};
-use jobwatch::adapters::batch::BatchInferenceSource;
+use jobwatch::adapters::families::batch::BatchInferenceSource;
 use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::JobStatus;
 use jobwatch::notices::Notice;

@@ -2,7 +2,7 @@
 //! invocations, each resuming at the checkpoint the last one left, on moto and the emulator.
 
 use chrono::Utc;
-use jobwatch::adapters::batch::BatchInferenceSource;
+use jobwatch::adapters::families::batch::BatchInferenceSource;
 use jobwatch::testing::EndAfterPages;
 use serde_json::json;
 use testkit::Stack;

@@ -21,7 +21,7 @@ fn settings(external_id: Option<&str>) -> TargetSettings {
     }
 }
 
-type BatchFleet = StackFleet<jobwatch::adapters::batch::BatchInferenceSource>;
+type BatchFleet = StackFleet<jobwatch::adapters::families::batch::BatchInferenceSource>;
 
 /// A job of the fleet: (account, region, ARN).
 type Job = (&'static str, &'static str, String);

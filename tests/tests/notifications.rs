@@ -2,7 +2,7 @@
 
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use chrono::Utc;
-use jobwatch::adapters::batch::BatchInferenceSource;
+use jobwatch::adapters::families::batch::BatchInferenceSource;
 use jobwatch::adapters::notifier::Sinks;
 use jobwatch::Poller;
 use serde_json::json;

@@ -4,7 +4,7 @@
 //! is `ok`: a default family list must not keep the errors and silence alarms red.
 
 use chrono::{Duration, Utc};
-use jobwatch::adapters::async_invoke::AsyncInvokeSource;
+use jobwatch::adapters::families::async_invoke::AsyncInvokeSource;
 use jobwatch::domain::JobKind;
 use jobwatch::targets::{Account, Regions, TargetSettings};
 use testkit::Stack;

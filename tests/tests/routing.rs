@@ -3,7 +3,7 @@
 //! machines, one digest for people when many jobs finish in one run).
 
 use chrono::Utc;
-use jobwatch::adapters::async_invoke::AsyncInvokeSource;
+use jobwatch::adapters::families::async_invoke::AsyncInvokeSource;
 use jobwatch::adapters::notifier::Sinks;
 use jobwatch::notices::Presentation;
 use jobwatch::{PollSettings, Poller};

@@ -4,9 +4,9 @@
 //! sink gets each notice once; a sink that fails is retried alone and delays only itself.
 
 use chrono::Utc;
-use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
 use jobwatch::adapters::eventbridge::EventBus;
+use jobwatch::adapters::families::batch::BatchInferenceSource;
 use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::Sink;
 use jobwatch::Poller;

@@ -212,9 +212,14 @@ fn action(service: &str, method: &str) -> String {
     format!("{service}:{pascal}")
 }
 
-/// Every `self.client.<op>()` call in an adapter source file.
+/// Every `self.client.<op>()` call in an adapter source file (a family's in `families/`).
 fn sdk_calls(file: &str, service: &str) -> BTreeSet<String> {
-    let src = std::fs::read_to_string(root().join("shared/src/adapters").join(file)).unwrap();
+    let adapters = root().join("shared/src/adapters");
+    let path = [adapters.join("families").join(file), adapters.join(file)]
+        .into_iter()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("no adapter {file}"));
+    let src = std::fs::read_to_string(path).unwrap();
     let compact: String = src.split_whitespace().collect();
     compact
         .split("self.client.")

@@ -25,26 +25,15 @@ macro_rules! list_pages {
     }};
 }
 
-pub mod any_source;
 pub mod assume_role;
-pub mod async_invoke;
-pub mod batch;
 pub mod chat_topic;
-pub mod custom_model;
-pub mod custom_model_deployment;
-pub mod customization;
-pub mod data_automation;
 pub mod dynamodb;
-pub mod evaluation;
 pub mod eventbridge;
-pub mod kb_ingestion;
+pub mod families;
 pub mod manifest;
-pub mod model_copy;
-pub mod model_import;
 pub mod notifier;
 pub mod organizations;
 pub mod people_topic;
-pub mod provisioned_throughput;
 pub mod sdk;
 pub mod sns_publish;
 pub mod sqs;

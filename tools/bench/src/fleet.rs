@@ -11,8 +11,8 @@ use tokio::sync::Barrier;
 
 use aws_config::SdkConfig;
 use chrono::Utc;
-use jobwatch::adapters::any_source::AnySource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
+use jobwatch::adapters::families::AnySource;
 use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::{JobKind, Phase};
 use jobwatch::Config;

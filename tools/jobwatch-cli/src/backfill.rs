@@ -3,7 +3,7 @@
 //! watched and notified once when they finish.
 
 use chrono::{DateTime, Utc};
-use jobwatch::adapters::any_source::AnySource;
+use jobwatch::adapters::families::AnySource;
 use jobwatch::domain::JobKind;
 use jobwatch::ports::JobSource;
 use jobwatch::{Poller, RunSummary};

@@ -5,7 +5,7 @@ use std::process::Output;
 use std::sync::Arc;
 
 use chrono::Utc;
-use jobwatch::adapters::batch::BatchInferenceSource;
+use jobwatch::adapters::families::batch::BatchInferenceSource;
 use jobwatch::testing::RecordingNotifier;
 use jobwatch::Poller;
 use serde_json::{json, Value};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use aws_sdk_bedrock::config::retry::RetryConfig;
 use bedrock_emulator::{Running, Scope, Settings};
-use jobwatch::adapters::any_source::AnySource;
+use jobwatch::adapters::families::AnySource;
 use jobwatch::domain::JobKind;
 use serde_json::{json, Value};
 

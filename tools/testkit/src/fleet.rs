@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::dynamodb::DynamoJobStore;
+use jobwatch::adapters::families::batch::BatchInferenceSource;
 use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::JobKind;
 use jobwatch::poller::Fleet;

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use bedrock_emulator::Settings;
-use jobwatch::adapters::batch::BatchInferenceSource;
 use jobwatch::adapters::dynamodb::{create_table, DynamoJobStore};
+use jobwatch::adapters::families::batch::BatchInferenceSource;
 use jobwatch::adapters::notifier::Sinks;
 use jobwatch::domain::JobRecord;
 use jobwatch::ports::JobSource;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 
 use super::provisioned_throughput::detail_time;
-use super::sdk::{found, from_smithy, Calls};
+use crate::adapters::sdk::{found, from_smithy, Calls};
 use crate::domain::{Details, JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
 use crate::ports::{JobSource, ListFilter, Page};

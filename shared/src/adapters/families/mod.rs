@@ -1,33 +1,46 @@
-//! The one place that turns a [`JobKind`] into its adapter: [`AnySource`], a source of any
-//! family that implements [`JobSource`] by delegation. The Lambda function, the fan-out worker,
-//! workflow waits, the bench, the CLI and the test kit all build their sources here, so adding
-//! a family adds its variant and one arm in [`AnySource::new`] (the compiler lists the rest).
+//! One `JobSource` adapter per job family, and the one place that turns a [`JobKind`] into its
+//! adapter: [`AnySource`], a source of any family that implements [`JobSource`] by delegation.
+//! The Lambda function, the fan-out worker, workflow waits, the bench, the CLI and the test kit
+//! all build their sources here. Adding a family: its file here, its `mod` line, its variant and
+//! one arm in [`AnySource::new`] (the compiler lists the rest).
 //!
 //! An enum rather than `Box<dyn JobSource>`: `JobSource` returns `impl Stream`/`impl Future`
 //! (no allocation per call on the hot path), which makes it not object-safe; the enum keeps the
 //! static dispatch and boxes only the listing streams.
+
+pub mod async_invoke;
+pub mod batch;
+pub mod custom_model;
+pub mod custom_model_deployment;
+pub mod customization;
+pub mod data_automation;
+pub mod evaluation;
+pub mod kb_ingestion;
+pub mod model_copy;
+pub mod model_import;
+pub mod provisioned_throughput;
 
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 
-use super::async_invoke::AsyncInvokeSource;
-use super::batch::BatchInferenceSource;
-use super::custom_model::CustomModelSource;
-use super::custom_model_deployment::CustomModelDeploymentSource;
-use super::customization::CustomizationSource;
-use super::data_automation::DataAutomationSource;
-use super::evaluation::EvaluationSource;
-use super::kb_ingestion::KbIngestionSource;
-use super::model_copy::ModelCopySource;
-use super::model_import::ModelImportSource;
-use super::provisioned_throughput::ProvisionedThroughputSource;
 use crate::config::Config;
 use crate::domain::{JobArn, JobKind, ObservedJob};
 use crate::error::Error;
 use crate::notices::Tags;
 use crate::ports::{JobSource, ListFilter, Page};
+use async_invoke::AsyncInvokeSource;
+use batch::BatchInferenceSource;
+use custom_model::CustomModelSource;
+use custom_model_deployment::CustomModelDeploymentSource;
+use customization::CustomizationSource;
+use data_automation::DataAutomationSource;
+use evaluation::EvaluationSource;
+use kb_ingestion::KbIngestionSource;
+use model_copy::ModelCopySource;
+use model_import::ModelImportSource;
+use provisioned_throughput::ProvisionedThroughputSource;
 
 /// The adapter of one family, whichever it is.
 pub enum AnySource {

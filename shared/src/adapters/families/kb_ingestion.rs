@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream};
 use futures::{Stream, StreamExt, TryStreamExt};
 
-use super::sdk::{bedrock_error, from_smithy, Calls};
+use crate::adapters::sdk::{bedrock_error, from_smithy, Calls};
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
 use crate::ports::{JobSource, ListFilter, Page};

@@ -5,7 +5,7 @@ use aws_sdk_bedrock::types::{ModelCopyJobStatus, SortJobsBy, SortOrder};
 use aws_sdk_bedrock::Client;
 use futures::Stream;
 
-use super::sdk::{found, from_smithy, Calls};
+use crate::adapters::sdk::{found, from_smithy, Calls};
 use crate::domain::{Details, JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
 use crate::ports::{JobSource, ListFilter, Page};

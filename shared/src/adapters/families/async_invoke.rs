@@ -4,7 +4,7 @@ use aws_sdk_bedrockruntime::types::{AsyncInvokeStatus, SortAsyncInvocationBy, So
 use aws_sdk_bedrockruntime::Client;
 use futures::Stream;
 
-use super::sdk::{found, from_smithy, Calls};
+use crate::adapters::sdk::{found, from_smithy, Calls};
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
 use crate::ports::{JobSource, ListFilter, Page};
@@ -97,7 +97,7 @@ impl JobSource for AsyncInvokeSource {
 
     async fn tags(&self, arn: &JobArn) -> Result<crate::notices::Tags, Error> {
         match &self.tag_reader {
-            Some(bedrock) => super::tags::list_tags(bedrock, &self.calls, arn).await,
+            Some(bedrock) => crate::adapters::tags::list_tags(bedrock, &self.calls, arn).await,
             None => Ok(Default::default()),
         }
     }

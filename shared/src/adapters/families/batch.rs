@@ -4,8 +4,8 @@ use aws_sdk_bedrock::types::{ModelInvocationJobStatus, SortJobsBy, SortOrder};
 use aws_sdk_bedrock::Client;
 use futures::Stream;
 
-use super::manifest::ManifestReader;
-use super::sdk::{found, from_smithy, Calls};
+use crate::adapters::manifest::ManifestReader;
+use crate::adapters::sdk::{found, from_smithy, Calls};
 use crate::config::Config;
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob, RecordCounts};
 use crate::error::Error;
@@ -124,7 +124,7 @@ impl JobSource for BatchInferenceSource {
     }
 
     async fn tags(&self, arn: &JobArn) -> Result<crate::notices::Tags, Error> {
-        super::tags::list_tags(&self.client, &self.calls, arn).await
+        crate::adapters::tags::list_tags(&self.client, &self.calls, arn).await
     }
 
     fn calls(&self) -> u64 {

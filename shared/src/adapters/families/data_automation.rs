@@ -11,7 +11,7 @@ use aws_sdk_bedrockdataautomationruntime::Client;
 use chrono::Utc;
 use futures::{stream, Stream};
 
-use super::sdk::{found, from_smithy, Calls};
+use crate::adapters::sdk::{found, from_smithy, Calls};
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
 use crate::ports::{JobSource, ListFilter, Page};

@@ -4,7 +4,7 @@ use aws_sdk_bedrock::types::{FineTuningJobStatus, SortJobsBy, SortOrder};
 use aws_sdk_bedrock::Client;
 use futures::Stream;
 
-use super::sdk::{found, from_smithy, Calls};
+use crate::adapters::sdk::{found, from_smithy, Calls};
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
 use crate::ports::{JobSource, ListFilter, Page};
@@ -81,7 +81,7 @@ impl JobSource for CustomizationSource {
     }
 
     async fn tags(&self, arn: &JobArn) -> Result<crate::notices::Tags, Error> {
-        super::tags::list_tags(&self.client, &self.calls, arn).await
+        crate::adapters::tags::list_tags(&self.client, &self.calls, arn).await
     }
 
     fn calls(&self) -> u64 {

@@ -256,22 +256,45 @@ pub fn selection(
     if units.is_none() && accounts.is_none() {
         return Ok(None);
     }
-    let list = |raw: Option<&str>| -> Vec<String> {
-        raw.unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
-    let invalid = |name: &'static str, value: &str, reason: &str| ConfigError::Invalid {
+    let all = units.is_some_and(|u| u.trim().eq_ignore_ascii_case("all"));
+    let units = if all { Vec::new() } else { id_list(units) };
+    check_units(&units)?;
+    let accounts = id_list(accounts);
+    let exclude = id_list(exclude);
+    check_accounts(&accounts, &exclude)?;
+    let role_name = role_name.unwrap_or("bedrock-jobwatch-reader").to_owned();
+    check_role_name(&role_name)?;
+    Ok(Some(OrgSelection {
+        all,
+        units,
+        accounts,
+        exclude,
+        role_name,
+        partition: partition.to_owned(),
+    }))
+}
+
+/// A comma-separated variable's entries, trimmed, blanks dropped.
+fn id_list(raw: Option<&str>) -> Vec<String> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn invalid(name: &'static str, value: &str, reason: &str) -> ConfigError {
+    ConfigError::Invalid {
         name,
         value: value.to_owned(),
         reason: reason.to_owned(),
-    };
-    let all = units.is_some_and(|u| u.trim().eq_ignore_ascii_case("all"));
-    let units = if all { Vec::new() } else { list(units) };
-    for unit in &units {
+    }
+}
+
+/// `ORG_UNITS` names roots and OUs only (`all` is read before).
+fn check_units(units: &[String]) -> Result<(), ConfigError> {
+    for unit in units {
         if !(unit.starts_with("r-") || unit.starts_with("ou-")) {
             return Err(invalid(
                 "ORG_UNITS",
@@ -280,8 +303,11 @@ pub fn selection(
             ));
         }
     }
-    let accounts = list(accounts);
-    let exclude = list(exclude);
+    Ok(())
+}
+
+/// `ORG_ACCOUNTS` names accounts; `ORG_EXCLUDE` accounts or OUs.
+fn check_accounts(accounts: &[String], exclude: &[String]) -> Result<(), ConfigError> {
     for id in accounts
         .iter()
         .chain(exclude.iter().filter(|e| !e.starts_with("ou-")))
@@ -294,7 +320,12 @@ pub fn selection(
             ));
         }
     }
-    let role_name = role_name.unwrap_or("bedrock-jobwatch-reader").to_owned();
+    Ok(())
+}
+
+/// IAM's own rule for a role name, so a typo fails at cold start rather than at every
+/// `AssumeRole`.
+fn check_role_name(role_name: &str) -> Result<(), ConfigError> {
     let role_ok = (1..=64).contains(&role_name.len())
         && role_name
             .bytes()
@@ -302,18 +333,11 @@ pub fn selection(
     if !role_ok {
         return Err(invalid(
             "READER_ROLE_NAME",
-            &role_name,
+            role_name,
             "expected an IAM role name",
         ));
     }
-    Ok(Some(OrgSelection {
-        all,
-        units,
-        accounts,
-        exclude,
-        role_name,
-        partition: partition.to_owned(),
-    }))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -47,30 +47,15 @@ where
             region: target.region.clone(),
             ..settings.clone()
         };
-        let (sdk, access, account) = match &target.account {
-            Account::Own => {
-                let sdk = base
-                    .to_builder()
-                    .region(aws_config::Region::new(target.region.clone()))
-                    .build();
-                (sdk, None, None)
-            }
-            Account::Member(role) => {
-                let assumed = match roles.get(role) {
-                    Some(assumed) => assumed.clone(),
-                    None => {
-                        let external_id = targets.external_id.as_deref();
-                        let made =
-                            AssumedRole::new(base, role.clone(), external_id, &session).await;
-                        roles.insert(role.clone(), made.clone());
-                        made
-                    }
-                };
-                let sdk = assumed.sdk_config(base, &target.region);
-                let access: Arc<dyn Access> = assumed;
-                (sdk, Some(access), Some(role.account().to_owned()))
-            }
-        };
+        let (sdk, access, account) = scope_access(
+            base,
+            targets,
+            &target.account,
+            &target.region,
+            &mut roles,
+            &session,
+        )
+        .await;
         let mut poller = Poller::new(source(&sdk), store(), notifier.clone(), scope_settings);
         if let Some(account) = account {
             poller = poller.in_account(account);
@@ -86,6 +71,41 @@ where
         concurrency: targets.concurrency,
         read_together_max: crate::poller::READ_TOGETHER_MAX,
         schedule: None,
+    }
+}
+
+/// A scope's SDK configuration and, in a member account, its access and the account's id. A
+/// member's role is assumed once per cold start (`roles`), whatever its number of regions.
+async fn scope_access(
+    base: &SdkConfig,
+    targets: &TargetSettings,
+    account: &Account,
+    region: &str,
+    roles: &mut HashMap<RoleArn, Arc<AssumedRole>>,
+    session: &str,
+) -> (SdkConfig, Option<Arc<dyn Access>>, Option<String>) {
+    match account {
+        Account::Own => {
+            let sdk = base
+                .to_builder()
+                .region(aws_config::Region::new(region.to_owned()))
+                .build();
+            (sdk, None, None)
+        }
+        Account::Member(role) => {
+            let assumed = match roles.get(role) {
+                Some(assumed) => assumed.clone(),
+                None => {
+                    let external_id = targets.external_id.as_deref();
+                    let made = AssumedRole::new(base, role.clone(), external_id, session).await;
+                    roles.insert(role.clone(), made.clone());
+                    made
+                }
+            };
+            let sdk = assumed.sdk_config(base, region);
+            let access: Arc<dyn Access> = assumed;
+            (sdk, Some(access), Some(role.account().to_owned()))
+        }
     }
 }
 

@@ -125,30 +125,67 @@ impl Worker<'_> {
             result: "skipped",
             ..Default::default()
         };
+        if !self.take_lease(&shard, item, now, run_id).await? {
+            return Ok(report);
+        }
+        let read = self.schedule.shard(&shard).await?;
+        let (runs, outcomes) = self
+            .poll_account(item, now, run_id, budget, &read.clocks, &mut report)
+            .await;
+        let clocks = schedule::advance(&read.clocks, now, &outcomes);
+        report
+            .failing_scopes
+            .extend(self.failing_access(&clocks, &item.account));
+        let complete = runs.iter().all(|r| r.complete);
+        tally(&mut report, &runs, complete);
+        // A role that failed counts as done: the next period's item tries again.
+        let done = (complete || !report.errors.is_empty() && runs.is_empty()).then_some(now);
+        record_clocks(self.schedule, &shard, run_id, read, clocks, done).await?;
+        Ok(report)
+    }
+
+    /// Takes the account's lease for three periods; `false`: the item is a duplicate, a
+    /// redelivery of finished work or an overlapping invocation's.
+    async fn take_lease(
+        &self,
+        shard: &str,
+        item: &WorkItem,
+        now: DateTime<Utc>,
+        run_id: &RunId,
+    ) -> Result<bool, Error> {
         let lease = Lease {
             owner: run_id.clone(),
             until: now + self.period * 3,
         };
-        if self
+        let write = self
             .schedule
-            .lease(&shard, &lease, now, Some(item.queued_at))
-            .await?
-            == Write::LostRace
-        {
-            return Ok(report);
-        }
-        let read = self.schedule.shard(&shard).await?;
-        let (runs, outcomes) = match self.fleets.fleets(item).await {
+            .lease(shard, &lease, now, Some(item.queued_at))
+            .await?;
+        Ok(write != Write::LostRace)
+    }
+
+    /// Polls every family's due scopes through the account's role, and the outcome of each
+    /// scope and of the access itself; a role that cannot be assumed is the access's failure.
+    async fn poll_account(
+        &self,
+        item: &WorkItem,
+        now: DateTime<Utc>,
+        run_id: &RunId,
+        budget: &Budget,
+        clocks: &Clocks,
+        report: &mut ItemReport,
+    ) -> (Vec<ScheduledRun>, Vec<(String, Outcome)>) {
+        match self.fleets.fleets(item).await {
             Ok((fleets, sts_calls)) => {
                 report.sts_calls = sts_calls;
                 let runs = self
-                    .run_families(&fleets, now, run_id, budget, &read.clocks)
+                    .run_families(&fleets, now, run_id, budget, clocks)
                     .await;
                 report.bedrock_calls = fleets.iter().map(|f| f.bedrock_calls()).sum();
                 let mut outcomes: Vec<(String, Outcome)> =
                     runs.iter().flat_map(|r| r.outcomes.clone()).collect();
                 outcomes.push((access_scope(&item.account), Outcome::Ok));
-                let clocks = schedule::advance(&read.clocks, now, &outcomes);
+                let clocks = schedule::advance(clocks, now, &outcomes);
                 report.failing_scopes = fleets
                     .iter()
                     .flat_map(|f| f.failing(&clocks, self.alarm_after))
@@ -163,34 +200,17 @@ impl Worker<'_> {
                     vec![(access_scope(&item.account), Outcome::Failed(e.chain()))],
                 )
             }
-        };
-        let clocks = schedule::advance(&read.clocks, now, &outcomes);
-        let access = &clocks[&access_scope(&item.account)];
-        if access.failing_for(self.alarm_after) {
-            report.failing_scopes.push(FailingScope {
-                scope: access_scope(&item.account),
-                failures: access.failures,
-                error: access.error.clone().unwrap_or_default(),
-            });
         }
-        let complete = runs.iter().all(|r| r.complete);
-        report.result = match (report.errors.is_empty(), complete) {
-            (false, _) => "failed",
-            (true, true) => "done",
-            (true, false) => "unfinished",
-        };
-        for run in &runs {
-            report.scopes_polled += run.outcomes.len();
-            report.scopes_not_started += run.summary.scopes_not_started;
-            report.notifications_sent += run.summary.notifications_sent;
-            report
-                .errors
-                .extend(run.summary.errors.iter().take(3).cloned());
-        }
-        // A role that failed counts as done: the next period's item tries again.
-        let done = (complete || !report.errors.is_empty() && runs.is_empty()).then_some(now);
-        record_clocks(self.schedule, &shard, run_id, read, clocks, done).await?;
-        Ok(report)
+    }
+
+    /// The account's access scope, once it has failed long enough to alarm.
+    fn failing_access(&self, clocks: &Clocks, account: &str) -> Option<FailingScope> {
+        let access = &clocks[&access_scope(account)];
+        access.failing_for(self.alarm_after).then(|| FailingScope {
+            scope: access_scope(account),
+            failures: access.failures,
+            error: access.error.clone().unwrap_or_default(),
+        })
     }
 
     /// Every family's fleet at once (each bounded by `SCOPE_CONCURRENCY`).
@@ -206,6 +226,24 @@ impl Worker<'_> {
             .iter()
             .map(|f| f.run_scheduled(now, run_id, budget, clocks, self.period));
         futures::future::join_all(runs).await
+    }
+}
+
+/// The item's result, from the role's error alone (the runs' errors are their scopes' clocks'
+/// business), then the runs' counts, with at most three errors from each run.
+fn tally(report: &mut ItemReport, runs: &[ScheduledRun], complete: bool) {
+    report.result = match (report.errors.is_empty(), complete) {
+        (false, _) => "failed",
+        (true, true) => "done",
+        (true, false) => "unfinished",
+    };
+    for run in runs {
+        report.scopes_polled += run.outcomes.len();
+        report.scopes_not_started += run.summary.scopes_not_started;
+        report.notifications_sent += run.summary.notifications_sent;
+        report
+            .errors
+            .extend(run.summary.errors.iter().take(3).cloned());
     }
 }
 

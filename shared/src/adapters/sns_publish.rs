@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_sns::operation::publish_batch::PublishBatchOutput;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use aws_sdk_sns::Client;
 use futures::{stream, StreamExt};
@@ -212,18 +213,26 @@ async fn publish_batch(
         .set_publish_batch_request_entries(Some(valid))
         .send()
         .await;
-    let out = match out {
-        Ok(out) => out,
+    let results = match out {
+        Ok(out) => per_entry(entries, out),
         Err(e) => {
             let retryable = sdk_retryable(&e);
             let text = sdk_source(e).to_string();
-            let results = entries
+            entries
                 .into_iter()
                 .map(|entry| entry.and_then(|_| Err(notify_error(retryable, &text))))
-                .collect();
-            return (results, 1);
+                .collect()
         }
     };
+    (results, 1)
+}
+
+/// Each entry's result in the call's answer, matched by entry id (its index in the batch);
+/// an entry that could not be built keeps its own error.
+fn per_entry(
+    entries: Vec<Result<PublishBatchRequestEntry, Error>>,
+    out: PublishBatchOutput,
+) -> Vec<Result<String, Error>> {
     let ok: HashMap<String, String> = out
         .successful
         .unwrap_or_default()
@@ -239,7 +248,7 @@ async fn publish_batch(
             (f.id, (!f.sender_fault, text))
         })
         .collect();
-    let results = entries
+    entries
         .into_iter()
         .enumerate()
         .map(|(id, entry)| {
@@ -254,8 +263,7 @@ async fn publish_batch(
                 )),
             }
         })
-        .collect();
-    (results, 1)
+        .collect()
 }
 
 /// An SNS message attribute: `String`, or `String.Array` (a filter policy matches any element).

@@ -42,8 +42,7 @@ impl Notice {
         tags: &Tags,
     ) -> Self {
         let dedup_key = dedup_key(record, status);
-        let phase = record.kind.family().phase(status);
-        let outcome = phase.outcome();
+        let outcome = record.kind.family().phase(status).outcome();
         let name = display_name(record);
         let account_name = presentation.account_name.as_deref();
         let shown_account = account_name.or(record.pk.account());
@@ -60,37 +59,7 @@ impl Notice {
             detail: presentation.email_detail,
         };
         let email = super::email::render(&view);
-        let body = json!({
-            "schema": "bedrock-jobwatch/notification/v1",
-            "schemaVersion": "1.1",
-            "type": "terminal",
-            "dedupKey": dedup_key,
-            "jobKind": record.kind,
-            "jobArn": record.pk,
-            "jobId": record.pk.id(),
-            "jobName": record.name.as_ref().map(|_| &name),
-            "region": record.region,
-            "account": record.pk.account(),
-            "accountName": account_name,
-            "modelId": record.model_id,
-            "status": status,
-            "previousStatus": record.previous_status,
-            "outcome": outcome,
-            "message": message,
-            "messageTruncated": truncated,
-            "submitTime": record.submit_time,
-            "endTime": record.end_time,
-            "durationSeconds": record.end_time.map(|end| (end - record.submit_time).num_seconds().max(0)),
-            "inputS3Uri": record.input_s3_uri,
-            "outputS3Uri": record.output_s3_uri,
-            "outputFolder": locations::output_folder(record),
-            "manifestS3Uri": locations::manifest_uri(record, phase),
-            "consoleUrl": locations::console_url(record, phase),
-            "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
-            "details": (!record.details.is_empty()).then_some(&record.details),
-            "tags": tags,
-            "text": &email,
-        });
+        let body = body(&view, &dedup_key, truncated, &email);
         let to = Audience { account_name, tags };
         Self {
             attributes: attributes(record, status, Class::Terminal(outcome), &to),
@@ -109,6 +78,45 @@ impl Notice {
             .or(self.body["jobId"].as_str())
             .unwrap_or_default()
     }
+}
+
+/// The machine-readable document (schema `bedrock-jobwatch/notification/v1`): every field a
+/// subscriber may read, the email text included.
+fn body(view: &super::email::View<'_>, dedup_key: &str, truncated: bool, email: &str) -> Value {
+    let (record, status) = (view.record, view.status);
+    let phase = record.kind.family().phase(status);
+    let outcome = phase.outcome();
+    json!({
+        "schema": "bedrock-jobwatch/notification/v1",
+        "schemaVersion": "1.1",
+        "type": "terminal",
+        "dedupKey": dedup_key,
+        "jobKind": record.kind,
+        "jobArn": record.pk,
+        "jobId": record.pk.id(),
+        "jobName": record.name.as_ref().map(|_| view.name),
+        "region": record.region,
+        "account": record.pk.account(),
+        "accountName": view.account_name,
+        "modelId": record.model_id,
+        "status": status,
+        "previousStatus": record.previous_status,
+        "outcome": outcome,
+        "message": view.message,
+        "messageTruncated": truncated,
+        "submitTime": record.submit_time,
+        "endTime": record.end_time,
+        "durationSeconds": record.end_time.map(|end| (end - record.submit_time).num_seconds().max(0)),
+        "inputS3Uri": record.input_s3_uri,
+        "outputS3Uri": record.output_s3_uri,
+        "outputFolder": locations::output_folder(record),
+        "manifestS3Uri": locations::manifest_uri(record, phase),
+        "consoleUrl": locations::console_url(record, phase),
+        "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
+        "details": (!record.details.is_empty()).then_some(&record.details),
+        "tags": view.tags,
+        "text": email,
+    })
 }
 
 /// `{ARN}#{status}`, stable across retries; for a resource that re-opens, `#{cycle}` too (its

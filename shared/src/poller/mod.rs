@@ -227,32 +227,9 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             open = open.widest(start.state.open);
         }
         let told = self.tell_people(&outbox, &run).await;
-        let listed = self.listed(&start, &discovered, now);
-        let durations = learned(
-            &start.state.durations,
-            [&discovered.settled, &reconciled.settled],
-        );
-        let last_run = LastRun {
-            at: now,
-            run_id: run_id.clone(),
-            ok: !discovered.list_failed,
-        };
-        let progress = Progress {
-            listed,
-            open,
-            durations,
-            last_run: Some(last_run),
-        };
-        let quiet = self.is_quiet(
-            &start,
-            &progress,
-            [&discovered.settled, &reconciled.settled, &revisited, &told],
-            now,
-        );
-        let advanced = match quiet {
-            true => (Listed::Nothing, Failures::default()),
-            false => self.advance(progress).await,
-        };
+        let progress = self.progress(&start, &run_id, &discovered, &reconciled, open, now);
+        let settled = [&discovered.settled, &reconciled.settled, &revisited, &told];
+        let advanced = self.save_unless_quiet(&start, progress, settled, now).await;
         let mut summary = self.summary(&start, &run_id, discovered, reconciled, advanced);
         summary.add_settled(revisited);
         summary.add_settled(told);
@@ -264,6 +241,50 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         summary.deadline_reached &= budget.exhausted();
         summary.duration_ms = started.elapsed().as_millis() as u64;
         Ok(summary)
+    }
+
+    /// What the run records for its scope: how far it listed, the open jobs, the durations
+    /// with what settled added, and the run itself.
+    fn progress(
+        &self,
+        start: &Start,
+        run_id: &RunId,
+        discovered: &Discovered,
+        reconciled: &Reconciled,
+        open: OpenJobs,
+        now: DateTime<Utc>,
+    ) -> Progress {
+        let listed = self.listed(start, discovered, now);
+        let durations = learned(
+            &start.state.durations,
+            [&discovered.settled, &reconciled.settled],
+        );
+        let last_run = LastRun {
+            at: now,
+            run_id: run_id.clone(),
+            ok: !discovered.list_failed,
+        };
+        Progress {
+            listed,
+            open,
+            durations,
+            last_run: Some(last_run),
+        }
+    }
+
+    /// Saves `progress`, unless the run was quiet (see [`Poller::is_quiet`]): then nothing is
+    /// written.
+    async fn save_unless_quiet(
+        &self,
+        start: &Start,
+        progress: Progress,
+        settled: [&Settled; 4],
+        now: DateTime<Utc>,
+    ) -> (Listed, Failures) {
+        match self.is_quiet(start, &progress, settled, now) {
+            true => (Listed::Nothing, Failures::default()),
+            false => self.advance(progress).await,
+        }
     }
 
     /// A run in a region whose endpoint does not offer the family's API: logged, `ok`, and

@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_bedrockagent::error::ProvideErrorMetadata;
 use aws_sdk_bedrockagent::types::{
     IngestionJobFilter, IngestionJobFilterAttribute, IngestionJobFilterOperator,
-    IngestionJobSortBy, IngestionJobSortByAttribute, IngestionJobStatistics, SortOrder,
+    IngestionJobSortBy, IngestionJobSortByAttribute, IngestionJobStatistics, IngestionJobSummary,
+    SortOrder,
 };
 use aws_sdk_bedrockagent::Client;
 use chrono::{DateTime, Utc};
@@ -149,6 +150,55 @@ fn not_found<E: ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("ResourceNotFoundException")
 }
 
+/// Sorted by start time, newest first: the order that lets a listing stop at the watermark.
+fn newest_first() -> Option<IngestionJobSortBy> {
+    IngestionJobSortBy::builder()
+        .attribute(IngestionJobSortByAttribute::StartedAt)
+        .order(SortOrder::Descending)
+        .build()
+        .ok()
+}
+
+/// The filter's status as the API's filter (the only one it has).
+fn status_filter(filter: &ListFilter) -> Option<IngestionJobFilter> {
+    let status_filter = filter.status.as_ref().map(|s| {
+        IngestionJobFilter::builder()
+            .attribute(IngestionJobFilterAttribute::Status)
+            .operator(IngestionJobFilterOperator::Eq)
+            .values(s.as_str())
+            .build()
+    });
+    status_filter.and_then(Result::ok)
+}
+
+/// A page's jobs started after `after`, and whether the page reached one that was not (the
+/// pages after it are older still).
+fn jobs_after(
+    summaries: &[IngestionJobSummary],
+    after: Option<DateTime<Utc>>,
+    target: &Target,
+) -> (Vec<ObservedJob>, bool) {
+    let after_watermark =
+        |t: &aws_smithy_types::DateTime| after.is_none_or(|a: DateTime<Utc>| from_smithy(t) > a);
+    let reached = summaries.iter().any(|j| !after_watermark(j.started_at()));
+    let jobs = summaries
+        .iter()
+        .filter(|j| after_watermark(j.started_at()))
+        .map(|j| {
+            let seen = Seen {
+                status: j.status().as_str(),
+                started: j.started_at(),
+                updated: j.updated_at(),
+                stats: j.statistics(),
+                reasons: &[],
+            };
+            let arn = job_arn(&target.kb_arn, &target.ds_id, j.ingestion_job_id());
+            observe(arn, &target.kb_arn, Some(target.label.clone()), seen)
+        })
+        .collect();
+    (jobs, reached)
+}
+
 impl KbIngestionSource {
     pub fn new(client: Client) -> Self {
         Self {
@@ -248,25 +298,14 @@ impl KbIngestionSource {
         filter: &ListFilter,
     ) -> impl Stream<Item = Page<ObservedJob>> + Send + 'static {
         let after = filter.submitted_after;
-        let status_filter = filter.status.as_ref().map(|s| {
-            IngestionJobFilter::builder()
-                .attribute(IngestionJobFilterAttribute::Status)
-                .operator(IngestionJobFilterOperator::Eq)
-                .values(s.as_str())
-                .build()
-        });
-        let newest_first = IngestionJobSortBy::builder()
-            .attribute(IngestionJobSortByAttribute::StartedAt)
-            .order(SortOrder::Descending)
-            .build();
         let request = self
             .client
             .list_ingestion_jobs()
             .knowledge_base_id(&target.kb_id)
             .data_source_id(&target.ds_id)
             .max_results(PAGE)
-            .set_sort_by(newest_first.ok())
-            .set_filters(status_filter.and_then(Result::ok).map(|f| vec![f]));
+            .set_sort_by(newest_first())
+            .set_filters(status_filter(filter).map(|f| vec![f]));
         let calls = self.calls.clone();
         stream::unfold(Some(request.into_paginator().send()), move |state| {
             let (target, calls) = (target.clone(), calls.clone());
@@ -279,26 +318,7 @@ impl KbIngestionSource {
                     Err(e) => return Some((Err(bedrock_error("ListIngestionJobs")(e)), None)),
                     Ok(page) => page,
                 };
-                let after_watermark = |t: &aws_smithy_types::DateTime| {
-                    after.is_none_or(|a: DateTime<Utc>| from_smithy(t) > a)
-                };
-                let summaries = page.ingestion_job_summaries();
-                let reached = summaries.iter().any(|j| !after_watermark(j.started_at()));
-                let jobs = summaries
-                    .iter()
-                    .filter(|j| after_watermark(j.started_at()))
-                    .map(|j| {
-                        let seen = Seen {
-                            status: j.status().as_str(),
-                            started: j.started_at(),
-                            updated: j.updated_at(),
-                            stats: j.statistics(),
-                            reasons: &[],
-                        };
-                        let arn = job_arn(&target.kb_arn, &target.ds_id, j.ingestion_job_id());
-                        observe(arn, &target.kb_arn, Some(target.label.clone()), seen)
-                    })
-                    .collect();
+                let (jobs, reached) = jobs_after(page.ingestion_job_summaries(), after, &target);
                 Some((Ok(jobs), (!reached).then_some(pages)))
             }
         })

@@ -285,7 +285,8 @@ def main():
         print(f"shape: {failure}")
     if not failures:
         print(f"shape: no import cycle in {', '.join(CRATES)}; no function over {MAX_LINES} lines; "
-              f"a family edits {len(shared)} files ({cheapest}: {len(spelled[cheapest])}), at most {MAX_FAMILY_FILES}")
+              f"a family's files to edit: {len(spelled[cheapest])} ({cheapest}, named nowhere else; "
+              f"{len(shared)} of them every family shares), at most {MAX_FAMILY_FILES}")
     return 1 if failures else 0
 
 

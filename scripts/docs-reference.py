@@ -353,7 +353,7 @@ def code_defaults(root):
     default the code states, and the set of every variable config.rs reads."""
     config = (root / "shared/src/config.rs").read_text()
     alert = (root / "shared/src/domain/alert.rs").read_text()
-    fleet = (root / "shared/src/fleet.rs").read_text()
+    fleet = (root / "shared/src/targets.rs").read_text()
     _, _, _, namespace = metrics_source(root)
     read = set(re.findall(r'(?:get|required|flag|number|topic|duration|thresholds|Missing)\(\s*"([A-Z][A-Z0-9_]+)"', config))
     defaults = {}

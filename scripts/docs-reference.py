@@ -394,10 +394,10 @@ def code_defaults(root):
 
 
 # Variables the SDK, the runtime or the logger read (not config.rs): documented, not derived.
-# JOBWATCH_MODE and WATCHED_FAMILIES: the workflow waits' register function only (read in
+# JOBWATCH_MODE: the workflow waits' register function only (read in
 # shared/src/workflows/startup.rs; the default rendering, WorkflowWaits=off, has no such function).
 OUTSIDE_CONFIG = {"AWS_ENDPOINT_URL", "AWS_LAMBDA_LOG_LEVEL", "RUST_LOG", "AWS_DEFAULT_REGION",
-                  "JOBWATCH_MODE", "WATCHED_FAMILIES"}
+                  "JOBWATCH_MODE"}
 
 
 def check_environment(root, template, render):

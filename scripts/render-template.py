@@ -357,6 +357,7 @@ def check(name, params, template, rendered):
     failures += check_fanout(res, by_type, fanout, roles)
 
     failures += check_workflow_waits(params, by_type)
+    failures += check_watched(res, by_type)
 
     # 1: every schedule uses SchedulerRole, which may use the dead-letter queue's key
     schedules = by_type.get("AWS::Scheduler::Schedule", {})
@@ -588,6 +589,31 @@ def stack(name, region):
             "AWS::StackId": f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{name}/c3b0c8a0-5d1e-11ef-8a2b-0a1b2c3d4e5f"}
 
 
+def check_watched(res, by_type):
+    """The worker polls, and the register function accepts, exactly the families whose switch
+    is on: WATCHED_FAMILIES (Globals) as CloudFormation substitutes the switches into it."""
+    failures = []
+    names = res.mappings["Families"]
+    enabled = {names[f.removesuffix("Poller")]["Name"] for f, switch in FAMILIES.items() if res.params[switch] == "true"}
+    functions = by_type.get("AWS::Lambda::Function", {})
+    for k in ("Worker", "WorkflowRegister"):
+        if k not in functions:
+            continue
+        value = functions[k]["Properties"]["Environment"]["Variables"].get("WATCHED_FAMILIES")
+        if value is None:
+            failures.append(f"{k}: no WATCHED_FAMILIES")
+            continue
+        text = evaluate(value, {name: str(v) for name, v in res.params.items()})
+        entries = [e.split("=", 1) for e in text.split(",") if e]
+        watched = {name for name, *switch in entries if switch in ([], ["true"])}
+        every = {name for name, *_ in entries}
+        if every != {e["Name"] for e in names.values()}:
+            failures.append(f"{k}: WATCHED_FAMILIES names {sorted(every)}, not every family")
+        if watched != enabled:
+            failures.append(f"{k}: WATCHED_FAMILIES {text}, enabled {sorted(enabled)}")
+    return failures
+
+
 def check_workflow_waits(params, by_type):
     """WorkflowWaits=on: the register function is fed by its queue with partial batch responses,
     and the queue outlasts six of its timeouts; off: none of it exists."""
@@ -684,13 +710,6 @@ def check_fanout(res, by_type, fanout, roles):
     worker = fanout.get("Worker")
     if not worker:
         return failures
-    # the worker polls the families whose switch is on, by name
-    work = worker["Properties"]["Environment"]["Variables"].get("WORK_FAMILIES")
-    if isinstance(work, dict) and "Fn::Join" in work:
-        work = work["Fn::Join"][0].join(work["Fn::Join"][1])
-    names = res.mappings["Families"]
-    enabled = {names[f.removesuffix("Poller")]["Name"] for f, switch in FAMILIES.items() if res.params[switch] == "true"}
-    expect({x for x in str(work).split(",") if x} == enabled, f"WORK_FAMILIES {work}, enabled {sorted(enabled)}")
     mappings = by_type.get("AWS::Lambda::EventSourceMapping", {})
     expect(len(mappings) == 1, f"{len(mappings)} event source mappings")
     queues = by_type.get("AWS::SQS::Queue", {})

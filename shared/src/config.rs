@@ -33,6 +33,10 @@ pub struct Config {
     pub targets: crate::targets::TargetSettings,
     /// The organisation, the fan-out and the scopes' schedule (each field names its variable).
     pub fanout: FanOut,
+    /// `WATCHED_FAMILIES` (default: every family): the families this stack watches, as names or
+    /// `name=true|false` (the template passes each family's poller switch). What a worker polls
+    /// in each account and what the register consumer lets a workflow wait on.
+    pub watched: Vec<JobKind>,
 }
 
 /// Where notices go, one field per sink (`adapters::notifier::Sinks::from_settings`).
@@ -67,8 +71,6 @@ pub struct FanOut {
     pub org_role_arn: Option<String>,
     /// `WORK_QUEUE_URL`: where the dispatcher queues work items.
     pub queue_url: Option<String>,
-    /// `WORK_FAMILIES` (default: every family): what a worker polls in each account.
-    pub families: Vec<JobKind>,
     /// `POLL_PERIOD_MINUTES` (default 5): the schedule's period (backoff, once per period).
     pub period: Duration,
     /// `SCOPE_ALARM_AFTER` (default 3): periods in a row a scope fails before it is named.
@@ -147,6 +149,7 @@ impl Config {
             poll,
             targets: vars.targets()?,
             fanout: vars.fanout()?,
+            watched: vars.watched()?,
         })
     }
 }
@@ -208,6 +211,31 @@ impl Vars<'_> {
                 )),
             },
         }
+    }
+
+    /// `WATCHED_FAMILIES`: names, or `name=true|false` (a switched-off family is left out).
+    fn watched(&self) -> Result<Vec<JobKind>, ConfigError> {
+        let Some(list) = self.get("WATCHED_FAMILIES") else {
+            return Ok(JobKind::ALL.to_vec());
+        };
+        let mut kinds = Vec::new();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, on) = match entry.split_once('=') {
+                None => (entry, true),
+                Some((name, "true")) => (name, true),
+                Some((name, "false")) => (name, false),
+                Some(_) => {
+                    let reason = "expected a family name, name=true or name=false";
+                    return Err(invalid("WATCHED_FAMILIES", entry, reason));
+                }
+            };
+            let kind = JobKind::from_name(name.trim())
+                .ok_or_else(|| invalid("WATCHED_FAMILIES", name, "not a known job family"))?;
+            if on && !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        Ok(kinds)
     }
 
     fn family(&self) -> Result<Option<JobKind>, ConfigError> {
@@ -457,7 +485,6 @@ impl Vars<'_> {
             org,
             org_role_arn,
             queue_url: self.get("WORK_QUEUE_URL").map(str::to_owned),
-            families: crate::work::families(self.get("WORK_FAMILIES"))?,
             period: Duration::minutes(self.number("POLL_PERIOD_MINUTES", 5, 1, 1440)?),
             alarm_after: self.number("SCOPE_ALARM_AFTER", 3, 1, 1000)? as u32,
             capacity: self.number("DISPATCH_CAPACITY", 100_000, 1, 10_000_000)? as usize,

@@ -150,8 +150,7 @@ where
             assumed.ready().await?;
             let fleets = self
                 .config
-                .fanout
-                .families
+                .watched
                 .iter()
                 .map(|&kind| self.family(kind, &role, &assumed))
                 .collect();

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures::future::LocalBoxFuture;
 use serde::Serialize;
 
-use crate::domain::{JobKind, Lease, RunId};
+use crate::domain::{Lease, RunId};
 use crate::error::Error;
 use crate::org::{Registry, RegistryStore, WorkItem, DISPATCH_SHARD};
 use crate::poller::{record_clocks, Budget, FailingScope, Fleet, ScheduledRun};
@@ -418,22 +418,4 @@ impl Mode {
             _ => None,
         }
     }
-}
-
-/// `WORK_FAMILIES`: the families a worker polls (default: every family).
-pub fn families(raw: Option<&str>) -> Result<Vec<JobKind>, crate::error::ConfigError> {
-    let Some(raw) = raw else {
-        return Ok(JobKind::ALL.to_vec());
-    };
-    raw.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|name| {
-            JobKind::from_name(name).ok_or_else(|| crate::error::ConfigError::Invalid {
-                name: "WORK_FAMILIES",
-                value: name.to_owned(),
-                reason: "not a known job family".into(),
-            })
-        })
-        .collect()
 }

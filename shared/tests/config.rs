@@ -142,6 +142,43 @@ fn the_family_is_named_by_its_stable_name() {
     }
 }
 
+/// One variable says which families the stack watches, for the worker and the register
+/// consumer alike: the template passes `name=<its poller switch>` for every family.
+#[test]
+fn the_watched_families_come_from_names_or_the_pollers_switches() {
+    type Case<'a> = (Option<&'a str>, Result<Vec<JobKind>, &'a str>);
+    let cases: [Case; 7] = [
+        (None, Ok(JobKind::ALL.to_vec())),
+        (Some(" "), Ok(JobKind::ALL.to_vec())),
+        (
+            Some("model-import, batch-inference"),
+            Ok(vec![JobKind::ModelImport, JobKind::BatchInference]),
+        ),
+        (
+            Some("batch-inference=true,model-import=false"),
+            Ok(vec![JobKind::BatchInference]),
+        ),
+        (Some("batch-inference=false,model-import=false"), Ok(vec![])),
+        (Some("batch-inference=maybe"), Err("expected a family name")),
+        (Some("batch=true"), Err("not a known job family")),
+    ];
+    for (value, expected) in cases {
+        let env = vars(
+            &value
+                .map(|v| vec![("WATCHED_FAMILIES", v)])
+                .unwrap_or_default(),
+        );
+        match (Config::from_vars(&env).map(|c| c.watched), expected) {
+            (Ok(kinds), Ok(expected)) => assert_eq!(kinds, expected, "{value:?}"),
+            (Err(e), Err(reason)) => {
+                assert_eq!(e.variable(), "WATCHED_FAMILIES");
+                assert!(e.to_string().contains(reason), "{e}");
+            }
+            (other, expected) => panic!("{value:?}: {other:?}, expected {expected:?}"),
+        }
+    }
+}
+
 #[test]
 fn notification_variables_are_parsed() {
     use jobwatch::domain::JobKind;

@@ -116,7 +116,7 @@ fn config(stack: &Stack, excluded: &str) -> Config {
         ("ORG_UNITS", "all"),
         ("ORG_EXCLUDE", excluded),
         ("READER_ROLE_NAME", ROLE_NAME),
-        ("WORK_FAMILIES", "batch-inference"),
+        ("WATCHED_FAMILIES", "batch-inference"),
         ("QUIET_REFRESH_HOURS", "24"),
         ("SCOPE_ALARM_AFTER", "2"),
     ]

@@ -1907,7 +1907,7 @@ const FEATURE_SITES: [(&str, &str); 5] = [
 ];
 
 /// The places a new family is added to `template.yaml`, and why each is still a list.
-const EDIT_SITES: [(&str, &str); 5] = [
+const EDIT_SITES: [(&str, &str); 4] = [
     (
         "Mappings.Families",
         "its entry: everything the loops make comes from it",
@@ -1921,12 +1921,9 @@ const EDIT_SITES: [(&str, &str); 5] = [
         "its switch (a parameter section has no loop)",
     ),
     (
-        "Resources.WorkflowRegister",
-        "WATCHED_FAMILIES: name=<switch> (a loop makes no list items)",
-    ),
-    (
-        "Resources.Worker",
-        "WORK_FAMILIES: the enabled names (a loop makes no list items)",
+        "Globals.Function",
+        "WATCHED_FAMILIES: name=<switch> (a loop makes no list items, and SAM CLI 1.170 expands \
+         no Fn::ForEach below the top of a resource's Properties)",
     ),
 ];
 
@@ -2253,32 +2250,36 @@ fn the_member_templates_family_blocks_are_generated_from_the_families_mapping() 
     }
 }
 
+/// `WATCHED_FAMILIES` (Globals, so the worker and the register function read the same value):
+/// every family's name with its own poller switch, `name=${<Key>PollerEnabled}`.
 #[test]
 fn the_worker_polls_every_family_whose_switch_is_on_by_name() {
-    let t = template();
-    let joined =
-        &t["Resources"]["Worker"]["Properties"]["Environment"]["Variables"]["WORK_FAMILIES"];
-    let (tag, args) = tagged(joined).expect("!Join");
-    assert_eq!(tag, "Join");
-    let entries: Vec<(String, String)> = args[1]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .filter_map(if_parts)
-        .map(|(condition, name, otherwise)| {
-            assert_eq!(plain(&otherwise), "", "{condition}");
-            (condition, plain(&name))
+    let t = source();
+    let (tag, value) =
+        tagged(&t["Globals"]["Function"]["Environment"]["Variables"]["WATCHED_FAMILIES"])
+            .expect("!Sub");
+    assert_eq!(tag, "Sub");
+    let mut entries: Vec<(String, String)> = value
+        .as_str()
+        .expect("a string")
+        .split(',')
+        .map(|e| {
+            let (name, switch) = e.split_once('=').expect("name=${Switch}");
+            (name.to_owned(), switch.to_owned())
         })
         .collect();
-    let mut expected: Vec<(String, String)> = families(&source())
+    entries.sort();
+    let mut expected: Vec<(String, String)> = families(&t)
         .iter()
-        .map(|(k, e)| (format!("{k}Enabled"), format!("{},", plain(&e["Name"]))))
+        .map(|(k, e)| (plain(&e["Name"]), format!("${{{k}PollerEnabled}}")))
         .collect();
     expected.sort();
-    let mut sorted = entries.clone();
-    sorted.sort();
-    assert_eq!(
-        sorted, expected,
-        "one entry per family, under its switch's condition"
-    );
+    assert_eq!(entries, expected, "one entry per family, with its switch");
+    for function in ["Worker", "WorkflowRegister"] {
+        let own = &t["Resources"][function]["Properties"]["Environment"]["Variables"];
+        assert!(
+            own.get("WATCHED_FAMILIES").is_none(),
+            "{function} keeps the Globals' value"
+        );
+    }
 }

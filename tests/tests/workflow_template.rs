@@ -105,7 +105,10 @@ fn the_register_function_is_the_pollers_binary_fed_by_the_queue_with_partial_bat
 #[test]
 fn the_register_function_accepts_exactly_the_families_whose_poller_switch_is_on() {
     let t = source();
-    let env = &t["Resources"]["WorkflowRegister"]["Properties"]["Environment"]["Variables"];
+    // The Globals' value (the worker reads the same): the register function sets none of its own.
+    let own = &t["Resources"]["WorkflowRegister"]["Properties"]["Environment"]["Variables"];
+    assert!(own.get("WATCHED_FAMILIES").is_none());
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
     let (tag, value) = tagged(&env["WATCHED_FAMILIES"]).expect("!Sub");
     assert_eq!(tag, "Sub");
     let entries: Vec<(String, String)> = value

@@ -28,8 +28,6 @@ pub const MODE_VAR: &str = "JOBWATCH_MODE";
 pub const REGISTER_MODE: &str = "workflow-register";
 /// `on`: pollers resume the workflows waiting on their family's jobs (default `off`).
 pub const SWITCH_VAR: &str = "WORKFLOW_WAITS";
-/// The families the register consumer accepts (comma-separated names; default all).
-pub const WATCHED_VAR: &str = "WATCHED_FAMILIES";
 
 /// The resumer on the real services.
 pub type LiveResumer = Resumer<DynamoWaitStore, DynamoJobStore, StepFunctions>;
@@ -56,41 +54,6 @@ pub fn enabled(vars: &HashMap<String, String>) -> Result<bool, ConfigError> {
             reason: "expected on or off".into(),
         }),
     }
-}
-
-/// `WATCHED_FAMILIES`: the families whose jobs a workflow may wait on, as names or
-/// `name=true|false` (the template passes each family's poller switch); unset: all.
-pub fn watched(vars: &HashMap<String, String>) -> Result<Vec<JobKind>, ConfigError> {
-    let Some(list) = vars
-        .get("WATCHED_FAMILIES")
-        .filter(|l| !l.trim().is_empty())
-    else {
-        return Ok(JobKind::ALL.to_vec());
-    };
-    let invalid = |reason: String| ConfigError::Invalid {
-        name: WATCHED_VAR,
-        value: list.clone(),
-        reason,
-    };
-    let mut kinds = Vec::new();
-    for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let (name, on) = match entry.split_once('=') {
-            None => (entry, true),
-            Some((name, "true")) => (name, true),
-            Some((name, "false")) => (name, false),
-            Some(_) => {
-                return Err(invalid(format!(
-                    "{entry:?}: expected name=true or name=false"
-                )))
-            }
-        };
-        let kind = JobKind::from_name(name.trim())
-            .ok_or_else(|| invalid(format!("{name:?} is not a job family")))?;
-        if on {
-            kinds.push(kind);
-        }
-    }
-    Ok(kinds)
 }
 
 /// The resumer of a poller, when waits are on.
@@ -146,14 +109,14 @@ fn reader(kind: JobKind, sdk: &SdkConfig, config: &Config) -> Box<dyn JobReader>
     Box::new(AnySource::new(kind, sdk, config))
 }
 
-/// The register consumer: a reader per watched family and region of the own account.
+/// The register consumer: a reader per watched family (`WATCHED_FAMILIES`: those whose pollers
+/// run; waits on the others are refused) and region of the own account.
 pub fn registrar(
     sdk: &SdkConfig,
     config: &Config,
-    watched: &[JobKind],
 ) -> Registrar<DynamoWaitStore, DynamoJobStore, StepFunctions> {
     let mut readers = HashMap::new();
-    for kind in watched {
+    for kind in &config.watched {
         for target in config.targets.targets(*kind, &config.poll.region) {
             if !matches!(target.account, Account::Own) {
                 continue;
@@ -176,12 +139,12 @@ pub fn registrar(
 pub async fn serve_register() -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init();
     let vars: HashMap<String, String> = std::env::vars().collect();
-    let (config, watched) = match Config::from_vars(&vars).and_then(|c| Ok((c, watched(&vars)?))) {
-        Ok(read) => read,
+    let config = match Config::from_vars(&vars) {
+        Ok(config) => config,
         Err(e) => return crate::cold_start::serve_misconfigured(e).await,
     };
     let sdk = crate::cold_start::sdk_config().await;
-    let registrar = registrar(&sdk, &config, &watched);
+    let registrar = registrar(&sdk, &config);
     let registrar = &registrar;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let run_id = RunId::new(event.context.request_id.as_str());
@@ -205,32 +168,6 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
-    }
-
-    #[test]
-    fn watched_families_come_from_names_or_the_pollers_switches() {
-        type Case<'a> = (Option<&'a str>, Result<Vec<JobKind>, &'a str>);
-        let cases: [Case; 5] = [
-            (None, Ok(JobKind::ALL.to_vec())),
-            (
-                Some("model-import, batch-inference"),
-                Ok(vec![JobKind::ModelImport, JobKind::BatchInference]),
-            ),
-            (
-                Some("batch-inference=true,model-import=false"),
-                Ok(vec![JobKind::BatchInference]),
-            ),
-            (Some("batch-inference=maybe"), Err("expected name=true")),
-            (Some("batch=true"), Err("not a job family")),
-        ];
-        for (value, expected) in cases {
-            let env = value.map(|v| vars(&[(WATCHED_VAR, v)])).unwrap_or_default();
-            match (watched(&env), expected) {
-                (Ok(kinds), Ok(expected)) => assert_eq!(kinds, expected, "{value:?}"),
-                (Err(e), Err(reason)) => assert!(e.to_string().contains(reason), "{e}"),
-                (other, expected) => panic!("{value:?}: {other:?}, expected {expected:?}"),
-            }
-        }
     }
 
     #[test]

@@ -54,7 +54,7 @@ fn vars(stack: &Stack, families: &str) -> Vec<(String, String)> {
     for (k, v) in [
         ("REGIONS", REGIONS.to_owned()),
         ("ORG_UNITS", "all".to_owned()),
-        ("WORK_FAMILIES", families_var(families)),
+        ("WATCHED_FAMILIES", families_var(families)),
         ("QUIET_REFRESH_HOURS", "24".to_owned()),
         ("SCOPE_CONCURRENCY", "4".to_owned()),
         ("AWS_ENDPOINT_URL_STS", stack.emulator.endpoint()),
@@ -132,7 +132,7 @@ pub async fn run(args: OrgArgs) -> Result<(), Box<dyn std::error::Error>> {
         period: PERIOD,
         alarm_after: config.fanout.alarm_after,
     };
-    let family_count = config.fanout.families.len();
+    let family_count = config.watched.len();
     print_header(&args, watched, family_count, started.elapsed());
     let start = Utc::now();
     let mut last = Period::default();

@@ -9,10 +9,24 @@ use serde::{Deserialize, Serialize};
 use super::regions;
 use super::status::{JobStatus, Phase};
 
-/// The Bedrock job families we watch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum JobKind {
+/// Declares `JobKind` and `JobKind::ALL` from one list, so that a variant can never be missing
+/// from `ALL` (every loop over the families, the docs tables, the template checks read `ALL`).
+macro_rules! job_kinds {
+    ($($variant:ident,)*) => {
+        /// The Bedrock job families we watch.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum JobKind {
+            $($variant,)*
+        }
+
+        impl JobKind {
+            pub const ALL: [JobKind; [$(JobKind::$variant),*].len()] = [$(JobKind::$variant),*];
+        }
+    };
+}
+
+job_kinds! {
     BatchInference,
     ModelImport,
     AsyncInvoke,
@@ -564,20 +578,6 @@ pub static CUSTOM_MODEL: Family = Family {
 };
 
 impl JobKind {
-    pub const ALL: [JobKind; 11] = [
-        JobKind::BatchInference,
-        JobKind::ModelImport,
-        JobKind::AsyncInvoke,
-        JobKind::ModelCustomization,
-        JobKind::KbIngestion,
-        JobKind::DataAutomation,
-        JobKind::ModelEvaluation,
-        JobKind::ModelCopy,
-        JobKind::ProvisionedThroughput,
-        JobKind::CustomModelDeployment,
-        JobKind::CustomModel,
-    ];
-
     pub fn family(self) -> &'static Family {
         match self {
             JobKind::BatchInference => &BATCH_INFERENCE,

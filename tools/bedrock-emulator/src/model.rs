@@ -5,10 +5,24 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The Bedrock job families the emulator serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum JobKind {
+/// Declares `JobKind` and `JobKind::ALL` from one list, so that a variant can never be missing
+/// from `ALL`.
+macro_rules! job_kinds {
+    ($($(#[$doc:meta])* $variant:ident,)*) => {
+        /// The Bedrock job families the emulator serves.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum JobKind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl JobKind {
+            pub const ALL: [JobKind; [$(JobKind::$variant),*].len()] = [$(JobKind::$variant),*];
+        }
+    };
+}
+
+job_kinds! {
     /// `CreateModelInvocationJob` (batch inference).
     BatchInference,
     /// `CreateModelImportJob` (custom model import).
@@ -33,22 +47,6 @@ pub enum JobKind {
     CustomModelDeployment,
     /// `CreateCustomModel`: `Creating`, then `Active` or `Failed`.
     CustomModel,
-}
-
-impl JobKind {
-    pub const ALL: [JobKind; 11] = [
-        JobKind::BatchInference,
-        JobKind::ModelImport,
-        JobKind::AsyncInvoke,
-        JobKind::ModelCustomization,
-        JobKind::KbIngestion,
-        JobKind::DataAutomation,
-        JobKind::ModelEvaluation,
-        JobKind::ModelCopy,
-        JobKind::ProvisionedThroughput,
-        JobKind::CustomModelDeployment,
-        JobKind::CustomModel,
-    ];
 }
 
 /// A job status on the wire. `Other` holds a word forced through the control API on purpose

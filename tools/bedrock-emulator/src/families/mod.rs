@@ -2,7 +2,7 @@
 //! routes, rendering, how it ends, its events and seeding), and [`family`] to find one by kind.
 //!
 //! Adding a family:
-//! 1. a variant of `JobKind` (and its entry in `JobKind::ALL`) in `model.rs`;
+//! 1. a variant of `JobKind` in `model.rs` (the `job_kinds!` list makes `JobKind::ALL` too);
 //! 2. a file here, `families/<family>.rs`: a unit struct implementing `Family` (every method is
 //!    required), its `Facts`, and its operations' handlers behind `routes()` (shared machinery:
 //!    `api::jobs` for create/Get/List/Stop, `api::render`, `api::input`, `details`);

@@ -394,10 +394,7 @@ def code_defaults(root):
 
 
 # Variables the SDK, the runtime or the logger read (not config.rs): documented, not derived.
-# JOBWATCH_MODE: the workflow waits' register function only (read in
-# shared/src/workflows/startup.rs; the default rendering, WorkflowWaits=off, has no such function).
-OUTSIDE_CONFIG = {"AWS_ENDPOINT_URL", "AWS_LAMBDA_LOG_LEVEL", "RUST_LOG", "AWS_DEFAULT_REGION",
-                  "JOBWATCH_MODE"}
+OUTSIDE_CONFIG = {"AWS_ENDPOINT_URL", "AWS_LAMBDA_LOG_LEVEL", "RUST_LOG", "AWS_DEFAULT_REGION"}
 
 
 def check_environment(root, template, render):

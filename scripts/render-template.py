@@ -635,8 +635,8 @@ def check_workflow_waits(params, by_type):
     if queue["Properties"].get("VisibilityTimeout", 30) < 6 * function["Properties"].get("Timeout", 3):
         failures.append("the register queue's visibility timeout is at least 6x the function's timeout")
     env = function["Properties"]["Environment"]["Variables"]
-    if env.get("JOBWATCH_MODE") != "workflow-register":
-        failures.append("the register function runs in JOBWATCH_MODE=workflow-register")
+    if env.get("MODE") != "workflow-register":
+        failures.append("the register function runs in MODE=workflow-register")
     return failures
 
 

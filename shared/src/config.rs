@@ -61,7 +61,7 @@ pub struct SinkSettings {
 /// The organisation, the fan-out over workers, and the scopes' schedule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FanOut {
-    /// `MODE`: `poll` (default), `dispatch`, `work`, `org-refresh`.
+    /// `MODE`: `poll` (default), `dispatch`, `work`, `org-refresh`, `workflow-register`.
     pub mode: crate::work::Mode,
     /// `ORG_UNITS`, `ORG_ACCOUNTS`, `ORG_EXCLUDE`, `READER_ROLE_NAME`: `None` without an
     /// organisation (`ACCOUNTS` as before).
@@ -458,7 +458,11 @@ impl Vars<'_> {
         let mode = match self.get("MODE") {
             None => crate::work::Mode::Poll,
             Some(raw) => crate::work::Mode::parse(raw).ok_or_else(|| {
-                invalid("MODE", raw, "expected poll, dispatch, work or org-refresh")
+                invalid(
+                    "MODE",
+                    raw,
+                    "expected poll, dispatch, work, org-refresh or workflow-register",
+                )
             })?,
         };
         let region = self.get("AWS_REGION").unwrap_or_default();

@@ -97,5 +97,6 @@ pub async fn serve_configured_family() -> Result<(), lambda_runtime::Error> {
         Mode::Work => Box::pin(crate::fanout::serve_worker(config)).await,
         Mode::Dispatch => Box::pin(crate::fanout::serve_dispatcher(config)).await,
         Mode::OrgRefresh => Box::pin(crate::fanout::serve_refresh(config)).await,
+        Mode::WorkflowRegister => Box::pin(crate::workflows::startup::serve_register()).await,
     }
 }

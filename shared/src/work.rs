@@ -406,6 +406,8 @@ pub enum Mode {
     Work,
     /// Refreshes the accounts from Organizations.
     OrgRefresh,
+    /// Consumes the workflow waits' register queue.
+    WorkflowRegister,
 }
 
 impl Mode {
@@ -415,6 +417,7 @@ impl Mode {
             "dispatch" => Some(Self::Dispatch),
             "work" => Some(Self::Work),
             "org-refresh" => Some(Self::OrgRefresh),
+            "workflow-register" => Some(Self::WorkflowRegister),
             _ => None,
         }
     }

@@ -89,7 +89,7 @@ fn the_register_function_is_the_pollers_binary_fed_by_the_queue_with_partial_bat
         poller["Properties"]["CodeUri"]
     );
     let env = &function["Properties"]["Environment"]["Variables"];
-    assert_eq!(env["JOBWATCH_MODE"].as_str(), Some(REGISTER_MODE));
+    assert_eq!(env["MODE"].as_str(), Some(REGISTER_MODE));
     let event = &function["Properties"]["Events"]["Register"];
     assert_eq!(event["Type"].as_str(), Some("SQS"));
     assert_eq!(

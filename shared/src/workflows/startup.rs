@@ -1,5 +1,5 @@
 //! Cold-start wiring of workflow waits: the register consumer (the poller binary with
-//! `JOBWATCH_MODE=workflow-register`, so `sam build` still compiles one binary) and the resumer
+//! `MODE=workflow-register`, so `sam build` still compiles one binary) and the resumer
 //! each poller runs after its invocations when `WORKFLOW_WAITS=on`.
 
 use std::collections::HashMap;
@@ -23,20 +23,13 @@ use crate::handler::Output;
 use crate::ports::JobStore;
 use crate::targets::Account;
 
-/// Selects what the one binary serves: unset, a family's poller; this, the register consumer.
-pub const MODE_VAR: &str = "JOBWATCH_MODE";
+/// The `MODE` of the register consumer.
 pub const REGISTER_MODE: &str = "workflow-register";
 /// `on`: pollers resume the workflows waiting on their family's jobs (default `off`).
 pub const SWITCH_VAR: &str = "WORKFLOW_WAITS";
 
 /// The resumer on the real services.
 pub type LiveResumer = Resumer<DynamoWaitStore, DynamoJobStore, StepFunctions>;
-
-/// Whether this function runs the register consumer.
-pub fn register_mode() -> bool {
-    let vars: HashMap<String, String> = std::env::vars().collect();
-    vars.get("JOBWATCH_MODE").map(String::as_str) == Some(REGISTER_MODE)
-}
 
 /// `WORKFLOW_WAITS`: `on` or `off` (default).
 pub fn enabled(vars: &HashMap<String, String>) -> Result<bool, ConfigError> {
@@ -135,7 +128,7 @@ pub fn registrar(
     }
 }
 
-/// Runs the register consumer (`JOBWATCH_MODE=workflow-register`).
+/// Runs the register consumer (`MODE=workflow-register`).
 pub async fn serve_register() -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init();
     let vars: HashMap<String, String> = std::env::vars().collect();

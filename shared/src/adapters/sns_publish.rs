@@ -157,7 +157,8 @@ fn chunks(messages: &[Result<Message, Error>]) -> Vec<Vec<usize>> {
     chunks
 }
 
-async fn publish_one(
+/// One `Publish` call for one message (batches off, and the single-notice path).
+pub async fn publish_one(
     client: &Client,
     topic: &str,
     message: &Result<Message, Error>,

@@ -6,8 +6,9 @@ use aws_sdk_sns::Client;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
-use super::sdk::{sdk_retryable, sdk_source};
-use super::sns_publish::{fifo_ids, is_fifo, notice_attributes, publish_all, Message, Publishing};
+use super::sns_publish::{
+    fifo_ids, is_fifo, notice_attributes, publish_all, publish_one, Message, Publishing,
+};
 use crate::domain::Sink;
 use crate::error::Error;
 use crate::notices::Notice;
@@ -45,25 +46,7 @@ impl Topic {
 
     /// One `Publish` call (the poller's single-notice path, `jobwatch-cli renotify`).
     pub async fn publish(&self, notice: &Notice) -> Result<String, Error> {
-        let message = self.message(notice)?;
-        let mut request = self
-            .client
-            .publish()
-            .topic_arn(&self.arn)
-            .set_subject(message.subject)
-            .set_message_structure(message.structure.map(str::to_owned))
-            .message(message.body)
-            .set_message_attributes(Some(message.attributes));
-        if let Some((group, dedup)) = message.fifo {
-            request = request
-                .message_group_id(group)
-                .message_deduplication_id(dedup);
-        }
-        let out = request.send().await.map_err(|e| Error::Notify {
-            retryable: sdk_retryable(&e),
-            source: sdk_source(e),
-        })?;
-        Ok(out.message_id.unwrap_or_default())
+        publish_one(&self.client, &self.arn, &self.message(notice)).await
     }
 }
 

@@ -123,6 +123,8 @@ pub struct Family {
     pub kind: JobKind,
     /// Stable id: table scope, message `jobKind`, `job_kind` attribute, function names.
     pub name: &'static str,
+    /// The template's key (`Families` mapping, logical ids, the `WatchedFamilies` parameter).
+    pub key: &'static str,
     /// Words for people (subjects and emails).
     pub label: &'static str,
     /// Every status the API documents, in lifecycle order, with its phase. Non-terminal entries
@@ -155,6 +157,7 @@ use Phase::*;
 pub static BATCH_INFERENCE: Family = Family {
     kind: JobKind::BatchInference,
     name: "batch-inference",
+    key: "BatchInference",
     label: "Batch inference job",
     vocabulary: &[
         ("Submitted", Pending),
@@ -200,6 +203,7 @@ pub static BATCH_INFERENCE: Family = Family {
 pub static MODEL_IMPORT: Family = Family {
     kind: JobKind::ModelImport,
     name: "model-import",
+    key: "ModelImport",
     label: "Model import job",
     vocabulary: &[
         ("InProgress", Running),
@@ -229,6 +233,7 @@ pub static MODEL_IMPORT: Family = Family {
 pub static ASYNC_INVOKE: Family = Family {
     kind: JobKind::AsyncInvoke,
     name: "async-invoke",
+    key: "AsyncInvoke",
     label: "Async invocation",
     vocabulary: &[
         ("InProgress", Running),
@@ -258,6 +263,7 @@ pub static ASYNC_INVOKE: Family = Family {
 pub static MODEL_CUSTOMIZATION: Family = Family {
     kind: JobKind::ModelCustomization,
     name: "model-customization",
+    key: "Customization",
     label: "Model customization job",
     vocabulary: &[
         ("InProgress", Running),
@@ -303,6 +309,7 @@ pub static MODEL_CUSTOMIZATION: Family = Family {
 pub static KB_INGESTION: Family = Family {
     kind: JobKind::KbIngestion,
     name: "kb-ingestion",
+    key: "KbIngestion",
     label: "Knowledge base ingestion job",
     vocabulary: &[
         ("STARTING", Pending),
@@ -341,6 +348,7 @@ pub static KB_INGESTION: Family = Family {
 pub static MODEL_EVALUATION: Family = Family {
     kind: JobKind::ModelEvaluation,
     name: "model-evaluation",
+    key: "ModelEvaluation",
     label: "Model evaluation job",
     // `Deleting` follows a terminal status (BatchDeleteEvaluationJob) and reports no outcome:
     // a job first seen deleting is watched until it is gone, never notified.
@@ -382,6 +390,7 @@ pub static MODEL_EVALUATION: Family = Family {
 pub static DATA_AUTOMATION: Family = Family {
     kind: JobKind::DataAutomation,
     name: "data-automation",
+    key: "DataAutomation",
     label: "Data Automation invocation",
     vocabulary: &[
         ("Created", Pending),
@@ -426,6 +435,7 @@ pub static DATA_AUTOMATION: Family = Family {
 pub static MODEL_COPY: Family = Family {
     kind: JobKind::ModelCopy,
     name: "model-copy",
+    key: "ModelCopy",
     label: "Model copy job",
     vocabulary: &[
         ("InProgress", Running),
@@ -459,6 +469,7 @@ pub static MODEL_COPY: Family = Family {
 pub static PROVISIONED_THROUGHPUT: Family = Family {
     kind: JobKind::ProvisionedThroughput,
     name: "provisioned-throughput",
+    key: "ProvisionedThroughput",
     label: "Provisioned throughput",
     vocabulary: &[
         ("Creating", Pending),
@@ -505,6 +516,7 @@ pub static PROVISIONED_THROUGHPUT: Family = Family {
 pub static CUSTOM_MODEL_DEPLOYMENT: Family = Family {
     kind: JobKind::CustomModelDeployment,
     name: "custom-model-deployment",
+    key: "CustomModelDeployment",
     label: "Custom model deployment",
     vocabulary: &[
         ("Creating", Pending),
@@ -548,6 +560,7 @@ pub static CUSTOM_MODEL_DEPLOYMENT: Family = Family {
 pub static CUSTOM_MODEL: Family = Family {
     kind: JobKind::CustomModel,
     name: "custom-model",
+    key: "CustomModel",
     label: "Custom model",
     vocabulary: &[
         ("Creating", Pending),
@@ -605,6 +618,14 @@ impl JobKind {
     /// The family of this stable name (`batch-inference`, ...), as `JOB_FAMILY` gives it.
     pub fn from_name(name: &str) -> Option<JobKind> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The family of this name or template key (`batch-inference` or `BatchInference`), as
+    /// `WATCHED_FAMILIES` may give it.
+    pub fn from_name_or_key(word: &str) -> Option<JobKind> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == word || k.family().key == word)
     }
 
     /// Whether some family's state-change events come from `source` (`aws.bedrock`).

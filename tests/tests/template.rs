@@ -1686,7 +1686,11 @@ fn the_member_role_grants_a_family_only_while_its_switch_is_on() {
         // one switch per family of the central stack's mapping, on by default (as the central
         // stack's WatchedFamilies lists every family by default)
         let switch = format!("{key}PollerEnabled");
-        assert_eq!(plain(&m["Parameters"][&switch]["Default"]), "true", "{switch}");
+        assert_eq!(
+            plain(&m["Parameters"][&switch]["Default"]),
+            "true",
+            "{switch}"
+        );
         assert_eq!(
             strings(&m["Parameters"][&switch]["AllowedValues"]),
             ["true", "false"],

@@ -112,7 +112,10 @@ fn the_register_function_accepts_exactly_the_watched_families() {
     let (tag, value) = tagged(&env["WATCHED_FAMILIES"]).expect("!Join");
     assert_eq!(tag, "Join");
     let (tag, list) = tagged(&value[1]).expect("!Ref");
-    assert_eq!((tag.as_str(), list.as_str()), ("Ref", Some("WatchedFamilies")));
+    assert_eq!(
+        (tag.as_str(), list.as_str()),
+        ("Ref", Some("WatchedFamilies"))
+    );
     // and every family the library knows is on that list by default
     let default: BTreeSet<&str> = t["Parameters"]["WatchedFamilies"]["Default"]
         .as_str()

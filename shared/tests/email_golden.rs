@@ -90,6 +90,13 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             None,
             None,
         ),
+        JobKind::AdvancedPromptOptimization => (
+            "arn:aws:bedrock:us-east-1:123456789012:advanced-prompt-optimization-job/a1b2c3d4e5f6",
+            Some("support-bot-prompts"),
+            "amazon.nova-lite-v1:0",
+            Some("s3://acme-prompts/input/support-bot.jsonl"),
+            Some("s3://acme-prompts/optimized/support-bot/"),
+        ),
     };
     let details: Vec<(&str, &str)> = match kind {
         JobKind::ProvisionedThroughput => vec![
@@ -110,6 +117,10 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             ("lastUpdatedAt", "2026-11-23T14:05:09.000Z"),
         ],
         JobKind::CustomModel => vec![("customizationType", "IMPORTED")],
+        JobKind::AdvancedPromptOptimization => vec![(
+            "modelIds",
+            "amazon.nova-lite-v1:0, anthropic.claude-3-5-haiku-20241022-v1:0",
+        )],
         JobKind::ModelEvaluation => vec![
             ("applicationType", "RagEvaluation"),
             ("knowledgeBaseId", "KB12345678"),
@@ -246,6 +257,14 @@ fn outcome_details(kind: JobKind, status: &str) -> (Option<String>, RecordCounts
         ),
         (JobKind::DataAutomation, "ServiceError") => (
             message("ServiceError: An internal error occurred. Retry the invocation."),
+            RecordCounts::default(),
+        ),
+        (JobKind::AdvancedPromptOptimization, "Failed") => (
+            message("The input file could not be read: the service role is not authorized to perform s3:GetObject on s3://acme-prompts/input/support-bot.jsonl."),
+            RecordCounts::default(),
+        ),
+        (JobKind::AdvancedPromptOptimization, "PartiallyCompleted") => (
+            message("3 of 40 evaluation samples could not be scored: the model's response exceeded maxTokens."),
             RecordCounts::default(),
         ),
         _ => (None, RecordCounts::default()),

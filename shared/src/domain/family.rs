@@ -38,6 +38,7 @@ job_kinds! {
     ProvisionedThroughput,
     CustomModelDeployment,
     CustomModel,
+    AdvancedPromptOptimization,
 }
 
 /// How a resource whose lifecycle re-opens is watched again after it settled (provisioned
@@ -577,6 +578,46 @@ pub static CUSTOM_MODEL: Family = Family {
     },
 };
 
+/// Advanced prompt optimization jobs (`CreateAdvancedPromptOptimizationJob`). The List has no
+/// time or status filter: it is read newest first (`sortBy=CreationTime`, `Descending`) down to
+/// the watermark, and open jobs are followed with Get. `Deleting` follows
+/// `BatchDeleteAdvancedPromptOptimizationJob` and ends in the job vanishing: never notified.
+pub static ADVANCED_PROMPT_OPTIMIZATION: Family = Family {
+    kind: JobKind::AdvancedPromptOptimization,
+    name: "advanced-prompt-optimization",
+    label: "Advanced prompt optimization job",
+    vocabulary: &[
+        ("InProgress", Running),
+        ("Stopping", Stopping),
+        ("Deleting", Unknown),
+        ("Completed", Succeeded),
+        ("PartiallyCompleted", PartiallySucceeded),
+        ("Failed", Failed),
+        ("Stopped", Stopped),
+    ],
+    console_page: "prompt-management",
+    output_label: "Optimized output:",
+    iam_actions: &[
+        "bedrock:ListAdvancedPromptOptimizationJobs",
+        "bedrock:GetAdvancedPromptOptimizationJob",
+    ],
+    details: &[("modelIds", "Target models:")],
+    event: None,
+    reopen: None,
+    ready: None,
+    regions: regions::ADVANCED_PROMPT_OPTIMIZATION,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "advanced-prompt-optimization-job",
+        nested: None,
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 24,
+    },
+};
+
 impl JobKind {
     pub fn family(self) -> &'static Family {
         match self {
@@ -591,6 +632,7 @@ impl JobKind {
             JobKind::ProvisionedThroughput => &PROVISIONED_THROUGHPUT,
             JobKind::CustomModelDeployment => &CUSTOM_MODEL_DEPLOYMENT,
             JobKind::CustomModel => &CUSTOM_MODEL,
+            JobKind::AdvancedPromptOptimization => &ADVANCED_PROMPT_OPTIMIZATION,
         }
     }
 

@@ -158,6 +158,10 @@ mod tests {
                 "custom-model/amazon.titan-text-express-v1:0:8k/abc",
                 JobKind::CustomModel,
             ),
+            (
+                "advanced-prompt-optimization-job/abc",
+                JobKind::AdvancedPromptOptimization,
+            ),
         ];
         for (resource, kind) in cases {
             let arn = format!("arn:aws:bedrock:us-east-1:{ACCOUNT}:{resource}");

@@ -47,6 +47,8 @@ job_kinds! {
     CustomModelDeployment,
     /// `CreateCustomModel`: `Creating`, then `Active` or `Failed`.
     CustomModel,
+    /// `CreateAdvancedPromptOptimizationJob`.
+    AdvancedPromptOptimization,
 }
 
 /// A job status on the wire. `Other` holds a word forced through the control API on purpose

@@ -246,6 +246,14 @@ def main():
         tags=[{"key": "emulator:outcome", "value": "PartiallyCompleted"}])["jobArn"]
     expected[arn] = "PartiallyCompleted"
     say(f"    {'support-bot-prompts':22} -> PartiallyCompleted (advanced prompt optimization)")
+    policy = bedrock.create_automated_reasoning_policy(name="HR leave policy")["policyArn"]
+    document = {"document": b"Full-time employees get 20 days of leave a year.", "documentContentType": "txt",
+                "documentName": "hr-leave.txt", "documentDescription": "leave rules emulator:outcome=COMPLETED"}
+    build = bedrock.start_automated_reasoning_policy_build_workflow(
+        policyArn=policy, buildWorkflowType="INGEST_CONTENT",
+        sourceContent={"workflowContent": {"documents": [document]}})["buildWorkflowId"]
+    expected[f"{policy}/build-workflow/{build}"] = "COMPLETED"
+    say(f"    {'HR leave policy':22} -> COMPLETED (Automated Reasoning policy build)")
     # Resources that become ready, and re-open: a model deployed once it is Active, a throughput
     # updated once it is InService; each settling is told once (pending: what to do after a sighting).
     outcome = lambda value: [{"key": "emulator:outcome", "value": value}]  # noqa: E731

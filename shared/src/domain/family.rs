@@ -39,6 +39,7 @@ job_kinds! {
     CustomModelDeployment,
     CustomModel,
     AdvancedPromptOptimization,
+    AutomatedReasoningBuild,
 }
 
 /// How a resource whose lifecycle re-opens is watched again after it settled (provisioned
@@ -618,6 +619,54 @@ pub static ADVANCED_PROMPT_OPTIMIZATION: Family = Family {
     },
 };
 
+/// Automated Reasoning policy build workflows (`StartAutomatedReasoningPolicyBuildWorkflow`).
+/// They have no ARN: a workflow is named by its policy's ARN followed by
+/// `/build-workflow/{buildWorkflowId}`. Listed per policy (`ListAutomatedReasoningPolicies`,
+/// then `ListAutomatedReasoningPolicyBuildWorkflows`, which has no filter or sort). A cancel is
+/// a stop. Regions: not published for the feature; the control plane's list is the upper bound
+/// (elsewhere the API answers as not offered, a skip).
+pub static AUTOMATED_REASONING_BUILD: Family = Family {
+    kind: JobKind::AutomatedReasoningBuild,
+    name: "automated-reasoning-build",
+    label: "Automated Reasoning policy build",
+    vocabulary: &[
+        ("SCHEDULED", Pending),
+        ("PREPROCESSING", Running),
+        ("BUILDING", Running),
+        ("TESTING", Running),
+        ("CANCEL_REQUESTED", Stopping),
+        ("COMPLETED", Succeeded),
+        ("FAILED", Failed),
+        ("CANCELLED", Stopped),
+    ],
+    console_page: "automated-reasoning",
+    output_label: "Policy:",
+    iam_actions: &[
+        "bedrock:ListAutomatedReasoningPolicies",
+        "bedrock:ListAutomatedReasoningPolicyBuildWorkflows",
+        "bedrock:GetAutomatedReasoningPolicyBuildWorkflow",
+        "bedrock:GetAutomatedReasoningPolicyBuildWorkflowResultAssets",
+    ],
+    details: &[
+        ("buildWorkflowType", "Build:"),
+        ("documentName", "Document:"),
+    ],
+    event: None,
+    reopen: None,
+    ready: None,
+    regions: regions::BEDROCK,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "automated-reasoning-policy",
+        nested: Some("build-workflow"),
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 6,
+    },
+};
+
 impl JobKind {
     pub fn family(self) -> &'static Family {
         match self {
@@ -633,6 +682,7 @@ impl JobKind {
             JobKind::CustomModelDeployment => &CUSTOM_MODEL_DEPLOYMENT,
             JobKind::CustomModel => &CUSTOM_MODEL,
             JobKind::AdvancedPromptOptimization => &ADVANCED_PROMPT_OPTIMIZATION,
+            JobKind::AutomatedReasoningBuild => &AUTOMATED_REASONING_BUILD,
         }
     }
 

@@ -14,7 +14,7 @@ use aws_sdk_bedrock::types::{
 use aws_sdk_bedrock::Client;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream};
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{Stream, StreamExt};
 
 use crate::adapters::sdk::{bedrock_error, found, from_smithy, Calls};
 use crate::domain::{Details, JobArn, JobKind, JobStatus, ObservedJob};
@@ -155,30 +155,6 @@ impl AdvancedPromptOptimizationSource {
         })
         .boxed()
     }
-
-    /// Oldest first (a listing the poller can resume): the jobs since the watermark are read
-    /// newest first in full, then sorted. A failed List answers only the error, so that no
-    /// checkpoint is taken past what was not read.
-    fn oldest_first(&self, filter: ListFilter) -> BoxStream<'static, Page<ObservedJob>> {
-        let pages = self.newest_first(filter);
-        stream::once(async move {
-            let pages: Vec<Vec<ObservedJob>> = pages.try_collect().await?;
-            let mut jobs: Vec<ObservedJob> = pages.into_iter().flatten().collect();
-            jobs.sort_by(|a, b| (a.submit_time, &a.arn).cmp(&(b.submit_time, &b.arn)));
-            Ok::<_, Error>(jobs)
-        })
-        .flat_map(|jobs| match jobs {
-            Ok(jobs) => {
-                let pages: Vec<Page<ObservedJob>> = jobs
-                    .chunks(PAGE as usize)
-                    .map(|chunk| Ok(chunk.to_vec()))
-                    .collect();
-                stream::iter(pages).boxed()
-            }
-            Err(e) => stream::iter(vec![Err(e)]).boxed(),
-        })
-        .boxed()
-    }
 }
 
 impl JobSource for AdvancedPromptOptimizationSource {
@@ -188,7 +164,7 @@ impl JobSource for AdvancedPromptOptimizationSource {
 
     fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
         match filter.oldest_first {
-            true => self.oldest_first(filter.clone()),
+            true => super::sorted_oldest_first(self.newest_first(filter.clone()), PAGE as usize),
             false => self.newest_first(filter.clone()),
         }
     }

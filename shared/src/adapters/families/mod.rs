@@ -10,6 +10,7 @@
 
 pub mod advanced_prompt_optimization;
 pub mod async_invoke;
+pub mod automated_reasoning_build;
 pub mod batch;
 pub mod custom_model;
 pub mod custom_model_deployment;
@@ -33,6 +34,7 @@ use crate::notices::Tags;
 use crate::ports::{JobSource, ListFilter, Page};
 use advanced_prompt_optimization::AdvancedPromptOptimizationSource;
 use async_invoke::AsyncInvokeSource;
+use automated_reasoning_build::AutomatedReasoningBuildSource;
 use batch::BatchInferenceSource;
 use custom_model::CustomModelSource;
 use custom_model_deployment::CustomModelDeploymentSource;
@@ -43,6 +45,33 @@ use kb_ingestion::KbIngestionSource;
 use model_copy::ModelCopySource;
 use model_import::ModelImportSource;
 use provisioned_throughput::ProvisionedThroughputSource;
+
+/// Oldest first across a listing that can only be read newest first (a List without an
+/// ascending time filter): the new jobs (bounded by the watermark) are read in full, sorted and
+/// paged. A failed List answers only the error, so that no checkpoint is taken past what was
+/// not read.
+pub(crate) fn sorted_oldest_first<'a>(
+    pages: BoxStream<'a, Page<ObservedJob>>,
+    page_size: usize,
+) -> BoxStream<'a, Page<ObservedJob>> {
+    use futures::stream;
+    use futures::TryStreamExt;
+    stream::once(async move {
+        let pages: Vec<Vec<ObservedJob>> = pages.try_collect().await?;
+        let mut jobs: Vec<ObservedJob> = pages.into_iter().flatten().collect();
+        jobs.sort_by(|a, b| (a.submit_time, &a.arn).cmp(&(b.submit_time, &b.arn)));
+        Ok::<_, Error>(jobs)
+    })
+    .flat_map(move |jobs| match jobs {
+        Ok(jobs) => {
+            let pages: Vec<Page<ObservedJob>> =
+                jobs.chunks(page_size).map(|c| Ok(c.to_vec())).collect();
+            stream::iter(pages).boxed()
+        }
+        Err(e) => stream::iter(vec![Err(e)]).boxed(),
+    })
+    .boxed()
+}
 
 /// The adapter of one family, whichever it is.
 pub enum AnySource {
@@ -58,6 +87,7 @@ pub enum AnySource {
     CustomModelDeployment(CustomModelDeploymentSource),
     CustomModel(CustomModelSource),
     AdvancedPromptOptimization(AdvancedPromptOptimizationSource),
+    AutomatedReasoningBuild(AutomatedReasoningBuildSource),
 }
 
 /// Runs `$body` with `$source` bound to the variant's adapter, whichever it is.
@@ -76,6 +106,7 @@ macro_rules! each {
             AnySource::CustomModelDeployment($source) => $body,
             AnySource::CustomModel($source) => $body,
             AnySource::AdvancedPromptOptimization($source) => $body,
+            AnySource::AutomatedReasoningBuild($source) => $body,
         }
     };
 }
@@ -111,6 +142,9 @@ impl AnySource {
             JobKind::AdvancedPromptOptimization => Self::AdvancedPromptOptimization(
                 AdvancedPromptOptimizationSource::from_sdk(sdk, config),
             ),
+            JobKind::AutomatedReasoningBuild => {
+                Self::AutomatedReasoningBuild(AutomatedReasoningBuildSource::from_sdk(sdk, config))
+            }
         }
     }
 

@@ -28,6 +28,7 @@ use crate::model::JobKind;
 
 pub mod advanced_prompt_optimization;
 pub mod async_invoke;
+pub mod automated_reasoning_build;
 pub mod batch_inference;
 pub mod custom_model;
 pub mod custom_model_deployment;
@@ -56,6 +57,7 @@ pub fn family(kind: JobKind) -> &'static dyn Family {
         JobKind::AdvancedPromptOptimization => {
             &advanced_prompt_optimization::AdvancedPromptOptimization
         }
+        JobKind::AutomatedReasoningBuild => &automated_reasoning_build::AutomatedReasoningBuild,
     }
 }
 

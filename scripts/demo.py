@@ -239,6 +239,21 @@ def main():
         event.write_bytes(requests.urlopen(f"{emulator}/_emulator/jobs/{arn.rsplit('/', 1)[-1]}/event").read())
         s = invoke("data-automation-poller", event)
         say(f"    {document:22} -> {outcome} (Data Automation; its Created event registered it: {s['result']})")
+    arn = bedrock.create_advanced_prompt_optimization_job(
+        jobName="support-bot-prompts", inputConfig={"s3Uri": "s3://demo-prompts/support-bot.jsonl"},
+        outputConfig={"s3Uri": "s3://demo-prompts/optimized/support-bot/"},
+        modelConfigurations=[{"modelId": "amazon.nova-lite-v1:0"}, {"modelId": "anthropic.claude-3-haiku-20240307-v1:0"}],
+        tags=[{"key": "emulator:outcome", "value": "PartiallyCompleted"}])["jobArn"]
+    expected[arn] = "PartiallyCompleted"
+    say(f"    {'support-bot-prompts':22} -> PartiallyCompleted (advanced prompt optimization)")
+    policy = bedrock.create_automated_reasoning_policy(name="HR leave policy")["policyArn"]
+    document = {"document": b"Full-time employees get 20 days of leave a year.", "documentContentType": "txt",
+                "documentName": "hr-leave.txt", "documentDescription": "leave rules emulator:outcome=COMPLETED"}
+    build = bedrock.start_automated_reasoning_policy_build_workflow(
+        policyArn=policy, buildWorkflowType="INGEST_CONTENT",
+        sourceContent={"workflowContent": {"documents": [document]}})["buildWorkflowId"]
+    expected[f"{policy}/build-workflow/{build}"] = "COMPLETED"
+    say(f"    {'HR leave policy':22} -> COMPLETED (Automated Reasoning policy build)")
     # Resources that become ready, and re-open: a model deployed once it is Active, a throughput
     # updated once it is InService; each settling is told once (pending: what to do after a sighting).
     outcome = lambda value: [{"key": "emulator:outcome", "value": value}]  # noqa: E731

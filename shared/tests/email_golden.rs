@@ -90,6 +90,20 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             None,
             None,
         ),
+        JobKind::AdvancedPromptOptimization => (
+            "arn:aws:bedrock:us-east-1:123456789012:advanced-prompt-optimization-job/a1b2c3d4e5f6",
+            Some("support-bot-prompts"),
+            "amazon.nova-lite-v1:0",
+            Some("s3://acme-prompts/input/support-bot.jsonl"),
+            Some("s3://acme-prompts/optimized/support-bot/"),
+        ),
+        JobKind::AutomatedReasoningBuild => (
+            "arn:aws:bedrock:us-east-1:123456789012:automated-reasoning-policy/a1b2c3d4e5f6/build-workflow/9f0e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f",
+            Some("HR leave policy"),
+            "",
+            None,
+            Some("arn:aws:bedrock:us-east-1:123456789012:automated-reasoning-policy/a1b2c3d4e5f6"),
+        ),
     };
     let details: Vec<(&str, &str)> = match kind {
         JobKind::ProvisionedThroughput => vec![
@@ -110,6 +124,14 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             ("lastUpdatedAt", "2026-11-23T14:05:09.000Z"),
         ],
         JobKind::CustomModel => vec![("customizationType", "IMPORTED")],
+        JobKind::AdvancedPromptOptimization => vec![(
+            "modelIds",
+            "amazon.nova-lite-v1:0, anthropic.claude-3-5-haiku-20241022-v1:0",
+        )],
+        JobKind::AutomatedReasoningBuild => vec![
+            ("buildWorkflowType", "INGEST_CONTENT"),
+            ("documentName", "hr-leave-policy.pdf"),
+        ],
         JobKind::ModelEvaluation => vec![
             ("applicationType", "RagEvaluation"),
             ("knowledgeBaseId", "KB12345678"),
@@ -246,6 +268,23 @@ fn outcome_details(kind: JobKind, status: &str) -> (Option<String>, RecordCounts
         ),
         (JobKind::DataAutomation, "ServiceError") => (
             message("ServiceError: An internal error occurred. Retry the invocation."),
+            RecordCounts::default(),
+        ),
+        (JobKind::AdvancedPromptOptimization, "Failed") => (
+            message("The input file could not be read: the service role is not authorized to perform s3:GetObject on s3://acme-prompts/input/support-bot.jsonl."),
+            RecordCounts::default(),
+        ),
+        (JobKind::AdvancedPromptOptimization, "PartiallyCompleted") => (
+            message("3 of 40 evaluation samples could not be scored: the model's response exceeded maxTokens."),
+            RecordCounts::default(),
+        ),
+        // What the automated-reasoning-build adapter makes of the build assets.
+        (JobKind::AutomatedReasoningBuild, "COMPLETED") => (
+            message("Quality report: 42 rules, 18 variables, 4 types; 2 conflicting rules (R7, R9); 1 unused variables (is_contractor)"),
+            RecordCounts::default(),
+        ),
+        (JobKind::AutomatedReasoningBuild, "FAILED") => (
+            message("Build log errors: The source document could not be translated into a policy: no rules could be extracted from it."),
             RecordCounts::default(),
         ),
         _ => (None, RecordCounts::default()),

@@ -285,6 +285,8 @@ fn adapter(kind: JobKind) -> (&'static str, &'static str) {
         JobKind::ProvisionedThroughput => ("provisioned_throughput.rs", "bedrock"),
         JobKind::CustomModelDeployment => ("custom_model_deployment.rs", "bedrock"),
         JobKind::CustomModel => ("custom_model.rs", "bedrock"),
+        JobKind::AdvancedPromptOptimization => ("advanced_prompt_optimization.rs", "bedrock"),
+        JobKind::AutomatedReasoningBuild => ("automated_reasoning_build.rs", "bedrock"),
     }
 }
 

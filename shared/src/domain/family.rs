@@ -38,6 +38,8 @@ job_kinds! {
     ProvisionedThroughput,
     CustomModelDeployment,
     CustomModel,
+    AdvancedPromptOptimization,
+    AutomatedReasoningBuild,
 }
 
 /// How a resource whose lifecycle re-opens is watched again after it settled (provisioned
@@ -590,6 +592,96 @@ pub static CUSTOM_MODEL: Family = Family {
     },
 };
 
+/// Advanced prompt optimization jobs (`CreateAdvancedPromptOptimizationJob`). The List has no
+/// time or status filter: it is read newest first (`sortBy=CreationTime`, `Descending`) down to
+/// the watermark, and open jobs are followed with Get. `Deleting` follows
+/// `BatchDeleteAdvancedPromptOptimizationJob` and ends in the job vanishing: never notified.
+pub static ADVANCED_PROMPT_OPTIMIZATION: Family = Family {
+    kind: JobKind::AdvancedPromptOptimization,
+    name: "advanced-prompt-optimization",
+    key: "AdvancedPromptOptimization",
+    label: "Advanced prompt optimization job",
+    vocabulary: &[
+        ("InProgress", Running),
+        ("Stopping", Stopping),
+        ("Deleting", Unknown),
+        ("Completed", Succeeded),
+        ("PartiallyCompleted", PartiallySucceeded),
+        ("Failed", Failed),
+        ("Stopped", Stopped),
+    ],
+    console_page: "prompt-management",
+    output_label: "Optimized output:",
+    iam_actions: &[
+        "bedrock:ListAdvancedPromptOptimizationJobs",
+        "bedrock:GetAdvancedPromptOptimizationJob",
+    ],
+    details: &[("modelIds", "Target models:")],
+    event: None,
+    reopen: None,
+    ready: None,
+    regions: regions::ADVANCED_PROMPT_OPTIMIZATION,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "advanced-prompt-optimization-job",
+        nested: None,
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 24,
+    },
+};
+
+/// Automated Reasoning policy build workflows (`StartAutomatedReasoningPolicyBuildWorkflow`).
+/// They have no ARN: a workflow is named by its policy's ARN followed by
+/// `/build-workflow/{buildWorkflowId}`. Listed per policy (`ListAutomatedReasoningPolicies`,
+/// then `ListAutomatedReasoningPolicyBuildWorkflows`, which has no filter or sort). A cancel is
+/// a stop. Regions: not published for the feature; the control plane's list is the upper bound
+/// (elsewhere the API answers as not offered, a skip).
+pub static AUTOMATED_REASONING_BUILD: Family = Family {
+    kind: JobKind::AutomatedReasoningBuild,
+    name: "automated-reasoning-build",
+    key: "AutomatedReasoningBuild",
+    label: "Automated Reasoning policy build",
+    vocabulary: &[
+        ("SCHEDULED", Pending),
+        ("PREPROCESSING", Running),
+        ("BUILDING", Running),
+        ("TESTING", Running),
+        ("CANCEL_REQUESTED", Stopping),
+        ("COMPLETED", Succeeded),
+        ("FAILED", Failed),
+        ("CANCELLED", Stopped),
+    ],
+    console_page: "automated-reasoning",
+    output_label: "Policy:",
+    iam_actions: &[
+        "bedrock:ListAutomatedReasoningPolicies",
+        "bedrock:ListAutomatedReasoningPolicyBuildWorkflows",
+        "bedrock:GetAutomatedReasoningPolicyBuildWorkflow",
+        "bedrock:GetAutomatedReasoningPolicyBuildWorkflowResultAssets",
+    ],
+    details: &[
+        ("buildWorkflowType", "Build:"),
+        ("documentName", "Document:"),
+    ],
+    event: None,
+    reopen: None,
+    ready: None,
+    regions: regions::BEDROCK,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "automated-reasoning-policy",
+        nested: Some("build-workflow"),
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 6,
+    },
+};
+
 impl JobKind {
     pub fn family(self) -> &'static Family {
         match self {
@@ -604,6 +696,8 @@ impl JobKind {
             JobKind::ProvisionedThroughput => &PROVISIONED_THROUGHPUT,
             JobKind::CustomModelDeployment => &CUSTOM_MODEL_DEPLOYMENT,
             JobKind::CustomModel => &CUSTOM_MODEL,
+            JobKind::AdvancedPromptOptimization => &ADVANCED_PROMPT_OPTIMIZATION,
+            JobKind::AutomatedReasoningBuild => &AUTOMATED_REASONING_BUILD,
         }
     }
 

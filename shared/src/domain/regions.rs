@@ -73,6 +73,25 @@ pub const DATA_AUTOMATION: &[&str] = &[
     "eu-west-2",
 ];
 
+/// Advanced prompt optimization (`*AdvancedPromptOptimizationJob*`): the user guide's
+/// "Supported Regions, models, and quotas" page for it.
+pub const ADVANCED_PROMPT_OPTIMIZATION: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "ca-central-1",
+    "sa-east-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-central-1",
+    "eu-central-2",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+];
+
 /// Every region name accepted in `REGIONS` (all partitions' public regions), so a typo is a
 /// configuration error at cold start rather than a scope failing every run.
 const KNOWN: &[&str] = &[

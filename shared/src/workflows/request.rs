@@ -158,6 +158,14 @@ mod tests {
                 "custom-model/amazon.titan-text-express-v1:0:8k/abc",
                 JobKind::CustomModel,
             ),
+            (
+                "advanced-prompt-optimization-job/abc",
+                JobKind::AdvancedPromptOptimization,
+            ),
+            (
+                "automated-reasoning-policy/abcdefghijkl/build-workflow/9f0e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f",
+                JobKind::AutomatedReasoningBuild,
+            ),
         ];
         for (resource, kind) in cases {
             let arn = format!("arn:aws:bedrock:us-east-1:{ACCOUNT}:{resource}");

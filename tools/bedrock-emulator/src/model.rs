@@ -47,6 +47,10 @@ job_kinds! {
     CustomModelDeployment,
     /// `CreateCustomModel`: `Creating`, then `Active` or `Failed`.
     CustomModel,
+    /// `CreateAdvancedPromptOptimizationJob`.
+    AdvancedPromptOptimization,
+    /// `StartAutomatedReasoningPolicyBuildWorkflow` (in an Automated Reasoning policy).
+    AutomatedReasoningBuild,
 }
 
 /// A job status on the wire. `Other` holds a word forced through the control API on purpose
@@ -84,11 +88,21 @@ pub enum Status {
     Active,
     UpdateCompleted,
     UpdateFailed,
+    /// Automated Reasoning policy build workflows: `SCHEDULED`, `CANCEL_REQUESTED`,
+    /// `PREPROCESSING`, `BUILDING`, `TESTING`, `COMPLETED`, `CANCELLED` (and `FAILED`, the
+    /// ingestion jobs' word).
+    BuildScheduled,
+    CancelRequested,
+    Preprocessing,
+    Building,
+    Testing,
+    BuildCompleted,
+    Cancelled,
     Other(String),
 }
 
 impl Status {
-    const KNOWN: [Status; 27] = [
+    const KNOWN: [Status; 34] = [
         Status::Submitted,
         Status::Validating,
         Status::Scheduled,
@@ -116,6 +130,13 @@ impl Status {
         Status::Active,
         Status::UpdateCompleted,
         Status::UpdateFailed,
+        Status::BuildScheduled,
+        Status::CancelRequested,
+        Status::Preprocessing,
+        Status::Building,
+        Status::Testing,
+        Status::BuildCompleted,
+        Status::Cancelled,
     ];
 
     pub fn parse(raw: &str) -> Status {
@@ -155,6 +176,13 @@ impl Status {
             Status::Active => "Active",
             Status::UpdateCompleted => "UpdateCompleted",
             Status::UpdateFailed => "UpdateFailed",
+            Status::BuildScheduled => "SCHEDULED",
+            Status::CancelRequested => "CANCEL_REQUESTED",
+            Status::Preprocessing => "PREPROCESSING",
+            Status::Building => "BUILDING",
+            Status::Testing => "TESTING",
+            Status::BuildCompleted => "COMPLETED",
+            Status::Cancelled => "CANCELLED",
             Status::Other(_) => "",
         }
     }
@@ -185,12 +213,17 @@ impl Status {
                 | Status::Active
                 | Status::UpdateCompleted
                 | Status::UpdateFailed
+                | Status::BuildCompleted
+                | Status::Cancelled
         )
     }
 
     /// A status a job is on its way to being stopped in.
     pub fn is_stopping(&self) -> bool {
-        matches!(self, Status::Stopping | Status::IngestionStopping)
+        matches!(
+            self,
+            Status::Stopping | Status::IngestionStopping | Status::CancelRequested
+        )
     }
 }
 
@@ -221,10 +254,22 @@ pub fn fit_outcome(statuses: &[Status], outcome: &Status) -> Status {
         return outcome.clone();
     }
     let nearest: &[Status] = match outcome {
-        Completed | PartiallyCompleted | Complete | Success | InService | Active => {
-            &[Completed, Complete, Success, InService, Active]
-        }
-        Stopped | IngestionStopped => &[Stopped, IngestionStopped, Failed, IngestionFailed],
+        Completed | PartiallyCompleted | Complete | Success | InService | Active
+        | BuildCompleted => &[
+            Completed,
+            Complete,
+            Success,
+            InService,
+            Active,
+            BuildCompleted,
+        ],
+        Stopped | IngestionStopped | Cancelled => &[
+            Stopped,
+            IngestionStopped,
+            Cancelled,
+            Failed,
+            IngestionFailed,
+        ],
         _ => &[Failed, IngestionFailed, ClientError],
     };
     nearest

@@ -71,6 +71,24 @@ pub const DATA_AUTOMATION: &[&str] = &[
     "eu-west-2",
 ];
 
+/// Advanced prompt optimization (`*AdvancedPromptOptimizationJob*`).
+pub const ADVANCED_PROMPT_OPTIMIZATION: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "ca-central-1",
+    "sa-east-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-central-1",
+    "eu-central-2",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+];
+
 /// The regions that serve `operation`.
 pub fn regions_of(operation: &str) -> &'static [&'static str] {
     if operation.contains("ModelInvocationJob") {
@@ -79,6 +97,8 @@ pub fn regions_of(operation: &str) -> &'static [&'static str] {
         ASYNC_INVOKE
     } else if operation.contains("DataAutomation") {
         DATA_AUTOMATION
+    } else if operation.contains("AdvancedPromptOptimization") {
+        ADVANCED_PROMPT_OPTIMIZATION
     } else {
         BEDROCK
     }

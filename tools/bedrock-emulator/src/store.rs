@@ -45,6 +45,9 @@ pub struct Page<'a> {
 pub struct Store {
     /// Knowledge bases and data sources (their ingestion jobs are jobs like any other).
     pub knowledge: crate::knowledge::Registry,
+    /// Other containers of jobs that need no registry of their own (Automated Reasoning
+    /// policies), as their family renders them, by ARN. Only their family reads and writes them.
+    pub containers: std::collections::BTreeMap<String, serde_json::Value>,
     jobs: HashMap<String, Job>,
     by_time: HashMap<JobKind, Vec<Key>>,
     by_name: HashMap<(JobKind, String), String>,

@@ -8,7 +8,9 @@
 //! (no allocation per call on the hot path), which makes it not object-safe; the enum keeps the
 //! static dispatch and boxes only the listing streams.
 
+pub mod advanced_prompt_optimization;
 pub mod async_invoke;
+pub mod automated_reasoning_build;
 pub mod batch;
 pub mod custom_model;
 pub mod custom_model_deployment;
@@ -30,7 +32,9 @@ use crate::domain::{JobArn, JobKind, ObservedJob};
 use crate::error::Error;
 use crate::notices::Tags;
 use crate::ports::{JobSource, ListFilter, Page};
+use advanced_prompt_optimization::AdvancedPromptOptimizationSource;
 use async_invoke::AsyncInvokeSource;
+use automated_reasoning_build::AutomatedReasoningBuildSource;
 use batch::BatchInferenceSource;
 use custom_model::CustomModelSource;
 use custom_model_deployment::CustomModelDeploymentSource;
@@ -41,6 +45,33 @@ use kb_ingestion::KbIngestionSource;
 use model_copy::ModelCopySource;
 use model_import::ModelImportSource;
 use provisioned_throughput::ProvisionedThroughputSource;
+
+/// Oldest first across a listing that can only be read newest first (a List without an
+/// ascending time filter): the new jobs (bounded by the watermark) are read in full, sorted and
+/// paged. A failed List answers only the error, so that no checkpoint is taken past what was
+/// not read.
+pub(crate) fn sorted_oldest_first<'a>(
+    pages: BoxStream<'a, Page<ObservedJob>>,
+    page_size: usize,
+) -> BoxStream<'a, Page<ObservedJob>> {
+    use futures::stream;
+    use futures::TryStreamExt;
+    stream::once(async move {
+        let pages: Vec<Vec<ObservedJob>> = pages.try_collect().await?;
+        let mut jobs: Vec<ObservedJob> = pages.into_iter().flatten().collect();
+        jobs.sort_by(|a, b| (a.submit_time, &a.arn).cmp(&(b.submit_time, &b.arn)));
+        Ok::<_, Error>(jobs)
+    })
+    .flat_map(move |jobs| match jobs {
+        Ok(jobs) => {
+            let pages: Vec<Page<ObservedJob>> =
+                jobs.chunks(page_size).map(|c| Ok(c.to_vec())).collect();
+            stream::iter(pages).boxed()
+        }
+        Err(e) => stream::iter(vec![Err(e)]).boxed(),
+    })
+    .boxed()
+}
 
 /// The adapter of one family, whichever it is.
 pub enum AnySource {
@@ -55,6 +86,8 @@ pub enum AnySource {
     ProvisionedThroughput(ProvisionedThroughputSource),
     CustomModelDeployment(CustomModelDeploymentSource),
     CustomModel(CustomModelSource),
+    AdvancedPromptOptimization(AdvancedPromptOptimizationSource),
+    AutomatedReasoningBuild(AutomatedReasoningBuildSource),
 }
 
 /// Runs `$body` with `$source` bound to the variant's adapter, whichever it is.
@@ -72,6 +105,8 @@ macro_rules! each {
             AnySource::ProvisionedThroughput($source) => $body,
             AnySource::CustomModelDeployment($source) => $body,
             AnySource::CustomModel($source) => $body,
+            AnySource::AdvancedPromptOptimization($source) => $body,
+            AnySource::AutomatedReasoningBuild($source) => $body,
         }
     };
 }
@@ -104,6 +139,12 @@ impl AnySource {
                 Self::CustomModelDeployment(CustomModelDeploymentSource::from_sdk(sdk, config))
             }
             JobKind::CustomModel => Self::CustomModel(CustomModelSource::from_sdk(sdk, config)),
+            JobKind::AdvancedPromptOptimization => Self::AdvancedPromptOptimization(
+                AdvancedPromptOptimizationSource::from_sdk(sdk, config),
+            ),
+            JobKind::AutomatedReasoningBuild => {
+                Self::AutomatedReasoningBuild(AutomatedReasoningBuildSource::from_sdk(sdk, config))
+            }
         }
     }
 

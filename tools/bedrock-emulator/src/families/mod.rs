@@ -26,7 +26,9 @@ use crate::app::App;
 use crate::family::Family;
 use crate::model::JobKind;
 
+pub mod advanced_prompt_optimization;
 pub mod async_invoke;
+pub mod automated_reasoning_build;
 pub mod batch_inference;
 pub mod custom_model;
 pub mod custom_model_deployment;
@@ -52,6 +54,10 @@ pub fn family(kind: JobKind) -> &'static dyn Family {
         JobKind::ProvisionedThroughput => &provisioned_throughput::ProvisionedThroughput,
         JobKind::CustomModelDeployment => &custom_model_deployment::CustomModelDeployment,
         JobKind::CustomModel => &custom_model::CustomModel,
+        JobKind::AdvancedPromptOptimization => {
+            &advanced_prompt_optimization::AdvancedPromptOptimization
+        }
+        JobKind::AutomatedReasoningBuild => &automated_reasoning_build::AutomatedReasoningBuild,
     }
 }
 

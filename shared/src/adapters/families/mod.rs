@@ -8,6 +8,7 @@
 //! (no allocation per call on the hot path), which makes it not object-safe; the enum keeps the
 //! static dispatch and boxes only the listing streams.
 
+pub mod agentcore_batch_evaluation;
 pub mod async_invoke;
 pub mod batch;
 pub mod custom_model;
@@ -30,6 +31,7 @@ use crate::domain::{JobArn, JobKind, ObservedJob};
 use crate::error::Error;
 use crate::notices::Tags;
 use crate::ports::{JobSource, ListFilter, Page};
+use agentcore_batch_evaluation::AgentcoreBatchEvaluationSource;
 use async_invoke::AsyncInvokeSource;
 use batch::BatchInferenceSource;
 use custom_model::CustomModelSource;
@@ -55,6 +57,7 @@ pub enum AnySource {
     ProvisionedThroughput(ProvisionedThroughputSource),
     CustomModelDeployment(CustomModelDeploymentSource),
     CustomModel(CustomModelSource),
+    AgentcoreBatchEvaluation(AgentcoreBatchEvaluationSource),
 }
 
 /// Runs `$body` with `$source` bound to the variant's adapter, whichever it is.
@@ -72,6 +75,7 @@ macro_rules! each {
             AnySource::ProvisionedThroughput($source) => $body,
             AnySource::CustomModelDeployment($source) => $body,
             AnySource::CustomModel($source) => $body,
+            AnySource::AgentcoreBatchEvaluation($source) => $body,
         }
     };
 }
@@ -104,6 +108,9 @@ impl AnySource {
                 Self::CustomModelDeployment(CustomModelDeploymentSource::from_sdk(sdk, config))
             }
             JobKind::CustomModel => Self::CustomModel(CustomModelSource::from_sdk(sdk, config)),
+            JobKind::AgentcoreBatchEvaluation => Self::AgentcoreBatchEvaluation(
+                AgentcoreBatchEvaluationSource::from_sdk(sdk, config),
+            ),
         }
     }
 

@@ -47,6 +47,8 @@ job_kinds! {
     CustomModelDeployment,
     /// `CreateCustomModel`: `Creating`, then `Active` or `Failed`.
     CustomModel,
+    /// bedrock-agentcore `StartBatchEvaluation` (AgentCore Evaluations, its own service).
+    AgentcoreBatchEvaluation,
 }
 
 /// A job status on the wire. `Other` holds a word forced through the control API on purpose
@@ -84,11 +86,17 @@ pub enum Status {
     Active,
     UpdateCompleted,
     UpdateFailed,
+    /// AgentCore batch evaluations shout too, and add these to the ingestion words:
+    /// `PENDING`, `COMPLETED`, `COMPLETED_WITH_ERRORS` (some sessions failed), `DELETING`.
+    EvaluationPending,
+    EvaluationCompleted,
+    CompletedWithErrors,
+    EvaluationDeleting,
     Other(String),
 }
 
 impl Status {
-    const KNOWN: [Status; 27] = [
+    const KNOWN: [Status; 31] = [
         Status::Submitted,
         Status::Validating,
         Status::Scheduled,
@@ -116,6 +124,10 @@ impl Status {
         Status::Active,
         Status::UpdateCompleted,
         Status::UpdateFailed,
+        Status::EvaluationPending,
+        Status::EvaluationCompleted,
+        Status::CompletedWithErrors,
+        Status::EvaluationDeleting,
     ];
 
     pub fn parse(raw: &str) -> Status {
@@ -155,6 +167,10 @@ impl Status {
             Status::Active => "Active",
             Status::UpdateCompleted => "UpdateCompleted",
             Status::UpdateFailed => "UpdateFailed",
+            Status::EvaluationPending => "PENDING",
+            Status::EvaluationCompleted => "COMPLETED",
+            Status::CompletedWithErrors => "COMPLETED_WITH_ERRORS",
+            Status::EvaluationDeleting => "DELETING",
             Status::Other(_) => "",
         }
     }
@@ -185,6 +201,8 @@ impl Status {
                 | Status::Active
                 | Status::UpdateCompleted
                 | Status::UpdateFailed
+                | Status::EvaluationCompleted
+                | Status::CompletedWithErrors
         )
     }
 
@@ -221,9 +239,24 @@ pub fn fit_outcome(statuses: &[Status], outcome: &Status) -> Status {
         return outcome.clone();
     }
     let nearest: &[Status] = match outcome {
-        Completed | PartiallyCompleted | Complete | Success | InService | Active => {
-            &[Completed, Complete, Success, InService, Active]
-        }
+        PartiallyCompleted | CompletedWithErrors => &[
+            PartiallyCompleted,
+            CompletedWithErrors,
+            Completed,
+            EvaluationCompleted,
+            Complete,
+            Success,
+            InService,
+            Active,
+        ],
+        Completed | Complete | Success | InService | Active | EvaluationCompleted => &[
+            Completed,
+            EvaluationCompleted,
+            Complete,
+            Success,
+            InService,
+            Active,
+        ],
         Stopped | IngestionStopped => &[Stopped, IngestionStopped, Failed, IngestionFailed],
         _ => &[Failed, IngestionFailed, ClientError],
     };

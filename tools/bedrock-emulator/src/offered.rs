@@ -71,6 +71,20 @@ pub const DATA_AUTOMATION: &[&str] = &[
     "eu-west-2",
 ];
 
+/// AgentCore Evaluations (`bedrock-agentcore` `*BatchEvaluation*`): its own service and regions.
+pub const AGENTCORE_EVALUATIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "ap-south-1",
+    "ap-southeast-1",
+    "eu-central-1",
+    "eu-north-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+];
+
 /// The regions that serve `operation`.
 pub fn regions_of(operation: &str) -> &'static [&'static str] {
     if operation.contains("ModelInvocationJob") {
@@ -79,6 +93,8 @@ pub fn regions_of(operation: &str) -> &'static [&'static str] {
         ASYNC_INVOKE
     } else if operation.contains("DataAutomation") {
         DATA_AUTOMATION
+    } else if operation.contains("BatchEvaluation") {
+        AGENTCORE_EVALUATIONS
     } else {
         BEDROCK
     }

@@ -26,6 +26,7 @@ use crate::app::App;
 use crate::family::Family;
 use crate::model::JobKind;
 
+pub mod agentcore_batch_evaluation;
 pub mod async_invoke;
 pub mod batch_inference;
 pub mod custom_model;
@@ -52,6 +53,7 @@ pub fn family(kind: JobKind) -> &'static dyn Family {
         JobKind::ProvisionedThroughput => &provisioned_throughput::ProvisionedThroughput,
         JobKind::CustomModelDeployment => &custom_model_deployment::CustomModelDeployment,
         JobKind::CustomModel => &custom_model::CustomModel,
+        JobKind::AgentcoreBatchEvaluation => &agentcore_batch_evaluation::AgentcoreBatchEvaluation,
     }
 }
 

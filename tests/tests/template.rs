@@ -286,9 +286,7 @@ fn adapter(kind: JobKind) -> (&'static str, &'static str) {
         JobKind::CustomModelDeployment => ("custom_model_deployment.rs", "bedrock"),
         JobKind::CustomModel => ("custom_model.rs", "bedrock"),
         // AgentCore's data plane has its own prefix.
-        JobKind::AgentcoreBatchEvaluation => {
-            ("agentcore_batch_evaluation.rs", "bedrock-agentcore")
-        }
+        JobKind::AgentcoreBatchEvaluation => ("agentcore_batch_evaluation.rs", "bedrock-agentcore"),
     }
 }
 
@@ -1663,7 +1661,10 @@ fn the_member_role_may_read_exactly_what_the_families_call() {
         let resource = entry["ReadResource"].as_str().unwrap();
         let service = entry["ReadService"].as_str().unwrap();
         for action in strings(&entry["ReadActions"]) {
-            assert!(action.starts_with(&format!("{service}:")), "{key}: {action}");
+            assert!(
+                action.starts_with(&format!("{service}:")),
+                "{key}: {action}"
+            );
             let on_its_type = statements.iter().any(|s| {
                 strings(&s["Action"]).contains(&action)
                     && sub_text(&s["Resource"])

@@ -158,9 +158,15 @@ mod tests {
                 "custom-model/amazon.titan-text-express-v1:0:8k/abc",
                 JobKind::CustomModel,
             ),
+            (
+                "batch-evaluate/nightly_eval-abcdefghij",
+                JobKind::AgentcoreBatchEvaluation,
+            ),
         ];
         for (resource, kind) in cases {
-            let arn = format!("arn:aws:bedrock:us-east-1:{ACCOUNT}:{resource}");
+            // each family's own service (bedrock, bedrock-agentcore)
+            let service = kind.family().arn.service;
+            let arn = format!("arn:aws:{service}:us-east-1:{ACCOUNT}:{resource}");
             assert_eq!(family_of(&arn), Some(kind), "{arn}");
         }
         assert_eq!(cases.len(), JobKind::ALL.len());
@@ -173,6 +179,7 @@ mod tests {
             "not-an-arn",
             "arn:aws:bedrock:us-east-1:123:model-invocation-job/abc",
             "arn:aws:s3:us-east-1:123456789012:model-invocation-job/abc",
+            "arn:aws:bedrock:us-east-1:123456789012:batch-evaluate/nightly_eval-abcdefghij",
             "arn:aws:bedrock::123456789012:model-invocation-job/abc",
             "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/",
             "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB",

@@ -122,11 +122,18 @@ async fn batch_evaluations_are_notified_once_per_terminal_transition_with_their_
             n.subject
         );
         let name = n.body["jobName"].as_str().unwrap();
+        // where the results are: the log group, and the stream in it
         assert_eq!(
-            n.body["details"]["logGroupName"],
+            n.body["outputS3Uri"],
             format!("/evals/{name}"),
             "{}",
             n.body
+        );
+        assert_eq!(n.body["details"]["logStreamName"], "results");
+        let text = n.body["text"].as_str().unwrap();
+        assert!(
+            text.contains(&format!("Result log group: /evals/{name}")),
+            "{text}"
         );
         assert!(testkit::schema().is_valid(&n.body), "{}", n.body);
     }

@@ -603,14 +603,14 @@ pub static AGENTCORE_BATCH_EVALUATION: Family = Family {
     // The AgentCore console is its own (`/bedrock-agentcore/home`), which the links, built on
     // the Bedrock console, cannot name: its overview page.
     console_page: "overview",
-    // The results are in CloudWatch Logs, told by the details (always shown), not as an output.
-    output_label: "Results:",
+    // The results go to a CloudWatch Logs log group (`outputConfig.cloudWatchConfig`), the
+    // output location (`outputS3Uri`); its stream and destination are details.
+    output_label: "Result log group:",
     iam_actions: &[
         "bedrock-agentcore:ListBatchEvaluations",
         "bedrock-agentcore:GetBatchEvaluation",
     ],
     details: &[
-        ("logGroupName", "Results log group:"),
         ("logStreamName", "Log stream:"),
         ("resultDestination", "Written to:"),
         ("metricsNamespace", "Metrics namespace:"),

@@ -9,8 +9,8 @@
 //! (`lists_cheaply` is false): a status sweep would be that same whole listing.
 //!
 //! `GetBatchEvaluation` takes the id (the ARN's last segment), not the ARN. Only the Get says
-//! where the results went (`outputConfig.cloudWatchConfig`): `enrich` reads it for an
-//! evaluation about to be notified.
+//! where the results went (`outputConfig.cloudWatchConfig`, a CloudWatch Logs log group: the
+//! output location): `enrich` reads it for an evaluation about to be notified.
 
 use aws_sdk_bedrockagentcore::types::{
     BatchEvaluationSummary, EvaluationJobResults, Evaluator, OutputConfig,
@@ -133,6 +133,7 @@ fn observe(seen: Seen<'_>) -> ObservedJob {
         message: (!seen.errors.is_empty()).then(|| seen.errors.join("; ")),
         // No end time in the API: a finished evaluation was last updated when it ended.
         end_time: seen.updated.filter(|_| terminal).map(from_smithy),
+        output_s3_uri: log_group(seen.output),
         details: details(&seen),
         ..ObservedJob::new(
             KIND,
@@ -143,11 +144,17 @@ fn observe(seen: Seen<'_>) -> ObservedJob {
     }
 }
 
-/// Where the results are, the sessions evaluated and the scores: what the email shows.
+/// The log group the results are written to (Get only): the evaluation's output location.
+fn log_group(output: Option<&OutputConfig>) -> Option<String> {
+    let cw = output?.as_cloud_watch_config().ok()?;
+    Some(cw.log_group_name().to_owned()).filter(|g| !g.is_empty())
+}
+
+/// Where in the log group the results are, the sessions evaluated and the scores: what the
+/// email shows.
 fn details(seen: &Seen<'_>) -> Details {
     let mut details = Details::new();
     if let Some(Ok(cw)) = seen.output.map(OutputConfig::as_cloud_watch_config) {
-        details.insert("logGroupName".into(), cw.log_group_name().to_owned());
         details.insert("logStreamName".into(), cw.log_stream_name().to_owned());
         details.insert(
             "resultDestination".into(),
@@ -161,7 +168,11 @@ fn details(seen: &Seen<'_>) -> Details {
     if !evaluators.is_empty() {
         details.insert("evaluators".into(), evaluators.join(", "));
     }
-    if let Some(results) = seen.results {
+    // An evaluation that found no session (or has not counted them yet) has no figures to show.
+    let counted = seen
+        .results
+        .filter(|r| r.total_number_of_sessions().unwrap_or(0) > 0);
+    if let Some(results) = counted {
         details.insert("sessions".into(), sessions_text(results));
         let scores = scores_text(results);
         if !scores.is_empty() {
@@ -238,7 +249,7 @@ impl JobSource for AgentcoreBatchEvaluationSource {
     /// An evaluation first seen in a listing lacks where its results went (Get only). Best
     /// effort: one Get for an evaluation about to be notified.
     async fn enrich(&self, job: &mut ObservedJob) {
-        if job.details.contains_key("logGroupName") {
+        if job.output_s3_uri.is_some() {
             return; // already read with a Get
         }
         let Ok(Some(full)) = self.get(&job.arn).await else {
@@ -246,6 +257,7 @@ impl JobSource for AgentcoreBatchEvaluationSource {
         };
         job.message = job.message.take().or(full.message);
         job.end_time = job.end_time.or(full.end_time);
+        job.output_s3_uri = full.output_s3_uri;
         for (key, value) in full.details {
             job.details.insert(key, value);
         }

@@ -5,8 +5,7 @@
 //! The AWS CLI v1 bundles its own botocore (`awscli/botocore`, 1.43.62 here), whose
 //! `bedrock-agentcore` model is older than the installed botocore's (1.43.127): it lacks
 //! `StartBatchEvaluation`'s `outputConfig` and still requires `logGroupNames`. `AWS_DATA_PATH`
-//! makes the CLI load the newer model from the installed botocore (docs/development: "AgentCore
-//! and the AWS CLI").
+//! makes the CLI load the newer model from the installed botocore (docs/architecture/testing.md).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

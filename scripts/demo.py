@@ -109,6 +109,7 @@ def main():
     runtime = boto3.client("bedrock-runtime", endpoint_url=emulator, config=cfg, **CREDS)
     agent = boto3.client("bedrock-agent", endpoint_url=emulator, config=cfg, **CREDS)
     bda = boto3.client("bedrock-data-automation-runtime", endpoint_url=emulator, config=cfg, **CREDS)
+    agentcore = boto3.client("bedrock-agentcore", endpoint_url=emulator, config=cfg, **CREDS)
 
     say("==> creating the jobs table, the topic and an SQS subscriber")
     ddb.create_table(TableName="bedrock-jobwatch-jobs", BillingMode="PAY_PER_REQUEST",
@@ -136,6 +137,7 @@ def main():
                    AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_ENDPOINT_URL=moto,
                    AWS_ENDPOINT_URL_BEDROCK=emulator, AWS_ENDPOINT_URL_BEDROCK_RUNTIME=emulator, RUST_LOG="warn",
                    AWS_ENDPOINT_URL_BEDROCK_AGENT=emulator, AWS_ENDPOINT_URL_BEDROCK_DATA_AUTOMATION_RUNTIME=emulator,
+                   AWS_ENDPOINT_URL_BEDROCK_AGENTCORE=emulator,
                    # what Lambda sets, pointing at the emulated runtime API of this function
                    AWS_LAMBDA_RUNTIME_API=f"http://127.0.0.1:{port}/.rt/{f}", AWS_LAMBDA_FUNCTION_NAME=f,
                    AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256", JOB_FAMILY=FUNCTIONS[f])
@@ -254,6 +256,18 @@ def main():
         sourceContent={"workflowContent": {"documents": [document]}})["buildWorkflowId"]
     expected[f"{policy}/build-workflow/{build}"] = "COMPLETED"
     say(f"    {'HR leave policy':22} -> COMPLETED (Automated Reasoning policy build)")
+    # AgentCore batch evaluations (bedrock-agentcore): the results go to a CloudWatch Logs group.
+    for name, outcome in [("support_agent_nightly", "COMPLETED"), ("support_agent_regression", "COMPLETED_WITH_ERRORS")]:
+        arn = agentcore.start_batch_evaluation(
+            batchEvaluationName=name,
+            dataSourceConfig={"cloudWatchLogs": {"serviceNames": ["support_agent.DEFAULT"],
+                                                 "logGroupNames": ["/aws/bedrock-agentcore/runtimes/support_agent-DEFAULT"]}},
+            evaluators=[{"evaluatorId": "Builtin.Helpfulness"}, {"evaluatorId": "Builtin.GoalSuccessRate"}],
+            outputConfig={"cloudWatchConfig": {"logGroupName": "/aws/bedrock-agentcore/evaluations/results",
+                                               "logStreamName": name, "resultDestination": "DEDICATED_LOG_GROUP"}},
+            tags={"emulator:outcome": outcome})["batchEvaluationArn"]
+        expected[arn] = outcome
+        say(f"    {name:22} -> {outcome} (AgentCore batch evaluation)")
     # Resources that become ready, and re-open: a model deployed once it is Active, a throughput
     # updated once it is InService; each settling is told once (pending: what to do after a sighting).
     outcome = lambda value: [{"key": "emulator:outcome", "value": value}]  # noqa: E731

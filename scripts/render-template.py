@@ -430,7 +430,7 @@ def check(name, params, template, rendered):
         expect(env.get("JOB_FAMILY") == entry.get("Name"), f"{k} JOB_FAMILY {env.get('JOB_FAMILY')}")
         granted = set()
         for s in statements(roles[getatt(f["Properties"]["Role"])[0]], separate_policies):
-            granted |= {a for a in listify(s["Action"]) if a.startswith("bedrock:")}
+            granted |= {a for a in listify(s["Action"]) if a.split(":")[0] in ("bedrock", "bedrock-agentcore")}
             readers += [k] if "s3:GetObject" in listify(s["Action"]) else []
         wanted = set(entry.get("ListActions", [])) | set(entry.get("ReadActions", []))
         expect(granted == wanted and wanted, f"{k} may call {sorted(granted)}, its family {sorted(wanted)}")
@@ -451,7 +451,8 @@ def check(name, params, template, rendered):
                    f"{k}: AssumeRole condition {s.get('Condition')}")
         region = "*" if res.params["Regions"] else "us-east-1"
         reads = [substitute(r) for s in role_statements if s.get("Sid") == "ReadJobs" for r in listify(s["Resource"])]
-        expect(reads and all(f":bedrock:{region}:" in r for r in reads), f"{k} reads {reads}")
+        service = families.get(k.removesuffix("Poller"), {}).get("ReadService", "bedrock")
+        expect(reads and all(f":{service}:{region}:" in r for r in reads), f"{k} reads {reads}")
         # the output buckets' key through S3 of every watched region (any, once Regions is set)
         via = [next(iter(s["Condition"].items())) for s in role_statements if s.get("Sid") == "DecryptOutputManifests"]
         via = [(op, kv["kms:ViaService"] if isinstance(kv["kms:ViaService"], str) else substitute(kv["kms:ViaService"]))

@@ -104,6 +104,13 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             None,
             Some("arn:aws:bedrock:us-east-1:123456789012:automated-reasoning-policy/a1b2c3d4e5f6"),
         ),
+        JobKind::AgentcoreBatchEvaluation => (
+            "arn:aws:bedrock-agentcore:us-east-1:123456789012:batch-evaluate/support_agent_nightly-a1B2c3D4e5",
+            Some("support_agent_nightly"),
+            "",
+            None,
+            Some("/aws/bedrock-agentcore/evaluations/results"),
+        ),
     };
     let details: Vec<(&str, &str)> = match kind {
         JobKind::ProvisionedThroughput => vec![
@@ -138,6 +145,34 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             ("jobType", "Automated"),
             ("evaluationTaskTypes", "QuestionAndAnswer"),
         ],
+        // What the adapter reads from GetBatchEvaluation: where the results went, the sessions
+        // and each evaluator's average score.
+        JobKind::AgentcoreBatchEvaluation => {
+            let mut details = vec![
+                ("logStreamName", "support_agent_nightly-a1B2c3D4e5"),
+                ("resultDestination", "DEDICATED_LOG_GROUP"),
+                ("evaluators", "Builtin.Helpfulness, Builtin.GoalSuccessRate"),
+            ];
+            details.extend(match status.as_str() {
+                "COMPLETED" => vec![
+                    ("sessions", "48 of 48 completed, 0 failed, 0 ignored"),
+                    (
+                        "scores",
+                        "Builtin.Helpfulness 0.86, Builtin.GoalSuccessRate 0.71",
+                    ),
+                ],
+                "COMPLETED_WITH_ERRORS" => vec![
+                    ("sessions", "45 of 48 completed, 3 failed, 0 ignored"),
+                    (
+                        "scores",
+                        "Builtin.Helpfulness 0.84, Builtin.GoalSuccessRate 0.69",
+                    ),
+                ],
+                "STOPPED" => vec![("sessions", "20 of 48 completed, 0 failed, 28 ignored")],
+                _ => vec![],
+            });
+            details
+        }
         JobKind::ModelCopy => vec![
             ("sourceModelArn", model),
             ("sourceAccountId", "123456789012"),
@@ -260,6 +295,14 @@ fn outcome_details(kind: JobKind, status: &str) -> (Option<String>, RecordCounts
         ),
         (JobKind::KbIngestion, "FAILED") => (
             message("Documents: 1204 scanned, 0 indexed (0 new, 0 modified), 0 deleted, 1204 failed, 0 skipped. Failure reasons: The knowledge base role is not authorized to perform s3:GetObject on the data source bucket."),
+            RecordCounts::default(),
+        ),
+        (JobKind::AgentcoreBatchEvaluation, "FAILED") => (
+            message("No agent sessions were found in the log groups for the requested time range."),
+            RecordCounts::default(),
+        ),
+        (JobKind::AgentcoreBatchEvaluation, "COMPLETED_WITH_ERRORS") => (
+            message("3 sessions could not be evaluated: the evaluator model timed out."),
             RecordCounts::default(),
         ),
         (JobKind::DataAutomation, "ClientError") => (

@@ -59,10 +59,10 @@ fn the_family_table_of_the_docs_is_the_family_table_of_the_code() {
             })
             .collect();
         assert_eq!(cells[3], statuses.join(", "), "{} statuses", family.name);
-        // every IAM action of the family, and no other Bedrock action
+        // every IAM action of the family, and no other Bedrock (or AgentCore) action
         let named: Vec<&str> = cells[4]
             .split('`')
-            .filter(|s| s.starts_with("bedrock:"))
+            .filter(|s| s.starts_with("bedrock:") || s.starts_with("bedrock-agentcore:"))
             .collect();
         let mut want: Vec<&str> = family.iam_actions.to_vec();
         let mut have = named.clone();

@@ -287,6 +287,8 @@ fn adapter(kind: JobKind) -> (&'static str, &'static str) {
         JobKind::CustomModel => ("custom_model.rs", "bedrock"),
         JobKind::AdvancedPromptOptimization => ("advanced_prompt_optimization.rs", "bedrock"),
         JobKind::AutomatedReasoningBuild => ("automated_reasoning_build.rs", "bedrock"),
+        // AgentCore's data plane has its own prefix.
+        JobKind::AgentcoreBatchEvaluation => ("agentcore_batch_evaluation.rs", "bedrock-agentcore"),
     }
 }
 
@@ -1623,7 +1625,7 @@ fn the_member_role_may_read_exactly_what_the_families_call() {
     let granted: BTreeSet<String> = statements
         .iter()
         .flat_map(|s| strings(&s["Action"]))
-        .filter(|a| a.starts_with("bedrock:"))
+        .filter(|a| a.starts_with("bedrock:") || a.starts_with("bedrock-agentcore:"))
         .collect();
     let called: BTreeSet<String> = JobKind::ALL
         .iter()
@@ -1637,11 +1639,16 @@ fn the_member_role_may_read_exactly_what_the_families_call() {
     // Each family's Get actions on its own resource type (the central Families mapping's).
     for (key, entry) in families(&source()) {
         let resource = entry["ReadResource"].as_str().unwrap();
+        let service = entry["ReadService"].as_str().unwrap();
         for action in strings(&entry["ReadActions"]) {
+            assert!(
+                action.starts_with(&format!("{service}:")),
+                "{key}: {action}"
+            );
             let on_its_type = statements.iter().any(|s| {
                 strings(&s["Action"]).contains(&action)
                     && sub_text(&s["Resource"])
-                        .ends_with(&format!(":bedrock:*:${{AWS::AccountId}}:{resource}"))
+                        .ends_with(&format!(":{service}:*:${{AWS::AccountId}}:{resource}"))
             });
             assert!(
                 on_its_type,
@@ -2071,8 +2078,9 @@ fn member_blocks(src: &Value) -> Vec<(&'static str, String)> {
             ));
         }
         statements.push_str(&format!(
-            "              - !If\n                - Reads{key}\n                - Sid: Read{key}\n                  Effect: Allow\n                  Action: [{}]\n                  Resource: !Sub \"arn:${{AWS::Partition}}:bedrock:*:${{AWS::AccountId}}:{}\"\n                - !Ref AWS::NoValue\n",
+            "              - !If\n                - Reads{key}\n                - Sid: Read{key}\n                  Effect: Allow\n                  Action: [{}]\n                  Resource: !Sub \"arn:${{AWS::Partition}}:{}:*:${{AWS::AccountId}}:{}\"\n                - !Ref AWS::NoValue\n",
             strings(&e["ReadActions"]).join(", "),
+            plain(&e["ReadService"]),
             plain(&e["ReadResource"])
         ));
     }

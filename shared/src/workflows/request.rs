@@ -166,9 +166,15 @@ mod tests {
                 "automated-reasoning-policy/abcdefghijkl/build-workflow/9f0e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f",
                 JobKind::AutomatedReasoningBuild,
             ),
+            (
+                "batch-evaluate/nightly_eval-abcdefghij",
+                JobKind::AgentcoreBatchEvaluation,
+            ),
         ];
         for (resource, kind) in cases {
-            let arn = format!("arn:aws:bedrock:us-east-1:{ACCOUNT}:{resource}");
+            // each family's own service (bedrock, bedrock-agentcore)
+            let service = kind.family().arn.service;
+            let arn = format!("arn:aws:{service}:us-east-1:{ACCOUNT}:{resource}");
             assert_eq!(family_of(&arn), Some(kind), "{arn}");
         }
         assert_eq!(cases.len(), JobKind::ALL.len());
@@ -181,6 +187,7 @@ mod tests {
             "not-an-arn",
             "arn:aws:bedrock:us-east-1:123:model-invocation-job/abc",
             "arn:aws:s3:us-east-1:123456789012:model-invocation-job/abc",
+            "arn:aws:bedrock:us-east-1:123456789012:batch-evaluate/nightly_eval-abcdefghij",
             "arn:aws:bedrock::123456789012:model-invocation-job/abc",
             "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/",
             "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB",

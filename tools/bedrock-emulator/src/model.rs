@@ -51,6 +51,8 @@ job_kinds! {
     AdvancedPromptOptimization,
     /// `StartAutomatedReasoningPolicyBuildWorkflow` (in an Automated Reasoning policy).
     AutomatedReasoningBuild,
+    /// bedrock-agentcore `StartBatchEvaluation` (AgentCore Evaluations, its own service).
+    AgentcoreBatchEvaluation,
 }
 
 /// A job status on the wire. `Other` holds a word forced through the control API on purpose
@@ -98,11 +100,17 @@ pub enum Status {
     Testing,
     BuildCompleted,
     Cancelled,
+    /// AgentCore batch evaluations shout too, and add these to the ingestion and build words
+    /// (`COMPLETED` is `BuildCompleted`): `PENDING`, `COMPLETED_WITH_ERRORS` (some sessions
+    /// failed), `DELETING`.
+    EvaluationPending,
+    CompletedWithErrors,
+    EvaluationDeleting,
     Other(String),
 }
 
 impl Status {
-    const KNOWN: [Status; 34] = [
+    const KNOWN: [Status; 37] = [
         Status::Submitted,
         Status::Validating,
         Status::Scheduled,
@@ -137,6 +145,9 @@ impl Status {
         Status::Testing,
         Status::BuildCompleted,
         Status::Cancelled,
+        Status::EvaluationPending,
+        Status::CompletedWithErrors,
+        Status::EvaluationDeleting,
     ];
 
     pub fn parse(raw: &str) -> Status {
@@ -183,6 +194,9 @@ impl Status {
             Status::Testing => "TESTING",
             Status::BuildCompleted => "COMPLETED",
             Status::Cancelled => "CANCELLED",
+            Status::EvaluationPending => "PENDING",
+            Status::CompletedWithErrors => "COMPLETED_WITH_ERRORS",
+            Status::EvaluationDeleting => "DELETING",
             Status::Other(_) => "",
         }
     }
@@ -215,6 +229,7 @@ impl Status {
                 | Status::UpdateFailed
                 | Status::BuildCompleted
                 | Status::Cancelled
+                | Status::CompletedWithErrors
         )
     }
 
@@ -254,14 +269,23 @@ pub fn fit_outcome(statuses: &[Status], outcome: &Status) -> Status {
         return outcome.clone();
     }
     let nearest: &[Status] = match outcome {
-        Completed | PartiallyCompleted | Complete | Success | InService | Active
-        | BuildCompleted => &[
+        PartiallyCompleted | CompletedWithErrors => &[
+            PartiallyCompleted,
+            CompletedWithErrors,
             Completed,
+            BuildCompleted,
             Complete,
             Success,
             InService,
             Active,
+        ],
+        Completed | Complete | Success | InService | Active | BuildCompleted => &[
+            Completed,
             BuildCompleted,
+            Complete,
+            Success,
+            InService,
+            Active,
         ],
         Stopped | IngestionStopped | Cancelled => &[
             Stopped,

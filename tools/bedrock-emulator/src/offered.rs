@@ -89,6 +89,20 @@ pub const ADVANCED_PROMPT_OPTIMIZATION: &[&str] = &[
     "ap-southeast-2",
 ];
 
+/// AgentCore Evaluations (`bedrock-agentcore` `*BatchEvaluation*`): its own service and regions.
+pub const AGENTCORE_EVALUATIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "ap-south-1",
+    "ap-southeast-1",
+    "eu-central-1",
+    "eu-north-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+];
+
 /// The regions that serve `operation`.
 pub fn regions_of(operation: &str) -> &'static [&'static str] {
     if operation.contains("ModelInvocationJob") {
@@ -99,6 +113,8 @@ pub fn regions_of(operation: &str) -> &'static [&'static str] {
         DATA_AUTOMATION
     } else if operation.contains("AdvancedPromptOptimization") {
         ADVANCED_PROMPT_OPTIMIZATION
+    } else if operation.contains("BatchEvaluation") {
+        AGENTCORE_EVALUATIONS
     } else {
         BEDROCK
     }

@@ -138,6 +138,10 @@ impl Stack {
                 "AWS_ENDPOINT_URL_BEDROCK_DATA_AUTOMATION_RUNTIME",
                 self.emulator.endpoint(),
             ),
+            (
+                "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE",
+                self.emulator.endpoint(),
+            ),
         ]
     }
 

@@ -9,6 +9,7 @@
 //! static dispatch and boxes only the listing streams.
 
 pub mod advanced_prompt_optimization;
+pub mod agentcore_batch_evaluation;
 pub mod async_invoke;
 pub mod automated_reasoning_build;
 pub mod batch;
@@ -33,6 +34,7 @@ use crate::error::Error;
 use crate::notices::Tags;
 use crate::ports::{JobSource, ListFilter, Page};
 use advanced_prompt_optimization::AdvancedPromptOptimizationSource;
+use agentcore_batch_evaluation::AgentcoreBatchEvaluationSource;
 use async_invoke::AsyncInvokeSource;
 use automated_reasoning_build::AutomatedReasoningBuildSource;
 use batch::BatchInferenceSource;
@@ -88,6 +90,7 @@ pub enum AnySource {
     CustomModel(CustomModelSource),
     AdvancedPromptOptimization(AdvancedPromptOptimizationSource),
     AutomatedReasoningBuild(AutomatedReasoningBuildSource),
+    AgentcoreBatchEvaluation(AgentcoreBatchEvaluationSource),
 }
 
 /// Runs `$body` with `$source` bound to the variant's adapter, whichever it is.
@@ -107,6 +110,7 @@ macro_rules! each {
             AnySource::CustomModel($source) => $body,
             AnySource::AdvancedPromptOptimization($source) => $body,
             AnySource::AutomatedReasoningBuild($source) => $body,
+            AnySource::AgentcoreBatchEvaluation($source) => $body,
         }
     };
 }
@@ -145,6 +149,9 @@ impl AnySource {
             JobKind::AutomatedReasoningBuild => {
                 Self::AutomatedReasoningBuild(AutomatedReasoningBuildSource::from_sdk(sdk, config))
             }
+            JobKind::AgentcoreBatchEvaluation => Self::AgentcoreBatchEvaluation(
+                AgentcoreBatchEvaluationSource::from_sdk(sdk, config),
+            ),
         }
     }
 

@@ -27,6 +27,7 @@ use crate::family::Family;
 use crate::model::JobKind;
 
 pub mod advanced_prompt_optimization;
+pub mod agentcore_batch_evaluation;
 pub mod async_invoke;
 pub mod automated_reasoning_build;
 pub mod batch_inference;
@@ -58,6 +59,7 @@ pub fn family(kind: JobKind) -> &'static dyn Family {
             &advanced_prompt_optimization::AdvancedPromptOptimization
         }
         JobKind::AutomatedReasoningBuild => &automated_reasoning_build::AutomatedReasoningBuild,
+        JobKind::AgentcoreBatchEvaluation => &agentcore_batch_evaluation::AgentcoreBatchEvaluation,
     }
 }
 

@@ -38,6 +38,7 @@ job_kinds! {
     ProvisionedThroughput,
     CustomModelDeployment,
     CustomModel,
+    FlowExecution,
 }
 
 /// How a resource whose lifecycle re-opens is watched again after it settled (provisioned
@@ -577,6 +578,51 @@ pub static CUSTOM_MODEL: Family = Family {
     },
 };
 
+/// Flow executions (bedrock-agent-runtime, asynchronous runs of a flow alias). Executions are
+/// named below their flow and alias (`flow/{id}/alias/{id}/execution/{id}`), which is also
+/// where Get finds them; a listing walks every flow (bedrock-agent `ListFlows`). Executions
+/// time out after 24 hours (`TimedOut`, a failure); `StopFlowExecution` makes them `Aborted`.
+pub static FLOW_EXECUTION: Family = Family {
+    kind: JobKind::FlowExecution,
+    name: "flow-execution",
+    label: "Flow execution",
+    vocabulary: &[
+        ("Running", Running),
+        ("Succeeded", Succeeded),
+        ("Failed", Failed),
+        ("TimedOut", Failed),
+        ("Aborted", Stopped),
+    ],
+    console_page: "prompt-flows",
+    output_label: "Flow alias:",
+    // ListFlows has no resource type; ListFlowExecutions is authorized on the flow,
+    // GetFlowExecution on the flow, the alias and the execution (all `flow/...`).
+    iam_actions: &[
+        "bedrock:ListFlows",
+        "bedrock:ListFlowExecutions",
+        "bedrock:GetFlowExecution",
+    ],
+    details: &[
+        ("flowAliasIdentifier", "Alias:"),
+        ("flowVersion", "Flow version:"),
+    ],
+    event: None,
+    reopen: None,
+    ready: None,
+    regions: regions::FLOWS,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "flow",
+        nested: Some("execution"),
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        // A flow execution ends by itself after 24 hours (TimedOut); most take minutes.
+        running_after_hours: 6,
+    },
+};
+
 impl JobKind {
     pub fn family(self) -> &'static Family {
         match self {
@@ -591,6 +637,7 @@ impl JobKind {
             JobKind::ProvisionedThroughput => &PROVISIONED_THROUGHPUT,
             JobKind::CustomModelDeployment => &CUSTOM_MODEL_DEPLOYMENT,
             JobKind::CustomModel => &CUSTOM_MODEL,
+            JobKind::FlowExecution => &FLOW_EXECUTION,
         }
     }
 

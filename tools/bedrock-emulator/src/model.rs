@@ -47,6 +47,8 @@ job_kinds! {
     CustomModelDeployment,
     /// `CreateCustomModel`: `Creating`, then `Active` or `Failed`.
     CustomModel,
+    /// bedrock-agent-runtime `StartFlowExecution` (an alias of a flow, from bedrock-agent).
+    FlowExecution,
 }
 
 /// A job status on the wire. `Other` holds a word forced through the control API on purpose
@@ -84,11 +86,16 @@ pub enum Status {
     Active,
     UpdateCompleted,
     UpdateFailed,
+    /// Flow executions: `Running`, then `Succeeded`, `Failed`, `TimedOut` or `Aborted`.
+    Running,
+    Succeeded,
+    TimedOut,
+    Aborted,
     Other(String),
 }
 
 impl Status {
-    const KNOWN: [Status; 27] = [
+    const KNOWN: [Status; 31] = [
         Status::Submitted,
         Status::Validating,
         Status::Scheduled,
@@ -116,6 +123,10 @@ impl Status {
         Status::Active,
         Status::UpdateCompleted,
         Status::UpdateFailed,
+        Status::Running,
+        Status::Succeeded,
+        Status::TimedOut,
+        Status::Aborted,
     ];
 
     pub fn parse(raw: &str) -> Status {
@@ -155,6 +166,10 @@ impl Status {
             Status::Active => "Active",
             Status::UpdateCompleted => "UpdateCompleted",
             Status::UpdateFailed => "UpdateFailed",
+            Status::Running => "Running",
+            Status::Succeeded => "Succeeded",
+            Status::TimedOut => "TimedOut",
+            Status::Aborted => "Aborted",
             Status::Other(_) => "",
         }
     }
@@ -185,6 +200,9 @@ impl Status {
                 | Status::Active
                 | Status::UpdateCompleted
                 | Status::UpdateFailed
+                | Status::Succeeded
+                | Status::TimedOut
+                | Status::Aborted
         )
     }
 
@@ -221,10 +239,12 @@ pub fn fit_outcome(statuses: &[Status], outcome: &Status) -> Status {
         return outcome.clone();
     }
     let nearest: &[Status] = match outcome {
-        Completed | PartiallyCompleted | Complete | Success | InService | Active => {
-            &[Completed, Complete, Success, InService, Active]
+        Completed | PartiallyCompleted | Complete | Success | InService | Active | Succeeded => {
+            &[Completed, Complete, Success, InService, Active, Succeeded]
         }
-        Stopped | IngestionStopped => &[Stopped, IngestionStopped, Failed, IngestionFailed],
+        Stopped | IngestionStopped | Aborted => {
+            &[Stopped, IngestionStopped, Aborted, Failed, IngestionFailed]
+        }
         _ => &[Failed, IngestionFailed, ClientError],
     };
     nearest

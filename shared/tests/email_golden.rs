@@ -90,6 +90,13 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             None,
             None,
         ),
+        JobKind::FlowExecution => (
+            "arn:aws:bedrock:us-east-1:123456789012:flow/FLX7Q2M9PL/alias/ALS4H8N2WQ/execution/3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b",
+            Some("ticket-triage"),
+            "",
+            None,
+            Some("arn:aws:bedrock:us-east-1:123456789012:flow/FLX7Q2M9PL/alias/ALS4H8N2WQ"),
+        ),
     };
     let details: Vec<(&str, &str)> = match kind {
         JobKind::ProvisionedThroughput => vec![
@@ -110,6 +117,7 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             ("lastUpdatedAt", "2026-11-23T14:05:09.000Z"),
         ],
         JobKind::CustomModel => vec![("customizationType", "IMPORTED")],
+        JobKind::FlowExecution => vec![("flowAliasIdentifier", "ALS4H8N2WQ"), ("flowVersion", "3")],
         JobKind::ModelEvaluation => vec![
             ("applicationType", "RagEvaluation"),
             ("knowledgeBaseId", "KB12345678"),
@@ -246,6 +254,15 @@ fn outcome_details(kind: JobKind, status: &str) -> (Option<String>, RecordCounts
         ),
         (JobKind::DataAutomation, "ServiceError") => (
             message("ServiceError: An internal error occurred. Retry the invocation."),
+            RecordCounts::default(),
+        ),
+        // What the flow-execution adapter makes of GetFlowExecution's `errors`.
+        (JobKind::FlowExecution, "Failed") => (
+            message("ClassifyTicket: The model returned a ValidationException: input is too long for the requested model."),
+            RecordCounts::default(),
+        ),
+        (JobKind::FlowExecution, "TimedOut") => (
+            message("ExecutionTimedOut: The flow execution did not finish within 24 hours."),
             RecordCounts::default(),
         ),
         _ => (None, RecordCounts::default()),

@@ -116,7 +116,13 @@ async fn two_flows_are_notified_once_per_terminal_transition_in_their_own_words(
     stack.set_status(&running[2], "TimedOut").await;
     let place = running[3].split("/execution/").next().unwrap();
     let (flow, alias) = (
-        place.split("flow/").nth(1).unwrap().split('/').next().unwrap(),
+        place
+            .split("flow/")
+            .nth(1)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap(),
         place.rsplit('/').next().unwrap(),
     );
     let stopped = runtime(&stack)
@@ -157,7 +163,10 @@ async fn two_flows_are_notified_once_per_terminal_transition_in_their_own_words(
         assert!(!finished_before.contains(&n.arn().to_owned()));
         assert_eq!(n.attributes["job_kind"], "flow-execution");
         let name = n.body["jobName"].as_str().unwrap();
-        assert!(["ticket-triage", "invoice-review"].contains(&name), "{name}");
+        assert!(
+            ["ticket-triage", "invoice-review"].contains(&name),
+            "{name}"
+        );
         assert!(n.body["outputS3Uri"].as_str().unwrap().contains("/alias/"));
         assert_eq!(n.body["details"]["flowVersion"], "1");
     }
@@ -175,8 +184,7 @@ async fn two_flows_are_notified_once_per_terminal_transition_in_their_own_words(
 }
 
 #[tokio::test]
-async fn histories_past_one_page_of_executions_and_of_flows_cost_one_page_per_flow_when_steady()
-{
+async fn histories_past_one_page_of_executions_and_of_flows_cost_one_page_per_flow_when_steady() {
     // given 11 flows (two pages of ListFlows with the seeded one) and a flow with 25 ended
     // executions (three pages) and one running
     let stack = Stack::start().await;

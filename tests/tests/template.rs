@@ -221,9 +221,10 @@ fn sdk_calls(file: &str, service: &str) -> BTreeSet<String> {
         .unwrap_or_else(|| panic!("no adapter {file}"));
     let src = std::fs::read_to_string(path).unwrap();
     let compact: String = src.split_whitespace().collect();
-    compact
-        .split("self.client.")
-        .skip(1)
+    // `self.flows.`: the bedrock-agent client a nested family walks its parents with.
+    ["self.client.", "self.flows."]
+        .iter()
+        .flat_map(|receiver| compact.split(receiver).skip(1))
         .filter_map(|rest| rest.split('(').next())
         .map(|m| action(service, m))
         .collect()
@@ -285,6 +286,8 @@ fn adapter(kind: JobKind) -> (&'static str, &'static str) {
         JobKind::ProvisionedThroughput => ("provisioned_throughput.rs", "bedrock"),
         JobKind::CustomModelDeployment => ("custom_model_deployment.rs", "bedrock"),
         JobKind::CustomModel => ("custom_model.rs", "bedrock"),
+        // bedrock-agent-runtime (and bedrock-agent for ListFlows) authorize as `bedrock:`.
+        JobKind::FlowExecution => ("flow_execution.rs", "bedrock"),
     }
 }
 

@@ -97,6 +97,13 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             None,
             Some("arn:aws:bedrock:us-east-1:123456789012:flow/FLX7Q2M9PL/alias/ALS4H8N2WQ"),
         ),
+        JobKind::LibraryIngestion => (
+            "arn:aws:bedrock:us-east-1:123456789012:data-automation-library/6b1f0c2e-4d3a-4f5b-9e8d-7c6b5a4f3e2d/library-ingestion-job/8f14e45f-ceea-467f-a9b2-c1d2e3f4a5b6",
+            Some("medical-terms"),
+            "",
+            None,
+            Some("s3://acme-bda/library-ingestion/medical-terms/"),
+        ),
     };
     let details: Vec<(&str, &str)> = match kind {
         JobKind::ProvisionedThroughput => vec![
@@ -118,6 +125,14 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
         ],
         JobKind::CustomModel => vec![("customizationType", "IMPORTED")],
         JobKind::FlowExecution => vec![("flowAliasIdentifier", "ALS4H8N2WQ"), ("flowVersion", "3")],
+        JobKind::LibraryIngestion => vec![
+            ("operationType", "UPSERT"),
+            ("entityType", "VOCABULARY"),
+            (
+                "libraryArn",
+                "arn:aws:bedrock:us-east-1:123456789012:data-automation-library/6b1f0c2e-4d3a-4f5b-9e8d-7c6b5a4f3e2d",
+            ),
+        ],
         JobKind::ModelEvaluation => vec![
             ("applicationType", "RagEvaluation"),
             ("knowledgeBaseId", "KB12345678"),
@@ -263,6 +278,15 @@ fn outcome_details(kind: JobKind, status: &str) -> (Option<String>, RecordCounts
         ),
         (JobKind::FlowExecution, "TimedOut") => (
             message("ExecutionTimedOut: The flow execution did not finish within 24 hours."),
+            RecordCounts::default(),
+        ),
+        // What the library-ingestion adapter makes of the Get's `errorType` and `errorMessage`.
+        (JobKind::LibraryIngestion, "COMPLETED_WITH_ERRORS") => (
+            message("PartialIngestion: 3 of 120 vocabulary entities were not ingested: phrase exceeds 256 characters."),
+            RecordCounts::default(),
+        ),
+        (JobKind::LibraryIngestion, "FAILED") => (
+            message("ValidationError: The input file is not a valid vocabulary manifest (line 1: expected a JSON object)."),
             RecordCounts::default(),
         ),
         _ => (None, RecordCounts::default()),

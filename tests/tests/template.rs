@@ -288,6 +288,7 @@ fn adapter(kind: JobKind) -> (&'static str, &'static str) {
         JobKind::CustomModel => ("custom_model.rs", "bedrock"),
         // bedrock-agent-runtime (and bedrock-agent for ListFlows) authorize as `bedrock:`.
         JobKind::FlowExecution => ("flow_execution.rs", "bedrock"),
+        JobKind::LibraryIngestion => ("library_ingestion.rs", "bedrock"),
     }
 }
 

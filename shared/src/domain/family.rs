@@ -39,6 +39,7 @@ job_kinds! {
     CustomModelDeployment,
     CustomModel,
     FlowExecution,
+    LibraryIngestion,
 }
 
 /// How a resource whose lifecycle re-opens is watched again after it settled (provisioned
@@ -623,6 +624,51 @@ pub static FLOW_EXECUTION: Family = Family {
     },
 };
 
+/// Data Automation library ingestion jobs (bedrock-data-automation): vocabulary upserts and
+/// deletes into a library. A job's ARN does not name its library and Get needs both: a job is
+/// named by its library's ARN followed by `/library-ingestion-job/{id}`; a listing walks every
+/// library (`ListDataAutomationLibraries`). There is no Stop.
+pub static LIBRARY_INGESTION: Family = Family {
+    kind: JobKind::LibraryIngestion,
+    name: "library-ingestion",
+    label: "Data Automation library ingestion job",
+    vocabulary: &[
+        ("IN_PROGRESS", Running),
+        ("COMPLETED", Succeeded),
+        ("COMPLETED_WITH_ERRORS", PartiallySucceeded),
+        ("FAILED", Failed),
+    ],
+    console_page: "bedrock-data-automation",
+    output_label: "Output:",
+    // ListDataAutomationLibraries takes no required resource type; the List and Get of jobs
+    // are authorized on the library (and the Get on the job, `data-automation-library-*`).
+    iam_actions: &[
+        "bedrock:ListDataAutomationLibraries",
+        "bedrock:ListDataAutomationLibraryIngestionJobs",
+        "bedrock:GetDataAutomationLibraryIngestionJob",
+    ],
+    details: &[
+        ("operationType", "Operation:"),
+        ("entityType", "Entities:"),
+        ("libraryArn", "Library:"),
+    ],
+    event: None,
+    reopen: None,
+    ready: None,
+    // Data Automation's regions, an upper bound: no page lists the libraries' own.
+    regions: regions::DATA_AUTOMATION,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "data-automation-library",
+        nested: Some("library-ingestion-job"),
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 6,
+    },
+};
+
 impl JobKind {
     pub fn family(self) -> &'static Family {
         match self {
@@ -638,6 +684,7 @@ impl JobKind {
             JobKind::CustomModelDeployment => &CUSTOM_MODEL_DEPLOYMENT,
             JobKind::CustomModel => &CUSTOM_MODEL,
             JobKind::FlowExecution => &FLOW_EXECUTION,
+            JobKind::LibraryIngestion => &LIBRARY_INGESTION,
         }
     }
 

@@ -49,6 +49,8 @@ job_kinds! {
     CustomModel,
     /// bedrock-agent-runtime `StartFlowExecution` (an alias of a flow, from bedrock-agent).
     FlowExecution,
+    /// bedrock-data-automation `InvokeDataAutomationLibraryIngestionJob` (into a library).
+    LibraryIngestion,
 }
 
 /// A job status on the wire. `Other` holds a word forced through the control API on purpose
@@ -91,11 +93,15 @@ pub enum Status {
     Succeeded,
     TimedOut,
     Aborted,
+    /// Data Automation library ingestion jobs shout too: `IN_PROGRESS`, then `COMPLETED`,
+    /// `COMPLETED_WITH_ERRORS` or `FAILED`.
+    IngestionCompleted,
+    CompletedWithErrors,
     Other(String),
 }
 
 impl Status {
-    const KNOWN: [Status; 31] = [
+    const KNOWN: [Status; 33] = [
         Status::Submitted,
         Status::Validating,
         Status::Scheduled,
@@ -127,6 +133,8 @@ impl Status {
         Status::Succeeded,
         Status::TimedOut,
         Status::Aborted,
+        Status::IngestionCompleted,
+        Status::CompletedWithErrors,
     ];
 
     pub fn parse(raw: &str) -> Status {
@@ -170,6 +178,8 @@ impl Status {
             Status::Succeeded => "Succeeded",
             Status::TimedOut => "TimedOut",
             Status::Aborted => "Aborted",
+            Status::IngestionCompleted => "COMPLETED",
+            Status::CompletedWithErrors => "COMPLETED_WITH_ERRORS",
             Status::Other(_) => "",
         }
     }
@@ -203,6 +213,8 @@ impl Status {
                 | Status::Succeeded
                 | Status::TimedOut
                 | Status::Aborted
+                | Status::IngestionCompleted
+                | Status::CompletedWithErrors
         )
     }
 
@@ -239,9 +251,26 @@ pub fn fit_outcome(statuses: &[Status], outcome: &Status) -> Status {
         return outcome.clone();
     }
     let nearest: &[Status] = match outcome {
-        Completed | PartiallyCompleted | Complete | Success | InService | Active | Succeeded => {
-            &[Completed, Complete, Success, InService, Active, Succeeded]
-        }
+        PartiallyCompleted | CompletedWithErrors => &[
+            PartiallyCompleted,
+            CompletedWithErrors,
+            Completed,
+            IngestionCompleted,
+            Complete,
+            Success,
+            InService,
+            Active,
+            Succeeded,
+        ],
+        Completed | Complete | Success | InService | Active | Succeeded | IngestionCompleted => &[
+            Completed,
+            IngestionCompleted,
+            Complete,
+            Success,
+            InService,
+            Active,
+            Succeeded,
+        ],
         Stopped | IngestionStopped | Aborted => {
             &[Stopped, IngestionStopped, Aborted, Failed, IngestionFailed]
         }

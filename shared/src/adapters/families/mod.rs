@@ -17,6 +17,7 @@ pub mod data_automation;
 pub mod evaluation;
 pub mod flow_execution;
 pub mod kb_ingestion;
+pub mod library_ingestion;
 pub mod model_copy;
 pub mod model_import;
 pub mod provisioned_throughput;
@@ -40,6 +41,7 @@ use data_automation::DataAutomationSource;
 use evaluation::EvaluationSource;
 use flow_execution::FlowExecutionSource;
 use kb_ingestion::KbIngestionSource;
+use library_ingestion::LibraryIngestionSource;
 use model_copy::ModelCopySource;
 use model_import::ModelImportSource;
 use provisioned_throughput::ProvisionedThroughputSource;
@@ -58,6 +60,7 @@ pub enum AnySource {
     CustomModelDeployment(CustomModelDeploymentSource),
     CustomModel(CustomModelSource),
     FlowExecution(FlowExecutionSource),
+    LibraryIngestion(LibraryIngestionSource),
 }
 
 /// Runs `$body` with `$source` bound to the variant's adapter, whichever it is.
@@ -76,6 +79,7 @@ macro_rules! each {
             AnySource::CustomModelDeployment($source) => $body,
             AnySource::CustomModel($source) => $body,
             AnySource::FlowExecution($source) => $body,
+            AnySource::LibraryIngestion($source) => $body,
         }
     };
 }
@@ -110,6 +114,9 @@ impl AnySource {
             JobKind::CustomModel => Self::CustomModel(CustomModelSource::from_sdk(sdk, config)),
             JobKind::FlowExecution => {
                 Self::FlowExecution(FlowExecutionSource::from_sdk(sdk, config))
+            }
+            JobKind::LibraryIngestion => {
+                Self::LibraryIngestion(LibraryIngestionSource::from_sdk(sdk, config))
             }
         }
     }

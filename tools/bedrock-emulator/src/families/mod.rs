@@ -33,6 +33,7 @@ pub mod custom_model_deployment;
 pub mod data_automation;
 pub mod flow_execution;
 pub mod kb_ingestion;
+pub mod library_ingestion;
 pub mod model_copy;
 pub mod model_customization;
 pub mod model_evaluation;
@@ -54,6 +55,7 @@ pub fn family(kind: JobKind) -> &'static dyn Family {
         JobKind::CustomModelDeployment => &custom_model_deployment::CustomModelDeployment,
         JobKind::CustomModel => &custom_model::CustomModel,
         JobKind::FlowExecution => &flow_execution::FlowExecution,
+        JobKind::LibraryIngestion => &library_ingestion::LibraryIngestion,
     }
 }
 

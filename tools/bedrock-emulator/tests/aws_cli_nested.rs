@@ -297,3 +297,183 @@ fn the_aws_cli_starts_gets_lists_and_stops_flow_executions() {
         "{bad_enum}"
     );
 }
+
+const OUTPUT: &str = "s3Uri=s3://acme-vocabulary/results/";
+const INPUT: &str = r#"{"s3Object":{"s3Uri":"s3://acme-vocabulary/terms.jsonl"}}"#;
+
+fn invoke(e: &Emulator, library: &str, outcome: &str) -> String {
+    let tags = format!("key=emulator:outcome,value={outcome}");
+    let job = ok(
+        e,
+        "bedrock-data-automation",
+        &[
+            "invoke-data-automation-library-ingestion-job",
+            "--library-arn",
+            library,
+            "--input-configuration",
+            INPUT,
+            "--entity-type",
+            "VOCABULARY",
+            "--operation-type",
+            "UPSERT",
+            "--output-configuration",
+            OUTPUT,
+            "--tags",
+            &tags,
+        ],
+    );
+    s(&job["jobArn"])
+}
+
+#[test]
+fn the_aws_cli_creates_libraries_and_invokes_gets_and_lists_their_ingestion_jobs() {
+    let e = spawn();
+    // given two libraries: ListDataAutomationLibraries pages them (POST with a JSON body)
+    let bda = "bedrock-data-automation";
+    let created = ok(
+        &e,
+        bda,
+        &[
+            "create-data-automation-library",
+            "--library-name",
+            "medical-terms",
+        ],
+    );
+    assert_eq!(created["status"], "ACTIVE");
+    let library = s(&created["libraryArn"]);
+    ok(
+        &e,
+        bda,
+        &[
+            "create-data-automation-library",
+            "--library-name",
+            "product-names",
+        ],
+    );
+    let listed = ok(
+        &e,
+        bda,
+        &["list-data-automation-libraries", "--page-size", "1"],
+    );
+    assert_eq!(listed["libraries"].as_array().unwrap().len(), 2, "{listed}");
+    assert!(listed["libraries"][0]["creationTime"].is_string());
+
+    // when jobs are invoked (PUT, 201), one of them asked to end with errors
+    let first = invoke(&e, &library, "COMPLETED_WITH_ERRORS");
+    assert!(
+        first.contains(":data-automation-library-ingestion-job/"),
+        "{first}"
+    );
+    let second = invoke(&e, &library, "COMPLETED");
+
+    // then Get (POST, both ARNs percent-encoded) and List (newest first, paged) answer them
+    let got = ok(
+        &e,
+        bda,
+        &[
+            "get-data-automation-library-ingestion-job",
+            "--library-arn",
+            &library,
+            "--job-arn",
+            &first,
+        ],
+    );
+    assert_eq!(got["job"]["jobArn"], first.as_str());
+    // (the tag's outcome is reached after one lifecycle step, which the CLI may outlast)
+    match got["job"]["jobStatus"].as_str().unwrap() {
+        "IN_PROGRESS" => assert!(got["job"]["completionTime"].is_null()),
+        "COMPLETED_WITH_ERRORS" => assert!(got["job"]["errorMessage"].is_string(), "{got}"),
+        other => panic!("{other}"),
+    }
+    assert_eq!(
+        got["job"]["outputConfiguration"]["s3Uri"],
+        "s3://acme-vocabulary/results/"
+    );
+    let all = ok(
+        &e,
+        bda,
+        &[
+            "list-data-automation-library-ingestion-jobs",
+            "--library-arn",
+            &library,
+            "--page-size",
+            "1",
+        ],
+    );
+    let arns: Vec<&str> = all["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["jobArn"].as_str().unwrap())
+        .collect();
+    assert_eq!(arns, [second.as_str(), first.as_str()]);
+    let one_page = ok(
+        &e,
+        bda,
+        &[
+            "list-data-automation-library-ingestion-jobs",
+            "--library-arn",
+            &library,
+            "--no-paginate",
+            "--max-results",
+            "1",
+        ],
+    );
+    assert!(one_page["nextToken"].is_string(), "{one_page}");
+
+    // and the documented errors: an unknown library, a malformed ARN, an invalid enum
+    let unknown = "arn:aws:bedrock:us-east-1:123456789012:data-automation-library/nosuchlibrary01";
+    let missing = err(
+        &e,
+        bda,
+        &[
+            "list-data-automation-library-ingestion-jobs",
+            "--library-arn",
+            unknown,
+        ],
+    );
+    assert!(missing.contains("ResourceNotFoundException"), "{missing}");
+    let malformed = err(
+        &e,
+        bda,
+        &[
+            "get-data-automation-library-ingestion-job",
+            "--library-arn",
+            &library,
+            "--job-arn",
+            "job-1",
+        ],
+    );
+    assert!(malformed.contains("ValidationException"), "{malformed}");
+    let bad_enum = err(
+        &e,
+        bda,
+        &[
+            "invoke-data-automation-library-ingestion-job",
+            "--library-arn",
+            &library,
+            "--input-configuration",
+            INPUT,
+            "--entity-type",
+            "VOCABULARY",
+            "--operation-type",
+            "MERGE",
+            "--output-configuration",
+            OUTPUT,
+        ],
+    );
+    assert!(
+        bad_enum.contains("Member must satisfy enum value set: [UPSERT, DELETE]"),
+        "{bad_enum}"
+    );
+    let bad_filter = err(
+        &e,
+        bda,
+        &[
+            "list-data-automation-libraries",
+            "--project-filter",
+            "projectArn=arn:aws:bedrock:us-east-1:123456789012:data-automation-project/project000001,projectStage=STAGING",
+        ],
+    );
+    assert!(bad_filter.contains("[DEVELOPMENT, LIVE]"), "{bad_filter}");
+}

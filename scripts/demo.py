@@ -110,6 +110,7 @@ def main():
     agent = boto3.client("bedrock-agent", endpoint_url=emulator, config=cfg, **CREDS)
     bda = boto3.client("bedrock-data-automation-runtime", endpoint_url=emulator, config=cfg, **CREDS)
     flows = boto3.client("bedrock-agent-runtime", endpoint_url=emulator, config=cfg, **CREDS)
+    libraries = boto3.client("bedrock-data-automation", endpoint_url=emulator, config=cfg, **CREDS)
 
     say("==> creating the jobs table, the topic and an SQS subscriber")
     ddb.create_table(TableName="bedrock-jobwatch-jobs", BillingMode="PAY_PER_REQUEST",
@@ -250,6 +251,15 @@ def main():
     expected[arn] = "Succeeded"
     held_runs.append((arn, "Running", "Succeeded"))
     say(f"    {'ticket-triage/live':22} -> Succeeded (flow run)")
+    # A vocabulary upsert into a Data Automation library (bedrock-data-automation), found by walking the libraries.
+    library = libraries.create_data_automation_library(libraryName="medical-terms")["libraryArn"]
+    job = libraries.invoke_data_automation_library_ingestion_job(
+        libraryArn=library, inputConfiguration={"s3Object": {"s3Uri": "s3://demo-vocabulary/terms.jsonl"}},
+        entityType="VOCABULARY", operationType="UPSERT", outputConfiguration={"s3Uri": "s3://demo-vocabulary/results/"})["jobArn"]
+    arn = f"{library}/library-ingestion-job/{job.rsplit('/', 1)[-1]}"
+    expected[arn] = "COMPLETED_WITH_ERRORS"
+    held_runs.append((arn, "IN_PROGRESS", "COMPLETED_WITH_ERRORS"))
+    say(f"    {'medical-terms':22} -> COMPLETED_WITH_ERRORS (Data Automation library ingestion)")
     # Resources that become ready, and re-open: a model deployed once it is Active, a throughput
     # updated once it is InService; each settling is told once (pending: what to do after a sighting).
     outcome = lambda value: [{"key": "emulator:outcome", "value": value}]  # noqa: E731
@@ -292,7 +302,8 @@ def main():
                 control_status(arn, status)
                 del held[arn]
 
-    # A flow run ends in one step: held Running until its poller saw it, so that its end is told.
+    # A flow run and a library ingestion end in one step: held until their pollers saw them
+    # running, so that their end is told.
     for arn, held_in, settles_in in held_runs:
         hold(arn, held_in, settles_in)
 

@@ -228,6 +228,31 @@ pub(crate) fn oldest_first(
 mod tests {
     use super::*;
 
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + minute * 60, 0).unwrap()
+    }
+
+    #[test]
+    fn a_newest_first_listing_ends_at_the_page_that_reaches_the_watermark() {
+        let mut order = NewestFirst::new();
+        let watermark = Some(at(10));
+        assert!(!order.page_ends_listing([at(30), at(20)], watermark));
+        assert!(order.page_ends_listing([at(15), at(10)], watermark));
+        // without a watermark (a sweep, a first listing) every page is read
+        assert!(!NewestFirst::new().page_ends_listing([at(3), at(1)], None));
+    }
+
+    #[test]
+    fn a_listing_seen_out_of_newest_first_order_is_read_to_its_end() {
+        let mut order = NewestFirst::new();
+        let watermark = Some(at(10));
+        assert!(!order.page_ends_listing([at(20), at(25)], watermark));
+        assert!(
+            !order.page_ends_listing([at(5)], watermark),
+            "order broken before"
+        );
+    }
+
     #[tokio::test]
     async fn given_each_family_when_built_then_the_source_reports_that_family() {
         let sdk = SdkConfig::builder()

@@ -176,7 +176,7 @@ def table_families(root, template):
     if set(vocab) != {f["Name"] for f in families.values()}:
         raise Drift(f"family.rs families {sorted(vocab)} differ from template.yaml's Families mapping")
     rows = [
-        "| family (`jobKind`) | switch parameter | poller | statuses (lifecycle order; terminal in bold) | IAM actions: on `*` / on the resource | Bedrock events (detail types) |",
+        "| family (`jobKind`) | key (`WatchedFamilies`) | poller | statuses (lifecycle order; terminal in bold) | IAM actions: on `*` / on the resource | Bedrock events (detail types) |",
         "|---|---|---|---|---|---|",
     ]
     for key, f in families.items():
@@ -184,7 +184,7 @@ def table_families(root, template):
         lists = ", ".join(code(a) for a in f.get("ListActions", [])) or "none"
         reads = ", ".join(code(a) for a in f.get("ReadActions", []))
         events = ", ".join(code(e) for e in f.get("EventTypes", [])) or "none"
-        rows.append(f"| {code(f['Name'])} | {code(key + 'PollerEnabled')} | {code(f['Poller'])} | {statuses} "
+        rows.append(f"| {code(f['Name'])} | {code(key)} | {code(f['Poller'])} | {statuses} "
                     f"| {lists} / {reads} on {code(f['ReadResource'])} | {events} |")
     return "\n".join(rows)
 

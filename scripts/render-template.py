@@ -39,17 +39,15 @@ from samtranslator.translator.transform import transform  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
-# Parameters that only feed Fn::ForEach collections: the template's family list.
-LOOP_LISTS = ("FamilyKeys",)
 # The fan-out's functions (docs/deploying/organization.md).
 FANOUT = {"Worker", "Dispatcher", "OrganizationRefresh"}
 
 
 def template_families():
-    """{poller function: its switch parameter}, from template.yaml's Families mapping: the
+    """{poller function: its family's key}, from template.yaml's Families mapping: the
     template's one family list (nothing here names a family)."""
     text = cfn_yaml.load(str(ROOT / "template.yaml"))
-    return {f"{key}Poller": f"{key}PollerEnabled" for key in text["Mappings"]["Families"]}
+    return {f"{key}Poller": key for key in text["Mappings"]["Families"]}
 
 
 FAMILIES = template_families()
@@ -68,8 +66,8 @@ COMBINATIONS = {
         "OperationsEmail": "ops@example.com",
         "PollPeriodMinutes": "60",
     },
-    # every family switched off
-    "families-off": {switch: "false" for switch in FAMILIES.values()},
+    # every family but the first left out of WatchedFamilies
+    "families-off": {"WatchedFamilies": next(iter(FAMILIES.values()))},
     "fleet": {
         "Regions": "us-east-1,us-west-2,eu-west-1",
         "MemberRoleArns": "arn:aws:iam::222222222222:role/bedrock-jobwatch-reader,arn:aws:iam::333333333333:role/bedrock-jobwatch-reader",
@@ -173,9 +171,6 @@ def expand_foreach(template):
     for section in ("Conditions", "Resources", "Outputs"):
         if section in t:
             t[section] = expand(t[section])
-    # The list the loops iterate over has served its purpose (cfn-lint: W2001 unused parameter).
-    for name in LOOP_LISTS:
-        t["Parameters"].pop(name, None)
     return t
 
 
@@ -323,9 +318,11 @@ def statements(role, policies=None):
 def check(name, params, template, rendered):
     """Returns the failed checks of one rendering."""
     # The conditions too may come from a loop (`${Family}ListsJobs`).
-    res = Resolver(expand_foreach(template))
+    res = Resolver(expand_foreach(template_with(template, params)))
     for k, v in params.items():
         res.params[k] = v
+    watched = watched_keys(res)
+    watched_pollers = {f"{k}Poller" for k in watched}
     rs = res.resources(rendered)
     failures = []
 
@@ -347,11 +344,10 @@ def check(name, params, template, rendered):
     fans = org or res.params["FanOut"] == "on"
     fanout = {k: f for k, f in functions.items() if k in FANOUT}
     pollers = {k: f for k, f in functions.items() if k not in FANOUT}
-    expect(set(pollers) == set(FAMILIES), f"functions {sorted(functions)}")
-    # the loops iterate over the template's one family list: exactly the mapping's keys
-    keys = template["Parameters"].get("FamilyKeys", {}).get("Default", "")
-    keys = keys if isinstance(keys, list) else keys.split(",")
-    expect(sorted(k.strip() for k in keys) == sorted(template["Mappings"]["Families"]), f"FamilyKeys {keys}")
+    expect(set(pollers) == watched_pollers, f"functions {sorted(functions)}, watched {watched}")
+    # the loops iterate over WatchedFamilies, by default exactly the mapping's keys
+    keys = cfn_yaml.load(str(ROOT / "template.yaml"))["Parameters"]["WatchedFamilies"]["Default"].split(",")
+    expect(sorted(k.strip() for k in keys) == sorted(template["Mappings"]["Families"]), f"WatchedFamilies {keys}")
     expected_fanout = ({"Worker", "Dispatcher"} if fans else set()) | ({"OrganizationRefresh"} if org else set())
     expect(set(fanout) == expected_fanout, f"fan-out functions {sorted(fanout)}")
     failures += check_fanout(res, by_type, fanout, roles)
@@ -361,7 +357,7 @@ def check(name, params, template, rendered):
 
     # 1: every schedule uses SchedulerRole, which may use the dead-letter queue's key
     schedules = by_type.get("AWS::Scheduler::Schedule", {})
-    expected_schedules = len(FAMILIES) + int(fans) + int(org)
+    expected_schedules = len(watched) + int(fans) + int(org)
     expect(len(schedules) == expected_schedules, f"{len(schedules)} schedules")
     scheduler_roles = [
         k for k, r in roles.items()
@@ -379,7 +375,7 @@ def check(name, params, template, rendered):
                "SchedulerRole cannot use the queue's key")
         invoked = {getatt(r)[0] for s in statements(role, separate_policies) if s["Action"] == "lambda:InvokeFunction"
                    for r in listify(s["Resource"])}
-        expect(invoked == set(FAMILIES) | (expected_fanout - {"Worker"}), f"SchedulerRole invokes {invoked}")
+        expect(invoked == watched_pollers | (expected_fanout - {"Worker"}), f"SchedulerRole invokes {invoked}")
     for k, s in schedules.items():
         # 2: no fixed names; one group per stack
         expect("Name" not in s["Properties"], f"{k} has a fixed Name")
@@ -388,19 +384,17 @@ def check(name, params, template, rendered):
         fam = getatt(s["Properties"]["Target"]["Arn"])[0]
         if fam in FANOUT:
             continue
-        on = res.params[FAMILIES[fam]] == "true"
-        expect(s["Properties"]["State"] == ("ENABLED" if on else "DISABLED"), f"{k} state")
+        expect(fam in watched_pollers and s["Properties"]["State"] == "ENABLED", f"{k} state")
 
-    # 7: the Bedrock event rules follow the family switch
+    # 7: the Bedrock event rules: one per watched family Bedrock sends events for, on the
+    # default bus, and again on the forwarded events' bus when members forward
     rules = by_type.get("AWS::Events::Rule", {})
-    # batch inference, customization and Data Automation: the families Bedrock sends events for,
-    # on the default bus, and again on the forwarded events' bus when members forward
     forwards = bool(res.params["EventSourceOrganizationId"] or res.params["EventSourceAccountIds"])
-    expect(len(rules) == 3 * (1 + forwards), f"{len(rules)} event rules")
+    with_events = [k for k in watched if res.mappings["Families"][k]["EventTypes"]]
+    expect(len(rules) == len(with_events) * (1 + forwards), f"{len(rules)} event rules")
     for k, r in rules.items():
-        fam = next(f for f in FAMILIES if k.startswith(f))
-        on = res.params[FAMILIES[fam]] == "true"
-        expect(r["Properties"].get("State") == ("ENABLED" if on else "DISABLED"), f"{k} state")
+        fam = next(f for f in sorted(watched, key=len, reverse=True) if k.startswith(f))
+        expect(fam in with_events and r["Properties"].get("State") == "ENABLED", f"{k} state")
 
     invoke_configs = by_type.get("AWS::Lambda::EventInvokeConfig", {})
     boundary = res.params["PermissionsBoundaryArn"]
@@ -528,12 +522,12 @@ def check(name, params, template, rendered):
     failures += check_sinks(res, by_type, publishers, roles, attached)
     failures += check_account(res, template, rendered, by_type, roles)
 
-    # 8: a family switched off is silent on purpose: its silence alarm does not count no data
-    for k, a in by_type.get("AWS::CloudWatch::Alarm", {}).items():
-        if k.endswith("PollerSilent"):
-            enabled = res.params[k.replace("PollerSilent", "PollerEnabled")] == "true"
-            missing = a["Properties"]["TreatMissingData"]
-            expect(missing == ("breaching" if enabled else "notBreaching"), f"{k} missing data {missing}")
+    # 8: each watched family has a silence alarm, for which no data is breaching
+    silent = {k: a for k, a in by_type.get("AWS::CloudWatch::Alarm", {}).items() if k.endswith("PollerSilent")}
+    expect(set(silent) == {f"{k}PollerSilent" for k in watched}, f"silence alarms {sorted(silent)}")
+    for k, a in silent.items():
+        missing = a["Properties"]["TreatMissingData"]
+        expect(missing == "breaching", f"{k} missing data {missing}")
 
     # 8: alarms (and their recoveries) go where asked, by default to the operations topic
     alarm_topic = res.params["AlarmTopicArn"] or {"Ref": "OperationsTopic"}
@@ -572,6 +566,8 @@ def evaluate(v, pseudo):
         text, names = (a, {}) if isinstance(a, str) else (a[0], {k: evaluate(x, pseudo) for k, x in a[1].items()})
         return re.sub(r"\$\{([^}]+)\}", lambda m: names.get(m.group(1), pseudo.get(m.group(1), m.group(0))), text)
     if fn == "Fn::Join":
+        if isinstance(a[1], (dict, str)):  # a CommaDelimitedList parameter (comma-joined)
+            return a[0].join(evaluate(a[1], pseudo).split(","))
         return a[0].join(evaluate(x, pseudo) for x in a[1])
     if fn == "Fn::Select":
         return evaluate_list(a[1], pseudo)[int(a[0])]
@@ -589,12 +585,16 @@ def stack(name, region):
             "AWS::StackId": f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{name}/c3b0c8a0-5d1e-11ef-8a2b-0a1b2c3d4e5f"}
 
 
+def watched_keys(res):
+    """The families a rendering watches: its WatchedFamilies (keys of the Families mapping)."""
+    value = res.params["WatchedFamilies"]
+    return [k.strip() for k in (value if isinstance(value, list) else value.split(",")) if k.strip()]
+
+
 def check_watched(res, by_type):
-    """The worker polls, and the register function accepts, exactly the families whose switch
-    is on: WATCHED_FAMILIES (Globals) as CloudFormation substitutes the switches into it."""
+    """The worker polls, and the register function accepts, exactly the watched families:
+    WATCHED_FAMILIES (Globals) as CloudFormation joins WatchedFamilies into it."""
     failures = []
-    names = res.mappings["Families"]
-    enabled = {names[f.removesuffix("Poller")]["Name"] for f, switch in FAMILIES.items() if res.params[switch] == "true"}
     functions = by_type.get("AWS::Lambda::Function", {})
     for k in ("Worker", "WorkflowRegister"):
         if k not in functions:
@@ -603,14 +603,10 @@ def check_watched(res, by_type):
         if value is None:
             failures.append(f"{k}: no WATCHED_FAMILIES")
             continue
-        text = evaluate(value, {name: str(v) for name, v in res.params.items()})
-        entries = [e.split("=", 1) for e in text.split(",") if e]
-        watched = {name for name, *switch in entries if switch in ([], ["true"])}
-        every = {name for name, *_ in entries}
-        if every != {e["Name"] for e in names.values()}:
-            failures.append(f"{k}: WATCHED_FAMILIES names {sorted(every)}, not every family")
-        if watched != enabled:
-            failures.append(f"{k}: WATCHED_FAMILIES {text}, enabled {sorted(enabled)}")
+        params = {name: ",".join(v) if isinstance(v, list) else str(v) for name, v in res.params.items()}
+        text = evaluate(value, params)
+        if text.split(",") != watched_keys(res):
+            failures.append(f"{k}: WATCHED_FAMILIES {text}, watched {watched_keys(res)}")
     return failures
 
 
@@ -680,11 +676,11 @@ def check_account(res, template, rendered, by_type, roles):
     # Data Automation is known only from its events: watching it while none arrives turns red
     alarms = by_type.get("AWS::CloudWatch::Alarm", {})
     da = alarms.get("DataAutomationNoInvocationsKnown")
-    expect((da is not None) == (res.params["DataAutomationPollerEnabled"] == "true"), "Data Automation silence alarm")
+    expect((da is not None) == ("DataAutomation" in watched_keys(res)), "Data Automation silence alarm")
     if da:
         p = da["Properties"]
         expect(p["MetricName"] == "Events" and p["Dimensions"] == [{"Name": "JobKind", "Value": "data-automation"}]
-               and p["TreatMissingData"] == "breaching" and "eventBridgeEnabled" in p["AlarmDescription"],
+               and p["TreatMissingData"] == "breaching" and "docs/operations/alarms.md" in json.dumps(p["AlarmDescription"]),
                f"Data Automation alarm {p}")
     indexes = [i["IndexName"] for i in by_type["AWS::DynamoDB::Table"]["JobsTable"]["Properties"]["GlobalSecondaryIndexes"]]
     legacy = res.params["KeepLegacyWatchIndex"] == "true"

@@ -34,7 +34,7 @@ pub struct Config {
     /// The organisation, the fan-out and the scopes' schedule (each field names its variable).
     pub fanout: FanOut,
     /// `WATCHED_FAMILIES` (default: every family): the families this stack watches, as names or
-    /// `name=true|false` (the template passes each family's poller switch). What a worker polls
+    /// template keys (the template joins its `WatchedFamilies` parameter). What a worker polls
     /// in each account and what the register consumer lets a workflow wait on.
     pub watched: Vec<JobKind>,
 }
@@ -213,25 +213,16 @@ impl Vars<'_> {
         }
     }
 
-    /// `WATCHED_FAMILIES`: names, or `name=true|false` (a switched-off family is left out).
+    /// `WATCHED_FAMILIES`: family names or template keys (the `WatchedFamilies` parameter).
     fn watched(&self) -> Result<Vec<JobKind>, ConfigError> {
         let Some(list) = self.get("WATCHED_FAMILIES") else {
             return Ok(JobKind::ALL.to_vec());
         };
         let mut kinds = Vec::new();
-        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (name, on) = match entry.split_once('=') {
-                None => (entry, true),
-                Some((name, "true")) => (name, true),
-                Some((name, "false")) => (name, false),
-                Some(_) => {
-                    let reason = "expected a family name, name=true or name=false";
-                    return Err(invalid("WATCHED_FAMILIES", entry, reason));
-                }
-            };
-            let kind = JobKind::from_name(name.trim())
-                .ok_or_else(|| invalid("WATCHED_FAMILIES", name, "not a known job family"))?;
-            if on && !kinds.contains(&kind) {
+        for word in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let kind = JobKind::from_name_or_key(word)
+                .ok_or_else(|| invalid("WATCHED_FAMILIES", word, "not a known job family"))?;
+            if !kinds.contains(&kind) {
                 kinds.push(kind);
             }
         }

@@ -143,11 +143,11 @@ fn the_family_is_named_by_its_stable_name() {
 }
 
 /// One variable says which families the stack watches, for the worker and the register
-/// consumer alike: the template passes `name=<its poller switch>` for every family.
+/// consumer alike: the template joins its `WatchedFamilies` parameter (the mapping's keys).
 #[test]
-fn the_watched_families_come_from_names_or_the_pollers_switches() {
+fn the_watched_families_come_from_names_or_the_template_keys() {
     type Case<'a> = (Option<&'a str>, Result<Vec<JobKind>, &'a str>);
-    let cases: [Case; 7] = [
+    let cases: [Case; 6] = [
         (None, Ok(JobKind::ALL.to_vec())),
         (Some(" "), Ok(JobKind::ALL.to_vec())),
         (
@@ -155,12 +155,11 @@ fn the_watched_families_come_from_names_or_the_pollers_switches() {
             Ok(vec![JobKind::ModelImport, JobKind::BatchInference]),
         ),
         (
-            Some("batch-inference=true,model-import=false"),
-            Ok(vec![JobKind::BatchInference]),
+            Some("BatchInference,Customization,model-customization"),
+            Ok(vec![JobKind::BatchInference, JobKind::ModelCustomization]),
         ),
-        (Some("batch-inference=false,model-import=false"), Ok(vec![])),
-        (Some("batch-inference=maybe"), Err("expected a family name")),
-        (Some("batch=true"), Err("not a known job family")),
+        (Some("batch-inference=true"), Err("not a known job family")),
+        (Some("Batch"), Err("not a known job family")),
     ];
     for (value, expected) in cases {
         let env = vars(

@@ -808,32 +808,16 @@ fn each_failed_invocation_is_recorded_once() {
     }
 }
 
+/// A family is switched off by leaving it out of `WatchedFamilies` (nothing is made for it:
+/// scripts/render-template.py's `families-off` rendering); what is made runs.
 #[test]
-fn a_family_switch_turns_off_its_schedule_and_its_event_rule() {
+fn a_watched_family_gets_its_schedule_and_its_event_rules_enabled() {
     let t = template();
-    let switch = &t["Mappings"]["Switch"];
-    assert_eq!(switch["true"]["State"].as_str(), Some("ENABLED"));
-    assert_eq!(switch["false"]["State"].as_str(), Some("DISABLED"));
-    // `!FindInMap [Switch, !Ref <Family>PollerEnabled, State]`
-    let switched_by = |state: &Value| -> String {
-        match tagged(state) {
-            Some((tag, Value::Sequence(args))) if tag == "FindInMap" => {
-                assert_eq!(args[0].as_str(), Some("Switch"));
-                reference(&args[1]).expect("!Ref to the switch parameter")
-            }
-            _ => panic!("State is not the family switch: {state:?}"),
-        }
-    };
+    let enabled = |state: &Value| -> String { plain(state) };
     let mut rules = 0;
     for (name, f) in functions(&t) {
-        let parameter = format!("{name}Enabled");
-        let p = &t["Parameters"][parameter.as_str()];
-        assert_eq!(p["Default"].as_str(), Some("true"), "{parameter}");
-        assert_eq!(
-            strings(&p["AllowedValues"]),
-            ["true", "false"],
-            "{parameter}"
-        );
+        let parameter = "ENABLED".to_owned();
+        let switched_by = enabled;
         let schedule = &events_of(&f, "ScheduleV2")[0].1;
         assert_eq!(switched_by(&schedule["State"]), parameter, "{name}");
         // Every family's rules are in the loop; created for the families Bedrock reports on.
@@ -1325,16 +1309,10 @@ fn every_alarm_watches_a_metric_that_exists_tells_operations_and_says_what_to_ch
         silent["ComparisonOperator"].as_str(),
         Some("LessThanThreshold")
     );
-    let switch = &t["Mappings"]["Switch"];
     assert_eq!(
-        switch["true"]["Silence"].as_str(),
+        silent["TreatMissingData"].as_str(),
         Some("breaching"),
-        "missing data is breaching"
-    );
-    assert_eq!(
-        switch["false"]["Silence"].as_str(),
-        Some("notBreaching"),
-        "a family switched off is silent on purpose"
+        "missing data is breaching (a family not watched has no alarm)"
     );
     let dead_letters = &t["Resources"]["DeadLetterAlarm"]["Properties"];
     assert_eq!(
@@ -1705,18 +1683,23 @@ fn the_member_role_may_read_exactly_what_the_families_call() {
 }
 
 #[test]
-fn the_member_role_grants_a_family_only_while_its_switch_is_on_as_in_the_central_stack() {
+fn the_member_role_grants_a_family_only_while_its_switch_is_on() {
     let (m, central) = (member_template(), source());
     let statements = role_statements(&m["Resources"]["ReaderRole"]);
     for (key, entry) in families(&central) {
-        // the member's switch is the central stack's parameter of the same name
+        // one switch per family of the central stack's mapping, on by default (as the central
+        // stack's WatchedFamilies lists every family by default)
         let switch = format!("{key}PollerEnabled");
-        for field in ["Type", "Default", "AllowedValues"] {
-            assert_eq!(
-                m["Parameters"][&switch][field], central["Parameters"][&switch][field],
-                "{switch}.{field}"
-            );
-        }
+        assert_eq!(
+            plain(&m["Parameters"][&switch]["Default"]),
+            "true",
+            "{switch}"
+        );
+        assert_eq!(
+            strings(&m["Parameters"][&switch]["AllowedValues"]),
+            ["true", "false"],
+            "{switch}"
+        );
         let condition = format!("Reads{key}");
         let (tag, args) = tagged(&m["Conditions"][&condition]).unwrap();
         assert_eq!(tag, "Equals", "{condition}");
@@ -1896,38 +1879,23 @@ fn family_tokens(key: &str, entry: &Value) -> Vec<String> {
 
 /// Places that name one family for a feature of that family alone: not places to edit when a
 /// family is added.
-const FEATURE_SITES: [(&str, &str); 5] = [
+const FEATURE_SITES: [(&str, &str); 3] = [
     // an example in the parameter's description (a threshold per family)
     ("AsyncInvoke", "Parameters.DigestThreshold"),
     // batch output manifests (BatchOutputManifestS3Arn)
     ("BatchInference", "Resources.BatchOutputManifestsPolicy"),
     ("BatchInference", "Parameters.AlertStuckAfter"),
-    // Data Automation is known only from its events: a week without one is an alarm
-    ("DataAutomation", "Conditions.WatchesDataAutomation"),
-    (
-        "DataAutomation",
-        "Resources.DataAutomationNoInvocationsKnown",
-    ),
 ];
 
 /// The places a new family is added to `template.yaml`, and why each is still a list.
-const EDIT_SITES: [(&str, &str); 4] = [
+const EDIT_SITES: [(&str, &str); 2] = [
     (
         "Mappings.Families",
         "its entry: everything the loops make comes from it",
     ),
     (
-        "Parameters.FamilyKeys",
-        "its key in the one list every Fn::ForEach iterates over",
-    ),
-    (
-        "Parameters.<Key>PollerEnabled",
-        "its switch (a parameter section has no loop)",
-    ),
-    (
-        "Globals.Function",
-        "WATCHED_FAMILIES: name=<switch> (a loop makes no list items, and SAM CLI 1.170 expands \
-         no Fn::ForEach below the top of a resource's Properties)",
+        "Parameters.WatchedFamilies",
+        "its key in the list every Fn::ForEach iterates over (the default: every family)",
     ),
 ];
 
@@ -2092,7 +2060,7 @@ fn member_blocks(src: &Value) -> Vec<(&'static str, String)> {
         let e = &entries[key];
         let name = plain(&e["Name"]);
         switches.push_str(&format!(
-            "  {key}PollerEnabled:\n    Type: String\n    Default: \"true\"\n    AllowedValues: [\"true\", \"false\"]\n    Description: Let the central pollers read this account's jobs of the family {name} (the central stack's parameter of the same name).\n"
+            "  {key}PollerEnabled:\n    Type: String\n    Default: \"true\"\n    AllowedValues: [\"true\", \"false\"]\n    Description: Let the central pollers read this account's jobs of the family {name} (keep it in step with the central stack's WatchedFamilies).\n"
         ));
         conditions.push_str(&format!(
             "  Reads{key}: !Equals [!Ref {key}PollerEnabled, \"true\"]\n"
@@ -2255,30 +2223,30 @@ fn the_member_templates_family_blocks_are_generated_from_the_families_mapping() 
 }
 
 /// `WATCHED_FAMILIES` (Globals, so the worker and the register function read the same value):
-/// every family's name with its own poller switch, `name=${<Key>PollerEnabled}`.
+/// the `WatchedFamilies` parameter joined, whose default is every key of the mapping, each a
+/// key the library knows.
 #[test]
-fn the_worker_polls_every_family_whose_switch_is_on_by_name() {
+fn the_worker_polls_the_watched_families() {
     let t = source();
     let (tag, value) =
         tagged(&t["Globals"]["Function"]["Environment"]["Variables"]["WATCHED_FAMILIES"])
-            .expect("!Sub");
-    assert_eq!(tag, "Sub");
-    let mut entries: Vec<(String, String)> = value
-        .as_str()
-        .expect("a string")
+            .expect("!Join");
+    assert_eq!(tag, "Join");
+    assert_eq!(value[0].as_str(), Some(","));
+    assert_eq!(reference(&value[1]).as_deref(), Some("WatchedFamilies"));
+    let parameter = &t["Parameters"]["WatchedFamilies"];
+    assert_eq!(plain(&parameter["Type"]), "CommaDelimitedList");
+    let default: BTreeSet<String> = plain(&parameter["Default"])
         .split(',')
-        .map(|e| {
-            let (name, switch) = e.split_once('=').expect("name=${Switch}");
-            (name.to_owned(), switch.to_owned())
-        })
+        .map(str::to_owned)
         .collect();
-    entries.sort();
-    let mut expected: Vec<(String, String)> = families(&t)
-        .iter()
-        .map(|(k, e)| (plain(&e["Name"]), format!("${{{k}PollerEnabled}}")))
-        .collect();
-    expected.sort();
-    assert_eq!(entries, expected, "one entry per family, with its switch");
+    let keys: BTreeSet<String> = families(&t).into_keys().collect();
+    assert_eq!(default, keys, "every family of the mapping");
+    for (key, entry) in families(&t) {
+        let kind = JobKind::from_name_or_key(&key).expect("a key the library knows");
+        assert_eq!(kind.family().key, key);
+        assert_eq!(kind.as_str(), plain(&entry["Name"]), "{key}");
+    }
     for function in ["Worker", "WorkflowRegister"] {
         let own = &t["Resources"][function]["Properties"]["Environment"]["Variables"];
         assert!(

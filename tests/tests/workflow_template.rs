@@ -103,39 +103,27 @@ fn the_register_function_is_the_pollers_binary_fed_by_the_queue_with_partial_bat
 }
 
 #[test]
-fn the_register_function_accepts_exactly_the_families_whose_poller_switch_is_on() {
+fn the_register_function_accepts_exactly_the_watched_families() {
     let t = source();
     // The Globals' value (the worker reads the same): the register function sets none of its own.
     let own = &t["Resources"]["WorkflowRegister"]["Properties"]["Environment"]["Variables"];
     assert!(own.get("WATCHED_FAMILIES").is_none());
     let env = &t["Globals"]["Function"]["Environment"]["Variables"];
-    let (tag, value) = tagged(&env["WATCHED_FAMILIES"]).expect("!Sub");
-    assert_eq!(tag, "Sub");
-    let entries: Vec<(String, String)> = value
+    let (tag, value) = tagged(&env["WATCHED_FAMILIES"]).expect("!Join");
+    assert_eq!(tag, "Join");
+    let (tag, list) = tagged(&value[1]).expect("!Ref");
+    assert_eq!(
+        (tag.as_str(), list.as_str()),
+        ("Ref", Some("WatchedFamilies"))
+    );
+    // and every family the library knows is on that list by default
+    let default: BTreeSet<&str> = t["Parameters"]["WatchedFamilies"]["Default"]
         .as_str()
-        .expect("a string")
+        .expect("a default")
         .split(',')
-        .map(|e| {
-            let (name, switch) = e.split_once('=').expect("name=${Switch}");
-            (
-                name.to_owned(),
-                switch
-                    .trim_start_matches("${")
-                    .trim_end_matches('}')
-                    .to_owned(),
-            )
-        })
         .collect();
-    let names: BTreeSet<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
-    let all: BTreeSet<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
-    assert_eq!(names, all);
-    for (name, switch) in &entries {
-        assert!(switch.ends_with("PollerEnabled"), "{name}: {switch}");
-        assert!(
-            t["Parameters"][switch.as_str()].is_mapping(),
-            "{switch} is a parameter"
-        );
-    }
+    let all: BTreeSet<&str> = JobKind::ALL.iter().map(|k| k.family().key).collect();
+    assert_eq!(default, all);
 }
 
 #[test]

@@ -125,6 +125,8 @@ pub struct Family {
     pub kind: JobKind,
     /// Stable id: table scope, message `jobKind`, `job_kind` attribute, function names.
     pub name: &'static str,
+    /// The template's key (`Families` mapping, logical ids, the `WatchedFamilies` parameter).
+    pub key: &'static str,
     /// Words for people (subjects and emails).
     pub label: &'static str,
     /// Every status the API documents, in lifecycle order, with its phase. Non-terminal entries
@@ -157,6 +159,7 @@ use Phase::*;
 pub static BATCH_INFERENCE: Family = Family {
     kind: JobKind::BatchInference,
     name: "batch-inference",
+    key: "BatchInference",
     label: "Batch inference job",
     vocabulary: &[
         ("Submitted", Pending),
@@ -202,6 +205,7 @@ pub static BATCH_INFERENCE: Family = Family {
 pub static MODEL_IMPORT: Family = Family {
     kind: JobKind::ModelImport,
     name: "model-import",
+    key: "ModelImport",
     label: "Model import job",
     vocabulary: &[
         ("InProgress", Running),
@@ -231,6 +235,7 @@ pub static MODEL_IMPORT: Family = Family {
 pub static ASYNC_INVOKE: Family = Family {
     kind: JobKind::AsyncInvoke,
     name: "async-invoke",
+    key: "AsyncInvoke",
     label: "Async invocation",
     vocabulary: &[
         ("InProgress", Running),
@@ -260,6 +265,7 @@ pub static ASYNC_INVOKE: Family = Family {
 pub static MODEL_CUSTOMIZATION: Family = Family {
     kind: JobKind::ModelCustomization,
     name: "model-customization",
+    key: "Customization",
     label: "Model customization job",
     vocabulary: &[
         ("InProgress", Running),
@@ -305,6 +311,7 @@ pub static MODEL_CUSTOMIZATION: Family = Family {
 pub static KB_INGESTION: Family = Family {
     kind: JobKind::KbIngestion,
     name: "kb-ingestion",
+    key: "KbIngestion",
     label: "Knowledge base ingestion job",
     vocabulary: &[
         ("STARTING", Pending),
@@ -343,6 +350,7 @@ pub static KB_INGESTION: Family = Family {
 pub static MODEL_EVALUATION: Family = Family {
     kind: JobKind::ModelEvaluation,
     name: "model-evaluation",
+    key: "ModelEvaluation",
     label: "Model evaluation job",
     // `Deleting` follows a terminal status (BatchDeleteEvaluationJob) and reports no outcome:
     // a job first seen deleting is watched until it is gone, never notified.
@@ -384,6 +392,7 @@ pub static MODEL_EVALUATION: Family = Family {
 pub static DATA_AUTOMATION: Family = Family {
     kind: JobKind::DataAutomation,
     name: "data-automation",
+    key: "DataAutomation",
     label: "Data Automation invocation",
     vocabulary: &[
         ("Created", Pending),
@@ -428,6 +437,7 @@ pub static DATA_AUTOMATION: Family = Family {
 pub static MODEL_COPY: Family = Family {
     kind: JobKind::ModelCopy,
     name: "model-copy",
+    key: "ModelCopy",
     label: "Model copy job",
     vocabulary: &[
         ("InProgress", Running),
@@ -461,6 +471,7 @@ pub static MODEL_COPY: Family = Family {
 pub static PROVISIONED_THROUGHPUT: Family = Family {
     kind: JobKind::ProvisionedThroughput,
     name: "provisioned-throughput",
+    key: "ProvisionedThroughput",
     label: "Provisioned throughput",
     vocabulary: &[
         ("Creating", Pending),
@@ -507,6 +518,7 @@ pub static PROVISIONED_THROUGHPUT: Family = Family {
 pub static CUSTOM_MODEL_DEPLOYMENT: Family = Family {
     kind: JobKind::CustomModelDeployment,
     name: "custom-model-deployment",
+    key: "CustomModelDeployment",
     label: "Custom model deployment",
     vocabulary: &[
         ("Creating", Pending),
@@ -550,6 +562,7 @@ pub static CUSTOM_MODEL_DEPLOYMENT: Family = Family {
 pub static CUSTOM_MODEL: Family = Family {
     kind: JobKind::CustomModel,
     name: "custom-model",
+    key: "CustomModel",
     label: "Custom model",
     vocabulary: &[
         ("Creating", Pending),
@@ -586,6 +599,7 @@ pub static CUSTOM_MODEL: Family = Family {
 pub static FLOW_EXECUTION: Family = Family {
     kind: JobKind::FlowExecution,
     name: "flow-execution",
+    key: "FlowExecution",
     label: "Flow execution",
     vocabulary: &[
         ("Running", Running),
@@ -631,6 +645,7 @@ pub static FLOW_EXECUTION: Family = Family {
 pub static LIBRARY_INGESTION: Family = Family {
     kind: JobKind::LibraryIngestion,
     name: "library-ingestion",
+    key: "LibraryIngestion",
     label: "Data Automation library ingestion job",
     vocabulary: &[
         ("IN_PROGRESS", Running),
@@ -699,6 +714,14 @@ impl JobKind {
     /// The family of this stable name (`batch-inference`, ...), as `JOB_FAMILY` gives it.
     pub fn from_name(name: &str) -> Option<JobKind> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The family of this name or template key (`batch-inference` or `BatchInference`), as
+    /// `WATCHED_FAMILIES` may give it.
+    pub fn from_name_or_key(word: &str) -> Option<JobKind> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == word || k.family().key == word)
     }
 
     /// Whether some family's state-change events come from `source` (`aws.bedrock`).

@@ -110,6 +110,8 @@ def main():
     agent = boto3.client("bedrock-agent", endpoint_url=emulator, config=cfg, **CREDS)
     bda = boto3.client("bedrock-data-automation-runtime", endpoint_url=emulator, config=cfg, **CREDS)
     agentcore = boto3.client("bedrock-agentcore", endpoint_url=emulator, config=cfg, **CREDS)
+    flows = boto3.client("bedrock-agent-runtime", endpoint_url=emulator, config=cfg, **CREDS)
+    libraries = boto3.client("bedrock-data-automation", endpoint_url=emulator, config=cfg, **CREDS)
 
     say("==> creating the jobs table, the topic and an SQS subscriber")
     ddb.create_table(TableName="bedrock-jobwatch-jobs", BillingMode="PAY_PER_REQUEST",
@@ -138,6 +140,7 @@ def main():
                    AWS_ENDPOINT_URL_BEDROCK=emulator, AWS_ENDPOINT_URL_BEDROCK_RUNTIME=emulator, RUST_LOG="warn",
                    AWS_ENDPOINT_URL_BEDROCK_AGENT=emulator, AWS_ENDPOINT_URL_BEDROCK_DATA_AUTOMATION_RUNTIME=emulator,
                    AWS_ENDPOINT_URL_BEDROCK_AGENTCORE=emulator,
+                   AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME=emulator, AWS_ENDPOINT_URL_BEDROCK_DATA_AUTOMATION=emulator,
                    # what Lambda sets, pointing at the emulated runtime API of this function
                    AWS_LAMBDA_RUNTIME_API=f"http://127.0.0.1:{port}/.rt/{f}", AWS_LAMBDA_FUNCTION_NAME=f,
                    AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256", JOB_FAMILY=FUNCTIONS[f])
@@ -268,6 +271,24 @@ def main():
             tags={"emulator:outcome": outcome})["batchEvaluationArn"]
         expected[arn] = outcome
         say(f"    {name:22} -> {outcome} (AgentCore batch evaluation)")
+    # Flows: an asynchronous run of a flow's alias (bedrock-agent-runtime), found by walking the flows.
+    held_runs = []
+    flow = agent.create_flow(name="ticket-triage", executionRoleArn="arn:aws:iam::123456789012:role/FlowRole")
+    alias = agent.create_flow_alias(flowIdentifier=flow["id"], name="live", routingConfiguration=[{"flowVersion": "1"}])
+    arn = flows.start_flow_execution(flowIdentifier=flow["id"], flowAliasIdentifier=alias["id"], inputs=[{
+        "nodeName": "FlowInputNode", "nodeOutputName": "document", "content": {"document": "ticket 4711"}}])["executionArn"]
+    expected[arn] = "Succeeded"
+    held_runs.append((arn, "Running", "Succeeded"))
+    say(f"    {'ticket-triage/live':22} -> Succeeded (flow run)")
+    # A vocabulary upsert into a Data Automation library (bedrock-data-automation), found by walking the libraries.
+    library = libraries.create_data_automation_library(libraryName="medical-terms")["libraryArn"]
+    job = libraries.invoke_data_automation_library_ingestion_job(
+        libraryArn=library, inputConfiguration={"s3Object": {"s3Uri": "s3://demo-vocabulary/terms.jsonl"}},
+        entityType="VOCABULARY", operationType="UPSERT", outputConfiguration={"s3Uri": "s3://demo-vocabulary/results/"})["jobArn"]
+    arn = f"{library}/library-ingestion-job/{job.rsplit('/', 1)[-1]}"
+    expected[arn] = "COMPLETED_WITH_ERRORS"
+    held_runs.append((arn, "IN_PROGRESS", "COMPLETED_WITH_ERRORS"))
+    say(f"    {'medical-terms':22} -> COMPLETED_WITH_ERRORS (Data Automation library ingestion)")
     # Resources that become ready, and re-open: a model deployed once it is Active, a throughput
     # updated once it is InService; each settling is told once (pending: what to do after a sighting).
     outcome = lambda value: [{"key": "emulator:outcome", "value": value}]  # noqa: E731
@@ -289,23 +310,31 @@ def main():
     say(f"    {'pt-no-capacity':22} -> Failed (provisioned throughput)")
     expected_times = collections.Counter(expected.items()) + collections.Counter(resources)
 
-    held = {}  # resource ARN -> the status it is released to once the pollers saw it Updating
+    held = {}  # ARN -> (the status it is held in, the one it is released to once a poller saw it held)
 
     def control_status(arn, status):
         body = json.dumps({"status": status}).encode()
         requests.urlopen(requests.Request(f"{emulator}/_emulator/jobs/{arn}/status", body, {"content-type": "application/json"}))
 
+    def hold(arn, held_in, settles_in):
+        # Held until a poller has seen it (a real update or run takes minutes, not a demo step).
+        control_status(arn, held_in)
+        held[arn] = (held_in, settles_in)
+
     def hold_updating(arn, settles_in):
-        # Held in Updating until a poller has seen it (a real update takes minutes, not a demo step).
-        control_status(arn, "Updating")
-        held[arn] = settles_in
+        hold(arn, "Updating", settles_in)
 
     def release_seen_updates():
-        for arn, status in list(held.items()):
+        for arn, (held_in, status) in list(held.items()):
             item = ddb.get_item(TableName="bedrock-jobwatch-jobs", Key={"pk": {"S": arn}}, ConsistentRead=True).get("Item", {})
-            if item.get("status", {}).get("S") == "Updating":
+            if item.get("status", {}).get("S") == held_in:
                 control_status(arn, status)
                 del held[arn]
+
+    # A flow run and a library ingestion end in one step: held until their pollers saw them
+    # running, so that their end is told.
+    for arn, held_in, settles_in in held_runs:
+        hold(arn, held_in, settles_in)
 
     def follow_up(arn, status):
         """What the demo does once a resource settled: deploy the model, update the throughput and the deployment."""

@@ -90,6 +90,20 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             None,
             None,
         ),
+        JobKind::FlowExecution => (
+            "arn:aws:bedrock:us-east-1:123456789012:flow/FLX7Q2M9PL/alias/ALS4H8N2WQ/execution/3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b",
+            Some("ticket-triage"),
+            "",
+            None,
+            Some("arn:aws:bedrock:us-east-1:123456789012:flow/FLX7Q2M9PL/alias/ALS4H8N2WQ"),
+        ),
+        JobKind::LibraryIngestion => (
+            "arn:aws:bedrock:us-east-1:123456789012:data-automation-library/6b1f0c2e-4d3a-4f5b-9e8d-7c6b5a4f3e2d/library-ingestion-job/8f14e45f-ceea-467f-a9b2-c1d2e3f4a5b6",
+            Some("medical-terms"),
+            "",
+            None,
+            Some("s3://acme-bda/library-ingestion/medical-terms/"),
+        ),
         JobKind::AdvancedPromptOptimization => (
             "arn:aws:bedrock:us-east-1:123456789012:advanced-prompt-optimization-job/a1b2c3d4e5f6",
             Some("support-bot-prompts"),
@@ -131,6 +145,15 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
             ("lastUpdatedAt", "2026-11-23T14:05:09.000Z"),
         ],
         JobKind::CustomModel => vec![("customizationType", "IMPORTED")],
+        JobKind::FlowExecution => vec![("flowAliasIdentifier", "ALS4H8N2WQ"), ("flowVersion", "3")],
+        JobKind::LibraryIngestion => vec![
+            ("operationType", "UPSERT"),
+            ("entityType", "VOCABULARY"),
+            (
+                "libraryArn",
+                "arn:aws:bedrock:us-east-1:123456789012:data-automation-library/6b1f0c2e-4d3a-4f5b-9e8d-7c6b5a4f3e2d",
+            ),
+        ],
         JobKind::AdvancedPromptOptimization => vec![(
             "modelIds",
             "amazon.nova-lite-v1:0, anthropic.claude-3-5-haiku-20241022-v1:0",
@@ -311,6 +334,24 @@ fn outcome_details(kind: JobKind, status: &str) -> (Option<String>, RecordCounts
         ),
         (JobKind::DataAutomation, "ServiceError") => (
             message("ServiceError: An internal error occurred. Retry the invocation."),
+            RecordCounts::default(),
+        ),
+        // What the flow-execution adapter makes of GetFlowExecution's `errors`.
+        (JobKind::FlowExecution, "Failed") => (
+            message("ClassifyTicket: The model returned a ValidationException: input is too long for the requested model."),
+            RecordCounts::default(),
+        ),
+        (JobKind::FlowExecution, "TimedOut") => (
+            message("ExecutionTimedOut: The flow execution did not finish within 24 hours."),
+            RecordCounts::default(),
+        ),
+        // What the library-ingestion adapter makes of the Get's `errorType` and `errorMessage`.
+        (JobKind::LibraryIngestion, "COMPLETED_WITH_ERRORS") => (
+            message("PartialIngestion: 3 of 120 vocabulary entities were not ingested: phrase exceeds 256 characters."),
+            RecordCounts::default(),
+        ),
+        (JobKind::LibraryIngestion, "FAILED") => (
+            message("ValidationError: The input file is not a valid vocabulary manifest (line 1: expected a JSON object)."),
             RecordCounts::default(),
         ),
         (JobKind::AdvancedPromptOptimization, "Failed") => (

@@ -221,9 +221,10 @@ fn sdk_calls(file: &str, service: &str) -> BTreeSet<String> {
         .unwrap_or_else(|| panic!("no adapter {file}"));
     let src = std::fs::read_to_string(path).unwrap();
     let compact: String = src.split_whitespace().collect();
-    compact
-        .split("self.client.")
-        .skip(1)
+    // `self.flows.`: the bedrock-agent client a nested family walks its parents with.
+    ["self.client.", "self.flows."]
+        .iter()
+        .flat_map(|receiver| compact.split(receiver).skip(1))
         .filter_map(|rest| rest.split('(').next())
         .map(|m| action(service, m))
         .collect()
@@ -289,6 +290,9 @@ fn adapter(kind: JobKind) -> (&'static str, &'static str) {
         JobKind::AutomatedReasoningBuild => ("automated_reasoning_build.rs", "bedrock"),
         // AgentCore's data plane has its own prefix.
         JobKind::AgentcoreBatchEvaluation => ("agentcore_batch_evaluation.rs", "bedrock-agentcore"),
+        // bedrock-agent-runtime (and bedrock-agent for ListFlows) authorize as `bedrock:`.
+        JobKind::FlowExecution => ("flow_execution.rs", "bedrock"),
+        JobKind::LibraryIngestion => ("library_ingestion.rs", "bedrock"),
     }
 }
 

@@ -38,6 +38,8 @@ job_kinds! {
     ProvisionedThroughput,
     CustomModelDeployment,
     CustomModel,
+    FlowExecution,
+    LibraryIngestion,
     AdvancedPromptOptimization,
     AutomatedReasoningBuild,
     AgentcoreBatchEvaluation,
@@ -593,6 +595,98 @@ pub static CUSTOM_MODEL: Family = Family {
     },
 };
 
+/// Flow executions (bedrock-agent-runtime, asynchronous runs of a flow alias). Executions are
+/// named below their flow and alias (`flow/{id}/alias/{id}/execution/{id}`), which is also
+/// where Get finds them; a listing walks every flow (bedrock-agent `ListFlows`). Executions
+/// time out after 24 hours (`TimedOut`, a failure); `StopFlowExecution` makes them `Aborted`.
+pub static FLOW_EXECUTION: Family = Family {
+    kind: JobKind::FlowExecution,
+    name: "flow-execution",
+    key: "FlowExecution",
+    label: "Flow execution",
+    vocabulary: &[
+        ("Running", Running),
+        ("Succeeded", Succeeded),
+        ("Failed", Failed),
+        ("TimedOut", Failed),
+        ("Aborted", Stopped),
+    ],
+    console_page: "prompt-flows",
+    output_label: "Flow alias:",
+    // ListFlows has no resource type; ListFlowExecutions is authorized on the flow,
+    // GetFlowExecution on the flow, the alias and the execution (all `flow/...`).
+    iam_actions: &[
+        "bedrock:ListFlows",
+        "bedrock:ListFlowExecutions",
+        "bedrock:GetFlowExecution",
+    ],
+    details: &[
+        ("flowAliasIdentifier", "Alias:"),
+        ("flowVersion", "Flow version:"),
+    ],
+    event: None,
+    reopen: None,
+    ready: None,
+    regions: regions::FLOWS,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "flow",
+        nested: Some("execution"),
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        // A flow execution ends by itself after 24 hours (TimedOut); most take minutes.
+        running_after_hours: 6,
+    },
+};
+
+/// Data Automation library ingestion jobs (bedrock-data-automation): vocabulary upserts and
+/// deletes into a library. A job's ARN does not name its library and Get needs both: a job is
+/// named by its library's ARN followed by `/library-ingestion-job/{id}`; a listing walks every
+/// library (`ListDataAutomationLibraries`). There is no Stop.
+pub static LIBRARY_INGESTION: Family = Family {
+    kind: JobKind::LibraryIngestion,
+    name: "library-ingestion",
+    key: "LibraryIngestion",
+    label: "Data Automation library ingestion job",
+    vocabulary: &[
+        ("IN_PROGRESS", Running),
+        ("COMPLETED", Succeeded),
+        ("COMPLETED_WITH_ERRORS", PartiallySucceeded),
+        ("FAILED", Failed),
+    ],
+    console_page: "bedrock-data-automation",
+    output_label: "Output:",
+    // ListDataAutomationLibraries takes no required resource type; the List and Get of jobs
+    // are authorized on the library (and the Get on the job, `data-automation-library-*`).
+    iam_actions: &[
+        "bedrock:ListDataAutomationLibraries",
+        "bedrock:ListDataAutomationLibraryIngestionJobs",
+        "bedrock:GetDataAutomationLibraryIngestionJob",
+    ],
+    details: &[
+        ("operationType", "Operation:"),
+        ("entityType", "Entities:"),
+        ("libraryArn", "Library:"),
+    ],
+    event: None,
+    reopen: None,
+    ready: None,
+    // Data Automation's regions, an upper bound: no page lists the libraries' own.
+    regions: regions::DATA_AUTOMATION,
+    arn: ArnShape {
+        service: "bedrock",
+        resource: "data-automation-library",
+        nested: Some("library-ingestion-job"),
+    },
+    output: Output::Location,
+    alerts: AlertDefaults {
+        stuck_after_hours: 1,
+        running_after_hours: 6,
+    },
+};
+
 /// Advanced prompt optimization jobs (`CreateAdvancedPromptOptimizationJob`). The List has no
 /// time or status filter: it is read newest first (`sortBy=CreationTime`, `Descending`) down to
 /// the watermark, and open jobs are followed with Get. `Deleting` follows
@@ -770,6 +864,8 @@ impl JobKind {
             JobKind::ProvisionedThroughput => &PROVISIONED_THROUGHPUT,
             JobKind::CustomModelDeployment => &CUSTOM_MODEL_DEPLOYMENT,
             JobKind::CustomModel => &CUSTOM_MODEL,
+            JobKind::FlowExecution => &FLOW_EXECUTION,
+            JobKind::LibraryIngestion => &LIBRARY_INGESTION,
             JobKind::AdvancedPromptOptimization => &ADVANCED_PROMPT_OPTIMIZATION,
             JobKind::AutomatedReasoningBuild => &AUTOMATED_REASONING_BUILD,
             JobKind::AgentcoreBatchEvaluation => &AGENTCORE_BATCH_EVALUATION,

@@ -9,6 +9,35 @@
 //! most use the control plane's. A region listed here where an account has not enabled it (opt-in regions)
 //! fails as one scope of the run, reported and not fatal.
 
+/// Regions with Bedrock Flows ("Supported Regions and models for flows", flows-supported.html,
+/// read December 2026): the control plane's less us-west-1, ap-southeast-3 and ap-southeast-4.
+/// Flow executions (asynchronous runs) are in preview; the page does not say whether every
+/// one of these regions has them (a region without them is reported as not offered).
+pub const FLOWS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ca-central-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "sa-east-1",
+];
+
 /// Regions with the Bedrock control plane (`bedrock`, `bedrock-agent`) in the `aws` and
 /// `aws-us-gov` partitions.
 pub const BEDROCK: &[&str] = &[

@@ -158,6 +158,11 @@ mod tests {
                 "custom-model/amazon.titan-text-express-v1:0:8k/abc",
                 JobKind::CustomModel,
             ),
+            ("flow/F/alias/A/execution/E", JobKind::FlowExecution),
+            (
+                "data-automation-library/L/library-ingestion-job/J",
+                JobKind::LibraryIngestion,
+            ),
             (
                 "advanced-prompt-optimization-job/abc",
                 JobKind::AdvancedPromptOptimization,

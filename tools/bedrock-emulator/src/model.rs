@@ -53,6 +53,10 @@ job_kinds! {
     AutomatedReasoningBuild,
     /// bedrock-agentcore `StartBatchEvaluation` (AgentCore Evaluations, its own service).
     AgentcoreBatchEvaluation,
+    /// bedrock-agent-runtime `StartFlowExecution` (an alias of a flow, from bedrock-agent).
+    FlowExecution,
+    /// bedrock-data-automation `InvokeDataAutomationLibraryIngestionJob` (into a library).
+    LibraryIngestion,
 }
 
 /// A job status on the wire. `Other` holds a word forced through the control API on purpose
@@ -106,11 +110,18 @@ pub enum Status {
     EvaluationPending,
     CompletedWithErrors,
     EvaluationDeleting,
+    /// Flow executions: `Running`, then `Succeeded`, `Failed`, `TimedOut` or `Aborted`; Data
+    /// Automation library ingestion jobs shout `COMPLETED` (`BuildCompleted`) and
+    /// `COMPLETED_WITH_ERRORS` as AgentCore does.
+    Running,
+    Succeeded,
+    TimedOut,
+    Aborted,
     Other(String),
 }
 
 impl Status {
-    const KNOWN: [Status; 37] = [
+    const KNOWN: [Status; 41] = [
         Status::Submitted,
         Status::Validating,
         Status::Scheduled,
@@ -148,6 +159,10 @@ impl Status {
         Status::EvaluationPending,
         Status::CompletedWithErrors,
         Status::EvaluationDeleting,
+        Status::Running,
+        Status::Succeeded,
+        Status::TimedOut,
+        Status::Aborted,
     ];
 
     pub fn parse(raw: &str) -> Status {
@@ -197,6 +212,10 @@ impl Status {
             Status::EvaluationPending => "PENDING",
             Status::CompletedWithErrors => "COMPLETED_WITH_ERRORS",
             Status::EvaluationDeleting => "DELETING",
+            Status::Running => "Running",
+            Status::Succeeded => "Succeeded",
+            Status::TimedOut => "TimedOut",
+            Status::Aborted => "Aborted",
             Status::Other(_) => "",
         }
     }
@@ -229,6 +248,9 @@ impl Status {
                 | Status::UpdateFailed
                 | Status::BuildCompleted
                 | Status::Cancelled
+                | Status::Succeeded
+                | Status::TimedOut
+                | Status::Aborted
                 | Status::CompletedWithErrors
         )
     }
@@ -278,19 +300,22 @@ pub fn fit_outcome(statuses: &[Status], outcome: &Status) -> Status {
             Success,
             InService,
             Active,
+            Succeeded,
         ],
-        Completed | Complete | Success | InService | Active | BuildCompleted => &[
+        Completed | Complete | Success | InService | Active | BuildCompleted | Succeeded => &[
             Completed,
             BuildCompleted,
             Complete,
             Success,
             InService,
             Active,
+            Succeeded,
         ],
-        Stopped | IngestionStopped | Cancelled => &[
+        Stopped | IngestionStopped | Cancelled | Aborted => &[
             Stopped,
             IngestionStopped,
             Cancelled,
+            Aborted,
             Failed,
             IngestionFailed,
         ],

@@ -103,9 +103,38 @@ pub const AGENTCORE_EVALUATIONS: &[&str] = &[
     "eu-west-3",
 ];
 
+/// Bedrock Flows (`*Flow*`: the flows of bedrock-agent and their executions on
+/// bedrock-agent-runtime): the control plane's less us-west-1, ap-southeast-3 and -4.
+pub const FLOWS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ca-central-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "sa-east-1",
+];
+
 /// The regions that serve `operation`.
 pub fn regions_of(operation: &str) -> &'static [&'static str] {
-    if operation.contains("ModelInvocationJob") {
+    if operation.contains("Flow") {
+        FLOWS
+    } else if operation.contains("ModelInvocationJob") {
         BATCH_INFERENCE
     } else if operation.contains("AsyncInvoke") {
         ASYNC_INVOKE
@@ -142,6 +171,8 @@ mod tests {
         assert!(check("ListAsyncInvokes", "eu-central-1").is_err());
         assert!(check("ListModelImportJobs", "eu-central-1").is_ok());
         assert!(check("GetDataAutomationStatus", "ap-northeast-1").is_err());
+        assert!(check("ListFlowExecutions", "us-west-1").is_err());
+        assert!(check("ListFlows", "us-west-2").is_ok());
         let refused = check("ListModelInvocationJobs", "af-south-1").unwrap_err();
         assert_eq!(refused.code, "UnknownOperationException");
     }

@@ -45,6 +45,9 @@ pub struct Page<'a> {
 pub struct Store {
     /// Knowledge bases and data sources (their ingestion jobs are jobs like any other).
     pub knowledge: crate::knowledge::Registry,
+    /// The parents other nested families run in (flows and their aliases, Data Automation
+    /// libraries), by ARN, as their family file renders them: ordered, so ARNs page as tokens.
+    pub parents: std::collections::BTreeMap<String, serde_json::Value>,
     /// Other containers of jobs that need no registry of their own (Automated Reasoning
     /// policies), as their family renders them, by ARN. Only their family reads and writes them.
     pub containers: std::collections::BTreeMap<String, serde_json::Value>,

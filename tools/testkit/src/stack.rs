@@ -138,6 +138,15 @@ impl Stack {
                 "AWS_ENDPOINT_URL_BEDROCK_DATA_AUTOMATION_RUNTIME",
                 self.emulator.endpoint(),
             ),
+            // Flow executions; Data Automation libraries and their ingestion jobs.
+            (
+                "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME",
+                self.emulator.endpoint(),
+            ),
+            (
+                "AWS_ENDPOINT_URL_BEDROCK_DATA_AUTOMATION",
+                self.emulator.endpoint(),
+            ),
             (
                 "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE",
                 self.emulator.endpoint(),

@@ -18,7 +18,9 @@ pub mod custom_model_deployment;
 pub mod customization;
 pub mod data_automation;
 pub mod evaluation;
+pub mod flow_execution;
 pub mod kb_ingestion;
+pub mod library_ingestion;
 pub mod model_copy;
 pub mod model_import;
 pub mod provisioned_throughput;
@@ -43,7 +45,9 @@ use custom_model_deployment::CustomModelDeploymentSource;
 use customization::CustomizationSource;
 use data_automation::DataAutomationSource;
 use evaluation::EvaluationSource;
+use flow_execution::FlowExecutionSource;
 use kb_ingestion::KbIngestionSource;
+use library_ingestion::LibraryIngestionSource;
 use model_copy::ModelCopySource;
 use model_import::ModelImportSource;
 use provisioned_throughput::ProvisionedThroughputSource;
@@ -88,6 +92,8 @@ pub enum AnySource {
     ProvisionedThroughput(ProvisionedThroughputSource),
     CustomModelDeployment(CustomModelDeploymentSource),
     CustomModel(CustomModelSource),
+    FlowExecution(FlowExecutionSource),
+    LibraryIngestion(LibraryIngestionSource),
     AdvancedPromptOptimization(AdvancedPromptOptimizationSource),
     AutomatedReasoningBuild(AutomatedReasoningBuildSource),
     AgentcoreBatchEvaluation(AgentcoreBatchEvaluationSource),
@@ -108,6 +114,8 @@ macro_rules! each {
             AnySource::ProvisionedThroughput($source) => $body,
             AnySource::CustomModelDeployment($source) => $body,
             AnySource::CustomModel($source) => $body,
+            AnySource::FlowExecution($source) => $body,
+            AnySource::LibraryIngestion($source) => $body,
             AnySource::AdvancedPromptOptimization($source) => $body,
             AnySource::AutomatedReasoningBuild($source) => $body,
             AnySource::AgentcoreBatchEvaluation($source) => $body,
@@ -143,6 +151,12 @@ impl AnySource {
                 Self::CustomModelDeployment(CustomModelDeploymentSource::from_sdk(sdk, config))
             }
             JobKind::CustomModel => Self::CustomModel(CustomModelSource::from_sdk(sdk, config)),
+            JobKind::FlowExecution => {
+                Self::FlowExecution(FlowExecutionSource::from_sdk(sdk, config))
+            }
+            JobKind::LibraryIngestion => {
+                Self::LibraryIngestion(LibraryIngestionSource::from_sdk(sdk, config))
+            }
             JobKind::AdvancedPromptOptimization => Self::AdvancedPromptOptimization(
                 AdvancedPromptOptimizationSource::from_sdk(sdk, config),
             ),
@@ -197,9 +211,95 @@ impl JobSource for AnySource {
     }
 }
 
+/// Where a listing without sort or time filter (flow executions, library ingestion jobs: their
+/// order is not documented) may stop: after the page that reaches a job created at or before
+/// the watermark, but only while every job so far came newest first. A listing seen out of
+/// that order is read to its end, so a service that orders otherwise costs pages, never jobs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NewestFirst {
+    /// The oldest creation time seen so far (`None` before the first job).
+    oldest: Option<DateTime<Utc>>,
+    ordered: bool,
+}
+
+impl NewestFirst {
+    pub fn new() -> Self {
+        Self {
+            oldest: None,
+            ordered: true,
+        }
+    }
+
+    /// Takes a page's creation times in listing order; says whether the pages after it may be
+    /// skipped.
+    pub fn page_ends_listing(
+        &mut self,
+        created: impl IntoIterator<Item = DateTime<Utc>>,
+        after: Option<DateTime<Utc>>,
+    ) -> bool {
+        let mut reached = false;
+        for t in created {
+            self.ordered &= self.oldest.is_none_or(|o| t <= o);
+            self.oldest = Some(t);
+            reached |= after.is_some_and(|a| t <= a);
+        }
+        self.ordered && reached
+    }
+}
+
+/// A listing's jobs sorted oldest first (what a resumable discovery asks), read in full first:
+/// the new jobs are bounded by the watermark. A failed List answers only the error, so that no
+/// checkpoint is taken past a parent that was not read.
+pub(crate) fn oldest_first(
+    pages: BoxStream<'_, Page<ObservedJob>>,
+    page_size: usize,
+) -> BoxStream<'_, Page<ObservedJob>> {
+    use futures::TryStreamExt;
+    futures::stream::once(async move {
+        let pages: Vec<Vec<ObservedJob>> = pages.try_collect().await?;
+        let mut jobs: Vec<ObservedJob> = pages.into_iter().flatten().collect();
+        jobs.sort_by(|a, b| (a.submit_time, &a.arn).cmp(&(b.submit_time, &b.arn)));
+        let pages: Vec<Page<ObservedJob>> = jobs
+            .chunks(page_size)
+            .map(|chunk| Ok(chunk.to_vec()))
+            .collect();
+        Ok::<_, Error>(pages)
+    })
+    .flat_map(|pages| match pages {
+        Ok(pages) => futures::stream::iter(pages).boxed(),
+        Err(e) => futures::stream::iter(vec![Err(e)]).boxed(),
+    })
+    .boxed()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + minute * 60, 0).unwrap()
+    }
+
+    #[test]
+    fn a_newest_first_listing_ends_at_the_page_that_reaches_the_watermark() {
+        let mut order = NewestFirst::new();
+        let watermark = Some(at(10));
+        assert!(!order.page_ends_listing([at(30), at(20)], watermark));
+        assert!(order.page_ends_listing([at(15), at(10)], watermark));
+        // without a watermark (a sweep, a first listing) every page is read
+        assert!(!NewestFirst::new().page_ends_listing([at(3), at(1)], None));
+    }
+
+    #[test]
+    fn a_listing_seen_out_of_newest_first_order_is_read_to_its_end() {
+        let mut order = NewestFirst::new();
+        let watermark = Some(at(10));
+        assert!(!order.page_ends_listing([at(20), at(25)], watermark));
+        assert!(
+            !order.page_ends_listing([at(5)], watermark),
+            "order broken before"
+        );
+    }
 
     #[tokio::test]
     async fn given_each_family_when_built_then_the_source_reports_that_family() {

@@ -34,7 +34,9 @@ pub mod batch_inference;
 pub mod custom_model;
 pub mod custom_model_deployment;
 pub mod data_automation;
+pub mod flow_execution;
 pub mod kb_ingestion;
+pub mod library_ingestion;
 pub mod model_copy;
 pub mod model_customization;
 pub mod model_evaluation;
@@ -55,6 +57,8 @@ pub fn family(kind: JobKind) -> &'static dyn Family {
         JobKind::ProvisionedThroughput => &provisioned_throughput::ProvisionedThroughput,
         JobKind::CustomModelDeployment => &custom_model_deployment::CustomModelDeployment,
         JobKind::CustomModel => &custom_model::CustomModel,
+        JobKind::FlowExecution => &flow_execution::FlowExecution,
+        JobKind::LibraryIngestion => &library_ingestion::LibraryIngestion,
         JobKind::AdvancedPromptOptimization => {
             &advanced_prompt_optimization::AdvancedPromptOptimization
         }

@@ -731,6 +731,16 @@ def check_fanout(res, by_type, fanout, roles):
     expect(queue.get("VisibilityTimeout", 0) >= 6 * timeout, f"visibility {queue.get('VisibilityTimeout')} < 6 x {timeout}")
     expect(queue.get("RedrivePolicy", {}).get("maxReceiveCount", 0) >= 1, "work queue redrive")
     expect(all("KmsMasterKeyId" in q["Properties"] for k, q in queues.items()), "queues encrypted")
+    # One alarm state per failing scope: a Metrics Insights query over the metric the worker
+    # emits per failing scope (shared/src/metrics.rs), grouped by its one dimension.
+    alarm = by_type.get("AWS::CloudWatch::Alarm", {}).get("FailingScopesAlarm", {}).get("Properties", {})
+    queries = [substitute(m["Expression"]) for m in alarm.get("Metrics", []) if "Expression" in m]
+    metrics_rs = (ROOT / "shared/src/metrics.rs").read_text()
+    dimension = re.search(r'pub const SCOPE_DIMENSION: &str = "([^"]+)"', metrics_rs).group(1)
+    wanted_query = ('SELECT MAX(ScopeFailing) FROM SCHEMA("BedrockJobwatch/${AWS::StackName}", %s) GROUP BY %s'
+                    % (dimension, dimension))
+    expect(len(queries) == 1 and queries[0].startswith(wanted_query) and '"ScopeFailing"' in metrics_rs,
+           f"FailingScopesAlarm: one contributor per {dimension}: {queries}")
     role = roles[getatt(worker["Properties"]["Role"])[0]]
     sts = [s for s in statements(role) if "sts:AssumeRole" in listify(s["Action"])]
     consume = [s for s in statements(role) if "sqs:ReceiveMessage" in listify(s["Action"])]

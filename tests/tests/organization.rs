@@ -360,7 +360,10 @@ const NAMESPACE: &str = "BedrockJobwatch/org-e2e";
 /// (their highest value), as `FailingScopesAlarm`'s `GROUP BY Scope` sees them.
 fn scope_failing_series(lines: &[String]) -> BTreeMap<String, f64> {
     let mut series = BTreeMap::new();
-    for doc in lines.iter().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
+    for doc in lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
         let directive = &doc["_aws"]["CloudWatchMetrics"][0];
         let named = directive["Metrics"]
             .as_array()
@@ -369,7 +372,11 @@ fn scope_failing_series(lines: &[String]) -> BTreeMap<String, f64> {
             continue;
         }
         // the query's SCHEMA(namespace, Scope) takes series of exactly that one dimension
-        assert_eq!(directive["Dimensions"], serde_json::json!([["Scope"]]), "{doc}");
+        assert_eq!(
+            directive["Dimensions"],
+            serde_json::json!([["Scope"]]),
+            "{doc}"
+        );
         let value = doc["ScopeFailing"].as_f64().unwrap();
         let scope = doc["Scope"].as_str().unwrap().to_owned();
         let max = series.entry(scope).or_insert(value);
@@ -404,7 +411,10 @@ async fn alarm_on_moto(endpoint: &str, series: &BTreeMap<String, f64>) -> Vec<St
             // moto routes a request by the service in its credential scope
             let scope = "Credential=test/20260101/us-east-1/monitoring/aws4_request";
             let auth = format!("AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0");
-            let request = http.post(endpoint).header("Authorization", auth).form(&form);
+            let request = http
+                .post(endpoint)
+                .header("Authorization", auth)
+                .form(&form);
             let response = request.send().await.unwrap();
             let ok = response.status().is_success();
             let body = response.text().await.unwrap();

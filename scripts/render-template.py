@@ -90,6 +90,12 @@ COMBINATIONS = {
         "MemberExternalId": "jobwatch-org-1",
         "ChatNotifications": "on",
     },
+    # The organisation read with this account's own credentials (management account or
+    # delegated administrator): the refresh's organizations grants.
+    "organization-direct": {
+        "OrganizationUnits": "all",
+        "OrganizationExclusions": "ou-ab12-zzzzzzzz",
+    },
     "chat-and-bus": {
         "ChatNotifications": "on",
         "SlackWorkspaceId": "T0123ABCD",
@@ -351,6 +357,7 @@ def check(name, params, template, rendered):
     expected_fanout = ({"Worker", "Dispatcher"} if fans else set()) | ({"OrganizationRefresh"} if org else set())
     expect(set(fanout) == expected_fanout, f"fan-out functions {sorted(fanout)}")
     failures += check_fanout(res, by_type, fanout, roles)
+    failures += check_sar_resources(roles, separate_policies, "organizations")
 
     failures += check_workflow_waits(params, by_type)
     failures += check_watched(res, by_type)
@@ -721,6 +728,16 @@ def check_fanout(res, by_type, fanout, roles):
     expect(queue.get("VisibilityTimeout", 0) >= 6 * timeout, f"visibility {queue.get('VisibilityTimeout')} < 6 x {timeout}")
     expect(queue.get("RedrivePolicy", {}).get("maxReceiveCount", 0) >= 1, "work queue redrive")
     expect(all("KmsMasterKeyId" in q["Properties"] for k, q in queues.items()), "queues encrypted")
+    # One alarm state per failing scope: a Metrics Insights query over the metric the worker
+    # emits per failing scope (shared/src/metrics.rs), grouped by its one dimension.
+    alarm = by_type.get("AWS::CloudWatch::Alarm", {}).get("FailingScopesAlarm", {}).get("Properties", {})
+    queries = [substitute(m["Expression"]) for m in alarm.get("Metrics", []) if "Expression" in m]
+    metrics_rs = (ROOT / "shared/src/metrics.rs").read_text()
+    dimension = re.search(r'pub const SCOPE_DIMENSION: &str = "([^"]+)"', metrics_rs).group(1)
+    wanted_query = ('SELECT MAX(ScopeFailing) FROM SCHEMA("BedrockJobwatch/${AWS::StackName}", %s) GROUP BY %s'
+                    % (dimension, dimension))
+    expect(len(queries) == 1 and queries[0].startswith(wanted_query) and '"ScopeFailing"' in metrics_rs,
+           f"FailingScopesAlarm: one contributor per {dimension}: {queries}")
     role = roles[getatt(worker["Properties"]["Role"])[0]]
     sts = [s for s in statements(role) if "sts:AssumeRole" in listify(s["Action"])]
     consume = [s for s in statements(role) if "sqs:ReceiveMessage" in listify(s["Action"])]
@@ -732,6 +749,51 @@ def check_fanout(res, by_type, fanout, roles):
     wanted = ["arn:${AWS::Partition}:iam::*:role/${ReaderRoleName}"] if org else sorted(a for a in res.params["MemberRoleArns"].split(",") if a)
     granted = sorted(r["Fn::Sub"] if isinstance(r, dict) and "Fn::Sub" in r else r for s in sts for r in split(s["Resource"]))
     expect(granted == wanted, f"the worker may assume {granted}, wanted {wanted}")
+    return failures
+
+
+def sar_service(service):
+    """{action: [ARN regexes of its resource types]} of one service, from the Service
+    Authorization Reference data cfn-lint ships; an action without resource types maps to []."""
+    import cfnlint
+
+    data = json.loads((Path(cfnlint.__file__).parent / "data/AdditionalSpecs/Policies.json").read_text())[service]
+    formats = {t: r.get("ARNFormats", []) for t, r in data["Resources"].items()}
+    actions = {}
+    for action, spec in data["Actions"].items():
+        patterns = [f for t in spec.get("Resources", []) for f in formats.get(t.lower(), formats.get(t, []))]
+        regexes = []
+        for f in patterns:
+            # ${Partition} and ${Account} (a grant may leave the account open); ".*" as written
+            parts = re.split(r"(\$\{[A-Za-z]+\}|\.\*)", f)
+            regexes.append("".join(
+                {"${Partition}": "aws", "${Account}": r"(\*|[0-9]{12})", ".*": ".*"}.get(x, re.escape(x)) for x in parts))
+        actions[action.lower()] = regexes
+    return actions
+
+
+def check_sar_resources(roles, policies, service):
+    """Every grant of `service`'s actions names the resources the Service Authorization
+    Reference gives the action: `*` only for an action without resource types, and for the
+    others ARNs of those types only (each resource an ARN every action of the statement takes)."""
+    failures = []
+    sar = sar_service(service)
+    for k, role in roles.items():
+        for st in statements(role, policies):
+            actions = [a for a in listify(st.get("Action", [])) if a.startswith(service + ":")]
+            if not actions:
+                continue
+            resources = [r if isinstance(r, str) else substitute(r).replace("${AWS::Partition}", "aws") for r in listify(st["Resource"])]
+            for a in actions:
+                name = a.split(":", 1)[1].lower()
+                if name not in sar or "*" in name:
+                    failures.append(f"{k}: {a} is not one action of the SAR")
+                    continue
+                types = sar[name]
+                for r in resources:
+                    ok = r == "*" if not types else any(re.fullmatch(t, r) for t in types)
+                    if not ok:
+                        failures.append(f"{k}: {a} on {r}: the SAR gives {types or ['*']}")
     return failures
 
 

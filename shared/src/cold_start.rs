@@ -15,9 +15,10 @@ use crate::error::ConfigError;
 
 /// One `SdkConfig` for every client: standard environment (region, credentials,
 /// `AWS_ENDPOINT_URL_*`), adaptive retries (client-side rate limiting under throttling) and
-/// bounded timeouts so a hung call cannot eat the whole invocation.
+/// bounded timeouts so a hung call cannot eat the whole invocation, and [`http_client`].
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
         .retry_config(RetryConfig::adaptive().with_max_attempts(4))
         .timeout_config(
             TimeoutConfig::builder()
@@ -27,6 +28,27 @@ pub async fn sdk_config() -> SdkConfig {
         )
         .load()
         .await
+}
+
+/// The SDK's default HTTPS client (hyper 1.x, rustls on aws-lc, proxy from the environment),
+/// built once and shared by every client made from the config. Without it, each SDK client
+/// builds its own: its own connection pool and its own copy of the trusted roots, which made a
+/// worker's 187 scopes of an account (a Bedrock client each, an S3 client for batch manifests)
+/// cost about 16 MiB more than one shared stack (docs/deploying/organization.md, measured).
+pub fn http_client() -> aws_sdk_bedrock::config::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::{tls, Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// The notifier the configuration describes: the topic, the people topic, the chat topic and

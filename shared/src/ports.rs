@@ -29,6 +29,33 @@ pub struct ListFilter {
 /// One page of a listing or of the watch index: bounded by the API's page size.
 pub type Page<T> = Result<Vec<T>, Error>;
 
+/// A run's two listings answered by one List call ([`JobSource::listed_once`]).
+#[derive(Debug, Default, PartialEq)]
+pub struct ListedOnce {
+    /// What discovery lists: submitted since the run's `since`, oldest first.
+    pub discovered: Vec<ObservedJob>,
+    /// What [`JobSource::reopened`] finds, less those in `discovered`.
+    pub reopened: Vec<ObservedJob>,
+}
+
+impl ListedOnce {
+    /// Splits a whole listing: submitted since `since` is discovered, and of the others those
+    /// `reopened` accepts.
+    pub fn split(
+        mut all: Vec<ObservedJob>,
+        since: DateTime<Utc>,
+        reopened: impl Fn(&ObservedJob) -> bool,
+    ) -> Self {
+        all.sort_by_key(|j| j.submit_time);
+        let (discovered, older): (Vec<_>, Vec<_>) =
+            all.into_iter().partition(|j| j.submit_time >= since);
+        Self {
+            discovered,
+            reopened: older.into_iter().filter(|j| reopened(j)).collect(),
+        }
+    }
+}
+
 /// Reads one family of Bedrock jobs.
 pub trait JobSource: Send + Sync {
     fn kind(&self) -> JobKind;
@@ -46,6 +73,16 @@ pub trait JobSource: Send + Sync {
     fn reopened(&self, since: DateTime<Utc>) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
         let _ = since;
         futures::stream::empty()
+    }
+
+    /// For a family whose resources re-open: discovery's listing since `since` and the
+    /// re-opened ones from ONE List call without filters, when the family's whole listing in
+    /// the scope fits its one page (1 000 resources), so that a quiet scope costs one call, not
+    /// two. `None` (the default, more than one page, or any error): the run lists as usual,
+    /// discovery then [`JobSource::reopened`], and meets the error there.
+    fn listed_once(&self, since: DateTime<Utc>) -> impl Future<Output = Option<ListedOnce>> + Send {
+        let _ = since;
+        std::future::ready(None)
     }
 
     /// Whether a List answers an open job as cheaply as it answers a settled one. Not so for
@@ -344,6 +381,9 @@ impl<T: JobSource> JobSource for std::sync::Arc<T> {
     fn reopened(&self, since: DateTime<Utc>) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
         (**self).reopened(since)
     }
+    fn listed_once(&self, since: DateTime<Utc>) -> impl Future<Output = Option<ListedOnce>> + Send {
+        (**self).listed_once(since)
+    }
     fn lists_cheaply(&self) -> bool {
         (**self).lists_cheaply()
     }
@@ -492,4 +532,48 @@ pub trait ScheduleStore: Send + Sync {
         clocks: &'a crate::schedule::Clocks,
         done_at: Option<DateTime<Utc>>,
     ) -> BoxFuture<'a, Result<Write, Error>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn throughput(name: &str, status: &str, minute: i64) -> ObservedJob {
+        let at = DateTime::<Utc>::from_timestamp(1_700_000_000 + minute * 60, 0).unwrap();
+        ObservedJob::new(
+            JobKind::ProvisionedThroughput,
+            JobArn::new(format!(
+                "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/{name}"
+            )),
+            JobStatus::new(status),
+            at,
+        )
+    }
+
+    #[test]
+    fn given_a_whole_listing_when_split_then_new_ones_are_discovered_oldest_first_and_old_ones_reopened_only_if_accepted(
+    ) {
+        // given a listing of two new and three older resources, one of them Updating
+        let all = vec![
+            throughput("new-b", "Creating", 12),
+            throughput("old-settled", "InService", 1),
+            throughput("old-updating", "Updating", 2),
+            throughput("new-a", "Updating", 11),
+            throughput("old-failed", "Failed", 3),
+        ];
+        let since = DateTime::<Utc>::from_timestamp(1_700_000_000 + 10 * 60, 0).unwrap();
+
+        // when it is split at `since`, accepting Updating as re-opened
+        let once = ListedOnce::split(all, since, |j| j.status.as_str() == "Updating");
+
+        // then the new ones are discovery's, oldest first, and only the older Updating one is
+        // re-opened (a new Updating one is discovery's, never both)
+        let names = |jobs: &[ObservedJob]| {
+            jobs.iter()
+                .map(|j| j.arn.as_str().rsplit('/').next().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&once.discovered), ["new-a", "new-b"]);
+        assert_eq!(names(&once.reopened), ["old-updating"]);
+    }
 }

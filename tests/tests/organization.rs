@@ -353,6 +353,124 @@ impl World {
     }
 }
 
+/// The metrics namespace, as the template sets it for a stack named `org-e2e`.
+const NAMESPACE: &str = "BedrockJobwatch/org-e2e";
+
+/// The `ScopeFailing` series the worker's metric documents make, by their `Scope` dimension
+/// (their highest value), as `FailingScopesAlarm`'s `GROUP BY Scope` sees them.
+fn scope_failing_series(lines: &[String]) -> BTreeMap<String, f64> {
+    let mut series = BTreeMap::new();
+    for doc in lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
+        let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+        let named = directive["Metrics"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["Name"] == "ScopeFailing"));
+        if !named || directive["Namespace"] != NAMESPACE {
+            continue;
+        }
+        // the query's SCHEMA(namespace, Scope) takes series of exactly that one dimension
+        assert_eq!(
+            directive["Dimensions"],
+            serde_json::json!([["Scope"]]),
+            "{doc}"
+        );
+        let value = doc["ScopeFailing"].as_f64().unwrap();
+        let scope = doc["Scope"].as_str().unwrap().to_owned();
+        let max = series.entry(scope).or_insert(value);
+        *max = value.max(*max);
+    }
+    series
+}
+
+/// `FailingScopesAlarm`'s Metrics Insights query as template.yaml writes it, for `NAMESPACE`.
+fn alarm_query() -> String {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"));
+    let template: serde_yaml::Value = serde_yaml::from_str(&text.unwrap()).unwrap();
+    let query = &template["Resources"]["FailingScopesAlarm"]["Properties"]["Metrics"][0];
+    let serde_yaml::Value::Tagged(sub) = &query["Expression"] else {
+        panic!("the alarm's Expression is not a !Sub: {query:?}");
+    };
+    let query = sub.value.as_str().unwrap();
+    assert!(query.contains("GROUP BY Scope"), "{query}");
+    query.replace("BedrockJobwatch/${AWS::StackName}", NAMESPACE)
+}
+
+/// Puts the series into moto's CloudWatch (as CloudWatch ingests the worker's EMF lines),
+/// creates the template's alarm there, and returns the `Scope`s moto lists for ScopeFailing:
+/// the contributors the alarm's query groups.
+async fn alarm_on_moto(endpoint: &str, series: &BTreeMap<String, f64>) -> Vec<String> {
+    let http = reqwest::Client::new();
+    let call = |params: Vec<(String, String)>| {
+        let http = http.clone();
+        async move {
+            let mut form = vec![("Version".to_owned(), "2010-08-01".to_owned())];
+            form.extend(params);
+            // moto routes a request by the service in its credential scope
+            let scope = "Credential=test/20260101/us-east-1/monitoring/aws4_request";
+            let auth = format!("AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0");
+            let request = http
+                .post(endpoint)
+                .header("Authorization", auth)
+                .form(&form);
+            let response = request.send().await.unwrap();
+            let ok = response.status().is_success();
+            let body = response.text().await.unwrap();
+            assert!(ok, "{form:?}: {body}");
+            body
+        }
+    };
+    let p = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    for (scope, value) in series {
+        call(vec![
+            p("Action", "PutMetricData"),
+            p("Namespace", NAMESPACE),
+            p("MetricData.member.1.MetricName", "ScopeFailing"),
+            p("MetricData.member.1.Dimensions.member.1.Name", "Scope"),
+            p("MetricData.member.1.Dimensions.member.1.Value", scope),
+            p("MetricData.member.1.Value", &value.to_string()),
+        ])
+        .await;
+    }
+    let query = alarm_query();
+    call(vec![
+        p("Action", "PutMetricAlarm"),
+        p("AlarmName", "org-e2e-FailingScopesAlarm"),
+        p("Metrics.member.1.Id", "failing"),
+        p("Metrics.member.1.Expression", &query),
+        p("Metrics.member.1.Period", "300"),
+        p("Metrics.member.1.ReturnData", "true"),
+        p("EvaluationPeriods", "1"),
+        p("Threshold", "1"),
+        p("ComparisonOperator", "GreaterThanOrEqualToThreshold"),
+        p("TreatMissingData", "notBreaching"),
+    ])
+    .await;
+    let alarms = call(vec![
+        p("Action", "DescribeAlarms"),
+        p("AlarmNames.member.1", "org-e2e-FailingScopesAlarm"),
+    ])
+    .await;
+    assert!(alarms.contains("GROUP BY Scope"), "{alarms}");
+    let listed = call(vec![
+        p("Action", "ListMetrics"),
+        p("Namespace", NAMESPACE),
+        p("MetricName", "ScopeFailing"),
+    ])
+    .await;
+    let mut scopes: Vec<String> = listed
+        .split("<Value>")
+        .skip(1)
+        .filter_map(|v| v.split("</Value>").next())
+        .map(str::to_owned)
+        .collect();
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
 fn items(invocations: &[(SqsBatchResponse, BatchReport)]) -> Vec<&work::ItemReport> {
     invocations.iter().flat_map(|(_, r)| &r.items).collect()
 }
@@ -396,7 +514,7 @@ async fn an_organisation_is_watched_through_the_queue_each_job_told_once_and_its
     assert_eq!(unwatched, [(suspended.as_str(), "SUSPENDED")]);
 
     // when three periods are dispatched and worked, the jobs finishing after the first
-    let metrics = jobwatch::metrics::MetricsSink::capture("BedrockJobwatch");
+    let metrics = jobwatch::metrics::MetricsSink::capture(NAMESPACE);
     for period in 0..3 {
         if period == 1 {
             world.finish(&arns).await;
@@ -442,6 +560,18 @@ async fn an_organisation_is_watched_through_the_queue_each_job_told_once_and_its
             "{access:?}"
         );
     }
+    // and each is one series of ScopeFailing by its Scope, the alarm's contributors: what the
+    // worker emits, as CloudWatch keeps it (moto), under the template's alarm (moto stores it;
+    // it does not evaluate Metrics Insights queries: grouped here as the query groups)
+    let series = scope_failing_series(&metrics.lines());
+    let expected: BTreeMap<String, f64> = roleless
+        .iter()
+        .map(|a| (work::access_scope(a), 3.0))
+        .collect();
+    assert_eq!(series, expected, "one contributor per roleless account");
+    let contributors = alarm_on_moto(&world.stack.moto.endpoint, &series).await;
+    assert_eq!(contributors, expected.keys().cloned().collect::<Vec<_>>());
+
     let healthy = world
         .store
         .shard(&jobwatch::org::account_shard(&a[0]))

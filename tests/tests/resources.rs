@@ -68,8 +68,8 @@ async fn a_throughput_is_told_each_time_it_settles_and_never_while_it_stays_in_s
         calls.push(steady.bedrock_calls);
     }
     assert!(
-        calls.iter().all(|c| *c == 2),
-        "discovery + the Updating list: {calls:?}"
+        calls.iter().all(|c| *c == 1),
+        "one unfiltered List answers discovery and the Updating ones: {calls:?}"
     );
 
     // And a second throughput that fails is told once, with why
@@ -208,8 +208,8 @@ async fn a_steady_run_gets_the_deployments_being_updated_not_every_active_one() 
     // Then it Gets the three open ones, not every Active deployment a List page returns
     assert_eq!(steady.notifications_sent, 0);
     assert_eq!(
-        steady.bedrock_calls, 5,
-        "discovery List + the Active List + a Get per deployment being updated"
+        steady.bedrock_calls, 4,
+        "one unfiltered List (discovery and the changed Active ones) + a Get per deployment being updated"
     );
 }
 

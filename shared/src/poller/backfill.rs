@@ -35,7 +35,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         };
         let mut open = OpenJobs::default();
         let discovered = self
-            .discover(since, &run, &mut Seen::default(), &mut open)
+            .discover(since, None, &run, &mut Seen::default(), &mut open)
             .await?;
         let mut summary = RunSummary {
             job_kind: self.source.kind().to_string(),

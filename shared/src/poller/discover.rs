@@ -35,6 +35,13 @@ impl Seen {
     }
 }
 
+/// A listing already made, as the pages of a stream: one page, none when it is empty.
+pub(super) fn given(
+    jobs: Vec<ObservedJob>,
+) -> futures::stream::Iter<std::option::IntoIter<crate::ports::Page<ObservedJob>>> {
+    futures::stream::iter((!jobs.is_empty()).then_some(Ok(jobs)))
+}
+
 /// Keeps the most advanced observation when a job is seen twice.
 pub(super) fn merge(into: &mut HashMap<JobArn, ObservedJob>, job: ObservedJob) {
     match into.get(&job.arn) {
@@ -49,9 +56,11 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     /// Lists and settles page by page. A page is listed even when the deadline has come (its
     /// writes are then deferred); no page is listed after that. Fails only when the stored
     /// state of a page cannot be read: without it a diff could re-notify old jobs.
+    /// `listed`: the listing one call already made ([`Poller::listed_once`]), as one page.
     pub(super) async fn discover(
         &self,
         since: chrono::DateTime<chrono::Utc>,
+        listed: Option<Vec<ObservedJob>>,
         run: &RunContext<'_>,
         seen: &mut Seen,
         open: &mut OpenJobs,
@@ -61,7 +70,11 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             status: None,
             oldest_first: true,
         };
-        let mut pages = pin!(self.source.list(&filter));
+        let pages = match listed {
+            Some(jobs) => given(jobs).left_stream(),
+            None => self.source.list(&filter).right_stream(),
+        };
+        let mut pages = pin!(pages);
         let mut report = Discovered::default();
         let mut recorded = true;
         loop {

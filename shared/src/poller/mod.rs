@@ -212,12 +212,17 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         };
         let (mut seen, mut open) = (Seen::default(), OpenJobs::default());
         // Notices already published to machines are told to people even when a phase fails.
-        let discovered = self.discover(start.since, &run, &mut seen, &mut open).await;
+        let (new, again) = self.listed_once(start.since).await;
+        let discovered = self
+            .discover(start.since, new, &run, &mut seen, &mut open)
+            .await;
         let discovered = self.or_tell_people(discovered, &outbox, &run).await?;
         if let Some(reason) = discovered.not_offered {
             return Ok(self.skipped(&start, &run_id, reason, started));
         }
-        let revisited = self.revisit(start.since, &run, &mut seen, &mut open).await;
+        let revisited = self
+            .revisit(start.since, again, &run, &mut seen, &mut open)
+            .await;
         let reconciled = self
             .reconcile(start.state.open, watched, &run, &seen, &mut open)
             .await;

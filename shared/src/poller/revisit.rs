@@ -12,14 +12,33 @@ use super::discover::Seen;
 use super::settle::RunContext;
 use super::summary::Settled;
 use super::Poller;
+use crate::domain::ObservedJob;
 use crate::ports::{JobSource, JobStore, Notifier, OpenJobs};
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
-    /// Settles what `JobSource::reopened` returns (jobs discovery already settled are
-    /// skipped). A failure is counted and ends the phase: the next run lists them again.
+    /// A family whose resources re-open lists twice a run (discovery, then the re-opened
+    /// ones): one call answers both when its whole listing fits a page
+    /// ([`JobSource::listed_once`]). `(None, None)`: list as usual.
+    pub(super) async fn listed_once(
+        &self,
+        since: DateTime<Utc>,
+    ) -> (Option<Vec<ObservedJob>>, Option<Vec<ObservedJob>>) {
+        if self.source.kind().family().reopen.is_none() {
+            return (None, None);
+        }
+        match self.source.listed_once(since).await {
+            Some(once) => (Some(once.discovered), Some(once.reopened)),
+            None => (None, None),
+        }
+    }
+
+    /// Settles what `JobSource::reopened` returns, or `listed` when one call already listed
+    /// them ([`Poller::listed_once`]); jobs discovery already settled are skipped. A failure is
+    /// counted and ends the phase: the next run lists them again.
     pub(super) async fn revisit(
         &self,
         since: DateTime<Utc>,
+        listed: Option<Vec<ObservedJob>>,
         run: &RunContext<'_>,
         seen: &mut Seen,
         open: &mut OpenJobs,
@@ -28,7 +47,11 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         if self.source.kind().family().reopen.is_none() {
             return report;
         }
-        let mut pages = pin!(self.source.reopened(since));
+        let pages = match listed {
+            Some(jobs) => super::discover::given(jobs).left_stream(),
+            None => self.source.reopened(since).right_stream(),
+        };
+        let mut pages = pin!(pages);
         while let Some(page) = pages.next().await {
             if run.budget.exhausted() {
                 break;

@@ -13,7 +13,7 @@ use super::provisioned_throughput::detail_time;
 use crate::adapters::sdk::{found, from_smithy, Calls};
 use crate::domain::{Details, JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
-use crate::ports::{JobSource, ListFilter, Page};
+use crate::ports::{JobSource, ListFilter, ListedOnce, Page};
 
 /// The statuses `statusEquals` accepts; the update statuses are found among `Active` ones.
 const LISTED: [&str; 3] = ["Creating", "Active", "Failed"];
@@ -47,21 +47,7 @@ impl CustomModelDeploymentSource {
             status: CustomModelDeploymentStatus,
             sort: (SortModelsBy::CreationTime, SortOrder::Ascending),
             "ListCustomModelDeployments",
-            |page| page.model_deployment_summaries().iter().map(|d| {
-                let mut details = Details::new();
-                if let Some(t) = d.last_updated_at() {
-                    details.insert("lastUpdatedAt".into(), detail_time(t));
-                }
-                observed(
-                    d.custom_model_deployment_arn(),
-                    d.custom_model_deployment_name(),
-                    d.status().as_str(),
-                    d.model_arn(),
-                    d.failure_message(),
-                    d.created_at(),
-                    details,
-                )
-            })
+            |page| page.model_deployment_summaries().iter().map(summary)
         )
     }
 
@@ -76,6 +62,31 @@ impl CustomModelDeploymentSource {
         }
         Ok(resolved)
     }
+}
+
+/// A List summary as it is (its own `status`, no update status).
+fn summary(d: &aws_sdk_bedrock::types::CustomModelDeploymentSummary) -> ObservedJob {
+    let mut details = Details::new();
+    if let Some(t) = d.last_updated_at() {
+        details.insert("lastUpdatedAt".into(), detail_time(t));
+    }
+    observed(
+        d.custom_model_deployment_arn(),
+        d.custom_model_deployment_name(),
+        d.status().as_str(),
+        d.model_arn(),
+        d.failure_message(),
+        d.created_at(),
+        details,
+    )
+}
+
+/// An `Active` deployment whose summary's `lastUpdatedAt` is `since` or later: maybe updated.
+fn changed_since(job: &ObservedJob, since: DateTime<Utc>) -> bool {
+    job.details
+        .get("lastUpdatedAt")
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .is_some_and(|t| t >= since)
 }
 
 fn observed(
@@ -141,14 +152,41 @@ impl JobSource for CustomModelDeploymentSource {
         self.summaries(&active).then(move |page| async move {
             let changed = page?
                 .into_iter()
-                .filter(|j| {
-                    j.details
-                        .get("lastUpdatedAt")
-                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                        .is_some_and(|t| t >= since)
-                })
+                .filter(|j| changed_since(j, since))
                 .collect();
             self.resolve(changed).await
+        })
+    }
+
+    /// Every deployment, unfiltered, in one call: those created since `since` are
+    /// discovery's, the older `Active` ones changed since are the maybe re-opened ones; both
+    /// read with Get where `Active` (as `list` and `reopened` do). `None` past one page or on
+    /// any error.
+    async fn listed_once(&self, since: DateTime<Utc>) -> Option<ListedOnce> {
+        self.calls.add(1);
+        let page = self
+            .client
+            .list_custom_model_deployments()
+            .max_results(super::provisioned_throughput::WHOLE_PAGE)
+            .sort_by(SortModelsBy::CreationTime)
+            .sort_order(SortOrder::Ascending)
+            .send()
+            .await
+            .ok()?;
+        if page.next_token().is_some_and(|t| !t.is_empty()) {
+            return None;
+        }
+        let all = page
+            .model_deployment_summaries()
+            .iter()
+            .map(summary)
+            .collect();
+        let once = ListedOnce::split(all, since, |j| {
+            j.status.as_str() == "Active" && changed_since(j, since)
+        });
+        Some(ListedOnce {
+            discovered: self.resolve(once.discovered).await.ok()?,
+            reopened: self.resolve(once.reopened).await.ok()?,
         })
     }
 

@@ -34,7 +34,7 @@ use crate::config::Config;
 use crate::domain::{JobArn, JobKind, ObservedJob};
 use crate::error::Error;
 use crate::notices::Tags;
-use crate::ports::{JobSource, ListFilter, Page};
+use crate::ports::{JobSource, ListFilter, ListedOnce, Page};
 use advanced_prompt_optimization::AdvancedPromptOptimizationSource;
 use agentcore_batch_evaluation::AgentcoreBatchEvaluationSource;
 use async_invoke::AsyncInvokeSource;
@@ -192,6 +192,10 @@ impl JobSource for AnySource {
     fn reopened(&self, since: DateTime<Utc>) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
         let stream: BoxStream<'_, Page<ObservedJob>> = each!(self, s => s.reopened(since).boxed());
         stream
+    }
+
+    async fn listed_once(&self, since: DateTime<Utc>) -> Option<ListedOnce> {
+        each!(self, s => s.listed_once(since).await)
     }
 
     fn lists_cheaply(&self) -> bool {

@@ -8,7 +8,11 @@ use futures::{Stream, StreamExt};
 use crate::adapters::sdk::{found, from_smithy, Calls};
 use crate::domain::{Details, JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
-use crate::ports::{JobSource, ListFilter, Page};
+use crate::ports::{JobSource, ListFilter, ListedOnce, Page};
+
+/// The API's largest page (botocore: `maxResults` 1 to 1000): a scope's whole listing in one
+/// call when it holds no more ([`JobSource::listed_once`]).
+pub(super) const WHOLE_PAGE: i32 = 1000;
 
 /// Provisioned throughput (`ListProvisionedModelThroughputs`, `GetProvisionedModelThroughput`).
 #[derive(Debug, Clone)]
@@ -126,6 +130,36 @@ impl JobSource for ProvisionedThroughputSource {
             .map_or(&[][..], |r| r.statuses);
         futures::stream::iter(statuses.iter())
             .flat_map(move |status| self.in_status(JobStatus::new(*status)))
+    }
+
+    /// Every throughput, unfiltered, in one call: those created since `since` are discovery's,
+    /// the older ones `Updating` are the re-opened ones. `None` past one page or on error.
+    async fn listed_once(&self, since: chrono::DateTime<chrono::Utc>) -> Option<ListedOnce> {
+        self.calls.add(1);
+        let page = self
+            .client
+            .list_provisioned_model_throughputs()
+            .max_results(WHOLE_PAGE)
+            .sort_by(SortByProvisionedModels::CreationTime)
+            .sort_order(SortOrder::Ascending)
+            .send()
+            .await
+            .ok()?;
+        if page.next_token().is_some_and(|t| !t.is_empty()) {
+            return None;
+        }
+        let all = page
+            .provisioned_model_summaries()
+            .iter()
+            .map(|pt| observe_throughput!(pt, None))
+            .collect();
+        let statuses = JobKind::ProvisionedThroughput
+            .family()
+            .reopen
+            .map_or(&[][..], |r| r.statuses);
+        Some(ListedOnce::split(all, since, |j| {
+            statuses.contains(&j.status.as_str())
+        }))
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

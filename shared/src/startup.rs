@@ -56,17 +56,20 @@ where
         });
     }
     let metrics = MetricsSink::stdout(&config.metrics_namespace);
+    // Shared with the resumer: a success document reads as the job's scope's notice.
+    let fleet = std::sync::Arc::new(fleet);
     // Workflow waits (issue 31): resumed after each invocation when WORKFLOW_WAITS=on.
-    let resumer = match crate::workflows::startup::poller_resumer(&sdk, &config) {
+    let resumer = match crate::workflows::startup::poller_resumer(&sdk, &config, fleet.clone()) {
         Ok(resumer) => resumer,
         Err(e) => return serve_misconfigured(e).await,
     };
-    let (fleet, metrics, resumer) = (&fleet, &metrics, &resumer);
+    let (fleet, metrics, resumer) = (&*fleet, &metrics, &resumer);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let run_id = crate::domain::RunId::new(event.context.request_id.as_str());
         async move {
             let output = handler::handle(fleet, metrics, event).await;
-            crate::workflows::startup::after_invocation(resumer.as_ref(), kind, &run_id, &output)
+            let resumer = resumer.as_ref();
+            crate::workflows::startup::after_invocation(resumer, kind, &run_id, &output, metrics)
                 .await;
             output
         }

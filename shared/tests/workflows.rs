@@ -58,6 +58,7 @@ impl World {
             store: self.table.clone(),
             workflows: self.sfn.clone(),
             presentation: Default::default(),
+            scopes: None,
             lease: Duration::minutes(5),
         }
     }

@@ -66,6 +66,14 @@ pub struct Place {
     pub member: Option<String>,
 }
 
+impl std::fmt::Debug for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Place")
+            .field("member", &self.member)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Place {
     /// The scope whose poll settles a job of `family` in `region` here.
     pub fn scope(&self, family: JobKind, region: &str) -> Scope {
@@ -439,5 +447,91 @@ impl JobScopes for PlaceScope<'_> {
 
     fn tags<'a>(&'a self, arn: &'a JobArn) -> BoxFuture<'a, Result<Tags, Error>> {
         self.place.reader.tags(arn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that is never called: resolution alone is under test.
+    struct Nobody;
+
+    impl JobReader for Nobody {
+        fn read<'a>(&'a self, _: &'a JobArn) -> BoxFuture<'a, Result<Option<ObservedJob>, Error>> {
+            Box::pin(async { Ok(None) })
+        }
+        fn tags<'a>(&'a self, _: &'a JobArn) -> BoxFuture<'a, Result<Tags, Error>> {
+            Box::pin(async { Ok(Tags::new()) })
+        }
+    }
+
+    const OWN: &str = "111111111111";
+    const MEMBER: &str = "222222222222";
+
+    fn arn(account: &str, region: &str) -> JobArn {
+        JobArn::new(format!(
+            "arn:aws:bedrock:{region}:{account}:model-invocation-job/abcdefghijkl"
+        ))
+    }
+
+    /// The own account and a member, in us-east-1 only.
+    fn places() -> FixedPlaces {
+        let batch = JobKind::BatchInference;
+        FixedPlaces::default()
+            .with(batch, None, "us-east-1", Nobody)
+            .with(batch, Some(MEMBER), "us-east-1", Nobody)
+    }
+
+    fn resolve(arn: &JobArn, own: Option<&str>) -> Result<Option<String>, String> {
+        places()
+            .find(JobKind::BatchInference, arn, own)
+            .map(|p| p.member)
+            .map_err(Miss::reason)
+    }
+
+    #[test]
+    fn a_job_is_placed_in_its_accounts_scope_and_an_unwatched_account_is_named() {
+        let own = Some(OWN);
+        assert_eq!(resolve(&arn(OWN, "us-east-1"), own), Ok(None));
+        assert_eq!(
+            resolve(&arn(MEMBER, "us-east-1"), own),
+            Ok(Some(MEMBER.into()))
+        );
+        let stranger = resolve(&arn("333333333333", "us-east-1"), own).unwrap_err();
+        assert!(
+            stranger.contains("does not watch account 333333333333"),
+            "{stranger}"
+        );
+        let region = resolve(&arn(MEMBER, "eu-west-1"), own).unwrap_err();
+        assert!(
+            region.contains("batch-inference jobs in eu-west-1 of account 222222222222"),
+            "{region}"
+        );
+    }
+
+    #[test]
+    fn without_the_own_account_known_any_account_but_a_members_is_the_own_one() {
+        // Local runs (no function ARN), as a fleet places events.
+        assert_eq!(resolve(&arn("333333333333", "us-east-1"), None), Ok(None));
+        assert_eq!(
+            resolve(&arn(MEMBER, "us-east-1"), None),
+            Ok(Some(MEMBER.into()))
+        );
+    }
+
+    #[test]
+    fn a_member_only_deployment_refuses_its_own_accounts_jobs() {
+        let places =
+            FixedPlaces::default().with(JobKind::BatchInference, Some(MEMBER), "us-east-1", Nobody);
+        let miss = places
+            .find(JobKind::BatchInference, &arn(OWN, "us-east-1"), Some(OWN))
+            .err()
+            .map(Miss::reason)
+            .unwrap_or_default();
+        assert!(
+            miss.contains("does not watch account 111111111111"),
+            "{miss}"
+        );
     }
 }

@@ -66,11 +66,18 @@ where
     let (fleet, metrics, resumer) = (&*fleet, &metrics, &resumer);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let run_id = crate::domain::RunId::new(event.context.request_id.as_str());
+        let function_arn = event.context.invoked_function_arn.clone();
         async move {
             let output = handler::handle(fleet, metrics, event).await;
+            let invocation = crate::workflows::startup::Invocation {
+                run_id: &run_id,
+                own_account: handler::own_account(&function_arn),
+            };
             let resumer = resumer.as_ref();
-            crate::workflows::startup::after_invocation(resumer, kind, &run_id, &output, metrics)
-                .await;
+            crate::workflows::startup::after_invocation(
+                resumer, kind, invocation, &output, metrics,
+            )
+            .await;
             output
         }
     }))

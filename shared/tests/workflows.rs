@@ -15,7 +15,7 @@ use jobwatch::targets::{Account, Target};
 use jobwatch::testing::{
     MemoryJobStore, MemoryWaits, MemoryWorkflows, RecordingNotifier, ScriptedSource, Told,
 };
-use jobwatch::workflows::startup::after_invocation;
+use jobwatch::workflows::startup::{after_invocation, Invocation};
 use jobwatch::workflows::{JobScopes, Resumed, Resumer, Wait, WaitRequest, WaitStore, Workflows};
 use jobwatch::Poller;
 use rand::rngs::StdRng;
@@ -456,7 +456,10 @@ async fn given_a_resume_then_its_counts_are_emitted_as_emf_under_jobkind_workflo
     after_invocation(
         Some(&resumer),
         JobKind::BatchInference,
-        &RunId::new("r1"),
+        Invocation {
+            run_id: &RunId::new("r1"),
+            own_account: None,
+        },
         &output,
         &metrics,
     )

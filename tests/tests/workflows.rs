@@ -422,7 +422,7 @@ async fn event_for(stack: &Stack, arn: &str) -> Value {
 async fn given_a_waiting_execution_when_bedrocks_event_arrives_first_then_the_event_invocation_resumes_it(
 ) {
     use jobwatch::handler::{handle, Output};
-    use jobwatch::workflows::startup::after_invocation;
+    use jobwatch::workflows::startup::{after_invocation, Invocation};
     use lambda_runtime::{Context, LambdaEvent};
 
     let flows = Flows::start().await;
@@ -439,7 +439,10 @@ async fn given_a_waiting_execution_when_bedrocks_event_arrives_first_then_the_ev
     after_invocation(
         Some(&flows.registrar.resumer),
         JobKind::BatchInference,
-        &run_id,
+        Invocation {
+            run_id: &run_id,
+            own_account: None,
+        },
         &output,
         &metrics,
     )

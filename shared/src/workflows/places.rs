@@ -404,9 +404,14 @@ impl OrgPlaces {
 /// What a success document needs from the scope that polls its job, so that it reads as the
 /// JSON sink's notice of the job: the scope's presentation and the job's tags, read there.
 pub trait JobScopes: Send + Sync {
-    /// `None`: no scope of this deployment polls the job (the resumer's own presentation).
-    fn presentation(&self, arn: &JobArn) -> Option<Presentation>;
-    fn tags<'a>(&'a self, arn: &'a JobArn) -> BoxFuture<'a, Result<Tags, Error>>;
+    /// `None`: no scope here polls the job (the resumer's own presentation). `own_account`:
+    /// the function's (`None`: any account not a member's is the own one, as for events).
+    fn presentation(&self, arn: &JobArn, own_account: Option<&str>) -> Option<Presentation>;
+    fn tags<'a>(
+        &'a self,
+        arn: &'a JobArn,
+        own_account: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Tags, Error>>;
 }
 
 /// A poller's fleet: the scope an event of the job would go to.
@@ -416,15 +421,21 @@ where
     T: crate::ports::JobStore,
     N: crate::ports::Notifier,
 {
-    fn presentation(&self, arn: &JobArn) -> Option<Presentation> {
-        let scope = self.scope_for(arn.account(), arn.region(), None).ok()?;
+    fn presentation(&self, arn: &JobArn, own_account: Option<&str>) -> Option<Presentation> {
+        let scope = self
+            .scope_for(arn.account(), arn.region(), own_account)
+            .ok()?;
         Some(scope.poller.settings.presentation.clone())
     }
 
-    fn tags<'a>(&'a self, arn: &'a JobArn) -> BoxFuture<'a, Result<Tags, Error>> {
+    fn tags<'a>(
+        &'a self,
+        arn: &'a JobArn,
+        own_account: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Tags, Error>> {
         Box::pin(async move {
             let scope = self
-                .scope_for(arn.account(), arn.region(), None)
+                .scope_for(arn.account(), arn.region(), own_account)
                 .map_err(Error::Event)?;
             if let Some(access) = &scope.access {
                 access.ready().await?;
@@ -441,11 +452,15 @@ pub struct PlaceScope<'a> {
 }
 
 impl JobScopes for PlaceScope<'_> {
-    fn presentation(&self, _arn: &JobArn) -> Option<Presentation> {
+    fn presentation(&self, _arn: &JobArn, _own: Option<&str>) -> Option<Presentation> {
         Some(self.place.presentation(&self.presentation))
     }
 
-    fn tags<'a>(&'a self, arn: &'a JobArn) -> BoxFuture<'a, Result<Tags, Error>> {
+    fn tags<'a>(
+        &'a self,
+        arn: &'a JobArn,
+        _own: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Tags, Error>> {
         self.place.reader.tags(arn)
     }
 }

@@ -162,7 +162,14 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
             }
         };
         if !record.is_open() || record.retired {
-            return self.answer_now(&request, &record, &scope).await;
+            let pass = Pass {
+                now,
+                run_id,
+                heartbeat: false,
+                scope: Some(&scope),
+                own_account,
+            };
+            return self.answer_now(&request, &record, pass).await;
         }
         let wait = Wait::new(&request, now);
         self.resumer.waits.add(&wait).await?;
@@ -174,6 +181,7 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
             run_id,
             heartbeat: false,
             scope: Some(&scope),
+            own_account,
         };
         self.resumer
             .resume_waits(vec![wait], pass, &mut report)
@@ -254,12 +262,12 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
         &self,
         request: &WaitRequest,
         record: &JobRecord,
-        scope: &PlaceScope<'_>,
+        pass: Pass<'_>,
     ) -> Result<Registered, Error> {
         let resumer = &self.resumer;
         let mut report = Resumed::default();
         let step = resumer
-            .step(Some(record), &request.succeed_on, Some(scope), &mut report)
+            .step(Some(record), &request.succeed_on, pass, &mut report)
             .await;
         let Step::Answer(verdict) = step else {
             return Ok(Registered::Waiting);

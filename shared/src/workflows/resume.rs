@@ -66,6 +66,8 @@ pub struct Pass<'a> {
     pub run_id: &'a RunId,
     pub heartbeat: bool,
     pub scope: Option<&'a dyn JobScopes>,
+    /// The function's account (`None`: local runs, any account not a member's is the own one).
+    pub own_account: Option<&'a str>,
 }
 
 impl Resumed {
@@ -97,19 +99,23 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Resumer<W, T, F> {
         run_id: &RunId,
         heartbeat: bool,
     ) -> Resumed {
+        let pass = Pass {
+            now,
+            run_id,
+            heartbeat,
+            scope: None,
+            own_account: None,
+        };
+        self.resume_family_in(family, pass).await
+    }
+
+    /// [`Resumer::resume_family`] in one pass (`pass.own_account`: the function's, from its ARN).
+    pub async fn resume_family_in(&self, family: JobKind, pass: Pass<'_>) -> Resumed {
         let mut report = Resumed::default();
         let mut pages = std::pin::pin!(self.waits.waits_of(family));
         while let Some(page) = pages.next().await {
             match page {
-                Ok(waits) => {
-                    let pass = Pass {
-                        now,
-                        run_id,
-                        heartbeat,
-                        scope: None,
-                    };
-                    self.resume_waits(waits, pass, &mut report).await
-                }
+                Ok(waits) => self.resume_waits(waits, pass, &mut report).await,
                 Err(e) => {
                     report.errors.push(e.chain());
                     break;
@@ -134,10 +140,7 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Resumer<W, T, F> {
         let by_arn: HashMap<&JobArn, &JobRecord> = records.iter().map(|r| (&r.pk, r)).collect();
         for wait in &waits {
             let record = by_arn.get(&wait.job_arn).copied();
-            match self
-                .step(record, &wait.succeed_on, pass.scope, report)
-                .await
-            {
+            match self.step(record, &wait.succeed_on, pass, report).await {
                 Step::Heartbeat if pass.heartbeat => self.heartbeat(wait, report).await,
                 Step::Heartbeat => {}
                 Step::Answer(verdict) => {
@@ -155,7 +158,7 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Resumer<W, T, F> {
         &self,
         record: Option<&JobRecord>,
         succeed_on: &BTreeSet<Phase>,
-        scope: Option<&dyn JobScopes>,
+        pass: Pass<'_>,
         report: &mut Resumed,
     ) -> Step {
         let documented =
@@ -163,13 +166,13 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Resumer<W, T, F> {
         let Some(record) = documented else {
             return decide(record, succeed_on, &self.presentation, &Tags::new());
         };
-        let scope = scope.or(self.scopes.as_deref());
+        let (scope, own) = (pass.scope.or(self.scopes.as_deref()), pass.own_account);
         let presentation = scope
-            .and_then(|s| s.presentation(&record.pk))
-            .unwrap_or_else(|| self.presentation.clone());
+            .and_then(|s| s.presentation(&record.pk, own))
+            .unwrap_or_else(|| self.fallback(record, own));
         let tags = match scope.filter(|_| presentation.reads_tags()) {
             None => Tags::new(),
-            Some(scope) => match scope.tags(&record.pk).await {
+            Some(scope) => match scope.tags(&record.pk, own).await {
                 Ok(tags) => presentation.keep(&tags),
                 Err(e) => {
                     report.tag_reads_failed += 1;
@@ -179,6 +182,19 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Resumer<W, T, F> {
             },
         };
         decide(Some(record), succeed_on, &presentation, &tags)
+    }
+
+    /// The presentation of a job no scope here polls: another account's (an organisation
+    /// member's, polled by the workers) shows its id, not `ACCOUNT_NAME`, as its notices do.
+    fn fallback(&self, record: &JobRecord, own_account: Option<&str>) -> Presentation {
+        let other = own_account.is_some_and(|own| record.pk.account() != Some(own));
+        match other {
+            true => Presentation {
+                account_name: None,
+                ..self.presentation.clone()
+            },
+            false => self.presentation.clone(),
+        }
     }
 
     async fn heartbeat(&self, wait: &Wait, report: &mut Resumed) {

@@ -12,7 +12,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 
 use super::places::{JobScopes, LivePlaces};
 use super::register::Registrar;
-use super::resume::Resumer;
+use super::resume::{Pass, Resumer};
 use super::{WaitStore, Workflows};
 use crate::adapters::dynamodb::DynamoJobStore;
 use crate::adapters::step_functions::StepFunctions;
@@ -75,13 +75,20 @@ pub fn resumer(sdk: &SdkConfig, config: &Config) -> LiveResumer {
     }
 }
 
+/// The poller invocation a resume follows: its run, and the function's account (from its ARN).
+#[derive(Clone, Copy)]
+pub struct Invocation<'a> {
+    pub run_id: &'a RunId,
+    pub own_account: Option<&'a str>,
+}
+
 /// After a poller invocation: resumes the family's waits (with heartbeats after a scheduled
 /// poll; an event run only answers what settled), and emits what it did as metrics. Never
 /// fails the invocation: what is left stays stored for the next one.
 pub async fn after_invocation<W: WaitStore, T: JobStore, F: Workflows>(
     resumer: Option<&Resumer<W, T, F>>,
     kind: JobKind,
-    run_id: &RunId,
+    invocation: Invocation<'_>,
     output: &Result<Output, Error>,
     metrics: &MetricsSink,
 ) {
@@ -93,9 +100,14 @@ pub async fn after_invocation<W: WaitStore, T: JobStore, F: Workflows>(
         Ok(Output::Event(_)) => false,
         Ok(Output::Polled(_)) | Err(_) => true,
     };
-    let resumed = resumer
-        .resume_family(kind, Utc::now(), run_id, heartbeat)
-        .await;
+    let pass = Pass {
+        now: Utc::now(),
+        run_id: invocation.run_id,
+        heartbeat,
+        scope: None,
+        own_account: invocation.own_account,
+    };
+    let resumed = resumer.resume_family_in(kind, pass).await;
     if !resumed.is_empty() {
         metrics.emit_workflows(kind.as_str(), &resumed.metrics());
         let line = serde_json::to_string(&resumed).unwrap_or_default();

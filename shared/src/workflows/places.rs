@@ -231,14 +231,18 @@ pub struct LivePlaces {
     org: Option<OrgPlaces>,
 }
 
+/// Readers by (family, member account, region).
+type Readers = HashMap<(JobKind, String, String), Arc<dyn JobReader>>;
+
 /// The organisation's members, read on demand.
 struct OrgPlaces {
     base: SdkConfig,
     config: Config,
     registry: Box<dyn RegistryStore>,
     session: String,
-    /// Per member account: its assumed role and the readers made so far.
-    made: tokio::sync::Mutex<HashMap<(JobKind, String, String), Arc<dyn JobReader>>>,
+    /// The readers made so far, by (family, account, region).
+    made: tokio::sync::Mutex<Readers>,
+    /// Each member account's role, assumed once per cold start.
     roles: tokio::sync::Mutex<HashMap<String, Arc<AssumedRole>>>,
 }
 

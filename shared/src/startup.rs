@@ -65,23 +65,32 @@ where
     };
     let (fleet, metrics, resumer) = (&*fleet, &metrics, &resumer);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-        let run_id = crate::domain::RunId::new(event.context.request_id.as_str());
-        let function_arn = event.context.invoked_function_arn.clone();
-        async move {
-            let output = handler::handle(fleet, metrics, event).await;
-            let invocation = crate::workflows::startup::Invocation {
-                run_id: &run_id,
-                own_account: handler::own_account(&function_arn),
-            };
-            let resumer = resumer.as_ref();
-            crate::workflows::startup::after_invocation(
-                resumer, kind, invocation, &output, metrics,
-            )
-            .await;
-            output
-        }
+        invoke(fleet, metrics, resumer.as_ref(), kind, event)
     }))
     .await
+}
+
+/// One invocation: the handler, then the family's workflow waits (when on).
+async fn invoke<S: JobSource>(
+    fleet: &crate::poller::Fleet<
+        S,
+        DynamoJobStore,
+        std::sync::Arc<crate::adapters::notifier::Sinks>,
+    >,
+    metrics: &MetricsSink,
+    resumer: Option<&crate::workflows::startup::LiveResumer>,
+    kind: JobKind,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<handler::Output, crate::Error> {
+    let run_id = crate::domain::RunId::new(event.context.request_id.as_str());
+    let function_arn = event.context.invoked_function_arn.clone();
+    let output = handler::handle(fleet, metrics, event).await;
+    let invocation = crate::workflows::startup::Invocation {
+        run_id: &run_id,
+        own_account: handler::own_account(&function_arn),
+    };
+    crate::workflows::startup::after_invocation(resumer, kind, invocation, &output, metrics).await;
+    output
 }
 
 /// Runs the poller of `kind` (the per-family binaries, and `cargo lambda invoke <family>-poller`).

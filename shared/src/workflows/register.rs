@@ -161,21 +161,6 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
                 return self.refuse(request.invalid(reason), NOT_FOUND).await;
             }
         };
-        if !record.is_open() || record.retired {
-            let pass = Pass {
-                now,
-                run_id,
-                heartbeat: false,
-                scope: Some(&scope),
-                own_account,
-            };
-            return self.answer_now(&request, &record, pass).await;
-        }
-        let wait = Wait::new(&request, now);
-        self.resumer.waits.add(&wait).await?;
-        // The job may have settled (and its waits been resumed) between the read and the add:
-        // read it again, and resume this wait now if so.
-        let mut report = Resumed::default();
         let pass = Pass {
             now,
             run_id,
@@ -183,6 +168,18 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
             scope: Some(&scope),
             own_account,
         };
+        if !record.is_open() || record.retired {
+            return self.answer_now(&request, &record, pass).await;
+        }
+        self.wait(&request, pass).await
+    }
+
+    /// Stores the wait on an open job; the job may have settled (and its waits been resumed)
+    /// between the read and the add: it is read again, and the wait resumed now if so.
+    async fn wait(&self, request: &WaitRequest, pass: Pass<'_>) -> Result<Registered, Error> {
+        let wait = Wait::new(request, pass.now);
+        self.resumer.waits.add(&wait).await?;
+        let mut report = Resumed::default();
         self.resumer
             .resume_waits(vec![wait], pass, &mut report)
             .await;

@@ -565,3 +565,44 @@ async fn given_an_organisation_then_a_selected_members_job_is_placed_in_its_scop
         "{region}"
     );
 }
+
+#[tokio::test]
+async fn given_a_job_of_another_account_than_the_functions_then_its_document_shows_no_account_name()
+{
+    // An organisation member's job is polled by the workers, not by a scope of the poller: its
+    // notices show its account id, so its workflow's document must too.
+    let world = World::new();
+    let job = world
+        .bedrock
+        .job("o1", "InProgress", t0() - Duration::hours(1));
+    world.poller().run(t0(), "r0").await.expect("run");
+    world.wait(&job.arn, "tok-o", &[Phase::Succeeded]).await;
+    world
+        .bedrock
+        .set_status(&job.arn, "Completed", t0() + Duration::minutes(1));
+    world
+        .poller()
+        .run(t0() + Duration::minutes(5), "r1")
+        .await
+        .expect("run");
+    let mut resumer = world.resumer();
+    resumer.presentation.account_name = Some("prod".into());
+    let run = RunId::new("r1");
+    let pass = jobwatch::workflows::Pass {
+        now: t0() + Duration::minutes(5),
+        run_id: &run,
+        heartbeat: true,
+        scope: None,
+        own_account: Some("999999999999"),
+    };
+    let resumed = resumer
+        .resume_family_in(JobKind::BatchInference, pass)
+        .await;
+    assert_eq!(resumed.succeeded, 1, "{resumed:?}");
+    let Some(Told::Succeeded { output }) = world.sfn.told("tok-o") else {
+        panic!("the task succeeded");
+    };
+    let document: serde_json::Value = serde_json::from_str(&output).expect("JSON");
+    assert_eq!(document["account"], "123456789012");
+    assert!(document["accountName"].is_null(), "{document}");
+}

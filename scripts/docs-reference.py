@@ -443,6 +443,9 @@ def check_permissions_prose(root, template, render, all_rendered):
 
 FANOUT_METRICS = {"FailingScopes", "ScopeFailing", "ScopesPolled", "ScopesNotStarted", "WorkItemsReturned",
                   "WorkItemsQueued", "AccountsWatched", "AccountsUnwatched"}
+# Workflow waits' metrics: one series each (JobKind workflows), only with WorkflowWaits=on.
+WORKFLOW_METRICS = {"WorkflowsSucceeded", "WorkflowsFailed", "WorkflowHeartbeats", "WorkflowWaitsDropped",
+                    "WorkflowResumeErrors", "WorkflowWaitsRegistered"}
 
 
 def check_cost(root, template, render, all_rendered):
@@ -455,7 +458,8 @@ def check_cost(root, template, render, all_rendered):
     metrics, _, _, _ = metrics_source(root)
     # The fan-out's metrics come from the worker, dispatcher and refresh (JobKind = the function),
     # and the scope-health pair only while a scope fails: not in a one-account stack's bill.
-    per_family = len([m for m in metrics if m[0] != "Events" and m[0] not in FANOUT_METRICS])
+    per_family = len([m for m in metrics
+                      if m[0] != "Events" and m[0] not in FANOUT_METRICS | WORKFLOW_METRICS])
     evented = sum(bool(f.get("EventTypes")) for f in template["Mappings"]["Families"].values())
     words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
     found = {

@@ -89,6 +89,8 @@ COMBINATIONS = {
         "Regions": "all-bedrock",
         "MemberExternalId": "jobwatch-org-1",
         "ChatNotifications": "on",
+        # Waits on the members' jobs: the register function reads them through their roles.
+        "WorkflowWaits": "on",
     },
     # The organisation read with this account's own credentials (management account or
     # delegated administrator): the refresh's organizations grants.
@@ -641,6 +643,38 @@ def check_workflow_waits(params, by_type):
     env = function["Properties"]["Environment"]["Variables"]
     if env.get("MODE") != "workflow-register":
         failures.append("the register function runs in MODE=workflow-register")
+    failures += check_register_roles(params, by_type)
+    return failures
+
+
+def check_register_roles(params, by_type):
+    """A wait on a member account's job is read through the reader role the pollers assume:
+    the register function may assume exactly the listed roles (MemberRoleArns) and, with an
+    organisation, the ReaderRoleName of any account, with the external id when one is set;
+    without members, no role at all."""
+    role = by_type.get("AWS::IAM::Role", {}).get("WorkflowRegisterRole", {})
+    statements = [s for p in role.get("Properties", {}).get("Policies", [])
+                  for s in p["PolicyDocument"]["Statement"]]
+    assumes = [s for s in statements if s.get("Action") == "sts:AssumeRole"]
+    granted = set()
+    names = {"ReaderRoleName": "bedrock-jobwatch-reader", **params, **stack("jobwatch", "us-east-1")}
+    for statement in assumes:
+        resource = statement["Resource"]
+        if isinstance(resource, dict) and "Fn::Split" in resource:
+            granted |= set(evaluate_list(resource, names))
+        else:
+            granted.add(evaluate(resource, names))
+    expected = {r for r in params.get("MemberRoleArns", "").split(",") if r}
+    if params.get("OrganizationUnits") or params.get("OrganizationAccountIds"):
+        expected.add(f"arn:aws:iam::*:role/{params.get('ReaderRoleName', 'bedrock-jobwatch-reader')}")
+    failures = []
+    if granted != expected:
+        failures.append(f"the register function assumes {sorted(granted)}, expected {sorted(expected)}")
+    external = params.get("MemberExternalId")
+    for statement in assumes:
+        condition = statement.get("Condition", {}).get("StringEquals", {}).get("sts:ExternalId")
+        if external and condition != external:
+            failures.append("the register function assumes member roles with the external id")
     return failures
 
 
@@ -714,7 +748,9 @@ def check_fanout(res, by_type, fanout, roles):
     worker = fanout.get("Worker")
     if not worker:
         return failures
-    mappings = by_type.get("AWS::Lambda::EventSourceMapping", {})
+    # The worker's mapping (the register function's, with WorkflowWaits=on, is checked there).
+    mappings = {k: m for k, m in by_type.get("AWS::Lambda::EventSourceMapping", {}).items()
+                if m["Properties"].get("FunctionName") != {"Ref": "WorkflowRegister"}}
     expect(len(mappings) == 1, f"{len(mappings)} event source mappings")
     queues = by_type.get("AWS::SQS::Queue", {})
     for m in mappings.values():

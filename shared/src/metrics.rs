@@ -160,7 +160,41 @@ pub const METRICS: &[Metric] = &[
         Unit::Count,
         "selected accounts not watched: suspended, closing, not in the organisation",
     ),
+    metric(
+        "WorkflowsSucceeded",
+        Unit::Count,
+        "waiting Step Functions tasks resumed with SendTaskSuccess (JobKind workflows)",
+    ),
+    metric(
+        "WorkflowsFailed",
+        Unit::Count,
+        "waiting tasks resumed with SendTaskFailure: the job ended outside succeedOn, or the request was refused (JobKind workflows)",
+    ),
+    metric(
+        "WorkflowHeartbeats",
+        Unit::Count,
+        "SendTaskHeartbeat calls for open jobs (JobKind workflows)",
+    ),
+    metric(
+        "WorkflowWaitsDropped",
+        Unit::Count,
+        "waits ended because Step Functions no longer accepts their token: timed out, stopped, answered (JobKind workflows)",
+    ),
+    metric(
+        "WorkflowResumeErrors",
+        Unit::Count,
+        "resumes and registrations that failed and are retried: a callback, a table or Bedrock read (JobKind workflows; the workflow-resume alarm)",
+    ),
+    metric(
+        "WorkflowWaitsRegistered",
+        Unit::Count,
+        "waits stored by the register function for open jobs (JobKind workflows)",
+    ),
 ];
+
+/// The `JobKind` dimension's value of the workflow-wait metrics (all families together, so that
+/// one alarm covers them; the family is a property of the line).
+pub const WORKFLOWS: &str = "workflows";
 
 /// The dimension of `ScopeFailing`: emitted only for failing scopes, so that its series are
 /// as many as the scopes failing now, not as the scopes watched.
@@ -396,6 +430,15 @@ impl MetricsSink {
             doc["error"] = json!(scope.error);
             self.write(doc.to_string());
         }
+    }
+
+    /// Metrics of workflow waits (dimension `JobKind` = [`WORKFLOWS`]); `source`: the family
+    /// whose poller resumed, or the register function.
+    pub fn emit_workflows(&self, source: &str, values: &[(&'static str, u64)]) {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let mut doc = plain_document(&self.namespace, DIMENSION, WORKFLOWS, values, now_ms);
+        doc["source"] = json!(source);
+        self.write(doc.to_string());
     }
 
     fn write(&self, line: String) {

@@ -56,22 +56,41 @@ where
         });
     }
     let metrics = MetricsSink::stdout(&config.metrics_namespace);
+    // Shared with the resumer: a success document reads as the job's scope's notice.
+    let fleet = std::sync::Arc::new(fleet);
     // Workflow waits (issue 31): resumed after each invocation when WORKFLOW_WAITS=on.
-    let resumer = match crate::workflows::startup::poller_resumer(&sdk, &config) {
+    let resumer = match crate::workflows::startup::poller_resumer(&sdk, &config, fleet.clone()) {
         Ok(resumer) => resumer,
         Err(e) => return serve_misconfigured(e).await,
     };
-    let (fleet, metrics, resumer) = (&fleet, &metrics, &resumer);
+    let (fleet, metrics, resumer) = (&*fleet, &metrics, &resumer);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-        let run_id = crate::domain::RunId::new(event.context.request_id.as_str());
-        async move {
-            let output = handler::handle(fleet, metrics, event).await;
-            crate::workflows::startup::after_invocation(resumer.as_ref(), kind, &run_id, &output)
-                .await;
-            output
-        }
+        invoke(fleet, metrics, resumer.as_ref(), kind, event)
     }))
     .await
+}
+
+/// One invocation: the handler, then the family's workflow waits (when on).
+async fn invoke<S: JobSource>(
+    fleet: &crate::poller::Fleet<
+        S,
+        DynamoJobStore,
+        std::sync::Arc<crate::adapters::notifier::Sinks>,
+    >,
+    metrics: &MetricsSink,
+    resumer: Option<&crate::workflows::startup::LiveResumer>,
+    kind: JobKind,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<handler::Output, crate::Error> {
+    let run_id = crate::domain::RunId::new(event.context.request_id.as_str());
+    let function_arn = event.context.invoked_function_arn.clone();
+    let output = handler::handle(fleet, metrics, event).await;
+    let invocation = crate::workflows::startup::Invocation {
+        run_id: &run_id,
+        own_account: handler::own_account(&function_arn),
+    };
+    crate::workflows::startup::after_invocation(resumer, kind, invocation, &output, metrics).await;
+    output
 }
 
 /// Runs the poller of `kind` (the per-family binaries, and `cargo lambda invoke <family>-poller`).

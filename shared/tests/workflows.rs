@@ -9,10 +9,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jobwatch::domain::{JobArn, JobKind, Phase, RunId, Sink};
+use jobwatch::metrics::MetricsSink;
+use jobwatch::poller::{Fleet, ScopePoller};
+use jobwatch::targets::{Account, Target};
 use jobwatch::testing::{
     MemoryJobStore, MemoryWaits, MemoryWorkflows, RecordingNotifier, ScriptedSource, Told,
 };
-use jobwatch::workflows::{Resumed, Resumer, Wait, WaitRequest, WaitStore, Workflows};
+use jobwatch::workflows::startup::{after_invocation, Invocation};
+use jobwatch::workflows::{JobScopes, Resumed, Resumer, Wait, WaitRequest, WaitStore, Workflows};
 use jobwatch::Poller;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -58,6 +62,7 @@ impl World {
             store: self.table.clone(),
             workflows: self.sfn.clone(),
             presentation: Default::default(),
+            scopes: None,
             lease: Duration::minutes(5),
         }
     }
@@ -333,4 +338,271 @@ async fn given_crashes_around_the_resume_then_no_workflow_is_lost_or_resumed_twi
         "waits left: {:?}",
         world.waits.all()
     );
+}
+
+/// The world's poller with `NOTIFY_TAGS=team`, as the one scope of a fleet (the resumer reads
+/// documents through it, as a deployed poller's resumer does).
+fn tagged_fleet(world: &World) -> Arc<TestFleet> {
+    let mut settings = jobwatch::testing::poll_settings();
+    settings.presentation.notify_tags = vec!["team".into()];
+    let poller = Poller::new(
+        world.bedrock.clone(),
+        world.table.clone(),
+        world.topic.clone(),
+        settings,
+    );
+    Arc::new(Fleet {
+        scopes: vec![ScopePoller {
+            target: Target {
+                account: Account::Own,
+                region: "us-east-1".into(),
+            },
+            access: None,
+            poller,
+        }],
+        concurrency: 1,
+        read_together_max: 0,
+        schedule: None,
+    })
+}
+
+type TestFleet = Fleet<Arc<ScriptedSource>, Arc<MemoryJobStore>, Arc<RecordingNotifier>>;
+
+/// A completed, tagged job a workflow waited on, polled by the tagged fleet, and the resume.
+async fn tagged_job_resumed(world: &World, fail_tag_reads: usize) -> (Resumed, serde_json::Value) {
+    let fleet = tagged_fleet(world);
+    let job = world
+        .bedrock
+        .job("g1", "InProgress", t0() - Duration::hours(1));
+    world
+        .bedrock
+        .tag(&job.arn, &[("team", "vision"), ("owner", "private")]);
+    fleet.run(t0(), "r0").await.expect("run");
+    world.wait(&job.arn, "tok-g", &[Phase::Succeeded]).await;
+    world
+        .bedrock
+        .set_status(&job.arn, "Completed", t0() + Duration::minutes(1));
+    fleet
+        .run(t0() + Duration::minutes(5), "r1")
+        .await
+        .expect("run");
+    world.bedrock.fail_next_tag_reads(fail_tag_reads);
+    let resumer = Resumer {
+        scopes: Some(fleet.clone() as Arc<dyn JobScopes>),
+        ..world.resumer()
+    };
+    let resumed = resumer
+        .resume_family(
+            JobKind::BatchInference,
+            t0() + Duration::minutes(5),
+            &RunId::new("r1"),
+            true,
+        )
+        .await;
+    let Some(Told::Succeeded { output }) = world.sfn.told("tok-g") else {
+        panic!("the task succeeded: {resumed:?}");
+    };
+    (resumed, serde_json::from_str(&output).expect("JSON"))
+}
+
+#[tokio::test]
+async fn given_notify_tags_then_the_success_document_is_the_topics_with_the_kept_tags() {
+    let world = World::new();
+    let (resumed, document) = tagged_job_resumed(&world, 0).await;
+    let topic = world.topic.delivered_to(Sink::Topic);
+    assert_eq!(document, topic.last().expect("a notice").body);
+    assert_eq!(document["tags"], serde_json::json!({"team": "vision"}));
+    assert_eq!((resumed.succeeded, resumed.tag_reads_failed), (1, 0));
+}
+
+#[tokio::test]
+async fn given_tags_that_cannot_be_read_then_the_workflow_resumes_without_them_and_it_is_counted() {
+    let world = World::new();
+    let (resumed, document) = tagged_job_resumed(&world, 1).await;
+    assert_eq!((resumed.succeeded, resumed.tag_reads_failed), (1, 1));
+    assert!(document["tags"].get("team").is_none(), "{document}");
+    assert_eq!(document["status"], "Completed");
+}
+
+#[tokio::test]
+async fn given_a_resume_then_its_counts_are_emitted_as_emf_under_jobkind_workflows() {
+    // Given a job that completed under a waiting workflow, and one whose callback fails
+    let world = World::new();
+    let job = world
+        .bedrock
+        .job("m1", "InProgress", t0() - Duration::hours(1));
+    world.poller().run(t0(), "r0").await.expect("run");
+    world.wait(&job.arn, "tok-m", &[Phase::Succeeded]).await;
+    world
+        .wait(
+            &JobArn::new(job.arn.as_str()),
+            "tok-broken",
+            &[Phase::Succeeded],
+        )
+        .await;
+    world.sfn.fail_token("tok-broken");
+    world
+        .bedrock
+        .set_status(&job.arn, "Completed", t0() + Duration::minutes(1));
+    let polled = world
+        .poller()
+        .run(t0() + Duration::minutes(5), "r1")
+        .await
+        .expect("run");
+    // When the poller's invocation ends
+    let metrics = MetricsSink::capture("Test/Workflows");
+    let output = Ok(jobwatch::handler::Output::Polled(Box::new(polled)));
+    let resumer = world.resumer();
+    after_invocation(
+        Some(&resumer),
+        JobKind::BatchInference,
+        Invocation {
+            run_id: &RunId::new("r1"),
+            own_account: None,
+        },
+        &output,
+        &metrics,
+    )
+    .await;
+    // Then one EMF line says what the resume did, under the one workflows dimension
+    let lines = metrics.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let doc: serde_json::Value = serde_json::from_str(&lines[0]).expect("JSON");
+    assert_eq!(
+        doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        serde_json::json!([["JobKind"]])
+    );
+    assert_eq!(doc["JobKind"], jobwatch::metrics::WORKFLOWS);
+    assert_eq!(doc["source"], "batch-inference");
+    assert_eq!(
+        (&doc["WorkflowsSucceeded"], &doc["WorkflowResumeErrors"]),
+        (&serde_json::json!(1), &serde_json::json!(1)),
+        "{doc}"
+    );
+    let names = jobwatch::metrics::names();
+    for (name, _) in Resumed::default().metrics() {
+        assert!(names.contains(&name), "{name} is declared");
+    }
+}
+
+/// An organisation deployment's places: the own account fixed, members from the registry the
+/// last refresh saved (none of their roles is assumed until a read).
+async fn org_places(registry: MemoryJobStore) -> jobwatch::workflows::LivePlaces {
+    let vars: std::collections::HashMap<String, String> = [
+        ("JOBS_TABLE", "jobs"),
+        ("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:111111111111:t"),
+        ("AWS_REGION", "us-east-1"),
+        ("REGIONS", "us-east-1,eu-west-1"),
+        ("ORG_UNITS", "all"),
+        ("WATCHED_FAMILIES", "batch-inference"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let config = jobwatch::Config::from_vars(&vars).expect("config");
+    let base = aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new("us-east-1"))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    jobwatch::workflows::LivePlaces::new(&base, &config, Box::new(registry)).await
+}
+
+#[tokio::test]
+async fn given_an_organisation_then_a_selected_members_job_is_placed_in_its_scope_and_others_are_named(
+) {
+    use jobwatch::org::{Member, Registry, RegistryStore};
+    use jobwatch::workflows::Places;
+
+    let store = MemoryJobStore::default();
+    let member = Member {
+        id: "444444444444".into(),
+        name: "ml".into(),
+        role: "arn:aws:iam::444444444444:role/bedrock-jobwatch-reader".into(),
+    };
+    let registry = Registry {
+        watched: vec![member],
+        ..Registry::default()
+    };
+    store.save_registry(&registry).await.expect("saved");
+    let places = org_places(store).await;
+    let arn = |account: &str, region: &str| {
+        JobArn::new(format!(
+            "arn:aws:bedrock:{region}:{account}:model-invocation-job/abcdefghijkl"
+        ))
+    };
+    let own = Some("111111111111");
+    let batch = JobKind::BatchInference;
+
+    let placed = places
+        .place(batch, &arn("444444444444", "eu-west-1"), own)
+        .await
+        .expect("read")
+        .expect("placed");
+    assert_eq!(placed.member.as_deref(), Some("444444444444"));
+    let own_job = places
+        .place(batch, &arn("111111111111", "us-east-1"), own)
+        .await
+        .expect("read")
+        .expect("placed");
+    assert_eq!(own_job.member, None);
+    let outside = places
+        .place(batch, &arn("555555555555", "us-east-1"), own)
+        .await
+        .expect("read")
+        .expect_err("refused");
+    assert!(
+        outside.contains("does not watch account 555555555555")
+            && outside.contains("not in the organisation's watched accounts"),
+        "{outside}"
+    );
+    let region = places
+        .place(batch, &arn("444444444444", "ap-northeast-1"), own)
+        .await
+        .expect("read")
+        .expect_err("refused");
+    assert!(
+        region.contains("in ap-northeast-1 of account 444444444444"),
+        "{region}"
+    );
+}
+
+#[tokio::test]
+async fn given_a_job_of_another_account_than_the_functions_then_its_document_shows_no_account_name()
+{
+    // An organisation member's job is polled by the workers, not by a scope of the poller: its
+    // notices show its account id, so its workflow's document must too.
+    let world = World::new();
+    let job = world
+        .bedrock
+        .job("o1", "InProgress", t0() - Duration::hours(1));
+    world.poller().run(t0(), "r0").await.expect("run");
+    world.wait(&job.arn, "tok-o", &[Phase::Succeeded]).await;
+    world
+        .bedrock
+        .set_status(&job.arn, "Completed", t0() + Duration::minutes(1));
+    world
+        .poller()
+        .run(t0() + Duration::minutes(5), "r1")
+        .await
+        .expect("run");
+    let mut resumer = world.resumer();
+    resumer.presentation.account_name = Some("prod".into());
+    let run = RunId::new("r1");
+    let pass = jobwatch::workflows::Pass {
+        now: t0() + Duration::minutes(5),
+        run_id: &run,
+        heartbeat: true,
+        scope: None,
+        own_account: Some("999999999999"),
+    };
+    let resumed = resumer
+        .resume_family_in(JobKind::BatchInference, pass)
+        .await;
+    assert_eq!(resumed.succeeded, 1, "{resumed:?}");
+    let Some(Told::Succeeded { output }) = world.sfn.told("tok-o") else {
+        panic!("the task succeeded");
+    };
+    let document: serde_json::Value = serde_json::from_str(&output).expect("JSON");
+    assert_eq!(document["account"], "123456789012");
+    assert!(document["accountName"].is_null(), "{document}");
 }

@@ -1283,10 +1283,12 @@ fn every_alarm_watches_a_metric_that_exists_tells_operations_and_says_what_to_ch
                 "{id} watches {metric}, which no code emits"
             );
             let kind = plain(&p["Dimensions"][0]["Value"]);
-            // The fan-out's worker reports under its own name (`MetricsSink::emit_health`).
+            // The fan-out's worker reports under its own name (`MetricsSink::emit_health`), the
+            // workflow waits under theirs (`MetricsSink::emit_workflows`).
             let fan_out = kind == "worker";
+            let workflows = kind == jobwatch::metrics::WORKFLOWS;
             assert!(
-                family_names.contains(&kind) || fan_out,
+                family_names.contains(&kind) || fan_out || workflows,
                 "{id} dimension {kind}"
             );
             ours.insert(id.to_owned(), (metric, kind));

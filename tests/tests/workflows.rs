@@ -4,8 +4,6 @@
 //! not emulated: the register messages reach the handler as the `SqsEvent` it would send,
 //! built from the messages received from moto's queue.
 
-use std::collections::HashMap;
-
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sfn::types::ExecutionStatus;
 use chrono::{Duration, Utc};
@@ -14,8 +12,8 @@ use jobwatch::adapters::families::batch::BatchInferenceSource;
 use jobwatch::adapters::step_functions::StepFunctions;
 use jobwatch::adapters::waits::DynamoWaitStore;
 use jobwatch::domain::{JobKind, RunId};
-use jobwatch::workflows::register::{JobReader, RegisterSummary};
-use jobwatch::workflows::{Registrar, Resumed, Resumer, WaitStore, Workflows};
+use jobwatch::workflows::register::RegisterSummary;
+use jobwatch::workflows::{FixedPlaces, Registrar, Resumed, Resumer, WaitStore, Workflows};
 use serde_json::{json, Value};
 use testkit::{eventually, unique, Stack};
 
@@ -67,6 +65,16 @@ impl Flows {
 
     /// Receives `n` register messages and hands them to the consumer as one SQS event.
     async fn deliver(&self, n: usize) -> (SqsBatchResponse, RegisterSummary) {
+        let records = self.receive(n).await;
+        let event: SqsEvent =
+            serde_json::from_value(json!({"Records": records})).expect("an SqsEvent");
+        self.registrar
+            .handle(event, Utc::now(), &RunId::new(unique("register")), None)
+            .await
+    }
+
+    /// `n` register messages as the records of Lambda's SQS event.
+    async fn receive(&self, n: usize) -> Vec<Value> {
         let mut records = Vec::new();
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
         while records.len() < n {
@@ -92,11 +100,7 @@ impl Flows {
                     .map(|m| self.record(m)),
             );
         }
-        let event: SqsEvent =
-            serde_json::from_value(json!({"Records": records})).expect("an SqsEvent");
-        self.registrar
-            .handle(event, Utc::now(), &RunId::new(unique("register")), None)
-            .await
+        records
     }
 
     /// One record as Lambda's SQS event source mapping shows it.
@@ -189,16 +193,18 @@ async fn example_from_its_wait(sfn: &aws_sdk_sfn::Client, queue_url: &str) -> St
 }
 
 fn registrar(stack: &Stack, sfn: aws_sdk_sfn::Client) -> LiveRegistrar {
-    let reader: Box<dyn JobReader> = Box::new(BatchInferenceSource::new(stack.bedrock.clone()));
+    let reader = BatchInferenceSource::new(stack.bedrock.clone());
+    let places = FixedPlaces::default().with(JobKind::BatchInference, None, "us-east-1", reader);
     Registrar {
         resumer: Resumer {
             waits: DynamoWaitStore::new(stack.dynamodb.clone(), &stack.table),
             store: stack.store(),
             workflows: StepFunctions::new(sfn),
             presentation: Default::default(),
+            scopes: None,
             lease: Duration::minutes(5),
         },
-        readers: HashMap::from([((JobKind::BatchInference, "us-east-1".to_owned()), reader)]),
+        places: Box::new(places),
         settings: stack.settings(),
     }
 }
@@ -416,7 +422,7 @@ async fn event_for(stack: &Stack, arn: &str) -> Value {
 async fn given_a_waiting_execution_when_bedrocks_event_arrives_first_then_the_event_invocation_resumes_it(
 ) {
     use jobwatch::handler::{handle, Output};
-    use jobwatch::workflows::startup::after_invocation;
+    use jobwatch::workflows::startup::{after_invocation, Invocation};
     use lambda_runtime::{Context, LambdaEvent};
 
     let flows = Flows::start().await;
@@ -433,8 +439,12 @@ async fn given_a_waiting_execution_when_bedrocks_event_arrives_first_then_the_ev
     after_invocation(
         Some(&flows.registrar.resumer),
         JobKind::BatchInference,
-        &run_id,
+        Invocation {
+            run_id: &run_id,
+            own_account: None,
+        },
         &output,
+        &metrics,
     )
     .await;
     // Then the execution is resumed by that invocation
@@ -476,6 +486,7 @@ async fn given_crashes_around_the_resume_then_the_execution_is_resumed_exactly_o
         store: flows.stack.store(),
         workflows: sfn,
         presentation: Default::default(),
+        scopes: None,
         lease: Duration::minutes(5),
     };
     let now = Utc::now();
@@ -531,4 +542,174 @@ async fn given_crashes_around_the_resume_then_the_execution_is_resumed_exactly_o
         .await
         .expect("waits");
     assert!(left.is_empty(), "{left:?}");
+}
+
+const MEMBER: &str = "222222222222";
+const MEMBER_ROLE: &str = "arn:aws:iam::222222222222:role/bedrock-jobwatch-reader";
+
+/// A deployment watching its own account and a member account (`ACCOUNTS=self,<role>`) with
+/// `NOTIFY_TAGS=team`: the register consumer's places wired as the Lambda wires them (the
+/// member's role assumed on the emulator's STS), and the batch poller's fleet over both
+/// accounts, which the resumer reads documents through.
+struct Members {
+    flows: Flows,
+    registrar: LiveRegistrar,
+    fleet: std::sync::Arc<testkit::StackFleet<BatchInferenceSource>>,
+}
+
+impl Members {
+    async fn start() -> Members {
+        let flows = Flows::start().await;
+        let stack = &flows.stack;
+        let mut vars: std::collections::HashMap<String, String> = stack
+            .env()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        for (k, v) in [
+            ("ACCOUNTS", format!("self,{MEMBER_ROLE}")),
+            ("WATCHED_FAMILIES", "batch-inference".into()),
+            ("NOTIFY_TAGS", "team".into()),
+        ] {
+            vars.insert(k.into(), v);
+        }
+        let config = jobwatch::Config::from_vars(&vars).expect("config");
+        let fleet = jobwatch::wiring::build_fleet(
+            &stack.poller_sdk(),
+            &config.targets,
+            JobKind::BatchInference,
+            &config.poll,
+            |sdk| BatchInferenceSource::new(aws_sdk_bedrock::Client::new(sdk)),
+            || stack.store(),
+            std::sync::Arc::new(stack.notifier()),
+        )
+        .await;
+        let fleet = std::sync::Arc::new(fleet);
+        let registry = Box::new(stack.store());
+        let places =
+            jobwatch::workflows::LivePlaces::new(&stack.poller_sdk(), &config, registry).await;
+        let registrar = Registrar {
+            resumer: Resumer {
+                waits: DynamoWaitStore::new(stack.dynamodb.clone(), &stack.table),
+                store: stack.store(),
+                workflows: StepFunctions::new(flows.sfn.clone()),
+                presentation: config.poll.presentation.clone(),
+                scopes: Some(fleet.clone()),
+                lease: Duration::minutes(5),
+            },
+            places: Box::new(places),
+            settings: config.poll.clone(),
+        };
+        Members {
+            flows,
+            registrar,
+            fleet,
+        }
+    }
+
+    /// The register consumer, invoked as the deployed function (its own account from its ARN).
+    async fn deliver(&self, n: usize) -> RegisterSummary {
+        let records = self.flows.receive(n).await;
+        let event: SqsEvent =
+            serde_json::from_value(json!({"Records": records})).expect("an SqsEvent");
+        let run = RunId::new(unique("register"));
+        let own = Some(testkit::DEFAULT_ACCOUNT);
+        self.registrar.handle(event, Utc::now(), &run, own).await.1
+    }
+
+    /// A scheduled invocation of the batch poller: every scope's poll, then the family's waits.
+    async fn poll(&self) -> Resumed {
+        let run = unique("poll");
+        self.fleet
+            .run(Utc::now(), run.as_str())
+            .await
+            .expect("poll");
+        self.registrar
+            .resumer
+            .resume_family(JobKind::BatchInference, Utc::now(), &RunId::new(run), true)
+            .await
+    }
+}
+
+#[tokio::test]
+async fn given_a_workflow_waiting_on_a_member_accounts_job_when_it_completes_then_it_resumes_with_the_member_scopes_document(
+) {
+    // given a tagged batch job in the member account, unknown to the table
+    let members = Members::start().await;
+    let (stack, flows) = (&members.flows.stack, &members.flows);
+    let member = stack.emulator.in_scope(MEMBER, "us-east-1");
+    let arn = member
+        .create_batch_with_tags("wf-member", &[("team", "vision"), ("cost-center", "42")])
+        .await;
+    assert!(arn.contains(&format!(":{MEMBER}:")), "{arn}");
+    // when a workflow waits on it
+    let execution = flows.execute(&arn).await;
+    let registered = members.deliver(1).await;
+    // then the job is read through the member's role and recorded in the member's scope
+    assert_eq!(
+        (registered.waiting, registered.refused),
+        (1, 0),
+        "{registered:?}"
+    );
+    let record = stack.record(&arn).await.expect("recorded by the register");
+    let scope = jobwatch::domain::Scope::member(JobKind::BatchInference, MEMBER, "us-east-1");
+    assert_eq!(record.watch, Some(scope));
+    let open = members.poll().await;
+    assert_eq!((open.heartbeats, open.succeeded), (1, 0), "{open:?}");
+
+    // when the member's job completes and the next scheduled invocation polls
+    member.set_status(&arn, "Completed").await;
+    let settled = members.poll().await;
+
+    // then the workflow succeeds with the document the topic got, the member's tag included
+    let (status, output, _) = flows.ended(&execution).await;
+    assert_eq!(
+        (status, settled.succeeded),
+        (ExecutionStatus::Succeeded, 1),
+        "{settled:?}"
+    );
+    let document: Value = serde_json::from_str(&output.expect("output")).expect("JSON");
+    let notice = stack
+        .notifications()
+        .await
+        .into_iter()
+        .find(|n| n.body["jobArn"] == arn.as_str())
+        .expect("the member job's notice");
+    assert_eq!(document, notice.body);
+    assert_eq!(document["account"], MEMBER);
+    assert_eq!(document["tags"], json!({"team": "vision"}));
+}
+
+#[tokio::test]
+async fn given_a_job_of_an_account_the_deployment_does_not_watch_then_its_task_fails_naming_the_account(
+) {
+    let members = Members::start().await;
+    let flows = &members.flows;
+    let stranger = "333333333333";
+    let arn = format!("arn:aws:bedrock:us-east-1:{stranger}:model-invocation-job/abcdefghijkl");
+    let execution = flows.execute(&arn).await;
+    // The message as the consumer gets it (moto's SendTaskFailure keeps the error, drops the
+    // cause: the reason is read from the outcome the consumer returns).
+    let records = flows.receive(1).await;
+    let body = records[0]["body"].as_str().expect("a body");
+    let run = RunId::new(unique("register"));
+    let own = Some(testkit::DEFAULT_ACCOUNT);
+    let outcome = members
+        .registrar
+        .register(body, Utc::now(), &run, own)
+        .await;
+    let reason = match outcome {
+        Ok(jobwatch::workflows::Registered::Refused(reason)) => reason,
+        other => panic!("refused, not {other:?}"),
+    };
+    assert!(
+        reason.contains(&format!("does not watch account {stranger}")),
+        "{reason}"
+    );
+    let (status, _, error) = flows.ended(&execution).await;
+    assert_eq!(
+        (status, error.as_deref()),
+        (ExecutionStatus::Failed, Some("JobWatch.InvalidRequest"))
+    );
+    assert!(flows.stack.record(&arn).await.is_none(), "nothing recorded");
 }

@@ -28,6 +28,8 @@ enum Token {
     Open,
     Answered(Told),
     TimedOut,
+    /// Every call fails (throttled), the token stays open.
+    Unreachable,
 }
 
 /// Step Functions' task tokens in memory.
@@ -74,19 +76,39 @@ impl MemoryWorkflows {
             .unwrap_or(0)
     }
 
-    fn answer(&self, token: &str, told: Told) -> Answer {
+    /// A task waiting with `token` whose every callback fails (throttled): the wait stays.
+    pub fn fail_token(&self, token: &str) {
+        self.tokens
+            .lock()
+            .unwrap()
+            .insert(token.to_owned(), Token::Unreachable);
+    }
+
+    fn answer(&self, token: &str, told: Told) -> Result<Answer, Error> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let mut tokens = self.tokens.lock().unwrap();
         match tokens.get(token) {
             Some(Token::Open) => {
                 tokens.insert(token.to_owned(), Token::Answered(told));
-                Answer::Accepted
+                Ok(Answer::Accepted)
             }
+            Some(Token::Unreachable) => Err(unreachable()),
             state => {
                 self.refused.fetch_add(1, Ordering::Relaxed);
-                closed(state)
+                Ok(closed(state))
             }
         }
+    }
+}
+
+fn unreachable() -> Error {
+    Error::Workflow {
+        operation: "SendTask",
+        retryable: true,
+        source: Box::new(crate::error::ServiceFault::new(
+            Some("ThrottlingException"),
+            "injected",
+        )),
     }
 }
 
@@ -100,12 +122,12 @@ fn closed(state: Option<&Token>) -> Answer {
 impl Workflows for MemoryWorkflows {
     async fn succeed(&self, token: &str, output: &str) -> Result<Answer, Error> {
         let output = output.to_owned();
-        Ok(self.answer(token, Told::Succeeded { output }))
+        self.answer(token, Told::Succeeded { output })
     }
 
     async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<Answer, Error> {
         let (error, cause) = (error.to_owned(), cause.to_owned());
-        Ok(self.answer(token, Told::Failed { error, cause }))
+        self.answer(token, Told::Failed { error, cause })
     }
 
     async fn heartbeat(&self, token: &str) -> Result<Answer, Error> {
@@ -121,6 +143,7 @@ impl Workflows for MemoryWorkflows {
                     .or_default() += 1;
                 Ok(Answer::Accepted)
             }
+            Some(Token::Unreachable) => Err(unreachable()),
             state => Ok(closed(state)),
         }
     }

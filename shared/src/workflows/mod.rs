@@ -13,6 +13,7 @@
 //! The decisions (which outcome succeeds, error names, truncation) are pure ([`verdict`],
 //! [`request`]).
 
+pub mod places;
 pub mod ports;
 pub mod register;
 pub mod request;
@@ -21,9 +22,10 @@ pub mod startup;
 pub mod verdict;
 pub mod wait;
 
+pub use places::{FixedPlaces, JobScopes, LivePlaces, Place, Places};
 pub use ports::{Answer, WaitStore, Workflows};
 pub use register::{Registered, Registrar};
 pub use request::{family_of, parse_request, Invalid, WaitRequest};
-pub use resume::{Resumed, Resumer};
+pub use resume::{Pass, Resumed, Resumer};
 pub use verdict::{decide, Step, Verdict};
 pub use wait::{Wait, WAIT_KIND};

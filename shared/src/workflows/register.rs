@@ -3,40 +3,29 @@
 //! is reported processed; only transient failures go back to the queue
 //! (`ReportBatchItemFailures`), so no message is redelivered forever.
 
-use std::collections::HashMap;
-
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use super::places::JobReader;
+use super::places::{Place, PlaceScope, Places};
 use super::ports::{Answer, WaitStore, Workflows};
 use super::request::{parse_request, Invalid, WaitRequest};
-use super::resume::{Resumed, Resumer};
-use super::verdict::{cut, decide, Step, INVALID_REQUEST, MAX_CAUSE, MAX_ERROR, NOT_FOUND};
+use super::resume::{Pass, Resumed, Resumer};
+use super::verdict::{cut, Step, Verdict, INVALID_REQUEST, MAX_CAUSE, MAX_ERROR, NOT_FOUND};
 use super::wait::Wait;
-use crate::domain::{plan, JobArn, JobKind, JobRecord, ObservedJob, PlanContext, RunId};
+use crate::domain::{plan, JobKind, JobRecord, ObservedJob, PlanContext, RunId, Scope};
 use crate::error::Error;
-use crate::poller::{BoxFuture, PollSettings};
-use crate::ports::{JobSource, JobStore};
-
-/// Reads one job (object-safe, so one registrar holds a reader per family and region).
-pub trait JobReader: Send + Sync {
-    fn read<'a>(&'a self, arn: &'a JobArn) -> BoxFuture<'a, Result<Option<ObservedJob>, Error>>;
-}
-
-impl<S: JobSource> JobReader for S {
-    fn read<'a>(&'a self, arn: &'a JobArn) -> BoxFuture<'a, Result<Option<ObservedJob>, Error>> {
-        Box::pin(self.get(arn))
-    }
-}
+use crate::poller::PollSettings;
+use crate::ports::JobStore;
 
 /// What became of one register message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Registered {
     /// The job is open: the wait is stored and the pollers will resume it.
     Waiting,
-    /// The job had already ended: the task is answered.
-    Answered,
+    /// The job had already ended: the task is answered (`failed`: with `SendTaskFailure`).
+    Answered { failed: bool },
     /// The token was closed already (the task timed out or was answered).
     Dropped,
     /// Not a request this deployment can serve; its task (if any) failed with the reason.
@@ -49,6 +38,8 @@ pub struct RegisterSummary {
     pub received: usize,
     pub waiting: usize,
     pub answered: usize,
+    /// Of `answered`, those failed (the job ended outside `succeedOn`).
+    pub answered_failed: usize,
     pub refused: usize,
     pub dropped: usize,
     /// Messages given back to the queue (transient failures).
@@ -56,21 +47,39 @@ pub struct RegisterSummary {
     pub errors: Vec<String>,
 }
 
-/// Registers waits: the resumer's ports, a reader per (family, region) this deployment
-/// watches in its own account, and the poll settings new jobs are recorded with.
+/// Registers waits: the resumer's ports, where each job this deployment watches is read
+/// (its scope: own or member account, region), and the poll settings new jobs are recorded with.
 pub struct Registrar<W, T, F> {
     pub resumer: Resumer<W, T, F>,
-    pub readers: HashMap<(JobKind, String), Box<dyn JobReader>>,
+    pub places: Box<dyn Places>,
     pub settings: PollSettings,
+}
+
+impl RegisterSummary {
+    /// Its metrics (`crate::metrics`, `JobKind` workflows): a refused request counts as a
+    /// failed task, a message given back to the queue as an error.
+    pub fn metrics(&self) -> Vec<(&'static str, u64)> {
+        let count = |n: usize| n as u64;
+        vec![
+            ("WorkflowWaitsRegistered", count(self.waiting)),
+            (
+                "WorkflowsSucceeded",
+                count(self.answered - self.answered_failed),
+            ),
+            (
+                "WorkflowsFailed",
+                count(self.answered_failed + self.refused),
+            ),
+            ("WorkflowWaitsDropped", count(self.dropped)),
+            ("WorkflowResumeErrors", count(self.retried)),
+        ]
+    }
 }
 
 impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
     /// The families a message may name.
     pub fn watched(&self) -> Vec<JobKind> {
-        let mut kinds: Vec<JobKind> = self.readers.keys().map(|(k, _)| *k).collect();
-        kinds.sort();
-        kinds.dedup();
-        kinds
+        self.places.families()
     }
 
     /// Handles a batch; messages that failed transiently are listed for redelivery.
@@ -89,7 +98,10 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
             let body = message.body.as_deref().unwrap_or_default();
             match self.register(body, now, run_id, own_account).await {
                 Ok(Registered::Waiting) => summary.waiting += 1,
-                Ok(Registered::Answered) => summary.answered += 1,
+                Ok(Registered::Answered { failed }) => {
+                    summary.answered += 1;
+                    summary.answered_failed += usize::from(failed);
+                }
                 Ok(Registered::Dropped) => summary.dropped += 1,
                 Ok(Registered::Refused(reason)) => {
                     tracing::warn!(
@@ -130,26 +142,46 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
             Ok(request) => request,
             Err(invalid) => return self.refuse(invalid, INVALID_REQUEST).await,
         };
-        let record = match self.known(&request, own_account).await? {
-            Ok(record) => record,
-            Err((reason, error)) => {
-                let invalid = Invalid {
-                    token: Some(request.task_token.clone()),
-                    reason,
-                };
-                return self.refuse(invalid, error).await;
+        let place = match self
+            .places
+            .place(request.family, &request.job_arn, own_account)
+            .await?
+        {
+            Ok(place) => place,
+            Err(reason) => return self.refuse(request.invalid(reason), INVALID_REQUEST).await,
+        };
+        let scope = PlaceScope {
+            place: &place,
+            presentation: self.resumer.presentation.clone(),
+        };
+        let record = match self.known(&request, &place).await? {
+            Some(record) => record,
+            None => {
+                let reason = format!("Bedrock has no job {}", request.job_arn);
+                return self.refuse(request.invalid(reason), NOT_FOUND).await;
             }
         };
+        let pass = Pass {
+            now,
+            run_id,
+            heartbeat: false,
+            scope: Some(&scope),
+            own_account,
+        };
         if !record.is_open() || record.retired {
-            return self.answer_now(&request, &record).await;
+            return self.answer_now(&request, &record, pass).await;
         }
-        let wait = Wait::new(&request, now);
+        self.wait(&request, pass).await
+    }
+
+    /// Stores the wait on an open job; the job may have settled (and its waits been resumed)
+    /// between the read and the add: it is read again, and the wait resumed now if so.
+    async fn wait(&self, request: &WaitRequest, pass: Pass<'_>) -> Result<Registered, Error> {
+        let wait = Wait::new(request, pass.now);
         self.resumer.waits.add(&wait).await?;
-        // The job may have settled (and its waits been resumed) between the read and the add:
-        // read it again, and resume this wait now if so.
         let mut report = Resumed::default();
         self.resumer
-            .resume_waits(vec![wait], now, run_id, false, &mut report)
+            .resume_waits(vec![wait], pass, &mut report)
             .await;
         if let Some(first) = report.errors.first() {
             tracing::warn!(
@@ -157,27 +189,21 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
                 "registered, not yet resumed: the pollers will"
             );
         }
-        Ok(match report.succeeded + report.failed + report.dropped {
-            0 => Registered::Waiting,
-            _ => Registered::Answered,
+        Ok(match (report.succeeded, report.failed, report.dropped) {
+            (0, 0, 0) => Registered::Waiting,
+            (_, failed, _) => Registered::Answered { failed: failed > 0 },
         })
     }
 
-    /// The job's item; a job the table does not know is read once through its family's adapter
-    /// and, when open, recorded (watched from then on). `Ok(Err)`: why not (reason, error name).
+    /// The job's item; a job the table does not know is read once in its scope (`place`) and,
+    /// when open, recorded there (watched from then on by that scope's poll). `None`: Bedrock
+    /// does not have it.
     async fn known(
         &self,
         request: &WaitRequest,
-        own_account: Option<&str>,
-    ) -> Result<Result<JobRecord, (String, &'static str)>, Error> {
+        place: &Place,
+    ) -> Result<Option<JobRecord>, Error> {
         let arn = &request.job_arn;
-        let account = arn.account().unwrap_or_default();
-        if own_account.is_some_and(|own| own != account) {
-            let reason = format!(
-                "waits are served for jobs of this deployment's own account, not {account} ({arn})"
-            );
-            return Ok(Err((reason, INVALID_REQUEST)));
-        }
         if let Some(record) = self
             .resumer
             .store
@@ -185,25 +211,26 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
             .await?
             .pop()
         {
-            return Ok(Ok(record));
+            return Ok(Some(record));
         }
-        let region = arn.region().unwrap_or_default().to_owned();
-        let Some(reader) = self.readers.get(&(request.family, region.clone())) else {
-            let reason = format!(
-                "this deployment does not watch {} jobs in {region} ({arn})",
-                request.family
-            );
-            return Ok(Err((reason, INVALID_REQUEST)));
+        let Some(job) = place.reader.read(arn).await? else {
+            return Ok(None);
         };
-        let Some(job) = reader.read(arn).await? else {
-            return Ok(Err((format!("Bedrock has no job {arn}"), NOT_FOUND)));
-        };
-        self.record(job, &region).await.map(Ok)
+        let region = arn.region().unwrap_or_default();
+        self.record(job, &place.scope(request.family, region), region)
+            .await
+            .map(Some)
     }
 
-    /// Records a job first seen here as the planner would on an event, so the pollers
-    /// reconcile it; a job that already ended is not written (it is answered at once).
-    async fn record(&self, job: ObservedJob, region: &str) -> Result<JobRecord, Error> {
+    /// Records a job first seen here as the planner would on an event, watched in `scope` (a
+    /// member account's jobs in its own), so the pollers reconcile it; a job that already ended
+    /// is not written (it is answered at once).
+    async fn record(
+        &self,
+        job: ObservedJob,
+        scope: &Scope,
+        region: &str,
+    ) -> Result<JobRecord, Error> {
         let run_id = RunId::new("workflow-register");
         let ctx = PlanContext {
             now: Utc::now(),
@@ -221,6 +248,9 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
         }
         // Any poller may publish a notice the plan made; this function publishes none.
         change.record.set_lease(None);
+        if change.record.watch.is_some() {
+            change.record.watch = Some(scope.clone());
+        }
         self.resumer.store.save(&change).await?;
         Ok(change.record)
     }
@@ -229,17 +259,21 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Registrar<W, T, F> {
         &self,
         request: &WaitRequest,
         record: &JobRecord,
+        pass: Pass<'_>,
     ) -> Result<Registered, Error> {
         let resumer = &self.resumer;
-        let Step::Answer(verdict) =
-            decide(Some(record), &request.succeed_on, &resumer.presentation)
-        else {
+        let mut report = Resumed::default();
+        let step = resumer
+            .step(Some(record), &request.succeed_on, pass, &mut report)
+            .await;
+        let Step::Answer(verdict) = step else {
             return Ok(Registered::Waiting);
         };
         match resumer.send(&request.task_token, &verdict).await? {
             Answer::Accepted => {
                 tracing::info!(job_arn = %request.job_arn, "job already settled: workflow resumed at once");
-                Ok(Registered::Answered)
+                let failed = matches!(verdict, Verdict::Fail { .. });
+                Ok(Registered::Answered { failed })
             }
             Answer::Closed(code) => {
                 tracing::warn!(job_arn = %request.job_arn, code, "the workflow no longer waits (task closed)");

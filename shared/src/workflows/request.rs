@@ -22,6 +22,16 @@ pub struct WaitRequest {
     pub succeed_on: BTreeSet<Phase>,
 }
 
+impl WaitRequest {
+    /// A request this deployment cannot serve (for `reason`), its task still to be told.
+    pub fn invalid(&self, reason: String) -> Invalid {
+        Invalid {
+            token: Some(self.task_token.clone()),
+            reason,
+        }
+    }
+}
+
 /// Why a message is not a request; `token` is set when the task can still be told so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {

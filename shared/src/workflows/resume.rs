@@ -9,17 +9,19 @@
 //! the workflow is not resumed twice (Step Functions closes a token once).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 
+use super::places::JobScopes;
 use super::ports::{Answer, WaitStore, Workflows};
 use super::verdict::{cut, decide, Step, Verdict, MAX_CAUSE};
 use super::wait::Wait;
-use crate::domain::{JobArn, JobKind, JobRecord, Lease, RunId};
+use crate::domain::{JobArn, JobKind, JobRecord, Lease, Phase, RunId};
 use crate::error::Error;
-use crate::notices::Presentation;
+use crate::notices::{Presentation, Tags};
 use crate::ports::{JobStore, Write};
 
 /// The error a workflow gets when Step Functions refused the job's document as output.
@@ -30,8 +32,12 @@ pub struct Resumer<W, T, F> {
     pub waits: W,
     pub store: T,
     pub workflows: F,
-    /// How the success document reads (the pollers' `ACCOUNT_NAME`, ...).
+    /// How the success document reads (the pollers' `ACCOUNT_NAME`, `NOTIFY_TAGS`, ...).
     pub presentation: Presentation,
+    /// The scopes that poll the jobs (a poller's fleet): a success document reads as its
+    /// scope's notice (a member account's shows its id) with the job's `NOTIFY_TAGS` tags read
+    /// there. `None`: the resumer's presentation, no tags.
+    pub scopes: Option<Arc<dyn JobScopes>>,
     /// How long a run may hold a wait before another may answer it (keep it above the
     /// function timeout, like `PUBLISH_LEASE_SECONDS`).
     pub lease: Duration,
@@ -47,12 +53,39 @@ pub struct Resumed {
     pub dropped: usize,
     /// Left for a later run: leased by another run, or the callback failed.
     pub pending: usize,
+    /// Success documents sent without their tags (the tags could not be read).
+    pub tag_reads_failed: usize,
     pub errors: Vec<String>,
+}
+
+/// One pass over some waits: when, by which run, with heartbeats for open jobs or not, and the
+/// scope their jobs are in (`None`: the resumer's scopes).
+#[derive(Clone, Copy)]
+pub struct Pass<'a> {
+    pub now: DateTime<Utc>,
+    pub run_id: &'a RunId,
+    pub heartbeat: bool,
+    pub scope: Option<&'a dyn JobScopes>,
+    /// The function's account (`None`: local runs, any account not a member's is the own one).
+    pub own_account: Option<&'a str>,
 }
 
 impl Resumed {
     pub fn is_empty(&self) -> bool {
         *self == Resumed::default()
+    }
+
+    /// Its metrics (`crate::metrics`, `JobKind` workflows). `WorkflowResumeErrors`: callbacks
+    /// and reads that failed, their waits kept for the next run (the workflow-resume alarm).
+    pub fn metrics(&self) -> Vec<(&'static str, u64)> {
+        let count = |n: usize| n as u64;
+        vec![
+            ("WorkflowsSucceeded", count(self.succeeded)),
+            ("WorkflowsFailed", count(self.failed)),
+            ("WorkflowHeartbeats", count(self.heartbeats)),
+            ("WorkflowWaitsDropped", count(self.dropped)),
+            ("WorkflowResumeErrors", count(self.errors.len())),
+        ]
     }
 }
 
@@ -66,14 +99,23 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Resumer<W, T, F> {
         run_id: &RunId,
         heartbeat: bool,
     ) -> Resumed {
+        let pass = Pass {
+            now,
+            run_id,
+            heartbeat,
+            scope: None,
+            own_account: None,
+        };
+        self.resume_family_in(family, pass).await
+    }
+
+    /// [`Resumer::resume_family`] in one pass (`pass.own_account`: the function's, from its ARN).
+    pub async fn resume_family_in(&self, family: JobKind, pass: Pass<'_>) -> Resumed {
         let mut report = Resumed::default();
         let mut pages = std::pin::pin!(self.waits.waits_of(family));
         while let Some(page) = pages.next().await {
             match page {
-                Ok(waits) => {
-                    self.resume_waits(waits, now, run_id, heartbeat, &mut report)
-                        .await
-                }
+                Ok(waits) => self.resume_waits(waits, pass, &mut report).await,
                 Err(e) => {
                     report.errors.push(e.chain());
                     break;
@@ -84,14 +126,7 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Resumer<W, T, F> {
     }
 
     /// Resumes `waits` from one read of their jobs' items.
-    pub async fn resume_waits(
-        &self,
-        waits: Vec<Wait>,
-        now: DateTime<Utc>,
-        run_id: &RunId,
-        heartbeat: bool,
-        report: &mut Resumed,
-    ) {
+    pub async fn resume_waits(&self, waits: Vec<Wait>, pass: Pass<'_>, report: &mut Resumed) {
         let arns: Vec<JobArn> = waits
             .iter()
             .map(|w| w.job_arn.clone())
@@ -105,11 +140,60 @@ impl<W: WaitStore, T: JobStore, F: Workflows> Resumer<W, T, F> {
         let by_arn: HashMap<&JobArn, &JobRecord> = records.iter().map(|r| (&r.pk, r)).collect();
         for wait in &waits {
             let record = by_arn.get(&wait.job_arn).copied();
-            match decide(record, &wait.succeed_on, &self.presentation) {
-                Step::Heartbeat if heartbeat => self.heartbeat(wait, report).await,
+            match self.step(record, &wait.succeed_on, pass, report).await {
+                Step::Heartbeat if pass.heartbeat => self.heartbeat(wait, report).await,
                 Step::Heartbeat => {}
-                Step::Answer(verdict) => self.answer(wait, &verdict, now, run_id, report).await,
+                Step::Answer(verdict) => {
+                    self.answer(wait, &verdict, pass.now, pass.run_id, report)
+                        .await
+                }
             }
+        }
+    }
+
+    /// The step for a wait on `record`. A success document is the one the JSON sink publishes:
+    /// the presentation of the job's scope (`scope`, else the resumer's scopes), with the
+    /// job's `NOTIFY_TAGS` tags read there (unreadable: sent without them, counted).
+    pub async fn step(
+        &self,
+        record: Option<&JobRecord>,
+        succeed_on: &BTreeSet<Phase>,
+        pass: Pass<'_>,
+        report: &mut Resumed,
+    ) -> Step {
+        let documented =
+            record.filter(|r| !r.retired && !r.is_open() && succeed_on.contains(&r.phase()));
+        let Some(record) = documented else {
+            return decide(record, succeed_on, &self.presentation, &Tags::new());
+        };
+        let (scope, own) = (pass.scope.or(self.scopes.as_deref()), pass.own_account);
+        let presentation = scope
+            .and_then(|s| s.presentation(&record.pk, own))
+            .unwrap_or_else(|| self.fallback(record, own));
+        let tags = match scope.filter(|_| presentation.reads_tags()) {
+            None => Tags::new(),
+            Some(scope) => match scope.tags(&record.pk, own).await {
+                Ok(tags) => presentation.keep(&tags),
+                Err(e) => {
+                    report.tag_reads_failed += 1;
+                    tracing::warn!(job_arn = %record.pk, error = %e.chain(), "tags unreadable: workflow resumed without them");
+                    Tags::new()
+                }
+            },
+        };
+        decide(Some(record), succeed_on, &presentation, &tags)
+    }
+
+    /// The presentation of a job no scope here polls: another account's (an organisation
+    /// member's, polled by the workers) shows its id, not `ACCOUNT_NAME`, as its notices do.
+    fn fallback(&self, record: &JobRecord, own_account: Option<&str>) -> Presentation {
+        let other = own_account.is_some_and(|own| record.pk.account() != Some(own));
+        match other {
+            true => Presentation {
+                account_name: None,
+                ..self.presentation.clone()
+            },
+            false => self.presentation.clone(),
         }
     }
 

@@ -3,25 +3,26 @@
 //! each poller runs after its invocations when `WORKFLOW_WAITS=on`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::Utc;
 use lambda_runtime::{service_fn, LambdaEvent};
 
-use super::register::{JobReader, Registrar};
-use super::resume::Resumer;
+use super::places::{JobScopes, LivePlaces};
+use super::register::Registrar;
+use super::resume::{Pass, Resumer};
 use super::{WaitStore, Workflows};
 use crate::adapters::dynamodb::DynamoJobStore;
-use crate::adapters::families::AnySource;
 use crate::adapters::step_functions::StepFunctions;
 use crate::adapters::waits::DynamoWaitStore;
 use crate::config::Config;
 use crate::domain::{JobKind, RunId};
 use crate::error::{ConfigError, Error};
 use crate::handler::Output;
+use crate::metrics::MetricsSink;
 use crate::ports::JobStore;
-use crate::targets::Account;
 
 /// The `MODE` of the register consumer.
 pub const REGISTER_MODE: &str = "workflow-register";
@@ -49,17 +50,23 @@ pub fn enabled(vars: &HashMap<String, String>) -> Result<bool, ConfigError> {
     }
 }
 
-/// The resumer of a poller, when waits are on.
+/// The resumer of a poller, when waits are on; `scopes`: the poller's fleet (a success
+/// document reads as its scope's notice, with the job's tags read there).
 pub fn poller_resumer(
     sdk: &SdkConfig,
     config: &Config,
+    scopes: Arc<dyn JobScopes>,
 ) -> Result<Option<LiveResumer>, ConfigError> {
     let vars: HashMap<String, String> = std::env::vars().collect();
-    Ok(enabled(&vars)?.then(|| resumer(sdk, config)))
+    Ok(enabled(&vars)?.then(|| Resumer {
+        scopes: Some(scopes),
+        ..resumer(sdk, config)
+    }))
 }
 
 pub fn resumer(sdk: &SdkConfig, config: &Config) -> LiveResumer {
     Resumer {
+        scopes: None,
         waits: DynamoWaitStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table),
         store: DynamoJobStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table),
         workflows: StepFunctions::new(aws_sdk_sfn::Client::new(sdk)),
@@ -68,14 +75,22 @@ pub fn resumer(sdk: &SdkConfig, config: &Config) -> LiveResumer {
     }
 }
 
+/// The poller invocation a resume follows: its run, and the function's account (from its ARN).
+#[derive(Clone, Copy)]
+pub struct Invocation<'a> {
+    pub run_id: &'a RunId,
+    pub own_account: Option<&'a str>,
+}
+
 /// After a poller invocation: resumes the family's waits (with heartbeats after a scheduled
-/// poll; an event run only answers what settled). Never fails the invocation: what is left
-/// stays stored for the next one.
+/// poll; an event run only answers what settled), and emits what it did as metrics. Never
+/// fails the invocation: what is left stays stored for the next one.
 pub async fn after_invocation<W: WaitStore, T: JobStore, F: Workflows>(
     resumer: Option<&Resumer<W, T, F>>,
     kind: JobKind,
-    run_id: &RunId,
+    invocation: Invocation<'_>,
     output: &Result<Output, Error>,
+    metrics: &MetricsSink,
 ) {
     let Some(resumer) = resumer else {
         return;
@@ -85,10 +100,16 @@ pub async fn after_invocation<W: WaitStore, T: JobStore, F: Workflows>(
         Ok(Output::Event(_)) => false,
         Ok(Output::Polled(_)) | Err(_) => true,
     };
-    let resumed = resumer
-        .resume_family(kind, Utc::now(), run_id, heartbeat)
-        .await;
+    let pass = Pass {
+        now: Utc::now(),
+        run_id: invocation.run_id,
+        heartbeat,
+        scope: None,
+        own_account: invocation.own_account,
+    };
+    let resumed = resumer.resume_family_in(kind, pass).await;
     if !resumed.is_empty() {
+        metrics.emit_workflows(kind.as_str(), &resumed.metrics());
         let line = serde_json::to_string(&resumed).unwrap_or_default();
         match resumed.errors.is_empty() {
             true => tracing::info!(resumed = %line, "workflow waits"),
@@ -97,33 +118,17 @@ pub async fn after_invocation<W: WaitStore, T: JobStore, F: Workflows>(
     }
 }
 
-/// A reader of `kind`'s jobs: its adapter, from the one registry.
-fn reader(kind: JobKind, sdk: &SdkConfig, config: &Config) -> Box<dyn JobReader> {
-    Box::new(AnySource::new(kind, sdk, config))
-}
-
-/// The register consumer: a reader per watched family (`WATCHED_FAMILIES`: those whose pollers
-/// run; waits on the others are refused) and region of the own account.
-pub fn registrar(
+/// The register consumer: the scopes of every watched family (`WATCHED_FAMILIES`: those whose
+/// pollers run; waits on the others are refused) over `ACCOUNTS` x `REGIONS`, and the
+/// organisation's members when the stack fans out over one.
+pub async fn registrar(
     sdk: &SdkConfig,
     config: &Config,
 ) -> Registrar<DynamoWaitStore, DynamoJobStore, StepFunctions> {
-    let mut readers = HashMap::new();
-    for kind in &config.watched {
-        for target in config.targets.targets(*kind, &config.poll.region) {
-            if !matches!(target.account, Account::Own) {
-                continue;
-            }
-            let regional = sdk
-                .to_builder()
-                .region(aws_config::Region::new(target.region.clone()))
-                .build();
-            readers.insert((*kind, target.region), reader(*kind, &regional, config));
-        }
-    }
+    let registry = DynamoJobStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table);
     Registrar {
         resumer: resumer(sdk, config),
-        readers,
+        places: Box::new(LivePlaces::new(sdk, config, Box::new(registry)).await),
         settings: config.poll.clone(),
     }
 }
@@ -137,14 +142,16 @@ pub async fn serve_register() -> Result<(), lambda_runtime::Error> {
         Err(e) => return crate::cold_start::serve_misconfigured(e).await,
     };
     let sdk = crate::cold_start::sdk_config().await;
-    let registrar = registrar(&sdk, &config);
-    let registrar = &registrar;
+    let registrar = registrar(&sdk, &config).await;
+    let metrics = MetricsSink::stdout(&config.metrics_namespace);
+    let (registrar, metrics) = (&registrar, &metrics);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let run_id = RunId::new(event.context.request_id.as_str());
         let own = crate::handler::own_account(&event.context.invoked_function_arn);
         let (response, summary) = registrar
             .handle(event.payload, Utc::now(), &run_id, own)
             .await;
+        metrics.emit_workflows(REGISTER_MODE, &summary.metrics());
         let line = serde_json::to_string(&summary).unwrap_or_default();
         tracing::info!(summary = %line, "register batch handled");
         Ok::<SqsBatchResponse, Error>(response)

@@ -53,11 +53,13 @@ pub fn error_name(phase: Phase) -> &'static str {
     }
 }
 
-/// The step for a wait on the job `record` describes (`None`: not in the table yet).
+/// The step for a wait on the job `record` describes (`None`: not in the table yet); `tags`:
+/// the job's, already limited to `NOTIFY_TAGS` (the success document carries them).
 pub fn decide(
     record: Option<&JobRecord>,
     succeed_on: &BTreeSet<Phase>,
     presentation: &Presentation,
+    tags: &Tags,
 ) -> Step {
     let Some(record) = record else {
         return Step::Heartbeat;
@@ -71,7 +73,7 @@ pub fn decide(
     }
     let phase = record.phase();
     if succeed_on.contains(&phase) {
-        let notice = Notice::build(record, &record.status, presentation, &Tags::new());
+        let notice = Notice::build(record, &record.status, presentation, tags);
         return Step::Answer(Verdict::Succeed {
             output: output(notice.body),
         });
@@ -158,6 +160,7 @@ mod tests {
             r,
             &succeed_on.iter().copied().collect(),
             &Presentation::default(),
+            &Tags::new(),
         )
     }
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jobwatch::domain::{
     measure, AlertInputs, AlertKind, AlertSettings, JobArn, JobKind, JobRecord, JobStatus,
-    RecordCounts,
+    Observation, RecordCounts,
 };
 use jobwatch::notices::{AlertDigest, AttributeValue, Notice, Presentation, Tags};
 
@@ -47,9 +47,30 @@ fn job(kind: JobKind, status: &str, processed: Option<i64>) -> JobRecord {
             ..Default::default()
         };
         record.progress_at = Some(submitted() + Duration::minutes(340));
+        // Three counts recorded over the last three hours before it was last seen to move.
+        record.observations = [
+            (160, processed - 15_000),
+            (250, processed - 7_000),
+            (340, processed),
+        ]
+        .map(|(minute, processed)| Observation {
+            at: submitted() + Duration::minutes(minute),
+            processed,
+        })
+        .to_vec();
         record.deadline = Some(submitted() + Duration::hours(24));
     }
     record
+}
+
+/// The same job moving a tenth as fast: at its rate it ends after its expiration time.
+fn slowed(record: &JobRecord) -> JobRecord {
+    let mut slow = record.clone();
+    let last = slow.counts.processed.unwrap_or_default();
+    for observation in &mut slow.observations {
+        observation.processed = last - (last - observation.processed) / 10;
+    }
+    slow
 }
 
 fn alert_email(
@@ -103,7 +124,7 @@ fn alert_emails_match_the_reviewed_golden_files() {
         (
             "alert-expiring",
             alert_email(
-                &batch_running,
+                &slowed(&batch_running),
                 AlertKind::Expiring,
                 Duration::minutes(19 * 60 + 5),
                 None,

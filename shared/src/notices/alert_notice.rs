@@ -9,7 +9,7 @@ use super::email::{duration, group};
 use super::notice::{attributes, display_name, Audience, Class};
 use super::presentation::{Presentation, Tags};
 use super::{locations, subject, Notice};
-use crate::domain::{Alert, AlertKind, JobRecord, Outcome};
+use crate::domain::{Alert, AlertKind, Basis, Estimate, JobRecord, Outcome};
 
 impl Notice {
     /// The notice of `alert` about `record` (tags already limited to `NOTIFY_TAGS`).
@@ -33,7 +33,7 @@ impl Notice {
         let seconds = |d: chrono::Duration| d.num_seconds();
         let body = json!({
             "schema": "bedrock-jobwatch/notification/v1",
-            "schemaVersion": "1.1",
+            "schemaVersion": "1.2",
             "type": "alert",
             "alert": alert.kind,
             "dedupKey": dedup_key,
@@ -56,6 +56,7 @@ impl Notice {
             "medianSeconds": alert.median.map(seconds),
             "suggestion": suggestion(alert.kind, record),
             "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
+            "progress": record.estimate().map(|e| progress_json(&e)),
             "consoleUrl": locations::console_url(record, record.phase()),
             "tags": tags,
             "text": &email,
@@ -72,6 +73,35 @@ impl Notice {
             outcome: Outcome::Progress,
         }
     }
+}
+
+/// The document's `progress`: the rate, records left and the end they projected.
+fn progress_json(e: &Estimate) -> serde_json::Value {
+    json!({
+        "recordsPerHour": (e.records_per_hour * 10.0).round() / 10.0,
+        "remaining": e.remaining,
+        "estimatedEnd": e.end,
+        "basis": e.basis,
+        "asOf": e.as_of,
+    })
+}
+
+/// The email's progress line: records left, the rate as measured up to the last recorded count,
+/// and the end it projects (for a stalled job: the end it had before it stopped).
+pub(super) fn progress_line(e: &Estimate) -> String {
+    let end = e.end.map_or("no end in sight".into(), |t| {
+        format!("it would finish about {}", t.format("%Y-%m-%d %H:%M UTC"))
+    });
+    let basis = match e.basis {
+        Basis::Observed => "measured up to",
+        Basis::SinceSubmit => "averaged from submission to",
+    };
+    format!(
+        "{} records left; at {} records/hour ({basis} {}) {end}",
+        group(e.remaining),
+        group(e.records_per_hour.round() as i64),
+        e.as_of.format("%H:%M UTC")
+    )
 }
 
 /// What to do about it, for people and in the document.
@@ -96,9 +126,14 @@ fn headline(record: &JobRecord, alert: &Alert, name: &str) -> String {
         AlertKind::Expiring if alert.elapsed.num_seconds() < 0 => format!(
             "{label} \"{name}\" passed its expiration time {elapsed} ago and is still {status}."
         ),
-        AlertKind::Expiring => format!(
-            "{label} \"{name}\" expires in {elapsed} and is still {status} (alert {threshold} before)."
-        ),
+        AlertKind::Expiring => match projected_miss(record) {
+            Some(end) => format!(
+                "{label} \"{name}\" expires in {elapsed} and at its rate would finish about {end}, after that."
+            ),
+            None => format!(
+                "{label} \"{name}\" expires in {elapsed} and is still {status} (alert {threshold} before)."
+            ),
+        },
         AlertKind::Stuck => format!(
             "{label} \"{name}\" has been waiting in {status} for {elapsed} (alert after {threshold})."
         ),
@@ -113,6 +148,14 @@ fn headline(record: &JobRecord, alert: &Alert, name: &str) -> String {
             format_factor(alert), alert.median.map_or("-".into(), |m| duration(m.num_seconds()))
         ),
     }
+}
+
+/// The projected end of a job its observed rate says will miss its deadline.
+fn projected_miss(record: &JobRecord) -> Option<String> {
+    let estimate = record.estimate()?;
+    let end = estimate.end?;
+    (estimate.basis == Basis::Observed && record.deadline.is_some_and(|d| estimate.misses(d)))
+        .then(|| end.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
 fn format_factor(alert: &Alert) -> String {
@@ -145,6 +188,9 @@ fn render(record: &JobRecord, alert: &Alert, name: &str) -> String {
     if let (Some(processed), total) = (record.counts.processed, record.counts.total) {
         let of = total.map_or(String::new(), |t| format!(" of {}", group(t)));
         let _ = writeln!(out, "Processed:        {}{of} records", group(processed));
+    }
+    if let Some(estimate) = record.estimate() {
+        let _ = writeln!(out, "Progress:         {}", progress_line(&estimate));
     }
     if let Some(model) = &record.model_id {
         let _ = writeln!(out, "Model:            {model}");

@@ -430,13 +430,16 @@ fn expiring_job(observed: &[(i64, i64)]) -> JobRecord {
     job
 }
 
+/// Counts recorded (minute, processed), the minute asked, the alert due, why.
+type Case<'a> = (&'a [(i64, i64)], i64, Option<AlertKind>, &'a str);
+
 #[test]
 fn expiring_warns_when_the_projected_end_falls_after_the_expiration_time() {
     let settings = alerts();
     let kind_at = |r: &JobRecord, m: i64| due(r, &inputs(minutes(m), &settings)).map(|a| a.kind);
     let expiring = Some(AlertKind::Expiring);
     // (what was recorded, when the rule is asked, what it says)
-    let cases: [(&[(i64, i64)], i64, Option<AlertKind>, &str); 7] = [
+    let cases: [Case; 7] = [
         (
             &[],
             18 * 60 + 5,

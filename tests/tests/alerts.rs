@@ -186,6 +186,11 @@ async fn a_job_projected_to_miss_its_expiration_time_gets_exactly_one_expiring_a
     assert!(at(&body["progress"]["estimatedEnd"]) > at(&body["deadline"]));
     assert_eq!(body["progress"]["remaining"], 800);
     assert_eq!(body["schemaVersion"], "1.2");
+    let errors: Vec<String> = testkit::schema()
+        .iter_errors(body)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "schema-valid: {errors:?}");
     let text = body["text"].as_str().unwrap();
     assert!(text.contains("at its rate would finish about"), "{text}");
 }

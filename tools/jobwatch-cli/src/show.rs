@@ -36,6 +36,7 @@ fn progress(r: &JobRecord) -> String {
 fn render(r: &JobRecord) -> String {
     let t = |v: Option<chrono::DateTime<chrono::Utc>>| or_dash(v.map(time));
     let s = |v: Option<String>| or_dash(v);
+    let eta = s(r.estimate().and_then(|e| e.end).map(time));
     let fields = [
         ("job", r.pk.to_string()),
         ("family", r.kind.to_string()),
@@ -49,10 +50,7 @@ fn render(r: &JobRecord) -> String {
         ("ended", t(r.end_time)),
         ("message", s(r.message.clone())),
         ("progress", progress(r)),
-        (
-            "estimated end",
-            s(r.estimate().and_then(|e| e.end).map(time)),
-        ),
+        ("estimated end", eta),
         ("expires", t(r.deadline)),
         (
             "pending_status",
@@ -80,6 +78,13 @@ fn render(r: &JobRecord) -> String {
         .map(|(k, v)| format!("{k:<width$}  {v}"))
         .collect();
     out.push(String::new());
+    out.push(history(r));
+    out.join("\n")
+}
+
+/// The notifications published for the job, oldest first.
+fn history(r: &JobRecord) -> String {
+    let mut out = Vec::new();
     if r.notifications.is_empty() {
         out.push("No notification published for this job.".into());
     } else {

@@ -493,3 +493,33 @@ pub trait ScheduleStore: Send + Sync {
         done_at: Option<DateTime<Utc>>,
     ) -> BoxFuture<'a, Result<Write, Error>>;
 }
+
+/// Prices for cost estimates (`crate::adapters::pricing`): a model's batch token prices in a
+/// region, from the first source that has them. Never fails: no price is `None`. Object-safe
+/// (one instance per poller, shared by every scope).
+pub trait PriceBook: Send + Sync {
+    fn batch_price<'a>(
+        &'a self,
+        region: &'a str,
+        model_id: &'a str,
+    ) -> BoxFuture<'a, Option<crate::domain::TokenPrice>>;
+
+    /// Price List calls made so far (the run summary reports them).
+    fn calls(&self) -> u64 {
+        0
+    }
+}
+
+/// Where the Price List rows of a region are cached between runs (the jobs table).
+pub trait PriceCache: Send + Sync {
+    fn read_prices<'a>(
+        &'a self,
+        region: &'a str,
+    ) -> BoxFuture<'a, Result<Option<crate::domain::price_list::CachedPrices>, Error>>;
+
+    fn write_prices<'a>(
+        &'a self,
+        region: &'a str,
+        prices: &'a crate::domain::price_list::CachedPrices,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+}

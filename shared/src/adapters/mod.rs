@@ -34,6 +34,7 @@ pub mod manifest;
 pub mod notifier;
 pub mod organizations;
 pub mod people_topic;
+pub mod pricing;
 pub mod sdk;
 pub mod sns_publish;
 pub mod sqs;

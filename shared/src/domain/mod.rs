@@ -3,9 +3,11 @@
 
 mod alert;
 mod alert_kind;
+pub mod cost;
 mod family;
 mod ids;
 mod plan;
+pub mod price_list;
 pub mod progress;
 mod record;
 pub mod regions;
@@ -18,6 +20,7 @@ pub use alert::{
     DURATIONS_KEPT,
 };
 pub use alert_kind::AlertKind;
+pub use cost::{CostEstimate, PriceOrigin, TokenPrice};
 pub use family::{AlertDefaults, ArnShape, EventShape, Family, JobKind, Output, Reopen};
 pub use ids::{Lease, RunId, Scope};
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};

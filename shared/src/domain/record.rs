@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 use super::progress::{self, Estimate, Observation};
+use super::CostEstimate;
 use super::{
     AlertKind, Delivered, Details, Due, JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts,
     RunId, Scope,
@@ -48,6 +49,10 @@ pub struct JobRecord {
     /// When Bedrock expires the job if it has not finished (`jobExpirationTime`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DateTime<Utc>>,
+    /// What the finished job cost, as estimated from its usage and a published price
+    /// ([`super::cost`]); absent where there is no usage figure or no price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostEstimate>,
     /// Family-specific facts (`Family::details`).
     #[serde(default, skip_serializing_if = "Details::is_empty")]
     pub details: Details,
@@ -137,6 +142,7 @@ impl JobRecord {
             progress_at: None,
             observations: Vec::new(),
             deadline: None,
+            cost: None,
             details: Details::default(),
             version: 0,
             first_seen_at: now,

@@ -89,6 +89,9 @@ pub fn render(view: &View<'_>) -> String {
         let _ = writeln!(out, "Message:          {message}");
     }
     counts(&mut out, &record.counts);
+    if let Some(cost) = &record.cost {
+        let _ = writeln!(out, "Estimated cost:   {}", cost.describe());
+    }
     if !view.tags.is_empty() {
         let tags: Vec<String> = view.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let _ = writeln!(out, "Tags:             {}", tags.join(", "));

@@ -95,6 +95,8 @@ pub struct Settled {
     pub finished: Finished,
     /// Publish calls made (sent or failed).
     pub publish_calls: u64,
+    /// AWS Price List calls made to price finished jobs (none while the table's prices are fresh).
+    pub pricing_calls: u64,
     /// Seconds from each notified job's end time to the run that published it.
     pub lags_seconds: Vec<u64>,
 }
@@ -118,6 +120,7 @@ impl Default for Settled {
             failures: Failures::default(),
             finished: Finished::default(),
             publish_calls: 0,
+            pricing_calls: 0,
             lags_seconds: Vec::new(),
         }
     }
@@ -141,6 +144,7 @@ impl AddAssign for Settled {
         self.failures += o.failures;
         self.finished += o.finished;
         self.publish_calls += o.publish_calls;
+        self.pricing_calls += o.pricing_calls;
         add_lags(&mut self.lags_seconds, o.lags_seconds);
     }
 }
@@ -239,6 +243,9 @@ pub struct RunSummary {
     /// Publish calls: SNS Publish and PublishBatch (up to 10 notices each), EventBridge
     /// PutEvents (up to 10 events each).
     pub sns_calls: u64,
+    /// AWS Price List `GetProducts` calls (pricing finished jobs; zero while cached prices are
+    /// fresh).
+    pub pricing_calls: u64,
     /// Calls an AWS service throttled even after the SDK's retries (adaptive retries absorb
     /// the rest without failing).
     pub throttles: usize,
@@ -302,6 +309,7 @@ impl RunSummary {
         self.tag_reads_failed += s.tag_reads_failed;
         self.finished += s.finished;
         self.sns_calls += s.publish_calls;
+        self.pricing_calls += s.pricing_calls;
         add_lags(&mut self.notification_lag_seconds, s.lags_seconds);
         self.add_failures(s.failures);
     }

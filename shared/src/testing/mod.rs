@@ -35,5 +35,6 @@ pub fn poll_settings() -> PollSettings {
         presentation: Default::default(),
         digest_threshold: None,
         quiet_refresh: None,
+        prices: Default::default(),
     }
 }

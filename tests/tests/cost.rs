@@ -173,6 +173,13 @@ async fn a_finished_batch_job_shows_its_cost_from_the_price_list_with_source_and
     assert_eq!(body["schemaVersion"], "1.2");
     // and the prices are cached: the whole region's catalogue took one GetProducts page
     assert_eq!(summary.pricing_calls, 1);
+    // and the run's EstimatedCostUsd metric adds it to the family's spend
+    assert_eq!(summary.estimated_cost_micro_usd, 11_687_500);
+    let metrics = jobwatch::metrics::values(&summary, jobwatch::metrics::RunKind::Poll);
+    let spend = metrics
+        .iter()
+        .find(|(name, _, _)| *name == "EstimatedCostUsd");
+    assert_eq!(spend.map(|(_, _, v)| v.clone()), Some(json!(11.6875)));
     let record = world.stack.record(&arn).await.unwrap();
     assert_eq!(record.cost.unwrap().micro_usd, 11_687_500);
 }

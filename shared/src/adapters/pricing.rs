@@ -12,8 +12,8 @@ use aws_sdk_pricing::types::{Filter, FilterType};
 use chrono::Utc;
 use serde::Deserialize;
 
-use crate::domain::price_list::{self, CachedPrices, PriceRow};
 pub use crate::domain::cost::Override;
+use crate::domain::price_list::{self, CachedPrices, PriceRow};
 use crate::domain::{PriceOrigin, TokenPrice};
 use crate::ports::{BoxFuture, PriceBook, PriceCache};
 

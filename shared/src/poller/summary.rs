@@ -97,6 +97,8 @@ pub struct Settled {
     pub publish_calls: u64,
     /// AWS Price List calls made to price finished jobs (none while the table's prices are fresh).
     pub pricing_calls: u64,
+    /// The estimated cost of the jobs priced, in millionths of a dollar.
+    pub estimated_cost_micro_usd: u64,
     /// Seconds from each notified job's end time to the run that published it.
     pub lags_seconds: Vec<u64>,
 }
@@ -121,6 +123,7 @@ impl Default for Settled {
             finished: Finished::default(),
             publish_calls: 0,
             pricing_calls: 0,
+            estimated_cost_micro_usd: 0,
             lags_seconds: Vec::new(),
         }
     }
@@ -145,6 +148,7 @@ impl AddAssign for Settled {
         self.finished += o.finished;
         self.publish_calls += o.publish_calls;
         self.pricing_calls += o.pricing_calls;
+        self.estimated_cost_micro_usd += o.estimated_cost_micro_usd;
         add_lags(&mut self.lags_seconds, o.lags_seconds);
     }
 }
@@ -246,6 +250,9 @@ pub struct RunSummary {
     /// AWS Price List `GetProducts` calls (pricing finished jobs; zero while cached prices are
     /// fresh).
     pub pricing_calls: u64,
+    /// The estimated cost, in millionths of a dollar, of the jobs this run priced (notified as
+    /// finished): the `EstimatedCostUsd` metric.
+    pub estimated_cost_micro_usd: u64,
     /// Calls an AWS service throttled even after the SDK's retries (adaptive retries absorb
     /// the rest without failing).
     pub throttles: usize,
@@ -310,6 +317,7 @@ impl RunSummary {
         self.finished += s.finished;
         self.sns_calls += s.publish_calls;
         self.pricing_calls += s.pricing_calls;
+        self.estimated_cost_micro_usd += s.estimated_cost_micro_usd;
         add_lags(&mut self.notification_lag_seconds, s.lags_seconds);
         self.add_failures(s.failures);
     }

@@ -195,7 +195,7 @@ fn print_header(args: &PollArgs) {
         args.open, args.transitions
     );
     println!(
-        "{:<20} {:>8} | {:>7} {:>8} {:>7} {:>5} {:>8} {:>6} {:>7} {:>6} {:>6} | {:>8} {:>8} {:>8}",
+        "{:<20} {:>8} | {:>7} {:>8} {:>7} {:>5} {:>8} {:>6} {:>7} {:>6} {:>6} {:>7} | {:>8} {:>8} {:>8}",
         "family",
         "history",
         "bedrock",
@@ -207,6 +207,7 @@ fn print_header(args: &PollArgs) {
         "rss MiB",
         "alerts",
         "bd off",
+        "pricing",
         "naive bd",
         "naive ms",
         "naive x"
@@ -225,7 +226,7 @@ fn print_row(family: &str, history: usize, ours: &Value, quiet: &Value, naive: O
         )
     });
     println!(
-        "{family:<20} {history:>8} | {:>7} {:>8} {:>7.1} {:>5} {:>8.0} {:>6} {:>7.1} {:>6} {:>6} | {nb:>8} {nm:>8} {x:>8}",
+        "{family:<20} {history:>8} | {:>7} {:>8} {:>7.1} {:>5} {:>8.0} {:>6} {:>7.1} {:>6} {:>6} {:>7} | {nb:>8} {nm:>8} {x:>8}",
         n(ours, "bedrock_calls"),
         n(ours, "store_calls"),
         ours["dynamodb_capacity"].as_f64().unwrap_or(0.0),
@@ -235,5 +236,6 @@ fn print_row(family: &str, history: usize, ours: &Value, quiet: &Value, naive: O
         mib(ours),
         n(ours, "alerts_sent"),
         n(quiet, "bedrock_calls"),
+        n(ours, "pricing_calls"),
     );
 }

@@ -150,6 +150,7 @@ pub fn measure(kind: AlertKind, record: &JobRecord, inputs: &AlertInputs) -> Opt
             let limit = Duration::milliseconds((median.num_milliseconds() as f64 * factor) as i64);
             (since_submit, limit, Some(median))
         }
+        AlertKind::Idle => return None,
     };
     Some(Alert {
         kind,
@@ -177,6 +178,7 @@ fn holds(alert: &Alert, record: &JobRecord, inputs: &AlertInputs) -> bool {
             record.phase() == Phase::Running && unchanged && over
         }
         AlertKind::Overdue => record.phase() == Phase::Running && alert.elapsed > alert.threshold,
+        AlertKind::Idle => false,
     }
 }
 

@@ -5,6 +5,7 @@ mod alert;
 mod alert_kind;
 pub mod cost;
 mod family;
+pub mod idle;
 mod ids;
 mod plan;
 pub mod price_list;

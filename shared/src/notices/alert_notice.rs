@@ -111,6 +111,7 @@ fn suggestion(kind: AlertKind, record: &JobRecord) -> &'static str {
         (AlertKind::Stuck, _) => "A waiting job is usually queued behind a quota. Check the family's quotas in Service Quotas and how many jobs of this account are running; stop and resubmit once there is room.",
         (AlertKind::Stalled, true) => "Check the model's invocation throttling and errors in CloudWatch and the input for malformed records. If the count stays still, stop the job (processed records keep their output) and resubmit the rest.",
         (AlertKind::Stalled, false) => "Jobs of this kind usually finish sooner. Check the job in the console and the AWS Health Dashboard; stop and resubmit it if it does not progress.",
+        (AlertKind::Idle, _) => "A provisioned throughput is billed for every hour it exists, invoked or not. If callers should be using it, check that they pass its ARN as modelId; if nobody needs it, delete it (one bought with a commitment is billed until the commitment ends).",
         (AlertKind::Overdue, _) => "It is running far longer than earlier jobs of the same model. Check its input size against earlier jobs and the model's throttling; stop and resubmit it if it does not progress.",
     }
 }
@@ -147,6 +148,10 @@ fn headline(record: &JobRecord, alert: &Alert, name: &str) -> String {
             "{label} \"{name}\" has been running for {elapsed}, longer than {threshold} ({} times the median of {} for this model).",
             format_factor(alert), alert.median.map_or("-".into(), |m| duration(m.num_seconds()))
         ),
+        AlertKind::Idle => format!(
+            "{label} \"{name}\" has had no invocations for {elapsed} (alert after {threshold}). {}",
+            crate::domain::idle::cost_sentence(record.cost.as_ref())
+        ),
     }
 }
 
@@ -167,6 +172,15 @@ fn format_factor(alert: &Alert) -> String {
             )
         }
         _ => "-".into(),
+    }
+}
+
+/// How often this kind is sent (once per job; `idle` at most once a day while it lasts) and
+/// how to filter alerts.
+fn footer(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::Idle => "-- bedrock-jobwatch early warning. You get this at most once a day while it stays\n   idle. Filter alerts in or out with the `type` message attribute.",
+        _ => "-- bedrock-jobwatch early warning. You get each kind of alert once per job, and the\n   job's end as usual. Filter alerts in or out with the `type` message attribute.",
     }
 }
 
@@ -201,13 +215,6 @@ fn render(record: &JobRecord, alert: &Alert, name: &str) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "What to do: {}", suggestion(alert.kind, record));
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "-- bedrock-jobwatch early warning. You get each kind of alert once per job, and the"
-    );
-    let _ = write!(
-        out,
-        "   job's end as usual. Filter alerts in or out with the `type` message attribute."
-    );
+    let _ = write!(out, "{}", footer(alert.kind));
     out
 }

@@ -510,6 +510,29 @@ pub trait PriceBook: Send + Sync {
     }
 }
 
+/// Each provisioned model's last invocation in the window (`None`: none).
+pub type LastInvocations =
+    std::collections::BTreeMap<String, Option<chrono::DateTime<chrono::Utc>>>;
+
+/// When each provisioned model was last invoked, from CloudWatch (`AWS/Bedrock` `Invocations`,
+/// dimension `ModelId` = the provisioned model's ARN): `crate::adapters::cloudwatch`. One call
+/// per scope and run answers for up to 500 throughputs (GetMetricData's query limit).
+pub trait InvocationMetrics: Send + Sync {
+    /// For each of `model_arns`, the start of the last period in `[now - window, now]` with at
+    /// least one invocation (`None`: none in the window).
+    fn last_invocations<'a>(
+        &'a self,
+        model_arns: &'a [String],
+        now: chrono::DateTime<chrono::Utc>,
+        window: chrono::Duration,
+    ) -> BoxFuture<'a, Result<LastInvocations, crate::Error>>;
+
+    /// CloudWatch calls made so far (the run summary reports them).
+    fn calls(&self) -> u64 {
+        0
+    }
+}
+
 /// Where the Price List rows of a region are cached between runs (the jobs table).
 pub trait PriceCache: Send + Sync {
     fn read_prices<'a>(

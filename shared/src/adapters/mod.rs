@@ -27,6 +27,7 @@ macro_rules! list_pages {
 
 pub mod assume_role;
 pub mod chat_topic;
+pub mod cloudwatch;
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod families;

@@ -149,6 +149,7 @@ impl Config {
                 hours => Some(Duration::hours(hours)),
             },
             prices: Default::default(),
+            cost_alert_usd: vars.cost_alert()?,
         };
         Ok(Self {
             table: vars.required("JOBS_TABLE")?,
@@ -191,6 +192,21 @@ impl Vars<'_> {
             })?,
         };
         Ok(CostSettings { enabled, overrides })
+    }
+
+    /// `COST_ALERT_USD`: a positive amount of dollars, or unset.
+    fn cost_alert(&self) -> Result<Option<f64>, ConfigError> {
+        let Some(raw) = self.get("COST_ALERT_USD") else {
+            return Ok(None);
+        };
+        match raw.parse::<f64>() {
+            Ok(usd) if usd.is_finite() && usd > 0.0 => Ok(Some(usd)),
+            _ => Err(invalid(
+                "COST_ALERT_USD",
+                raw,
+                "expected a positive amount of US dollars, e.g. 250 or 12.5",
+            )),
+        }
     }
 }
 

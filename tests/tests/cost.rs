@@ -96,13 +96,27 @@ impl World {
 
     /// Two runs around the job's completion, pricing with `prices`.
     async fn finish(&self, arn: &str, prices: Option<Arc<dyn PriceBook>>) -> RunSummary {
+        self.finish_with(arn, prices, None).await
+    }
+
+    /// The same, with `COST_ALERT_USD` set to `cost_alert_usd`.
+    async fn finish_with(
+        &self,
+        arn: &str,
+        prices: Option<Arc<dyn PriceBook>>,
+        cost_alert_usd: Option<f64>,
+    ) -> RunSummary {
+        let settings = jobwatch::PollSettings {
+            cost_alert_usd,
+            ..self.stack.settings()
+        };
         let mut poller = Poller::new(
             BatchInferenceSource::new(self.stack.bedrock.clone())
                 .with_manifests(ManifestReader::new(self.s3.clone())),
             self.stack.store(),
             Sinks::new(self.stack.sns.clone(), &self.stack.topic_arn)
                 .with_chat_topic(&self.chat_topic),
-            self.stack.settings(),
+            settings,
         );
         if let Some(prices) = prices {
             poller = poller.with_prices(prices);
@@ -182,6 +196,46 @@ async fn a_finished_batch_job_shows_its_cost_from_the_price_list_with_source_and
     assert_eq!(spend.map(|(_, _, v)| v.clone()), Some(json!(11.6875)));
     let record = world.stack.record(&arn).await.unwrap();
     assert_eq!(record.cost.unwrap().micro_usd, 11_687_500);
+}
+
+#[tokio::test]
+async fn a_job_whose_estimate_passes_cost_alert_usd_says_so_once_in_its_notice() {
+    // given COST_ALERT_USD = 10 and a job estimated at $11.69
+    let world = World::start().await;
+    let arn = world.finished_job("over", MANIFEST).await;
+    let book = world
+        .stack
+        .price_book(&world.stack.emulator.endpoint(), &[]);
+
+    // when it finishes
+    world.finish_with(&arn, Some(book), Some(10.0)).await;
+
+    // then its one notice says it passed the threshold, in the email, chat and JSON
+    let (body, text, chat) = world.told().await;
+    assert!(
+        text.contains("Cost alert:       over COST_ALERT_USD ($10.00)"),
+        "{text}"
+    );
+    assert!(
+        chat.contains("**Cost alert:**") && chat.contains("$10.00"),
+        "{chat}"
+    );
+    assert_eq!(body["estimatedCost"]["overThresholdUsd"], 10.0);
+
+    // and under a threshold of $20 a job says nothing of it
+    let world = World::start().await;
+    let arn = world.finished_job("under", MANIFEST).await;
+    let book = world
+        .stack
+        .price_book(&world.stack.emulator.endpoint(), &[]);
+    world.finish_with(&arn, Some(book), Some(20.0)).await;
+    let (body, text, chat) = world.told().await;
+    assert!(
+        !text.contains("Cost alert") && !chat.contains("Cost alert"),
+        "{text}"
+    );
+    assert!(body["estimatedCost"]["overThresholdUsd"].is_null());
+    assert_eq!(body["estimatedCost"]["usd"], 11.6875);
 }
 
 #[tokio::test]

@@ -63,9 +63,25 @@ pub struct CostEstimate {
     pub basis: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
+    /// `COST_ALERT_USD` in millionths of a dollar, set when this estimate passed it: the
+    /// finished job's notice then says so (once, as every finished notice is sent once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_micro_usd: Option<i64>,
 }
 
 impl CostEstimate {
+    /// Marks the estimate as over `threshold_usd` when it is (strictly) above it.
+    pub fn check_threshold(&mut self, threshold_usd: Option<f64>) {
+        let threshold = threshold_usd.map(|usd| (usd * 1e6).round() as i64);
+        self.over_micro_usd = threshold.filter(|limit| self.micro_usd > *limit);
+    }
+
+    /// `over COST_ALERT_USD ($500.00)` when the estimate passed the threshold.
+    pub fn alert_line(&self) -> Option<String> {
+        self.over_micro_usd
+            .map(|limit| format!("over COST_ALERT_USD ({})", usd(limit as f64 / 1e6)))
+    }
+
     pub fn usd(&self) -> f64 {
         self.micro_usd as f64 / 1e6
     }
@@ -124,6 +140,7 @@ pub fn batch_cost(counts: &RecordCounts, price: &TokenPrice, region: &str) -> Op
         as_of: price.as_of.clone(),
         basis: format!("batch rate for {region}"),
         fallback: price.fallback.clone(),
+        over_micro_usd: None,
     })
 }
 

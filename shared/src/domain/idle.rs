@@ -82,6 +82,7 @@ pub fn hourly_cost(
             usd(unit_hour_usd)
         ),
         fallback: None,
+        over_micro_usd: None,
     }
 }
 

@@ -114,6 +114,17 @@ fn description(doc: &Value, alert: bool) -> String {
         "Estimated cost",
         doc["estimatedCost"]["text"].as_str().map(plain),
     );
+    line(
+        "Cost alert",
+        doc["estimatedCost"]["overThresholdUsd"]
+            .as_f64()
+            .map(|usd| {
+                plain(&format!(
+                    "over COST_ALERT_USD ({})",
+                    crate::domain::cost::usd(usd)
+                ))
+            }),
+    );
     line("Message", text("message"));
     line("Output", text("outputFolder").or(text("outputS3Uri")));
     if let Some(tags) = doc["tags"].as_object().filter(|t| !t.is_empty()) {

@@ -131,6 +131,7 @@ fn cost_json(cost: &crate::domain::CostEstimate) -> Value {
         "asOf": cost.as_of,
         "basis": cost.basis,
         "fallback": cost.fallback,
+        "overThresholdUsd": cost.over_micro_usd.map(|m| m as f64 / 1e6),
         "text": cost.describe(),
     })
 }

@@ -23,6 +23,9 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             };
             if let Some(price) = prices.batch_price(&record.region, model).await {
                 record.cost = batch_cost(&record.counts, &price, &record.region);
+                if let Some(cost) = record.cost.as_mut() {
+                    cost.check_threshold(self.settings.cost_alert_usd);
+                }
                 let micro = record.cost.as_ref().map_or(0, |c| c.micro_usd.max(0));
                 report.estimated_cost_micro_usd += micro as u64;
             }

@@ -100,6 +100,9 @@ pub struct PollSettings {
     /// Prices for finished jobs' estimated cost: set at cold start from `COST_ESTIMATES` and
     /// `PRICE_OVERRIDES` ([`crate::adapters::pricing::book`]); off in [`Config`](crate::Config).
     pub prices: Prices,
+    /// `COST_ALERT_USD` (optional): a finished job whose estimate passes it says so in its
+    /// notice (`Cost alert:`, `estimatedCost.overThresholdUsd`).
+    pub cost_alert_usd: Option<f64>,
 }
 
 /// When to stop starting new work: the Lambda deadline minus a safety margin, or a signal.

@@ -36,5 +36,6 @@ pub fn poll_settings() -> PollSettings {
         digest_threshold: None,
         quiet_refresh: None,
         prices: Default::default(),
+        cost_alert_usd: None,
     }
 }

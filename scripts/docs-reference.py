@@ -447,6 +447,9 @@ FANOUT_METRICS = {"FailingScopes", "ScopeFailing", "ScopesPolled", "ScopesNotSta
 WORKFLOW_METRICS = {"WorkflowsSucceeded", "WorkflowsFailed", "WorkflowHeartbeats", "WorkflowWaitsDropped",
                     "WorkflowResumeErrors", "WorkflowWaitsRegistered"}
 
+# Emitted only by the batch poller with output manifests, only in runs that price a job.
+COST_METRICS = {"EstimatedCostUsd", "PricingCalls"}
+
 
 def check_cost(root, template, render, all_rendered):
     """The cost table's counts are the stack's: pollers and alarms of the default rendering,
@@ -458,8 +461,10 @@ def check_cost(root, template, render, all_rendered):
     metrics, _, _, _ = metrics_source(root)
     # The fan-out's metrics come from the worker, dispatcher and refresh (JobKind = the function),
     # and the scope-health pair only while a scope fails: not in a one-account stack's bill.
+    # The cost metrics exist only for the family that prices its jobs (batch, with manifests):
+    # the page counts them apart.
     per_family = len([m for m in metrics
-                      if m[0] != "Events" and m[0] not in FANOUT_METRICS | WORKFLOW_METRICS])
+                      if m[0] != "Events" and m[0] not in FANOUT_METRICS | WORKFLOW_METRICS | COST_METRICS])
     evented = sum(bool(f.get("EventTypes")) for f in template["Mappings"]["Families"].values())
     words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
     found = {

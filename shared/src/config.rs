@@ -37,6 +37,19 @@ pub struct Config {
     /// template keys (the template joins its `WatchedFamilies` parameter). What a worker polls
     /// in each account and what the register consumer lets a workflow wait on.
     pub watched: Vec<JobKind>,
+    /// `COST_ESTIMATES` and `PRICE_OVERRIDES`: estimated cost of finished jobs
+    /// (docs/notifications/cost-and-progress.md).
+    pub costs: CostSettings,
+}
+
+/// Estimated cost of finished jobs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CostSettings {
+    /// `COST_ESTIMATES` (default on): `off` estimates nothing and calls no Price List.
+    pub enabled: bool,
+    /// `PRICE_OVERRIDES` (optional): a JSON object of model id to `{"input": USD, "output":
+    /// USD}` per million batch tokens, used before any published price.
+    pub overrides: std::collections::BTreeMap<String, crate::domain::cost::Override>,
 }
 
 /// Where notices go, one field per sink (`adapters::notifier::Sinks::from_settings`).
@@ -135,6 +148,8 @@ impl Config {
                 0 => None,
                 hours => Some(Duration::hours(hours)),
             },
+            prices: Default::default(),
+            cost_alert_usd: vars.cost_alert()?,
         };
         Ok(Self {
             table: vars.required("JOBS_TABLE")?,
@@ -150,7 +165,48 @@ impl Config {
             targets: vars.targets()?,
             fanout: vars.fanout()?,
             watched: vars.watched()?,
+            costs: vars.costs()?,
         })
+    }
+}
+
+impl Vars<'_> {
+    fn costs(&self) -> Result<CostSettings, ConfigError> {
+        let enabled = match self
+            .get("COST_ESTIMATES")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("on" | "true" | "1") => true,
+            Some("off" | "false" | "0") => false,
+            Some(other) => return Err(invalid("COST_ESTIMATES", other, "expected on or off")),
+        };
+        let overrides = match self.get("PRICE_OVERRIDES") {
+            None => Default::default(),
+            Some(raw) => serde_json::from_str(raw).map_err(|_| {
+                invalid(
+                    "PRICE_OVERRIDES",
+                    raw,
+                    r#"expected {"<model id>": {"input": <USD per 1M tokens>, "output": <USD per 1M tokens>}}"#,
+                )
+            })?,
+        };
+        Ok(CostSettings { enabled, overrides })
+    }
+
+    /// `COST_ALERT_USD`: a positive amount of dollars, or unset.
+    fn cost_alert(&self) -> Result<Option<f64>, ConfigError> {
+        let Some(raw) = self.get("COST_ALERT_USD") else {
+            return Ok(None);
+        };
+        match raw.parse::<f64>() {
+            Ok(usd) if usd.is_finite() && usd > 0.0 => Ok(Some(usd)),
+            _ => Err(invalid(
+                "COST_ALERT_USD",
+                raw,
+                "expected a positive amount of US dollars, e.g. 250 or 12.5",
+            )),
+        }
     }
 }
 

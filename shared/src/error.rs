@@ -157,6 +157,14 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// Reading CloudWatch metrics (idle provisioned throughput) failed.
+    #[error("CloudWatch {operation} failed")]
+    Metrics {
+        operation: &'static str,
+        retryable: bool,
+        #[source]
+        source: BoxError,
+    },
     /// A failure in one (account, region) scope of a fleet, named.
     #[error("scope {scope}")]
     Scope {
@@ -176,7 +184,8 @@ impl Error {
             | Error::AssumeRole { retryable, .. }
             | Error::Organizations { retryable, .. }
             | Error::Queue { retryable, .. }
-            | Error::Workflow { retryable, .. } => *retryable,
+            | Error::Workflow { retryable, .. }
+            | Error::Metrics { retryable, .. } => *retryable,
             Error::Scope { source, .. } => source.is_retryable(),
             Error::Incomplete { .. } => true,
             Error::Config(_) | Error::Corrupt { .. } | Error::Event(_) => false,
@@ -221,6 +230,7 @@ impl Error {
             Error::Organizations { .. } => "Organizations",
             Error::Queue { .. } => "Sqs",
             Error::Workflow { .. } => "StepFunctions",
+            Error::Metrics { .. } => "CloudWatch",
             Error::Scope { source, .. } => source.kind(),
         }
     }

@@ -166,8 +166,12 @@ async fn start(config: &Config) -> (SdkConfig, DynamoJobStore, MetricsSink) {
 }
 
 /// `MODE=work`.
-pub async fn serve_worker(config: Config) -> Result<(), lambda_runtime::Error> {
+pub async fn serve_worker(mut config: Config) -> Result<(), lambda_runtime::Error> {
     let (sdk, store, metrics) = start(&config).await;
+    // One price book for every account and region the worker polls (each fleet's settings
+    // start from `config.poll`): the Price List is read with the worker's own role and
+    // cached in the jobs table, like a poller's.
+    config.poll.prices = crate::adapters::pricing::book(&sdk, &config, store.clone());
     let fleets = SdkAccountFleets {
         notifier: std::sync::Arc::new(crate::cold_start::notifier(&sdk, &config)),
         store: store.clone(),

@@ -23,12 +23,15 @@ pub enum Unit {
     Count,
     Seconds,
     Milliseconds,
+    /// CloudWatch has no currency unit: dollars are `None`.
+    None,
 }
 
 impl Unit {
     pub fn as_str(self) -> &'static str {
         match self {
             Unit::Count => "Count",
+            Unit::None => "None",
             Unit::Seconds => "Seconds",
             Unit::Milliseconds => "Milliseconds",
         }
@@ -87,6 +90,16 @@ pub const METRICS: &[Metric] = &[
         "jobs seen to finish failed, stopped or expired",
     ),
     metric("NotificationsSent", Unit::Count, "notifications published"),
+    metric(
+        "EstimatedCostUsd",
+        Unit::None,
+        "estimated cost in USD of the jobs notified as finished (batch: manifest tokens x batch price; docs/notifications/cost-and-progress.md): Sum per day or month is the family's spend",
+    ),
+    metric(
+        "PricingCalls",
+        Unit::Count,
+        "AWS Price List GetProducts calls (0 while the table's prices are under a day old)",
+    ),
     metric(
         "AlertsSent",
         Unit::Count,
@@ -260,6 +273,15 @@ pub fn values(summary: &RunSummary, kind: RunKind) -> Vec<(&'static str, Unit, V
             out.push(("SuccessfulPolls", json!(u8::from(summary.discovery_ok))));
         }
         RunKind::Event => out.push(("Events", json!(1))),
+    }
+    if summary.estimated_cost_micro_usd > 0 {
+        out.push((
+            "EstimatedCostUsd",
+            json!(summary.estimated_cost_micro_usd as f64 / 1e6),
+        ));
+    }
+    if summary.pricing_calls > 0 {
+        out.push(("PricingCalls", json!(summary.pricing_calls)));
     }
     if let Some(open) = summary.open_jobs {
         out.push(("OpenJobs", json!(open)));

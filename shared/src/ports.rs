@@ -534,6 +534,58 @@ pub trait ScheduleStore: Send + Sync {
     ) -> BoxFuture<'a, Result<Write, Error>>;
 }
 
+/// Prices for cost estimates (`crate::adapters::pricing`): a model's batch token prices in a
+/// region, from the first source that has them. Never fails: no price is `None`. Object-safe
+/// (one instance per poller, shared by every scope).
+pub trait PriceBook: Send + Sync {
+    fn batch_price<'a>(
+        &'a self,
+        region: &'a str,
+        model_id: &'a str,
+    ) -> BoxFuture<'a, Option<crate::domain::TokenPrice>>;
+
+    /// Price List calls made so far (the run summary reports them).
+    fn calls(&self) -> u64 {
+        0
+    }
+}
+
+/// Each provisioned model's last invocation in the window (`None`: none).
+pub type LastInvocations =
+    std::collections::BTreeMap<String, Option<chrono::DateTime<chrono::Utc>>>;
+
+/// When each provisioned model was last invoked, from CloudWatch (`AWS/Bedrock` `Invocations`,
+/// dimension `ModelId` = the provisioned model's ARN): `crate::adapters::cloudwatch`. One call
+/// per scope and run answers for up to 500 throughputs (GetMetricData's query limit).
+pub trait InvocationMetrics: Send + Sync {
+    /// For each of `model_arns`, the start of the last period in `[now - window, now]` with at
+    /// least one invocation (`None`: none in the window).
+    fn last_invocations<'a>(
+        &'a self,
+        model_arns: &'a [String],
+        now: chrono::DateTime<chrono::Utc>,
+        window: chrono::Duration,
+    ) -> BoxFuture<'a, Result<LastInvocations, crate::Error>>;
+
+    /// CloudWatch calls made so far (the run summary reports them).
+    fn calls(&self) -> u64 {
+        0
+    }
+}
+
+/// Where the Price List rows of a region are cached between runs (the jobs table).
+pub trait PriceCache: Send + Sync {
+    fn read_prices<'a>(
+        &'a self,
+        region: &'a str,
+    ) -> BoxFuture<'a, Result<Option<crate::domain::price_list::CachedPrices>, Error>>;
+
+    fn write_prices<'a>(
+        &'a self,
+        region: &'a str,
+        prices: &'a crate::domain::price_list::CachedPrices,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,11 +31,13 @@ where
     let sdk = sdk_config().await;
     let notifier = notifier(&sdk, &config);
     let kind = make_source(&sdk, &config).kind();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = DynamoJobStore::new(dynamodb.clone(), &config.table);
     let settings = crate::PollSettings {
         digest_threshold: config.digest.for_kind(kind),
+        prices: crate::adapters::pricing::book(&sdk, &config, table),
         ..config.poll.clone()
     };
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let mut fleet = crate::wiring::build_fleet(
         &sdk,
         &config.targets,

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jobwatch::domain::{
-    measure, AlertInputs, AlertKind, AlertSettings, JobArn, JobKind, JobRecord, JobStatus,
-    RecordCounts,
+    idle, measure, Alert, AlertInputs, AlertKind, AlertSettings, JobArn, JobKind, JobRecord,
+    JobStatus, Observation, PriceOrigin, RecordCounts,
 };
 use jobwatch::notices::{AlertDigest, AttributeValue, Notice, Presentation, Tags};
 
@@ -47,9 +47,59 @@ fn job(kind: JobKind, status: &str, processed: Option<i64>) -> JobRecord {
             ..Default::default()
         };
         record.progress_at = Some(submitted() + Duration::minutes(340));
+        // Three counts recorded over the last three hours before it was last seen to move.
+        record.observations = [
+            (160, processed - 15_000),
+            (250, processed - 7_000),
+            (340, processed),
+        ]
+        .map(|(minute, processed)| Observation {
+            at: submitted() + Duration::minutes(minute),
+            processed,
+        })
+        .to_vec();
         record.deadline = Some(submitted() + Duration::hours(24));
     }
     record
+}
+
+/// The same job moving a tenth as fast: at its rate it ends after its expiration time.
+fn slowed(record: &JobRecord) -> JobRecord {
+    let mut slow = record.clone();
+    let last = slow.counts.processed.unwrap_or_default();
+    for observation in &mut slow.observations {
+        observation.processed = last - (last - observation.processed) / 10;
+    }
+    slow
+}
+
+/// A provisioned throughput in service since `submitted()`, 2 model units on a one-month
+/// commitment, with its hourly cost when `priced`.
+fn throughput(priced: bool) -> JobRecord {
+    let arn = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/p7k2m9x4q1w3";
+    let json = serde_json::json!({
+        "pk": arn, "kind": JobKind::ProvisionedThroughput, "region": "us-east-1",
+        "name": "support-bot-pt", "status": "InService", "previous_status": "Creating",
+        "model_id": "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+        "submit_time": submitted(), "version": 3, "first_seen_at": submitted(),
+        "updated_at": submitted(),
+    });
+    let mut record: JobRecord = serde_json::from_value(json).expect("a record");
+    record.pk = JobArn::new(arn);
+    record.cost =
+        priced.then(|| idle::hourly_cost(2, 21.18, "OneMonth", PriceOrigin::Shipped, "2026-12-01"));
+    record
+}
+
+/// The idle alert for `record`, idle since it went into service `hours` ago.
+fn idle_email(record: &JobRecord, hours: i64) -> Notice {
+    let alert = Alert {
+        kind: AlertKind::Idle,
+        elapsed: Duration::hours(hours),
+        threshold: idle::IdleSettings::default().after,
+        median: None,
+    };
+    Notice::alert(record, &alert, &Presentation::default(), &Tags::new())
 }
 
 fn alert_email(
@@ -103,7 +153,7 @@ fn alert_emails_match_the_reviewed_golden_files() {
         (
             "alert-expiring",
             alert_email(
-                &batch_running,
+                &slowed(&batch_running),
                 AlertKind::Expiring,
                 Duration::minutes(19 * 60 + 5),
                 None,
@@ -119,10 +169,14 @@ fn alert_emails_match_the_reviewed_golden_files() {
             ),
         ),
     ];
+    let cases = cases.into_iter().chain([
+        ("alert-idle", idle_email(&throughput(true), 26)),
+        ("alert-idle-unpriced", idle_email(&throughput(false), 26)),
+    ]);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut mismatches = Vec::new();
-    for (name, notice) in &cases {
+    for (name, notice) in &cases.collect::<Vec<_>>() {
         let text = format!("Subject: {}\n\n{}\n", notice.subject, notice.email);
         let file = dir.join(format!("{name}.txt"));
         if update {

@@ -411,3 +411,77 @@ fn durations_keep_a_bounded_recent_window_per_model() {
     assert_eq!(stats.median(Some("other"), 1), None);
     assert_eq!(stats.median(None, 1), None);
 }
+
+/// A running batch job of 1,000 records submitted at t0, expiring 24 hours later, with the
+/// processed counts recorded at the given minutes.
+fn expiring_job(observed: &[(i64, i64)]) -> JobRecord {
+    let mut job = record("InProgress", JobKind::BatchInference);
+    job.deadline = Some(t0() + Duration::hours(24));
+    for &(minute, processed) in observed {
+        let counts = RecordCounts {
+            total: Some(1000),
+            processed: Some(processed),
+            ..Default::default()
+        };
+        job.counts = counts.clone();
+        job.progress_at = Some(minutes(minute));
+        job.observe(&counts, minutes(minute));
+    }
+    job
+}
+
+/// Counts recorded (minute, processed), the minute asked, the alert due, why.
+type Case<'a> = (&'a [(i64, i64)], i64, Option<AlertKind>, &'a str);
+
+#[test]
+fn expiring_warns_when_the_projected_end_falls_after_the_expiration_time() {
+    let settings = alerts();
+    let kind_at = |r: &JobRecord, m: i64| due(r, &inputs(minutes(m), &settings)).map(|a| a.kind);
+    let expiring = Some(AlertKind::Expiring);
+    // (what was recorded, when the rule is asked, what it says)
+    let cases: [Case; 7] = [
+        (
+            &[],
+            18 * 60 + 5,
+            expiring,
+            "no count: within 6 h of the deadline",
+        ),
+        (&[], 17 * 60, None, "no count: not yet within 6 h"),
+        (
+            &[(60, 100), (120, 200)],
+            19 * 60,
+            None,
+            "100/h: 800 left end at 10 h, in time",
+        ),
+        (
+            &[(60, 10), (120, 20)],
+            3 * 60,
+            expiring,
+            "10/h: 98 h to go, warns at once",
+        ),
+        (
+            &[(60, 100), (180, 100)],
+            17 * 60,
+            None,
+            "flat count: no end, not yet near",
+        ),
+        (
+            &[(60, 100), (180, 100)],
+            19 * 60,
+            expiring,
+            "flat count near the deadline",
+        ),
+        (
+            &[(19 * 60, 900)],
+            19 * 60 + 1,
+            None,
+            "one count since submission, on track",
+        ),
+    ];
+    for (observed, minute, expected, why) in cases {
+        assert_eq!(kind_at(&expiring_job(observed), minute), expected, "{why}");
+    }
+    let mut sent = expiring_job(&[(60, 10), (120, 20)]);
+    sent.alerts_sent.insert(AlertKind::Expiring);
+    assert_eq!(kind_at(&sent, 19 * 60), None, "exactly once");
+}

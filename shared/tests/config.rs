@@ -62,6 +62,14 @@ fn optional_variables_are_parsed() {
 }
 
 #[test]
+fn cost_alert_usd_is_an_optional_positive_amount() {
+    let unset = Config::from_vars(&vars(&[])).unwrap();
+    assert_eq!(unset.poll.cost_alert_usd, None);
+    let set = Config::from_vars(&vars(&[("COST_ALERT_USD", "12.5")])).unwrap();
+    assert_eq!(set.poll.cost_alert_usd, Some(12.5));
+}
+
+#[test]
 fn missing_and_invalid_values_name_the_variable() {
     let mut no_table = vars(&[]);
     no_table.remove("JOBS_TABLE");
@@ -91,6 +99,10 @@ fn missing_and_invalid_values_name_the_variable() {
         ("PEOPLE_TOPIC_ARN", "people"),
         ("DIGEST_THRESHOLD", "0"),
         ("DIGEST_THRESHOLD", "video=5"),
+        ("COST_ALERT_USD", "0"),
+        ("COST_ALERT_USD", "-5"),
+        ("COST_ALERT_USD", "$50"),
+        ("COST_ALERT_USD", "NaN"),
     ] {
         let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
         assert!(err.to_string().contains(name), "{name}={value}: {err}");

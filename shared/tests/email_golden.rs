@@ -245,7 +245,28 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
     .unwrap()
     .record;
     known.version = 1;
-    plan(Some(&known), &observed, &ctx).unwrap().record
+    let mut finished = plan(Some(&known), &observed, &ctx).unwrap().record;
+    finished.cost = priced(&finished);
+    finished
+}
+
+/// What the poller's pricing phase puts on a finished batch job with tokens: a Price List price
+/// for a partial one, the shipped file's (the Price List denied) for a completed one.
+fn priced(record: &JobRecord) -> Option<jobwatch::domain::CostEstimate> {
+    use jobwatch::domain::{cost::batch_cost, PriceOrigin, TokenPrice};
+    let partial = record.status.as_str() == "Completed";
+    let price = TokenPrice {
+        input_per_million: 0.25,
+        output_per_million: 1.25,
+        origin: if partial {
+            PriceOrigin::Shipped
+        } else {
+            PriceOrigin::PriceList
+        },
+        as_of: if partial { "2025-07-20" } else { "2026-11-20" }.into(),
+        fallback: partial.then(|| "AWS Price List not readable (AccessDeniedException)".into()),
+    };
+    batch_cost(&record.counts, &price, &record.region)
 }
 
 /// Record counts (batch: 50,000 records) and the service message for an ending.

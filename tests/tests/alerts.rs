@@ -108,11 +108,96 @@ async fn counts_that_stop_moving_alert_stalled_once_and_nothing_more_while_stall
     assert_eq!(said(&got), ["alert:stalled"]);
     assert_eq!(got[0].body["recordCounts"]["processed"], 400);
     assert_eq!(got[0].body["thresholdSeconds"], 2 * 3600);
+    // and names the records pending and the end it had: 300 records in 75 minutes, 600 left
+    let progress = &got[0].body["progress"];
+    assert_eq!(progress["remaining"], 600);
+    assert_eq!(progress["recordsPerHour"], 240.0);
+    let had = start + Duration::minutes(80 + 150);
+    assert_eq!(at(&progress["estimatedEnd"]).timestamp(), had.timestamp());
+    let text = got[0].body["text"].as_str().unwrap();
+    assert!(
+        text.contains("600 records left; at 240 records/hour"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&had.format("%Y-%m-%d %H:%M UTC").to_string()),
+        "{text}"
+    );
+}
+
+fn at(value: &serde_json::Value) -> DateTime<Utc> {
+    let text = value.as_str().expect("a date-time");
+    DateTime::parse_from_rfc3339(text)
+        .expect("RFC 3339")
+        .with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn a_job_on_track_to_finish_before_its_expiration_time_gets_no_expiring_alert() {
+    // given a running job (48-hour timeout) moving about 20 records an hour, 1,000 in all
+    let stack = Stack::start().await;
+    let arn = stack.create_batch("on-track").await;
+    let start = Utc::now();
+    poll(&stack, start, 0).await;
+    stack.set_progress(&arn, "InProgress", 100, 1000).await;
+    poll(&stack, start, 60).await;
+
+    // when runs come within six hours of its expiration time, the count still moving
+    for (hour, processed) in [(43, 930), (44, 950), (45, 970)] {
+        stack
+            .set_progress(&arn, "InProgress", processed, 1000)
+            .await;
+        poll(&stack, start, hour * 60).await;
+    }
+
+    // then nobody is warned: at its rate it ends about 46.5 h after submission
+    assert_eq!(said(&stack.notifications().await), Vec::<String>::new());
+    let record = stack.record(&arn).await.unwrap();
+    let end = record.estimate().and_then(|e| e.end).expect("an estimate");
+    assert!(end < record.deadline.unwrap(), "{end} before the deadline");
+}
+
+#[tokio::test]
+async fn a_job_projected_to_miss_its_expiration_time_gets_exactly_one_expiring_alert() {
+    // given a running job (48-hour timeout) that did 100 of 1,000 records in its first 9 hours
+    let stack = Stack::start().await;
+    let arn = stack.create_batch("too-slow").await;
+    let start = Utc::now();
+    poll(&stack, start, 0).await;
+    stack.set_progress(&arn, "InProgress", 100, 1000).await;
+    poll(&stack, start, 60).await;
+    stack.set_progress(&arn, "InProgress", 200, 1000).await;
+
+    // when runs come at 10 hours, and later on as it crawls on
+    poll(&stack, start, 10 * 60).await;
+    for (hour, processed) in [(20, 320), (43, 560), (44, 570)] {
+        stack
+            .set_progress(&arn, "InProgress", processed, 1000)
+            .await;
+        poll(&stack, start, hour * 60).await;
+    }
+
+    // then one expiring alert, at the first run whose rate showed it, 38 hours ahead
+    let got = stack.notifications().await;
+    assert_eq!(said(&got), ["alert:expiring"]);
+    let body = &got[0].body;
+    let left = body["elapsedSeconds"].as_i64().unwrap();
+    assert!((37 * 3600..=38 * 3600).contains(&left), "38 h left: {left}");
+    assert!(at(&body["progress"]["estimatedEnd"]) > at(&body["deadline"]));
+    assert_eq!(body["progress"]["remaining"], 800);
+    assert_eq!(body["schemaVersion"], "1.2");
+    let errors: Vec<String> = testkit::schema()
+        .iter_errors(body)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "schema-valid: {errors:?}");
+    let text = body["text"].as_str().unwrap();
+    assert!(text.contains("at its rate would finish about"), "{text}");
 }
 
 #[tokio::test]
 async fn a_job_nearing_its_expiration_time_alerts_once_with_the_time_left() {
-    // given a running job that expires 48 hours after submission and keeps moving
+    // given a running job that expires 48 hours after submission and moves too slowly to make it
     let stack = Stack::start().await;
     let arn = stack.create_batch("long-backlog").await;
     let start = Utc::now();

@@ -615,6 +615,54 @@ const REGISTRY_CHUNK: usize = 1_000;
 /// The registry: `REGISTRY` (when, how many chunks, the unwatched accounts) and its chunks
 /// `REGISTRY#{i}` (members as JSON). Chunks are written first and the head last, so a reader
 /// never sees a head that counts a chunk not yet written.
+/// The Price List cache: one item per region, `PRICES#AmazonBedrock#{region}`, its batch rows
+/// as one JSON string (a few kilobytes) and when they were read. No `kind` or `watch`: the
+/// item is in no index.
+impl crate::ports::PriceCache for DynamoJobStore {
+    fn read_prices<'a>(
+        &'a self,
+        region: &'a str,
+    ) -> BoxFuture<'a, Result<Option<crate::domain::price_list::CachedPrices>, Error>> {
+        Box::pin(async move {
+            let key = prices_key(region);
+            let Some(item) = self.get_plain(&key).await? else {
+                return Ok(None);
+            };
+            let Some(AttributeValue::S(text)) = item.get("prices") else {
+                return Ok(None);
+            };
+            serde_json::from_str(text)
+                .map(Some)
+                .map_err(|e| Error::Corrupt {
+                    key,
+                    source: Box::new(e),
+                })
+        })
+    }
+
+    fn write_prices<'a>(
+        &'a self,
+        region: &'a str,
+        prices: &'a crate::domain::price_list::CachedPrices,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let text = serde_json::to_string(prices).map_err(|e| Error::Corrupt {
+                key: prices_key(region),
+                source: Box::new(e),
+            })?;
+            let item = HashMap::from([
+                ("pk".to_owned(), s(prices_key(region))),
+                ("prices".to_owned(), s(text)),
+            ]);
+            self.put_plain(item).await
+        })
+    }
+}
+
+fn prices_key(region: &str) -> String {
+    format!("PRICES#AmazonBedrock#{region}")
+}
+
 impl crate::org::RegistryStore for DynamoJobStore {
     fn registry(&self) -> BoxFuture<'_, Result<Option<crate::org::Registry>, Error>> {
         Box::pin(async move {

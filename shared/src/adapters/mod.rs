@@ -27,6 +27,7 @@ macro_rules! list_pages {
 
 pub mod assume_role;
 pub mod chat_topic;
+pub mod cloudwatch;
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod families;
@@ -34,6 +35,7 @@ pub mod manifest;
 pub mod notifier;
 pub mod organizations;
 pub mod people_topic;
+pub mod pricing;
 pub mod sdk;
 pub mod sns_publish;
 pub mod sqs;

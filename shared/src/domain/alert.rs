@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AlertKind, Change, JobKind, JobRecord, Lease, Phase, RecordCounts, RunId};
+use super::{AlertKind, Basis, Change, JobKind, JobRecord, Lease, Phase, RecordCounts, RunId};
 
 /// A threshold per family: an explicit value for one family, else one for all, else the
 /// family's default.
@@ -39,7 +39,9 @@ pub struct AlertSettings {
     /// `ALERT_RUNNING_AFTER`: families without progress counters running longer than this are
     /// `stalled`.
     pub running_after: Thresholds,
-    /// `ALERT_EXPIRY_WARNING` (default 6h): this close to `jobExpirationTime` is `expiring`.
+    /// `ALERT_EXPIRY_WARNING` (default 6h): this close to `jobExpirationTime`, a job without an
+    /// observed rate that says it will finish in time is `expiring` (with one that says it
+    /// will not, it is `expiring` as soon as the rate says so).
     pub expiry_warning: Duration,
     /// `ALERT_OVERDUE_FACTOR` (default 3): running longer than this many medians is `overdue`.
     pub overdue_factor: f64,
@@ -148,6 +150,7 @@ pub fn measure(kind: AlertKind, record: &JobRecord, inputs: &AlertInputs) -> Opt
             let limit = Duration::milliseconds((median.num_milliseconds() as f64 * factor) as i64);
             (since_submit, limit, Some(median))
         }
+        AlertKind::Idle => return None,
     };
     Some(Alert {
         kind,
@@ -161,7 +164,7 @@ pub fn measure(kind: AlertKind, record: &JobRecord, inputs: &AlertInputs) -> Opt
 fn holds(alert: &Alert, record: &JobRecord, inputs: &AlertInputs) -> bool {
     let over = alert.elapsed >= alert.threshold;
     match alert.kind {
-        AlertKind::Expiring => alert.elapsed <= alert.threshold,
+        AlertKind::Expiring => expiring(record, alert.elapsed <= alert.threshold),
         AlertKind::Stuck => record.phase() == Phase::Pending && over,
         // A count is judged stalled only on what this run saw: an unlisted job may be moving.
         AlertKind::Stalled => {
@@ -175,6 +178,21 @@ fn holds(alert: &Alert, record: &JobRecord, inputs: &AlertInputs) -> bool {
             record.phase() == Phase::Running && unchanged && over
         }
         AlertKind::Overdue => record.phase() == Phase::Running && alert.elapsed > alert.threshold,
+        AlertKind::Idle => false,
+    }
+}
+
+/// Whether a job with a deadline is worth an `expiring` alert: when its own observed rate
+/// projects an end after the deadline (as soon as it does); otherwise, `near` the deadline
+/// (within `ALERT_EXPIRY_WARNING`), unless a rate since submission says it will make it.
+fn expiring(record: &JobRecord, near: bool) -> bool {
+    let Some(deadline) = record.deadline else {
+        return false;
+    };
+    match record.estimate() {
+        Some(e) if e.basis == Basis::Observed && e.end.is_some() => e.misses(deadline),
+        Some(e) => near && e.misses(deadline),
+        None => near,
     }
 }
 
@@ -276,6 +294,7 @@ pub fn track_progress(
     if due {
         record.counts = observed.clone();
         record.progress_at = Some(now);
+        record.observe(observed, now);
     }
     due
 }

@@ -18,9 +18,13 @@ pub enum AlertKind {
     Stalled,
     /// Running far longer than jobs of the same family and model usually take.
     Overdue,
+    /// A provisioned throughput in service with no invocations for too long
+    /// ([`super::idle`]): judged from CloudWatch, not by the job rules, so not in [`Self::ALL`].
+    Idle,
 }
 
 impl AlertKind {
+    /// The kinds the job rules ([`super::due`]) consider, most urgent first.
     pub const ALL: [AlertKind; 4] = [Self::Expiring, Self::Stuck, Self::Stalled, Self::Overdue];
 
     pub fn as_str(self) -> &'static str {
@@ -29,6 +33,7 @@ impl AlertKind {
             Self::Stuck => "stuck",
             Self::Stalled => "stalled",
             Self::Overdue => "overdue",
+            Self::Idle => "idle",
         }
     }
 }

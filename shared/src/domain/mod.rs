@@ -3,9 +3,13 @@
 
 mod alert;
 mod alert_kind;
+pub mod cost;
 mod family;
+pub mod idle;
 mod ids;
 mod plan;
+pub mod price_list;
+pub mod progress;
 mod record;
 pub mod regions;
 mod sink;
@@ -17,9 +21,11 @@ pub use alert::{
     DURATIONS_KEPT,
 };
 pub use alert_kind::AlertKind;
+pub use cost::{CostEstimate, PriceOrigin, TokenPrice};
 pub use family::{AlertDefaults, ArnShape, EventShape, Family, JobKind, Output, Reopen};
 pub use ids::{Lease, RunId, Scope};
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};
+pub use progress::{Basis, Estimate, Observation};
 pub use record::{JobRecord, Notified, Sent};
 pub use sink::{due_key, Delivered, Due, Sink};
 pub use status::{JobStatus, Outcome, Phase};

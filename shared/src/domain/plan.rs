@@ -119,6 +119,7 @@ pub fn plan(
     if !observed.counts.is_empty() {
         if observed.counts.processed != record.counts.processed {
             record.progress_at = Some(ctx.now);
+            record.observe(&observed.counts, ctx.now);
         }
         record.counts = observed.counts.clone();
     }

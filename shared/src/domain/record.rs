@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeSet;
 
+use super::progress::{self, Estimate, Observation};
+use super::CostEstimate;
 use super::{
     AlertKind, Delivered, Details, Due, JobArn, JobKind, JobStatus, Lease, Phase, RecordCounts,
     RunId, Scope,
@@ -40,9 +42,17 @@ pub struct JobRecord {
     /// When the processed-record count last moved (stall alerts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_at: Option<DateTime<Utc>>,
+    /// The last few processed counts runs recorded, oldest first (rate and estimated end:
+    /// [`super::progress`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observations: Vec<Observation>,
     /// When Bedrock expires the job if it has not finished (`jobExpirationTime`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DateTime<Utc>>,
+    /// What the finished job cost, as estimated from its usage and a published price
+    /// ([`super::cost`]); absent where there is no usage figure or no price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostEstimate>,
     /// Family-specific facts (`Family::details`).
     #[serde(default, skip_serializing_if = "Details::is_empty")]
     pub details: Details,
@@ -130,7 +140,9 @@ impl JobRecord {
             output_s3_uri: None,
             counts: RecordCounts::default(),
             progress_at: None,
+            observations: Vec::new(),
             deadline: None,
+            cost: None,
             details: Details::default(),
             version: 0,
             first_seen_at: now,
@@ -224,6 +236,29 @@ impl JobRecord {
             .filter(|_| reopened)
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map_or(self.submit_time, |t| t.with_timezone(&Utc))
+    }
+
+    /// The running job's rate and projected end (`None` without a total and a recorded count;
+    /// an item written before observations were kept counts its last recorded count as one).
+    pub fn estimate(&self) -> Option<Estimate> {
+        let legacy;
+        let history: &[Observation] = if self.observations.is_empty() {
+            legacy = [Observation {
+                at: self.progress_at?,
+                processed: self.counts.processed?,
+            }];
+            &legacy
+        } else {
+            &self.observations
+        };
+        progress::estimate(&self.counts, history, self.started_at())
+    }
+
+    /// Records the processed count seen at `at` (a count-less observation records nothing).
+    pub fn observe(&mut self, counts: &RecordCounts, at: DateTime<Utc>) {
+        if let Some(processed) = counts.processed {
+            progress::observe(&mut self.observations, Observation { at, processed });
+        }
     }
 
     /// Whether the job still needs polling.

@@ -9,7 +9,7 @@ use super::email::{duration, group};
 use super::notice::{attributes, display_name, Audience, Class};
 use super::presentation::{Presentation, Tags};
 use super::{locations, subject, Notice};
-use crate::domain::{Alert, AlertKind, JobRecord, Outcome};
+use crate::domain::{Alert, AlertKind, Basis, Estimate, JobRecord, Outcome};
 
 impl Notice {
     /// The notice of `alert` about `record` (tags already limited to `NOTIFY_TAGS`).
@@ -33,7 +33,7 @@ impl Notice {
         let seconds = |d: chrono::Duration| d.num_seconds();
         let body = json!({
             "schema": "bedrock-jobwatch/notification/v1",
-            "schemaVersion": "1.1",
+            "schemaVersion": "1.2",
             "type": "alert",
             "alert": alert.kind,
             "dedupKey": dedup_key,
@@ -56,6 +56,7 @@ impl Notice {
             "medianSeconds": alert.median.map(seconds),
             "suggestion": suggestion(alert.kind, record),
             "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
+            "progress": record.estimate().map(|e| progress_json(&e)),
             "consoleUrl": locations::console_url(record, record.phase()),
             "tags": tags,
             "text": &email,
@@ -74,6 +75,35 @@ impl Notice {
     }
 }
 
+/// The document's `progress`: the rate, records left and the end they projected.
+fn progress_json(e: &Estimate) -> serde_json::Value {
+    json!({
+        "recordsPerHour": (e.records_per_hour * 10.0).round() / 10.0,
+        "remaining": e.remaining,
+        "estimatedEnd": e.end,
+        "basis": e.basis,
+        "asOf": e.as_of,
+    })
+}
+
+/// The email's progress line: records left, the rate as measured up to the last recorded count,
+/// and the end it projects (for a stalled job: the end it had before it stopped).
+pub(super) fn progress_line(e: &Estimate) -> String {
+    let end = e.end.map_or("no end in sight".into(), |t| {
+        format!("it would finish about {}", t.format("%Y-%m-%d %H:%M UTC"))
+    });
+    let basis = match e.basis {
+        Basis::Observed => "measured up to",
+        Basis::SinceSubmit => "averaged from submission to",
+    };
+    format!(
+        "{} records left; at {} records/hour ({basis} {}) {end}",
+        group(e.remaining),
+        group(e.records_per_hour.round() as i64),
+        e.as_of.format("%H:%M UTC")
+    )
+}
+
 /// What to do about it, for people and in the document.
 fn suggestion(kind: AlertKind, record: &JobRecord) -> &'static str {
     match (kind, record.counts.processed.is_some()) {
@@ -81,6 +111,7 @@ fn suggestion(kind: AlertKind, record: &JobRecord) -> &'static str {
         (AlertKind::Stuck, _) => "A waiting job is usually queued behind a quota. Check the family's quotas in Service Quotas and how many jobs of this account are running; stop and resubmit once there is room.",
         (AlertKind::Stalled, true) => "Check the model's invocation throttling and errors in CloudWatch and the input for malformed records. If the count stays still, stop the job (processed records keep their output) and resubmit the rest.",
         (AlertKind::Stalled, false) => "Jobs of this kind usually finish sooner. Check the job in the console and the AWS Health Dashboard; stop and resubmit it if it does not progress.",
+        (AlertKind::Idle, _) => "A provisioned throughput is billed for every hour it exists, invoked or not. If callers should be using it, check that they pass its ARN as modelId; if nobody needs it, delete it (one bought with a commitment is billed until the commitment ends).",
         (AlertKind::Overdue, _) => "It is running far longer than earlier jobs of the same model. Check its input size against earlier jobs and the model's throttling; stop and resubmit it if it does not progress.",
     }
 }
@@ -96,9 +127,14 @@ fn headline(record: &JobRecord, alert: &Alert, name: &str) -> String {
         AlertKind::Expiring if alert.elapsed.num_seconds() < 0 => format!(
             "{label} \"{name}\" passed its expiration time {elapsed} ago and is still {status}."
         ),
-        AlertKind::Expiring => format!(
-            "{label} \"{name}\" expires in {elapsed} and is still {status} (alert {threshold} before)."
-        ),
+        AlertKind::Expiring => match projected_miss(record) {
+            Some(end) => format!(
+                "{label} \"{name}\" expires in {elapsed} and at its rate would finish about {end}, after that."
+            ),
+            None => format!(
+                "{label} \"{name}\" expires in {elapsed} and is still {status} (alert {threshold} before)."
+            ),
+        },
         AlertKind::Stuck => format!(
             "{label} \"{name}\" has been waiting in {status} for {elapsed} (alert after {threshold})."
         ),
@@ -112,7 +148,19 @@ fn headline(record: &JobRecord, alert: &Alert, name: &str) -> String {
             "{label} \"{name}\" has been running for {elapsed}, longer than {threshold} ({} times the median of {} for this model).",
             format_factor(alert), alert.median.map_or("-".into(), |m| duration(m.num_seconds()))
         ),
+        AlertKind::Idle => format!(
+            "{label} \"{name}\" has had no invocations for {elapsed} (alert after {threshold}). {}",
+            crate::domain::idle::cost_sentence(record.cost.as_ref())
+        ),
     }
+}
+
+/// The projected end of a job its observed rate says will miss its deadline.
+fn projected_miss(record: &JobRecord) -> Option<String> {
+    let estimate = record.estimate()?;
+    let end = estimate.end?;
+    (estimate.basis == Basis::Observed && record.deadline.is_some_and(|d| estimate.misses(d)))
+        .then(|| end.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
 fn format_factor(alert: &Alert) -> String {
@@ -124,6 +172,15 @@ fn format_factor(alert: &Alert) -> String {
             )
         }
         _ => "-".into(),
+    }
+}
+
+/// How often this kind is sent (once per job; `idle` at most once a day while it lasts) and
+/// how to filter alerts.
+fn footer(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::Idle => "-- bedrock-jobwatch early warning. You get this at most once a day while it stays\n   idle. Filter alerts in or out with the `type` message attribute.",
+        _ => "-- bedrock-jobwatch early warning. You get each kind of alert once per job, and the\n   job's end as usual. Filter alerts in or out with the `type` message attribute.",
     }
 }
 
@@ -146,6 +203,9 @@ fn render(record: &JobRecord, alert: &Alert, name: &str) -> String {
         let of = total.map_or(String::new(), |t| format!(" of {}", group(t)));
         let _ = writeln!(out, "Processed:        {}{of} records", group(processed));
     }
+    if let Some(estimate) = record.estimate() {
+        let _ = writeln!(out, "Progress:         {}", progress_line(&estimate));
+    }
     if let Some(model) = &record.model_id {
         let _ = writeln!(out, "Model:            {model}");
     }
@@ -155,13 +215,6 @@ fn render(record: &JobRecord, alert: &Alert, name: &str) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "What to do: {}", suggestion(alert.kind, record));
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "-- bedrock-jobwatch early warning. You get each kind of alert once per job, and the"
-    );
-    let _ = write!(
-        out,
-        "   job's end as usual. Filter alerts in or out with the `type` message attribute."
-    );
+    let _ = write!(out, "{}", footer(alert.kind));
     out
 }

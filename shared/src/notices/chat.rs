@@ -110,6 +110,21 @@ fn description(doc: &Value, alert: bool) -> String {
             .collect();
         line("Records", (!counts.is_empty()).then(|| counts.join(", ")));
     }
+    line(
+        "Estimated cost",
+        doc["estimatedCost"]["text"].as_str().map(plain),
+    );
+    line(
+        "Cost alert",
+        doc["estimatedCost"]["overThresholdUsd"]
+            .as_f64()
+            .map(|usd| {
+                plain(&format!(
+                    "over COST_ALERT_USD ({})",
+                    crate::domain::cost::usd(usd)
+                ))
+            }),
+    );
     line("Message", text("message"));
     line("Output", text("outputFolder").or(text("outputS3Uri")));
     if let Some(tags) = doc["tags"].as_object().filter(|t| !t.is_empty()) {

@@ -395,6 +395,7 @@ fn alert_phrase(notice: &Notice, elapsed: i64) -> String {
         Some(AlertKind::Stalled) if !records.is_empty() => format!("without progress{records}"),
         Some(AlertKind::Stalled) => format!("in {status}"),
         Some(AlertKind::Overdue) => format!("running, median {}", median.unwrap_or("-".into())),
+        Some(AlertKind::Idle) => "without invocations".to_owned(),
         None => status.to_owned(),
     }
 }

@@ -89,6 +89,12 @@ pub fn render(view: &View<'_>) -> String {
         let _ = writeln!(out, "Message:          {message}");
     }
     counts(&mut out, &record.counts);
+    if let Some(cost) = &record.cost {
+        let _ = writeln!(out, "Estimated cost:   {}", cost.describe());
+        if let Some(alert) = cost.alert_line() {
+            let _ = writeln!(out, "Cost alert:       {alert}");
+        }
+    }
     if !view.tags.is_empty() {
         let tags: Vec<String> = view.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let _ = writeln!(out, "Tags:             {}", tags.join(", "));

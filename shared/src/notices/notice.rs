@@ -88,7 +88,7 @@ fn body(view: &super::email::View<'_>, dedup_key: &str, truncated: bool, email: 
     let outcome = phase.outcome();
     json!({
         "schema": "bedrock-jobwatch/notification/v1",
-        "schemaVersion": "1.1",
+        "schemaVersion": "1.2",
         "type": "terminal",
         "dedupKey": dedup_key,
         "jobKind": record.kind,
@@ -114,8 +114,25 @@ fn body(view: &super::email::View<'_>, dedup_key: &str, truncated: bool, email: 
         "consoleUrl": locations::console_url(record, phase),
         "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
         "details": (!record.details.is_empty()).then_some(&record.details),
+        "estimatedCost": record.cost.as_ref().map(cost_json),
         "tags": view.tags,
         "text": email,
+    })
+}
+
+/// The document's `estimatedCost`: the figure, where its price came from and when, and the
+/// same sentence the email shows.
+fn cost_json(cost: &crate::domain::CostEstimate) -> Value {
+    json!({
+        "usd": cost.usd(),
+        "currency": "USD",
+        "estimate": true,
+        "source": cost.origin,
+        "asOf": cost.as_of,
+        "basis": cost.basis,
+        "fallback": cost.fallback,
+        "overThresholdUsd": cost.over_micro_usd.map(|m| m as f64 / 1e6),
+        "text": cost.describe(),
     })
 }
 

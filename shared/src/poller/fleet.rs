@@ -612,6 +612,8 @@ impl RunSummary {
         self.bedrock_calls += s.bedrock_calls;
         self.store_calls += s.store_calls;
         self.sns_calls += s.sns_calls;
+        self.pricing_calls += s.pricing_calls;
+        self.estimated_cost_micro_usd += s.estimated_cost_micro_usd;
         self.failures += s.failures;
         self.throttles += s.throttles;
         self.finished += s.finished;

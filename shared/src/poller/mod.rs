@@ -5,6 +5,7 @@
 //! settled the same way (`settle`): plan, write, claim, publish. Generic over the ports.
 
 mod backfill;
+mod cost;
 mod deliver;
 mod discover;
 mod event;
@@ -42,6 +43,30 @@ use crate::ports::{
 use discover::Seen;
 use settle::RunContext;
 
+/// The price book finished jobs are priced with (`None`: no cost estimates). Shared by every
+/// scope of a function; equal when it is the same book.
+#[derive(Clone, Default)]
+pub struct Prices(pub Option<std::sync::Arc<dyn crate::ports::PriceBook>>);
+
+impl std::fmt::Debug for Prices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Prices(on)"
+        } else {
+            "Prices(off)"
+        })
+    }
+}
+
+impl PartialEq for Prices {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        }
+    }
+}
+
 /// How a poller runs (a part of [`crate::Config`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PollSettings {
@@ -72,6 +97,12 @@ pub struct PollSettings {
     /// nothing open, nothing failed, the last run ok) leaves the scope's item unwritten while
     /// its watermark is younger than this ([`Poller::is_quiet`]).
     pub quiet_refresh: Option<Duration>,
+    /// Prices for finished jobs' estimated cost: set at cold start from `COST_ESTIMATES` and
+    /// `PRICE_OVERRIDES` ([`crate::adapters::pricing::book`]); off in [`Config`](crate::Config).
+    pub prices: Prices,
+    /// `COST_ALERT_USD` (optional): a finished job whose estimate passes it says so in its
+    /// notice (`Cost alert:`, `estimatedCost.overThresholdUsd`).
+    pub cost_alert_usd: Option<f64>,
 }
 
 /// When to stop starting new work: the Lambda deadline minus a safety margin, or a signal.
@@ -150,6 +181,12 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             settings,
             account: None,
         }
+    }
+
+    /// The same poller estimating finished jobs' cost with `prices`.
+    pub fn with_prices(mut self, prices: std::sync::Arc<dyn crate::ports::PriceBook>) -> Self {
+        self.settings.prices = Prices(Some(prices));
+        self
     }
 
     /// The same poller for a member account's jobs (its own watermark and watch scope).

@@ -84,6 +84,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         // Sorted: runs are reproducible and their logs comparable.
         changes.sort_by(|a, b| a.record.pk.cmp(&b.record.pk));
         self.scope_watched(&mut changes);
+        self.price(&mut changes, &mut report).await;
         let mut held = self.write(changes, run, &mut report).await;
         if !run.budget.exhausted() {
             held.extend(self.claim_pending(untouched, run, &mut report).await);

@@ -95,6 +95,10 @@ pub struct Settled {
     pub finished: Finished,
     /// Publish calls made (sent or failed).
     pub publish_calls: u64,
+    /// AWS Price List calls made to price finished jobs (none while the table's prices are fresh).
+    pub pricing_calls: u64,
+    /// The estimated cost of the jobs priced, in millionths of a dollar.
+    pub estimated_cost_micro_usd: u64,
     /// Seconds from each notified job's end time to the run that published it.
     pub lags_seconds: Vec<u64>,
 }
@@ -118,6 +122,8 @@ impl Default for Settled {
             failures: Failures::default(),
             finished: Finished::default(),
             publish_calls: 0,
+            pricing_calls: 0,
+            estimated_cost_micro_usd: 0,
             lags_seconds: Vec::new(),
         }
     }
@@ -141,6 +147,8 @@ impl AddAssign for Settled {
         self.failures += o.failures;
         self.finished += o.finished;
         self.publish_calls += o.publish_calls;
+        self.pricing_calls += o.pricing_calls;
+        self.estimated_cost_micro_usd += o.estimated_cost_micro_usd;
         add_lags(&mut self.lags_seconds, o.lags_seconds);
     }
 }
@@ -239,6 +247,12 @@ pub struct RunSummary {
     /// Publish calls: SNS Publish and PublishBatch (up to 10 notices each), EventBridge
     /// PutEvents (up to 10 events each).
     pub sns_calls: u64,
+    /// AWS Price List `GetProducts` calls (pricing finished jobs; zero while cached prices are
+    /// fresh).
+    pub pricing_calls: u64,
+    /// The estimated cost, in millionths of a dollar, of the jobs this run priced (notified as
+    /// finished): the `EstimatedCostUsd` metric.
+    pub estimated_cost_micro_usd: u64,
     /// Calls an AWS service throttled even after the SDK's retries (adaptive retries absorb
     /// the rest without failing).
     pub throttles: usize,
@@ -302,6 +316,8 @@ impl RunSummary {
         self.tag_reads_failed += s.tag_reads_failed;
         self.finished += s.finished;
         self.sns_calls += s.publish_calls;
+        self.pricing_calls += s.pricing_calls;
+        self.estimated_cost_micro_usd += s.estimated_cost_micro_usd;
         add_lags(&mut self.notification_lag_seconds, s.lags_seconds);
         self.add_failures(s.failures);
     }

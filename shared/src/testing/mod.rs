@@ -35,5 +35,7 @@ pub fn poll_settings() -> PollSettings {
         presentation: Default::default(),
         digest_threshold: None,
         quiet_refresh: None,
+        prices: Default::default(),
+        cost_alert_usd: None,
     }
 }

@@ -162,11 +162,47 @@ pub struct Seed {
     pub knowledge_base_id: Option<String>,
     #[serde(default)]
     pub data_source_id: Option<String>,
+    /// Unfinished jobs get record counts as if each had been processing at its own steady rate
+    /// since submission (families that report counts show them: batch inference).
+    #[serde(default)]
+    pub progress: Option<SeedProgress>,
     /// The scope the jobs go to (default: the emulator's default account and region).
     #[serde(default)]
     pub account: Option<String>,
     #[serde(default)]
     pub region: Option<String>,
+}
+
+/// `progress` of a seed: `total` records per job, each job taking a time drawn uniformly in
+/// `hoursToFinish` (`[low, high]`) for all of them; an unfinished job never shows all done.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedProgress {
+    pub total: i64,
+    pub hours_to_finish: [f64; 2],
+}
+
+impl SeedProgress {
+    /// The counts of a job `age` after its submission, taking `hours` for all its records.
+    fn counts(&self, age: Duration, hours: f64) -> RecordCounts {
+        let done = age.num_seconds() as f64 / 3600.0 / hours.max(0.01);
+        let processed = ((self.total as f64 * done) as i64).clamp(0, (self.total - 1).max(0));
+        RecordCounts {
+            total_record_count: Some(self.total),
+            processed_record_count: Some(processed),
+            success_record_count: Some(processed),
+            error_record_count: Some(0),
+        }
+    }
+
+    fn draw(&self, rng: &mut rand::rngs::StdRng) -> f64 {
+        let [low, high] = self.hours_to_finish;
+        if high > low {
+            rng.random_range(low..high)
+        } else {
+            low
+        }
+    }
 }
 
 fn default_spread() -> f64 {
@@ -212,7 +248,12 @@ pub async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> ApiRes
             let submit = newest - Duration::milliseconds(offset);
             let name = format!("{}-{i}", seed.name_prefix);
             let seeded = family.seed_job(&app, place.as_ref(), id);
-            seeded_job(&app, family, seeded, mix.status(roll), (submit, now), name)
+            let mut job = seeded_job(&app, family, seeded, mix.status(roll), (submit, now), name);
+            if let Some(progress) = seed.progress.filter(|_| !job.status.is_terminal()) {
+                let hours = app.with_rng(|rng| progress.draw(rng));
+                job.counts = progress.counts(now - submit, hours);
+            }
+            job
         })
         .collect();
     let created = jobs.len();

@@ -20,6 +20,7 @@ pub mod knowledge;
 pub mod lifecycle;
 pub mod model;
 pub mod offered;
+pub mod pricing;
 pub mod scope;
 pub mod scoped;
 pub mod settings;
@@ -112,7 +113,10 @@ async fn root(
     headers: axum::http::HeaderMap,
     raw: axum::body::Bytes,
 ) -> axum::response::Response {
-    if headers.contains_key("x-amz-target") {
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+    if target.is_some_and(|t| t.starts_with(pricing::TARGET_PREFIX)) {
+        pricing::dispatch(app, headers, raw).await
+    } else if target.is_some() {
         families::data_automation::dispatch(app, headers, raw).await
     } else {
         sts::dispatch(app, raw).await

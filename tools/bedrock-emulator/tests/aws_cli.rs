@@ -40,8 +40,13 @@ fn spawn() -> Emulator {
 /// `aws bedrock <args> --endpoint-url ...` with dummy credentials: the parsed JSON output, or
 /// the error text when the command fails.
 fn aws(emulator: &Emulator, args: &[&str]) -> Result<Value, String> {
+    aws_service(emulator, "bedrock", args)
+}
+
+/// [`aws`] for another service the emulator stands in for (`pricing`).
+fn aws_service(emulator: &Emulator, service: &str, args: &[&str]) -> Result<Value, String> {
     let out = Command::new("aws")
-        .arg("bedrock")
+        .arg(service)
         .args(args)
         .args(["--endpoint-url", &emulator.endpoint, "--output", "json"])
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -608,4 +613,66 @@ fn the_aws_cli_reads_a_region_without_the_api_as_an_unknown_operation() {
         "{refused}"
     );
     assert!(offered["modelImportJobSummaries"].is_array(), "{offered}");
+}
+
+#[test]
+fn the_price_list_stand_in_answers_the_aws_cli_in_the_real_record_shape() {
+    // given the emulator
+    let emulator = spawn();
+    let filter = "Type=TERM_MATCH,Field=regionCode,Value=us-east-1";
+
+    // when the CLI reads AmazonBedrock for us-east-1, one page of 2 and then every page
+    let one = [
+        "get-products",
+        "--service-code",
+        "AmazonBedrock",
+        "--filters",
+        filter,
+    ];
+    let page = aws_service(
+        &emulator,
+        "pricing",
+        &[&one[..], &["--max-results", "2", "--no-paginate"]].concat(),
+    )
+    .unwrap();
+    let all = aws_service(&emulator, "pricing", &one).unwrap();
+    let unknown = aws_service(
+        &emulator,
+        "pricing",
+        &["get-products", "--service-code", "AmazonEC2"],
+    );
+
+    // then PriceList is JSON in strings, paged with NextToken, every row of the region's
+    let rows = page["PriceList"].as_array().unwrap();
+    assert_eq!(
+        (rows.len(), page["FormatVersion"].as_str()),
+        (2, Some("aws_v1"))
+    );
+    assert!(page["NextToken"].is_string());
+    let record: Value = serde_json::from_str(rows[0].as_str().unwrap()).unwrap();
+    assert_eq!(record["product"]["attributes"]["regionCode"], "us-east-1");
+    let term = record["terms"]["OnDemand"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    let dimension = term["priceDimensions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert!(dimension["pricePerUnit"]["USD"]
+        .as_str()
+        .unwrap()
+        .parse::<f64>()
+        .is_ok());
+    let all = all["PriceList"].as_array().unwrap();
+    assert!(all.len() > 2);
+    assert!(all
+        .iter()
+        .all(|r| r.as_str().unwrap().contains("\"regionCode\":\"us-east-1\"")));
+    // and another service is NotFoundException
+    assert!(unknown.unwrap_err().contains("NotFoundException"));
 }

@@ -189,8 +189,15 @@ impl Wiring<'_> {
             let sent = naive(&source, &self.dynamodb, &self.config.table, &self.notifier).await?;
             return Ok(json!({"notifications_sent": sent, "bedrock_calls": source.calls()}));
         }
-        let store = DynamoJobStore::new(self.dynamodb, &self.config.table);
-        let poller = Poller::new(source, store, self.notifier, self.config.poll.clone());
+        let store = DynamoJobStore::new(self.dynamodb.clone(), &self.config.table);
+        // Cost estimates on, as the Lambda wires them (`COST_ESTIMATES`, default on).
+        let sdk = jobwatch::cold_start::sdk_config().await;
+        let table = DynamoJobStore::new(self.dynamodb, &self.config.table);
+        let settings = jobwatch::PollSettings {
+            prices: jobwatch::adapters::pricing::book(&sdk, self.config, table),
+            ..self.config.poll.clone()
+        };
+        let poller = Poller::new(source, store, self.notifier, settings);
         let summary = poller.run_within(Utc::now(), "bench", self.budget).await?;
         Ok(serde_json::to_value(summary)?)
     }

@@ -1,6 +1,6 @@
 //! `show <arn>`: the job's item as stored, and every notification published for it.
 
-use jobwatch::domain::{JobArn, JobRecord};
+use jobwatch::domain::{Basis, JobArn, JobRecord};
 
 use crate::error::CliError;
 use crate::ops::Ops;
@@ -9,7 +9,7 @@ use crate::text::{or_dash, table, time};
 pub async fn run(ops: &Ops, arn: &JobArn, json: bool) -> Result<(), CliError> {
     let record = ops.record(arn).await?;
     if json {
-        let doc = serde_json::json!({ "item": record, "notifications": record.notifications });
+        let doc = serde_json::json!({ "item": record, "progress": record.estimate(), "notifications": record.notifications });
         println!("{doc:#}");
     } else {
         println!("{}", render(&record));
@@ -17,9 +17,26 @@ pub async fn run(ops: &Ops, arn: &JobArn, json: bool) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `400 of 1000 records, 240/hour (observed)`, or `-` without counts.
+fn progress(r: &JobRecord) -> String {
+    let Some(processed) = r.counts.processed else {
+        return "-".into();
+    };
+    let of = r.counts.total.map_or(String::new(), |t| format!(" of {t}"));
+    let rate = r.estimate().map_or(String::new(), |e| {
+        let basis = match e.basis {
+            Basis::Observed => "observed",
+            Basis::SinceSubmit => "since submission",
+        };
+        format!(", {:.0}/hour ({basis})", e.records_per_hour)
+    });
+    format!("{processed}{of} records{rate}")
+}
+
 fn render(r: &JobRecord) -> String {
     let t = |v: Option<chrono::DateTime<chrono::Utc>>| or_dash(v.map(time));
     let s = |v: Option<String>| or_dash(v);
+    let eta = s(r.estimate().and_then(|e| e.end).map(time));
     let fields = [
         ("job", r.pk.to_string()),
         ("family", r.kind.to_string()),
@@ -32,6 +49,9 @@ fn render(r: &JobRecord) -> String {
         ("submitted", time(r.submit_time)),
         ("ended", t(r.end_time)),
         ("message", s(r.message.clone())),
+        ("progress", progress(r)),
+        ("estimated end", eta),
+        ("expires", t(r.deadline)),
         (
             "pending_status",
             s(r.pending_status.as_ref().map(|p| p.to_string())),
@@ -58,6 +78,13 @@ fn render(r: &JobRecord) -> String {
         .map(|(k, v)| format!("{k:<width$}  {v}"))
         .collect();
     out.push(String::new());
+    out.push(history(r));
+    out.join("\n")
+}
+
+/// The notifications published for the job, oldest first.
+fn history(r: &JobRecord) -> String {
+    let mut out = Vec::new();
     if r.notifications.is_empty() {
         out.push("No notification published for this job.".into());
     } else {

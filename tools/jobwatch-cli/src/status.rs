@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use jobwatch::domain::{JobKind, JobRecord, Scope};
+use jobwatch::domain::{Estimate, JobKind, JobRecord, Scope};
 use jobwatch::ports::{JobStore, ScopeState};
 use serde::Serialize;
 
@@ -54,6 +54,14 @@ struct Open {
     phase: String,
     submit_time: DateTime<Utc>,
     age_seconds: i64,
+    /// Processed and total records, when the family reports them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    processed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<i64>,
+    /// Rate and estimated end (docs/notifications/cost-and-progress.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<Estimate>,
 }
 
 #[derive(Debug, Serialize)]
@@ -139,6 +147,9 @@ fn family(kind: JobKind, state: ScopeState, watched: Vec<JobRecord>, now: DateTi
             phase: r.phase().to_string(),
             submit_time: r.submit_time,
             age_seconds: (now - r.submit_time).num_seconds(),
+            processed: r.counts.processed,
+            total: r.counts.total,
+            progress: r.estimate(),
         })
         .collect();
     open.sort_by_key(|o| std::cmp::Reverse(o.age_seconds));
@@ -243,10 +254,27 @@ fn open_table(families: &[Family]) -> Option<String> {
                 o.status.clone(),
                 o.phase.clone(),
                 age(o.age_seconds),
+                progress_cell(o),
+                or_dash(o.progress.and_then(|e| e.end).map(time)),
             ]
         })
         .collect();
-    (!open.is_empty()).then(|| table(&["FAMILY", "JOB", "NAME", "STATUS", "PHASE", "AGE"], &open))
+    let header = [
+        "FAMILY", "JOB", "NAME", "STATUS", "PHASE", "AGE", "PROGRESS", "ETA",
+    ];
+    (!open.is_empty()).then(|| table(&header, &open))
+}
+
+/// `400/1000 (240/h)`: processed of total and the rate, as far as they are known.
+fn progress_cell(o: &Open) -> String {
+    let Some(processed) = o.processed else {
+        return "-".into();
+    };
+    let of = o.total.map_or(String::new(), |t| format!("/{t}"));
+    let rate = o
+        .progress
+        .map_or(String::new(), |e| format!(" ({:.0}/h)", e.records_per_hour));
+    format!("{processed}{of}{rate}")
 }
 
 /// Every family's pending notices; `None` when there are none.

@@ -204,6 +204,65 @@ async fn show_prints_the_item_and_its_notification_history() {
 }
 
 #[tokio::test]
+async fn a_running_job_observed_over_three_runs_shows_its_rate_and_estimated_end() {
+    // given a running batch job seen at 100, 250 and 400 of 1,000 records over 75 minutes
+    let stack = Stack::start().await;
+    let arn = stack.create_batch("moving").await;
+    let start = Utc::now();
+    stack.poller().run(start, "run-0").await.expect("poll");
+    for (minute, processed) in [(5, 100), (40, 250), (80, 400)] {
+        stack
+            .set_progress(&arn, "InProgress", processed, 1000)
+            .await;
+        let at = start + chrono::Duration::minutes(minute);
+        stack
+            .poller()
+            .run(at, &format!("run-{minute}"))
+            .await
+            .expect("poll");
+    }
+
+    // when an operator looks at it
+    let doc = json_of(&cli(&stack, &["show", &arn, "--json"]).await);
+    let text = ok(&cli(&stack, &["show", &arn]).await);
+    let status = json_of(&cli(&stack, &["status", "--json"]).await);
+
+    // then 300 records in 75 minutes: 240 an hour, 600 left, done 150 minutes after the last count
+    let end = start + chrono::Duration::minutes(80 + 150);
+    assert_eq!(doc["progress"]["recordsPerHour"], 240.0);
+    assert_eq!(doc["progress"]["remaining"], 600);
+    assert_eq!(doc["progress"]["basis"], "observed");
+    let shown = doc["progress"]["end"].as_str().unwrap();
+    let shown = chrono::DateTime::parse_from_rfc3339(shown).unwrap();
+    assert!(
+        (shown.timestamp() - end.timestamp()).abs() <= 1,
+        "{shown} vs {end}"
+    );
+    assert_eq!(doc["item"]["observations"].as_array().unwrap().len(), 3);
+    let line = text.lines().find(|l| l.starts_with("progress")).unwrap();
+    assert!(
+        line.contains("400 of 1000 records, 240/hour (observed)"),
+        "{text}"
+    );
+    let eta = text
+        .lines()
+        .find(|l| l.starts_with("estimated end"))
+        .unwrap();
+    assert!(
+        eta.contains(&end.format("%Y-%m-%dT%H:%M").to_string()),
+        "{text}"
+    );
+    let open = &family(&status, "batch-inference")["open"][0];
+    assert_eq!(
+        (open["processed"].as_i64(), open["total"].as_i64()),
+        (Some(400), Some(1000))
+    );
+    assert_eq!(open["progress"]["recordsPerHour"], 240.0);
+    let table = ok(&cli(&stack, &["status"]).await);
+    assert!(table.contains("400/1000 (240/h)"), "{table}");
+}
+
+#[tokio::test]
 async fn renotify_sends_exactly_one_marked_message_and_nothing_else_follows() {
     // given a job whose notification was published
     let stack = Stack::start().await;

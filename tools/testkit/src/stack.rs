@@ -110,6 +110,34 @@ impl Stack {
         Poller::new(source, self.store(), self.notifier(), settings)
     }
 
+    /// The price book the Lambda builds (`adapters::pricing::book`): the Price List at
+    /// `pricing_endpoint` (the emulator's stand-in, or somewhere unreachable), cached in this
+    /// stack's table, then the shipped file; `overrides` as `PRICE_OVERRIDES` gives them.
+    pub fn price_book(
+        &self,
+        pricing_endpoint: &str,
+        overrides: &[(&str, f64, f64)],
+    ) -> std::sync::Arc<jobwatch::adapters::pricing::PriceListBook<DynamoJobStore>> {
+        use jobwatch::adapters::pricing::{Override, PriceListBook, StaticPrices};
+        let sdk = crate::sdk_config(pricing_endpoint)
+            .into_builder()
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        let client = aws_sdk_pricing::Client::new(&sdk);
+        let overrides = overrides
+            .iter()
+            .map(|(model, input, output)| {
+                let price = Override {
+                    input: *input,
+                    output: *output,
+                };
+                (model.to_string(), price)
+            })
+            .collect();
+        let book = PriceListBook::new(client, self.store(), StaticPrices::new(overrides));
+        std::sync::Arc::new(book)
+    }
+
     pub fn store(&self) -> DynamoJobStore {
         DynamoJobStore::new(self.dynamodb.clone(), &self.table)
     }
@@ -132,6 +160,7 @@ impl Stack {
             ("AWS_SECRET_ACCESS_KEY", "testing".into()),
             ("AWS_ENDPOINT_URL", self.moto.endpoint.clone()),
             ("AWS_ENDPOINT_URL_BEDROCK", self.emulator.endpoint()),
+            ("AWS_ENDPOINT_URL_PRICING", self.emulator.endpoint()),
             ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", self.emulator.endpoint()),
             ("AWS_ENDPOINT_URL_BEDROCK_AGENT", self.emulator.endpoint()),
             (

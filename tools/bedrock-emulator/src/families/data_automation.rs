@@ -187,7 +187,7 @@ pub async fn dispatch(app: Scoped, headers: HeaderMap, raw: Bytes) -> Response {
     }
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
     response
         .headers_mut()
@@ -196,7 +196,7 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 }
 
 /// awsJson errors carry their code in the body's `__type` (and the header, as restJson does).
-fn error_response(e: ApiError) -> Response {
+pub(crate) fn error_response(e: ApiError) -> Response {
     let status = match e.status {
         s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => s,
         _ => StatusCode::BAD_REQUEST,

@@ -1131,7 +1131,19 @@ fn every_poller_may_publish_to_people_and_read_tags_of_its_job_types_only_when_a
             .iter()
             .any(|p| reference(p).as_deref() == Some("NotificationPolicy"));
         assert!(attached, "{name} attaches NotificationPolicy");
+        assert!(
+            attaches_job_tags_when_asked(&f["Properties"]["Policies"]),
+            "{name} attaches JobTagsPolicy when NOTIFY_TAGS is set"
+        );
     }
+    // the register function of workflow waits reads tags, and publishes nothing
+    let register = &t["Resources"]["WorkflowRegister"]["Properties"]["Policies"];
+    assert!(attaches_job_tags_when_asked(register));
+    assert!(!register
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .any(|p| reference(p).as_deref() == Some("NotificationPolicy")));
     let worker = &t["Resources"]["WorkerRole"]["Properties"]["ManagedPolicyArns"];
     assert_eq!(
         worker
@@ -1142,6 +1154,7 @@ fn every_poller_may_publish_to_people_and_read_tags_of_its_job_types_only_when_a
             .collect::<Vec<_>>(),
         ["NotificationPolicy"]
     );
+    assert!(attaches_job_tags_when_asked(worker));
     let statements = policy["PolicyDocument"]["Statement"].as_sequence().unwrap();
     let publish = &statements[0];
     assert_eq!(strings(&publish["Action"]), ["sns:Publish"]);
@@ -1149,9 +1162,17 @@ fn every_poller_may_publish_to_people_and_read_tags_of_its_job_types_only_when_a
         reference(&publish["Resource"]).as_deref(),
         Some("PeopleTopic")
     );
-    let (condition, tags, otherwise) = if_parts(&statements[1]).expect("tags only when asked");
-    assert_eq!(condition, "ReadsTags");
-    assert!(is_no_value(&otherwise));
+    assert!(
+        !format!("{statements:?}").contains("ListTagsForResource"),
+        "tags are JobTagsPolicy's"
+    );
+    let job_tags = &t["Resources"]["JobTagsPolicy"];
+    assert_eq!(
+        plain(&job_tags["Condition"]),
+        "ReadsTags",
+        "tags only when asked"
+    );
+    let tags = &job_tags["Properties"]["PolicyDocument"]["Statement"][0];
     assert_eq!(strings(&tags["Action"]), ["bedrock:ListTagsForResource"]);
     let types: Vec<String> = strings(&tags["Resource"])
         .iter()
@@ -1187,6 +1208,17 @@ fn every_poller_may_publish_to_people_and_read_tags_of_its_job_types_only_when_a
         reference(&email["TopicArn"]).as_deref(),
         Some("PeopleTopic")
     );
+}
+
+/// Whether a list of policies attaches `!If [ReadsTags, !Ref JobTagsPolicy, !Ref AWS::NoValue]`.
+fn attaches_job_tags_when_asked(policies: &Value) -> bool {
+    policies.as_sequence().unwrap().iter().any(|p| {
+        if_parts(p).is_some_and(|(condition, policy, otherwise)| {
+            condition == "ReadsTags"
+                && reference(&policy).as_deref() == Some("JobTagsPolicy")
+                && is_no_value(&otherwise)
+        })
+    })
 }
 
 /// `MetricName="X"` of every SEARCH expression in a dashboard body.
@@ -1910,9 +1942,9 @@ const EDIT_SITES: [(&str, &str); 2] = [
     ),
 ];
 
-/// Reading job tags (NotificationPolicy's ReadJobTags) names the tag-readable families'
+/// Reading job tags (JobTagsPolicy's ReadJobTags) names the tag-readable families'
 /// resource types: one more place for such a family.
-const TAG_SITE: &str = "Resources.NotificationPolicy";
+const TAG_SITE: &str = "Resources.JobTagsPolicy";
 
 #[test]
 fn a_family_is_spelled_out_in_few_places_of_the_template_and_only_in_generated_blocks_of_the_member_template(
@@ -2013,18 +2045,10 @@ fn without_generated_blocks(text: &str) -> String {
     out
 }
 
-/// The families whose jobs' tags the pollers read (NotificationPolicy's ReadJobTags): the keys
+/// The families whose jobs' tags the pollers read (JobTagsPolicy's ReadJobTags): the keys
 /// whose resource type it names.
 fn tag_readable(src: &Value) -> Vec<String> {
-    let statements = src["Resources"]["NotificationPolicy"]["Properties"]["PolicyDocument"]
-        ["Statement"]
-        .as_sequence()
-        .unwrap();
-    let (_, tags, _) = statements
-        .iter()
-        .filter_map(if_parts)
-        .find(|(c, _, _)| c == "ReadsTags")
-        .expect("ReadJobTags");
+    let tags = &src["Resources"]["JobTagsPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
     let arns: Vec<String> = tags["Resource"]
         .as_sequence()
         .unwrap()

@@ -192,7 +192,24 @@ pub static BATCH_INFERENCE: Family = Family {
     }),
     reopen: None,
     ready: None,
-    regions: regions::BATCH_INFERENCE,
+    // Batch inference (`CreateModelInvocationJob`): the regions of its supported-models table.
+    regions: &[
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "us-gov-west-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-south-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "eu-central-1",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-3",
+    ],
     arn: ArnShape {
         service: "bedrock",
         resource: "model-invocation-job",
@@ -252,7 +269,8 @@ pub static ASYNC_INVOKE: Family = Family {
     event: None,
     reopen: None,
     ready: None,
-    regions: regions::ASYNC_INVOKE,
+    // Asynchronous invocation (`StartAsyncInvoke`): the video models that take it.
+    regions: &["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"],
     arn: ArnShape {
         service: "bedrock",
         resource: "async-invoke",
@@ -627,7 +645,34 @@ pub static FLOW_EXECUTION: Family = Family {
     event: None,
     reopen: None,
     ready: None,
-    regions: regions::FLOWS,
+    // Regions with Bedrock Flows ("Supported Regions and models for flows", flows-supported.html,
+    // read December 2026): the control plane's less us-west-1, ap-southeast-3 and ap-southeast-4.
+    // Flow executions (asynchronous runs) are in preview; the page does not say whether every
+    // one of these regions has them (a region without them is reported as not offered).
+    regions: &[
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "us-gov-east-1",
+        "us-gov-west-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "sa-east-1",
+    ],
     arn: ArnShape {
         service: "bedrock",
         resource: "flow",
@@ -715,7 +760,24 @@ pub static ADVANCED_PROMPT_OPTIMIZATION: Family = Family {
     event: None,
     reopen: None,
     ready: None,
-    regions: regions::ADVANCED_PROMPT_OPTIMIZATION,
+    // Advanced prompt optimization (`*AdvancedPromptOptimizationJob*`): the user guide's
+    // "Supported Regions, models, and quotas" page for it.
+    regions: &[
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "ca-central-1",
+        "sa-east-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-central-1",
+        "eu-central-2",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+    ],
     arn: ArnShape {
         service: "bedrock",
         resource: "advanced-prompt-optimization-job",
@@ -823,7 +885,7 @@ pub static AGENTCORE_BATCH_EVALUATION: Family = Family {
     ready: None,
     // The "AgentCore Evaluations" row of the AgentCore feature/region table (devguide
     // agentcore-regions.html, read December 2026: the regions ticked in every copy read; the
-    // GA post says nine regions). NEEDS REVIEW: the emulator's offered.rs mirrors this list.
+    // GA post says nine regions). NEEDS REVIEW: the emulator's family file mirrors this list.
     regions: &[
         "us-east-1",
         "us-east-2",

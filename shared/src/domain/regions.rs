@@ -1,42 +1,14 @@
-//! Where each family's API exists: what `REGIONS=all-bedrock` expands to, kept in this one place.
+//! Where the Bedrock services exist: the control plane's regions (what most families'
+//! `REGIONS=all-bedrock` expands to) and lists several families share (Data Automation). A
+//! family whose API has regions of its own lists them in its `Family` entry.
 //!
 //! Sources (AWS documentation, read November 2026; NEEDS PERIODIC REVIEW, Bedrock adds regions
 //! often): "Amazon Bedrock endpoints and quotas" (general/latest/gr/bedrock.html) and "Feature
 //! support by AWS Region in Amazon Bedrock" (bedrock/latest/userguide/features-regions.html) for
 //! the control plane; "Supported Regions and models for batch inference"
 //! (batch-inference-supported.html) for batch inference; the Bedrock Data Automation and
-//! Nova Reel (async invoke) pages for those two. Each `Family` names its list (`Family::regions`);
-//! most use the control plane's. A region listed here where an account has not enabled it (opt-in regions)
+//! Nova Reel (async invoke) pages for those two. Each `Family` names its list (`Family::regions`). A region listed here where an account has not enabled it (opt-in regions)
 //! fails as one scope of the run, reported and not fatal.
-
-/// Regions with Bedrock Flows ("Supported Regions and models for flows", flows-supported.html,
-/// read December 2026): the control plane's less us-west-1, ap-southeast-3 and ap-southeast-4.
-/// Flow executions (asynchronous runs) are in preview; the page does not say whether every
-/// one of these regions has them (a region without them is reported as not offered).
-pub const FLOWS: &[&str] = &[
-    "us-east-1",
-    "us-east-2",
-    "us-west-2",
-    "us-gov-east-1",
-    "us-gov-west-1",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-south-1",
-    "ap-south-2",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ca-central-1",
-    "eu-central-1",
-    "eu-central-2",
-    "eu-north-1",
-    "eu-south-1",
-    "eu-south-2",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "sa-east-1",
-];
 
 /// Regions with the Bedrock control plane (`bedrock`, `bedrock-agent`) in the `aws` and
 /// `aws-us-gov` partitions.
@@ -68,28 +40,6 @@ pub const BEDROCK: &[&str] = &[
     "sa-east-1",
 ];
 
-/// Batch inference (`CreateModelInvocationJob`): the regions of its supported-models table.
-pub const BATCH_INFERENCE: &[&str] = &[
-    "us-east-1",
-    "us-east-2",
-    "us-west-2",
-    "us-gov-west-1",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-south-1",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "eu-central-1",
-    "eu-north-1",
-    "eu-south-1",
-    "eu-south-2",
-    "eu-west-1",
-    "eu-west-3",
-];
-
-/// Asynchronous invocation (`StartAsyncInvoke`): the video models that take it.
-pub const ASYNC_INVOKE: &[&str] = &["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"];
-
 /// Bedrock Data Automation (`InvokeDataAutomationAsync`).
 pub const DATA_AUTOMATION: &[&str] = &[
     "us-east-1",
@@ -100,25 +50,6 @@ pub const DATA_AUTOMATION: &[&str] = &[
     "eu-central-1",
     "eu-west-1",
     "eu-west-2",
-];
-
-/// Advanced prompt optimization (`*AdvancedPromptOptimizationJob*`): the user guide's
-/// "Supported Regions, models, and quotas" page for it.
-pub const ADVANCED_PROMPT_OPTIMIZATION: &[&str] = &[
-    "us-east-1",
-    "us-east-2",
-    "us-west-2",
-    "ca-central-1",
-    "sa-east-1",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-central-1",
-    "eu-central-2",
-    "ap-south-1",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-southeast-1",
-    "ap-southeast-2",
 ];
 
 /// Every region name accepted in `REGIONS` (all partitions' public regions), so a typo is a

@@ -389,3 +389,119 @@ impl Job {
 pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+/// Where a family's API is offered when not in every Bedrock control-plane region
+/// (`offered::BEDROCK`): a word each of its operations contains, and the regions
+/// (`offered::regions_of`). Here, beside the family's variant, so that a new family with regions
+/// of its own edits no shared list.
+impl JobKind {
+    pub fn offered(self) -> Option<(&'static str, &'static [&'static str])> {
+        match self {
+            JobKind::BatchInference => Some(("ModelInvocationJob", BATCH_INFERENCE_REGIONS)),
+            JobKind::AsyncInvoke => Some(("AsyncInvoke", ASYNC_INVOKE_REGIONS)),
+            JobKind::DataAutomation => Some(("DataAutomation", DATA_AUTOMATION_REGIONS)),
+            JobKind::AdvancedPromptOptimization => Some((
+                "AdvancedPromptOptimization",
+                ADVANCED_PROMPT_OPTIMIZATION_REGIONS,
+            )),
+            JobKind::AgentcoreBatchEvaluation => {
+                Some(("BatchEvaluation", AGENTCORE_BATCH_EVALUATION_REGIONS))
+            }
+            JobKind::FlowExecution => Some(("Flow", FLOW_EXECUTION_REGIONS)),
+            _ => None,
+        }
+    }
+}
+
+/// Batch inference (`*ModelInvocationJob*`).
+const BATCH_INFERENCE_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "us-gov-west-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-south-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "eu-central-1",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-3",
+];
+
+/// Asynchronous invocation (`*AsyncInvoke*`).
+const ASYNC_INVOKE_REGIONS: &[&str] = &["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"];
+
+/// Bedrock Data Automation (`InvokeDataAutomationAsync`, `GetDataAutomationStatus`).
+const DATA_AUTOMATION_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-west-2",
+    "us-gov-west-1",
+    "ap-south-1",
+    "ap-southeast-2",
+    "eu-central-1",
+    "eu-west-1",
+    "eu-west-2",
+];
+
+/// Advanced prompt optimization (`*AdvancedPromptOptimizationJob*`).
+const ADVANCED_PROMPT_OPTIMIZATION_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "ca-central-1",
+    "sa-east-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-central-1",
+    "eu-central-2",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+];
+
+/// AgentCore Evaluations (`bedrock-agentcore` `*BatchEvaluation*`): its own service and regions.
+const AGENTCORE_BATCH_EVALUATION_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "ap-south-1",
+    "ap-southeast-1",
+    "eu-central-1",
+    "eu-north-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+];
+
+/// Bedrock Flows (`*Flow*`: the flows of bedrock-agent and their executions on
+/// bedrock-agent-runtime): the control plane's less us-west-1, ap-southeast-3 and -4.
+const FLOW_EXECUTION_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ca-central-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "sa-east-1",
+];

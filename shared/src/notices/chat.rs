@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::subject::one_line;
 use super::Notice;
+use crate::domain::JobKind;
 
 /// Longest title we send (one line, shown bold at the top).
 pub const MAX_TITLE_CHARS: usize = 250;
@@ -89,6 +90,13 @@ fn description(doc: &Value, alert: bool) -> String {
     line("Status", text("status"));
     line("Previous status", text("previousStatus"));
     line("Model", text("modelId"));
+    // What the family's email shows besides the common facts (flow alias and version, the
+    // library's operation, ...), under the same labels.
+    let kind = doc["jobKind"].as_str().and_then(JobKind::from_name_or_key);
+    for (key, label) in kind.map_or(&[][..], |k| k.family().details) {
+        let value = doc["details"][*key].as_str().map(plain);
+        line(label.trim_end_matches(':'), value);
+    }
     line(
         "Account",
         text("accountName")
@@ -126,7 +134,8 @@ fn description(doc: &Value, alert: bool) -> String {
             }),
     );
     line("Message", text("message"));
-    line("Output", text("outputFolder").or(text("outputS3Uri")));
+    let output = kind.map_or("Output", |k| k.family().output_label.trim_end_matches(':'));
+    line(output, text("outputFolder").or(text("outputS3Uri")));
     if let Some(tags) = doc["tags"].as_object().filter(|t| !t.is_empty()) {
         let tags: Vec<String> = tags
             .iter()

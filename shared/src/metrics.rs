@@ -465,6 +465,44 @@ impl MetricsSink {
         }
     }
 
+    /// A worker's run of one family: only its estimated cost (`EstimatedCostUsd` and
+    /// `PricingCalls` under `[JobKind]`, and per owner), the figures the family's dashboard
+    /// widgets read; the run's other counts are the worker's own metrics.
+    pub fn emit_cost(&self, summary: &RunSummary) {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let values = [
+            (
+                "EstimatedCostUsd",
+                summary.estimated_cost_micro_usd as f64 / 1e6,
+            ),
+            ("PricingCalls", summary.pricing_calls as f64),
+        ];
+        let definitions: Vec<Value> = values
+            .iter()
+            .map(|(name, _)| json!({ "Name": name, "Unit": unit_of(name).as_str() }))
+            .collect();
+        let mut doc = json!({
+            "_aws": {
+                "Timestamp": now_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": self.namespace,
+                    "Dimensions": [[DIMENSION]],
+                    "Metrics": definitions,
+                }],
+            },
+            DIMENSION: summary.job_kind,
+            "region": summary.region,
+            "run_id": summary.run_id,
+        });
+        for (name, value) in values {
+            doc[name] = json!(value);
+        }
+        self.write(doc.to_string());
+        for owner in owner_documents(&self.namespace, summary, now_ms) {
+            self.write(owner.to_string());
+        }
+    }
+
     /// Metrics of a worker, a dispatcher or a refresh (dimension `JobKind` = `function`, e.g.
     /// `worker`), and one `ScopeFailing` document per failing scope.
     pub fn emit_health(

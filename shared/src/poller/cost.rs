@@ -58,8 +58,32 @@ impl PartialEq for CostOwners {
     }
 }
 
-/// A job priced by this batch and the estimate counted in the run's cost, in micro-dollars.
+/// A job priced by this batch and its estimate, in micro-dollars.
 pub(super) type Priced = Vec<(JobArn, u64)>;
+
+/// The owner bucket each priced job's cost counts under (with `COST_OWNER_TAG`).
+pub(super) type Owners = HashMap<JobArn, String>;
+
+/// Adds the cost of the priced jobs this run recorded (`held`: written, to be notified) to
+/// the run's totals. A job whose write was deferred or lost a race is counted by the run that
+/// records it, so that a total never counts one job twice.
+pub(super) fn count_recorded(
+    held: &[super::settle::Held],
+    priced: &Priced,
+    owners: &Owners,
+    report: &mut Settled,
+) {
+    let priced: HashMap<&JobArn, u64> = priced.iter().map(|(arn, micro)| (arn, *micro)).collect();
+    for arn in held.iter().map(|h| &h.record.pk) {
+        let Some(micro) = priced.get(arn) else {
+            continue;
+        };
+        report.estimated_cost_micro_usd += micro;
+        if let Some(owner) = owners.get(arn) {
+            *report.cost_by_owner.entry(owner.clone()).or_default() += micro;
+        }
+    }
+}
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     /// Sets `cost` on the finished jobs about to be notified that have token counts and a
@@ -82,7 +106,6 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                     cost.check_threshold(self.settings.cost_alert_usd);
                 }
                 let micro = record.cost.as_ref().map_or(0, |c| c.micro_usd.max(0)) as u64;
-                report.estimated_cost_micro_usd += micro;
                 if micro > 0 {
                     priced.push((record.pk.clone(), micro));
                 }
@@ -93,21 +116,22 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     }
 
     /// With `COST_OWNER_TAG`: reads each priced job's tags (`ListTagsForResource`, one per
-    /// job, concurrently) and adds its cost to its owner's bucket. Returns what was read, so
-    /// that the job's notice reuses it instead of reading the tags again (`NOTIFY_TAGS`). A
-    /// failed read counts under `unknown` and in `tag_reads_failed`, and never blocks anything.
+    /// job, concurrently) and finds the owner its cost counts under. Returns what was read,
+    /// so that the job's notice reuses it instead of reading the tags again (`NOTIFY_TAGS`),
+    /// and the owners. A failed read counts under `unknown` and in `tag_reads_failed`, and
+    /// never blocks anything.
     pub(super) async fn attribute(
         &self,
-        priced: Priced,
+        priced: &Priced,
         now: DateTime<Utc>,
         report: &mut Settled,
-    ) -> HashMap<JobArn, TagRead> {
+    ) -> (HashMap<JobArn, TagRead>, Owners) {
         let owners = &self.settings.cost_owners;
         let Some(key) = owners.tag() else {
-            return HashMap::new();
+            return Default::default();
         };
-        let reads: Vec<(JobArn, u64, TagRead)> = stream::iter(priced)
-            .map(|(arn, micro)| async move {
+        let reads: Vec<(JobArn, TagRead)> = stream::iter(priced.iter().map(|(arn, _)| arn.clone()))
+            .map(|arn| async move {
                 let read = match self.source.tags(&arn).await {
                     Ok(tags) => TagRead::Read(tags),
                     Err(e) => {
@@ -115,14 +139,14 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                         TagRead::Failed
                     }
                 };
-                (arn, micro, read)
+                (arn, read)
             })
             .buffered(self.settings.get_concurrency.max(1))
             .collect()
             .await;
         let mut past_bound = 0;
-        let mut read = HashMap::new();
-        for (arn, micro, tags) in reads {
+        let (mut read, mut owned) = (HashMap::new(), Owners::new());
+        for (arn, tags) in reads {
             let tag = match &tags {
                 TagRead::Read(tags) => tags
                     .get(key)
@@ -134,7 +158,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             };
             let bucket = owners.bucket(tag, now);
             past_bound += usize::from(bucket.past_bound);
-            *report.cost_by_owner.entry(bucket.owner).or_default() += micro;
+            owned.insert(arn.clone(), bucket.owner);
             read.insert(arn, tags);
         }
         if past_bound > 0 {
@@ -145,7 +169,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                 "owner values past today's bound: their cost is reported under owner other"
             );
         }
-        read
+        (read, owned)
     }
 }
 

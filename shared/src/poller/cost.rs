@@ -64,28 +64,30 @@ pub(super) type Priced = Vec<(JobArn, u64)>;
 /// The owner bucket each priced job's cost counts under (with `COST_OWNER_TAG`).
 pub(super) type Owners = HashMap<JobArn, String>;
 
-/// Adds the cost of the priced jobs this run recorded (`held`: written, to be notified) to
-/// the run's totals. A job whose write was deferred or lost a race is counted by the run that
-/// records it, so that a total never counts one job twice.
-pub(super) fn count_recorded(
-    held: &[super::settle::Held],
-    priced: &Priced,
-    owners: &Owners,
-    report: &mut Settled,
-) {
-    let priced: HashMap<&JobArn, u64> = priced.iter().map(|(arn, micro)| (arn, *micro)).collect();
-    for arn in held.iter().map(|h| &h.record.pk) {
-        let Some(micro) = priced.get(arn) else {
-            continue;
-        };
-        report.estimated_cost_micro_usd += micro;
-        if let Some(owner) = owners.get(arn) {
-            *report.cost_by_owner.entry(owner.clone()).or_default() += micro;
+impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
+    /// Adds the cost of the priced jobs this run recorded (`held`: written, to be notified) to
+    /// the run's totals. A job whose write was deferred or lost a race is counted by the run that
+    /// records it, so that a total never counts one job twice.
+    pub(super) fn count_recorded(
+        &self,
+        held: &[super::settle::Held],
+        priced: &Priced,
+        owners: &Owners,
+        report: &mut Settled,
+    ) {
+        let priced: HashMap<&JobArn, u64> =
+            priced.iter().map(|(arn, micro)| (arn, *micro)).collect();
+        for arn in held.iter().map(|h| &h.record.pk) {
+            let Some(micro) = priced.get(arn) else {
+                continue;
+            };
+            report.estimated_cost_micro_usd += micro;
+            if let Some(owner) = owners.get(arn) {
+                *report.cost_by_owner.entry(owner.clone()).or_default() += micro;
+            }
         }
     }
-}
 
-impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     /// Sets `cost` on the finished jobs about to be notified that have token counts and a
     /// price; counts the Price List calls it took. Jobs without either say nothing. Returns
     /// the jobs priced, for [`Self::attribute`].

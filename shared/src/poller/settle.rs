@@ -97,7 +97,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         let priced = self.price(&mut changes, &mut report).await;
         let (mut read, owners) = self.attribute(&priced, run.now, &mut report).await;
         let mut held = self.write(changes, run, &mut report).await;
-        super::cost::count_recorded(&held, &priced, &owners, &mut report);
+        self.count_recorded(&held, &priced, &owners, &mut report);
         for one in held.iter_mut() {
             one.tags = read.remove(&one.record.pk);
         }

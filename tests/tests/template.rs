@@ -173,7 +173,7 @@ fn statement(s: &Value) -> Value {
     }
 }
 
-/// The fan-out's functions (docs/deploying/organization.md): the one binary in another `MODE`,
+/// The fan-out's functions (docs/deploying/organisation-fan-out.md): the one binary in another `MODE`,
 /// each with a role of its own; `tests/tests/template.rs` checks them apart (`fan_out_*`).
 const FANOUT: [&str; 3] = ["Worker", "Dispatcher", "OrganizationRefresh"];
 

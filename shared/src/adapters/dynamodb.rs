@@ -285,6 +285,10 @@ impl JobStore for DynamoJobStore {
                 oldest: time("oldest_open")?,
             },
             last_run,
+            cursor: match item.get("sweep_cursor") {
+                Some(AttributeValue::S(cursor)) => Some(cursor.clone()),
+                _ => None,
+            },
         })
     }
 
@@ -299,6 +303,10 @@ impl JobStore for DynamoJobStore {
         match progress.open.oldest {
             Some(oldest) => update.set("oldest_open", s(stamp(oldest))),
             None => update.remove("oldest_open"),
+        }
+        match &progress.cursor {
+            Some(cursor) => update.set("sweep_cursor", s(cursor.as_str())),
+            None => update.remove("sweep_cursor"),
         }
         if let Some(durations) = &progress.durations {
             let value =

@@ -250,8 +250,10 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         let (mut seen, mut open) = (Seen::default(), OpenJobs::default());
         // Notices already published to machines are told to people even when a phase fails.
         let (new, again) = self.listed_once(start.since).await;
+        let (swept, cursor) = self.swept(&start, now).await;
+        let listed = swept.or(new.map(Ok));
         let discovered = self
-            .discover(start.since, new, &run, &mut seen, &mut open)
+            .discover(start.since, listed, &run, &mut seen, &mut open)
             .await;
         let discovered = self.or_tell_people(discovered, &outbox, &run).await?;
         if let Some(reason) = discovered.not_offered {
@@ -269,7 +271,8 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             open = open.widest(start.state.open);
         }
         let told = self.tell_people(&outbox, &run).await;
-        let progress = self.progress(&start, &run_id, &discovered, &reconciled, open, now);
+        let mut progress = self.progress(&start, &run_id, &discovered, &reconciled, open, now);
+        progress.cursor = cursor;
         let settled = [&discovered.settled, &reconciled.settled, &revisited, &told];
         let advanced = self.save_unless_quiet(&start, progress, settled, now).await;
         let mut summary = self.summary(&start, &run_id, discovered, reconciled, advanced);
@@ -311,6 +314,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             open,
             durations,
             last_run: Some(last_run),
+            cursor: start.state.cursor.clone(),
         }
     }
 
@@ -426,6 +430,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             && state.open == OpenJobs::default()
             && progress.open == OpenJobs::default()
             && progress.durations.is_none()
+            && progress.cursor == state.cursor
             && state.last_run.as_ref().is_some_and(|r| r.ok)
             && !eventful
     }

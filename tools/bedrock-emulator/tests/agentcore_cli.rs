@@ -139,7 +139,10 @@ fn the_aws_cli_starts_gets_lists_stops_and_deletes_batch_evaluations() {
     // order: the service documents none), behind an opaque token
     let page = ok(&emulator, &["list-batch-evaluations", "--max-results", "1"]);
     assert_eq!(page["batchEvaluations"].as_array().unwrap().len(), 1);
-    assert_eq!(page["batchEvaluations"][0]["batchEvaluationName"], "adhoc_eval");
+    assert_eq!(
+        page["batchEvaluations"][0]["batchEvaluationName"],
+        "adhoc_eval"
+    );
     let token = page["nextToken"].as_str().expect("more pages").to_owned();
     assert!(!token.contains("adhoc_eval"), "{token}");
     let next = ok(

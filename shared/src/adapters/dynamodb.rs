@@ -285,10 +285,7 @@ impl JobStore for DynamoJobStore {
                 oldest: time("oldest_open")?,
             },
             last_run,
-            cursor: match item.get("sweep_cursor") {
-                Some(AttributeValue::S(cursor)) => Some(cursor.clone()),
-                _ => None,
-            },
+            cursor: item.get("sweep_cursor").and_then(|v| v.as_s().ok()).cloned(),
         })
     }
 

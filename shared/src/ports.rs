@@ -109,17 +109,19 @@ pub trait JobSource: Send + Sync {
 
     /// For a family whose List has no filter and no documented order (AgentCore batch
     /// evaluations), so that discovery cannot stop at the watermark: a steady run's listing at
-    /// a cost bounded whatever the history. The first page, plus one further page of a sweep
-    /// through the whole listing that resumes at `cursor` (the scope's, from the last run;
-    /// `None`: from the start), each keeping only jobs submitted after `after`. The answer
-    /// carries the cursor the next run resumes at. `None` (the default): discovery lists
-    /// with [`JobSource::list`].
+    /// a cost bounded by the scope's `open` jobs (the last run's hint), never by history. The
+    /// first pages (as many as may hold the open jobs, if the listing is newest first), plus
+    /// one further page of a sweep through the whole listing that resumes at `cursor` (the
+    /// scope's, from the last run; `None`: from the start), keeping only jobs submitted after
+    /// `after`. The answer carries the cursor the next run resumes at. `None` (the default):
+    /// discovery lists with [`JobSource::list`].
     fn sweep(
         &self,
         after: DateTime<Utc>,
         cursor: Option<&str>,
+        open: OpenJobs,
     ) -> impl Future<Output = Option<Result<Swept, Error>>> + Send {
-        let _ = (after, cursor);
+        let _ = (after, cursor, open);
         std::future::ready(None)
     }
 
@@ -425,8 +427,9 @@ impl<T: JobSource> JobSource for std::sync::Arc<T> {
         &self,
         after: DateTime<Utc>,
         cursor: Option<&str>,
+        open: OpenJobs,
     ) -> impl Future<Output = Option<Result<Swept, Error>>> + Send {
-        (**self).sweep(after, cursor)
+        (**self).sweep(after, cursor, open)
     }
     fn calls(&self) -> u64 {
         (**self).calls()

@@ -285,7 +285,10 @@ impl JobStore for DynamoJobStore {
                 oldest: time("oldest_open")?,
             },
             last_run,
-            cursor: item.get("sweep_cursor").and_then(|v| v.as_s().ok()).cloned(),
+            cursor: item
+                .get("sweep_cursor")
+                .and_then(|v| v.as_s().ok())
+                .cloned(),
         })
     }
 

@@ -134,7 +134,8 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             return (None, kept);
         }
         let after = start.since.min(now - self.settings.lookback);
-        match self.source.sweep(after, kept.as_deref()).await {
+        let open = start.state.open;
+        match self.source.sweep(after, kept.as_deref(), open).await {
             None => (None, kept),
             Some(Ok(swept)) => (Some(Ok(swept.jobs)), swept.cursor),
             Some(Err(e)) => (Some(Err(e)), kept),

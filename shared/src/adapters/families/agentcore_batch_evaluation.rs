@@ -5,12 +5,13 @@
 //! filter, no sort, and no documented order, so no listing can stop at the watermark. The
 //! first run reads every page (`list`: the history it records must be all of it). A steady
 //! run (`sweep`) reads the first page, where a service that answers newest first puts what is
-//! new, plus ONE further page of a sweep through the whole listing whose `nextToken` the
-//! scope's item keeps between runs; at the end it starts over. A run thus costs at most two
-//! Lists whatever the history, and whatever the order, every evaluation is listed within as
-//! many runs as the listing has pages. A token the service refuses (`ValidationException`:
+//! new (and the next ones while they may hold the scope's open evaluations, at most one per
+//! 100 open), plus ONE further page of a sweep through the whole listing whose `nextToken` the
+//! scope's item keeps between runs; at the end it starts over. A run with few open thus costs
+//! two Lists whatever the history, and whatever the order, every evaluation is listed within
+//! as many runs as the listing has pages. A token the service refuses (`ValidationException`:
 //! expired, or from another listing) starts the sweep over instead of failing the run. Open
-//! evaluations are read with Get (`lists_cheaply` is false).
+//! evaluations no page showed are read with Get (`lists_cheaply` is false).
 //!
 //! `GetBatchEvaluation` takes the id (the ARN's last segment), not the ARN. Only the Get says
 //! where the results went (`outputConfig.cloudWatchConfig`, a CloudWatch Logs log group: the
@@ -28,7 +29,7 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use crate::adapters::sdk::{bedrock_error, found, from_smithy, pages, Calls};
 use crate::domain::{Details, JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
-use crate::ports::{JobSource, ListFilter, Page, Swept};
+use crate::ports::{JobSource, ListFilter, OpenJobs, Page, Swept};
 
 /// The largest page `ListBatchEvaluations` allows.
 const PAGE: i32 = 100;
@@ -121,13 +122,32 @@ impl AgentcoreBatchEvaluationSource {
         Ok((jobs, out.next_token().map(str::to_owned)))
     }
 
-    /// The first page, then the sweep's page at `cursor` (the pages after the first, which
-    /// every run reads; `None`: the second). A refused token starts the sweep over.
-    async fn first_and_swept(&self, cursor: Option<&str>) -> Result<Swept, Error> {
+    /// The first page, then more while a newest-first listing may still hold the scope's
+    /// `open` evaluations: until a page reaches one created before the oldest of them, at most
+    /// one page per 100 open (bounded by open jobs; in another order the rest are read with
+    /// Get by the reconcile).
+    async fn head(&self, open: OpenJobs) -> Result<Listed, SdkError<ListBatchEvaluationsError>> {
+        let (mut jobs, mut next) = self.page(None).await?;
+        let mut more = open.count.div_ceil(PAGE as u64);
+        while let (Some(token), Some(oldest)) = (next.as_deref(), open.oldest) {
+            let passed = jobs.last().is_some_and(|j| j.submit_time < oldest);
+            if more == 0 || passed {
+                break;
+            }
+            let (page, after) = self.page(Some(token)).await?;
+            jobs.extend(page);
+            (next, more) = (after, more - 1);
+        }
+        Ok((jobs, next))
+    }
+
+    /// The head, then the sweep's page at `cursor` (`None`: the page after the head). A
+    /// refused token starts the sweep over.
+    async fn head_and_swept(&self, cursor: Option<&str>, open: OpenJobs) -> Result<Swept, Error> {
         let list_error = bedrock_error("ListBatchEvaluations");
-        let (mut jobs, second) = self.page(None).await.map_err(list_error)?;
-        let Some(token) = cursor.map(str::to_owned).or(second) else {
-            // The whole listing is one page: nothing to sweep.
+        let (mut jobs, after_head) = self.head(open).await.map_err(list_error)?;
+        let Some(token) = cursor.map(str::to_owned).or(after_head) else {
+            // The head read the whole listing: nothing to sweep.
             return Ok(Swept { jobs, cursor: None });
         };
         let cursor = match self.page(Some(&token)).await {
@@ -331,8 +351,9 @@ impl JobSource for AgentcoreBatchEvaluationSource {
         &self,
         after: chrono::DateTime<chrono::Utc>,
         cursor: Option<&str>,
+        open: OpenJobs,
     ) -> Option<Result<Swept, Error>> {
-        let swept = self.first_and_swept(cursor).await.map(|mut swept| {
+        let swept = self.head_and_swept(cursor, open).await.map(|mut swept| {
             swept.jobs.retain(|job| job.submit_time > after);
             swept
         });

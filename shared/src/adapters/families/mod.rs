@@ -34,7 +34,7 @@ use crate::config::Config;
 use crate::domain::{JobArn, JobKind, ObservedJob};
 use crate::error::Error;
 use crate::notices::Tags;
-use crate::ports::{JobSource, ListFilter, ListedOnce, Page, Swept};
+use crate::ports::{JobSource, ListFilter, ListedOnce, OpenJobs, Page, Swept};
 use advanced_prompt_optimization::AdvancedPromptOptimizationSource;
 use agentcore_batch_evaluation::AgentcoreBatchEvaluationSource;
 use async_invoke::AsyncInvokeSource;
@@ -214,8 +214,9 @@ impl JobSource for AnySource {
         &self,
         after: DateTime<Utc>,
         cursor: Option<&str>,
+        open: OpenJobs,
     ) -> Option<Result<Swept, Error>> {
-        each!(self, s => s.sweep(after, cursor).await)
+        each!(self, s => s.sweep(after, cursor, open).await)
     }
 
     fn calls(&self) -> u64 {

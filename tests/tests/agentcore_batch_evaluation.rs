@@ -389,3 +389,37 @@ async fn a_sweep_cursor_the_service_refuses_starts_the_sweep_over_without_failin
     assert_eq!((next.listed, next.notifications_sent), (200, 0), "{next:?}");
     assert!(store.scope_state(&scope).await.unwrap().cursor.is_some());
 }
+
+#[tokio::test]
+async fn many_open_evaluations_are_answered_by_the_first_pages_not_one_get_each() {
+    // given 250 running evaluations (the newest) and 300 finished ones before them, recorded by
+    // a first run
+    let stack = &Stack::start().await;
+    seed(stack, 300, "COMPLETED", 48.0, 24.0, "history").await;
+    seed(stack, 250, "IN_PROGRESS", 0.0, 24.0, "running").await;
+    let poller = stack.poller_for(stack.source(KIND), settings(stack));
+    let t0 = Utc::now();
+    let first = poller.run(t0, "run-1").await.unwrap();
+    assert_eq!(
+        (first.listed, first.open_jobs),
+        (550, Some(250)),
+        "{first:?}"
+    );
+
+    // when a steady run polls
+    let before = list_calls(stack).await;
+    let run = poller
+        .run(t0 + Duration::minutes(5), "run-2")
+        .await
+        .unwrap();
+
+    // then the pages that hold the running ones (three: the third reaches a finished one) and
+    // one page of the sweep answer them all: no Get
+    assert!(run.discovery_ok && run.failures == 0, "{run:?}");
+    assert_eq!(list_calls(stack).await - before, 4);
+    assert_eq!(
+        (run.bedrock_calls, run.open_jobs),
+        (4, Some(250)),
+        "{run:?}"
+    );
+}

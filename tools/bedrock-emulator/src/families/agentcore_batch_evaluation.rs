@@ -435,7 +435,9 @@ fn opaque(position: &str) -> String {
 /// a token it did not issue.
 fn reveal(token: &str) -> ApiResult<String> {
     let invalid = || ApiError::validation("The pagination token is not valid.");
-    let bytes: Option<Vec<u8>> = (token.len() % 2 == 0)
+    let bytes: Option<Vec<u8>> = token
+        .len()
+        .is_multiple_of(2)
         .then(|| {
             (0..token.len())
                 .step_by(2)

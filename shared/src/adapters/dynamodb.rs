@@ -122,6 +122,11 @@ fn watermark_key(scope: &Scope) -> String {
 }
 
 /// Fixed-width UTC timestamps (nanoseconds) compare correctly as strings.
+/// A string attribute of `item` (`None`: absent or not a string).
+fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+    item.get(name)?.as_s().ok().cloned()
+}
+
 fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
@@ -285,10 +290,7 @@ impl JobStore for DynamoJobStore {
                 oldest: time("oldest_open")?,
             },
             last_run,
-            cursor: item
-                .get("sweep_cursor")
-                .and_then(|v| v.as_s().ok())
-                .cloned(),
+            cursor: text(&item, "sweep_cursor"),
         })
     }
 

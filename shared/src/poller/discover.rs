@@ -46,6 +46,19 @@ pub(super) fn given(
     })
 }
 
+/// The sweep's cursor the scope keeps: `next` once the run recorded all it listed, else the
+/// one it had (a swept page not wholly recorded is read again next run).
+pub(super) fn kept_cursor(
+    start: &super::Start,
+    next: Option<String>,
+    discovered: &Discovered,
+) -> Option<String> {
+    match discovered.complete {
+        true => next,
+        false => start.state.cursor.clone(),
+    }
+}
+
 /// Keeps the most advanced observation when a job is seen twice.
 pub(super) fn merge(into: &mut HashMap<JobArn, ObservedJob>, job: ObservedJob) {
     match into.get(&job.arn) {
@@ -119,24 +132,25 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     }
 
     /// A steady run of a family whose List has neither filter nor order ([`JobSource::sweep`]):
-    /// its bounded listing, and the cursor the scope keeps for the next run (the one it had,
-    /// when the sweep failed or did not run). Jobs submitted before the look-back are left out,
-    /// as the first run left them: history it never recorded must not read as new. A first
-    /// run (or its unfinished backlog) lists in full instead, so that the history it records
-    /// is all of it.
+    /// its bounded listing, and the cursor for the next run (the one the scope had, when the
+    /// sweep failed or did not run); else `listed` (what [`Poller::listed_once`] found). Jobs
+    /// submitted before the look-back are left out, as the first run left them: history it
+    /// never recorded must not read as new. A first run (or its unfinished backlog) lists in
+    /// full instead, so that the history it records is all of it.
     pub(super) async fn swept(
         &self,
         start: &super::Start,
         now: chrono::DateTime<chrono::Utc>,
+        listed: Option<Vec<ObservedJob>>,
     ) -> (Option<Page<ObservedJob>>, Option<String>) {
         let kept = start.state.cursor.clone();
         if start.history_before.is_some() {
-            return (None, kept);
+            return (listed.map(Ok), kept);
         }
         let after = start.since.min(now - self.settings.lookback);
         let open = start.state.open;
         match self.source.sweep(after, kept.as_deref(), open).await {
-            None => (None, kept),
+            None => (listed.map(Ok), kept),
             Some(Ok(swept)) => (Some(Ok(swept.jobs)), swept.cursor),
             Some(Err(e)) => (Some(Err(e)), kept),
         }

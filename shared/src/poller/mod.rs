@@ -250,10 +250,9 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         let (mut seen, mut open) = (Seen::default(), OpenJobs::default());
         // Notices already published to machines are told to people even when a phase fails.
         let (new, again) = self.listed_once(start.since).await;
-        let (swept, cursor) = self.swept(&start, now).await;
-        let listed = swept.or(new.map(Ok));
+        let (new, cursor) = self.swept(&start, now, new).await;
         let discovered = self
-            .discover(start.since, listed, &run, &mut seen, &mut open)
+            .discover(start.since, new, &run, &mut seen, &mut open)
             .await;
         let discovered = self.or_tell_people(discovered, &outbox, &run).await?;
         if let Some(reason) = discovered.not_offered {
@@ -272,7 +271,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         }
         let told = self.tell_people(&outbox, &run).await;
         let mut progress = self.progress(&start, &run_id, &discovered, &reconciled, open, now);
-        progress.cursor = cursor;
+        progress.cursor = discover::kept_cursor(&start, cursor, &discovered);
         let settled = [&discovered.settled, &reconciled.settled, &revisited, &told];
         let advanced = self.save_unless_quiet(&start, progress, settled, now).await;
         let mut summary = self.summary(&start, &run_id, discovered, reconciled, advanced);

@@ -247,10 +247,7 @@ async fn seed(
 
 /// `ListBatchEvaluations` calls the emulator has answered so far (refused ones too).
 async fn list_calls(stack: &Stack) -> u64 {
-    let stats = stack.control_get("stats").await;
-    stats["requests"]["operations"]["ListBatchEvaluations"]
-        .as_u64()
-        .unwrap_or(0)
+    stack.calls_of("ListBatchEvaluations").await
 }
 
 #[tokio::test]

@@ -615,6 +615,8 @@ impl RunSummary {
         self.sns_calls += s.sns_calls;
         self.pricing_calls += s.pricing_calls;
         self.estimated_cost_micro_usd += s.estimated_cost_micro_usd;
+        super::summary::add_owners(&mut self.cost_by_owner, s.cost_by_owner);
+        self.owners_past_bound += s.owners_past_bound;
         self.failures += s.failures;
         self.throttles += s.throttles;
         self.finished += s.finished;

@@ -22,6 +22,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 
+pub use cost::CostOwners;
 pub use fleet::{
     lease_until, record_clocks, Access, BoxFuture, Fleet, FleetSchedule, ScheduledRun, ScopePoller,
     READ_TOGETHER_MAX,
@@ -103,6 +104,9 @@ pub struct PollSettings {
     /// `COST_ALERT_USD` (optional): a finished job whose estimate passes it says so in its
     /// notice (`Cost alert:`, `estimatedCost.overThresholdUsd`).
     pub cost_alert_usd: Option<f64>,
+    /// `COST_OWNER_TAG` (optional): the tag whose value names a job's owner; the estimated
+    /// cost metric is then also reported per owner (bounded: [`crate::domain::owner`]).
+    pub cost_owners: CostOwners,
 }
 
 /// When to stop starting new work: the Lambda deadline minus a safety margin, or a signal.

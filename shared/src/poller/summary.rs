@@ -99,6 +99,10 @@ pub struct Settled {
     pub pricing_calls: u64,
     /// The estimated cost of the jobs priced, in millionths of a dollar.
     pub estimated_cost_micro_usd: u64,
+    /// With `COST_OWNER_TAG`: the same cost by owner bucket (`domain::owner`).
+    pub cost_by_owner: BTreeMap<String, u64>,
+    /// Jobs whose owner value was past the day's bound (counted under `other`).
+    pub owners_past_bound: usize,
     /// Seconds from each notified job's end time to the run that published it.
     pub lags_seconds: Vec<u64>,
 }
@@ -124,6 +128,8 @@ impl Default for Settled {
             publish_calls: 0,
             pricing_calls: 0,
             estimated_cost_micro_usd: 0,
+            cost_by_owner: BTreeMap::new(),
+            owners_past_bound: 0,
             lags_seconds: Vec::new(),
         }
     }
@@ -149,7 +155,15 @@ impl AddAssign for Settled {
         self.publish_calls += o.publish_calls;
         self.pricing_calls += o.pricing_calls;
         self.estimated_cost_micro_usd += o.estimated_cost_micro_usd;
+        add_owners(&mut self.cost_by_owner, o.cost_by_owner);
+        self.owners_past_bound += o.owners_past_bound;
         add_lags(&mut self.lags_seconds, o.lags_seconds);
+    }
+}
+
+pub(super) fn add_owners(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
+    for (owner, micro) in from {
+        *into.entry(owner).or_default() += micro;
     }
 }
 
@@ -253,6 +267,13 @@ pub struct RunSummary {
     /// The estimated cost, in millionths of a dollar, of the jobs this run priced (notified as
     /// finished): the `EstimatedCostUsd` metric.
     pub estimated_cost_micro_usd: u64,
+    /// With `COST_OWNER_TAG`: that cost by owner (the owner tag's value, `untagged`, `unknown`
+    /// or `other`: `domain::owner`), the `EstimatedCostUsd` metric per `Owner`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cost_by_owner: BTreeMap<String, u64>,
+    /// Jobs whose owner value came past the day's bound of distinct owners (under `other`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub owners_past_bound: usize,
     /// Calls an AWS service throttled even after the SDK's retries (adaptive retries absorb
     /// the rest without failing).
     pub throttles: usize,
@@ -318,6 +339,8 @@ impl RunSummary {
         self.sns_calls += s.publish_calls;
         self.pricing_calls += s.pricing_calls;
         self.estimated_cost_micro_usd += s.estimated_cost_micro_usd;
+        add_owners(&mut self.cost_by_owner, s.cost_by_owner);
+        self.owners_past_bound += s.owners_past_bound;
         add_lags(&mut self.notification_lag_seconds, s.lags_seconds);
         self.add_failures(s.failures);
     }

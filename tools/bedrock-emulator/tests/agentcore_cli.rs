@@ -7,81 +7,33 @@
 //! `StartBatchEvaluation`'s `outputConfig` and still requires `logGroupNames`. `AWS_DATA_PATH`
 //! makes the CLI load the newer model from the installed botocore (docs/architecture/testing.md).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
 
+use common::{spawn, Cli, Emulator};
 use serde_json::Value;
 
-/// Kills the emulator when the test ends, pass or fail.
-struct Emulator {
-    child: std::process::Child,
-    endpoint: String,
-}
+/// `aws bedrock-agentcore` with the installed botocore's newer model.
+const AGENTCORE: Cli = Cli {
+    service: "bedrock-agentcore",
+    region: "us-east-1",
+    newer_models: true,
+};
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// [`aws`] in another region.
+fn aws_in(emulator: &Emulator, region: &'static str, args: &[&str]) -> Result<Value, String> {
+    Cli {
+        region,
+        ..AGENTCORE
     }
-}
-
-fn spawn(args: &[&str]) -> Emulator {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bedrock-emulator"))
-        .args(["--port", "0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let endpoint = line.trim().trim_start_matches("listening on ").to_owned();
-    Emulator { child, endpoint }
-}
-
-/// The installed botocore's model directory (newer than the CLI's bundled copy).
-fn botocore_data() -> String {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import botocore, os; print(os.path.join(os.path.dirname(botocore.__file__), 'data'))",
-        ])
-        .output()
-        .expect("python3 with botocore (pip install awscli)");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// `aws bedrock-agentcore <args>` in `region`: the parsed JSON output, or the error text.
-fn aws_in(emulator: &Emulator, region: &str, args: &[&str]) -> Result<Value, String> {
-    let out = Command::new("aws")
-        .arg("bedrock-agentcore")
-        .args(args)
-        .args(["--endpoint-url", &emulator.endpoint, "--output", "json"])
-        .env("AWS_DATA_PATH", botocore_data())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_DEFAULT_REGION", region)
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("the AWS CLI is installed (pip install awscli)");
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    match text.trim() {
-        "" => Ok(Value::Null),
-        json => Ok(serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))),
-    }
+    .run(emulator, args)
 }
 
 fn aws(emulator: &Emulator, args: &[&str]) -> Result<Value, String> {
-    aws_in(emulator, "us-east-1", args)
+    AGENTCORE.run(emulator, args)
 }
 
 fn ok(emulator: &Emulator, args: &[&str]) -> Value {
-    aws(emulator, args).unwrap_or_else(|e| panic!("aws bedrock-agentcore {args:?}: {e}"))
+    AGENTCORE.ok(emulator, args)
 }
 
 const SOURCE: &str = r#"{"cloudWatchLogs":{"serviceNames":["support_agent.DEFAULT"],"logGroupNames":["/aws/bedrock-agentcore/runtimes/support_agent-DEFAULT"]}}"#;

@@ -254,6 +254,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         let (mut seen, mut open) = (Seen::default(), OpenJobs::default());
         // Notices already published to machines are told to people even when a phase fails.
         let (new, again) = self.listed_once(start.since).await;
+        let (new, cursor) = self.swept(&start, now, new).await;
         let discovered = self
             .discover(start.since, new, &run, &mut seen, &mut open)
             .await;
@@ -273,7 +274,8 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             open = open.widest(start.state.open);
         }
         let told = self.tell_people(&outbox, &run).await;
-        let progress = self.progress(&start, &run_id, &discovered, &reconciled, open, now);
+        let mut progress = self.progress(&start, &run_id, &discovered, &reconciled, open, now);
+        progress.cursor = discover::kept_cursor(&start, cursor, &discovered);
         let settled = [&discovered.settled, &reconciled.settled, &revisited, &told];
         let advanced = self.save_unless_quiet(&start, progress, settled, now).await;
         let mut summary = self.summary(&start, &run_id, discovered, reconciled, advanced);
@@ -315,6 +317,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             open,
             durations,
             last_run: Some(last_run),
+            cursor: start.state.cursor.clone(),
         }
     }
 
@@ -430,6 +433,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             && state.open == OpenJobs::default()
             && progress.open == OpenJobs::default()
             && progress.durations.is_none()
+            && progress.cursor == state.cursor
             && state.last_run.as_ref().is_some_and(|r| r.ok)
             && !eventful
     }

@@ -87,10 +87,16 @@ fn the_aws_cli_starts_gets_lists_stops_and_deletes_batch_evaluations() {
         "Builtin.GoalSuccessRate"
     );
 
-    // a page of one, by hand: maxResults and nextToken
+    // a page of one, by hand: maxResults and nextToken, the newest first (the emulator's
+    // order: the service documents none), behind an opaque token
     let page = ok(&emulator, &["list-batch-evaluations", "--max-results", "1"]);
     assert_eq!(page["batchEvaluations"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        page["batchEvaluations"][0]["batchEvaluationName"],
+        "adhoc_eval"
+    );
     let token = page["nextToken"].as_str().expect("more pages").to_owned();
+    assert!(!token.contains("adhoc_eval"), "{token}");
     let next = ok(
         &emulator,
         &[
@@ -210,6 +216,17 @@ fn invalid_parameters_are_refused_with_the_services_messages() {
     assert!(
         too_many.contains("Member must have value less than or equal to 100"),
         "{too_many}"
+    );
+    // a token the service did not issue
+    let bad_token = aws(
+        &emulator,
+        &["list-batch-evaluations", "--next-token", "not-a-token"],
+    )
+    .unwrap_err();
+    assert!(
+        bad_token.contains("ValidationException")
+            && bad_token.contains("The pagination token is not valid."),
+        "{bad_token}"
     );
     // a name outside the pattern, and a Get by ARN instead of id
     let bad_name = aws(

@@ -35,7 +35,7 @@ use crate::config::Config;
 use crate::domain::{JobArn, JobKind, ObservedJob};
 use crate::error::Error;
 use crate::notices::Tags;
-use crate::ports::{JobSource, ListFilter, ListedOnce, Page};
+use crate::ports::{JobSource, ListFilter, ListedOnce, OpenJobs, Page, Swept};
 use advanced_prompt_optimization::AdvancedPromptOptimizationSource;
 use agentcore_batch_evaluation::AgentcoreBatchEvaluationSource;
 use async_invoke::AsyncInvokeSource;
@@ -182,6 +182,15 @@ impl JobSource for AnySource {
 
     async fn tags(&self, arn: &JobArn) -> Result<Tags, Error> {
         each!(self, s => s.tags(arn).await)
+    }
+
+    async fn sweep(
+        &self,
+        after: DateTime<Utc>,
+        cursor: Option<&str>,
+        open: OpenJobs,
+    ) -> Option<Result<Swept, Error>> {
+        each!(self, s => s.sweep(after, cursor, open).await)
     }
 
     fn calls(&self) -> u64 {

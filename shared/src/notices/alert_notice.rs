@@ -19,7 +19,10 @@ impl Notice {
         presentation: &Presentation,
         tags: &Tags,
     ) -> Self {
-        let dedup_key = format!("{}#{}", record.pk, alert.kind);
+        let dedup_key = match (alert.kind, &record.idle) {
+            (AlertKind::Idle, Some(idle)) => format!("{}#{}#{}", record.pk, alert.kind, idle.key()),
+            _ => format!("{}#{}", record.pk, alert.kind),
+        };
         let display_name = display_name(record);
         let account_name = presentation.account_name.as_deref();
         let family = record.kind.label().trim_end_matches(" job").to_lowercase();
@@ -57,6 +60,7 @@ impl Notice {
             "suggestion": suggestion(alert.kind, record),
             "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
             "progress": record.estimate().map(|e| progress_json(&e)),
+            "hourlyCost": record.hourly_cost.as_ref().map(super::notice::hourly_json),
             "consoleUrl": locations::console_url(record, record.phase()),
             "tags": tags,
             "text": &email,
@@ -150,7 +154,7 @@ fn headline(record: &JobRecord, alert: &Alert, name: &str) -> String {
         ),
         AlertKind::Idle => format!(
             "{label} \"{name}\" has had no invocations for {elapsed} (alert after {threshold}). {}",
-            crate::domain::idle::cost_sentence(record.cost.as_ref())
+            crate::domain::idle::cost_sentence(record.hourly_cost.as_ref())
         ),
     }
 }

@@ -110,6 +110,7 @@ fn description(doc: &Value, alert: bool) -> String {
             .collect();
         line("Records", (!counts.is_empty()).then(|| counts.join(", ")));
     }
+    line("Hourly cost", doc["hourlyCost"]["text"].as_str().map(plain));
     line(
         "Estimated cost",
         doc["estimatedCost"]["text"].as_str().map(plain),

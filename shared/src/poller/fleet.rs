@@ -613,6 +613,7 @@ impl RunSummary {
         self.store_calls += s.store_calls;
         self.sns_calls += s.sns_calls;
         self.pricing_calls += s.pricing_calls;
+        self.metric_calls += s.metric_calls;
         self.estimated_cost_micro_usd += s.estimated_cost_micro_usd;
         self.failures += s.failures;
         self.throttles += s.throttles;

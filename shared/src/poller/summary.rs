@@ -97,6 +97,8 @@ pub struct Settled {
     pub publish_calls: u64,
     /// AWS Price List calls made to price finished jobs (none while the table's prices are fresh).
     pub pricing_calls: u64,
+    /// CloudWatch `GetMetricData` calls of the idle check (one per 500 resources in service).
+    pub metric_calls: u64,
     /// The estimated cost of the jobs priced, in millionths of a dollar.
     pub estimated_cost_micro_usd: u64,
     /// Seconds from each notified job's end time to the run that published it.
@@ -123,6 +125,7 @@ impl Default for Settled {
             finished: Finished::default(),
             publish_calls: 0,
             pricing_calls: 0,
+            metric_calls: 0,
             estimated_cost_micro_usd: 0,
             lags_seconds: Vec::new(),
         }
@@ -148,6 +151,7 @@ impl AddAssign for Settled {
         self.finished += o.finished;
         self.publish_calls += o.publish_calls;
         self.pricing_calls += o.pricing_calls;
+        self.metric_calls += o.metric_calls;
         self.estimated_cost_micro_usd += o.estimated_cost_micro_usd;
         add_lags(&mut self.lags_seconds, o.lags_seconds);
     }
@@ -250,6 +254,9 @@ pub struct RunSummary {
     /// AWS Price List `GetProducts` calls (pricing finished jobs; zero while cached prices are
     /// fresh).
     pub pricing_calls: u64,
+    /// CloudWatch `GetMetricData` calls of the idle check: one per 500 throughputs in service
+    /// per scope and run, none in a scope with none.
+    pub metric_calls: u64,
     /// The estimated cost, in millionths of a dollar, of the jobs this run priced (notified as
     /// finished): the `EstimatedCostUsd` metric.
     pub estimated_cost_micro_usd: u64,
@@ -317,6 +324,7 @@ impl RunSummary {
         self.finished += s.finished;
         self.sns_calls += s.publish_calls;
         self.pricing_calls += s.pricing_calls;
+        self.metric_calls += s.metric_calls;
         self.estimated_cost_micro_usd += s.estimated_cost_micro_usd;
         add_lags(&mut self.notification_lag_seconds, s.lags_seconds);
         self.add_failures(s.failures);

@@ -207,11 +207,10 @@ pub fn hourly_estimate(model_units: i64, price: &UnitHourPrice, commitment: &str
 /// The ready notice's sentence: `It costs about $110.00 per hour while it exists (estimate; ...).`
 pub fn ready_sentence(cost: &CostEstimate) -> String {
     let described = cost.describe();
-    let detail = described
-        .split_once(' ')
-        .map_or(described.as_str(), |(_, rest)| rest);
+    // `describe` reads `≈ $X (estimate; ...)`: the sentence keeps the parenthesis.
+    let detail = described.find(" (").map_or("", |i| &described[i..]);
     format!(
-        "It costs about {} per hour while it exists {detail}.",
+        "It costs about {} per hour while it exists{detail}.",
         usd(cost.usd())
     )
 }

@@ -36,7 +36,7 @@ impl Notice {
         let seconds = |d: chrono::Duration| d.num_seconds();
         let body = json!({
             "schema": "bedrock-jobwatch/notification/v1",
-            "schemaVersion": "1.2",
+            "schemaVersion": "1.3",
             "type": "alert",
             "alert": alert.kind,
             "dedupKey": dedup_key,

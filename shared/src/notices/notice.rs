@@ -88,7 +88,7 @@ fn body(view: &super::email::View<'_>, dedup_key: &str, truncated: bool, email: 
     let outcome = phase.outcome();
     json!({
         "schema": "bedrock-jobwatch/notification/v1",
-        "schemaVersion": "1.2",
+        "schemaVersion": "1.3",
         "type": "terminal",
         "dedupKey": dedup_key,
         "jobKind": record.kind,

@@ -1,7 +1,8 @@
 //! The idle check (issue 34): each run of a family billed while it exists (provisioned
 //! throughput) judges its resources in service, as the run's one unfiltered listing showed
 //! them (no Bedrock call of its own), against their `Invocations` in CloudWatch: one
-//! `GetMetricData` call per 500 of them, none when there are none. Only the few judged idle
+//! `GetMetricData` call per 500 of those in service for at least `ALERT_IDLE_AFTER`, none when
+//! there are none (a new or recently updated one cannot be idle yet). Only the few judged idle
 //! are read from the table; the alert is held on the item under the run's lease (a
 //! conditional write, so of two overlapping runs one holds it) and delivered like any other
 //! notice (a failed send stays pending and watched; the next run sends it, same dedup key).
@@ -31,6 +32,11 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         let mut report = Settled::default();
         let settings = &self.settings.alerts;
         let quiet = run.history_before.is_some() || !settings.enabled || run.budget.exhausted();
+        // In service for less than the threshold: not idle whatever the metrics say.
+        let in_service: Vec<ObservedJob> = in_service
+            .into_iter()
+            .filter(|j| run.now - in_service_since(j) >= settings.idle.after)
+            .collect();
         let metrics = self.source.invocations();
         let Some(metrics) = metrics.filter(|_| !quiet && !in_service.is_empty()) else {
             return report;

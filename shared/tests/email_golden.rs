@@ -262,7 +262,9 @@ fn hourly(record: &JobRecord) -> Option<jobwatch::domain::CostEstimate> {
         as_of: "2026-11-20".into(),
         fallback: None,
     };
-    Some(jobwatch::domain::idle::hourly_estimate(units, &price, "OneMonth"))
+    Some(jobwatch::domain::idle::hourly_estimate(
+        units, &price, "OneMonth",
+    ))
 }
 
 /// What the poller's pricing phase puts on a finished batch job with tokens: a Price List price

@@ -9,9 +9,9 @@ use aws_sdk_cloudwatch::primitives::DateTime as AwsDateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use chrono::{Duration, DurationRound, Utc};
 use jobwatch::adapters::cloudwatch::CloudWatchInvocations;
+use jobwatch::adapters::families::provisioned_throughput::ProvisionedThroughputSource;
 use jobwatch::domain::idle::{idle_due, IdleInputs, IdleSettings};
 use jobwatch::ports::InvocationMetrics;
-use jobwatch::adapters::families::provisioned_throughput::ProvisionedThroughputSource;
 use jobwatch::{PollSettings, RunSummary};
 use testkit::{Notification, Stack};
 
@@ -159,7 +159,10 @@ async fn an_unused_throughput_gets_one_idle_alert_a_day_with_its_hourly_cost_unt
     let unused = in_service(&stack, "pt-unused").await;
     let ready = poll(&stack, t0 + Duration::minutes(1), "ready").await;
     assert_eq!(ready.notifications_sent, 2);
-    assert_eq!(ready.metric_calls, 0, "not idle yet: CloudWatch is not asked");
+    assert_eq!(
+        ready.metric_calls, 0,
+        "not idle yet: CloudWatch is not asked"
+    );
     invoked(&cw, &used, t0 + Duration::hours(24), 5.0).await;
 
     // When two overlapping runs poll a day and an hour later
@@ -213,7 +216,10 @@ async fn an_unused_throughput_gets_one_idle_alert_a_day_with_its_hourly_cost_unt
     let key = alert.body["dedupKey"].as_str().unwrap();
     assert!(key.starts_with(&format!("{unused}#idle#")), "{key}");
     let record = stack.record(&unused).await.unwrap();
-    assert!(record.pending_alert.is_none() && record.watch.is_none(), "sent, unwatched");
+    assert!(
+        record.pending_alert.is_none() && record.watch.is_none(),
+        "sent, unwatched"
+    );
 
     // When it runs again the same day, then nothing more is sent
     let again = poll(&stack, t0 + Duration::hours(30), "day-1-again").await;

@@ -340,7 +340,11 @@ impl<C: PriceCache> PriceListBook<C> {
             })?;
             let texts = page.price_list.unwrap_or_default();
             rows.extend(texts.iter().filter_map(|t| price_list::parse_record(t)));
-            provisioned.extend(texts.iter().filter_map(|t| price_list::parse_provisioned(t)));
+            provisioned.extend(
+                texts
+                    .iter()
+                    .filter_map(|t| price_list::parse_provisioned(t)),
+            );
         }
         // Rows of other regions (the filter is undocumented for this service) are dropped.
         rows.retain(|r| r.region == region);
@@ -461,7 +465,10 @@ mod tests {
             None,
             "no 6-month row is published: nothing is guessed"
         );
-        assert_eq!(throughput_model("meta.llama3-1-70b-instruct-v1:0"), "meta.llama3-1-70b-instruct-v1:0");
+        assert_eq!(
+            throughput_model("meta.llama3-1-70b-instruct-v1:0"),
+            "meta.llama3-1-70b-instruct-v1:0"
+        );
     }
 
     #[test]

@@ -120,7 +120,13 @@ pub fn plan_idle(
         return None;
     }
     let since = in_service_since(observed);
-    let state = judge(since, last_invocation, known.idle.as_ref(), run.now, run.settings)?;
+    let state = judge(
+        since,
+        last_invocation,
+        known.idle.as_ref(),
+        run.now,
+        run.settings,
+    )?;
     let mut record = known.clone();
     record.idle = Some(state);
     record.pending_alert = Some(super::AlertKind::Idle);
@@ -200,7 +206,13 @@ pub fn hourly_cost(
 pub fn hourly_estimate(model_units: i64, price: &UnitHourPrice, commitment: &str) -> CostEstimate {
     CostEstimate {
         fallback: price.fallback.clone(),
-        ..hourly_cost(model_units, price.usd, commitment, price.origin, &price.as_of)
+        ..hourly_cost(
+            model_units,
+            price.usd,
+            commitment,
+            price.origin,
+            &price.as_of,
+        )
     }
 }
 
@@ -292,13 +304,19 @@ mod tests {
         assert_eq!(again.since, at(0));
         assert_ne!(again.key(), first.key());
         // Invoked at 40h: quiet a day from then.
-        assert_eq!(judge(at(0), Some(at(40)), Some(&first), at(49), &settings), None);
+        assert_eq!(
+            judge(at(0), Some(at(40)), Some(&first), at(49), &settings),
+            None
+        );
         // A new service cycle (updated at 60h) does not inherit the old stretch.
         let cycle = judge(at(60), None, Some(&first), at(85), &settings).expect("idle anew");
         assert_eq!(cycle.since, at(60));
     }
 
-    fn throughput(status: &str, modified: i64) -> (crate::domain::JobRecord, crate::domain::ObservedJob) {
+    fn throughput(
+        status: &str,
+        modified: i64,
+    ) -> (crate::domain::JobRecord, crate::domain::ObservedJob) {
         use crate::domain::{JobArn, JobKind, JobRecord, JobStatus, ObservedJob};
         let arn = JobArn::new("arn:aws:bedrock:us-east-1:123456789012:provisioned-model/p1");
         let mut job = ObservedJob::new(
@@ -342,18 +360,33 @@ mod tests {
         assert_eq!((change.expected_version, record.version), (Some(3), 4));
         assert!(change.notify && !change.transition);
         assert_eq!(record.pending_alert, Some(AlertKind::Idle));
-        assert_eq!(record.idle.map(|s| (s.since, s.alerted_at)), Some((at(0), at(25))));
-        assert!(record.watch.is_some(), "watched until sent, so a failed send is retried");
-        assert_eq!(record.lease_owner.as_ref().map(|r| r.to_string()), Some("run-1".into()));
+        assert_eq!(
+            record.idle.map(|s| (s.since, s.alerted_at)),
+            Some((at(0), at(25)))
+        );
+        assert!(
+            record.watch.is_some(),
+            "watched until sent, so a failed send is retried"
+        );
+        assert_eq!(
+            record.lease_owner.as_ref().map(|r| r.to_string()),
+            Some("run-1".into())
+        );
         // Held already (another run, or a failed send): nothing more is planned.
-        assert_eq!(plan_idle(record, &job, None, &idle_run(26, &settings)), None);
+        assert_eq!(
+            plan_idle(record, &job, None, &idle_run(26, &settings)),
+            None
+        );
         // Sent: the same day nothing, the next day again.
         let mut sent = record.clone();
         sent.pending_alert = None;
         assert_eq!(plan_idle(&sent, &job, None, &idle_run(30, &settings)), None);
         assert!(plan_idle(&sent, &job, None, &idle_run(49, &settings)).is_some());
         // Used since: nothing.
-        assert_eq!(plan_idle(&sent, &job, Some(at(45)), &idle_run(49, &settings)), None);
+        assert_eq!(
+            plan_idle(&sent, &job, Some(at(45)), &idle_run(49, &settings)),
+            None
+        );
     }
 
     #[test]
@@ -361,13 +394,22 @@ mod tests {
         let settings = IdleSettings::default();
         let (known, _) = throughput("Updating", 0);
         let (_, listed) = throughput("InService", 0);
-        assert_eq!(plan_idle(&known, &listed, None, &idle_run(25, &settings)), None);
+        assert_eq!(
+            plan_idle(&known, &listed, None, &idle_run(25, &settings)),
+            None
+        );
         let (mut retired, job) = throughput("InService", 0);
         retired.retired = true;
-        assert_eq!(plan_idle(&retired, &job, None, &idle_run(25, &settings)), None);
+        assert_eq!(
+            plan_idle(&retired, &job, None, &idle_run(25, &settings)),
+            None
+        );
         // Updated at 10h: its service began then, idle from there.
         let (known, job) = throughput("InService", 10);
-        assert_eq!(plan_idle(&known, &job, None, &idle_run(25, &settings)), None);
+        assert_eq!(
+            plan_idle(&known, &job, None, &idle_run(25, &settings)),
+            None
+        );
         assert!(plan_idle(&known, &job, None, &idle_run(34, &settings)).is_some());
     }
 

@@ -282,7 +282,10 @@ mod tests {
     /// Price List (design/cost-and-progress.md §1.3).
     fn provisioned(usagetype: &str, unit: &str, usd: &str) -> String {
         ON_DEMAND
-            .replace("On-demand Inference", "Provisioned Throughput Inference - 1 month")
+            .replace(
+                "On-demand Inference",
+                "Provisioned Throughput Inference - 1 month",
+            )
             .replace("USE1-Claude2.0-input-tokens", usagetype)
             .replace("\"Claude 2.0\"", "\"Nova 2.0 Lite\"")
             .replace("\"1K tokens\"", &format!("\"{unit}\""))
@@ -306,14 +309,28 @@ mod tests {
             "60.5",
         );
         let custom = parse_provisioned(&custom).expect("a custom row");
-        assert_eq!((custom.commitment, custom.custom), (Commitment::NoCommit, true));
+        assert_eq!(
+            (custom.commitment, custom.custom),
+            (Commitment::NoCommit, true)
+        );
         let rows = [row, custom];
-        let (usd, published) =
-            unit_hour_price(&rows, "us-east-1", "nova 2.0 lite", Commitment::OneMonth, false)
-                .unwrap();
+        let (usd, published) = unit_hour_price(
+            &rows,
+            "us-east-1",
+            "nova 2.0 lite",
+            Commitment::OneMonth,
+            false,
+        )
+        .unwrap();
         assert_eq!((usd, published.as_str()), (55.0, "2025-06-18"));
         assert_eq!(
-            unit_hour_price(&rows, "us-east-1", "Nova 2.0 Lite", Commitment::SixMonths, false),
+            unit_hour_price(
+                &rows,
+                "us-east-1",
+                "Nova 2.0 Lite",
+                Commitment::SixMonths,
+                false
+            ),
             None
         );
         let odd = provisioned(
@@ -327,9 +344,16 @@ mod tests {
             "hour",
             "1",
         );
-        assert_eq!(parse_provisioned(&market), None, "Marketplace rows name no model");
+        assert_eq!(
+            parse_provisioned(&market),
+            None,
+            "Marketplace rows name no model"
+        );
         assert_eq!(Commitment::of_api(None), Some(Commitment::NoCommit));
-        assert_eq!(Commitment::of_api(Some("SixMonths")), Some(Commitment::SixMonths));
+        assert_eq!(
+            Commitment::of_api(Some("SixMonths")),
+            Some(Commitment::SixMonths)
+        );
         assert_eq!(Commitment::of_api(Some("TwoYears")), None);
     }
 

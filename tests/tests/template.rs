@@ -434,12 +434,13 @@ fn each_family_entry_grants_its_iam_actions_which_are_what_its_adapter_calls() {
     }
 }
 
-/// The CloudWatch actions the `Families` mapping grants `kind`'s poller (`MetricActions`).
-fn metric_actions(kind: JobKind) -> BTreeSet<String> {
+/// The actions the `Families` mapping grants `kind`'s poller under `key` (`MetricActions`,
+/// `PriceActions`).
+fn mapped_actions(kind: JobKind, key: &str) -> BTreeSet<String> {
     families(&source())
         .values()
         .find(|e| e["Name"].as_str() == Some(kind.as_str()))
-        .map(|e| strings(&e["MetricActions"]).into_iter().collect())
+        .map(|e| strings(&e[key]).into_iter().collect())
         .unwrap_or_default()
 }
 
@@ -482,12 +483,21 @@ fn each_function_may_call_exactly_its_family_and_the_shared_infrastructure() {
             "{name}: wildcard action in {granted:?}"
         );
         // CloudWatch reads (the idle check, with Alerts on, the default): what its reader calls.
-        let metrics = metric_actions(kind);
+        let metrics = mapped_actions(kind, "MetricActions");
         if !metrics.is_empty() {
             assert_eq!(
                 metrics,
                 sdk_calls("cloudwatch.rs", "cloudwatch"),
                 "{name}: MetricActions vs the CloudWatch reader's calls"
+            );
+        }
+        // Its hourly price: what the Price List reader calls.
+        let prices = mapped_actions(kind, "PriceActions");
+        if !prices.is_empty() {
+            assert_eq!(
+                prices,
+                sdk_calls("pricing.rs", "pricing"),
+                "{name}: PriceActions vs the Price List reader's calls"
             );
         }
         let expected: BTreeSet<String> = kind
@@ -496,6 +506,7 @@ fn each_function_may_call_exactly_its_family_and_the_shared_infrastructure() {
             .iter()
             .map(|a| a.to_string())
             .chain(metrics)
+            .chain(prices)
             .chain(shared.iter().cloned())
             .chain(infrastructure.iter().cloned())
             .collect();

@@ -6,7 +6,6 @@
 //! hourly cost reads.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::cost::{usd, CostEstimate, PriceOrigin, UnitHourPrice};
 
@@ -37,26 +36,7 @@ impl IdleSettings {
     }
 }
 
-/// What a resource's item keeps of its idle alerts: when it went into service (its settling's
-/// date), the stretch last alerted (since when nobody invoked it) and when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IdleState {
-    pub in_service_since: DateTime<Utc>,
-    pub since: DateTime<Utc>,
-    pub alerted_at: DateTime<Utc>,
-}
-
-impl IdleState {
-    /// The alert's dedup key suffix: one per idle stretch and day, so a re-send after a crash
-    /// (rendered from the stored state) repeats the key and the next day's alert has its own.
-    pub fn key(&self) -> String {
-        format!(
-            "{}#{}",
-            self.since.format("%Y%m%dT%H%MZ"),
-            self.alerted_at.format("%Y-%m-%d")
-        )
-    }
-}
+pub use super::record::IdleState;
 
 /// Whether an in-service resource is due an `idle` alert now, and the state to store if so.
 /// `last_invocation`: the newest use CloudWatch showed in [`IdleSettings::window`]; without

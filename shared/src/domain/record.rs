@@ -60,7 +60,7 @@ pub struct JobRecord {
     /// The last `idle` alert of a resource in service and the stretch it was about
     /// ([`super::idle`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idle: Option<super::idle::IdleState>,
+    pub idle: Option<IdleState>,
     /// Family-specific facts (`Family::details`).
     #[serde(default, skip_serializing_if = "Details::is_empty")]
     pub details: Details,
@@ -175,6 +175,27 @@ impl JobRecord {
     }
 }
 
+/// What a resource's item keeps of its idle alerts ([`super::idle`]): when it went into service (its settling's
+/// date), the stretch last alerted (since when nobody invoked it) and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdleState {
+    pub in_service_since: DateTime<Utc>,
+    pub since: DateTime<Utc>,
+    pub alerted_at: DateTime<Utc>,
+}
+
+impl IdleState {
+    /// The alert's dedup key suffix: one per idle stretch and day, so a re-send after a crash
+    /// (rendered from the stored state) repeats the key and the next day's alert has its own.
+    pub fn key(&self) -> String {
+        format!(
+            "{}#{}",
+            self.since.format("%Y%m%dT%H%MZ"),
+            self.alerted_at.format("%Y-%m-%d")
+        )
+    }
+}
+
 /// One published notification in a job's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notified {
@@ -269,6 +290,13 @@ impl JobRecord {
         if let Some(processed) = counts.processed {
             progress::observe(&mut self.observations, Observation { at, processed });
         }
+    }
+
+    /// The hourly cost a notice of the job in `phase` tells: a resource's, once it is ready.
+    pub fn ready_hourly_cost(&self, phase: Phase) -> Option<&CostEstimate> {
+        self.hourly_cost
+            .as_ref()
+            .filter(|_| phase.outcome() == super::Outcome::Success)
     }
 
     /// Whether the job still needs polling.

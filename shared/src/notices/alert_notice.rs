@@ -19,11 +19,7 @@ impl Notice {
         presentation: &Presentation,
         tags: &Tags,
     ) -> Self {
-        let dedup_key = match (alert.kind, &record.idle) {
-            (AlertKind::Idle, Some(idle)) => format!("{}#{}#{}", record.pk, alert.kind, idle.key()),
-            _ => format!("{}#{}", record.pk, alert.kind),
-        };
-        let display_name = display_name(record);
+        let (dedup_key, display_name) = (alert_key(record, alert), display_name(record));
         let account_name = presentation.account_name.as_deref();
         let family = record.kind.label().trim_end_matches(" job").to_lowercase();
         let subject = subject::job_subject(
@@ -76,6 +72,15 @@ impl Notice {
             email,
             outcome: Outcome::Progress,
         }
+    }
+}
+
+/// `{ARN}#{kind}`: an alert is sent once per job; an idle one once per idle stretch and day
+/// (`#{since}#{day}`, from the item, so a re-send after a crash repeats it).
+fn alert_key(record: &JobRecord, alert: &Alert) -> String {
+    match (alert.kind, &record.idle) {
+        (AlertKind::Idle, Some(idle)) => format!("{}#{}#{}", record.pk, alert.kind, idle.key()),
+        _ => format!("{}#{}", record.pk, alert.kind),
     }
 }
 

@@ -146,7 +146,7 @@ fn resource_headline(out: &mut String, view: &View<'_>) {
         let _ = writeln!(out, "{}.", hint.replace("{arn}", record.pk.as_str()));
     }
     // Said only with a price: no figure is better than a guessed one.
-    if let Some(cost) = super::notice::hourly_cost(record, family.phase(view.status)) {
+    if let Some(cost) = record.ready_hourly_cost(family.phase(view.status)) {
         let _ = writeln!(out, "{}", crate::domain::idle::ready_sentence(cost));
     }
 }

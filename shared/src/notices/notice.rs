@@ -115,21 +115,10 @@ fn body(view: &super::email::View<'_>, dedup_key: &str, truncated: bool, email: 
         "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
         "details": (!record.details.is_empty()).then_some(&record.details),
         "estimatedCost": record.cost.as_ref().map(cost_json),
-        "hourlyCost": hourly_cost(record, phase).map(hourly_json),
+        "hourlyCost": record.ready_hourly_cost(phase).map(hourly_json),
         "tags": view.tags,
         "text": email,
     })
-}
-
-/// A resource's hourly cost, told when it is ready (in service) only.
-pub(super) fn hourly_cost(
-    record: &JobRecord,
-    phase: crate::domain::Phase,
-) -> Option<&crate::domain::CostEstimate> {
-    record
-        .hourly_cost
-        .as_ref()
-        .filter(|_| phase.outcome() == Outcome::Success)
 }
 
 /// The document's `hourlyCost`: as `estimatedCost`, per hour, its text the notice's sentence.

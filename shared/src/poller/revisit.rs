@@ -21,9 +21,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     /// ([`JobSource::listed_once`]), and names the resources in service the idle check judges.
     /// `None`: list as usual (and no idle check this run).
     pub(super) async fn listed_once(&self, since: DateTime<Utc>) -> Option<ListedOnce> {
-        if self.source.kind().family().reopen.is_none() {
-            return None;
-        }
+        self.source.kind().family().reopen?;
         self.source.listed_once(since).await
     }
 

@@ -243,3 +243,68 @@ async fn an_unused_throughput_gets_one_idle_alert_a_day_with_its_hourly_cost_unt
     assert_eq!(alerts[0].arn(), unused);
     assert_ne!(alerts[0].body["dedupKey"].as_str(), Some(key));
 }
+
+#[tokio::test]
+async fn an_idle_alert_whose_publish_failed_is_sent_by_the_next_run_with_the_same_key() {
+    // Given an unused throughput in service for a day, and a run whose topic is gone
+    let stack = Stack::start().await;
+    let t0 = Utc::now();
+    assert!(poll(&stack, t0, "first").await.first_run);
+    let unused = in_service(&stack, "pt-unused").await;
+    poll(&stack, t0 + Duration::minutes(1), "ready").await;
+    stack.notifications().await;
+    let settings = PollSettings {
+        list_margin: Duration::zero(),
+        alerts: jobwatch::domain::AlertSettings::default(),
+        ..stack.settings()
+    };
+    let gone = jobwatch::adapters::notifier::Sinks::new(
+        stack.sns.clone(),
+        "arn:aws:sns:us-east-1:123456789012:no-such-topic",
+    );
+    let source = ProvisionedThroughputSource::new(stack.emulator.bedrock.clone())
+        .with_metrics(client(&stack));
+    let failing = jobwatch::Poller::new(source, stack.store(), gone, settings);
+
+    // When that run finds it idle
+    let failed = failing
+        .run(t0 + Duration::hours(25), "day-1-failed".to_owned())
+        .await
+        .unwrap();
+
+    // Then nothing is sent and the alert stays pending on the item, watched
+    assert_eq!(failed.alerts_sent, 0);
+    let record = stack.record(&unused).await.unwrap();
+    assert_eq!(
+        record.pending_alert,
+        Some(jobwatch::domain::AlertKind::Idle)
+    );
+    assert!(record.watch.is_some(), "watched until sent");
+    let held_on = record.idle.expect("the stretch and day are on the item");
+
+    // When the next run (after the lease) polls with the topic back
+    let next = poll(
+        &stack,
+        t0 + Duration::hours(25) + Duration::minutes(30),
+        "day-1-retry",
+    )
+    .await;
+
+    // Then the alert goes out once, with the key of the day it was held
+    assert_eq!(next.alerts_sent, 1);
+    let got = stack.notifications().await;
+    let alerts = idle_alerts(&got);
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        alerts[0].body["dedupKey"].as_str().unwrap(),
+        format!("{unused}#idle#{}", held_on.key())
+    );
+    let record = stack.record(&unused).await.unwrap();
+    assert!(record.pending_alert.is_none() && record.watch.is_none());
+    assert_eq!(
+        poll(&stack, t0 + Duration::hours(27), "day-1-later")
+            .await
+            .alerts_sent,
+        0
+    );
+}

@@ -328,6 +328,8 @@ impl Vars<'_> {
     }
 }
 
+use crate::domain::idle::IdleSettings;
+
 /// The early-warning settings (docs/notifications/early-warnings.md): `ALERTS=off` turns them off.
 impl Vars<'_> {
     fn alerts(&self) -> Result<AlertSettings, ConfigError> {
@@ -358,6 +360,11 @@ impl Vars<'_> {
             expiry_warning: self.duration("ALERT_EXPIRY_WARNING", defaults.expiry_warning)?,
             overdue_factor: factor,
             overdue_min_history: self.number("ALERT_OVERDUE_MIN_HISTORY", 5, 1, 25)? as usize,
+            idle: IdleSettings {
+                // Hours, at least one (CloudWatch sums invocations by the hour), at most 90 days.
+                after: Duration::hours(self.number("ALERT_IDLE_AFTER", 24, 1, 2160)?),
+                ..defaults.idle
+            },
         })
     }
 

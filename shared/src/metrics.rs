@@ -287,6 +287,7 @@ pub fn values(summary: &RunSummary, kind: RunKind) -> Vec<(&'static str, Unit, V
     if summary.pricing_calls > 0 {
         out.push(("PricingCalls", json!(summary.pricing_calls)));
     }
+
     if let Some(open) = summary.open_jobs {
         out.push(("OpenJobs", json!(open)));
     }

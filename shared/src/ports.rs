@@ -36,6 +36,9 @@ pub struct ListedOnce {
     pub discovered: Vec<ObservedJob>,
     /// What [`JobSource::reopened`] finds, less those in `discovered`.
     pub reopened: Vec<ObservedJob>,
+    /// Resources billed while they exist, in service now (provisioned throughputs
+    /// `InService`), whenever listed: what the idle check judges, at no extra call.
+    pub in_service: Vec<ObservedJob>,
 }
 
 impl ListedOnce {
@@ -52,6 +55,7 @@ impl ListedOnce {
         Self {
             discovered,
             reopened: older.into_iter().filter(|j| reopened(j)).collect(),
+            in_service: Vec::new(),
         }
     }
 }
@@ -127,6 +131,12 @@ pub trait JobSource: Send + Sync {
 
     /// Bedrock API calls made through this source so far (List pages, Gets).
     fn calls(&self) -> u64;
+
+    /// Where a family billed while it exists reads its resources' invocations (CloudWatch, with
+    /// the scope's own credentials), for the idle check. The default: none (no idle check).
+    fn invocations(&self) -> Option<&dyn InvocationMetrics> {
+        None
+    }
 }
 
 /// A steady run's bounded listing ([`JobSource::sweep`]).
@@ -434,6 +444,9 @@ impl<T: JobSource> JobSource for std::sync::Arc<T> {
     fn calls(&self) -> u64 {
         (**self).calls()
     }
+    fn invocations(&self) -> Option<&dyn InvocationMetrics> {
+        (**self).invocations()
+    }
 }
 
 impl<T: JobStore> JobStore for std::sync::Arc<T> {
@@ -581,6 +594,20 @@ pub trait PriceBook: Send + Sync {
         region: &'a str,
         model_id: &'a str,
     ) -> BoxFuture<'a, Option<crate::domain::TokenPrice>>;
+
+    /// The price of one provisioned-throughput model unit per hour of `model_id` (the base
+    /// foundation model) in `region` for `commitment` (`custom`: a custom model's throughput).
+    /// The default: none (the notices then say nothing, or that the cost is unknown).
+    fn hourly_price<'a>(
+        &'a self,
+        region: &'a str,
+        model_id: &'a str,
+        commitment: crate::domain::price_list::Commitment,
+        custom: bool,
+    ) -> BoxFuture<'a, Option<crate::domain::UnitHourPrice>> {
+        let _ = (region, model_id, commitment, custom);
+        Box::pin(async { None })
+    }
 
     /// Price List calls made so far (the run summary reports them).
     fn calls(&self) -> u64 {

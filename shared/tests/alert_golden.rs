@@ -86,7 +86,7 @@ fn throughput(priced: bool) -> JobRecord {
     });
     let mut record: JobRecord = serde_json::from_value(json).expect("a record");
     record.pk = JobArn::new(arn);
-    record.cost =
+    record.hourly_cost =
         priced.then(|| idle::hourly_cost(2, 21.18, "OneMonth", PriceOrigin::Shipped, "2026-12-01"));
     record
 }

@@ -99,6 +99,8 @@ fn missing_and_invalid_values_name_the_variable() {
         ("ALERT_RUNNING_AFTER", "model-import=soon"),
         ("ALERT_OVERDUE_FACTOR", "0.5"),
         ("ALERT_OVERDUE_MIN_HISTORY", "0"),
+        ("ALERT_IDLE_AFTER", "0"),
+        ("ALERT_IDLE_AFTER", "24h"),
         ("JOB_FAMILY", "batch"),
         ("ACCOUNT_NAME", "a-name-far-too-long-for-any-subject-line"),
         ("EMAIL_DETAIL", "some"),
@@ -132,6 +134,7 @@ fn alerts_are_on_by_default_and_thresholds_are_read_per_family() {
         ("ALERT_EXPIRY_WARNING", "1d"),
         ("ALERT_OVERDUE_FACTOR", "2.5"),
         ("ALERT_OVERDUE_MIN_HISTORY", "10"),
+        ("ALERT_IDLE_AFTER", "48"),
     ]))
     .unwrap();
     let alerts = config.poll.alerts;
@@ -149,6 +152,11 @@ fn alerts_are_on_by_default_and_thresholds_are_read_per_family() {
     assert_eq!(
         (alerts.overdue_factor, alerts.overdue_min_history),
         (2.5, 10)
+    );
+    assert_eq!(
+        (alerts.idle.after, alerts.idle.repeat),
+        (Duration::hours(48), Duration::hours(24)),
+        "ALERT_IDLE_AFTER is hours; the repeat stays a day"
     );
 
     let off = Config::from_vars(&vars(&[("ALERTS", "off")])).unwrap();

@@ -247,7 +247,24 @@ fn record(kind: JobKind, status: &JobStatus) -> JobRecord {
     known.version = 1;
     let mut finished = plan(Some(&known), &observed, &ctx).unwrap().record;
     finished.cost = priced(&finished);
+    finished.hourly_cost = hourly(&finished);
     finished
+}
+
+/// What the pricing phase puts on a throughput bought by the model unit (the notice says it
+/// only once it is in service): 2 units x a 1-month unit-hour price from the Price List.
+fn hourly(record: &JobRecord) -> Option<jobwatch::domain::CostEstimate> {
+    use jobwatch::domain::{PriceOrigin, UnitHourPrice};
+    let units: i64 = record.details.get("modelUnits")?.parse().ok()?;
+    let price = UnitHourPrice {
+        usd: 23.5,
+        origin: PriceOrigin::PriceList,
+        as_of: "2026-11-20".into(),
+        fallback: None,
+    };
+    Some(jobwatch::domain::idle::hourly_estimate(
+        units, &price, "OneMonth",
+    ))
 }
 
 /// What the poller's pricing phase puts on a finished batch job with tokens: a Price List price

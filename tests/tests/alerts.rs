@@ -185,7 +185,7 @@ async fn a_job_projected_to_miss_its_expiration_time_gets_exactly_one_expiring_a
     assert!((37 * 3600..=38 * 3600).contains(&left), "38 h left: {left}");
     assert!(at(&body["progress"]["estimatedEnd"]) > at(&body["deadline"]));
     assert_eq!(body["progress"]["remaining"], 800);
-    assert_eq!(body["schemaVersion"], "1.2");
+    assert_eq!(body["schemaVersion"], "1.3");
     let errors: Vec<String> = testkit::schema()
         .iter_errors(body)
         .map(|e| e.to_string())

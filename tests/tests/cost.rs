@@ -229,7 +229,7 @@ async fn a_finished_batch_job_shows_its_cost_from_the_price_list_with_source_and
         (cost["estimate"].as_bool(), cost["currency"].as_str()),
         (Some(true), Some("USD"))
     );
-    assert_eq!(body["schemaVersion"], "1.2");
+    assert_eq!(body["schemaVersion"], "1.3");
     // and the prices are cached: the whole region's catalogue took one GetProducts page
     assert_eq!(summary.pricing_calls, 1);
     // and the run's EstimatedCostUsd metric adds it to the family's spend

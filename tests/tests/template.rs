@@ -434,6 +434,16 @@ fn each_family_entry_grants_its_iam_actions_which_are_what_its_adapter_calls() {
     }
 }
 
+/// The actions the `Families` mapping grants `kind`'s poller under `key` (`MetricActions`,
+/// `PriceActions`).
+fn mapped_actions(kind: JobKind, key: &str) -> BTreeSet<String> {
+    families(&source())
+        .values()
+        .find(|e| e["Name"].as_str() == Some(kind.as_str()))
+        .map(|e| strings(&e[key]).into_iter().collect())
+        .unwrap_or_default()
+}
+
 #[test]
 fn each_function_may_call_exactly_its_family_and_the_shared_infrastructure() {
     // Infrastructure the code does not call by name: the KMS key of the encrypted table and
@@ -472,11 +482,31 @@ fn each_function_may_call_exactly_its_family_and_the_shared_infrastructure() {
             granted.iter().all(|a| !a.contains('*')),
             "{name}: wildcard action in {granted:?}"
         );
+        // CloudWatch reads (the idle check, with Alerts on, the default): what its reader calls.
+        let metrics = mapped_actions(kind, "MetricActions");
+        if !metrics.is_empty() {
+            assert_eq!(
+                metrics,
+                sdk_calls("cloudwatch.rs", "cloudwatch"),
+                "{name}: MetricActions vs the CloudWatch reader's calls"
+            );
+        }
+        // Its hourly price: what the Price List reader calls.
+        let prices = mapped_actions(kind, "PriceActions");
+        if !prices.is_empty() {
+            assert_eq!(
+                prices,
+                sdk_calls("pricing.rs", "pricing"),
+                "{name}: PriceActions vs the Price List reader's calls"
+            );
+        }
         let expected: BTreeSet<String> = kind
             .family()
             .iam_actions
             .iter()
             .map(|a| a.to_string())
+            .chain(metrics)
+            .chain(prices)
             .chain(shared.iter().cloned())
             .chain(infrastructure.iter().cloned())
             .collect();
@@ -2113,6 +2143,14 @@ fn member_blocks(src: &Value) -> Vec<(&'static str, String)> {
             plain(&e["ReadService"]),
             plain(&e["ReadResource"])
         ));
+        // CloudWatch metrics live in the member account: its runs read them through this role.
+        let metrics = strings(&e["MetricActions"]);
+        if !metrics.is_empty() {
+            statements.push_str(&format!(
+                "              - !If\n                - Reads{key}\n                - Sid: Read{key}Metrics\n                  Effect: Allow\n                  Action: [{}]\n                  Resource: \"*\"\n                - !Ref AWS::NoValue\n",
+                metrics.join(", ")
+            ));
+        }
     }
     let switch_checks: Vec<String> = order
         .iter()

@@ -13,8 +13,8 @@ use chrono::Utc;
 use serde::Deserialize;
 
 pub use crate::domain::cost::Override;
-use crate::domain::price_list::{self, CachedPrices, PriceRow};
-use crate::domain::{PriceOrigin, TokenPrice};
+use crate::domain::price_list::{self, CachedPrices, Commitment, PriceRow, ProvisionedRow};
+use crate::domain::{PriceOrigin, TokenPrice, UnitHourPrice};
 use crate::ports::{BoxFuture, PriceBook, PriceCache};
 
 /// The Price List endpoints exist in three regions only (botocore `endpoints.json`, service
@@ -35,6 +35,24 @@ const SHIPPED: &str = include_str!("../../prices/bedrock-batch.json");
 struct ShippedFile {
     retrieved: String,
     batch: Vec<ShippedRow>,
+    /// When the provisioned-throughput rows were transcribed.
+    #[serde(default)]
+    provisioned_retrieved: String,
+    #[serde(default)]
+    provisioned: Vec<ShippedProvisioned>,
+}
+
+/// One model unit-hour price of a provisioned throughput.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ShippedProvisioned {
+    region: String,
+    model_id: String,
+    price_list_model: String,
+    commitment: Commitment,
+    #[serde(default)]
+    custom: bool,
+    usd_per_model_unit_hour: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -101,6 +119,51 @@ impl StaticPrices {
             .find(|r| r.model_id == id)
             .map(|r| r.price_list_model.as_str())
     }
+
+    fn shipped_hourly(&self, wanted: &Hourly<'_>, why: Option<String>) -> Option<UnitHourPrice> {
+        let id = throughput_model(wanted.model_id);
+        let row = self.shipped.provisioned.iter().find(|r| {
+            r.region == wanted.region
+                && r.model_id == id
+                && r.commitment == wanted.commitment
+                && r.custom == wanted.custom
+        })?;
+        Some(UnitHourPrice {
+            usd: row.usd_per_model_unit_hour,
+            origin: PriceOrigin::Shipped,
+            as_of: self.shipped.provisioned_retrieved.clone(),
+            fallback: why,
+        })
+    }
+
+    /// The Price List `model` name of a throughput's base model.
+    fn provisioned_model(&self, model_id: &str) -> Option<&str> {
+        let id = throughput_model(model_id);
+        self.shipped
+            .provisioned
+            .iter()
+            .find(|r| r.model_id == id)
+            .map(|r| r.price_list_model.as_str())
+            .or_else(|| self.price_list_model(id))
+    }
+}
+
+/// The throughput price asked for.
+struct Hourly<'a> {
+    region: &'a str,
+    model_id: &'a str,
+    commitment: Commitment,
+    custom: bool,
+}
+
+/// A throughput's base model id without its context-window variant
+/// (`amazon.nova-2-lite-v1:0:256k` is priced as `amazon.nova-2-lite-v1:0`).
+fn throughput_model(model_id: &str) -> &str {
+    let id = base_model(model_id);
+    match id.rsplit_once(':') {
+        Some((head, tail)) if head.contains(':') && tail.ends_with('k') => head,
+        _ => id,
+    }
 }
 
 impl PriceBook for StaticPrices {
@@ -114,6 +177,23 @@ impl PriceBook for StaticPrices {
             .or_else(|| self.shipped(region, model_id, None));
         Box::pin(async move { price })
     }
+
+    fn hourly_price<'a>(
+        &'a self,
+        region: &'a str,
+        model_id: &'a str,
+        commitment: Commitment,
+        custom: bool,
+    ) -> BoxFuture<'a, Option<UnitHourPrice>> {
+        let wanted = Hourly {
+            region,
+            model_id,
+            commitment,
+            custom,
+        };
+        let price = self.shipped_hourly(&wanted, None);
+        Box::pin(async move { price })
+    }
 }
 
 /// The model id of a foundation-model ARN (`arn:...:foundation-model/{id}`), else the id as
@@ -124,7 +204,9 @@ fn base_model(model_id: &str) -> &str {
         .map_or(model_id, |(_, id)| id)
 }
 
-type Memo = (chrono::DateTime<Utc>, Result<Vec<PriceRow>, String>);
+/// A region's rows: batch token prices and provisioned-throughput unit-hour prices.
+type Rows = (Vec<PriceRow>, Vec<ProvisionedRow>);
+type Memo = (chrono::DateTime<Utc>, Result<Rows, String>);
 
 /// How long a process keeps a region's rows (or its failure) before asking the table again.
 const MEMO_FOR: chrono::Duration = chrono::Duration::hours(1);
@@ -157,7 +239,7 @@ impl<C: PriceCache> PriceListBook<C> {
         }
         let name = self.fixed.price_list_model(model_id);
         let why = match self.rows(region).await {
-            Ok(rows) => {
+            Ok((rows, _)) => {
                 let found = name.and_then(|n| price_list::batch_prices(&rows, region, n));
                 if let Some((input, output, published)) = found {
                     return Some(TokenPrice {
@@ -175,9 +257,33 @@ impl<C: PriceCache> PriceListBook<C> {
         self.fixed.shipped(region, model_id, Some(why))
     }
 
+    async fn lookup_hourly(&self, wanted: Hourly<'_>) -> Option<UnitHourPrice> {
+        let name = self.fixed.provisioned_model(wanted.model_id);
+        let why = match self.rows(wanted.region).await {
+            Ok((_, rows)) => {
+                let found = name.and_then(|n| {
+                    let (region, commitment, custom) =
+                        (wanted.region, wanted.commitment, wanted.custom);
+                    price_list::unit_hour_price(&rows, region, n, commitment, custom)
+                });
+                if let Some((usd, published)) = found {
+                    return Some(UnitHourPrice {
+                        usd,
+                        origin: PriceOrigin::PriceList,
+                        as_of: published,
+                        fallback: None,
+                    });
+                }
+                "no provisioned throughput price for this model in the AWS Price List".to_owned()
+            }
+            Err(why) => why,
+        };
+        self.fixed.shipped_hourly(&wanted, Some(why))
+    }
+
     /// The region's batch rows: this process's copy, else the table's if under a day old,
     /// else a fresh read (written back), else the table's stale copy.
-    async fn rows(&self, region: &str) -> Result<Vec<PriceRow>, String> {
+    async fn rows(&self, region: &str) -> Result<Rows, String> {
         let now = Utc::now();
         if let Some((at, known)) = self.memo.lock().expect("memo").get(region) {
             if now - *at < MEMO_FOR {
@@ -186,19 +292,20 @@ impl<C: PriceCache> PriceListBook<C> {
         }
         let cached = self.cache.read_prices(region).await.ok().flatten();
         let rows = match cached {
-            Some(c) if c.fresh(Utc::now()) => Ok(c.rows),
+            Some(c) if c.fresh(Utc::now()) => Ok((c.rows, c.provisioned)),
             stale => match self.fetch(region).await {
                 Ok(rows) => {
                     let prices = CachedPrices {
                         fetched_at: Utc::now(),
-                        rows: rows.clone(),
+                        rows: rows.0.clone(),
+                        provisioned: rows.1.clone(),
                     };
                     if let Err(e) = self.cache.write_prices(region, &prices).await {
                         tracing::warn!(error = %e, region, "price cache not written");
                     }
                     Ok(rows)
                 }
-                Err(why) => stale.map(|c| c.rows).ok_or(why),
+                Err(why) => stale.map(|c| (c.rows, c.provisioned)).ok_or(why),
             },
         };
         let mut memo = self.memo.lock().expect("memo");
@@ -207,7 +314,7 @@ impl<C: PriceCache> PriceListBook<C> {
     }
 
     /// `GetProducts` for `AmazonBedrock` in `region`, every page, batch rows kept.
-    async fn fetch(&self, region: &str) -> Result<Vec<PriceRow>, String> {
+    async fn fetch(&self, region: &str) -> Result<Rows, String> {
         let filter = Filter::builder()
             .r#type(FilterType::TermMatch)
             .field("regionCode")
@@ -223,7 +330,7 @@ impl<C: PriceCache> PriceListBook<C> {
             .max_results(100)
             .into_paginator()
             .send();
-        let mut rows = Vec::new();
+        let (mut rows, mut provisioned) = (Vec::new(), Vec::new());
         while let Some(page) = pages.next().await {
             self.calls.fetch_add(1, Ordering::Relaxed);
             let page = page.map_err(|e| {
@@ -233,10 +340,16 @@ impl<C: PriceCache> PriceListBook<C> {
             })?;
             let texts = page.price_list.unwrap_or_default();
             rows.extend(texts.iter().filter_map(|t| price_list::parse_record(t)));
+            provisioned.extend(
+                texts
+                    .iter()
+                    .filter_map(|t| price_list::parse_provisioned(t)),
+            );
         }
         // Rows of other regions (the filter is undocumented for this service) are dropped.
         rows.retain(|r| r.region == region);
-        Ok(rows)
+        provisioned.retain(|r| r.region == region);
+        Ok((rows, provisioned))
     }
 }
 
@@ -247,6 +360,21 @@ impl<C: PriceCache> PriceBook for PriceListBook<C> {
         model_id: &'a str,
     ) -> BoxFuture<'a, Option<TokenPrice>> {
         Box::pin(self.lookup(region, model_id))
+    }
+
+    fn hourly_price<'a>(
+        &'a self,
+        region: &'a str,
+        model_id: &'a str,
+        commitment: Commitment,
+        custom: bool,
+    ) -> BoxFuture<'a, Option<UnitHourPrice>> {
+        Box::pin(self.lookup_hourly(Hourly {
+            region,
+            model_id,
+            commitment,
+            custom,
+        }))
     }
 
     fn calls(&self) -> u64 {
@@ -314,6 +442,32 @@ mod tests {
                 None
             ),
             None
+        );
+    }
+
+    #[test]
+    fn the_shipped_file_prices_throughputs_per_commitment() {
+        let prices = StaticPrices::new(BTreeMap::new());
+        let wanted = |model_id, commitment| Hourly {
+            region: "us-east-1",
+            model_id,
+            commitment,
+            custom: false,
+        };
+        let arn = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-2-lite-v1:0:256k";
+        let month = prices
+            .shipped_hourly(&wanted(arn, Commitment::OneMonth), None)
+            .expect("a shipped 1-month price");
+        assert_eq!((month.usd, month.origin), (55.0, PriceOrigin::Shipped));
+        assert_eq!(prices.provisioned_model(arn), Some("Nova 2.0 Lite"));
+        assert_eq!(
+            prices.shipped_hourly(&wanted(arn, Commitment::SixMonths), None),
+            None,
+            "no 6-month row is published: nothing is guessed"
+        );
+        assert_eq!(
+            throughput_model("meta.llama3-1-70b-instruct-v1:0"),
+            "meta.llama3-1-70b-instruct-v1:0"
         );
     }
 

@@ -47,6 +47,9 @@ pub struct AlertSettings {
     pub overdue_factor: f64,
     /// `ALERT_OVERDUE_MIN_HISTORY` (default 5): finished jobs of the same model needed first.
     pub overdue_min_history: usize,
+    /// `ALERT_IDLE_AFTER` (hours, default 24): a throughput in service with no invocations this
+    /// long is `idle`, told at most once a day ([`super::idle`]).
+    pub idle: super::idle::IdleSettings,
 }
 
 impl Default for AlertSettings {
@@ -59,6 +62,7 @@ impl Default for AlertSettings {
             expiry_warning: Duration::hours(6),
             overdue_factor: 3.0,
             overdue_min_history: 5,
+            idle: super::idle::IdleSettings::default(),
         }
     }
 }
@@ -150,7 +154,11 @@ pub fn measure(kind: AlertKind, record: &JobRecord, inputs: &AlertInputs) -> Opt
             let limit = Duration::milliseconds((median.num_milliseconds() as f64 * factor) as i64);
             (since_submit, limit, Some(median))
         }
-        AlertKind::Idle => return None,
+        // Measured from the stretch the item records (set when the alert was held).
+        AlertKind::Idle => {
+            let idle = record.idle.as_ref()?;
+            (now - idle.since, settings.idle.after, None)
+        }
     };
     Some(Alert {
         kind,

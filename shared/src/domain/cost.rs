@@ -51,6 +51,18 @@ pub struct TokenPrice {
     pub fallback: Option<String>,
 }
 
+/// The price of one provisioned-throughput model unit per hour, in USD, and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnitHourPrice {
+    pub usd: f64,
+    pub origin: PriceOrigin,
+    /// As [`TokenPrice::as_of`].
+    pub as_of: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
 /// What a finished job cost, as estimated: stored on the job's item and shown in its notice.
 /// Kept in millionths of a dollar (an exact integer in the item).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,7 +22,7 @@ pub use alert::{
     DURATIONS_KEPT,
 };
 pub use alert_kind::AlertKind;
-pub use cost::{CostEstimate, PriceOrigin, TokenPrice};
+pub use cost::{CostEstimate, PriceOrigin, TokenPrice, UnitHourPrice};
 pub use family::{AlertDefaults, ArnShape, EventShape, Family, JobKind, Output, Reopen};
 pub use ids::{Lease, RunId, Scope};
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};

@@ -28,6 +28,63 @@ pub struct PriceRow {
     pub published: String,
 }
 
+/// What a provisioned throughput was bought for: the API's `commitmentDuration` (absent: no
+/// commitment), and the Price List's name for it in the usage type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Commitment {
+    NoCommit,
+    OneMonth,
+    SixMonths,
+}
+
+impl Commitment {
+    /// From `commitmentDuration` as the API gives it (`OneMonth`, `SixMonths`; none: no
+    /// commitment). `None` for a value a newer API adds: not priced rather than mispriced.
+    pub fn of_api(duration: Option<&str>) -> Option<Self> {
+        match duration {
+            None | Some("") => Some(Self::NoCommit),
+            Some("OneMonth") => Some(Self::OneMonth),
+            Some("SixMonths") => Some(Self::SixMonths),
+            Some(_) => None,
+        }
+    }
+
+    /// The usage type's segment (`...-ProvisionedThroughput-1month-ModelUnits`).
+    fn of_usagetype(segment: &str) -> Option<Self> {
+        match segment {
+            "nocommit" => Some(Self::NoCommit),
+            "1month" => Some(Self::OneMonth),
+            "6month" | "6months" => Some(Self::SixMonths),
+            _ => None,
+        }
+    }
+
+    /// As the notices say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NoCommit => "no",
+            Self::OneMonth => "1-month",
+            Self::SixMonths => "6-month",
+        }
+    }
+}
+
+/// One provisioned-throughput price: USD per model unit per hour of one model, commitment and
+/// region (`<PFX>-<Model>-ProvisionedThroughput[-Custom]-<NoCommit|1month|6month>-ModelUnits`,
+/// unit `hour`; design/cost-and-progress.md §1.5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisionedRow {
+    pub region: String,
+    pub model: String,
+    pub usagetype: String,
+    pub commitment: Commitment,
+    /// The `-Custom-` rows price throughputs of custom models.
+    pub custom: bool,
+    pub usd_per_unit_hour: f64,
+    pub published: String,
+}
+
 /// A region's batch rows as read from the Price List, and when: the table caches one per
 /// region and a run refreshes it when older than a day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +92,10 @@ pub struct PriceRow {
 pub struct CachedPrices {
     pub fetched_at: chrono::DateTime<chrono::Utc>,
     pub rows: Vec<PriceRow>,
+    /// Provisioned-throughput rows (absent in a cache written before they were read: that
+    /// region's throughputs fall back to the shipped file until the next daily refresh).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provisioned: Vec<ProvisionedRow>,
 }
 
 impl CachedPrices {
@@ -87,6 +148,58 @@ pub fn parse_record(text: &str) -> Option<PriceRow> {
             .map(|d| d.chars().take(10).collect())
             .unwrap_or_default(),
     })
+}
+
+/// The provisioned-throughput row one record holds, if it is one: a per-hour price of a named
+/// model (Marketplace rows, `MP:`, name no model and are left out), any other unit refused.
+pub fn parse_provisioned(text: &str) -> Option<ProvisionedRow> {
+    let record: Value = serde_json::from_str(text).ok()?;
+    let attributes = &record["product"]["attributes"];
+    let attr = |name: &str| attributes[name].as_str().unwrap_or_default();
+    let usagetype = attr("usagetype");
+    let lower = usagetype.to_ascii_lowercase();
+    let (_, tail) = lower.split_once("-provisionedthroughput-")?;
+    let (custom, tail) = match tail.strip_prefix("custom-") {
+        Some(rest) => (true, rest),
+        None => (false, tail),
+    };
+    let commitment = Commitment::of_usagetype(tail.strip_suffix("-modelunits")?)?;
+    let (unit, usd) = first_dimension(&record["terms"]["OnDemand"])?;
+    let hourly = matches!(unit.to_ascii_lowercase().as_str(), "hour" | "hours" | "hrs");
+    if !hourly || attr("model").is_empty() || lower.contains("mp:") {
+        return None;
+    }
+    Some(ProvisionedRow {
+        region: attr("regionCode").to_owned(),
+        model: attr("model").to_owned(),
+        usagetype: usagetype.to_owned(),
+        commitment,
+        custom,
+        usd_per_unit_hour: usd,
+        published: record["publicationDate"]
+            .as_str()
+            .map(|d| d.chars().take(10).collect())
+            .unwrap_or_default(),
+    })
+}
+
+/// The price of one model unit-hour of `model` in `region` for `commitment` (`custom`: the
+/// throughput serves a custom model), with its publication date.
+pub fn unit_hour_price(
+    rows: &[ProvisionedRow],
+    region: &str,
+    model: &str,
+    commitment: Commitment,
+    custom: bool,
+) -> Option<(f64, String)> {
+    rows.iter()
+        .find(|r| {
+            r.region == region
+                && r.commitment == commitment
+                && r.custom == custom
+                && same_model(&r.model, model)
+        })
+        .map(|r| (r.usd_per_unit_hour, r.published.clone()))
 }
 
 /// Batch rows are marked in one of four places, in this order (legacy rows only by `feature`).
@@ -163,6 +276,85 @@ mod tests {
             .replace("USE1-Claude2.0-input-tokens", usagetype)
             .replace("\"1K tokens\"", &format!("\"{unit}\""))
             .replace("0.0080000000", usd)
+    }
+
+    /// A provisioned-throughput record in the shape cultivar's fixture mirrors from the live
+    /// Price List (design/cost-and-progress.md §1.3).
+    fn provisioned(usagetype: &str, unit: &str, usd: &str) -> String {
+        ON_DEMAND
+            .replace(
+                "On-demand Inference",
+                "Provisioned Throughput Inference - 1 month",
+            )
+            .replace("USE1-Claude2.0-input-tokens", usagetype)
+            .replace("\"Claude 2.0\"", "\"Nova 2.0 Lite\"")
+            .replace("\"1K tokens\"", &format!("\"{unit}\""))
+            .replace("0.0080000000", usd)
+    }
+
+    #[test]
+    fn provisioned_rows_are_read_per_commitment_and_never_as_batch_prices() {
+        let month = provisioned(
+            "USE1-Nova2.0Lite-ProvisionedThroughput-1month-ModelUnits",
+            "hour",
+            "55.0000000000",
+        );
+        assert_eq!(parse_record(&month), None, "not a token price");
+        let row = parse_provisioned(&month).expect("a provisioned row");
+        assert_eq!((row.commitment, row.custom), (Commitment::OneMonth, false));
+        assert!((row.usd_per_unit_hour - 55.0).abs() < 1e-9);
+        let custom = provisioned(
+            "USE1-Nova2.0Lite-ProvisionedThroughput-Custom-NoCommit-ModelUnits",
+            "hour",
+            "60.5",
+        );
+        let custom = parse_provisioned(&custom).expect("a custom row");
+        assert_eq!(
+            (custom.commitment, custom.custom),
+            (Commitment::NoCommit, true)
+        );
+        let rows = [row, custom];
+        let (usd, published) = unit_hour_price(
+            &rows,
+            "us-east-1",
+            "nova 2.0 lite",
+            Commitment::OneMonth,
+            false,
+        )
+        .unwrap();
+        assert_eq!((usd, published.as_str()), (55.0, "2025-06-18"));
+        assert_eq!(
+            unit_hour_price(
+                &rows,
+                "us-east-1",
+                "Nova 2.0 Lite",
+                Commitment::SixMonths,
+                false
+            ),
+            None
+        );
+        let odd = provisioned(
+            "USE1-Nova2.0Lite-ProvisionedThroughput-1month-ModelUnits",
+            "Units",
+            "1",
+        );
+        assert_eq!(parse_provisioned(&odd), None, "unknown unit");
+        let market = provisioned(
+            "USE1-MP:USE1_ProvisionedThroughput_1MonthCommit_ModelUnits_Usage-Units",
+            "hour",
+            "1",
+        );
+        assert_eq!(
+            parse_provisioned(&market),
+            None,
+            "Marketplace rows name no model"
+        );
+        assert_eq!(Commitment::of_api(None), Some(Commitment::NoCommit));
+        assert_eq!(
+            Commitment::of_api(Some("SixMonths")),
+            Some(Commitment::SixMonths)
+        );
+        assert_eq!(Commitment::of_api(Some("TwoYears")), None);
     }
 
     #[test]

@@ -53,6 +53,14 @@ pub struct JobRecord {
     /// ([`super::cost`]); absent where there is no usage figure or no price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostEstimate>,
+    /// What a provisioned throughput costs per hour while it exists (model units x the unit-hour
+    /// price of its commitment), priced when it settles in service; absent without a price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hourly_cost: Option<CostEstimate>,
+    /// The last `idle` alert of a resource in service and the stretch it was about
+    /// ([`super::idle`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle: Option<IdleState>,
     /// Family-specific facts (`Family::details`).
     #[serde(default, skip_serializing_if = "Details::is_empty")]
     pub details: Details,
@@ -143,6 +151,8 @@ impl JobRecord {
             observations: Vec::new(),
             deadline: None,
             cost: None,
+            hourly_cost: None,
+            idle: None,
             details: Details::default(),
             version: 0,
             first_seen_at: now,
@@ -162,6 +172,27 @@ impl JobRecord {
             delivered: None,
             notifications: Vec::new(),
         }
+    }
+}
+
+/// What a resource's item keeps of its idle alerts ([`super::idle`]): when it went into service (its settling's
+/// date), the stretch last alerted (since when nobody invoked it) and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdleState {
+    pub in_service_since: DateTime<Utc>,
+    pub since: DateTime<Utc>,
+    pub alerted_at: DateTime<Utc>,
+}
+
+impl IdleState {
+    /// The alert's dedup key suffix: one per idle stretch and day, so a re-send after a crash
+    /// (rendered from the stored state) repeats the key and the next day's alert has its own.
+    pub fn key(&self) -> String {
+        format!(
+            "{}#{}",
+            self.since.format("%Y%m%dT%H%MZ"),
+            self.alerted_at.format("%Y-%m-%d")
+        )
     }
 }
 
@@ -261,6 +292,13 @@ impl JobRecord {
         }
     }
 
+    /// The hourly cost a notice of the job in `phase` tells: a resource's, once it is ready.
+    pub fn ready_hourly_cost(&self, phase: Phase) -> Option<&CostEstimate> {
+        self.hourly_cost
+            .as_ref()
+            .filter(|_| phase.outcome() == super::Outcome::Success)
+    }
+
     /// Whether the job still needs polling.
     pub fn is_open(&self) -> bool {
         !self.phase().is_terminal()
@@ -297,7 +335,10 @@ impl JobRecord {
     /// The one rule for the derived attributes: an item is in the watch index while its job is
     /// open (and not retired) or a notice is pending; otherwise it gets its TTL.
     pub fn refresh_derived(&mut self, now: DateTime<Utc>, retention: chrono::Duration) {
-        let watched = (self.is_open() && !self.retired) || self.pending_status.is_some();
+        // A pending alert keeps a settled resource (an idle throughput) watched until it is sent.
+        let watched = (self.is_open() && !self.retired)
+            || self.pending_status.is_some()
+            || self.pending_alert.is_some();
         // A watched item keeps the scope its run gave it (a member account's key carries the
         // account, which the item alone cannot tell from the function's own).
         self.watch = watched.then(|| self.watch.take().unwrap_or_else(|| self.scope()));

@@ -19,8 +19,7 @@ impl Notice {
         presentation: &Presentation,
         tags: &Tags,
     ) -> Self {
-        let dedup_key = format!("{}#{}", record.pk, alert.kind);
-        let display_name = display_name(record);
+        let (dedup_key, display_name) = (alert_key(record, alert), display_name(record));
         let account_name = presentation.account_name.as_deref();
         let family = record.kind.label().trim_end_matches(" job").to_lowercase();
         let subject = subject::job_subject(
@@ -33,7 +32,7 @@ impl Notice {
         let seconds = |d: chrono::Duration| d.num_seconds();
         let body = json!({
             "schema": "bedrock-jobwatch/notification/v1",
-            "schemaVersion": "1.2",
+            "schemaVersion": "1.3",
             "type": "alert",
             "alert": alert.kind,
             "dedupKey": dedup_key,
@@ -57,6 +56,7 @@ impl Notice {
             "suggestion": suggestion(alert.kind, record),
             "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
             "progress": record.estimate().map(|e| progress_json(&e)),
+            "hourlyCost": record.hourly_cost.as_ref().map(super::notice::hourly_json),
             "consoleUrl": locations::console_url(record, record.phase()),
             "tags": tags,
             "text": &email,
@@ -72,6 +72,15 @@ impl Notice {
             email,
             outcome: Outcome::Progress,
         }
+    }
+}
+
+/// `{ARN}#{kind}`: an alert is sent once per job; an idle one once per idle stretch and day
+/// (`#{since}#{day}`, from the item, so a re-send after a crash repeats it).
+fn alert_key(record: &JobRecord, alert: &Alert) -> String {
+    match (alert.kind, &record.idle) {
+        (AlertKind::Idle, Some(idle)) => format!("{}#{}#{}", record.pk, alert.kind, idle.key()),
+        _ => format!("{}#{}", record.pk, alert.kind),
     }
 }
 
@@ -150,7 +159,7 @@ fn headline(record: &JobRecord, alert: &Alert, name: &str) -> String {
         ),
         AlertKind::Idle => format!(
             "{label} \"{name}\" has had no invocations for {elapsed} (alert after {threshold}). {}",
-            crate::domain::idle::cost_sentence(record.cost.as_ref())
+            crate::domain::idle::cost_sentence(record.hourly_cost.as_ref())
         ),
     }
 }

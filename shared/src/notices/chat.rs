@@ -104,6 +104,7 @@ fn description(doc: &Value, alert: bool) -> String {
         line("Suggestion", text("suggestion"));
     }
     line("Records", records(doc));
+    line("Hourly cost", doc["hourlyCost"]["text"].as_str().map(plain));
     let cost = &doc["estimatedCost"];
     line("Estimated cost", cost["text"].as_str().map(plain));
     let over = cost["overThresholdUsd"]
@@ -302,5 +303,28 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("**Message:** boom"));
+    }
+
+    #[test]
+    fn a_throughput_ready_says_what_it_costs_per_hour_and_nothing_without_a_price() {
+        use crate::domain::{PriceOrigin, UnitHourPrice};
+        let arn = JobArn::new("arn:aws:bedrock:us-east-1:123456789012:provisioned-model/p1");
+        let in_service = JobStatus::new("InService");
+        let mut record = crate::notices::test_record(arn, &in_service, chrono::Utc::now());
+        record.kind = JobKind::ProvisionedThroughput;
+        let unpriced = chat_message(&Notice::new(&record, &in_service));
+        assert!(!shown(&unpriced).contains("Hourly cost"));
+        let price = UnitHourPrice {
+            usd: 55.0,
+            origin: PriceOrigin::Shipped,
+            as_of: "2026-12-06".into(),
+            fallback: None,
+        };
+        record.hourly_cost = Some(crate::domain::idle::hourly_estimate(2, &price, "OneMonth"));
+        let priced = shown(&chat_message(&Notice::new(&record, &in_service)));
+        assert!(
+            priced.contains("**Hourly cost:** It costs about $110.00 per hour while it exists \\(estimate; price file shipped with bedrock-jobwatch, dated 2026-12-06"),
+            "{priced}"
+        );
     }
 }

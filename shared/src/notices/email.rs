@@ -145,6 +145,10 @@ fn resource_headline(out: &mut String, view: &View<'_>) {
     if let (Some(hint), true) = (family.ready, ready) {
         let _ = writeln!(out, "{}.", hint.replace("{arn}", record.pk.as_str()));
     }
+    // Said only with a price: no figure is better than a guessed one.
+    if let Some(cost) = record.ready_hourly_cost(family.phase(view.status)) {
+        let _ = writeln!(out, "{}", crate::domain::idle::ready_sentence(cost));
+    }
 }
 
 /// Status (and the one before it), then how long the job took or when it was submitted.

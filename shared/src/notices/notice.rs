@@ -88,7 +88,7 @@ fn body(view: &super::email::View<'_>, dedup_key: &str, truncated: bool, email: 
     let outcome = phase.outcome();
     json!({
         "schema": "bedrock-jobwatch/notification/v1",
-        "schemaVersion": "1.2",
+        "schemaVersion": "1.3",
         "type": "terminal",
         "dedupKey": dedup_key,
         "jobKind": record.kind,
@@ -115,14 +115,22 @@ fn body(view: &super::email::View<'_>, dedup_key: &str, truncated: bool, email: 
         "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
         "details": (!record.details.is_empty()).then_some(&record.details),
         "estimatedCost": record.cost.as_ref().map(cost_json),
+        "hourlyCost": record.ready_hourly_cost(phase).map(hourly_json),
         "tags": view.tags,
         "text": email,
     })
 }
 
+/// The document's `hourlyCost`: as `estimatedCost`, per hour, its text the notice's sentence.
+pub(super) fn hourly_json(cost: &crate::domain::CostEstimate) -> Value {
+    let mut doc = cost_json(cost);
+    doc["text"] = Value::String(crate::domain::idle::ready_sentence(cost));
+    doc
+}
+
 /// The document's `estimatedCost`: the figure, where its price came from and when, and the
 /// same sentence the email shows.
-fn cost_json(cost: &crate::domain::CostEstimate) -> Value {
+pub(super) fn cost_json(cost: &crate::domain::CostEstimate) -> Value {
     json!({
         "usd": cost.usd(),
         "currency": "USD",

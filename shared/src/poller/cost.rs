@@ -14,7 +14,8 @@ use super::summary::Settled;
 use super::Poller;
 use crate::domain::cost::batch_cost;
 use crate::domain::owner::{Bucket, OwnerBound, OwnerTag, MAX_OWNERS};
-use crate::domain::{Change, JobArn, JobRecord};
+use crate::domain::price_list::Commitment;
+use crate::domain::{Change, CostEstimate, JobArn, JobRecord, Outcome};
 use crate::ports::{JobSource, JobStore, Notifier};
 
 /// `COST_OWNER_TAG` and the owner values this function instance reported today (shared by
@@ -96,6 +97,9 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         let Some(prices) = &self.settings.prices.0 else {
             return priced;
         };
+        for change in changes.iter_mut().filter(|c| ready_and_billed(&c.record)) {
+            change.record.hourly_cost = self.hourly(&change.record, report).await;
+        }
         let before = prices.calls();
         for change in changes.iter_mut().filter(|c| priceable(&c.record)) {
             let record = &mut change.record;
@@ -173,6 +177,40 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         }
         (read, owned)
     }
+
+    /// What a resource bought by the model unit costs per hour: its units x the unit-hour
+    /// price of its base model and commitment (`None`: no price, or not such a resource).
+    pub(super) async fn hourly(
+        &self,
+        record: &JobRecord,
+        report: &mut Settled,
+    ) -> Option<CostEstimate> {
+        let prices = self.settings.prices.0.as_ref()?;
+        let units: i64 = record.details.get("modelUnits")?.parse().ok()?;
+        let duration = record.details.get("commitmentDuration").map(String::as_str);
+        let commitment = Commitment::of_api(duration)?;
+        let model = record.model_id.as_deref()?;
+        let base = record
+            .details
+            .get("foundationModelArn")
+            .map_or(model, String::as_str);
+        let custom = model.contains(":custom-model/");
+        let before = prices.calls();
+        let price = prices
+            .hourly_price(&record.region, base, commitment, custom)
+            .await;
+        report.pricing_calls += prices.calls() - before;
+        let label = duration.unwrap_or("no");
+        price.map(|p| crate::domain::idle::hourly_estimate(units, &p, label))
+    }
+}
+
+/// A resource bought by the model unit (its `modelUnits` detail), just settled ready and to be
+/// notified: its notice says what it costs per hour.
+fn ready_and_billed(record: &JobRecord) -> bool {
+    record.pending_status.is_some()
+        && record.phase().outcome() == Outcome::Success
+        && record.details.contains_key("modelUnits")
 }
 
 /// A job just recorded as finished, to be notified, with both token counts and no estimate yet.

@@ -614,6 +614,7 @@ impl RunSummary {
         self.store_calls += s.store_calls;
         self.sns_calls += s.sns_calls;
         self.pricing_calls += s.pricing_calls;
+        self.metric_calls += s.metric_calls;
         self.estimated_cost_micro_usd += s.estimated_cost_micro_usd;
         super::summary::add_owners(&mut self.cost_by_owner, s.cost_by_owner);
         self.owners_past_bound += s.owners_past_bound;

@@ -10,6 +10,7 @@ mod deliver;
 mod discover;
 mod event;
 mod fleet;
+mod idle;
 mod people;
 mod reconcile;
 mod revisit;
@@ -253,7 +254,11 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         };
         let (mut seen, mut open) = (Seen::default(), OpenJobs::default());
         // Notices already published to machines are told to people even when a phase fails.
-        let (new, again) = self.listed_once(start.since).await;
+        let once = self.listed_once(start.since).await;
+        let (new, again, in_service) = match once {
+            Some(o) => (Some(o.discovered), Some(o.reopened), o.in_service),
+            None => (None, None, Vec::new()),
+        };
         let (new, cursor) = self.swept(&start, now, new).await;
         let discovered = self
             .discover(start.since, new, &run, &mut seen, &mut open)
@@ -262,7 +267,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         if let Some(reason) = discovered.not_offered {
             return Ok(self.skipped(&start, &run_id, reason, started));
         }
-        let revisited = self
+        let mut revisited = self
             .revisit(start.since, again, &run, &mut seen, &mut open)
             .await;
         let reconciled = self
@@ -273,6 +278,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             // Not every open job was seen: keep what the last run knew of them too.
             open = open.widest(start.state.open);
         }
+        revisited += self.watch_idle(in_service, &run).await;
         let told = self.tell_people(&outbox, &run).await;
         let mut progress = self.progress(&start, &run_id, &discovered, &reconciled, open, now);
         progress.cursor = discover::kept_cursor(&start, cursor, &discovered);

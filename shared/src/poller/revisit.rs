@@ -13,23 +13,16 @@ use super::settle::RunContext;
 use super::summary::Settled;
 use super::Poller;
 use crate::domain::ObservedJob;
-use crate::ports::{JobSource, JobStore, Notifier, OpenJobs};
+use crate::ports::{JobSource, JobStore, ListedOnce, Notifier, OpenJobs};
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     /// A family whose resources re-open lists twice a run (discovery, then the re-opened
     /// ones): one call answers both when its whole listing fits a page
-    /// ([`JobSource::listed_once`]). `(None, None)`: list as usual.
-    pub(super) async fn listed_once(
-        &self,
-        since: DateTime<Utc>,
-    ) -> (Option<Vec<ObservedJob>>, Option<Vec<ObservedJob>>) {
-        if self.source.kind().family().reopen.is_none() {
-            return (None, None);
-        }
-        match self.source.listed_once(since).await {
-            Some(once) => (Some(once.discovered), Some(once.reopened)),
-            None => (None, None),
-        }
+    /// ([`JobSource::listed_once`]), and names the resources in service the idle check judges.
+    /// `None`: list as usual (and no idle check this run).
+    pub(super) async fn listed_once(&self, since: DateTime<Utc>) -> Option<ListedOnce> {
+        self.source.kind().family().reopen?;
+        self.source.listed_once(since).await
     }
 
     /// Settles what `JobSource::reopened` returns, or `listed` when one call already listed

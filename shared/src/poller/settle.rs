@@ -187,7 +187,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
 
     /// Writes the changes (bounded concurrency, nothing new past the deadline); returns the
     /// notices this run now holds.
-    async fn write(
+    pub(super) async fn write(
         &self,
         changes: Vec<Change>,
         run: &RunContext<'_>,

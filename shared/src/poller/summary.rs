@@ -97,6 +97,8 @@ pub struct Settled {
     pub publish_calls: u64,
     /// AWS Price List calls made to price finished jobs (none while the table's prices are fresh).
     pub pricing_calls: u64,
+    /// CloudWatch `GetMetricData` calls of the idle check (one per 500 resources in service).
+    pub metric_calls: u64,
     /// The estimated cost of the jobs priced, in millionths of a dollar.
     pub estimated_cost_micro_usd: u64,
     /// With `COST_OWNER_TAG`: the same cost by owner bucket (`domain::owner`).
@@ -127,6 +129,7 @@ impl Default for Settled {
             finished: Finished::default(),
             publish_calls: 0,
             pricing_calls: 0,
+            metric_calls: 0,
             estimated_cost_micro_usd: 0,
             cost_by_owner: BTreeMap::new(),
             owners_past_bound: 0,
@@ -154,6 +157,7 @@ impl AddAssign for Settled {
         self.finished += o.finished;
         self.publish_calls += o.publish_calls;
         self.pricing_calls += o.pricing_calls;
+        self.metric_calls += o.metric_calls;
         self.estimated_cost_micro_usd += o.estimated_cost_micro_usd;
         add_owners(&mut self.cost_by_owner, o.cost_by_owner);
         self.owners_past_bound += o.owners_past_bound;
@@ -264,6 +268,9 @@ pub struct RunSummary {
     /// AWS Price List `GetProducts` calls (pricing finished jobs; zero while cached prices are
     /// fresh).
     pub pricing_calls: u64,
+    /// CloudWatch `GetMetricData` calls of the idle check: one per 500 throughputs in service
+    /// per scope and run, none in a scope with none.
+    pub metric_calls: u64,
     /// The estimated cost, in millionths of a dollar, of the jobs this run priced (notified as
     /// finished): the `EstimatedCostUsd` metric.
     pub estimated_cost_micro_usd: u64,
@@ -338,6 +345,7 @@ impl RunSummary {
         self.finished += s.finished;
         self.sns_calls += s.publish_calls;
         self.pricing_calls += s.pricing_calls;
+        self.metric_calls += s.metric_calls;
         self.estimated_cost_micro_usd += s.estimated_cost_micro_usd;
         add_owners(&mut self.cost_by_owner, s.cost_by_owner);
         self.owners_past_bound += s.owners_past_bound;

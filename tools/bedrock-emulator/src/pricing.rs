@@ -32,9 +32,11 @@ type Row = (
     &'static str,
 );
 
-/// The catalogue: batch and on-demand token rows of two models in two regions, and rows a
-/// batch price must not be taken from.
-const ROWS: [Row; 13] = [
+/// The catalogue: batch and on-demand token rows of two models in two regions, rows a batch
+/// price must not be taken from, and provisioned-throughput unit-hour rows (no commitment and
+/// one month for one model; its custom-model row; figures as reported read from the Price List,
+/// design/cost-and-progress.md section 1.5).
+const ROWS: [Row; 16] = [
     (
         "us-east-1",
         "Claude 3 Haiku",
@@ -115,6 +117,33 @@ const ROWS: [Row; 13] = [
         "",
         "hour",
         "24.5000000000",
+    ),
+    (
+        "us-east-1",
+        "Nova 2.0 Lite",
+        "Nova2.0Lite-ProvisionedThroughput-NoCommit-ModelUnits",
+        "Provisioned Throughput Inference - no commit",
+        "",
+        "hour",
+        "60.5000000000",
+    ),
+    (
+        "us-east-1",
+        "Nova 2.0 Lite",
+        "Nova2.0Lite-ProvisionedThroughput-1month-ModelUnits",
+        "Provisioned Throughput Inference - 1 month",
+        "",
+        "hour",
+        "55.0000000000",
+    ),
+    (
+        "us-east-1",
+        "Nova 2.0 Lite",
+        "Nova2.0Lite-ProvisionedThroughput-Custom-NoCommit-ModelUnits",
+        "Provisioned Throughput Inference - Custom - no commit",
+        "",
+        "hour",
+        "60.5000000000",
     ),
     (
         "eu-west-1",

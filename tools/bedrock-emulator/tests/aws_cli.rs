@@ -594,6 +594,19 @@ fn the_price_list_stand_in_answers_the_aws_cli_in_the_real_record_shape() {
     assert!(all
         .iter()
         .all(|r| r.as_str().unwrap().contains("\"regionCode\":\"us-east-1\"")));
+    // and provisioned-throughput rows are priced per model unit and hour, per commitment
+    let hourly = |usage: &str| {
+        all.iter().any(|r| {
+            let r = r.as_str().unwrap();
+            r.contains(usage) && r.contains("\"unit\":\"hour\"")
+        })
+    };
+    assert!(hourly(
+        "USE1-Nova2.0Lite-ProvisionedThroughput-1month-ModelUnits"
+    ));
+    assert!(hourly(
+        "USE1-Nova2.0Lite-ProvisionedThroughput-NoCommit-ModelUnits"
+    ));
     // and another service is NotFoundException
     assert!(unknown.unwrap_err().contains("NotFoundException"));
 }

@@ -187,6 +187,9 @@ impl JobSource for CustomModelDeploymentSource {
         Some(ListedOnce {
             discovered: self.resolve(once.discovered).await.ok()?,
             reopened: self.resolve(once.reopened).await.ok()?,
+            // Deployments are billed by the token, not by the hour: no idle check
+            // (design/cost-and-progress.md section 1.5).
+            in_service: Vec::new(),
         })
     }
 

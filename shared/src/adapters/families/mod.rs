@@ -172,6 +172,10 @@ impl JobSource for AnySource {
         each!(self, s => s.listed_once(since).await)
     }
 
+    fn invocations(&self) -> Option<&dyn crate::ports::InvocationMetrics> {
+        each!(self, s => s.invocations())
+    }
+
     fn lists_cheaply(&self) -> bool {
         each!(self, s => s.lists_cheaply())
     }

@@ -5,6 +5,7 @@ use aws_sdk_bedrock::types::{ProvisionedModelStatus, SortByProvisionedModels, So
 use aws_sdk_bedrock::Client;
 use futures::{Stream, StreamExt};
 
+use crate::adapters::cloudwatch::CloudWatchInvocations;
 use crate::adapters::sdk::{found, from_smithy, Calls};
 use crate::domain::{Details, JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
@@ -14,11 +15,24 @@ use crate::ports::{JobSource, ListFilter, ListedOnce, Page};
 /// call when it holds no more ([`JobSource::listed_once`]).
 pub(super) const WHOLE_PAGE: i32 = 1000;
 
+/// The status in which a throughput serves (and is billed whether invoked or not).
+const IN_SERVICE: &str = "InService";
+
 /// Provisioned throughput (`ListProvisionedModelThroughputs`, `GetProvisionedModelThroughput`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ProvisionedThroughputSource {
     client: Client,
     calls: Calls,
+    /// The idle check's reader (`None`: no idle check, e.g. `ALERTS=off`).
+    metrics: Option<std::sync::Arc<CloudWatchInvocations>>,
+}
+
+impl std::fmt::Debug for ProvisionedThroughputSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProvisionedThroughputSource")
+            .field("idle_check", &self.metrics.is_some())
+            .finish()
+    }
 }
 
 /// An instant as the `details` map keeps it (RFC 3339, milliseconds: it sorts as it reads).
@@ -73,11 +87,24 @@ impl ProvisionedThroughputSource {
         Self {
             client,
             calls: Calls::default(),
+            metrics: None,
         }
     }
 
-    pub fn from_sdk(sdk: &aws_config::SdkConfig, _config: &crate::config::Config) -> Self {
-        Self::new(Client::new(sdk))
+    /// The same source judging idle throughputs from `cloudwatch`'s `Invocations`.
+    pub fn with_metrics(mut self, cloudwatch: aws_sdk_cloudwatch::Client) -> Self {
+        self.metrics = Some(std::sync::Arc::new(CloudWatchInvocations::new(cloudwatch)));
+        self
+    }
+
+    /// The scope's Bedrock client and, with alerts on, its CloudWatch client (same
+    /// credentials: a member account's metrics live in the member account).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, config: &crate::config::Config) -> Self {
+        let source = Self::new(Client::new(sdk));
+        match config.poll.alerts.enabled {
+            true => source.with_metrics(aws_sdk_cloudwatch::Client::new(sdk)),
+            false => source,
+        }
     }
 
     /// Every throughput in `status` (the stream owns its request, not a borrowed filter).
@@ -148,7 +175,7 @@ impl JobSource for ProvisionedThroughputSource {
         if page.next_token().is_some_and(|t| !t.is_empty()) {
             return None;
         }
-        let all = page
+        let all: Vec<ObservedJob> = page
             .provisioned_model_summaries()
             .iter()
             .map(|pt| observe_throughput!(pt, None))
@@ -157,9 +184,14 @@ impl JobSource for ProvisionedThroughputSource {
             .family()
             .reopen
             .map_or(&[][..], |r| r.statuses);
-        Some(ListedOnce::split(all, since, |j| {
-            statuses.contains(&j.status.as_str())
-        }))
+        let in_service: Vec<ObservedJob> = all
+            .iter()
+            .filter(|j| j.status.as_str() == IN_SERVICE)
+            .cloned()
+            .collect();
+        let mut once = ListedOnce::split(all, since, |j| statuses.contains(&j.status.as_str()));
+        once.in_service = in_service;
+        Some(once)
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
@@ -177,5 +209,11 @@ impl JobSource for ProvisionedThroughputSource {
 
     fn calls(&self) -> u64 {
         self.calls.get()
+    }
+
+    fn invocations(&self) -> Option<&dyn crate::ports::InvocationMetrics> {
+        self.metrics
+            .as_deref()
+            .map(|m| m as &dyn crate::ports::InvocationMetrics)
     }
 }

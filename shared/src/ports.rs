@@ -629,3 +629,22 @@ mod tests {
         assert_eq!(names(&once.reopened), ["old-updating"]);
     }
 }
+
+/// What `AWS/Bedrock/Batch` says about models' batch work (records pending, tokens processed
+/// per minute; dimension `ModelId`), read for the batch jobs whose count did not move:
+/// `crate::adapters::batch_metrics`. One call answers for up to 100 models.
+pub trait BatchActivity: Send + Sync {
+    /// The metrics of each of `model_ids` over `[now - window_minutes, now]` (a model without
+    /// any datapoint is absent from the answer).
+    fn activity<'a>(
+        &'a self,
+        model_ids: &'a [String],
+        now: chrono::DateTime<chrono::Utc>,
+        window_minutes: u32,
+    ) -> BoxFuture<'a, Result<crate::domain::batch_activity::Activities, crate::Error>>;
+
+    /// CloudWatch calls made so far (the run summary reports them).
+    fn calls(&self) -> u64 {
+        0
+    }
+}

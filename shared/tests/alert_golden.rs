@@ -273,6 +273,7 @@ fn an_alert_digest_counts_by_kind_then_lists_jobs_by_kind_most_urgent_first() {
                 settings: &settings,
                 fresh_counts: Some(&record.counts),
                 median: None,
+                activity: None,
             };
             let alert = measure(*kind, &record, &inputs).expect("the measure applies");
             Notice::alert(&record, &alert, &prod, &Tags::new())

@@ -120,6 +120,9 @@ pub struct AlertDefaults {
     pub stuck_after_hours: u32,
     /// Running without progress counters: by how long the family's work usually takes.
     pub running_after_hours: u32,
+    /// The family's stall is checked against CloudWatch's `AWS/Bedrock/Batch` metrics of the
+    /// job's model before it is alerted (batch inference: `crate::adapters::batch_metrics`).
+    pub stall_metrics: bool,
 }
 
 /// Everything that varies between families.
@@ -219,6 +222,7 @@ pub static BATCH_INFERENCE: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 6,
         running_after_hours: 24,
+        stall_metrics: true,
     },
 };
 
@@ -249,6 +253,7 @@ pub static MODEL_IMPORT: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 6,
+        stall_metrics: false,
     },
 };
 
@@ -280,6 +285,7 @@ pub static ASYNC_INVOKE: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 2,
+        stall_metrics: false,
     },
 };
 
@@ -323,6 +329,7 @@ pub static MODEL_CUSTOMIZATION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 72,
+        stall_metrics: false,
     },
 };
 
@@ -365,6 +372,7 @@ pub static KB_INGESTION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -405,6 +413,7 @@ pub static MODEL_EVALUATION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -452,6 +461,7 @@ pub static DATA_AUTOMATION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -484,6 +494,7 @@ pub static MODEL_COPY: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -530,6 +541,7 @@ pub static PROVISIONED_THROUGHPUT: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -575,6 +587,7 @@ pub static CUSTOM_MODEL_DEPLOYMENT: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -610,6 +623,7 @@ pub static CUSTOM_MODEL: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -683,6 +697,7 @@ pub static FLOW_EXECUTION: Family = Family {
         stuck_after_hours: 1,
         // A flow execution ends by itself after 24 hours (TimedOut); most take minutes.
         running_after_hours: 6,
+        stall_metrics: false,
     },
 };
 
@@ -729,6 +744,7 @@ pub static LIBRARY_INGESTION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 6,
+        stall_metrics: false,
     },
 };
 
@@ -787,6 +803,7 @@ pub static ADVANCED_PROMPT_OPTIMIZATION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -836,6 +853,7 @@ pub static AUTOMATED_REASONING_BUILD: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 6,
+        stall_metrics: false,
     },
 };
 
@@ -909,6 +927,7 @@ pub static AGENTCORE_BATCH_EVALUATION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 

@@ -3,6 +3,7 @@
 
 mod alert;
 mod alert_kind;
+pub mod batch_activity;
 pub mod cost;
 mod family;
 pub mod idle;
@@ -17,7 +18,7 @@ mod status;
 
 pub use alert::{
     default_running_after, default_stuck_after, due, hold_alert, measure, plan_watch,
-    track_progress, Alert, AlertInputs, AlertSettings, DurationStats, Thresholds, WatchContext,
+    stall_candidate, track_progress, Alert, AlertInputs, AlertSettings, DurationStats, Thresholds, WatchContext,
     DURATIONS_KEPT,
 };
 pub use alert_kind::AlertKind;

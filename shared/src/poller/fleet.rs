@@ -614,6 +614,9 @@ impl RunSummary {
         self.sns_calls += s.sns_calls;
         self.pricing_calls += s.pricing_calls;
         self.estimated_cost_micro_usd += s.estimated_cost_micro_usd;
+        self.batch_metrics_calls += s.batch_metrics_calls;
+        self.batch_metrics_failed += s.batch_metrics_failed;
+        self.stalls_cleared += s.stalls_cleared;
         self.failures += s.failures;
         self.throttles += s.throttles;
         self.finished += s.finished;

@@ -48,6 +48,8 @@ pub(super) struct RunContext<'a> {
     pub durations: &'a DurationStats,
     /// Notices published to machines that people still have to be told of (at the run's end).
     pub outbox: &'a Outbox,
+    /// Batch metrics read so far this run, by model (stall candidates).
+    pub activity: &'a super::batch_metrics::ActivityCache,
 }
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
@@ -55,7 +57,14 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     pub(super) async fn settle(&self, mut batch: Vec<Sighting>, run: &RunContext<'_>) -> Settled {
         let mut report = Settled::default();
         self.enrich(&mut batch).await;
-        let (ctx, watch) = (self.plan_context(run), self.watch_context(run));
+        let ctx = self.plan_context(run);
+        let activity = self
+            .batch_activity(&batch, &self.watch_context(run), run, &mut report)
+            .await;
+        let watch = WatchContext {
+            activity: activity.as_ref(),
+            ..self.watch_context(run)
+        };
         let mut changes = Vec::new();
         let mut untouched = Vec::new();
         for sighting in batch {
@@ -124,6 +133,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             run_id: run.run_id,
             lease: self.settings.publish_lease,
             quiet: run.history_before.is_some(),
+            activity: None,
         }
     }
 

@@ -99,6 +99,12 @@ pub struct Settled {
     pub pricing_calls: u64,
     /// The estimated cost of the jobs priced, in millionths of a dollar.
     pub estimated_cost_micro_usd: u64,
+    /// CloudWatch `GetMetricData` calls for stall candidates' batch metrics.
+    pub batch_metrics_calls: u64,
+    /// Batch metrics reads that failed (the count rule decided alone).
+    pub batch_metrics_failed: usize,
+    /// Stall candidates not alerted: their model was still processing tokens.
+    pub stalls_cleared: usize,
     /// Seconds from each notified job's end time to the run that published it.
     pub lags_seconds: Vec<u64>,
 }
@@ -124,6 +130,9 @@ impl Default for Settled {
             publish_calls: 0,
             pricing_calls: 0,
             estimated_cost_micro_usd: 0,
+            batch_metrics_calls: 0,
+            batch_metrics_failed: 0,
+            stalls_cleared: 0,
             lags_seconds: Vec::new(),
         }
     }
@@ -149,6 +158,9 @@ impl AddAssign for Settled {
         self.publish_calls += o.publish_calls;
         self.pricing_calls += o.pricing_calls;
         self.estimated_cost_micro_usd += o.estimated_cost_micro_usd;
+        self.batch_metrics_calls += o.batch_metrics_calls;
+        self.batch_metrics_failed += o.batch_metrics_failed;
+        self.stalls_cleared += o.stalls_cleared;
         add_lags(&mut self.lags_seconds, o.lags_seconds);
     }
 }
@@ -253,6 +265,13 @@ pub struct RunSummary {
     /// The estimated cost, in millionths of a dollar, of the jobs this run priced (notified as
     /// finished): the `EstimatedCostUsd` metric.
     pub estimated_cost_micro_usd: u64,
+    /// CloudWatch `GetMetricData` calls reading `AWS/Bedrock/Batch` for stall candidates (zero
+    /// in a run without one).
+    pub batch_metrics_calls: u64,
+    /// Batch metrics reads that failed: those stalls were judged on the count alone.
+    pub batch_metrics_failed: usize,
+    /// Jobs the count called stalled that were not alerted: their model was still processing.
+    pub stalls_cleared: usize,
     /// Calls an AWS service throttled even after the SDK's retries (adaptive retries absorb
     /// the rest without failing).
     pub throttles: usize,
@@ -318,6 +337,9 @@ impl RunSummary {
         self.sns_calls += s.publish_calls;
         self.pricing_calls += s.pricing_calls;
         self.estimated_cost_micro_usd += s.estimated_cost_micro_usd;
+        self.batch_metrics_calls += s.batch_metrics_calls;
+        self.batch_metrics_failed += s.batch_metrics_failed;
+        self.stalls_cleared += s.stalls_cleared;
         add_lags(&mut self.notification_lag_seconds, s.lags_seconds);
         self.add_failures(s.failures);
     }

@@ -120,7 +120,12 @@ fn series(results: &[MetricDataResult], id: &str) -> Vec<(i64, f64)> {
     let mut points: Vec<(i64, f64)> = results
         .iter()
         .filter(|r| r.id() == Some(id))
-        .flat_map(|r| r.timestamps().iter().map(|t| t.secs()).zip(r.values().iter().copied()))
+        .flat_map(|r| {
+            r.timestamps()
+                .iter()
+                .map(|t| t.secs())
+                .zip(r.values().iter().copied())
+        })
         .collect();
     points.sort_by(|a, b| b.0.cmp(&a.0));
     points
@@ -133,12 +138,7 @@ fn fold(
     now: DateTime<Utc>,
 ) -> Option<ModelActivity> {
     let newest = |prefix| series(prefix).first().map(|(_, v)| v.round() as i64);
-    let highest = |prefix| {
-        series(prefix)
-            .iter()
-            .map(|(_, v)| v.round() as i64)
-            .max()
-    };
+    let highest = |prefix| series(prefix).iter().map(|(_, v)| v.round() as i64).max();
     let activity = ModelActivity {
         records_pending: newest('p'),
         tokens_pending: newest('k'),

@@ -246,7 +246,11 @@ impl WatchContext<'_> {
 /// Whether `record`, seen with `fresh` counts, is a job the count rule calls `stalled` (count
 /// unchanged past the threshold, not alerted yet): the jobs whose model's batch metrics a run
 /// reads before it decides.
-pub fn stall_candidate(record: &JobRecord, fresh: Option<&RecordCounts>, ctx: &WatchContext) -> bool {
+pub fn stall_candidate(
+    record: &JobRecord,
+    fresh: Option<&RecordCounts>,
+    ctx: &WatchContext,
+) -> bool {
     if !ctx.settings.enabled
         || !record.is_open()
         || record.retired

@@ -68,7 +68,9 @@ pub const MAX_WINDOW_MINUTES: u32 = 12 * 60;
 /// The window a stall threshold is checked over: the threshold itself, 5 minutes at least,
 /// [`MAX_WINDOW_MINUTES`] at most.
 pub fn window_minutes(stalled_after: chrono::Duration) -> u32 {
-    let minutes = stalled_after.num_minutes().clamp(5, MAX_WINDOW_MINUTES.into());
+    let minutes = stalled_after
+        .num_minutes()
+        .clamp(5, MAX_WINDOW_MINUTES.into());
     u32::try_from(minutes).unwrap_or(MAX_WINDOW_MINUTES)
 }
 
@@ -90,7 +92,10 @@ mod tests {
     #[test]
     fn tokens_processed_clear_a_stall_and_pending_records_without_tokens_confirm_it() {
         let cases = [
-            (activity(Some(500), Some(1200), Some(0)), Verdict::Processing),
+            (
+                activity(Some(500), Some(1200), Some(0)),
+                Verdict::Processing,
+            ),
             (activity(Some(500), Some(0), Some(30)), Verdict::Processing),
             (activity(Some(500), Some(0), Some(0)), Verdict::Stalled),
             (activity(Some(500), Some(0), None), Verdict::Stalled),
@@ -107,6 +112,9 @@ mod tests {
     fn the_window_is_the_threshold_within_bounds() {
         assert_eq!(window_minutes(chrono::Duration::hours(2)), 120);
         assert_eq!(window_minutes(chrono::Duration::minutes(1)), 5);
-        assert_eq!(window_minutes(chrono::Duration::days(3)), MAX_WINDOW_MINUTES);
+        assert_eq!(
+            window_minutes(chrono::Duration::days(3)),
+            MAX_WINDOW_MINUTES
+        );
     }
 }

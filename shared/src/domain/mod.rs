@@ -18,8 +18,8 @@ mod status;
 
 pub use alert::{
     default_running_after, default_stuck_after, due, hold_alert, measure, plan_watch,
-    stall_candidate, track_progress, Alert, AlertInputs, AlertSettings, DurationStats, Thresholds, WatchContext,
-    DURATIONS_KEPT,
+    stall_candidate, track_progress, Alert, AlertInputs, AlertSettings, DurationStats, Thresholds,
+    WatchContext, DURATIONS_KEPT,
 };
 pub use alert_kind::AlertKind;
 pub use cost::{CostEstimate, PriceOrigin, TokenPrice};

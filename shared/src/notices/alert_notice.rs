@@ -9,6 +9,7 @@ use super::email::{duration, group};
 use super::notice::{attributes, display_name, Audience, Class};
 use super::presentation::{Presentation, Tags};
 use super::{locations, subject, Notice};
+use crate::domain::batch_activity::ModelActivity;
 use crate::domain::{Alert, AlertKind, Basis, Estimate, JobRecord, Outcome};
 
 impl Notice {
@@ -57,6 +58,7 @@ impl Notice {
             "suggestion": suggestion(alert.kind, record),
             "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
             "progress": record.estimate().map(|e| progress_json(&e)),
+            "batchMetrics": record.model_activity,
             "consoleUrl": locations::console_url(record, record.phase()),
             "tags": tags,
             "text": &email,
@@ -101,6 +103,20 @@ pub(super) fn progress_line(e: &Estimate) -> String {
         group(e.remaining),
         group(e.records_per_hour.round() as i64),
         e.as_of.format("%H:%M UTC")
+    )
+}
+
+/// What CloudWatch said of the model when it confirmed the stall: records pending, nothing
+/// processed over the window (account-wide figures for the model, not the job's own).
+pub(super) fn activity_line(a: &ModelActivity) -> String {
+    let pending = a.records_pending.map_or("no".into(), group);
+    let tokens = a
+        .tokens_pending
+        .map_or(String::new(), |t| format!(" ({} tokens)", group(t)));
+    format!(
+        "{pending} records pending{tokens} for this model and no tokens processed in the {} before {} (AWS/Bedrock/Batch, all of the account's batch jobs of the model)",
+        duration(i64::from(a.window_minutes) * 60),
+        a.read_at.format("%H:%M UTC")
     )
 }
 
@@ -205,6 +221,12 @@ fn render(record: &JobRecord, alert: &Alert, name: &str) -> String {
     }
     if let Some(estimate) = record.estimate() {
         let _ = writeln!(out, "Progress:         {}", progress_line(&estimate));
+    }
+    if let Some(activity) = record
+        .model_activity
+        .filter(|_| alert.kind == AlertKind::Stalled)
+    {
+        let _ = writeln!(out, "Batch metrics:    {}", activity_line(&activity));
     }
     if let Some(model) = &record.model_id {
         let _ = writeln!(out, "Model:            {model}");

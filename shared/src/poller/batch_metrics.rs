@@ -22,7 +22,10 @@ pub(super) struct ActivityCache(Mutex<BTreeMap<String, Option<ModelActivity>>>);
 impl ActivityCache {
     fn unread(&self, models: BTreeSet<String>) -> Vec<String> {
         let read = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        models.into_iter().filter(|m| !read.contains_key(m)).collect()
+        models
+            .into_iter()
+            .filter(|m| !read.contains_key(m))
+            .collect()
     }
 
     fn remember(&self, asked: &[String], found: &Activities) {
@@ -82,10 +85,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             }
         }
         let found = run.activity.of(&models);
-        report.stalls_cleared += batch
-            .iter()
-            .filter(|s| cleared(s, &found, watch))
-            .count();
+        report.stalls_cleared += batch.iter().filter(|s| cleared(s, &found, watch)).count();
         Some(found)
     }
 }

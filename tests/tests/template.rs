@@ -472,11 +472,17 @@ fn each_function_may_call_exactly_its_family_and_the_shared_infrastructure() {
             granted.iter().all(|a| !a.contains('*')),
             "{name}: wildcard action in {granted:?}"
         );
+        // A family whose stalls are checked against CloudWatch reads its metrics.
+        let metrics = match kind.family().alerts.stall_metrics {
+            true => sdk_calls("batch_metrics.rs", "cloudwatch"),
+            false => Default::default(),
+        };
         let expected: BTreeSet<String> = kind
             .family()
             .iam_actions
             .iter()
             .map(|a| a.to_string())
+            .chain(metrics)
             .chain(shared.iter().cloned())
             .chain(infrastructure.iter().cloned())
             .collect();
@@ -2113,6 +2119,15 @@ fn member_blocks(src: &Value) -> Vec<(&'static str, String)> {
             plain(&e["ReadService"]),
             plain(&e["ReadResource"])
         ));
+        // Stall checks read the family's metrics where its jobs run: through this role.
+        // GetMetricData has no usable resource type and no namespace condition key: "*".
+        let metrics = strings(&e["MetricActions"]);
+        if !metrics.is_empty() {
+            statements.push_str(&format!(
+                "              - !If\n                - Reads{key}\n                - Sid: Metrics{key}\n                  Effect: Allow\n                  Action: [{}]\n                  Resource: \"*\"\n                - !Ref AWS::NoValue\n",
+                metrics.join(", ")
+            ));
+        }
     }
     let switch_checks: Vec<String> = order
         .iter()

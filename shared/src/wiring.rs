@@ -82,8 +82,7 @@ where
 /// jobs' account and region.
 fn batch_metrics(kind: JobKind, sdk: &SdkConfig) -> Option<Arc<dyn crate::ports::BatchActivity>> {
     kind.family().alerts.stall_metrics.then(|| {
-        let client = aws_sdk_cloudwatch::Client::new(sdk);
-        Arc::new(crate::adapters::batch_metrics::CloudWatchBatchActivity::new(client))
+        Arc::new(crate::adapters::batch_metrics::CloudWatchBatchActivity::from_sdk(sdk))
             as Arc<dyn crate::ports::BatchActivity>
     })
 }

@@ -45,6 +45,11 @@ impl CloudWatchBatchActivity {
         }
     }
 
+    /// The reader of the scope `sdk` is configured for (a member account's role, a region).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(sdk))
+    }
+
     /// One call (every page of it) for at most [`MODELS_PER_CALL`] models.
     async fn chunk(
         &self,

@@ -195,7 +195,7 @@ fn print_header(args: &PollArgs) {
         args.open, args.transitions
     );
     println!(
-        "{:<20} {:>8} | {:>7} {:>8} {:>7} {:>5} {:>8} {:>6} {:>7} {:>6} {:>6} {:>7} | {:>8} {:>8} {:>8}",
+        "{:<20} {:>8} | {:>7} {:>8} {:>7} {:>5} {:>8} {:>6} {:>7} {:>6} {:>6} {:>7} {:>4} | {:>8} {:>8} {:>8}",
         "family",
         "history",
         "bedrock",
@@ -208,6 +208,7 @@ fn print_header(args: &PollArgs) {
         "alerts",
         "bd off",
         "pricing",
+        "cw",
         "naive bd",
         "naive ms",
         "naive x"
@@ -226,7 +227,7 @@ fn print_row(family: &str, history: usize, ours: &Value, quiet: &Value, naive: O
         )
     });
     println!(
-        "{family:<20} {history:>8} | {:>7} {:>8} {:>7.1} {:>5} {:>8.0} {:>6} {:>7.1} {:>6} {:>6} {:>7} | {nb:>8} {nm:>8} {x:>8}",
+        "{family:<20} {history:>8} | {:>7} {:>8} {:>7.1} {:>5} {:>8.0} {:>6} {:>7.1} {:>6} {:>6} {:>7} {:>4} | {nb:>8} {nm:>8} {x:>8}",
         n(ours, "bedrock_calls"),
         n(ours, "store_calls"),
         ours["dynamodb_capacity"].as_f64().unwrap_or(0.0),
@@ -237,5 +238,6 @@ fn print_row(family: &str, history: usize, ours: &Value, quiet: &Value, naive: O
         n(ours, "alerts_sent"),
         n(quiet, "bedrock_calls"),
         n(ours, "pricing_calls"),
+        n(ours, "batch_metrics_calls"),
     );
 }

@@ -148,6 +148,10 @@ pub struct Family {
     /// Family-specific details a job carries (`ObservedJob::details` keys, API member names)
     /// and how emails label them, in the order emails show them.
     pub details: &'static [(&'static str, &'static str)],
+    /// The `details` keys that tell a running job's progress without record counts (a
+    /// customization job's stages, an ingestion job's document statistics): refreshed while
+    /// the status stays the same, and shown by `jobwatch-cli` and the alerts ([`super::stages`]).
+    pub progress_details: &'static [&'static str],
     pub event: Option<EventShape>,
     /// Set for resources that settle and may re-open (see [`Reopen`]); `None` for jobs.
     pub reopen: Option<Reopen>,
@@ -186,6 +190,7 @@ pub static BATCH_INFERENCE: Family = Family {
         "bedrock:GetModelInvocationJob",
     ],
     details: &[],
+    progress_details: &[],
     event: Some(EventShape {
         detail_types: &["Batch Inference Job State Change"],
         source: "aws.bedrock",
@@ -240,6 +245,7 @@ pub static MODEL_IMPORT: Family = Family {
     output_label: "Result:",
     iam_actions: &["bedrock:ListModelImportJobs", "bedrock:GetModelImportJob"],
     details: &[],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -271,6 +277,7 @@ pub static ASYNC_INVOKE: Family = Family {
     output_label: "Output:",
     iam_actions: &["bedrock:ListAsyncInvokes", "bedrock:GetAsyncInvoke"],
     details: &[],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -308,6 +315,7 @@ pub static MODEL_CUSTOMIZATION: Family = Family {
         "bedrock:GetModelCustomizationJob",
     ],
     details: &[],
+    progress_details: &["statusDetails"],
     event: Some(EventShape {
         detail_types: &["Model Customization Job State Change"],
         source: "aws.bedrock",
@@ -359,6 +367,7 @@ pub static KB_INGESTION: Family = Family {
         "bedrock:ListIngestionJobs",
         "bedrock:GetIngestionJob",
     ],
+    progress_details: &["statistics"],
     event: None,
     reopen: None,
     ready: None,
@@ -400,6 +409,7 @@ pub static MODEL_EVALUATION: Family = Family {
         ("jobType", "Evaluated by:"),
         ("evaluationTaskTypes", "Tasks:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -437,6 +447,7 @@ pub static DATA_AUTOMATION: Family = Family {
     details: &[],
     // Documented sample (Bedrock user guide, "How EventBridge for Amazon Bedrock works"): the
     // detail names the invocation by `job_id` only, and `resources` is empty.
+    progress_details: &[],
     event: Some(EventShape {
         detail_types: &[
             "Bedrock Data Automation Job Created",
@@ -481,6 +492,7 @@ pub static MODEL_COPY: Family = Family {
     output_label: "Copied to:",
     iam_actions: &["bedrock:ListModelCopyJobs", "bedrock:GetModelCopyJob"],
     details: &[("sourceAccountId", "Source account:")],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -525,6 +537,7 @@ pub static PROVISIONED_THROUGHPUT: Family = Family {
         ("foundationModelArn", "Foundation model:"),
         ("lastModifiedTime", "Last modified:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: Some(Reopen {
         statuses: &["Updating"],
@@ -571,6 +584,7 @@ pub static CUSTOM_MODEL_DEPLOYMENT: Family = Family {
         ("updateModelArn", "Updated to model:"),
         ("lastUpdatedAt", "Last updated:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: Some(Reopen {
         statuses: &["Updating"],
@@ -610,6 +624,7 @@ pub static CUSTOM_MODEL: Family = Family {
         ("customizationType", "Customization:"),
         ("jobArn", "Created by job:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: Some("Deploy it for on-demand inference (CreateCustomModelDeployment) or buy provisioned throughput for it: {arn}"),
@@ -656,6 +671,7 @@ pub static FLOW_EXECUTION: Family = Family {
         ("flowAliasIdentifier", "Alias:"),
         ("flowVersion", "Flow version:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -730,6 +746,7 @@ pub static LIBRARY_INGESTION: Family = Family {
         ("entityType", "Entities:"),
         ("libraryArn", "Library:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -773,6 +790,7 @@ pub static ADVANCED_PROMPT_OPTIMIZATION: Family = Family {
         "bedrock:GetAdvancedPromptOptimizationJob",
     ],
     details: &[("modelIds", "Target models:")],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -840,6 +858,7 @@ pub static AUTOMATED_REASONING_BUILD: Family = Family {
         ("buildWorkflowType", "Build:"),
         ("documentName", "Document:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -898,6 +917,7 @@ pub static AGENTCORE_BATCH_EVALUATION: Family = Family {
         ("evaluators", "Evaluators:"),
         ("scores", "Average scores:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,

@@ -14,6 +14,7 @@ pub mod progress;
 mod record;
 pub mod regions;
 mod sink;
+pub mod stages;
 mod status;
 
 pub use alert::{

@@ -11,8 +11,8 @@ use futures::{stream, StreamExt};
 use super::summary::{Failures, Settled, KEPT_LAGS};
 use super::{Budget, Poller};
 use crate::domain::{
-    hold_alert, measure, plan, plan_missing, plan_watch, Change, Due, DurationStats, JobRecord,
-    JobStatus, Lease, ObservedJob, Outcome, PlanContext, RecordCounts, RunId, Sink, Skip,
+    hold_alert, measure, plan, plan_missing, plan_watch, stages, Change, Due, DurationStats,
+    JobRecord, JobStatus, Lease, ObservedJob, Outcome, PlanContext, RunId, Sink, Skip,
     WatchContext,
 };
 use crate::notices::{Notice, Tags};
@@ -79,8 +79,8 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                     }
                     Err(skip) => {
                         report.regressions_ignored += usize::from(skip == Skip::Regression);
-                        // Only an observation of the same status carries the job's counts now.
-                        let fresh = (skip == Skip::Unchanged).then_some(&job.counts);
+                        // Only an observation of the same status carries the job's progress now.
+                        let fresh = (skip == Skip::Unchanged).then_some(job.as_ref());
                         if let Some(known) = known {
                             keep(known, fresh, &watch, &mut changes, &mut untouched);
                         }
@@ -359,17 +359,35 @@ pub(super) fn record_lag(record: &JobRecord, now: DateTime<Utc>, report: &mut Se
     }
 }
 
-/// A known job whose status did not change: written when its progress moved or an alert is
-/// due, else left as it is (a notice it holds may still be claimed).
+/// A known job whose status did not change: written when its progress moved (its counts, or
+/// the stages or statistics its family reports instead) or an alert is due, else left as it
+/// is (a notice it holds may still be claimed).
 fn keep(
     known: JobRecord,
-    fresh: Option<&RecordCounts>,
+    fresh: Option<&ObservedJob>,
     watch: &WatchContext,
     changes: &mut Vec<Change>,
     untouched: &mut Vec<JobRecord>,
 ) {
-    match plan_watch(&known, fresh, watch) {
+    let mut seen = known.clone();
+    let keys = known.kind.family().progress_details;
+    let moved = known.is_open()
+        && fresh.is_some_and(|job| stages::track(&mut seen.details, &job.details, keys));
+    // Like a moving count, written at most every quarter of the stall threshold: a steady run
+    // does not rewrite every running ingestion job whose statistics tick.
+    let staged = moved && watch.now - known.updated_at >= watch.settings.stalled_after / 4;
+    match plan_watch(&seen, fresh.map(|job| &job.counts), watch) {
         Some(change) => changes.push(change),
+        None if staged => changes.push(Change {
+            record: JobRecord {
+                version: known.version + 1,
+                updated_at: watch.now,
+                ..seen
+            },
+            expected_version: Some(known.version),
+            notify: false,
+            transition: false,
+        }),
         None => untouched.push(known),
     }
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::email::{duration, group};
 use super::notice::{attributes, display_name, Audience, Class};
 use super::presentation::{Presentation, Tags};
-use super::{locations, subject, Notice};
+use super::{locations, progress_note, subject, Notice};
 use crate::domain::batch_activity::ModelActivity;
 use crate::domain::{Alert, AlertKind, Basis, Estimate, JobRecord, Outcome};
 
@@ -59,6 +59,7 @@ impl Notice {
             "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
             "progress": record.estimate().map(|e| progress_json(&e)),
             "batchMetrics": record.model_activity,
+            "progressNote": progress_note(record).filter(|_| shows_stage(alert.kind)),
             "consoleUrl": locations::console_url(record, record.phase()),
             "tags": tags,
             "text": &email,
@@ -104,6 +105,12 @@ pub(super) fn progress_line(e: &Estimate) -> String {
         group(e.records_per_hour.round() as i64),
         e.as_of.format("%H:%M UTC")
     )
+}
+
+/// Where a job without counts stands is worth saying in the alerts about a running job taking
+/// long (`stalled`, `overdue`), not in `stuck` (not started) or `idle` (a resource).
+fn shows_stage(kind: AlertKind) -> bool {
+    matches!(kind, AlertKind::Stalled | AlertKind::Overdue)
 }
 
 /// What CloudWatch said of the model when it confirmed the stall: records pending, nothing
@@ -221,6 +228,8 @@ fn render(record: &JobRecord, alert: &Alert, name: &str) -> String {
     }
     if let Some(estimate) = record.estimate() {
         let _ = writeln!(out, "Progress:         {}", progress_line(&estimate));
+    } else if let Some(note) = progress_note(record).filter(|_| shows_stage(alert.kind)) {
+        let _ = writeln!(out, "Progress:         {note}");
     }
     if let Some(activity) = record
         .model_activity

@@ -36,7 +36,10 @@ fn stage_details(s: Option<&StatusDetails>) -> Details {
         return Details::new();
     };
     let stages: Vec<(&str, &str)> = [
-        ("validation", s.validation_details().and_then(|d| d.status())),
+        (
+            "validation",
+            s.validation_details().and_then(|d| d.status()),
+        ),
         (
             "dataProcessing",
             s.data_processing_details().and_then(|d| d.status()),

@@ -121,7 +121,7 @@ pub(super) fn activity_line(a: &ModelActivity) -> String {
         .tokens_pending
         .map_or(String::new(), |t| format!(" ({} tokens)", group(t)));
     format!(
-        "{pending} records pending{tokens} for this model and no tokens processed in the {} before {} (AWS/Bedrock/Batch, all of the account's batch jobs of the model)",
+        "{pending} records pending{tokens} for this model and no tokens processed in the {} before {} (AWS/Bedrock/Batch, account-wide for the model)",
         duration(i64::from(a.window_minutes) * 60),
         a.read_at.format("%H:%M UTC")
     )

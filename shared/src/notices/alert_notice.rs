@@ -23,13 +23,7 @@ impl Notice {
         let dedup_key = format!("{}#{}", record.pk, alert.kind);
         let display_name = display_name(record);
         let account_name = presentation.account_name.as_deref();
-        let family = record.kind.label().trim_end_matches(" job").to_lowercase();
-        let subject = subject::job_subject(
-            &format!("Alert {}", alert.kind),
-            &family,
-            &display_name,
-            account_name.or(record.pk.account()),
-        );
+        let subject = alert_subject(record, alert, &display_name, account_name);
         let email = render(record, alert, &display_name);
         let seconds = |d: chrono::Duration| d.num_seconds();
         let body = json!({
@@ -76,6 +70,13 @@ impl Notice {
             outcome: Outcome::Progress,
         }
     }
+}
+
+/// `[Bedrock] Alert stalled: batch inference {name} ({account})`.
+fn alert_subject(record: &JobRecord, alert: &Alert, name: &str, account: Option<&str>) -> String {
+    let family = record.kind.label().trim_end_matches(" job").to_lowercase();
+    let account = account.or(record.pk.account());
+    subject::job_subject(&format!("Alert {}", alert.kind), &family, name, account)
 }
 
 /// The document's `progress`: the rate, records left and the end they projected.

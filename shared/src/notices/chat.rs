@@ -77,6 +77,22 @@ fn icon(outcome: &str) -> &'static str {
     }
 }
 
+/// What only an alert says: how long, how far (records left or where it stands, the records
+/// pending for the model), what to do.
+fn alert_facts(doc: &Value) -> [(&'static str, Option<String>); 4] {
+    let text = |k: &str| doc[k].as_str().map(plain);
+    let pending = doc["batchMetrics"]["recordsPending"].as_i64();
+    [
+        ("Running for", doc["elapsedSeconds"].as_i64().map(duration)),
+        ("Progress", text("progressNote").or_else(|| progress(doc))),
+        (
+            "Records pending",
+            pending.map(|n| format!("{n} for the model, no tokens processed (AWS/Bedrock/Batch)")),
+        ),
+        ("Suggestion", text("suggestion")),
+    ]
+}
+
 /// An alert's `progress`: records left and the end they projected.
 fn progress(doc: &Value) -> Option<String> {
     let p = &doc["progress"];
@@ -110,15 +126,9 @@ fn description(doc: &Value, alert: bool) -> String {
     );
     line("Duration", doc["durationSeconds"].as_i64().map(duration));
     if alert {
-        line("Running for", doc["elapsedSeconds"].as_i64().map(duration));
-        line("Progress", text("progressNote").or_else(|| progress(doc)));
-        line(
-            "Records pending",
-            doc["batchMetrics"]["recordsPending"]
-                .as_i64()
-                .map(|n| format!("{n} for the model, no tokens processed (AWS/Bedrock/Batch)")),
-        );
-        line("Suggestion", text("suggestion"));
+        for (label, value) in alert_facts(doc) {
+            line(label, value);
+        }
     }
     if let Some(counts) = doc["recordCounts"].as_object() {
         let counts: Vec<String> = ["processed", "success", "error", "total"]

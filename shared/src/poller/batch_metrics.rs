@@ -4,45 +4,14 @@
 //! still processing tokens from one with records pending and nothing processed. A failed read
 //! is counted and logged; the rule then decides on the count alone, as without metrics.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::collections::BTreeSet;
 
 use super::settle::{RunContext, Sighting};
 use super::summary::Settled;
 use super::Poller;
-use crate::domain::batch_activity::{window_minutes, Activities, ModelActivity, Verdict};
+use crate::domain::batch_activity::{window_minutes, Activities, Verdict};
 use crate::domain::{stall_candidate, WatchContext};
 use crate::ports::{JobSource, JobStore, Notifier};
-
-/// What a run has read so far, by model (`None`: read, no datapoint), so that the pages and
-/// chunks of one run ask CloudWatch about each model once.
-#[derive(Debug, Default)]
-pub(super) struct ActivityCache(Mutex<BTreeMap<String, Option<ModelActivity>>>);
-
-impl ActivityCache {
-    fn unread(&self, models: BTreeSet<String>) -> Vec<String> {
-        let read = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        models
-            .into_iter()
-            .filter(|m| !read.contains_key(m))
-            .collect()
-    }
-
-    fn remember(&self, asked: &[String], found: &Activities) {
-        let mut read = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        for model in asked {
-            read.insert(model.clone(), found.get(model).copied());
-        }
-    }
-
-    fn of(&self, models: &BTreeSet<String>) -> Activities {
-        let read = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        models
-            .iter()
-            .filter_map(|m| Some((m.clone(), (*read.get(m)?)?)))
-            .collect()
-    }
-}
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     /// The batch metrics of the models of this batch's stall candidates (`None`: no reader,

@@ -3,6 +3,8 @@
 //! pages, watched chunks and single events all go through here.
 
 use std::collections::BTreeSet;
+
+use crate::domain::batch_activity::{Activities, ModelActivity};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -49,7 +51,7 @@ pub(super) struct RunContext<'a> {
     /// Notices published to machines that people still have to be told of (at the run's end).
     pub outbox: &'a Outbox,
     /// Batch metrics read so far this run, by model (stall candidates).
-    pub activity: &'a super::batch_metrics::ActivityCache,
+    pub activity: &'a ActivityCache,
 }
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
@@ -413,6 +415,36 @@ fn count_finished(change: &Change, report: &mut Settled) {
         Outcome::Partial => report.finished.partial += 1,
         Outcome::Failure => report.finished.failure += 1,
         Outcome::Progress => {}
+    }
+}
+
+/// What a run has read so far, by model (`None`: read, no datapoint), so that the pages and
+/// chunks of one run ask CloudWatch about each model once.
+#[derive(Debug, Default)]
+pub(super) struct ActivityCache(Mutex<std::collections::BTreeMap<String, Option<ModelActivity>>>);
+
+impl ActivityCache {
+    pub(super) fn unread(&self, models: BTreeSet<String>) -> Vec<String> {
+        let read = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        models
+            .into_iter()
+            .filter(|m| !read.contains_key(m))
+            .collect()
+    }
+
+    pub(super) fn remember(&self, asked: &[String], found: &Activities) {
+        let mut read = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for model in asked {
+            read.insert(model.clone(), found.get(model).copied());
+        }
+    }
+
+    pub(super) fn of(&self, models: &BTreeSet<String>) -> Activities {
+        let read = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        models
+            .iter()
+            .filter_map(|m| Some((m.clone(), (*read.get(m)?)?)))
+            .collect()
     }
 }
 

@@ -132,7 +132,7 @@ fn series(results: &[MetricDataResult], id: &str) -> Vec<(i64, f64)> {
                 .zip(r.values().iter().copied())
         })
         .collect();
-    points.sort_by(|a, b| b.0.cmp(&a.0));
+    points.sort_by_key(|p| std::cmp::Reverse(p.0));
     points
 }
 

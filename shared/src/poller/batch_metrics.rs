@@ -27,8 +27,10 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         let models: BTreeSet<String> = batch
             .iter()
             .filter_map(|s| match s {
+                // Same status only: a job that just changed status is planned as a transition.
                 Sighting::Seen(Some(known), job)
-                    if stall_candidate(known, Some(&job.counts), watch) =>
+                    if job.status == known.status
+                        && stall_candidate(known, Some(&job.counts), watch) =>
                 {
                     known.model_id.clone()
                 }

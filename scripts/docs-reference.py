@@ -8,6 +8,8 @@ rewrites them, --check fails when one differs from what its source gives now):
   outputs         docs/configuration/parameters.md   template.yaml Outputs
   families        docs/configuration/families.md     template.yaml Families mapping + the status
                                                      vocabularies of shared/src/domain/family.rs
+  readme-families README.md                          the same, short: each family's List (or Get)
+                                                     and the statuses its work ends in
   metrics         docs/operations/metrics.md         shared/src/metrics.rs (METRICS, STAGES)
   alarms          docs/operations/alarms.md          the rendered template (defaults)
   counts          docs/deploying/permissions.md      every rendering of scripts/render-template.py
@@ -186,6 +188,21 @@ def table_families(root, template):
         events = ", ".join(code(e) for e in f.get("EventTypes", [])) or "none"
         rows.append(f"| {code(f['Name'])} | {code(key)} | {code(f['Poller'])} | {statuses} "
                     f"| {lists} / {reads} on {code(f['ReadResource'])} | {events} |")
+    return "\n".join(rows)
+
+
+def table_readme_families(root, template):
+    """The README's short family table: what each family is read with and how its work ends."""
+    families = template["Mappings"]["Families"]
+    vocab = vocabularies(root)
+    terminal = terminal_phases(root)
+    rows = ["| family (`jobKind`) | read with | ends in |", "|---|---|---|"]
+    for f in families.values():
+        ends = ", ".join(s for s, phase in vocab[f["Name"]] if phase in terminal)
+        ops = [a.split(":", 1)[1] for a in f.get("ListActions", []) + f["ReadActions"]]
+        # the Lists from the parents down to the jobs; a family without one is read by Get
+        read = " › ".join(code(o) for o in ops if o.startswith("List")) or code(ops[0])
+        rows.append(f"| {code(f['Name'])} | {read} | {ends} |")
     return "\n".join(rows)
 
 
@@ -614,6 +631,8 @@ GENERATED = {
     "outputs": ("docs/configuration/parameters.md", "template.yaml Outputs", lambda c: table_outputs(c["root"], c["template"])),
     "families": ("docs/configuration/families.md", "template.yaml Families + family.rs",
                  lambda c: table_families(c["root"], c["template"])),
+    "readme-families": ("README.md", "template.yaml Families + family.rs",
+                        lambda c: table_readme_families(c["root"], c["template"])),
     "metrics": ("docs/operations/metrics.md", "shared/src/metrics.rs", lambda c: table_metrics(c["root"], c["template"])),
     "alarms": ("docs/operations/alarms.md", "the rendered template", lambda c: table_alarms(c["root"], c["template"], c["render"])),
     "counts": ("docs/deploying/permissions.md", "the renderings", lambda c: table_counts(c["root"], c["template"], c["render"], c["all"]())),

@@ -39,7 +39,7 @@ from samtranslator.translator.transform import transform  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
-# The fan-out's functions (docs/deploying/organization.md).
+# The fan-out's functions (docs/deploying/organisation-fan-out.md).
 FANOUT = {"Worker", "Dispatcher", "OrganizationRefresh"}
 
 
@@ -79,7 +79,7 @@ COMBINATIONS = {
         "BatchOutputManifestS3Arn": "arn:aws:s3:::acme-batch/output/*",
         "BatchOutputKmsKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/abcd1234-12ab-34cd-56ef-1234567890ab",
     },
-    # An organisation fanned out over workers (docs/deploying/organization.md), read through a
+    # An organisation fanned out over workers (docs/deploying/organisation-fan-out.md), read through a
     # role in the management account.
     "organization": {
         "OrganizationUnits": "ou-ab12-cdefgh34,r-ab12",
@@ -347,7 +347,7 @@ def check(name, params, template, rendered):
     for k, r in roles.items():
         r["_id"] = k
     separate_policies = by_type.get("AWS::IAM::Policy", {})
-    # The fan-out's functions (docs/deploying/organization.md): with an organisation, or FanOut on.
+    # The fan-out's functions (docs/deploying/organisation-fan-out.md): with an organisation, or FanOut on.
     org = bool(res.params["OrganizationUnits"] or res.params["OrganizationAccountIds"])
     fans = org or res.params["FanOut"] == "on"
     fanout = {k: f for k, f in functions.items() if k in FANOUT}

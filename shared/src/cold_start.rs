@@ -34,7 +34,7 @@ pub async fn sdk_config() -> SdkConfig {
 /// built once and shared by every client made from the config. Without it, each SDK client
 /// builds its own: its own connection pool and its own copy of the trusted roots, which made a
 /// worker's 187 scopes of an account (a Bedrock client each, an S3 client for batch manifests)
-/// cost about 16 MiB more than one shared stack (docs/deploying/organization.md, measured).
+/// cost about 16 MiB more than one shared stack (docs/deploying/organisation-fan-out.md, measured).
 pub fn http_client() -> aws_sdk_bedrock::config::SharedHttpClient {
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::{tls, Builder, ConnectorBuilder};

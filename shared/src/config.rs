@@ -150,6 +150,7 @@ impl Config {
             },
             prices: Default::default(),
             cost_alert_usd: vars.cost_alert()?,
+            cost_owners: crate::poller::CostOwners::new(vars.cost_owner_tag()?),
         };
         Ok(Self {
             table: vars.required("JOBS_TABLE")?,
@@ -192,6 +193,19 @@ impl Vars<'_> {
             })?,
         };
         Ok(CostSettings { enabled, overrides })
+    }
+
+    /// `COST_OWNER_TAG`: one tag key (AWS allows 1 to 128 characters), or unset.
+    fn cost_owner_tag(&self) -> Result<Option<String>, ConfigError> {
+        let Some(raw) = self.get("COST_OWNER_TAG") else {
+            return Ok(None);
+        };
+        let key = raw.trim();
+        if key.chars().count() > 128 || key.chars().any(char::is_control) || key.contains(',') {
+            let reason = "expected one tag key of at most 128 characters";
+            return Err(invalid("COST_OWNER_TAG", raw, reason));
+        }
+        Ok(Some(key.to_owned()))
     }
 
     /// `COST_ALERT_USD`: a positive amount of dollars, or unset.

@@ -42,7 +42,8 @@ pub async fn handle_work(
     Ok(response)
 }
 
-/// The worker's metrics: totals, and one `ScopeFailing` document per failing scope.
+/// The worker's metrics: totals, one `ScopeFailing` document per failing scope, and the
+/// estimated cost of each family's runs (per owner too), as a poller writes it.
 pub fn emit_work(metrics: &MetricsSink, report: &BatchReport) {
     let sum = |f: fn(&work::ItemReport) -> u64| report.items.iter().map(f).sum::<u64>();
     let values = [
@@ -58,6 +59,9 @@ pub fn emit_work(metrics: &MetricsSink, report: &BatchReport) {
         .flat_map(|i| i.failing_scopes.iter().cloned())
         .collect();
     metrics.emit_health("worker", &values, &failing);
+    for cost in report.items.iter().flat_map(|i| &i.costs) {
+        metrics.emit_cost(cost);
+    }
 }
 
 /// The accounts to fan out: the organisation's registry, or `ACCOUNTS`' members.
@@ -227,4 +231,73 @@ pub async fn serve_refresh(config: Config) -> Result<(), lambda_runtime::Error> 
         handle_refresh(config, directory, store, metrics, own).await
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::poller::RunSummary;
+
+    fn emf(line: &str) -> serde_json::Value {
+        serde_json::from_str(line).expect("an EMF line")
+    }
+
+    #[test]
+    fn a_workers_priced_runs_reach_the_family_and_owner_cost_series() {
+        // given a worker's batch in which two accounts' batch-inference runs priced jobs
+        let priced = |micro: u64, owners: &[(&str, u64)]| RunSummary {
+            job_kind: "batch-inference".into(),
+            region: "eu-west-1".into(),
+            estimated_cost_micro_usd: micro,
+            pricing_calls: 1,
+            cost_by_owner: owners.iter().map(|(o, m)| (o.to_string(), *m)).collect(),
+            ..Default::default()
+        };
+        let item = |costs| work::ItemReport {
+            account: "111111111111".into(),
+            result: "done",
+            costs,
+            ..Default::default()
+        };
+        let report = BatchReport {
+            items: vec![
+                item(vec![priced(
+                    12_500_000,
+                    &[("ana", 10_000_000), ("untagged", 2_500_000)],
+                )]),
+                item(vec![]),
+                item(vec![priced(1_000_000, &[])]),
+            ],
+            returned: vec![],
+        };
+
+        // when its metrics are written
+        let metrics = MetricsSink::capture("BedrockJobwatch");
+        emit_work(&metrics, &report);
+
+        // then each priced run is in the family's [JobKind] cost series, and each owner in its own
+        let lines: Vec<serde_json::Value> = metrics.lines().iter().map(|l| emf(l)).collect();
+        let family: Vec<f64> = lines
+            .iter()
+            .filter(|l| l["JobKind"] == "batch-inference" && l.get("Owner").is_none())
+            .filter_map(|l| l["EstimatedCostUsd"].as_f64())
+            .collect();
+        assert_eq!(family, [12.5, 1.0]);
+        let owners: Vec<(String, f64)> = lines
+            .iter()
+            .filter_map(|l| {
+                let owner = l["Owner"].as_str()?.to_owned();
+                Some((owner, l["EstimatedCostUsd"].as_f64()?))
+            })
+            .collect();
+        assert_eq!(
+            owners,
+            [("ana".to_owned(), 10.0), ("untagged".to_owned(), 2.5)]
+        );
+        let dimensions = &lines
+            .iter()
+            .find(|l| l["EstimatedCostUsd"] == 12.5)
+            .unwrap()["_aws"]["CloudWatchMetrics"][0]["Dimensions"];
+        assert_eq!(dimensions, &serde_json::json!([["JobKind"]]));
+    }
 }

@@ -242,6 +242,10 @@ pub fn names() -> Vec<&'static str> {
         .collect()
 }
 
+/// The dimension of the estimated cost per owner (`COST_OWNER_TAG`), in the sets
+/// `[JobKind, Owner]` (the family's spend per owner) and `[Owner]` (the owner's, all families).
+pub const OWNER_DIMENSION: &str = "Owner";
+
 /// What started the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunKind {
@@ -352,6 +356,35 @@ pub fn document(namespace: &str, summary: &RunSummary, kind: RunKind, timestamp_
     Value::Object(doc)
 }
 
+/// One EMF document per owner bucket of the run's estimated cost (none without
+/// `COST_OWNER_TAG`): `EstimatedCostUsd` in the dimension sets `[JobKind, Owner]` and
+/// `[Owner]`. Apart from the run's document, whose `[JobKind]` series stays the family total.
+pub fn owner_documents(namespace: &str, summary: &RunSummary, timestamp_ms: i64) -> Vec<Value> {
+    let name = "EstimatedCostUsd";
+    summary
+        .cost_by_owner
+        .iter()
+        .filter(|(_, micro)| **micro > 0)
+        .map(|(owner, micro)| {
+            json!({
+                "_aws": {
+                    "Timestamp": timestamp_ms,
+                    "CloudWatchMetrics": [{
+                        "Namespace": namespace,
+                        "Dimensions": [[DIMENSION, OWNER_DIMENSION], [OWNER_DIMENSION]],
+                        "Metrics": [{ "Name": name, "Unit": unit_of(name).as_str() }],
+                    }],
+                },
+                DIMENSION: summary.job_kind,
+                OWNER_DIMENSION: owner,
+                "region": summary.region,
+                "run_id": summary.run_id,
+                name: *micro as f64 / 1e6,
+            })
+        })
+        .collect()
+}
+
 /// An EMF document of count metrics under one dimension.
 fn plain_document(
     namespace: &str,
@@ -416,15 +449,57 @@ impl MetricsSink {
             .unwrap_or_default()
     }
 
-    /// Emits the run's document (and, for a scheduled fleet, its scopes' health). Never fails
+    /// Emits the run's document (its cost per owner, with `COST_OWNER_TAG`, and, for a
+    /// scheduled fleet, its scopes' health). Never fails
     /// the run: a line that cannot be written is lost (and logged), the summary still says
     /// what happened.
     pub fn emit(&self, summary: &RunSummary, kind: RunKind) {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let line = document(&self.namespace, summary, kind, now_ms).to_string();
         self.write(line);
+        for owner in owner_documents(&self.namespace, summary, now_ms) {
+            self.write(owner.to_string());
+        }
         if !summary.failing_scopes.is_empty() {
             self.emit_health(&summary.job_kind, &[], &summary.failing_scopes);
+        }
+    }
+
+    /// A worker's run of one family: only its estimated cost (`EstimatedCostUsd` and
+    /// `PricingCalls` under `[JobKind]`, and per owner), the figures the family's dashboard
+    /// widgets read; the run's other counts are the worker's own metrics.
+    pub fn emit_cost(&self, summary: &RunSummary) {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let values = [
+            (
+                "EstimatedCostUsd",
+                summary.estimated_cost_micro_usd as f64 / 1e6,
+            ),
+            ("PricingCalls", summary.pricing_calls as f64),
+        ];
+        let definitions: Vec<Value> = values
+            .iter()
+            .map(|(name, _)| json!({ "Name": name, "Unit": unit_of(name).as_str() }))
+            .collect();
+        let mut doc = json!({
+            "_aws": {
+                "Timestamp": now_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": self.namespace,
+                    "Dimensions": [[DIMENSION]],
+                    "Metrics": definitions,
+                }],
+            },
+            DIMENSION: summary.job_kind,
+            "region": summary.region,
+            "run_id": summary.run_id,
+        });
+        for (name, value) in values {
+            doc[name] = json!(value);
+        }
+        self.write(doc.to_string());
+        for owner in owner_documents(&self.namespace, summary, now_ms) {
+            self.write(owner.to_string());
         }
     }
 

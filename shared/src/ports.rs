@@ -107,8 +107,34 @@ pub trait JobSource: Send + Sync {
         async { Ok(Tags::new()) }
     }
 
+    /// For a family whose List has no filter and no documented order (AgentCore batch
+    /// evaluations), so that discovery cannot stop at the watermark: a steady run's listing at
+    /// a cost bounded by the scope's `open` jobs (the last run's hint), never by history. The
+    /// first pages (as many as may hold the open jobs, if the listing is newest first), plus
+    /// one further page of a sweep through the whole listing that resumes at `cursor` (the
+    /// scope's, from the last run; `None`: from the start), keeping only jobs submitted after
+    /// `after`. The answer carries the cursor the next run resumes at. `None` (the default):
+    /// discovery lists with [`JobSource::list`].
+    fn sweep(
+        &self,
+        after: DateTime<Utc>,
+        cursor: Option<&str>,
+        open: OpenJobs,
+    ) -> impl Future<Output = Option<Result<Swept, Error>>> + Send {
+        let _ = (after, cursor, open);
+        std::future::ready(None)
+    }
+
     /// Bedrock API calls made through this source so far (List pages, Gets).
     fn calls(&self) -> u64;
+}
+
+/// A steady run's bounded listing ([`JobSource::sweep`]).
+#[derive(Debug, Default, PartialEq)]
+pub struct Swept {
+    pub jobs: Vec<ObservedJob>,
+    /// Where the next run's sweep resumes (opaque; `None`: from the start).
+    pub cursor: Option<String>,
 }
 
 /// What the table keeps per scope between runs.
@@ -125,6 +151,8 @@ pub struct ScopeState {
     pub durations: DurationStats,
     /// The last poll that recorded its progress (operators read it: `jobwatch-cli status`).
     pub last_run: Option<LastRun>,
+    /// Where the source's sweep resumes ([`JobSource::sweep`]): opaque to the poller.
+    pub cursor: Option<String>,
 }
 
 /// A poll of a scope as its item records it: when it ran, which run, whether its listing worked.
@@ -193,6 +221,8 @@ pub struct Progress {
     pub durations: Option<DurationStats>,
     /// The run recording it (`None`: leave the last run as it is).
     pub last_run: Option<LastRun>,
+    /// The sweep's cursor the scope keeps ([`ScopeState::cursor`]; `None`: none).
+    pub cursor: Option<String>,
 }
 
 /// Outcome of every conditional write.
@@ -392,6 +422,14 @@ impl<T: JobSource> JobSource for std::sync::Arc<T> {
     }
     fn tags(&self, arn: &JobArn) -> impl Future<Output = Result<Tags, Error>> + Send {
         (**self).tags(arn)
+    }
+    fn sweep(
+        &self,
+        after: DateTime<Utc>,
+        cursor: Option<&str>,
+        open: OpenJobs,
+    ) -> impl Future<Output = Option<Result<Swept, Error>>> + Send {
+        (**self).sweep(after, cursor, open)
     }
     fn calls(&self) -> u64 {
         (**self).calls()

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::domain::{Lease, RunId};
 use crate::error::Error;
 use crate::org::{Registry, RegistryStore, WorkItem, DISPATCH_SHARD};
-use crate::poller::{record_clocks, Budget, FailingScope, Fleet, ScheduledRun};
+use crate::poller::{record_clocks, Budget, FailingScope, Fleet, RunSummary, ScheduledRun};
 use crate::ports::{BoxFuture, JobSource, JobStore, Notifier, ScheduleStore, Write};
 use crate::schedule::{self, Clocks, Outcome};
 
@@ -96,6 +96,10 @@ pub struct ItemReport {
     pub failing_scopes: Vec<FailingScope>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// The runs that estimated a cost (per family; their owners with `COST_OWNER_TAG`): the
+    /// worker writes them as the pollers do, so that an organisation's dashboard has them.
+    #[serde(skip)]
+    pub costs: Vec<RunSummary>,
 }
 
 /// The worker's ports and settings.
@@ -241,6 +245,9 @@ fn tally(report: &mut ItemReport, runs: &[ScheduledRun], complete: bool) {
         report.scopes_polled += run.outcomes.len();
         report.scopes_not_started += run.summary.scopes_not_started;
         report.notifications_sent += run.summary.notifications_sent;
+        if run.summary.estimated_cost_micro_usd > 0 {
+            report.costs.push(run.summary.clone());
+        }
         report
             .errors
             .extend(run.summary.errors.iter().take(3).cloned());

@@ -70,6 +70,14 @@ fn cost_alert_usd_is_an_optional_positive_amount() {
 }
 
 #[test]
+fn cost_owner_tag_is_one_optional_tag_key() {
+    let unset = Config::from_vars(&vars(&[])).unwrap();
+    assert_eq!(unset.poll.cost_owners.tag(), None);
+    let set = Config::from_vars(&vars(&[("COST_OWNER_TAG", " cost-center ")])).unwrap();
+    assert_eq!(set.poll.cost_owners.tag(), Some("cost-center"));
+}
+
+#[test]
 fn missing_and_invalid_values_name_the_variable() {
     let mut no_table = vars(&[]);
     no_table.remove("JOBS_TABLE");
@@ -103,6 +111,8 @@ fn missing_and_invalid_values_name_the_variable() {
         ("COST_ALERT_USD", "-5"),
         ("COST_ALERT_USD", "$50"),
         ("COST_ALERT_USD", "NaN"),
+        ("COST_OWNER_TAG", "owner,team"),
+        ("COST_OWNER_TAG", &"k".repeat(129)),
     ] {
         let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
         assert!(err.to_string().contains(name), "{name}={value}: {err}");

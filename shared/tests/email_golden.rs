@@ -1,4 +1,4 @@
-//! Golden tests of the email text for every family and terminal status. The expected texts are
+//! Golden tests of the email and chat texts for every family and terminal status. The expected texts are
 //! reviewable files in `tests/golden/`; regenerate them with `UPDATE_GOLDEN=1 cargo test`.
 
 use chrono::{Duration, TimeZone, Utc};
@@ -6,7 +6,7 @@ use jobwatch::domain::{
     plan, JobArn, JobKind, JobRecord, JobStatus, NotifyPolicy, ObservedJob, PlanContext,
     RecordCounts, RunId,
 };
-use jobwatch::notices::{Digest, EmailDetail, Notice, Presentation, Tags};
+use jobwatch::notices::{chat_message, Digest, EmailDetail, Notice, Presentation, Tags};
 
 /// What a job of `kind` that ended in `status` really reports: counts and messages that agree
 /// with the status (a completed batch has no failed records; a stopped one processed part).
@@ -506,9 +506,27 @@ fn running_status(kind: JobKind) -> JobStatus {
     JobStatus::new(running.map_or("InProgress", |(raw, _)| *raw))
 }
 
+/// What a chat channel shows of a custom notification: title, description, next steps.
+fn chat_text(message: &serde_json::Value) -> String {
+    let content = &message["content"];
+    let steps: Vec<String> = content["nextSteps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(|s| format!("- {s}")))
+        .collect();
+    format!(
+        "{}\n\n{}\n\n{}\n",
+        content["title"].as_str().unwrap_or_default(),
+        content["description"].as_str().unwrap_or_default(),
+        steps.join("\n")
+    )
+}
+
 #[test]
-fn email_text_matches_the_reviewed_golden_files() {
-    // Every terminal status of every family, from the family's own vocabulary.
+fn email_and_chat_texts_match_the_reviewed_golden_files() {
+    // Every terminal status of every family, from the family's own vocabulary: the email and
+    // the chat text (Amazon Q Developer custom notification) of the same notice.
     let cases: Vec<(JobKind, Vec<JobStatus>)> = JobKind::ALL
         .into_iter()
         .map(|kind| (kind, kind.family().terminal_statuses().collect()))
@@ -519,6 +537,8 @@ fn email_text_matches_the_reviewed_golden_files() {
             let notice = Notice::build(&record(*kind, status), status, &prod(), &team_tags());
             let text = format!("Subject: {}\n\n{}\n", notice.subject, notice.email);
             check_golden(&format!("{kind}-{status}.txt"), &text, &mut mismatches);
+            let chat = chat_text(&chat_message(&notice));
+            check_golden(&format!("chat/{kind}-{status}.md"), &chat, &mut mismatches);
             assert_eq!(
                 notice.body["text"], notice.email,
                 "the JSON carries the same text"

@@ -362,3 +362,133 @@ async fn a_first_run_that_records_nothing_keeps_when_the_backlog_began() {
         vec![(quick.to_string(), "Completed".to_owned())]
     );
 }
+
+#[tokio::test]
+async fn owners_past_the_days_bound_count_under_other_and_no_cost_is_dropped() {
+    // given COST_OWNER_TAG=owner, $1 per million input tokens, and 23 open batch jobs: 22
+    // tagged with 22 distinct owners (2 more than the day's bound of 20), one untagged
+    let world = World::new();
+    let prices = jobwatch::adapters::pricing::StaticPrices::new(
+        [(
+            "anthropic.claude-3-haiku-20240307-v1:0".to_owned(),
+            jobwatch::adapters::pricing::Override {
+                input: 1.0,
+                output: 1.0,
+            },
+        )]
+        .into(),
+    );
+    let settings = PollSettings {
+        cost_owners: jobwatch::poller::CostOwners::new(Some("owner".into())),
+        ..settings()
+    };
+    let poller = Poller::new(
+        world.bedrock.clone(),
+        world.table.clone(),
+        world.topic.clone(),
+        settings,
+    )
+    .with_prices(Arc::new(prices));
+    let arns: Vec<JobArn> = (0..23)
+        .map(|n| {
+            let arn = world
+                .bedrock
+                .job(
+                    &format!("job-{n:02}"),
+                    "InProgress",
+                    t0() - Duration::hours(1),
+                )
+                .arn;
+            if n < 22 {
+                world
+                    .bedrock
+                    .tag(&arn, &[("owner", &format!("team-{n:02}"))]);
+            }
+            arn
+        })
+        .collect();
+    poller.run(t0(), "baseline").await.unwrap();
+    for arn in &arns {
+        world.bedrock.update(arn, |job| {
+            job.counts.input_tokens = Some(1_000_000);
+            job.counts.output_tokens = Some(0);
+        });
+        world
+            .bedrock
+            .set_status(arn, "Completed", t0() + Duration::minutes(1));
+    }
+
+    // when they all finish in one run
+    let summary = poller
+        .run(t0() + Duration::minutes(5), "finish")
+        .await
+        .unwrap();
+
+    // then the first 20 owners (in ARN order) have $1 each, the last two are under other,
+    // the untagged job under untagged, and the owners sum to the family's total
+    let owners = &summary.cost_by_owner;
+    assert_eq!(owners.len(), 22, "{owners:?}");
+    assert_eq!(owners["team-00"], 1_000_000);
+    assert_eq!(owners["team-19"], 1_000_000);
+    assert!(!owners.contains_key("team-20"));
+    assert_eq!(owners["other"], 2_000_000);
+    assert_eq!(owners["untagged"], 1_000_000);
+    assert_eq!(summary.owners_past_bound, 2);
+    assert_eq!(summary.estimated_cost_micro_usd, 23_000_000);
+    assert_eq!(
+        owners.values().sum::<u64>(),
+        summary.estimated_cost_micro_usd
+    );
+    assert_eq!(world.topic.published().len(), 23);
+}
+
+#[tokio::test]
+async fn a_priced_job_whose_write_is_deferred_is_counted_once_by_the_run_that_records_it() {
+    // given a watched scope, and a $1 batch job of owner ana submitted and finished since
+    // (1M input tokens at $1 per million)
+    let world = World::new();
+    let price = jobwatch::adapters::pricing::Override {
+        input: 1.0,
+        output: 1.0,
+    };
+    let prices = jobwatch::adapters::pricing::StaticPrices::new(
+        [("anthropic.claude-3-haiku-20240307-v1:0".to_owned(), price)].into(),
+    );
+    let settings = PollSettings {
+        cost_owners: jobwatch::poller::CostOwners::new(Some("owner".into())),
+        ..settings()
+    };
+    let source = EndAfterPages::new(world.bedrock.clone());
+    let poller = Poller::new(source, world.table.clone(), world.topic.clone(), settings)
+        .with_prices(Arc::new(prices));
+    poller.run(t0(), "baseline").await.unwrap();
+    let arn = world.job("nightly", "InProgress", t0() + Duration::minutes(1));
+    world.bedrock.tag(&arn, &[("owner", "ana")]);
+    world.bedrock.update(&arn, |job| {
+        job.counts.input_tokens = Some(1_000_000);
+        job.counts.output_tokens = Some(0);
+    });
+    world
+        .bedrock
+        .set_status(&arn, "Completed", t0() + Duration::minutes(3));
+
+    // when a run whose deadline falls as it lists the job prices it but defers its write, and
+    // the next run records it
+    let spent = poller.source.budget_for(0);
+    let deferred = poller
+        .run_within(t0() + Duration::minutes(5), "out-of-time", spent)
+        .await
+        .unwrap();
+    let recorded = poller
+        .run(t0() + Duration::minutes(10), "recorded")
+        .await
+        .unwrap();
+
+    // then only the run that recorded it counts its cost, for the family and for ana
+    assert_eq!(deferred.deferred, 1, "{deferred:?}");
+    assert_eq!(deferred.estimated_cost_micro_usd, 0);
+    assert!(deferred.cost_by_owner.is_empty());
+    assert_eq!(recorded.estimated_cost_micro_usd, 1_000_000);
+    assert_eq!(recorded.cost_by_owner["ana"], 1_000_000);
+    assert_eq!(world.topic.published().len(), 1);
+}

@@ -13,7 +13,7 @@ use chrono::{Duration, Utc};
 use jobwatch::domain::JobKind;
 use jobwatch::PollSettings;
 use serde_json::json;
-use testkit::Stack;
+use testkit::{transitions, Notification, Stack};
 
 const KIND: JobKind = JobKind::AdvancedPromptOptimization;
 
@@ -22,13 +22,6 @@ fn settings(stack: &Stack) -> PollSettings {
         list_margin: Duration::zero(),
         ..stack.settings()
     }
-}
-
-/// Calls per operation, as the emulator counted them.
-async fn calls(stack: &Stack, operation: &str) -> u64 {
-    stack.control_get("stats").await["requests"]["operations"][operation]
-        .as_u64()
-        .unwrap_or(0)
 }
 
 /// A job optimizing prompts for two models, writing to `s3://prompt-bucket/optimized/{name}/`.
@@ -104,26 +97,14 @@ async fn each_terminal_transition_is_notified_once_with_the_optimized_prompts_lo
     );
 
     // then one notification per terminal transition, in the family's own words
-    let mut got = stack.notifications().await;
-    got.sort_by_key(|n| n.arn().to_owned());
-    let mut expected = vec![
-        (running[0].clone(), "Stopped", "failure"),
-        (running[1].clone(), "Completed", "success"),
-        (running[2].clone(), "PartiallyCompleted", "partial"),
-        (running[3].clone(), "Failed", "failure"),
-    ];
-    expected.sort();
-    let seen: Vec<(String, &str, &str)> = got
-        .iter()
-        .map(|n| {
-            (
-                n.arn().to_owned(),
-                n.status(),
-                n.attributes["outcome"].as_str(),
-            )
-        })
-        .collect();
-    assert_eq!(seen, expected);
+    let got = stack.notifications().await;
+    let expected = transitions(&[
+        (&running[0], "Stopped", "failure"),
+        (&running[1], "Completed", "success"),
+        (&running[2], "PartiallyCompleted", "partial"),
+        (&running[3], "Failed", "failure"),
+    ]);
+    assert_eq!(Notification::told(&got), expected);
     for n in &got {
         assert_ne!(n.arn(), old);
         assert_eq!(n.attributes["job_kind"], "advanced-prompt-optimization");
@@ -185,11 +166,14 @@ async fn a_history_past_one_page_is_listed_once_and_steady_runs_stop_at_the_wate
     let t0 = Utc::now();
     let first = poller.run(t0, "run-1").await.unwrap();
     assert_eq!((first.listed, first.notifications_sent), (1501, 0));
-    assert_eq!(calls(&stack, "ListAdvancedPromptOptimizationJobs").await, 2);
+    assert_eq!(
+        stack.calls_of("ListAdvancedPromptOptimizationJobs").await,
+        2
+    );
 
     // when the running job finishes and a steady run follows
     stack.set_status(&open, "Completed").await;
-    let lists = calls(&stack, "ListAdvancedPromptOptimizationJobs").await;
+    let lists = stack.calls_of("ListAdvancedPromptOptimizationJobs").await;
     let second = poller
         .run(t0 + Duration::minutes(5), "run-2")
         .await
@@ -198,7 +182,7 @@ async fn a_history_past_one_page_is_listed_once_and_steady_runs_stop_at_the_wate
     // then it is notified, and the run read one List page and one Get, whatever the history
     assert_eq!(second.notifications_sent, 1);
     assert_eq!(
-        calls(&stack, "ListAdvancedPromptOptimizationJobs").await - lists,
+        stack.calls_of("ListAdvancedPromptOptimizationJobs").await - lists,
         1
     );
     assert_eq!(second.bedrock_calls, 2);
@@ -222,17 +206,15 @@ async fn throttled_listings_and_gets_are_absorbed_by_sdk_retries() {
 
     // when it finishes and the List and the Get are each throttled twice
     stack.set_status(&job, "Completed").await;
-    for operation in [
-        "ListAdvancedPromptOptimizationJobs",
-        "GetAdvancedPromptOptimizationJob",
-    ] {
-        stack
-            .control(
-                "faults",
-                json!({"operation": operation, "error": "ThrottlingException", "count": 2}),
-            )
-            .await;
-    }
+    stack
+        .throttle(
+            &[
+                "ListAdvancedPromptOptimizationJobs",
+                "GetAdvancedPromptOptimizationJob",
+            ],
+            2,
+        )
+        .await;
     let summary = poller
         .run(t0 + Duration::minutes(5), "run-2")
         .await

@@ -2,7 +2,9 @@
 //! the `bedrock-agentcore` SDK, the first run silent, one notification per terminal transition in
 //! the family's own words (with where the results are), nothing on a non-terminal move, a
 //! listing past one page of 100, throttling retried, and a region without AgentCore Evaluations
-//! skipped with its reason.
+//! skipped with its reason. Steady runs cost two Lists whatever the history (the first page and
+//! one page of a sweep whose cursor the scope keeps): an evaluation listed deeper than the first
+//! page is found by the sweep, and a cursor the service refuses starts the sweep over.
 
 use aws_sdk_bedrockagentcore::types::{
     CloudWatchLogsSource, CloudWatchOutputConfig, DataSourceConfig, Evaluator, OutputConfig,
@@ -11,6 +13,7 @@ use aws_sdk_bedrockagentcore::types::{
 use chrono::{Duration, Utc};
 use jobwatch::adapters::families::agentcore_batch_evaluation::AgentcoreBatchEvaluationSource;
 use jobwatch::domain::JobKind;
+use jobwatch::ports::{JobStore, Listed, Progress};
 use jobwatch::targets::{Account, Regions, TargetSettings};
 use jobwatch::PollSettings;
 use serde_json::json;
@@ -220,4 +223,200 @@ async fn a_region_without_agentcore_evaluations_is_skipped_with_its_reason() {
         "{skipped:?}"
     );
     assert!(!KIND.family().regions.contains(&"ap-northeast-1"));
+}
+
+/// Seeds `count` evaluations in `status`, the newest `hours_ago` hours old, spread over
+/// `spread` hours before it.
+async fn seed(
+    stack: &Stack,
+    count: usize,
+    status: &str,
+    hours_ago: f64,
+    spread: f64,
+    prefix: &str,
+) {
+    stack
+        .control(
+            "seed",
+            json!({"kind": "agentcore-batch-evaluation", "count": count,
+                   "statuses": {status: 1}, "newestHoursAgo": hours_ago,
+                   "spreadHours": spread, "namePrefix": prefix}),
+        )
+        .await;
+}
+
+/// `ListBatchEvaluations` calls the emulator has answered so far (refused ones too).
+async fn list_calls(stack: &Stack) -> u64 {
+    stack.calls_of("ListBatchEvaluations").await
+}
+
+#[tokio::test]
+async fn a_steady_run_lists_two_pages_whatever_the_history_and_a_new_evaluation_is_told_once() {
+    // given 250 finished evaluations (three pages of 100), recorded silently by a first run
+    // that reads them all
+    let stack = &Stack::start().await;
+    seed(stack, 250, "COMPLETED", 0.0, 24.0, "history").await;
+    let poller = stack.poller_for(stack.source(KIND), settings(stack));
+    let t0 = Utc::now();
+    let first = poller.run(t0, "run-1").await.unwrap();
+    assert_eq!(
+        (first.listed, first.notifications_sent),
+        (250, 0),
+        "{first:?}"
+    );
+    assert_eq!(list_calls(stack).await, 3);
+
+    // when steady runs poll: the first page and one page of the sweep, each run
+    let mut at = t0;
+    let mut steady = |id: &'static str| {
+        at += Duration::minutes(5);
+        let poller = &poller;
+        let when = at;
+        async move {
+            let before = list_calls(stack).await;
+            let run = poller.run(when, id).await.unwrap();
+            assert!(run.discovery_ok && run.failures == 0, "{run:?}");
+            (run, list_calls(stack).await - before)
+        }
+    };
+    let (quiet, lists) = steady("run-2").await;
+    assert_eq!(
+        (lists, quiet.bedrock_calls, quiet.notifications_sent),
+        (2, 2, 0)
+    );
+
+    // and 600 more evaluations older than the look-back pile up: still two Lists, nothing told
+    seed(stack, 600, "COMPLETED", 400.0, 24.0, "ancient").await;
+    for id in ["run-3", "run-4", "run-5"] {
+        let (run, lists) = steady(id).await;
+        assert_eq!((lists, run.notifications_sent), (2, 0), "{id}: {run:?}");
+    }
+
+    // then a new evaluation is found on the first page, and its end told once
+    let arn = start(stack, "fresh_eval").await;
+    let (found, lists) = steady("run-6").await;
+    assert_eq!((lists, found.notifications_sent), (2, 0), "{found:?}");
+    assert!(stack.record(&arn).await.is_some_and(|r| r.is_open()));
+    stack.set_status(&arn, "COMPLETED").await;
+    let (ended, lists) = steady("run-7").await;
+    assert_eq!((lists, ended.notifications_sent), (2, 1), "{ended:?}");
+    let (again, _) = steady("run-8").await;
+    assert_eq!(again.notifications_sent, 0);
+    let told = stack.notifications().await;
+    assert_eq!(told.len(), 1);
+    assert_eq!(
+        (told[0].arn(), told[0].status()),
+        (arn.as_str(), "COMPLETED")
+    );
+}
+
+#[tokio::test]
+async fn an_evaluation_listed_deeper_than_the_first_page_is_found_by_the_sweep() {
+    // given 250 finished evaluations recorded by a first run
+    let stack = &Stack::start().await;
+    seed(stack, 250, "COMPLETED", 0.0, 24.0, "history").await;
+    let poller = stack.poller_for(stack.source(KIND), settings(stack));
+    let t0 = Utc::now();
+    poller.run(t0, "run-1").await.unwrap();
+
+    // when an evaluation appears after it that the listing puts in the middle (created 12 hours
+    // ago: page two of three, newest first), as a listing in no particular order may
+    seed(stack, 1, "FAILED", 12.0, 0.001, "hidden").await;
+
+    // then a sweep through the pages after the first (two of them: two runs) finds it, and it
+    // is told once
+    let mut told_in = Vec::new();
+    for i in 1..=4 {
+        let run = poller
+            .run(t0 + Duration::minutes(5 * i), format!("run-{}", i + 1))
+            .await
+            .unwrap();
+        assert!(run.discovery_ok && run.failures == 0, "{run:?}");
+        told_in.extend(std::iter::repeat_n(i, run.notifications_sent));
+    }
+    assert_eq!(told_in.len(), 1, "told once: {told_in:?}");
+    assert!(told_in[0] <= 2, "within the sweep's two runs: {told_in:?}");
+    let told = stack.notifications().await;
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].status(), "FAILED");
+    assert!(told[0].body["jobName"]
+        .as_str()
+        .unwrap()
+        .starts_with("hidden"));
+}
+
+#[tokio::test]
+async fn a_sweep_cursor_the_service_refuses_starts_the_sweep_over_without_failing_the_run() {
+    // given 250 evaluations recorded by a first run, and a sweep cursor the service no longer
+    // takes (expired, or from another listing)
+    let stack = &Stack::start().await;
+    seed(stack, 250, "COMPLETED", 0.0, 24.0, "history").await;
+    let poller = stack.poller_for(stack.source(KIND), settings(stack));
+    let t0 = Utc::now();
+    poller.run(t0, "run-1").await.unwrap();
+    let scope = poller.scope();
+    let store = stack.store();
+    let state = store.scope_state(&scope).await.unwrap();
+    let stale = Progress {
+        listed: Listed::Nothing,
+        open: state.open,
+        durations: None,
+        last_run: None,
+        cursor: Some("a-token-from-last-week".into()),
+    };
+    store.save_progress(&scope, &stale).await.unwrap();
+
+    // when the next run sweeps with it
+    let before = list_calls(stack).await;
+    let run = poller
+        .run(t0 + Duration::minutes(5), "run-2")
+        .await
+        .unwrap();
+
+    // then the run is fine (two Lists: the first page, the refused one) and the sweep starts
+    // over: the run after reads the second page and keeps the third's token
+    assert!(run.discovery_ok && run.failures == 0, "{run:?}");
+    assert_eq!(list_calls(stack).await - before, 2);
+    assert_eq!(store.scope_state(&scope).await.unwrap().cursor, None);
+    let next = poller
+        .run(t0 + Duration::minutes(10), "run-3")
+        .await
+        .unwrap();
+    assert!(next.discovery_ok && next.failures == 0, "{next:?}");
+    assert_eq!((next.listed, next.notifications_sent), (200, 0), "{next:?}");
+    assert!(store.scope_state(&scope).await.unwrap().cursor.is_some());
+}
+
+#[tokio::test]
+async fn many_open_evaluations_are_answered_by_the_first_pages_not_one_get_each() {
+    // given 250 running evaluations (the newest) and 300 finished ones before them, recorded by
+    // a first run
+    let stack = &Stack::start().await;
+    seed(stack, 300, "COMPLETED", 48.0, 24.0, "history").await;
+    seed(stack, 250, "IN_PROGRESS", 0.0, 24.0, "running").await;
+    let poller = stack.poller_for(stack.source(KIND), settings(stack));
+    let t0 = Utc::now();
+    let first = poller.run(t0, "run-1").await.unwrap();
+    assert_eq!(
+        (first.listed, first.open_jobs),
+        (550, Some(250)),
+        "{first:?}"
+    );
+
+    // when a steady run polls
+    let before = list_calls(stack).await;
+    let run = poller
+        .run(t0 + Duration::minutes(5), "run-2")
+        .await
+        .unwrap();
+
+    // then the pages that hold the running ones (three: the third reaches a finished one) and
+    // one page of the sweep answer them all: no Get
+    assert!(run.discovery_ok && run.failures == 0, "{run:?}");
+    assert_eq!(list_calls(stack).await - before, 4);
+    assert_eq!(
+        (run.bedrock_calls, run.open_jobs),
+        (4, Some(250)),
+        "{run:?}"
+    );
 }

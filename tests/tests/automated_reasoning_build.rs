@@ -18,7 +18,7 @@ use chrono::{Duration, Utc};
 use jobwatch::domain::JobKind;
 use jobwatch::PollSettings;
 use serde_json::json;
-use testkit::Stack;
+use testkit::{transitions, Notification, Stack};
 
 const KIND: JobKind = JobKind::AutomatedReasoningBuild;
 
@@ -27,13 +27,6 @@ fn settings(stack: &Stack) -> PollSettings {
         list_margin: Duration::zero(),
         ..stack.settings()
     }
-}
-
-/// Calls per operation, as the emulator counted them.
-async fn calls(stack: &Stack, operation: &str) -> u64 {
-    stack.control_get("stats").await["requests"]["operations"][operation]
-        .as_u64()
-        .unwrap_or(0)
 }
 
 async fn create_policy(stack: &Stack, name: &str) -> String {
@@ -117,26 +110,14 @@ async fn two_policies_builds_are_notified_once_per_terminal_transition_with_thei
     );
 
     // then exactly one notification per terminal transition, none for the old builds
-    let mut got = stack.notifications().await;
-    got.sort_by_key(|n| n.arn().to_owned());
-    let mut expected = vec![
-        (running[0].clone(), "COMPLETED", "success"),
-        (running[1].clone(), "COMPLETED", "success"),
-        (running[2].clone(), "FAILED", "failure"),
-        (running[3].clone(), "CANCELLED", "failure"),
-    ];
-    expected.sort();
-    let seen: Vec<(String, &str, &str)> = got
-        .iter()
-        .map(|n| {
-            (
-                n.arn().to_owned(),
-                n.status(),
-                n.attributes["outcome"].as_str(),
-            )
-        })
-        .collect();
-    assert_eq!(seen, expected);
+    let got = stack.notifications().await;
+    let expected = transitions(&[
+        (&running[0], "COMPLETED", "success"),
+        (&running[1], "COMPLETED", "success"),
+        (&running[2], "FAILED", "failure"),
+        (&running[3], "CANCELLED", "failure"),
+    ]);
+    assert_eq!(Notification::told(&got), expected);
     for n in &got {
         assert!(!finished_before.contains(&n.arn().to_owned()));
         assert_eq!(n.attributes["job_kind"], "automated-reasoning-build");
@@ -187,12 +168,12 @@ async fn a_history_past_one_page_and_one_policy_is_listed_once_and_steady_runs_s
     let first = poller.run(t0, "run-1").await.unwrap();
     assert_eq!((first.listed, first.notifications_sent), (251, 0));
     let operation = "ListAutomatedReasoningPolicyBuildWorkflows";
-    assert_eq!(calls(&stack, operation).await, 4, "3 pages + 1 page");
-    assert_eq!(calls(&stack, "ListAutomatedReasoningPolicies").await, 1);
+    assert_eq!(stack.calls_of(operation).await, 4, "3 pages + 1 page");
+    assert_eq!(stack.calls_of("ListAutomatedReasoningPolicies").await, 1);
 
     // when the running build completes and a steady run follows
     stack.set_status(&open, "COMPLETED").await;
-    let lists = calls(&stack, operation).await;
+    let lists = stack.calls_of(operation).await;
     let second = poller
         .run(t0 + Duration::minutes(5), "run-2")
         .await
@@ -201,7 +182,7 @@ async fn a_history_past_one_page_and_one_policy_is_listed_once_and_steady_runs_s
     // then it is notified, and the run read one page per policy, whatever the history: one
     // ListAutomatedReasoningPolicies, two workflow pages, one Get, one quality report
     assert_eq!(second.notifications_sent, 1);
-    assert_eq!(calls(&stack, operation).await - lists, 2);
+    assert_eq!(stack.calls_of(operation).await - lists, 2);
     assert_eq!(second.bedrock_calls, 5);
     let got = stack.notifications().await;
     assert_eq!(got.len(), 1);
@@ -227,14 +208,7 @@ async fn throttled_listings_and_gets_are_absorbed_by_sdk_retries() {
         "GetAutomatedReasoningPolicyBuildWorkflow",
         "GetAutomatedReasoningPolicyBuildWorkflowResultAssets",
     ];
-    for operation in operations {
-        stack
-            .control(
-                "faults",
-                json!({"operation": operation, "error": "ThrottlingException", "count": 2}),
-            )
-            .await;
-    }
+    stack.throttle(&operations, 2).await;
     let summary = poller
         .run(t0 + Duration::minutes(5), "run-2")
         .await

@@ -9,13 +9,20 @@ use chrono::Utc;
 use jobwatch::adapters::families::batch::BatchInferenceSource;
 use jobwatch::adapters::manifest::ManifestReader;
 use jobwatch::adapters::notifier::Sinks;
+use jobwatch::handler::{handle, Output};
+use jobwatch::metrics::MetricsSink;
 use jobwatch::ports::PriceBook;
 use jobwatch::{Poller, RunSummary};
+use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
+use testkit::emf::Emf;
 use testkit::Stack;
 
 /// 48 million input and 9.1 million output tokens.
 const MANIFEST: &str = r#"{"totalRecordCount": 120000, "processedRecordCount": 120000, "successRecordCount": 120000, "errorRecordCount": 0, "inputTokenCount": 48000000, "outputTokenCount": 9100000}"#;
+
+/// 8 million input and 1 million output tokens: $1.00 + $0.625 at the Price List's Haiku rate.
+const SMALL_MANIFEST: &str = r#"{"totalRecordCount": 1000, "processedRecordCount": 1000, "successRecordCount": 1000, "errorRecordCount": 0, "inputTokenCount": 8000000, "outputTokenCount": 1000000}"#;
 
 struct World {
     stack: Stack,
@@ -124,6 +131,44 @@ impl World {
         poller.run(Utc::now(), "baseline").await.unwrap();
         self.stack.set_status(arn, "Completed").await;
         poller.run(Utc::now(), "finish").await.unwrap()
+    }
+
+    /// Two runs through the Lambda handler around the completion of `arns`, with `settings`
+    /// and the emulator's Price List: the finishing run's summary and EMF lines.
+    async fn finish_metered(
+        &self,
+        arns: &[&str],
+        settings: jobwatch::PollSettings,
+    ) -> (RunSummary, Vec<Emf>) {
+        let book = self.stack.price_book(&self.stack.emulator.endpoint(), &[]);
+        let poller = Poller::new(
+            BatchInferenceSource::new(self.stack.bedrock.clone())
+                .with_manifests(ManifestReader::new(self.s3.clone())),
+            self.stack.store(),
+            self.stack.notifier(),
+            settings,
+        )
+        .with_prices(book);
+        let sink = MetricsSink::capture("Test/Jobwatch");
+        let event = || LambdaEvent::new(json!({}), Context::default());
+        handle(&poller, &sink, event()).await.expect("baseline");
+        for arn in arns {
+            self.stack.set_status(arn, "Completed").await;
+        }
+        let summary = match handle(&poller, &sink, event()).await.expect("finish") {
+            Output::Polled(summary) => *summary,
+            other => panic!("expected a poll, got {other:?}"),
+        };
+        let lines = sink.lines();
+        (summary, lines[1..].iter().map(|l| Emf::parse(l)).collect())
+    }
+
+    /// `ListTagsForResource` requests the emulator has answered.
+    async fn tag_reads(&self) -> u64 {
+        let stats = self.stack.control_get("stats").await;
+        stats["requests"]["operations"]["ListTagsForResource"]
+            .as_u64()
+            .unwrap_or(0)
     }
 
     /// The job's document, its email text and its chat description.
@@ -341,4 +386,127 @@ async fn an_override_comes_before_the_price_list() {
     assert_eq!(body["estimatedCost"]["usd"], 66.2);
     assert_eq!(body["estimatedCost"]["source"], "override");
     assert_eq!(summary.pricing_calls, 0);
+}
+
+/// `EstimatedCostUsd` by `Owner` in the per-owner lines, and each line's dimension sets.
+fn spend_by_owner(lines: &[Emf]) -> Vec<(String, f64)> {
+    lines
+        .iter()
+        .filter_map(|emf| {
+            let owner = emf.dimensions.get("Owner")?;
+            let sets = &emf.document["_aws"]["CloudWatchMetrics"][0]["Dimensions"];
+            assert_eq!(sets, &json!([["JobKind", "Owner"], ["Owner"]]));
+            assert_eq!(emf.dimensions["JobKind"], "batch-inference");
+            Some((owner.clone(), emf.values["EstimatedCostUsd"].as_f64()?))
+        })
+        .collect()
+}
+
+/// The run's own line: the family total, under `[JobKind]` only.
+fn family_spend(lines: &[Emf]) -> f64 {
+    let run = lines
+        .iter()
+        .find(|emf| emf.values.contains_key("Polls"))
+        .expect("the run's line");
+    assert!(!run.dimensions.contains_key("Owner"));
+    run.values["EstimatedCostUsd"].as_f64().unwrap()
+}
+
+#[tokio::test]
+async fn cost_is_reported_per_owner_tag_value_with_untagged_jobs_counted_not_dropped() {
+    // given COST_OWNER_TAG=owner (and NOTIFY_TAGS=owner), jobs of owners ana ($11.69) and ben
+    // ($1.625), and one without the tag ($11.69)
+    let world = World::start().await;
+    let ana = world
+        .stack
+        .create_batch_with_tags("ana-job", &[("owner", "ana"), ("team", "search")])
+        .await;
+    world.manifest(&ana, MANIFEST).await;
+    let ben = world
+        .stack
+        .create_batch_with_tags("ben-job", &[("owner", "ben")])
+        .await;
+    world.manifest(&ben, SMALL_MANIFEST).await;
+    let orphan = world.finished_job("orphan", MANIFEST).await;
+    let settings = jobwatch::PollSettings {
+        cost_owners: jobwatch::poller::CostOwners::new(Some("owner".into())),
+        presentation: jobwatch::notices::Presentation {
+            notify_tags: vec!["owner".into()],
+            ..Default::default()
+        },
+        ..world.stack.settings()
+    };
+
+    // when they finish in one run
+    let (summary, lines) = world.finish_metered(&[&ana, &ben, &orphan], settings).await;
+
+    // then one EMF line per owner, under [JobKind, Owner] and [Owner], with each one's sum
+    assert_eq!(
+        spend_by_owner(&lines),
+        [
+            ("ana".to_owned(), 11.6875),
+            ("ben".to_owned(), 1.625),
+            ("untagged".to_owned(), 11.6875)
+        ]
+    );
+    // and the family's line keeps the total, owners summing to it
+    assert_eq!(family_spend(&lines), 25.0);
+    assert_eq!(summary.estimated_cost_micro_usd, 25_000_000);
+    // and the tags were read once per job: the notices reused the owner's read
+    assert_eq!(world.tag_reads().await, 3);
+    let got = world.stack.notifications().await;
+    let ana_notice = got.iter().find(|n| n.arn() == ana).unwrap();
+    assert_eq!(ana_notice.body["tags"], json!({"owner": "ana"}));
+    assert_eq!(summary.notifications_sent, 3);
+}
+
+#[tokio::test]
+async fn a_job_whose_tags_cannot_be_read_counts_under_unknown_and_is_still_notified() {
+    // given COST_OWNER_TAG=owner, a tagged job, and tag reads denied
+    let world = World::start().await;
+    let arn = world
+        .stack
+        .create_batch_with_tags("denied", &[("owner", "ana")])
+        .await;
+    world.manifest(&arn, MANIFEST).await;
+    let denied = json!({"operation": "ListTagsForResource", "error": "AccessDeniedException"});
+    world.stack.control("faults", denied).await;
+    let settings = jobwatch::PollSettings {
+        cost_owners: jobwatch::poller::CostOwners::new(Some("owner".into())),
+        ..world.stack.settings()
+    };
+
+    // when it finishes
+    let (summary, lines) = world.finish_metered(&[&arn], settings).await;
+
+    // then its cost is under owner "unknown", the failed read counted, the notice sent
+    assert_eq!(spend_by_owner(&lines), [("unknown".to_owned(), 11.6875)]);
+    assert_eq!(
+        (
+            summary.tag_reads_failed,
+            summary.notifications_sent,
+            summary.failures
+        ),
+        (1, 1, 0)
+    );
+}
+
+#[tokio::test]
+async fn without_cost_owner_tag_there_is_no_owner_dimension_and_no_tag_read() {
+    // given a job tagged with an owner, and COST_OWNER_TAG unset (the default)
+    let world = World::start().await;
+    let arn = world
+        .stack
+        .create_batch_with_tags("plain", &[("owner", "ana")])
+        .await;
+    world.manifest(&arn, MANIFEST).await;
+
+    // when it finishes
+    let (summary, lines) = world.finish_metered(&[&arn], world.stack.settings()).await;
+
+    // then the run's one line carries the family's spend, nothing per owner, no tag read
+    assert_eq!(lines.len(), 1, "one line, no owner lines");
+    assert_eq!(family_spend(&lines), 11.6875);
+    assert!(summary.cost_by_owner.is_empty());
+    assert_eq!(world.tag_reads().await, 0);
 }

@@ -12,20 +12,13 @@ use chrono::{Duration, Utc};
 use jobwatch::domain::JobKind;
 use jobwatch::PollSettings;
 use serde_json::json;
-use testkit::Stack;
+use testkit::{transitions, Notification, Stack};
 
 fn settings(stack: &Stack) -> PollSettings {
     PollSettings {
         list_margin: Duration::zero(),
         ..stack.settings()
     }
-}
-
-/// Emulator calls per operation.
-async fn calls(stack: &Stack, operation: &str) -> u64 {
-    stack.control_get("stats").await["requests"]["operations"][operation]
-        .as_u64()
-        .unwrap_or(0)
 }
 
 fn runtime(stack: &Stack) -> aws_sdk_bedrockagentruntime::Client {
@@ -142,23 +135,14 @@ async fn two_flows_are_notified_once_per_terminal_transition_in_their_own_words(
         (second.notifications_sent, third.notifications_sent),
         (4, 0)
     );
-    let mut got = stack.notifications().await;
-    got.sort_by_key(|n| n.arn().to_owned());
-    let mut expected = vec![
-        (running[0].clone(), "Succeeded", "success"),
-        (running[1].clone(), "Failed", "failure"),
-        (running[2].clone(), "TimedOut", "failure"),
-        (running[3].clone(), "Aborted", "failure"),
-    ];
-    expected.sort();
-    let seen: Vec<(String, &str, &str)> = got
-        .iter()
-        .map(|n| {
-            let outcome = n.attributes["outcome"].as_str();
-            (n.arn().to_owned(), n.status(), outcome)
-        })
-        .collect();
-    assert_eq!(seen, expected);
+    let got = stack.notifications().await;
+    let expected = transitions(&[
+        (&running[0], "Succeeded", "success"),
+        (&running[1], "Failed", "failure"),
+        (&running[2], "TimedOut", "failure"),
+        (&running[3], "Aborted", "failure"),
+    ]);
+    assert_eq!(Notification::told(&got), expected);
     for n in &got {
         assert!(!finished_before.contains(&n.arn().to_owned()));
         assert_eq!(n.attributes["job_kind"], "flow-execution");
@@ -207,13 +191,13 @@ async fn histories_past_one_page_of_executions_and_of_flows_cost_one_page_per_fl
     let t0 = Utc::now();
     let first = poller.run(t0, "run-1").await.unwrap();
     assert_eq!((first.listed, first.notifications_sent), (26, 0));
-    assert_eq!(calls(&stack, "ListFlows").await, 2);
+    assert_eq!(stack.calls_of("ListFlows").await, 2);
     // three pages of the seeded flow, one (empty) page of each other flow
-    assert_eq!(calls(&stack, "ListFlowExecutions").await, 3 + 11);
+    assert_eq!(stack.calls_of("ListFlowExecutions").await, 3 + 11);
 
     // when the running execution succeeds and a steady run follows
     stack.set_status(&open, "Succeeded").await;
-    let lists = calls(&stack, "ListFlowExecutions").await;
+    let lists = stack.calls_of("ListFlowExecutions").await;
     let second = poller
         .run(t0 + Duration::minutes(5), "run-2")
         .await
@@ -222,7 +206,7 @@ async fn histories_past_one_page_of_executions_and_of_flows_cost_one_page_per_fl
     // then it is told once, and the run read two ListFlows pages, one page per flow and one
     // Get, whatever the history
     assert_eq!(second.notifications_sent, 1);
-    assert_eq!(calls(&stack, "ListFlowExecutions").await - lists, 12);
+    assert_eq!(stack.calls_of("ListFlowExecutions").await - lists, 12);
     assert_eq!(second.bedrock_calls, 2 + 12 + 1);
     let got = stack.notifications().await;
     assert_eq!(got.len(), 1);
@@ -242,14 +226,9 @@ async fn throttled_listings_and_gets_are_absorbed_by_sdk_retries() {
 
     // when it fails and every operation the poller calls is throttled twice
     stack.set_status(&execution, "Failed").await;
-    for operation in ["ListFlows", "ListFlowExecutions", "GetFlowExecution"] {
-        stack
-            .control(
-                "faults",
-                json!({"operation": operation, "error": "ThrottlingException", "count": 2}),
-            )
-            .await;
-    }
+    stack
+        .throttle(&["ListFlows", "ListFlowExecutions", "GetFlowExecution"], 2)
+        .await;
     let summary = poller
         .run(t0 + Duration::minutes(5), "run-2")
         .await

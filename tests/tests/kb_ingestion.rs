@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use jobwatch::PollSettings;
 use serde_json::json;
-use testkit::Stack;
+use testkit::{transitions, Notification, Stack};
 
 /// The identity the poller gives an ingestion job (its knowledge base's ARN + the path).
 fn job_arn(kb: &str, ds: &str, job: &str) -> String {
@@ -21,13 +21,6 @@ fn settings(stack: &Stack) -> PollSettings {
         list_margin: Duration::zero(),
         ..stack.settings()
     }
-}
-
-/// Bedrock-agent calls per operation, as the emulator counted them.
-async fn calls(stack: &Stack, operation: &str) -> u64 {
-    stack.control_get("stats").await["requests"]["operations"][operation]
-        .as_u64()
-        .unwrap_or(0)
 }
 
 #[tokio::test]
@@ -82,26 +75,14 @@ async fn two_knowledge_bases_with_two_data_sources_each_are_notified_once_per_te
     );
 
     // then exactly one notification per terminal transition, none for the old jobs
-    let mut got = stack.notifications().await;
-    got.sort_by_key(|n| n.arn().to_owned());
-    let mut expected: Vec<(String, &str, &str)> = vec![
-        (running[0].clone(), "COMPLETE", "success"),
-        (running[1].clone(), "COMPLETE", "success"),
-        (running[2].clone(), "FAILED", "failure"),
-        (running[3].clone(), "STOPPED", "failure"),
-    ];
-    expected.sort();
-    let seen: Vec<(String, &str, &str)> = got
-        .iter()
-        .map(|n| {
-            (
-                n.arn().to_owned(),
-                n.status(),
-                n.attributes["outcome"].as_str(),
-            )
-        })
-        .collect();
-    assert_eq!(seen, expected);
+    let got = stack.notifications().await;
+    let expected = transitions(&[
+        (&running[0], "COMPLETE", "success"),
+        (&running[1], "COMPLETE", "success"),
+        (&running[2], "FAILED", "failure"),
+        (&running[3], "STOPPED", "failure"),
+    ]);
+    assert_eq!(Notification::told(&got), expected);
     for n in &got {
         assert!(!finished_before.contains(&n.arn().to_owned()));
         assert_eq!(n.attributes["job_kind"], "kb-ingestion");
@@ -150,15 +131,15 @@ async fn a_history_past_one_page_is_listed_once_and_steady_runs_stop_at_the_wate
     let t0 = Utc::now();
     let first = poller.run(t0, "run-1").await.unwrap();
     assert_eq!((first.listed, first.notifications_sent), (1501, 0));
-    assert_eq!(calls(&stack, "ListIngestionJobs").await, 2);
+    assert_eq!(stack.calls_of("ListIngestionJobs").await, 2);
 
     // when the running job finishes and a steady run follows
     stack
         .set_status(&job_arn(&kb, &ds, &open), "COMPLETE")
         .await;
     let (lists, gets) = (
-        calls(&stack, "ListIngestionJobs").await,
-        calls(&stack, "GetKnowledgeBase").await,
+        stack.calls_of("ListIngestionJobs").await,
+        stack.calls_of("GetKnowledgeBase").await,
     );
     let second = poller
         .run(t0 + Duration::minutes(5), "run-2")
@@ -168,9 +149,9 @@ async fn a_history_past_one_page_is_listed_once_and_steady_runs_stop_at_the_wate
     // then it is notified, and the run read one page of the data source, whatever the history:
     // one ListKnowledgeBases, one ListDataSources, one ListIngestionJobs page, one Get
     assert_eq!(second.notifications_sent, 1);
-    assert_eq!(calls(&stack, "ListIngestionJobs").await - lists, 1);
+    assert_eq!(stack.calls_of("ListIngestionJobs").await - lists, 1);
     assert_eq!(
-        calls(&stack, "GetKnowledgeBase").await - gets,
+        stack.calls_of("GetKnowledgeBase").await - gets,
         0,
         "the ARN is cached"
     );
@@ -193,19 +174,17 @@ async fn throttled_listings_and_gets_are_absorbed_by_sdk_retries() {
 
     // when it finishes and every bedrock-agent operation is throttled twice
     stack.set_status(&job_arn(&kb, &ds, &job), "COMPLETE").await;
-    for operation in [
-        "ListKnowledgeBases",
-        "ListDataSources",
-        "ListIngestionJobs",
-        "GetIngestionJob",
-    ] {
-        stack
-            .control(
-                "faults",
-                json!({"operation": operation, "error": "ThrottlingException", "count": 2}),
-            )
-            .await;
-    }
+    stack
+        .throttle(
+            &[
+                "ListKnowledgeBases",
+                "ListDataSources",
+                "ListIngestionJobs",
+                "GetIngestionJob",
+            ],
+            2,
+        )
+        .await;
     let summary = poller
         .run(t0 + Duration::minutes(5), "run-2")
         .await

@@ -13,19 +13,13 @@ use chrono::{Duration, Utc};
 use jobwatch::domain::JobKind;
 use jobwatch::PollSettings;
 use serde_json::json;
-use testkit::Stack;
+use testkit::{transitions, Notification, Stack};
 
 fn settings(stack: &Stack) -> PollSettings {
     PollSettings {
         list_margin: Duration::zero(),
         ..stack.settings()
     }
-}
-
-async fn calls(stack: &Stack, operation: &str) -> u64 {
-    stack.control_get("stats").await["requests"]["operations"][operation]
-        .as_u64()
-        .unwrap_or(0)
 }
 
 fn client(stack: &Stack) -> aws_sdk_bedrockdataautomation::Client {
@@ -113,22 +107,13 @@ async fn two_libraries_are_notified_once_per_terminal_transition_in_their_own_wo
         (second.notifications_sent, third.notifications_sent),
         (3, 0)
     );
-    let mut got = stack.notifications().await;
-    got.sort_by_key(|n| n.arn().to_owned());
-    let mut expected = vec![
-        (running[0].clone(), "COMPLETED", "success"),
-        (running[1].clone(), "COMPLETED_WITH_ERRORS", "partial"),
-        (running[2].clone(), "FAILED", "failure"),
-    ];
-    expected.sort();
-    let seen: Vec<(String, &str, &str)> = got
-        .iter()
-        .map(|n| {
-            let outcome = n.attributes["outcome"].as_str();
-            (n.arn().to_owned(), n.status(), outcome)
-        })
-        .collect();
-    assert_eq!(seen, expected);
+    let got = stack.notifications().await;
+    let expected = transitions(&[
+        (&running[0], "COMPLETED", "success"),
+        (&running[1], "COMPLETED_WITH_ERRORS", "partial"),
+        (&running[2], "FAILED", "failure"),
+    ]);
+    assert_eq!(Notification::told(&got), expected);
     for n in &got {
         assert!(!finished_before.contains(&n.arn().to_owned()));
         assert_eq!(n.attributes["job_kind"], "library-ingestion");
@@ -170,11 +155,11 @@ async fn histories_past_one_page_and_one_library_cost_one_page_per_library_when_
     let first = poller.run(t0, "run-1").await.unwrap();
     assert_eq!((first.listed, first.notifications_sent), (1501, 0));
     let operation = "ListDataAutomationLibraryIngestionJobs";
-    assert_eq!(calls(&stack, operation).await, 2 + 1);
+    assert_eq!(stack.calls_of(operation).await, 2 + 1);
 
     // when the running job completes and a steady run follows
     stack.set_status(&open, "COMPLETED").await;
-    let lists = calls(&stack, operation).await;
+    let lists = stack.calls_of(operation).await;
     let second = poller
         .run(t0 + Duration::minutes(5), "run-2")
         .await
@@ -183,7 +168,7 @@ async fn histories_past_one_page_and_one_library_cost_one_page_per_library_when_
     // then it is told once; the run read one page of libraries, one page per library and one
     // Get, whatever the history
     assert_eq!(second.notifications_sent, 1);
-    assert_eq!(calls(&stack, operation).await - lists, 2);
+    assert_eq!(stack.calls_of(operation).await - lists, 2);
     assert_eq!(second.bedrock_calls, 1 + 2 + 1);
     let got = stack.notifications().await;
     assert_eq!(got.len(), 1);
@@ -203,18 +188,16 @@ async fn throttled_listings_and_gets_are_absorbed_by_sdk_retries() {
 
     // when it fails and every operation the poller calls is throttled twice
     stack.set_status(&job, "FAILED").await;
-    for operation in [
-        "ListDataAutomationLibraries",
-        "ListDataAutomationLibraryIngestionJobs",
-        "GetDataAutomationLibraryIngestionJob",
-    ] {
-        stack
-            .control(
-                "faults",
-                json!({"operation": operation, "error": "ThrottlingException", "count": 2}),
-            )
-            .await;
-    }
+    stack
+        .throttle(
+            &[
+                "ListDataAutomationLibraries",
+                "ListDataAutomationLibraryIngestionJobs",
+                "GetDataAutomationLibraryIngestionJob",
+            ],
+            2,
+        )
+        .await;
     let summary = poller
         .run(t0 + Duration::minutes(5), "run-2")
         .await

@@ -173,7 +173,7 @@ fn statement(s: &Value) -> Value {
     }
 }
 
-/// The fan-out's functions (docs/deploying/organization.md): the one binary in another `MODE`,
+/// The fan-out's functions (docs/deploying/organisation-fan-out.md): the one binary in another `MODE`,
 /// each with a role of its own; `tests/tests/template.rs` checks them apart (`fan_out_*`).
 const FANOUT: [&str; 3] = ["Worker", "Dispatcher", "OrganizationRefresh"];
 
@@ -2150,7 +2150,7 @@ fn member_blocks(src: &Value) -> Vec<(&'static str, String)> {
         "  ReadsTaggedJobs: !Or\n{}",
         or_of(&tag_conditions, 4)
     ));
-    statements.push_str("              # The central stack's NotifyTags: the owner tags of jobs about to be notified.\n");
+    statements.push_str("              # The central stack's NotifyTags and CostOwnerTag: the tags of jobs notified or priced.\n");
     statements.push_str("              - !If\n                - ReadsTaggedJobs\n                - Sid: ReadJobTags\n                  Effect: Allow\n                  Action: [bedrock:ListTagsForResource]\n                  Resource:\n");
     for key in order.iter().filter(|k| tagged.contains(k)) {
         statements.push_str(&format!(

@@ -122,6 +122,11 @@ fn watermark_key(scope: &Scope) -> String {
 }
 
 /// Fixed-width UTC timestamps (nanoseconds) compare correctly as strings.
+/// A string attribute of `item` (`None`: absent or not a string).
+fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+    item.get(name)?.as_s().ok().cloned()
+}
+
 fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
@@ -285,6 +290,7 @@ impl JobStore for DynamoJobStore {
                 oldest: time("oldest_open")?,
             },
             last_run,
+            cursor: text(&item, "sweep_cursor"),
         })
     }
 
@@ -299,6 +305,10 @@ impl JobStore for DynamoJobStore {
         match progress.open.oldest {
             Some(oldest) => update.set("oldest_open", s(stamp(oldest))),
             None => update.remove("oldest_open"),
+        }
+        match &progress.cursor {
+            Some(cursor) => update.set("sweep_cursor", s(cursor.as_str())),
+            None => update.remove("sweep_cursor"),
         }
         if let Some(durations) = &progress.durations {
             let value =

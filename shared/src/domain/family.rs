@@ -878,7 +878,8 @@ pub static AUTOMATED_REASONING_BUILD: Family = Family {
 
 /// Bedrock AgentCore batch evaluations (`bedrock-agentcore`, the AgentCore data plane: its own
 /// IAM prefix, signing name and regions). The List has no filter and no documented order, so
-/// the adapter reads it whole and filters itself; the Get takes the id, not the ARN. Results go
+/// a steady run reads its first page and one page of a sweep whose cursor the scope keeps
+/// (`JobSource::sweep`), and filters itself; the Get takes the id, not the ARN. Results go
 /// to CloudWatch Logs (`outputConfig.cloudWatchConfig`), which only the Get reports.
 pub static AGENTCORE_BATCH_EVALUATION: Family = Family {
     kind: JobKind::AgentcoreBatchEvaluation,

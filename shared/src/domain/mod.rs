@@ -8,6 +8,7 @@ pub mod cost;
 mod family;
 pub mod idle;
 mod ids;
+pub mod owner;
 mod plan;
 pub mod price_list;
 pub mod progress;

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::subject::one_line;
 use super::Notice;
+use crate::domain::JobKind;
 
 /// Longest title we send (one line, shown bold at the top).
 pub const MAX_TITLE_CHARS: usize = 250;
@@ -115,54 +116,66 @@ fn description(doc: &Value, alert: bool) -> String {
     line("Status", text("status"));
     line("Previous status", text("previousStatus"));
     line("Model", text("modelId"));
-    line(
-        "Account",
-        text("accountName")
-            .or(text("account"))
-            .map(|a| match text("region") {
-                Some(region) => format!("{a} ({region})"),
-                None => a,
-            }),
-    );
+    // What the family's email shows besides the common facts (flow alias and version, the
+    // library's operation, ...), under the same labels.
+    let kind = doc["jobKind"].as_str().and_then(JobKind::from_name_or_key);
+    for (key, label) in kind.map_or(&[][..], |k| k.family().details) {
+        let value = doc["details"][*key].as_str().map(plain);
+        line(label.trim_end_matches(':'), value);
+    }
+    line("Account", account(doc));
     line("Duration", doc["durationSeconds"].as_i64().map(duration));
     if alert {
         for (label, value) in alert_facts(doc) {
             line(label, value);
         }
     }
-    if let Some(counts) = doc["recordCounts"].as_object() {
-        let counts: Vec<String> = ["processed", "success", "error", "total"]
-            .iter()
-            .filter_map(|k| counts.get(*k)?.as_i64().map(|n| format!("{k} {n}")))
-            .collect();
-        line("Records", (!counts.is_empty()).then(|| counts.join(", ")));
-    }
-    line(
-        "Estimated cost",
-        doc["estimatedCost"]["text"].as_str().map(plain),
-    );
+    line("Records", records(doc));
+    let cost = &doc["estimatedCost"];
+    line("Estimated cost", cost["text"].as_str().map(plain));
+    let over = cost["overThresholdUsd"]
+        .as_f64()
+        .map(crate::domain::cost::usd);
     line(
         "Cost alert",
-        doc["estimatedCost"]["overThresholdUsd"]
-            .as_f64()
-            .map(|usd| {
-                plain(&format!(
-                    "over COST_ALERT_USD ({})",
-                    crate::domain::cost::usd(usd)
-                ))
-            }),
+        over.map(|usd| plain(&format!("over COST_ALERT_USD ({usd})"))),
     );
     line("Message", text("message"));
-    line("Output", text("outputFolder").or(text("outputS3Uri")));
-    if let Some(tags) = doc["tags"].as_object().filter(|t| !t.is_empty()) {
-        let tags: Vec<String> = tags
-            .iter()
-            .map(|(k, v)| format!("{}={}", plain(k), plain(v.as_str().unwrap_or_default())))
-            .collect();
-        line("Tags", Some(tags.join(", ")));
-    }
+    let output = kind.map_or("Output", |k| k.family().output_label.trim_end_matches(':'));
+    line(output, text("outputFolder").or(text("outputS3Uri")));
+    line("Tags", tags(doc));
     line("Job", text("jobArn"));
     lines.join("\n")
+}
+
+/// `prod (us-east-1)`: the account's name (or id) and the region.
+fn account(doc: &Value) -> Option<String> {
+    let text = |k: &str| doc[k].as_str().map(plain);
+    let account = text("accountName").or(text("account"))?;
+    Some(match text("region") {
+        Some(region) => format!("{account} ({region})"),
+        None => account,
+    })
+}
+
+/// `processed 50000, success 49120, ...`: the record counts the job reported.
+fn records(doc: &Value) -> Option<String> {
+    let counts = doc["recordCounts"].as_object()?;
+    let counts: Vec<String> = ["processed", "success", "error", "total"]
+        .iter()
+        .filter_map(|k| counts.get(*k)?.as_i64().map(|n| format!("{k} {n}")))
+        .collect();
+    (!counts.is_empty()).then(|| counts.join(", "))
+}
+
+/// `owner=ana, team=search`: the tags the notice carries.
+fn tags(doc: &Value) -> Option<String> {
+    let tags = doc["tags"].as_object().filter(|t| !t.is_empty())?;
+    let tags: Vec<String> = tags
+        .iter()
+        .map(|(k, v)| format!("{}={}", plain(k), plain(v.as_str().unwrap_or_default())))
+        .collect();
+    Some(tags.join(", "))
 }
 
 fn next_steps(doc: &Value, alert: bool) -> Vec<String> {

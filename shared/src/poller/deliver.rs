@@ -112,7 +112,9 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         let rendered: Vec<(Outgoing, Settled)> = stream::iter(held)
             .map(|held| async move {
                 let mut tag_report = Settled::default();
-                let tags = self.kept_tags(&held.record, &mut tag_report).await;
+                let tags = self
+                    .kept_tags(&held.record, held.tags.as_ref(), &mut tag_report)
+                    .await;
                 let notice = self.notice(&held.record, &held.due, &tags, run);
                 let delivered = Delivered::of(held.record.delivered.as_ref(), &held.due);
                 let one = Outgoing {

@@ -12,7 +12,7 @@ use super::summary::Discovered;
 use super::Poller;
 use crate::domain::{JobArn, ObservedJob};
 use crate::error::Error;
-use crate::ports::{JobSource, JobStore, ListFilter, Notifier, OpenJobs};
+use crate::ports::{JobSource, JobStore, ListFilter, Notifier, OpenJobs, Page};
 
 /// Jobs this run already settled, as 64-bit hashes (a few bytes a job, whatever the history):
 /// the reconcile phase skips them.
@@ -35,11 +35,28 @@ impl Seen {
     }
 }
 
-/// A listing already made, as the pages of a stream: one page, none when it is empty.
+/// A listing already made, as the pages of a stream: one page (or its error), none when it is
+/// empty.
 pub(super) fn given(
-    jobs: Vec<ObservedJob>,
-) -> futures::stream::Iter<std::option::IntoIter<crate::ports::Page<ObservedJob>>> {
-    futures::stream::iter((!jobs.is_empty()).then_some(Ok(jobs)))
+    page: Page<ObservedJob>,
+) -> futures::stream::Iter<std::option::IntoIter<Page<ObservedJob>>> {
+    futures::stream::iter(match page {
+        Ok(jobs) => (!jobs.is_empty()).then_some(Ok(jobs)),
+        Err(e) => Some(Err(e)),
+    })
+}
+
+/// The sweep's cursor the scope keeps: `next` once the run recorded all it listed, else the
+/// one it had (a swept page not wholly recorded is read again next run).
+pub(super) fn kept_cursor(
+    start: &super::Start,
+    next: Option<String>,
+    discovered: &Discovered,
+) -> Option<String> {
+    match discovered.complete {
+        true => next,
+        false => start.state.cursor.clone(),
+    }
 }
 
 /// Keeps the most advanced observation when a job is seen twice.
@@ -56,11 +73,12 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     /// Lists and settles page by page. A page is listed even when the deadline has come (its
     /// writes are then deferred); no page is listed after that. Fails only when the stored
     /// state of a page cannot be read: without it a diff could re-notify old jobs.
-    /// `listed`: the listing one call already made ([`Poller::listed_once`]), as one page.
+    /// `listed`: the listing already made ([`Poller::listed_once`], [`Poller::swept`]), as
+    /// one page.
     pub(super) async fn discover(
         &self,
         since: chrono::DateTime<chrono::Utc>,
-        listed: Option<Vec<ObservedJob>>,
+        listed: Option<Page<ObservedJob>>,
         run: &RunContext<'_>,
         seen: &mut Seen,
         open: &mut OpenJobs,
@@ -71,7 +89,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             oldest_first: true,
         };
         let pages = match listed {
-            Some(jobs) => given(jobs).left_stream(),
+            Some(page) => given(page).left_stream(),
             None => self.source.list(&filter).right_stream(),
         };
         let mut pages = pin!(pages);
@@ -111,6 +129,31 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             report.reached = None;
         }
         Ok(report)
+    }
+
+    /// A steady run of a family whose List has neither filter nor order ([`JobSource::sweep`]):
+    /// its bounded listing, and the cursor for the next run (the one the scope had, when the
+    /// sweep failed or did not run); else `listed` (what [`Poller::listed_once`] found). Jobs
+    /// submitted before the look-back are left out, as the first run left them: history it
+    /// never recorded must not read as new. A first run (or its unfinished backlog) lists in
+    /// full instead, so that the history it records is all of it.
+    pub(super) async fn swept(
+        &self,
+        start: &super::Start,
+        now: chrono::DateTime<chrono::Utc>,
+        listed: Option<Vec<ObservedJob>>,
+    ) -> (Option<Page<ObservedJob>>, Option<String>) {
+        let kept = start.state.cursor.clone();
+        if start.history_before.is_some() {
+            return (listed.map(Ok), kept);
+        }
+        let after = start.since.min(now - self.settings.lookback);
+        let open = start.state.open;
+        match self.source.sweep(after, kept.as_deref(), open).await {
+            None => (listed.map(Ok), kept),
+            Some(Ok(swept)) => (Some(Ok(swept.jobs)), swept.cursor),
+            Some(Err(e)) => (Some(Err(e)), kept),
+        }
     }
 
     /// One page: the stored state of its jobs in one batch read, then settled. Also says how

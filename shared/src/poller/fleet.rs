@@ -457,13 +457,14 @@ impl<S: JobSource, T: JobStore, N: Notifier> ScopePoller<S, T, N> {
     /// effort (the run's error is what counts); the open-jobs hint is kept as it was.
     async fn record_failure(&self, now: DateTime<Utc>, run_id: &RunId) {
         let scope = self.poller.scope();
-        let open = match self.poller.store.scope_state(&scope).await {
-            Ok(state) => state.open,
+        let (open, cursor) = match self.poller.store.scope_state(&scope).await {
+            Ok(state) => (state.open, state.cursor),
             Err(_) => return,
         };
         let progress = Progress {
             listed: Listed::Nothing,
             open,
+            cursor,
             durations: None,
             last_run: Some(LastRun {
                 at: now,
@@ -617,6 +618,8 @@ impl RunSummary {
         self.batch_metrics_calls += s.batch_metrics_calls;
         self.batch_metrics_failed += s.batch_metrics_failed;
         self.stalls_cleared += s.stalls_cleared;
+        super::summary::add_owners(&mut self.cost_by_owner, s.cost_by_owner);
+        self.owners_past_bound += s.owners_past_bound;
         self.failures += s.failures;
         self.throttles += s.throttles;
         self.finished += s.finished;

@@ -23,6 +23,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 
+pub use cost::CostOwners;
 pub use fleet::{
     lease_until, record_clocks, Access, BoxFuture, Fleet, FleetSchedule, ScheduledRun, ScopePoller,
     READ_TOGETHER_MAX,
@@ -104,6 +105,9 @@ pub struct PollSettings {
     /// `COST_ALERT_USD` (optional): a finished job whose estimate passes it says so in its
     /// notice (`Cost alert:`, `estimatedCost.overThresholdUsd`).
     pub cost_alert_usd: Option<f64>,
+    /// `COST_OWNER_TAG` (optional): the tag whose value names a job's owner; the estimated
+    /// cost metric is then also reported per owner (bounded: [`crate::domain::owner`]).
+    pub cost_owners: CostOwners,
 }
 
 /// When to stop starting new work: the Lambda deadline minus a safety margin, or a signal.
@@ -263,6 +267,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         let (mut seen, mut open) = (Seen::default(), OpenJobs::default());
         // Notices already published to machines are told to people even when a phase fails.
         let (new, again) = self.listed_once(start.since).await;
+        let (new, cursor) = self.swept(&start, now, new).await;
         let discovered = self
             .discover(start.since, new, &run, &mut seen, &mut open)
             .await;
@@ -282,7 +287,8 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             open = open.widest(start.state.open);
         }
         let told = self.tell_people(&outbox, &run).await;
-        let progress = self.progress(&start, &run_id, &discovered, &reconciled, open, now);
+        let mut progress = self.progress(&start, &run_id, &discovered, &reconciled, open, now);
+        progress.cursor = discover::kept_cursor(&start, cursor, &discovered);
         let settled = [&discovered.settled, &reconciled.settled, &revisited, &told];
         let advanced = self.save_unless_quiet(&start, progress, settled, now).await;
         let mut summary = self.summary(&start, &run_id, discovered, reconciled, advanced);
@@ -324,6 +330,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             open,
             durations,
             last_run: Some(last_run),
+            cursor: start.state.cursor.clone(),
         }
     }
 
@@ -439,6 +446,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             && state.open == OpenJobs::default()
             && progress.open == OpenJobs::default()
             && progress.durations.is_none()
+            && progress.cursor == state.cursor
             && state.last_run.as_ref().is_some_and(|r| r.ok)
             && !eventful
     }

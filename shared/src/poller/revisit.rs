@@ -48,7 +48,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             return report;
         }
         let pages = match listed {
-            Some(jobs) => super::discover::given(jobs).left_stream(),
+            Some(jobs) => super::discover::given(Ok(jobs)).left_stream(),
             None => self.source.reopened(since).right_stream(),
         };
         let mut pages = pin!(pages);

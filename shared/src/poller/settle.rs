@@ -38,6 +38,16 @@ pub(super) enum Sighting {
 pub(super) struct Held {
     pub record: JobRecord,
     pub due: Due,
+    /// The job's tags when this run has read them already (for its owner's cost).
+    pub tags: Option<TagRead>,
+}
+
+/// A tag read this run made: its notice reuses it rather than asking again.
+#[derive(Debug, Clone)]
+pub(super) enum TagRead {
+    Read(Tags),
+    /// Denied or throttled (already counted in `tag_reads_failed`).
+    Failed,
 }
 
 /// What one run is: its time, identity and whether it is filling the table for the first time.
@@ -95,8 +105,13 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         // Sorted: runs are reproducible and their logs comparable.
         changes.sort_by(|a, b| a.record.pk.cmp(&b.record.pk));
         self.scope_watched(&mut changes);
-        self.price(&mut changes, &mut report).await;
+        let priced = self.price(&mut changes, &mut report).await;
+        let (mut read, owners) = self.attribute(&priced, run.now, &mut report).await;
         let mut held = self.write(changes, run, &mut report).await;
+        self.count_recorded(&held, &priced, &owners, &mut report);
+        for one in held.iter_mut() {
+            one.tags = read.remove(&one.record.pk);
+        }
         if !run.budget.exhausted() {
             held.extend(self.claim_pending(untouched, run, &mut report).await);
         }
@@ -241,7 +256,11 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                 .store
                 .claim(&record.pk, record.version, &lease, run.now);
             match claim.await {
-                Ok(Write::Written) => held.push(Held { record, due }),
+                Ok(Write::Written) => held.push(Held {
+                    record,
+                    due,
+                    tags: None,
+                }),
                 Ok(Write::LostRace) => report.notifications_pending += 1,
                 Err(e) => report.failures.record("claim", &e),
             }
@@ -260,12 +279,23 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         }
     }
 
-    /// The job's tags named in `NOTIFY_TAGS`; a failed read (denied, throttled) is counted and
-    /// logged, and the notice goes out without tags.
-    pub(super) async fn kept_tags(&self, record: &JobRecord, report: &mut Settled) -> Tags {
+    /// The job's tags named in `NOTIFY_TAGS`, from the read this run made already (`read`) or
+    /// a new one; a failed read (denied, throttled) is counted and logged (once), and the
+    /// notice goes out without tags.
+    pub(super) async fn kept_tags(
+        &self,
+        record: &JobRecord,
+        read: Option<&TagRead>,
+        report: &mut Settled,
+    ) -> Tags {
         let presentation = &self.settings.presentation;
         if !presentation.reads_tags() {
             return Tags::new();
+        }
+        match read {
+            Some(TagRead::Read(tags)) => return presentation.keep(tags),
+            Some(TagRead::Failed) => return Tags::new(),
+            None => {}
         }
         match self.source.tags(&record.pk).await {
             Ok(tags) => presentation.keep(&tags),
@@ -283,7 +313,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         run: &RunContext<'_>,
         failures: &mut Failures,
     ) {
-        let Held { record, due } = held;
+        let Held { record, due, .. } = held;
         let sent = record.sent(due, run.now, self.settings.retention);
         match self.store.mark_sent(&record.pk, run.run_id, &sent).await {
             Ok(Write::Written) => {}
@@ -347,7 +377,11 @@ fn written(change: Change, report: &mut Settled) -> Option<Held> {
         );
     }
     let due = record.due().filter(|_| change.notify)?;
-    Some(Held { record, due })
+    Some(Held {
+        record,
+        due,
+        tags: None,
+    })
 }
 
 /// Notification lag (the job's end to its publish), a bounded sample per run.

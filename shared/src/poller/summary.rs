@@ -105,6 +105,10 @@ pub struct Settled {
     pub batch_metrics_failed: usize,
     /// Stall candidates not alerted: their model was still processing tokens.
     pub stalls_cleared: usize,
+    /// With `COST_OWNER_TAG`: the same cost by owner bucket (`domain::owner`).
+    pub cost_by_owner: BTreeMap<String, u64>,
+    /// Jobs whose owner value was past the day's bound (counted under `other`).
+    pub owners_past_bound: usize,
     /// Seconds from each notified job's end time to the run that published it.
     pub lags_seconds: Vec<u64>,
 }
@@ -133,6 +137,8 @@ impl Default for Settled {
             batch_metrics_calls: 0,
             batch_metrics_failed: 0,
             stalls_cleared: 0,
+            cost_by_owner: BTreeMap::new(),
+            owners_past_bound: 0,
             lags_seconds: Vec::new(),
         }
     }
@@ -161,7 +167,15 @@ impl AddAssign for Settled {
         self.batch_metrics_calls += o.batch_metrics_calls;
         self.batch_metrics_failed += o.batch_metrics_failed;
         self.stalls_cleared += o.stalls_cleared;
+        add_owners(&mut self.cost_by_owner, o.cost_by_owner);
+        self.owners_past_bound += o.owners_past_bound;
         add_lags(&mut self.lags_seconds, o.lags_seconds);
+    }
+}
+
+pub(super) fn add_owners(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
+    for (owner, micro) in from {
+        *into.entry(owner).or_default() += micro;
     }
 }
 
@@ -272,6 +286,13 @@ pub struct RunSummary {
     pub batch_metrics_failed: usize,
     /// Jobs the count called stalled that were not alerted: their model was still processing.
     pub stalls_cleared: usize,
+    /// With `COST_OWNER_TAG`: that cost by owner (the owner tag's value, `untagged`, `unknown`
+    /// or `other`: `domain::owner`), the `EstimatedCostUsd` metric per `Owner`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cost_by_owner: BTreeMap<String, u64>,
+    /// Jobs whose owner value came past the day's bound of distinct owners (under `other`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub owners_past_bound: usize,
     /// Calls an AWS service throttled even after the SDK's retries (adaptive retries absorb
     /// the rest without failing).
     pub throttles: usize,
@@ -340,6 +361,8 @@ impl RunSummary {
         self.batch_metrics_calls += s.batch_metrics_calls;
         self.batch_metrics_failed += s.batch_metrics_failed;
         self.stalls_cleared += s.stalls_cleared;
+        add_owners(&mut self.cost_by_owner, s.cost_by_owner);
+        self.owners_past_bound += s.owners_past_bound;
         add_lags(&mut self.notification_lag_seconds, s.lags_seconds);
         self.add_failures(s.failures);
     }

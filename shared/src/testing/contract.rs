@@ -400,6 +400,7 @@ pub async fn the_last_run_is_recorded_with_the_progress<S: JobStore>(store: &S) 
         open: hint(),
         durations: None,
         last_run,
+        cursor: None,
     };
     let first = progress(Listed::Complete(t0()), Some(ran(1, true)));
     store.save_progress(&scope(), &first).await.unwrap();
@@ -483,6 +484,7 @@ async fn save<S: JobStore>(store: &S, listed: Listed) -> Write {
         open: hint(),
         durations: None,
         last_run: None,
+        cursor: None,
     };
     store.save_progress(&scope(), &progress).await.unwrap()
 }
@@ -529,6 +531,7 @@ pub async fn the_watermark_only_moves_forward_and_ends_the_checkpoint<S: JobStor
         open: OpenJobs::default(),
         durations: None,
         last_run: None,
+        cursor: None,
     };
     assert_eq!(
         store.save_progress(&scope(), &empty).await.unwrap(),
@@ -605,6 +608,35 @@ pub async fn an_alert_is_marked_sent_once_and_the_job_stays_watched<S: JobStore>
     );
 }
 
+pub async fn the_sweep_cursor_is_kept_per_scope_until_a_run_clears_it<S: JobStore>(store: &S) {
+    let progress = |cursor: Option<&str>| Progress {
+        listed: Listed::Nothing,
+        open: hint(),
+        durations: None,
+        last_run: None,
+        cursor: cursor.map(str::to_owned),
+    };
+    store
+        .save_progress(&scope(), &progress(Some("opaque/token+1==")))
+        .await
+        .unwrap();
+    let other = Scope::new(JobKind::ModelImport, "us-east-1");
+    assert_eq!(
+        store.scope_state(&scope()).await.unwrap().cursor.as_deref(),
+        Some("opaque/token+1==")
+    );
+    assert_eq!(store.scope_state(&other).await.unwrap().cursor, None);
+    store
+        .save_progress(&scope(), &progress(None))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.scope_state(&scope()).await.unwrap().cursor,
+        None,
+        "a sweep that ended starts over"
+    );
+}
+
 pub async fn durations_are_kept_per_scope<S: JobStore>(store: &S) {
     let mut durations = DurationStats::default();
     durations.record("model-a", Duration::minutes(42));
@@ -614,6 +646,7 @@ pub async fn durations_are_kept_per_scope<S: JobStore>(store: &S) {
         open: hint(),
         durations: Some(durations.clone()),
         last_run: None,
+        cursor: None,
     };
     store.save_progress(&scope(), &progress).await.unwrap();
     save(store, Listed::Nothing).await;
@@ -727,6 +760,7 @@ macro_rules! store_contract {
             the_watermark_only_moves_forward_and_ends_the_checkpoint,
             an_alert_is_marked_sent_once_and_the_job_stays_watched,
             durations_are_kept_per_scope,
+            the_sweep_cursor_is_kept_per_scope_until_a_run_clears_it,
             the_last_run_is_recorded_with_the_progress,
             marking_sent_appends_to_the_notification_history,
             a_partial_delivery_is_recorded_by_the_owner_until_marked_sent,

@@ -155,6 +155,7 @@ impl JobStore for MemoryJobStore {
             Listed::Nothing => {}
         }
         state.open = progress.open;
+        state.cursor = progress.cursor.clone();
         if let Some(durations) = &progress.durations {
             state.durations = durations.clone();
         }

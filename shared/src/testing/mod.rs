@@ -37,5 +37,6 @@ pub fn poll_settings() -> PollSettings {
         quiet_refresh: None,
         prices: Default::default(),
         cost_alert_usd: None,
+        cost_owners: Default::default(),
     }
 }

@@ -7,81 +7,33 @@
 //! `StartBatchEvaluation`'s `outputConfig` and still requires `logGroupNames`. `AWS_DATA_PATH`
 //! makes the CLI load the newer model from the installed botocore (docs/architecture/testing.md).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
 
+use common::{spawn, Cli, Emulator};
 use serde_json::Value;
 
-/// Kills the emulator when the test ends, pass or fail.
-struct Emulator {
-    child: std::process::Child,
-    endpoint: String,
-}
+/// `aws bedrock-agentcore` with the installed botocore's newer model.
+const AGENTCORE: Cli = Cli {
+    service: "bedrock-agentcore",
+    region: "us-east-1",
+    newer_models: true,
+};
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// [`aws`] in another region.
+fn aws_in(emulator: &Emulator, region: &'static str, args: &[&str]) -> Result<Value, String> {
+    Cli {
+        region,
+        ..AGENTCORE
     }
-}
-
-fn spawn(args: &[&str]) -> Emulator {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bedrock-emulator"))
-        .args(["--port", "0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let endpoint = line.trim().trim_start_matches("listening on ").to_owned();
-    Emulator { child, endpoint }
-}
-
-/// The installed botocore's model directory (newer than the CLI's bundled copy).
-fn botocore_data() -> String {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import botocore, os; print(os.path.join(os.path.dirname(botocore.__file__), 'data'))",
-        ])
-        .output()
-        .expect("python3 with botocore (pip install awscli)");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// `aws bedrock-agentcore <args>` in `region`: the parsed JSON output, or the error text.
-fn aws_in(emulator: &Emulator, region: &str, args: &[&str]) -> Result<Value, String> {
-    let out = Command::new("aws")
-        .arg("bedrock-agentcore")
-        .args(args)
-        .args(["--endpoint-url", &emulator.endpoint, "--output", "json"])
-        .env("AWS_DATA_PATH", botocore_data())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_DEFAULT_REGION", region)
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("the AWS CLI is installed (pip install awscli)");
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    match text.trim() {
-        "" => Ok(Value::Null),
-        json => Ok(serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))),
-    }
+    .run(emulator, args)
 }
 
 fn aws(emulator: &Emulator, args: &[&str]) -> Result<Value, String> {
-    aws_in(emulator, "us-east-1", args)
+    AGENTCORE.run(emulator, args)
 }
 
 fn ok(emulator: &Emulator, args: &[&str]) -> Value {
-    aws(emulator, args).unwrap_or_else(|e| panic!("aws bedrock-agentcore {args:?}: {e}"))
+    AGENTCORE.ok(emulator, args)
 }
 
 const SOURCE: &str = r#"{"cloudWatchLogs":{"serviceNames":["support_agent.DEFAULT"],"logGroupNames":["/aws/bedrock-agentcore/runtimes/support_agent-DEFAULT"]}}"#;
@@ -135,10 +87,16 @@ fn the_aws_cli_starts_gets_lists_stops_and_deletes_batch_evaluations() {
         "Builtin.GoalSuccessRate"
     );
 
-    // a page of one, by hand: maxResults and nextToken
+    // a page of one, by hand: maxResults and nextToken, the newest first (the emulator's
+    // order: the service documents none), behind an opaque token
     let page = ok(&emulator, &["list-batch-evaluations", "--max-results", "1"]);
     assert_eq!(page["batchEvaluations"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        page["batchEvaluations"][0]["batchEvaluationName"],
+        "adhoc_eval"
+    );
     let token = page["nextToken"].as_str().expect("more pages").to_owned();
+    assert!(!token.contains("adhoc_eval"), "{token}");
     let next = ok(
         &emulator,
         &[
@@ -258,6 +216,17 @@ fn invalid_parameters_are_refused_with_the_services_messages() {
     assert!(
         too_many.contains("Member must have value less than or equal to 100"),
         "{too_many}"
+    );
+    // a token the service did not issue
+    let bad_token = aws(
+        &emulator,
+        &["list-batch-evaluations", "--next-token", "not-a-token"],
+    )
+    .unwrap_err();
+    assert!(
+        bad_token.contains("ValidationException")
+            && bad_token.contains("The pagination token is not valid."),
+        "{bad_token}"
     );
     // a name outside the pattern, and a Get by ARN instead of id
     let bad_name = aws(

@@ -4,70 +4,24 @@
 //! real filters, update, delete and the documented errors), and its control API by a raw HTTP
 //! client, with a job ARN pasted as is (slashes and colons unencoded).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
+mod common;
 
+use common::{raw, set_status, spawn, Cli, Emulator};
 use serde_json::Value;
 
-/// Kills the emulator when the test ends, pass or fail.
-struct Emulator {
-    child: std::process::Child,
-    endpoint: String,
-}
+const BEDROCK: Cli = Cli::of("bedrock");
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn() -> Emulator {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bedrock-emulator"))
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let endpoint = line.trim().trim_start_matches("listening on ").to_owned();
-    Emulator { child, endpoint }
-}
-
-/// `aws bedrock <args> --endpoint-url ...` with dummy credentials: the parsed JSON output, or
-/// the error text when the command fails.
 fn aws(emulator: &Emulator, args: &[&str]) -> Result<Value, String> {
-    aws_service(emulator, "bedrock", args)
+    BEDROCK.run(emulator, args)
 }
 
 /// [`aws`] for another service the emulator stands in for (`pricing`).
-fn aws_service(emulator: &Emulator, service: &str, args: &[&str]) -> Result<Value, String> {
-    let out = Command::new("aws")
-        .arg(service)
-        .args(args)
-        .args(["--endpoint-url", &emulator.endpoint, "--output", "json"])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("the AWS CLI is installed (pip install awscli)");
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    match text.trim() {
-        "" => Ok(Value::Null),
-        json => Ok(serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))),
-    }
+fn aws_service(emulator: &Emulator, service: &'static str, args: &[&str]) -> Result<Value, String> {
+    Cli::of(service).run(emulator, args)
 }
 
 fn ok(emulator: &Emulator, args: &[&str]) -> Value {
-    aws(emulator, args).unwrap_or_else(|e| panic!("aws bedrock {args:?}: {e}"))
+    BEDROCK.ok(emulator, args)
 }
 
 const EVALUATION_CONFIG: &str = r#"{"automated":{"datasetMetricConfigs":[{"taskType":"Summarization","dataset":{"name":"Builtin.Gigaword"},"metricNames":["Builtin.Accuracy"]}]}}"#;
@@ -96,7 +50,7 @@ fn create_evaluation(emulator: &Emulator, name: &str, inference: &str) -> String
 
 #[test]
 fn the_aws_cli_creates_gets_lists_and_stops_evaluation_jobs() {
-    let emulator = spawn();
+    let emulator = spawn(&[]);
     let model = create_evaluation(&emulator, "cli-model-eval", MODELS);
     let rag = create_evaluation(&emulator, "cli-rag-eval", RAG);
     assert!(model.contains(":evaluation-job/"), "{model}");
@@ -185,7 +139,7 @@ fn the_aws_cli_creates_gets_lists_and_stops_evaluation_jobs() {
 
 #[test]
 fn the_aws_cli_creates_gets_and_lists_model_copy_jobs() {
-    let emulator = spawn();
+    let emulator = spawn(&[]);
     let source = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/abcdefghijkl";
     let mut arns = Vec::new();
     for target in ["support-bot-eu", "support-bot-ap"] {
@@ -257,31 +211,9 @@ fn the_aws_cli_creates_gets_and_lists_model_copy_jobs() {
     assert!(err.contains("ValidationException"), "{err}");
 }
 
-/// One HTTP/1.1 request on a plain socket: the path is sent exactly as written.
-fn raw(endpoint: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
-    let host = endpoint.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let json = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-    // A chunked body (hyper's default for JSON of unknown length) has sizes around the text.
-    let json = json
-        .find('{')
-        .and_then(|start| json.rfind('}').map(|end| &json[start..=end]))
-        .unwrap_or("null");
-    (status, serde_json::from_str(json).unwrap())
-}
-
 #[test]
 fn the_control_api_takes_a_job_arn_pasted_as_is_encoded_or_its_id() {
-    let emulator = spawn();
+    let emulator = spawn(&[]);
     let arn = create_evaluation(&emulator, "raw-arn", MODELS);
     let id = arn.rsplit('/').next().unwrap().to_owned();
     let encoded = arn.replace(':', "%3A").replace('/', "%2F");
@@ -329,20 +261,9 @@ fn the_control_api_takes_a_job_arn_pasted_as_is_encoded_or_its_id() {
     );
     assert_eq!((code, deleted["arn"].as_str()), (200, Some(arn.as_str())));
 }
-/// Forces a resource's status through the control API.
-fn set_status(emulator: &Emulator, arn: &str, status: &str) {
-    let (code, _) = raw(
-        &emulator.endpoint,
-        "POST",
-        &format!("/_emulator/jobs/{arn}/status"),
-        &format!(r#"{{"status":"{status}"}}"#),
-    );
-    assert_eq!(code, 200);
-}
-
 #[test]
 fn the_aws_cli_creates_gets_lists_updates_and_deletes_the_three_resource_families() {
-    let emulator = spawn();
+    let emulator = spawn(&[]);
     let e = &emulator;
     // A custom model from imported weights: Creating, then Active.
     let model = ok(
@@ -595,7 +516,7 @@ fn the_aws_cli_creates_gets_lists_updates_and_deletes_the_three_resource_familie
 fn the_aws_cli_reads_a_region_without_the_api_as_an_unknown_operation() {
     // given the emulator, and a region where batch inference is not offered (af-south-1 has no
     // Bedrock; eu-west-2 has the control plane but not batch inference)
-    let emulator = spawn();
+    let emulator = spawn(&[]);
     // when the AWS CLI lists there, and where it is offered
     let refused = aws(
         &emulator,
@@ -618,7 +539,7 @@ fn the_aws_cli_reads_a_region_without_the_api_as_an_unknown_operation() {
 #[test]
 fn the_price_list_stand_in_answers_the_aws_cli_in_the_real_record_shape() {
     // given the emulator
-    let emulator = spawn();
+    let emulator = spawn(&[]);
     let filter = "Type=TERM_MATCH,Field=regionCode,Value=us-east-1";
 
     // when the CLI reads AmazonBedrock for us-east-1, one page of 2 and then every page

@@ -6,71 +6,17 @@
 //!
 //! The installed AWS CLI (1.46.x, botocore 1.43.x) already has every operation used here.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
 
+use common::{spawn, Cli, Emulator};
 use serde_json::Value;
 
-/// Kills the emulator when the test ends, pass or fail.
-struct Emulator {
-    child: std::process::Child,
-    endpoint: String,
+fn ok(emulator: &Emulator, service: &'static str, args: &[&str]) -> Value {
+    Cli::of(service).ok(emulator, args)
 }
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn() -> Emulator {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bedrock-emulator"))
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let endpoint = line.trim().trim_start_matches("listening on ").to_owned();
-    Emulator { child, endpoint }
-}
-
-/// `aws <service> <args> --endpoint-url ...` with dummy credentials: the parsed JSON output,
-/// or the error text when the command fails.
-fn aws(emulator: &Emulator, service: &str, args: &[&str]) -> Result<Value, String> {
-    let out = Command::new("aws")
-        .arg(service)
-        .args(args)
-        .args(["--endpoint-url", &emulator.endpoint, "--output", "json"])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("the AWS CLI is installed (pip install awscli)");
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    match text.trim() {
-        "" => Ok(Value::Null),
-        json => Ok(serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))),
-    }
-}
-
-fn ok(emulator: &Emulator, service: &str, args: &[&str]) -> Value {
-    aws(emulator, service, args).unwrap_or_else(|e| panic!("aws {service} {args:?}: {e}"))
-}
-
-fn err(emulator: &Emulator, service: &str, args: &[&str]) -> String {
-    match aws(emulator, service, args) {
-        Ok(v) => panic!("aws {service} {args:?} succeeded: {v}"),
-        Err(e) => e,
-    }
+fn err(emulator: &Emulator, service: &'static str, args: &[&str]) -> String {
+    Cli::of(service).err(emulator, args)
 }
 
 fn s(v: &Value) -> String {
@@ -134,7 +80,7 @@ fn start(e: &Emulator, flow: &str, alias: &str) -> String {
 
 #[test]
 fn the_aws_cli_starts_gets_lists_and_stops_flow_executions() {
-    let e = spawn();
+    let e = spawn(&[]);
     // given two flows, each with an alias: ListFlows pages them
     let (flow, flow_arn, alias) = flow_with_alias(&e, "ticket-triage");
     flow_with_alias(&e, "invoice-review");
@@ -327,7 +273,7 @@ fn invoke(e: &Emulator, library: &str, outcome: &str) -> String {
 
 #[test]
 fn the_aws_cli_creates_libraries_and_invokes_gets_and_lists_their_ingestion_jobs() {
-    let e = spawn();
+    let e = spawn(&[]);
     // given two libraries: ListDataAutomationLibraries pages them (POST with a JSON body)
     let bda = "bedrock-data-automation";
     let created = ok(

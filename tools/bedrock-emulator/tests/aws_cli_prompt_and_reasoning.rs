@@ -3,65 +3,19 @@
 //! workflows: create or start, get, list with each real parameter, stop or cancel, and the
 //! service's errors. The installed CLI (botocore 1.43.62 here) has every operation used.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
+mod common;
 
+use common::{set_status, spawn, Cli, Emulator};
 use serde_json::Value;
 
-/// Kills the emulator when the test ends, pass or fail.
-struct Emulator {
-    child: std::process::Child,
-    endpoint: String,
-}
+const BEDROCK: Cli = Cli::of("bedrock");
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn() -> Emulator {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bedrock-emulator"))
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let endpoint = line.trim().trim_start_matches("listening on ").to_owned();
-    Emulator { child, endpoint }
-}
-
-/// `aws bedrock <args> --endpoint-url ...` with dummy credentials: the parsed JSON output, or
-/// the error text when the command fails.
 fn aws(emulator: &Emulator, args: &[&str]) -> Result<Value, String> {
-    let out = Command::new("aws")
-        .arg("bedrock")
-        .args(args)
-        .args(["--endpoint-url", &emulator.endpoint, "--output", "json"])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("the AWS CLI is installed (pip install awscli)");
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    match text.trim() {
-        "" => Ok(Value::Null),
-        json => Ok(serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))),
-    }
+    BEDROCK.run(emulator, args)
 }
 
 fn ok(emulator: &Emulator, args: &[&str]) -> Value {
-    aws(emulator, args).unwrap_or_else(|e| panic!("aws bedrock {args:?}: {e}"))
+    BEDROCK.ok(emulator, args)
 }
 
 fn arns(listed: &Value, member: &str, key: &str) -> Vec<String> {
@@ -96,7 +50,7 @@ fn create_optimization(emulator: &Emulator, name: &str, token: &str) -> String {
 #[test]
 fn the_aws_cli_creates_gets_lists_and_stops_advanced_prompt_optimization_jobs() {
     // given three jobs, the first created twice with the same client token
-    let emulator = spawn();
+    let emulator = spawn(&[]);
     let first = create_optimization(&emulator, "support-prompts", "token-1");
     assert_eq!(
         create_optimization(&emulator, "support-prompts", "token-1"),
@@ -275,22 +229,6 @@ fn by_id_of(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap()
 }
 
-/// Forces a job's status through the control API (a plain socket: the ARN is sent as is).
-fn set_status(emulator: &Emulator, arn: &str, status: &str) {
-    let host = emulator.endpoint.trim_start_matches("http://");
-    let body = format!(r#"{{"status":"{status}"}}"#);
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "POST /_emulator/jobs/{arn}/status HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-}
-
 fn create_policy(emulator: &Emulator, name: &str) -> String {
     let created = ok(
         emulator,
@@ -324,7 +262,7 @@ fn start_build(emulator: &Emulator, policy: &str, token: &str) -> String {
 #[test]
 fn the_aws_cli_starts_gets_lists_and_cancels_automated_reasoning_policy_builds() {
     // given two policies, three builds of the first (one retried with the same token)
-    let emulator = spawn();
+    let emulator = spawn(&[]);
     let hr = create_policy(&emulator, "HR leave policy");
     let travel = create_policy(&emulator, "travel-expenses");
     let first = start_build(&emulator, &hr, "token-1");

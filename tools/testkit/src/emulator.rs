@@ -144,6 +144,22 @@ impl Emulator {
             .expect("control json")
     }
 
+    /// How many times the emulator answered `operation` (the `stats` control call).
+    pub async fn calls_of(&self, operation: &str) -> u64 {
+        self.control_get("stats").await["requests"]["operations"][operation]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// The next `times` calls of each of `operations` answer `ThrottlingException`.
+    pub async fn throttle(&self, operations: &[&str], times: u32) {
+        for operation in operations {
+            let fault =
+                json!({"operation": operation, "error": "ThrottlingException", "count": times});
+            self.control("faults", fault).await;
+        }
+    }
+
     /// Clears every fault rule.
     pub async fn clear_faults(&self) {
         let response = self

@@ -198,4 +198,28 @@ impl Notification {
     pub fn status(&self) -> &str {
         self.body["status"].as_str().unwrap_or_default()
     }
+
+    /// `(job ARN, status, outcome attribute)` of each notification, sorted: what a test of
+    /// "one notification per terminal transition" compares.
+    pub fn told(notifications: &[Notification]) -> Vec<(String, String, String)> {
+        let mut told: Vec<(String, String, String)> = notifications
+            .iter()
+            .map(|n| {
+                let outcome = n.attributes.get("outcome").cloned().unwrap_or_default();
+                (n.arn().to_owned(), n.status().to_owned(), outcome)
+            })
+            .collect();
+        told.sort();
+        told
+    }
+}
+
+/// `(ARN, status, outcome)` rows as [`Notification::told`] gives them, sorted.
+pub fn transitions(rows: &[(&String, &str, &str)]) -> Vec<(String, String, String)> {
+    let mut rows: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|(arn, status, outcome)| ((*arn).clone(), (*status).to_owned(), (*outcome).to_owned()))
+        .collect();
+    rows.sort();
+    rows
 }

@@ -164,7 +164,7 @@ impl JobSource for AdvancedPromptOptimizationSource {
 
     fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
         match filter.oldest_first {
-            true => super::sorted_oldest_first(self.newest_first(filter.clone()), PAGE as usize),
+            true => super::listing::oldest_first(self.newest_first(filter.clone()), PAGE as usize),
             false => self.newest_first(filter.clone()),
         }
     }

@@ -2,16 +2,23 @@
 //! IAM prefix and signing name).
 //!
 //! `ListBatchEvaluations` takes only `maxResults` (1..=100) and `nextToken`: no time or status
-//! filter, no sort, and no documented order. A listing therefore reads every page and keeps
-//! what the filter asks for itself (created after the watermark, in the status), sorted oldest
-//! first when asked; a steady run costs one call per 100 evaluations the account keeps (they
-//! are few: DeleteBatchEvaluation removes them). Open evaluations are read with Get
-//! (`lists_cheaply` is false): a status sweep would be that same whole listing.
+//! filter, no sort, and no documented order, so no listing can stop at the watermark. The
+//! first run reads every page (`list`: the history it records must be all of it). A steady
+//! run (`sweep`) reads the first page, where a service that answers newest first puts what is
+//! new (and the next ones while they may hold the scope's open evaluations, at most one per
+//! 100 open), plus ONE further page of a sweep through the whole listing whose `nextToken` the
+//! scope's item keeps between runs; at the end it starts over. A run with few open thus costs
+//! two Lists whatever the history, and whatever the order, every evaluation is listed within
+//! as many runs as the listing has pages. A token the service refuses (`ValidationException`:
+//! expired, or from another listing) starts the sweep over instead of failing the run. Open
+//! evaluations no page showed are read with Get (`lists_cheaply` is false).
 //!
 //! `GetBatchEvaluation` takes the id (the ARN's last segment), not the ARN. Only the Get says
 //! where the results went (`outputConfig.cloudWatchConfig`, a CloudWatch Logs log group: the
 //! output location): `enrich` reads it for an evaluation about to be notified.
 
+use aws_sdk_bedrockagentcore::error::SdkError;
+use aws_sdk_bedrockagentcore::operation::list_batch_evaluations::ListBatchEvaluationsError;
 use aws_sdk_bedrockagentcore::types::{
     BatchEvaluationSummary, EvaluationJobResults, Evaluator, OutputConfig,
 };
@@ -22,7 +29,7 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use crate::adapters::sdk::{bedrock_error, found, from_smithy, pages, Calls};
 use crate::domain::{Details, JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
-use crate::ports::{JobSource, ListFilter, Page};
+use crate::ports::{JobSource, ListFilter, OpenJobs, Page, Swept};
 
 /// The largest page `ListBatchEvaluations` allows.
 const PAGE: i32 = 100;
@@ -89,6 +96,83 @@ impl AgentcoreBatchEvaluationSource {
         })
         .boxed()
     }
+}
+
+/// One `ListBatchEvaluations` page at `token` (`None`: the first), its jobs and the next token.
+type Listed = (Vec<ObservedJob>, Option<String>);
+
+impl AgentcoreBatchEvaluationSource {
+    async fn page(
+        &self,
+        token: Option<&str>,
+    ) -> Result<Listed, SdkError<ListBatchEvaluationsError>> {
+        self.calls.add(1);
+        let out = self
+            .client
+            .list_batch_evaluations()
+            .max_results(PAGE)
+            .set_next_token(token.map(str::to_owned))
+            .send()
+            .await?;
+        let jobs = out
+            .batch_evaluations()
+            .iter()
+            .map(observe_summary)
+            .collect();
+        Ok((jobs, out.next_token().map(str::to_owned)))
+    }
+
+    /// The first page, then more while a newest-first listing may still hold the scope's
+    /// `open` evaluations: until a page reaches one created before the oldest of them, at most
+    /// one page per 100 open (bounded by open jobs; in another order the rest are read with
+    /// Get by the reconcile).
+    async fn head(&self, open: OpenJobs) -> Result<Listed, SdkError<ListBatchEvaluationsError>> {
+        let (mut jobs, mut next) = self.page(None).await?;
+        let mut more = open.count.div_ceil(PAGE as u64);
+        while let (Some(token), Some(oldest)) = (next.as_deref(), open.oldest) {
+            let passed = jobs.last().is_some_and(|j| j.submit_time < oldest);
+            if more == 0 || passed {
+                break;
+            }
+            let (page, after) = self.page(Some(token)).await?;
+            jobs.extend(page);
+            (next, more) = (after, more - 1);
+        }
+        Ok((jobs, next))
+    }
+
+    /// The head, then the sweep's page at `cursor` (`None`: the page after the head). A
+    /// refused token starts the sweep over.
+    async fn head_and_swept(&self, cursor: Option<&str>, open: OpenJobs) -> Result<Swept, Error> {
+        let list_error = bedrock_error("ListBatchEvaluations");
+        let (mut jobs, after_head) = self.head(open).await.map_err(list_error)?;
+        let Some(token) = cursor.map(str::to_owned).or(after_head) else {
+            // The head read the whole listing: nothing to sweep.
+            return Ok(Swept { jobs, cursor: None });
+        };
+        let cursor = match self.page(Some(&token)).await {
+            Ok((deeper, next)) => {
+                jobs.extend(deeper);
+                next
+            }
+            Err(e) if is_refused_token(&e) => {
+                tracing::warn!(
+                    kind = %KIND,
+                    "ListBatchEvaluations refused the sweep's token: the sweep starts over"
+                );
+                None
+            }
+            Err(e) => return Err(bedrock_error("ListBatchEvaluations")(e)),
+        };
+        Ok(Swept { jobs, cursor })
+    }
+}
+
+/// `ValidationException` for a List whose only other member is a valid `maxResults`: the token
+/// is what the service refused (expired, or from another listing).
+fn is_refused_token(e: &SdkError<ListBatchEvaluationsError>) -> bool {
+    e.as_service_error()
+        .is_some_and(ListBatchEvaluationsError::is_validation_exception)
 }
 
 /// What the filter asks for: created after its instant, in its status.
@@ -261,6 +345,19 @@ impl JobSource for AgentcoreBatchEvaluationSource {
         for (key, value) in full.details {
             job.details.insert(key, value);
         }
+    }
+
+    async fn sweep(
+        &self,
+        after: chrono::DateTime<chrono::Utc>,
+        cursor: Option<&str>,
+        open: OpenJobs,
+    ) -> Option<Result<Swept, Error>> {
+        let swept = self.head_and_swept(cursor, open).await.map(|mut swept| {
+            swept.jobs.retain(|job| job.submit_time > after);
+            swept
+        });
+        Some(swept)
     }
 
     fn calls(&self) -> u64 {

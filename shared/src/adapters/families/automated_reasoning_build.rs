@@ -13,6 +13,7 @@
 
 use aws_sdk_bedrock::error::ProvideErrorMetadata;
 use aws_sdk_bedrock::operation::get_automated_reasoning_policy_build_workflow::GetAutomatedReasoningPolicyBuildWorkflowOutput as Full;
+use aws_sdk_bedrock::operation::list_automated_reasoning_policy_build_workflows::ListAutomatedReasoningPolicyBuildWorkflowsOutput as ListOutput;
 use aws_sdk_bedrock::types::{
     AutomatedReasoningPolicyBuildResultAssetType as AssetType,
     AutomatedReasoningPolicyBuildResultAssets as Assets,
@@ -20,9 +21,9 @@ use aws_sdk_bedrock::types::{
     AutomatedReasoningPolicyDefinitionQualityReport as QualityReport,
 };
 use aws_sdk_bedrock::Client;
-use chrono::{DateTime, Utc};
-use futures::stream::{self, BoxStream};
-use futures::{Stream, StreamExt};
+use futures::Stream;
+
+use super::listing::{child_pages, under_parents};
 
 use crate::adapters::sdk::{bedrock_error, from_smithy, Calls};
 use crate::domain::{Details, JobArn, JobKind, JobStatus, ObservedJob};
@@ -131,49 +132,6 @@ fn observe_full(w: &Full) -> ObservedJob {
     observe(seen, None, w.document_name())
 }
 
-/// Where a policy's paging stands: the oldest `createdAt` read so far, and whether every page
-/// so far was in newest-first order (the only order in which stopping early is safe).
-#[derive(Debug, Clone, Copy)]
-struct Order {
-    oldest: Option<DateTime<Utc>>,
-    newest_first: bool,
-}
-
-impl Order {
-    /// Folds a page in; `true` when the listing can stop after it: it is newest first so far
-    /// and reached a workflow created at or before `after`.
-    fn page(&mut self, created: &[DateTime<Utc>], after: Option<DateTime<Utc>>) -> bool {
-        let sorted = created.windows(2).all(|w| w[0] >= w[1]);
-        let continues = match (self.oldest, created.first()) {
-            (Some(oldest), Some(first)) => oldest >= *first,
-            _ => true,
-        };
-        self.newest_first &= sorted && continues;
-        self.oldest = created.last().copied().or(self.oldest);
-        let reached = after.is_some_and(|a| created.iter().any(|c| *c <= a));
-        self.newest_first && reached
-    }
-}
-
-/// A page's workflows created after the watermark (and in the filter's status).
-fn page_jobs(summaries: &[Summary], policy: &Policy, filter: &ListFilter) -> Vec<ObservedJob> {
-    summaries
-        .iter()
-        .filter(|w| {
-            filter
-                .submitted_after
-                .is_none_or(|a| from_smithy(w.created_at()) > a)
-        })
-        .filter(|w| {
-            filter
-                .status
-                .as_ref()
-                .is_none_or(|s| s.as_str() == w.status().as_str())
-        })
-        .map(|w| observe_summary(w, policy))
-        .collect()
-}
-
 fn not_found<E: ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("ResourceNotFoundException")
 }
@@ -215,8 +173,7 @@ impl AutomatedReasoningBuildSource {
         Ok(found)
     }
 
-    /// One policy's workflows a page at a time, down to the watermark once the order allows;
-    /// a policy deleted meanwhile (`ResourceNotFoundException`) ends its listing quietly.
+    /// One policy's workflows, newest first as far as the order allows.
     fn policy_workflows(
         &self,
         policy: Policy,
@@ -229,42 +186,21 @@ impl AutomatedReasoningBuildSource {
             .max_results(WORKFLOW_PAGE)
             .into_paginator()
             .send();
-        let (calls, filter) = (self.calls.clone(), filter.clone());
-        let order = Order {
-            oldest: None,
-            newest_first: true,
+        let observe = move |page: &ListOutput| {
+            let summaries = page.automated_reasoning_policy_build_workflow_summaries();
+            summaries
+                .iter()
+                .map(|w| observe_summary(w, &policy))
+                .collect()
         };
-        stream::unfold(Some((pages, order)), move |state| {
-            let (calls, filter, policy) = (calls.clone(), filter.clone(), policy.clone());
-            async move {
-                let (mut pages, mut order) = state?;
-                let page = pages.next().await?;
-                calls.add(1);
-                let page = match page {
-                    Err(e) if not_found(&e) => return None,
-                    Err(e) => {
-                        let operation = "ListAutomatedReasoningPolicyBuildWorkflows";
-                        return Some((Err(bedrock_error(operation)(e)), None));
-                    }
-                    Ok(page) => page,
-                };
-                let summaries = page.automated_reasoning_policy_build_workflow_summaries();
-                let created: Vec<DateTime<Utc>> = summaries
-                    .iter()
-                    .map(|w| from_smithy(w.created_at()))
-                    .collect();
-                let done = order.page(&created, filter.submitted_after);
-                let jobs = page_jobs(summaries, &policy, &filter);
-                Some((Ok(jobs), (!done).then_some((pages, order))))
-            }
-        })
-    }
-
-    /// Every policy's pages in turn, lazily (a caller that stops early stops the calls).
-    fn walk(&self, policies: Vec<Policy>, filter: ListFilter) -> BoxStream<'_, Page<ObservedJob>> {
-        stream::iter(policies)
-            .flat_map(move |p| self.policy_workflows(p, &filter))
-            .boxed()
+        let operation = "ListAutomatedReasoningPolicyBuildWorkflows";
+        child_pages(
+            pages,
+            operation,
+            self.calls.clone(),
+            filter.clone(),
+            observe,
+        )
     }
 
     /// What a person needs from a finished build: its quality report (a completed build) or
@@ -333,15 +269,8 @@ impl JobSource for AutomatedReasoningBuildSource {
     }
 
     fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
-        let filter = filter.clone();
-        stream::once(self.policies()).flat_map(move |policies| match policies {
-            Err(e) => stream::iter(vec![Err(e)]).boxed(),
-            Ok(policies) if filter.oldest_first => {
-                let walk = self.walk(policies, filter.clone());
-                super::sorted_oldest_first(walk, POLICY_PAGE as usize)
-            }
-            Ok(policies) => self.walk(policies, filter.clone()),
-        })
+        let children = move |policy, filter: &ListFilter| self.policy_workflows(policy, filter);
+        under_parents(self.policies(), filter, POLICY_PAGE as usize, children)
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {
@@ -425,36 +354,6 @@ mod tests {
         ] {
             assert_eq!(locate(&JobArn::new(bad)), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn paging_stops_early_only_in_proven_newest_first_order() {
-        let t = |m: i64| DateTime::from_timestamp(1_800_000_000 + m * 60, 0).unwrap();
-        let watermark = Some(t(5));
-        // newest first, reaching the watermark: stop
-        let mut order = Order {
-            oldest: None,
-            newest_first: true,
-        };
-        assert!(!order.page(&[t(9), t(8), t(7)], watermark));
-        assert!(order.page(&[t(6), t(5), t(4)], watermark));
-        // oldest first: never stop early, whatever the page holds
-        let mut order = Order {
-            oldest: None,
-            newest_first: true,
-        };
-        assert!(!order.page(&[t(1), t(2), t(3)], watermark));
-        assert!(
-            !order.page(&[t(9), t(8)], watermark),
-            "earlier pages were not sorted"
-        );
-        // pages sorted on their own but not continuing each other
-        let mut order = Order {
-            oldest: None,
-            newest_first: true,
-        };
-        assert!(!order.page(&[t(9), t(8)], watermark));
-        assert!(!order.page(&[t(9), t(2)], watermark));
     }
 
     #[test]

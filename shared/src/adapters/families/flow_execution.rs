@@ -13,13 +13,12 @@
 //! where to Get it; a summary that names it by id only is given that ARN.
 
 use aws_sdk_bedrockagent::Client as FlowsClient;
-use aws_sdk_bedrockagentruntime::error::ProvideErrorMetadata;
+use aws_sdk_bedrockagentruntime::operation::list_flow_executions::ListFlowExecutionsOutput;
 use aws_sdk_bedrockagentruntime::types::{FlowExecutionError, FlowExecutionSummary};
 use aws_sdk_bedrockagentruntime::Client;
-use futures::stream::{self, BoxStream};
-use futures::{Stream, StreamExt};
+use futures::Stream;
 
-use super::{oldest_first, NewestFirst};
+use super::listing::{child_pages, under_parents};
 use crate::adapters::sdk::{bedrock_error, found, from_smithy, Calls};
 use crate::domain::{Details, JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
@@ -134,10 +133,6 @@ fn observe_summary(flow: &Flow, s: &FlowExecutionSummary) -> ObservedJob {
     }
 }
 
-fn not_found<E: ProvideErrorMetadata>(e: &E) -> bool {
-    e.code() == Some("ResourceNotFoundException")
-}
-
 impl FlowExecutionSource {
     pub fn new(flows: FlowsClient, client: Client) -> Self {
         Self {
@@ -172,15 +167,12 @@ impl FlowExecutionSource {
         Ok(found)
     }
 
-    /// One flow's executions (every alias), a page at a time, filtered as `filter` asks; stops
-    /// after the page that reaches the watermark while the order holds ([`NewestFirst`]). A
-    /// flow deleted meanwhile has none.
+    /// One flow's executions (every alias), newest first as far as the order allows.
     fn flow_executions(
         &self,
         flow: Flow,
         filter: &ListFilter,
     ) -> impl Stream<Item = Page<ObservedJob>> + Send + 'static {
-        let filter = filter.clone();
         let pages = self
             .client
             .list_flow_executions()
@@ -188,37 +180,17 @@ impl FlowExecutionSource {
             .max_results(PAGE)
             .into_paginator()
             .send();
-        let calls = self.calls.clone();
-        stream::unfold(Some((pages, NewestFirst::new())), move |state| {
-            let (flow, calls, filter) = (flow.clone(), calls.clone(), filter.clone());
-            async move {
-                let (mut pages, mut order) = state?;
-                let page = pages.next().await?;
-                calls.add(1);
-                let page = match page {
-                    Err(e) if not_found(&e) => return None,
-                    Err(e) => return Some((Err(bedrock_error("ListFlowExecutions")(e)), None)),
-                    Ok(page) => page,
-                };
-                let summaries = page.flow_execution_summaries();
-                let created = summaries.iter().map(|s| from_smithy(s.created_at()));
-                let ends = order.page_ends_listing(created, filter.submitted_after);
-                let jobs = summaries
-                    .iter()
-                    .map(|s| observe_summary(&flow, s))
-                    .filter(|j| filter.submitted_after.is_none_or(|a| j.submit_time > a))
-                    .filter(|j| filter.status.as_ref().is_none_or(|s| *s == j.status))
-                    .collect();
-                Some((Ok(jobs), (!ends).then_some((pages, order))))
-            }
-        })
-    }
-
-    /// Every flow's pages in turn, lazily (a caller that stops early stops the calls).
-    fn walk(&self, flows: Vec<Flow>, filter: ListFilter) -> BoxStream<'_, Page<ObservedJob>> {
-        stream::iter(flows)
-            .flat_map(move |f| self.flow_executions(f, &filter))
-            .boxed()
+        let observe = move |page: &ListFlowExecutionsOutput| {
+            let summaries = page.flow_execution_summaries().iter();
+            summaries.map(|s| observe_summary(&flow, s)).collect()
+        };
+        child_pages(
+            pages,
+            "ListFlowExecutions",
+            self.calls.clone(),
+            filter.clone(),
+            observe,
+        )
     }
 }
 
@@ -228,14 +200,8 @@ impl JobSource for FlowExecutionSource {
     }
 
     fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
-        let filter = filter.clone();
-        stream::once(self.flows()).flat_map(move |flows| match flows {
-            Err(e) => stream::iter(vec![Err(e)]).boxed(),
-            Ok(flows) if filter.oldest_first => {
-                oldest_first(self.walk(flows, filter.clone()), PAGE as usize)
-            }
-            Ok(flows) => self.walk(flows, filter.clone()),
-        })
+        let children = move |flow, filter: &ListFilter| self.flow_executions(flow, filter);
+        under_parents(self.flows(), filter, PAGE as usize, children)
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

@@ -13,16 +13,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_bedrockagent::error::ProvideErrorMetadata;
+use aws_sdk_bedrockagent::operation::list_ingestion_jobs::ListIngestionJobsOutput;
 use aws_sdk_bedrockagent::types::{
     IngestionJobFilter, IngestionJobFilterAttribute, IngestionJobFilterOperator,
     IngestionJobSortBy, IngestionJobSortByAttribute, IngestionJobStatistics, IngestionJobSummary,
     SortOrder,
 };
 use aws_sdk_bedrockagent::Client;
-use chrono::{DateTime, Utc};
-use futures::stream::{self, BoxStream};
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::Stream;
 
+use super::listing::{child_pages, under_parents};
 use crate::adapters::sdk::{bedrock_error, from_smithy, Calls};
 use crate::domain::stages::Documents;
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
@@ -185,32 +185,20 @@ fn status_filter(filter: &ListFilter) -> Option<IngestionJobFilter> {
     status_filter.and_then(Result::ok)
 }
 
-/// A page's jobs started after `after`, and whether the page reached one that was not (the
-/// pages after it are older still).
-fn jobs_after(
-    summaries: &[IngestionJobSummary],
-    after: Option<DateTime<Utc>>,
-    target: &Target,
-) -> (Vec<ObservedJob>, bool) {
-    let after_watermark =
-        |t: &aws_smithy_types::DateTime| after.is_none_or(|a: DateTime<Utc>| from_smithy(t) > a);
-    let reached = summaries.iter().any(|j| !after_watermark(j.started_at()));
-    let jobs = summaries
-        .iter()
-        .filter(|j| after_watermark(j.started_at()))
-        .map(|j| {
-            let seen = Seen {
-                status: j.status().as_str(),
-                started: j.started_at(),
-                updated: j.updated_at(),
-                stats: j.statistics(),
-                reasons: &[],
-            };
-            let arn = job_arn(&target.kb_arn, &target.ds_id, j.ingestion_job_id());
-            observe(arn, &target.kb_arn, Some(target.label.clone()), seen)
-        })
-        .collect();
-    (jobs, reached)
+/// A page's jobs, as listed.
+fn page_jobs(summaries: &[IngestionJobSummary], target: &Target) -> Vec<ObservedJob> {
+    let observe_one = |j: &IngestionJobSummary| {
+        let seen = Seen {
+            status: j.status().as_str(),
+            started: j.started_at(),
+            updated: j.updated_at(),
+            stats: j.statistics(),
+            reasons: &[],
+        };
+        let arn = job_arn(&target.kb_arn, &target.ds_id, j.ingestion_job_id());
+        observe(arn, &target.kb_arn, Some(target.label.clone()), seen)
+    };
+    summaries.iter().map(observe_one).collect()
 }
 
 impl KbIngestionSource {
@@ -304,70 +292,33 @@ impl KbIngestionSource {
         Ok(targets)
     }
 
-    /// One data source's jobs, newest first, a page at a time; stops after the page that
-    /// reaches a job started at or before `after` (the rest are older still).
+    /// One data source's jobs, newest first (the API sorts them), a page at a time; stops
+    /// after the page that reaches a job started at or before the watermark.
     fn data_source_jobs(
         &self,
         target: Target,
         filter: &ListFilter,
     ) -> impl Stream<Item = Page<ObservedJob>> + Send + 'static {
-        let after = filter.submitted_after;
-        let request = self
+        let pages = self
             .client
             .list_ingestion_jobs()
             .knowledge_base_id(&target.kb_id)
             .data_source_id(&target.ds_id)
             .max_results(PAGE)
             .set_sort_by(newest_first())
-            .set_filters(status_filter(filter).map(|f| vec![f]));
-        let calls = self.calls.clone();
-        stream::unfold(Some(request.into_paginator().send()), move |state| {
-            let (target, calls) = (target.clone(), calls.clone());
-            async move {
-                let mut pages = state?;
-                let page = pages.next().await?;
-                calls.add(1);
-                let page = match page {
-                    Err(e) if not_found(&e) => return None,
-                    Err(e) => return Some((Err(bedrock_error("ListIngestionJobs")(e)), None)),
-                    Ok(page) => page,
-                };
-                let (jobs, reached) = jobs_after(page.ingestion_job_summaries(), after, &target);
-                Some((Ok(jobs), (!reached).then_some(pages)))
-            }
-        })
-    }
-
-    /// Every data source's pages in turn, lazily (a caller that stops early stops the calls).
-    fn walk(&self, targets: Vec<Target>, filter: ListFilter) -> BoxStream<'_, Page<ObservedJob>> {
-        stream::iter(targets)
-            .flat_map(move |t| self.data_source_jobs(t, &filter))
-            .boxed()
-    }
-
-    /// Oldest first across every data source: the new jobs (bounded by the watermark) are read
-    /// in full, sorted, and paged. A failed List answers only the error, so that no checkpoint
-    /// is taken past a data source that was not read.
-    fn oldest_first(
-        &self,
-        targets: Vec<Target>,
-        filter: ListFilter,
-    ) -> BoxStream<'_, Page<ObservedJob>> {
-        stream::once(async move {
-            let pages: Vec<Vec<ObservedJob>> = self.walk(targets, filter).try_collect().await?;
-            let mut jobs: Vec<ObservedJob> = pages.into_iter().flatten().collect();
-            jobs.sort_by(|a, b| (a.submit_time, &a.arn).cmp(&(b.submit_time, &b.arn)));
-            let pages: Vec<Page<ObservedJob>> = jobs
-                .chunks(PAGE as usize)
-                .map(|chunk| Ok(chunk.to_vec()))
-                .collect();
-            Ok::<_, Error>(pages)
-        })
-        .flat_map(|pages| match pages {
-            Ok(pages) => stream::iter(pages).boxed(),
-            Err(e) => stream::iter(vec![Err(e)]).boxed(),
-        })
-        .boxed()
+            .set_filters(status_filter(filter).map(|f| vec![f]))
+            .into_paginator()
+            .send();
+        let observe = move |page: &ListIngestionJobsOutput| {
+            page_jobs(page.ingestion_job_summaries(), &target)
+        };
+        child_pages(
+            pages,
+            "ListIngestionJobs",
+            self.calls.clone(),
+            filter.clone(),
+            observe,
+        )
     }
 }
 
@@ -377,12 +328,8 @@ impl JobSource for KbIngestionSource {
     }
 
     fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
-        let filter = filter.clone();
-        stream::once(self.targets()).flat_map(move |targets| match targets {
-            Err(e) => stream::iter(vec![Err(e)]).boxed(),
-            Ok(targets) if filter.oldest_first => self.oldest_first(targets, filter.clone()),
-            Ok(targets) => self.walk(targets, filter.clone()),
-        })
+        let children = move |target, filter: &ListFilter| self.data_source_jobs(target, filter);
+        under_parents(self.targets(), filter, PAGE as usize, children)
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

@@ -14,14 +14,14 @@
 //! `/library-ingestion-job/{id}`, from which both ARNs are rebuilt.
 
 use aws_sdk_bedrockdataautomation::error::ProvideErrorMetadata;
+use aws_sdk_bedrockdataautomation::operation::list_data_automation_library_ingestion_jobs::ListDataAutomationLibraryIngestionJobsOutput;
 use aws_sdk_bedrockdataautomation::types::{
     DataAutomationLibraryIngestionJob, DataAutomationLibraryIngestionJobSummary,
 };
 use aws_sdk_bedrockdataautomation::Client;
-use futures::stream::{self, BoxStream};
-use futures::{Stream, StreamExt};
+use futures::Stream;
 
-use super::{oldest_first, NewestFirst};
+use super::listing::{child_pages, under_parents};
 use crate::adapters::sdk::{bedrock_error, from_smithy, Calls};
 use crate::domain::{Details, JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
@@ -165,14 +165,12 @@ impl LibraryIngestionSource {
         Ok(found)
     }
 
-    /// One library's jobs, a page at a time, filtered as `filter` asks; stops after the page
-    /// that reaches the watermark while the order holds. A library deleted meanwhile has none.
+    /// One library's jobs, newest first as far as the order allows.
     fn library_jobs(
         &self,
         library: Library,
         filter: &ListFilter,
     ) -> impl Stream<Item = Page<ObservedJob>> + Send + 'static {
-        let filter = filter.clone();
         let pages = self
             .client
             .list_data_automation_library_ingestion_jobs()
@@ -180,44 +178,18 @@ impl LibraryIngestionSource {
             .max_results(PAGE)
             .into_paginator()
             .send();
-        let calls = self.calls.clone();
-        stream::unfold(Some((pages, NewestFirst::new())), move |state| {
-            let (library, calls, filter) = (library.clone(), calls.clone(), filter.clone());
-            async move {
-                let (mut pages, mut order) = state?;
-                let page = pages.next().await?;
-                calls.add(1);
-                let page = match page {
-                    Err(e) if not_found(&e) => return None,
-                    Err(e) => {
-                        let operation = "ListDataAutomationLibraryIngestionJobs";
-                        return Some((Err(bedrock_error(operation)(e)), None));
-                    }
-                    Ok(page) => page,
-                };
-                let created = page.jobs().iter().map(|j| from_smithy(j.creation_time()));
-                let ends = order.page_ends_listing(created, filter.submitted_after);
-                let jobs = page
-                    .jobs()
-                    .iter()
-                    .map(|j| observe_summary(&library, j))
-                    .filter(|j| filter.submitted_after.is_none_or(|a| j.submit_time > a))
-                    .filter(|j| filter.status.as_ref().is_none_or(|s| *s == j.status))
-                    .collect();
-                Some((Ok(jobs), (!ends).then_some((pages, order))))
-            }
-        })
-    }
-
-    /// Every library's pages in turn, lazily.
-    fn walk(
-        &self,
-        libraries: Vec<Library>,
-        filter: ListFilter,
-    ) -> BoxStream<'_, Page<ObservedJob>> {
-        stream::iter(libraries)
-            .flat_map(move |l| self.library_jobs(l, &filter))
-            .boxed()
+        let observe = move |page: &ListDataAutomationLibraryIngestionJobsOutput| {
+            let jobs = page.jobs().iter();
+            jobs.map(|j| observe_summary(&library, j)).collect()
+        };
+        let operation = "ListDataAutomationLibraryIngestionJobs";
+        child_pages(
+            pages,
+            operation,
+            self.calls.clone(),
+            filter.clone(),
+            observe,
+        )
     }
 }
 
@@ -227,14 +199,8 @@ impl JobSource for LibraryIngestionSource {
     }
 
     fn list(&self, filter: &ListFilter) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
-        let filter = filter.clone();
-        stream::once(self.libraries()).flat_map(move |libraries| match libraries {
-            Err(e) => stream::iter(vec![Err(e)]).boxed(),
-            Ok(libraries) if filter.oldest_first => {
-                oldest_first(self.walk(libraries, filter.clone()), PAGE as usize)
-            }
-            Ok(libraries) => self.walk(libraries, filter.clone()),
-        })
+        let children = move |library, filter: &ListFilter| self.library_jobs(library, filter);
+        under_parents(self.libraries(), filter, PAGE as usize, children)
     }
 
     async fn get(&self, arn: &JobArn) -> Result<Option<ObservedJob>, Error> {

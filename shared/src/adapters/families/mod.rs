@@ -21,6 +21,7 @@ pub mod evaluation;
 pub mod flow_execution;
 pub mod kb_ingestion;
 pub mod library_ingestion;
+pub(crate) mod listing;
 pub mod model_copy;
 pub mod model_import;
 pub mod provisioned_throughput;
@@ -34,7 +35,7 @@ use crate::config::Config;
 use crate::domain::{JobArn, JobKind, ObservedJob};
 use crate::error::Error;
 use crate::notices::Tags;
-use crate::ports::{JobSource, ListFilter, ListedOnce, Page};
+use crate::ports::{JobSource, ListFilter, ListedOnce, OpenJobs, Page, Swept};
 use advanced_prompt_optimization::AdvancedPromptOptimizationSource;
 use agentcore_batch_evaluation::AgentcoreBatchEvaluationSource;
 use async_invoke::AsyncInvokeSource;
@@ -51,33 +52,6 @@ use library_ingestion::LibraryIngestionSource;
 use model_copy::ModelCopySource;
 use model_import::ModelImportSource;
 use provisioned_throughput::ProvisionedThroughputSource;
-
-/// Oldest first across a listing that can only be read newest first (a List without an
-/// ascending time filter): the new jobs (bounded by the watermark) are read in full, sorted and
-/// paged. A failed List answers only the error, so that no checkpoint is taken past what was
-/// not read.
-pub(crate) fn sorted_oldest_first<'a>(
-    pages: BoxStream<'a, Page<ObservedJob>>,
-    page_size: usize,
-) -> BoxStream<'a, Page<ObservedJob>> {
-    use futures::stream;
-    use futures::TryStreamExt;
-    stream::once(async move {
-        let pages: Vec<Vec<ObservedJob>> = pages.try_collect().await?;
-        let mut jobs: Vec<ObservedJob> = pages.into_iter().flatten().collect();
-        jobs.sort_by(|a, b| (a.submit_time, &a.arn).cmp(&(b.submit_time, &b.arn)));
-        Ok::<_, Error>(jobs)
-    })
-    .flat_map(move |jobs| match jobs {
-        Ok(jobs) => {
-            let pages: Vec<Page<ObservedJob>> =
-                jobs.chunks(page_size).map(|c| Ok(c.to_vec())).collect();
-            stream::iter(pages).boxed()
-        }
-        Err(e) => stream::iter(vec![Err(e)]).boxed(),
-    })
-    .boxed()
-}
 
 /// The adapter of one family, whichever it is.
 pub enum AnySource {
@@ -210,100 +184,23 @@ impl JobSource for AnySource {
         each!(self, s => s.tags(arn).await)
     }
 
+    async fn sweep(
+        &self,
+        after: DateTime<Utc>,
+        cursor: Option<&str>,
+        open: OpenJobs,
+    ) -> Option<Result<Swept, Error>> {
+        each!(self, s => s.sweep(after, cursor, open).await)
+    }
+
     fn calls(&self) -> u64 {
         each!(self, s => s.calls())
     }
 }
 
-/// Where a listing without sort or time filter (flow executions, library ingestion jobs: their
-/// order is not documented) may stop: after the page that reaches a job created at or before
-/// the watermark, but only while every job so far came newest first. A listing seen out of
-/// that order is read to its end, so a service that orders otherwise costs pages, never jobs.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct NewestFirst {
-    /// The oldest creation time seen so far (`None` before the first job).
-    oldest: Option<DateTime<Utc>>,
-    ordered: bool,
-}
-
-impl NewestFirst {
-    pub fn new() -> Self {
-        Self {
-            oldest: None,
-            ordered: true,
-        }
-    }
-
-    /// Takes a page's creation times in listing order; says whether the pages after it may be
-    /// skipped.
-    pub fn page_ends_listing(
-        &mut self,
-        created: impl IntoIterator<Item = DateTime<Utc>>,
-        after: Option<DateTime<Utc>>,
-    ) -> bool {
-        let mut reached = false;
-        for t in created {
-            self.ordered &= self.oldest.is_none_or(|o| t <= o);
-            self.oldest = Some(t);
-            reached |= after.is_some_and(|a| t <= a);
-        }
-        self.ordered && reached
-    }
-}
-
-/// A listing's jobs sorted oldest first (what a resumable discovery asks), read in full first:
-/// the new jobs are bounded by the watermark. A failed List answers only the error, so that no
-/// checkpoint is taken past a parent that was not read.
-pub(crate) fn oldest_first(
-    pages: BoxStream<'_, Page<ObservedJob>>,
-    page_size: usize,
-) -> BoxStream<'_, Page<ObservedJob>> {
-    use futures::TryStreamExt;
-    futures::stream::once(async move {
-        let pages: Vec<Vec<ObservedJob>> = pages.try_collect().await?;
-        let mut jobs: Vec<ObservedJob> = pages.into_iter().flatten().collect();
-        jobs.sort_by(|a, b| (a.submit_time, &a.arn).cmp(&(b.submit_time, &b.arn)));
-        let pages: Vec<Page<ObservedJob>> = jobs
-            .chunks(page_size)
-            .map(|chunk| Ok(chunk.to_vec()))
-            .collect();
-        Ok::<_, Error>(pages)
-    })
-    .flat_map(|pages| match pages {
-        Ok(pages) => futures::stream::iter(pages).boxed(),
-        Err(e) => futures::stream::iter(vec![Err(e)]).boxed(),
-    })
-    .boxed()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(minute: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_700_000_000 + minute * 60, 0).unwrap()
-    }
-
-    #[test]
-    fn a_newest_first_listing_ends_at_the_page_that_reaches_the_watermark() {
-        let mut order = NewestFirst::new();
-        let watermark = Some(at(10));
-        assert!(!order.page_ends_listing([at(30), at(20)], watermark));
-        assert!(order.page_ends_listing([at(15), at(10)], watermark));
-        // without a watermark (a sweep, a first listing) every page is read
-        assert!(!NewestFirst::new().page_ends_listing([at(3), at(1)], None));
-    }
-
-    #[test]
-    fn a_listing_seen_out_of_newest_first_order_is_read_to_its_end() {
-        let mut order = NewestFirst::new();
-        let watermark = Some(at(10));
-        assert!(!order.page_ends_listing([at(20), at(25)], watermark));
-        assert!(
-            !order.page_ends_listing([at(5)], watermark),
-            "order broken before"
-        );
-    }
 
     #[tokio::test]
     async fn given_each_family_when_built_then_the_source_reports_that_family() {

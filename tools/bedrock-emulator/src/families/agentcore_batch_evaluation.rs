@@ -6,8 +6,12 @@
 //! ids are `{name}-{10 characters}` and the Get takes the id only. Its requests sign for
 //! `bedrock-agentcore` (the one service a SigV4 credential scope tells apart); its paths
 //! (`/evaluations/batch-evaluate...`) are its own, so the router goes by path as for the others.
-//! The List takes only `maxResults` (1..=100) and `nextToken`: no filter, no sort (the order is
-//! undocumented; the emulator answers newest first).
+//! The List takes only `maxResults` (1..=100) and `nextToken`: no filter, no sort. The order is
+//! undocumented; the emulator answers newest first (creation time, then id), and its token is
+//! the position after a page's last evaluation, so that evaluations started meanwhile never
+//! shift a later page (the token stays good between runs: a poller's sweep resumes with it).
+//! The token is opaque (hex, as the service's are opaque blobs); one the emulator did not issue
+//! is refused with `ValidationException`, which is what the model lists for a bad request.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -405,7 +409,7 @@ async fn list(app: Scoped, Query(q): Query<HashMap<String, String>>) -> ApiResul
     app.enter("ListBatchEvaluations").await?;
     let query = ListQuery {
         max_results: max_results(&q)?,
-        next_token: q.get("nextToken").cloned(),
+        next_token: q.get("nextToken").map(|t| reveal(t)).transpose()?,
         ..Default::default()
     };
     let store = app.store.read().await;
@@ -417,9 +421,34 @@ async fn list(app: Scoped, Query(q): Query<HashMap<String, String>>) -> ApiResul
         .collect();
     let mut out = json!({ "batchEvaluations": summaries });
     if let Some(token) = page.next_token {
-        out["nextToken"] = json!(token);
+        out["nextToken"] = json!(opaque(&token));
     }
     Ok(Json(out))
+}
+
+/// The store's position as the service's kind of token: opaque to a client.
+fn opaque(position: &str) -> String {
+    position.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The position a token of [`opaque`] holds; anything else is refused as the service refuses
+/// a token it did not issue.
+fn reveal(token: &str) -> ApiResult<String> {
+    let invalid = || ApiError::validation("The pagination token is not valid.");
+    let bytes: Option<Vec<u8>> = token
+        .len()
+        .is_multiple_of(2)
+        .then(|| {
+            (0..token.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
+                .collect()
+        })
+        .flatten();
+    bytes
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|position| position.starts_with("v1."))
+        .ok_or_else(invalid)
 }
 
 /// `StopBatchEvaluation`: `STOPPING`, then `STOPPED` one lifecycle step later.
@@ -480,6 +509,18 @@ mod tests {
             "arn:aws:bedrock-agentcore:us-east-1:123456789012:batch-evaluate/my_eval-abcdefghij",
         ] {
             assert!(check_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tokens_are_opaque_and_only_issued_ones_are_taken() {
+        let position = "v1.1700000000000000000.my_eval-abcdefghij";
+        let token = opaque(position);
+        assert!(!token.contains("my_eval"), "{token}");
+        assert_eq!(reveal(&token).unwrap(), position);
+        for bad in ["garbage", "v1.1.x", "zz", "abc", &opaque("v2.1.x"), "é"] {
+            let e = reveal(bad).unwrap_err();
+            assert_eq!(e.code, "ValidationException", "{bad}");
         }
     }
 

@@ -638,6 +638,25 @@ pub trait InvocationMetrics: Send + Sync {
     }
 }
 
+/// What `AWS/Bedrock/Batch` says about models' batch work (records pending, tokens processed
+/// per minute; dimension `ModelId`), read for the batch jobs whose count did not move:
+/// `crate::adapters::batch_metrics`. One call answers for up to 100 models.
+pub trait BatchActivity: Send + Sync {
+    /// The metrics of each of `model_ids` over `[now - window_minutes, now]` (a model without
+    /// any datapoint is absent from the answer).
+    fn activity<'a>(
+        &'a self,
+        model_ids: &'a [String],
+        now: chrono::DateTime<chrono::Utc>,
+        window_minutes: u32,
+    ) -> BoxFuture<'a, Result<crate::domain::batch_activity::Activities, crate::Error>>;
+
+    /// CloudWatch calls made so far (the run summary reports them).
+    fn calls(&self) -> u64 {
+        0
+    }
+}
+
 /// Where the Price List rows of a region are cached between runs (the jobs table).
 pub trait PriceCache: Send + Sync {
     fn read_prices<'a>(

@@ -57,6 +57,9 @@ where
         )
         .await;
         let mut poller = Poller::new(source(&sdk), store(), notifier.clone(), scope_settings);
+        if let Some(metrics) = batch_metrics(kind, &sdk) {
+            poller = poller.with_batch_metrics(metrics);
+        }
         if let Some(account) = account {
             poller = poller.in_account(account);
         }
@@ -72,6 +75,16 @@ where
         read_together_max: crate::poller::READ_TOGETHER_MAX,
         schedule: None,
     }
+}
+
+/// The scope's `AWS/Bedrock/Batch` reader, for a family whose stalls are checked against it:
+/// with the scope's own credentials (a member account's role), since the metrics live in the
+/// jobs' account and region.
+fn batch_metrics(kind: JobKind, sdk: &SdkConfig) -> Option<Arc<dyn crate::ports::BatchActivity>> {
+    kind.family().alerts.stall_metrics.then(|| {
+        Arc::new(crate::adapters::batch_metrics::CloudWatchBatchActivity::from_sdk(sdk))
+            as Arc<dyn crate::ports::BatchActivity>
+    })
 }
 
 /// A scope's SDK configuration and, in a member account, its access and the account's id. A
@@ -219,6 +232,10 @@ where
                     scope_settings,
                 )
                 .in_account(self.role.account());
+                let poller = match batch_metrics(kind, &sdk) {
+                    Some(metrics) => poller.with_batch_metrics(metrics),
+                    None => poller,
+                };
                 let access: Arc<dyn Access> = self.assumed.clone();
                 ScopePoller {
                     target,

@@ -3,6 +3,7 @@
 //! `tests/golden/digest-alerts-*.txt`; regenerate them with `UPDATE_GOLDEN=1 cargo test`.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use jobwatch::domain::batch_activity::ModelActivity;
 use jobwatch::domain::{
     idle, measure, Alert, AlertInputs, AlertKind, AlertSettings, JobArn, JobKind, JobRecord,
     JobStatus, Observation, PriceOrigin, RecordCounts,
@@ -73,6 +74,31 @@ fn slowed(record: &JobRecord) -> JobRecord {
     slow
 }
 
+/// The stalled job with the evidence CloudWatch gave: 16 750 records pending for the model,
+/// no tokens processed in the two hours before the run.
+fn confirmed(record: &JobRecord) -> JobRecord {
+    let mut stalled = record.clone();
+    stalled.model_activity = Some(ModelActivity {
+        records_pending: Some(16_750),
+        tokens_pending: None,
+        input_tokens_per_minute: Some(0),
+        output_tokens_per_minute: Some(0),
+        window_minutes: 120,
+        read_at: submitted() + Duration::minutes(340 + 135),
+    });
+    stalled
+}
+
+/// A customization job in its training stage (validation and data processing completed).
+fn in_training() -> JobRecord {
+    let mut record = job(JobKind::ModelCustomization, "InProgress", None);
+    record.details.insert(
+        "statusDetails".into(),
+        "validation=Completed, dataProcessing=Completed, training=InProgress".into(),
+    );
+    record
+}
+
 /// A provisioned throughput in service since `submitted()`, 2 model units on a one-month
 /// commitment, with its hourly cost when `priced`.
 fn throughput(priced: bool) -> JobRecord {
@@ -114,6 +140,7 @@ fn alert_email(
         settings: &settings,
         fresh_counts: Some(&record.counts),
         median,
+        activity: None,
     };
     let alert = measure(kind, record, &inputs).expect("the measure applies");
     Notice::alert(record, &alert, &Presentation::default(), &Tags::new())
@@ -170,6 +197,24 @@ fn alert_emails_match_the_reviewed_golden_files() {
         ),
     ];
     let cases = cases.into_iter().chain([
+        (
+            "alert-stalled-metrics",
+            alert_email(
+                &confirmed(&batch_running),
+                AlertKind::Stalled,
+                Duration::minutes(340 + 135),
+                None,
+            ),
+        ),
+        (
+            "alert-stalled-stage",
+            alert_email(
+                &in_training(),
+                AlertKind::Stalled,
+                Duration::hours(72) + Duration::minutes(20),
+                None,
+            ),
+        ),
         ("alert-idle", idle_email(&throughput(true), 26)),
         ("alert-idle-unpriced", idle_email(&throughput(false), 26)),
     ]);
@@ -273,6 +318,7 @@ fn an_alert_digest_counts_by_kind_then_lists_jobs_by_kind_most_urgent_first() {
                 settings: &settings,
                 fresh_counts: Some(&record.counts),
                 median: None,
+                activity: None,
             };
             let alert = measure(*kind, &record, &inputs).expect("the measure applies");
             Notice::alert(&record, &alert, &prod, &Tags::new())

@@ -319,6 +319,7 @@ fn inputs(at: DateTime<Utc>, settings: &AlertSettings) -> AlertInputs<'_> {
         settings,
         fresh_counts: None,
         median: None,
+        activity: None,
     }
 }
 
@@ -385,6 +386,7 @@ fn a_moving_count_is_written_at_most_every_quarter_of_the_stall_threshold() {
         run_id: &run,
         lease: Duration::minutes(5),
         quiet: false,
+        activity: None,
     };
     let mut job = record("InProgress", JobKind::BatchInference);
     let counts = |n| RecordCounts {

@@ -172,6 +172,7 @@ fn alerts_on_a_reopened_resource_measure_from_the_update_not_its_creation() {
         settings: &settings,
         fresh_counts: None,
         median: None,
+        activity: None,
     };
     assert_eq!(
         due(&reopened, &inputs),

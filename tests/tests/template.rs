@@ -482,14 +482,18 @@ fn each_function_may_call_exactly_its_family_and_the_shared_infrastructure() {
             granted.iter().all(|a| !a.contains('*')),
             "{name}: wildcard action in {granted:?}"
         );
-        // CloudWatch reads (the idle check, with Alerts on, the default): what its reader calls.
+        // CloudWatch reads (with Alerts on, the default): what the family's readers call (the
+        // idle check's Invocations, the stall check's AWS/Bedrock/Batch).
         let metrics = mapped_actions(kind, "MetricActions");
         if !metrics.is_empty() {
-            assert_eq!(
-                metrics,
-                sdk_calls("cloudwatch.rs", "cloudwatch"),
-                "{name}: MetricActions vs the CloudWatch reader's calls"
-            );
+            let mut called = BTreeSet::new();
+            if kind == JobKind::ProvisionedThroughput {
+                called.extend(sdk_calls("cloudwatch.rs", "cloudwatch"));
+            }
+            if kind.family().alerts.stall_metrics {
+                called.extend(sdk_calls("batch_metrics.rs", "cloudwatch"));
+            }
+            assert_eq!(metrics, called, "{name}: MetricActions vs the CloudWatch readers' calls");
         }
         // Its hourly price: what the Price List reader calls.
         let prices = mapped_actions(kind, "PriceActions");

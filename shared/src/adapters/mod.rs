@@ -26,6 +26,7 @@ macro_rules! list_pages {
 }
 
 pub mod assume_role;
+pub mod batch_metrics;
 pub mod chat_topic;
 pub mod cloudwatch;
 pub mod dynamodb;

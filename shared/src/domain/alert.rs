@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::batch_activity::{Activities, ModelActivity, Verdict};
 use super::{AlertKind, Basis, Change, JobKind, JobRecord, Lease, Phase, RecordCounts, RunId};
 
 /// A threshold per family: an explicit value for one family, else one for all, else the
@@ -106,6 +107,9 @@ pub struct AlertInputs<'a> {
     pub fresh_counts: Option<&'a RecordCounts>,
     /// Median duration of finished jobs of the same family and model, with enough history.
     pub median: Option<Duration>,
+    /// The job's model's `AWS/Bedrock/Batch` metrics, when this run read them (a job whose
+    /// count did not move: [`stall_candidate`]); `None`: the count alone decides.
+    pub activity: Option<&'a ModelActivity>,
 }
 
 /// The first alert `record` is due and has not had yet; never for a finished job.
@@ -183,7 +187,13 @@ fn holds(alert: &Alert, record: &JobRecord, inputs: &AlertInputs) -> bool {
                     .is_some_and(|fresh| fresh == stored),
                 None => true,
             };
-            record.phase() == Phase::Running && unchanged && over
+            // The anchors' rule: a model still processing tokens is not stalled (per model,
+            // so it may be another job's tokens: the alert waits rather than guesses).
+            let processing = record.counts.processed.is_some()
+                && inputs
+                    .activity
+                    .is_some_and(|a| a.verdict() == Verdict::Processing);
+            record.phase() == Phase::Running && unchanged && over && !processing
         }
         AlertKind::Overdue => record.phase() == Phase::Running && alert.elapsed > alert.threshold,
         AlertKind::Idle => false,
@@ -216,6 +226,9 @@ pub struct WatchContext<'a> {
     /// A first run recording the table's history sends nothing, alerts included: a new
     /// deployment does not open with a burst. The next run alerts what is still due.
     pub quiet: bool,
+    /// Batch metrics by model, read this run for the jobs [`stall_candidate`] picked (`None`:
+    /// not read, or the read failed).
+    pub activity: Option<&'a Activities>,
 }
 
 impl WatchContext<'_> {
@@ -230,8 +243,36 @@ impl WatchContext<'_> {
             settings: self.settings,
             fresh_counts: fresh,
             median: self.durations.median(record.model_id.as_deref(), min),
+            activity: record
+                .model_id
+                .as_deref()
+                .and_then(|m| self.activity?.get(m)),
         }
     }
+}
+
+/// Whether `record`, seen with `fresh` counts, is a job the count rule calls `stalled` (count
+/// unchanged past the threshold, not alerted yet): the jobs whose model's batch metrics a run
+/// reads before it decides.
+pub fn stall_candidate(
+    record: &JobRecord,
+    fresh: Option<&RecordCounts>,
+    ctx: &WatchContext,
+) -> bool {
+    if !ctx.settings.enabled
+        || !record.is_open()
+        || record.retired
+        || record.model_id.is_none()
+        || record.counts.processed.is_none()
+        || record.alerts_sent.contains(&AlertKind::Stalled)
+    {
+        return false;
+    }
+    let inputs = AlertInputs {
+        activity: None,
+        ..ctx.inputs(record, fresh)
+    };
+    measure(AlertKind::Stalled, record, &inputs).is_some_and(|a| holds(&a, record, &inputs))
 }
 
 /// Marks the alert `record` is due as pending, leased to this run, when nothing else is
@@ -247,6 +288,12 @@ pub fn hold_alert(
     let Some(alert) = due(record, &ctx.inputs(record, fresh)) else {
         return false;
     };
+    let inputs = ctx.inputs(record, fresh);
+    let confirmed = inputs.activity.filter(|a| a.verdict() == Verdict::Stalled);
+    if alert.kind == AlertKind::Stalled && confirmed.is_some() {
+        // What the notice names: the records pending for the model and the idle window.
+        record.model_activity = confirmed.copied();
+    }
     record.pending_alert = Some(alert.kind);
     record.set_lease(Some(Lease {
         owner: ctx.run_id.clone(),

@@ -120,6 +120,9 @@ pub struct AlertDefaults {
     pub stuck_after_hours: u32,
     /// Running without progress counters: by how long the family's work usually takes.
     pub running_after_hours: u32,
+    /// The family's stall is checked against CloudWatch's `AWS/Bedrock/Batch` metrics of the
+    /// job's model before it is alerted (batch inference: `crate::adapters::batch_metrics`).
+    pub stall_metrics: bool,
 }
 
 /// Everything that varies between families.
@@ -145,6 +148,10 @@ pub struct Family {
     /// Family-specific details a job carries (`ObservedJob::details` keys, API member names)
     /// and how emails label them, in the order emails show them.
     pub details: &'static [(&'static str, &'static str)],
+    /// The `details` keys that tell a running job's progress without record counts (a
+    /// customization job's stages, an ingestion job's document statistics): refreshed while
+    /// the status stays the same, and shown by `jobwatch-cli` and the alerts ([`super::stages`]).
+    pub progress_details: &'static [&'static str],
     pub event: Option<EventShape>,
     /// Set for resources that settle and may re-open (see [`Reopen`]); `None` for jobs.
     pub reopen: Option<Reopen>,
@@ -183,6 +190,7 @@ pub static BATCH_INFERENCE: Family = Family {
         "bedrock:GetModelInvocationJob",
     ],
     details: &[],
+    progress_details: &[],
     event: Some(EventShape {
         detail_types: &["Batch Inference Job State Change"],
         source: "aws.bedrock",
@@ -219,6 +227,7 @@ pub static BATCH_INFERENCE: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 6,
         running_after_hours: 24,
+        stall_metrics: true,
     },
 };
 
@@ -236,6 +245,7 @@ pub static MODEL_IMPORT: Family = Family {
     output_label: "Result:",
     iam_actions: &["bedrock:ListModelImportJobs", "bedrock:GetModelImportJob"],
     details: &[],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -249,6 +259,7 @@ pub static MODEL_IMPORT: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 6,
+        stall_metrics: false,
     },
 };
 
@@ -266,6 +277,7 @@ pub static ASYNC_INVOKE: Family = Family {
     output_label: "Output:",
     iam_actions: &["bedrock:ListAsyncInvokes", "bedrock:GetAsyncInvoke"],
     details: &[],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -280,6 +292,7 @@ pub static ASYNC_INVOKE: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 2,
+        stall_metrics: false,
     },
 };
 
@@ -302,6 +315,7 @@ pub static MODEL_CUSTOMIZATION: Family = Family {
         "bedrock:GetModelCustomizationJob",
     ],
     details: &[],
+    progress_details: &["statusDetails"],
     event: Some(EventShape {
         detail_types: &["Model Customization Job State Change"],
         source: "aws.bedrock",
@@ -323,6 +337,7 @@ pub static MODEL_CUSTOMIZATION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 72,
+        stall_metrics: false,
     },
 };
 
@@ -352,6 +367,7 @@ pub static KB_INGESTION: Family = Family {
         "bedrock:ListIngestionJobs",
         "bedrock:GetIngestionJob",
     ],
+    progress_details: &["statistics"],
     event: None,
     reopen: None,
     ready: None,
@@ -365,6 +381,7 @@ pub static KB_INGESTION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -392,6 +409,7 @@ pub static MODEL_EVALUATION: Family = Family {
         ("jobType", "Evaluated by:"),
         ("evaluationTaskTypes", "Tasks:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -405,6 +423,7 @@ pub static MODEL_EVALUATION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -428,6 +447,7 @@ pub static DATA_AUTOMATION: Family = Family {
     details: &[],
     // Documented sample (Bedrock user guide, "How EventBridge for Amazon Bedrock works"): the
     // detail names the invocation by `job_id` only, and `resources` is empty.
+    progress_details: &[],
     event: Some(EventShape {
         detail_types: &[
             "Bedrock Data Automation Job Created",
@@ -452,6 +472,7 @@ pub static DATA_AUTOMATION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -471,6 +492,7 @@ pub static MODEL_COPY: Family = Family {
     output_label: "Copied to:",
     iam_actions: &["bedrock:ListModelCopyJobs", "bedrock:GetModelCopyJob"],
     details: &[("sourceAccountId", "Source account:")],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -484,6 +506,7 @@ pub static MODEL_COPY: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -514,6 +537,7 @@ pub static PROVISIONED_THROUGHPUT: Family = Family {
         ("foundationModelArn", "Foundation model:"),
         ("lastModifiedTime", "Last modified:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: Some(Reopen {
         statuses: &["Updating"],
@@ -530,6 +554,7 @@ pub static PROVISIONED_THROUGHPUT: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -559,6 +584,7 @@ pub static CUSTOM_MODEL_DEPLOYMENT: Family = Family {
         ("updateModelArn", "Updated to model:"),
         ("lastUpdatedAt", "Last updated:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: Some(Reopen {
         statuses: &["Updating"],
@@ -575,6 +601,7 @@ pub static CUSTOM_MODEL_DEPLOYMENT: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -597,6 +624,7 @@ pub static CUSTOM_MODEL: Family = Family {
         ("customizationType", "Customization:"),
         ("jobArn", "Created by job:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: Some("Deploy it for on-demand inference (CreateCustomModelDeployment) or buy provisioned throughput for it: {arn}"),
@@ -610,6 +638,7 @@ pub static CUSTOM_MODEL: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -642,6 +671,7 @@ pub static FLOW_EXECUTION: Family = Family {
         ("flowAliasIdentifier", "Alias:"),
         ("flowVersion", "Flow version:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -683,6 +713,7 @@ pub static FLOW_EXECUTION: Family = Family {
         stuck_after_hours: 1,
         // A flow execution ends by itself after 24 hours (TimedOut); most take minutes.
         running_after_hours: 6,
+        stall_metrics: false,
     },
 };
 
@@ -715,6 +746,7 @@ pub static LIBRARY_INGESTION: Family = Family {
         ("entityType", "Entities:"),
         ("libraryArn", "Library:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -729,6 +761,7 @@ pub static LIBRARY_INGESTION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 6,
+        stall_metrics: false,
     },
 };
 
@@ -757,6 +790,7 @@ pub static ADVANCED_PROMPT_OPTIMIZATION: Family = Family {
         "bedrock:GetAdvancedPromptOptimizationJob",
     ],
     details: &[("modelIds", "Target models:")],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -787,6 +821,7 @@ pub static ADVANCED_PROMPT_OPTIMIZATION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 
@@ -823,6 +858,7 @@ pub static AUTOMATED_REASONING_BUILD: Family = Family {
         ("buildWorkflowType", "Build:"),
         ("documentName", "Document:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -836,6 +872,7 @@ pub static AUTOMATED_REASONING_BUILD: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 6,
+        stall_metrics: false,
     },
 };
 
@@ -881,6 +918,7 @@ pub static AGENTCORE_BATCH_EVALUATION: Family = Family {
         ("evaluators", "Evaluators:"),
         ("scores", "Average scores:"),
     ],
+    progress_details: &[],
     event: None,
     reopen: None,
     ready: None,
@@ -910,6 +948,7 @@ pub static AGENTCORE_BATCH_EVALUATION: Family = Family {
     alerts: AlertDefaults {
         stuck_after_hours: 1,
         running_after_hours: 24,
+        stall_metrics: false,
     },
 };
 

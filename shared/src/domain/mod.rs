@@ -3,6 +3,7 @@
 
 mod alert;
 mod alert_kind;
+pub mod batch_activity;
 pub mod cost;
 mod family;
 pub mod idle;
@@ -14,12 +15,13 @@ pub mod progress;
 mod record;
 pub mod regions;
 mod sink;
+pub mod stages;
 mod status;
 
 pub use alert::{
     default_running_after, default_stuck_after, due, hold_alert, measure, plan_watch,
-    track_progress, Alert, AlertInputs, AlertSettings, DurationStats, Thresholds, WatchContext,
-    DURATIONS_KEPT,
+    stall_candidate, track_progress, Alert, AlertInputs, AlertSettings, DurationStats, Thresholds,
+    WatchContext, DURATIONS_KEPT,
 };
 pub use alert_kind::AlertKind;
 pub use cost::{CostEstimate, PriceOrigin, TokenPrice, UnitHourPrice};

@@ -46,6 +46,10 @@ pub struct JobRecord {
     /// [`super::progress`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub observations: Vec<Observation>,
+    /// The model's `AWS/Bedrock/Batch` metrics that confirmed a `stalled` alert (records
+    /// pending, no tokens processed): what the alert names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_activity: Option<super::batch_activity::ModelActivity>,
     /// When Bedrock expires the job if it has not finished (`jobExpirationTime`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DateTime<Utc>>,
@@ -149,6 +153,7 @@ impl JobRecord {
             counts: RecordCounts::default(),
             progress_at: None,
             observations: Vec::new(),
+            model_activity: None,
             deadline: None,
             cost: None,
             hourly_cost: None,

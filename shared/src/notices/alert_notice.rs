@@ -8,7 +8,8 @@ use serde_json::json;
 use super::email::{duration, group};
 use super::notice::{attributes, display_name, Audience, Class};
 use super::presentation::{Presentation, Tags};
-use super::{locations, subject, Notice};
+use super::{locations, progress_note, subject, Notice};
+use crate::domain::batch_activity::ModelActivity;
 use crate::domain::{Alert, AlertKind, Basis, Estimate, JobRecord, Outcome};
 
 impl Notice {
@@ -21,13 +22,7 @@ impl Notice {
     ) -> Self {
         let (dedup_key, display_name) = (alert_key(record, alert), display_name(record));
         let account_name = presentation.account_name.as_deref();
-        let family = record.kind.label().trim_end_matches(" job").to_lowercase();
-        let subject = subject::job_subject(
-            &format!("Alert {}", alert.kind),
-            &family,
-            &display_name,
-            account_name.or(record.pk.account()),
-        );
+        let subject = alert_subject(record, alert, &display_name, account_name);
         let email = render(record, alert, &display_name);
         let seconds = |d: chrono::Duration| d.num_seconds();
         let body = json!({
@@ -57,6 +52,8 @@ impl Notice {
             "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
             "progress": record.estimate().map(|e| progress_json(&e)),
             "hourlyCost": record.hourly_cost.as_ref().map(super::notice::hourly_json),
+            "batchMetrics": record.model_activity,
+            "progressNote": progress_note(record).filter(|_| shows_stage(alert.kind)),
             "consoleUrl": locations::console_url(record, record.phase()),
             "tags": tags,
             "text": &email,
@@ -82,6 +79,13 @@ fn alert_key(record: &JobRecord, alert: &Alert) -> String {
         (AlertKind::Idle, Some(idle)) => format!("{}#{}#{}", record.pk, alert.kind, idle.key()),
         _ => format!("{}#{}", record.pk, alert.kind),
     }
+}
+
+/// `[Bedrock] Alert stalled: batch inference {name} ({account})`.
+fn alert_subject(record: &JobRecord, alert: &Alert, name: &str, account: Option<&str>) -> String {
+    let family = record.kind.label().trim_end_matches(" job").to_lowercase();
+    let account = account.or(record.pk.account());
+    subject::job_subject(&format!("Alert {}", alert.kind), &family, name, account)
 }
 
 /// The document's `progress`: the rate, records left and the end they projected.
@@ -110,6 +114,26 @@ pub(super) fn progress_line(e: &Estimate) -> String {
         group(e.remaining),
         group(e.records_per_hour.round() as i64),
         e.as_of.format("%H:%M UTC")
+    )
+}
+
+/// Where a job without counts stands is worth saying in the alerts about a running job taking
+/// long (`stalled`, `overdue`), not in `stuck` (not started) or `idle` (a resource).
+fn shows_stage(kind: AlertKind) -> bool {
+    matches!(kind, AlertKind::Stalled | AlertKind::Overdue)
+}
+
+/// What CloudWatch said of the model when it confirmed the stall: records pending, nothing
+/// processed over the window (account-wide figures for the model, not the job's own).
+pub(super) fn activity_line(a: &ModelActivity) -> String {
+    let pending = a.records_pending.map_or("no".into(), group);
+    let tokens = a
+        .tokens_pending
+        .map_or(String::new(), |t| format!(" ({} tokens)", group(t)));
+    format!(
+        "{pending} records pending{tokens} for this model and no tokens processed in the {} before {} (AWS/Bedrock/Batch, account-wide for the model)",
+        duration(i64::from(a.window_minutes) * 60),
+        a.read_at.format("%H:%M UTC")
     )
 }
 
@@ -214,6 +238,14 @@ fn render(record: &JobRecord, alert: &Alert, name: &str) -> String {
     }
     if let Some(estimate) = record.estimate() {
         let _ = writeln!(out, "Progress:         {}", progress_line(&estimate));
+    } else if let Some(note) = progress_note(record).filter(|_| shows_stage(alert.kind)) {
+        let _ = writeln!(out, "Progress:         {note}");
+    }
+    if let Some(activity) = record
+        .model_activity
+        .filter(|_| alert.kind == AlertKind::Stalled)
+    {
+        let _ = writeln!(out, "Batch metrics:    {}", activity_line(&activity));
     }
     if let Some(model) = &record.model_id {
         let _ = writeln!(out, "Model:            {model}");

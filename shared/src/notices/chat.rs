@@ -78,6 +78,32 @@ fn icon(outcome: &str) -> &'static str {
     }
 }
 
+/// What only an alert says: how long, how far (records left or where it stands, the records
+/// pending for the model), what to do.
+fn alert_facts(doc: &Value) -> [(&'static str, Option<String>); 4] {
+    let text = |k: &str| doc[k].as_str().map(plain);
+    let pending = doc["batchMetrics"]["recordsPending"].as_i64();
+    [
+        ("Running for", doc["elapsedSeconds"].as_i64().map(duration)),
+        ("Progress", text("progressNote").or_else(|| progress(doc))),
+        (
+            "Records pending",
+            pending.map(|n| format!("{n} for the model, no tokens processed (AWS/Bedrock/Batch)")),
+        ),
+        ("Suggestion", text("suggestion")),
+    ]
+}
+
+/// An alert's `progress`: records left and the end they projected.
+fn progress(doc: &Value) -> Option<String> {
+    let p = &doc["progress"];
+    let left = p["remaining"].as_i64()?;
+    Some(match p["estimatedEnd"].as_str() {
+        Some(end) => format!("{left} records left, estimated end {}", plain(end)),
+        None => format!("{left} records left, no end in sight"),
+    })
+}
+
 /// The facts as a short list; each value plain text.
 fn description(doc: &Value, alert: bool) -> String {
     let text = |k: &str| doc[k].as_str().map(plain);
@@ -100,8 +126,9 @@ fn description(doc: &Value, alert: bool) -> String {
     line("Account", account(doc));
     line("Duration", doc["durationSeconds"].as_i64().map(duration));
     if alert {
-        line("Running for", doc["elapsedSeconds"].as_i64().map(duration));
-        line("Suggestion", text("suggestion"));
+        for (label, value) in alert_facts(doc) {
+            line(label, value);
+        }
     }
     line("Records", records(doc));
     line("Hourly cost", doc["hourlyCost"]["text"].as_str().map(plain));
@@ -283,6 +310,29 @@ mod tests {
         assert!(!title.contains('\n') && title.chars().count() <= MAX_TITLE_CHARS);
         let description = message["content"]["description"].as_str().unwrap();
         assert!(description.chars().count() <= MAX_DESCRIPTION_CHARS);
+    }
+
+    #[test]
+    fn a_stalled_alert_says_the_records_left_and_the_records_pending_for_the_model() {
+        // Given the JSON of a stalled alert confirmed by the batch metrics
+        let doc = serde_json::json!({
+            "type": "alert", "alert": "stalled", "status": "InProgress",
+            "progress": {"remaining": 600, "estimatedEnd": "2026-12-01T03:50:00Z"},
+            "batchMetrics": {"recordsPending": 600, "windowMinutes": 120},
+        });
+
+        // When it is described for chat
+        let text = description(&doc, true);
+
+        // Then both figures are there
+        assert!(
+            text.contains("**Progress:** 600 records left, estimated end 2026-12-01T03:50:00Z"),
+            "{text}"
+        );
+        assert!(
+            text.contains("**Records pending:** 600 for the model"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod locations;
 mod marks;
 mod notice;
 mod presentation;
+mod stage_note;
 pub mod subject;
 
 pub use bus_event::{detail_within, BusEvent};
@@ -19,3 +20,4 @@ pub use digest::{AlertDigest, AttributeValue, Digest, PeopleMessage, MAX_DIGEST_
 pub use marks::{test_job_arn, test_record};
 pub use notice::Notice;
 pub use presentation::{tag_attribute, EmailDetail, Presentation, Tags};
+pub use stage_note::{progress_cell, progress_note};

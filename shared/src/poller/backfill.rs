@@ -32,6 +32,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             budget: &budget,
             durations: &DurationStats::default(),
             outbox: &outbox,
+            activity: &Default::default(),
         };
         let mut open = OpenJobs::default();
         let discovered = self

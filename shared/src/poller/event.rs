@@ -54,6 +54,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             // Medians are the scheduled runs' business: an event reads no scope state.
             durations: &NO_DURATIONS,
             outbox: &outbox,
+            activity: &Default::default(),
         };
         summary.add_settled(
             self.settle(vec![Sighting::Seen(known, Box::new(job))], &run)

@@ -616,6 +616,9 @@ impl RunSummary {
         self.pricing_calls += s.pricing_calls;
         self.metric_calls += s.metric_calls;
         self.estimated_cost_micro_usd += s.estimated_cost_micro_usd;
+        self.batch_metrics_calls += s.batch_metrics_calls;
+        self.batch_metrics_failed += s.batch_metrics_failed;
+        self.stalls_cleared += s.stalls_cleared;
         super::summary::add_owners(&mut self.cost_by_owner, s.cost_by_owner);
         self.owners_past_bound += s.owners_past_bound;
         self.failures += s.failures;

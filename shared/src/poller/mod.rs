@@ -5,6 +5,7 @@
 //! settled the same way (`settle`): plan, write, claim, publish. Generic over the ports.
 
 mod backfill;
+mod batch_metrics;
 mod cost;
 mod deliver;
 mod discover;
@@ -164,6 +165,9 @@ pub struct Poller<S, T, N> {
     pub settings: PollSettings,
     /// The member account polled through a role (its 12-digit id); `None`: the function's own.
     pub account: Option<String>,
+    /// The scope's `AWS/Bedrock/Batch` reader, for a family with `stall_metrics` (`None`: the
+    /// count alone decides `stalled`).
+    pub batch_metrics: Option<Arc<dyn crate::ports::BatchActivity>>,
 }
 
 /// Where a run starts: its scope's stored state, and what that makes of this run.
@@ -185,7 +189,15 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             notifier,
             settings,
             account: None,
+            batch_metrics: None,
         }
+    }
+
+    /// The same poller checking stalls against `metrics` (read with the scope's credentials:
+    /// the metrics live in the account and region of the jobs).
+    pub fn with_batch_metrics(mut self, metrics: Arc<dyn crate::ports::BatchActivity>) -> Self {
+        self.batch_metrics = Some(metrics);
+        self
     }
 
     /// The same poller estimating finished jobs' cost with `prices`.
@@ -251,6 +263,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             budget: &budget,
             durations: &start.state.durations,
             outbox: &outbox,
+            activity: &Default::default(),
         };
         let (mut seen, mut open) = (Seen::default(), OpenJobs::default());
         // Notices already published to machines are told to people even when a phase fails.

@@ -3,6 +3,8 @@
 //! pages, watched chunks and single events all go through here.
 
 use std::collections::BTreeSet;
+
+use crate::domain::batch_activity::{Activities, ModelActivity};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -11,8 +13,8 @@ use futures::{stream, StreamExt};
 use super::summary::{Failures, Settled, KEPT_LAGS};
 use super::{Budget, Poller};
 use crate::domain::{
-    hold_alert, measure, plan, plan_missing, plan_watch, Change, Due, DurationStats, JobRecord,
-    JobStatus, Lease, ObservedJob, Outcome, PlanContext, RecordCounts, RunId, Sink, Skip,
+    hold_alert, measure, plan, plan_missing, plan_watch, stages, Change, Due, DurationStats,
+    JobRecord, JobStatus, Lease, ObservedJob, Outcome, PlanContext, RunId, Sink, Skip,
     WatchContext,
 };
 use crate::notices::{Notice, Tags};
@@ -58,6 +60,8 @@ pub(super) struct RunContext<'a> {
     pub durations: &'a DurationStats,
     /// Notices published to machines that people still have to be told of (at the run's end).
     pub outbox: &'a Outbox,
+    /// Batch metrics read so far this run, by model (stall candidates).
+    pub activity: &'a ActivityCache,
 }
 
 impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
@@ -65,7 +69,14 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
     pub(super) async fn settle(&self, mut batch: Vec<Sighting>, run: &RunContext<'_>) -> Settled {
         let mut report = Settled::default();
         self.enrich(&mut batch).await;
-        let (ctx, watch) = (self.plan_context(run), self.watch_context(run));
+        let ctx = self.plan_context(run);
+        let activity = self
+            .batch_activity(&batch, &self.watch_context(run), run, &mut report)
+            .await;
+        let watch = WatchContext {
+            activity: activity.as_ref(),
+            ..self.watch_context(run)
+        };
         let mut changes = Vec::new();
         let mut untouched = Vec::new();
         for sighting in batch {
@@ -80,8 +91,8 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
                     }
                     Err(skip) => {
                         report.regressions_ignored += usize::from(skip == Skip::Regression);
-                        // Only an observation of the same status carries the job's counts now.
-                        let fresh = (skip == Skip::Unchanged).then_some(&job.counts);
+                        // Only an observation of the same status carries the job's progress now.
+                        let fresh = (skip == Skip::Unchanged).then_some(job.as_ref());
                         if let Some(known) = known {
                             keep(known, fresh, &watch, &mut changes, &mut untouched);
                         }
@@ -139,6 +150,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
             run_id: run.run_id,
             lease: self.settings.publish_lease,
             quiet: run.history_before.is_some(),
+            activity: None,
         }
     }
 
@@ -383,17 +395,35 @@ pub(super) fn record_lag(record: &JobRecord, now: DateTime<Utc>, report: &mut Se
     }
 }
 
-/// A known job whose status did not change: written when its progress moved or an alert is
-/// due, else left as it is (a notice it holds may still be claimed).
+/// A known job whose status did not change: written when its progress moved (its counts, or
+/// the stages or statistics its family reports instead) or an alert is due, else left as it
+/// is (a notice it holds may still be claimed).
 fn keep(
     known: JobRecord,
-    fresh: Option<&RecordCounts>,
+    fresh: Option<&ObservedJob>,
     watch: &WatchContext,
     changes: &mut Vec<Change>,
     untouched: &mut Vec<JobRecord>,
 ) {
-    match plan_watch(&known, fresh, watch) {
+    let mut seen = known.clone();
+    let keys = known.kind.family().progress_details;
+    let moved = known.is_open()
+        && fresh.is_some_and(|job| stages::track(&mut seen.details, &job.details, keys));
+    // Like a moving count, written at most every quarter of the stall threshold: a steady run
+    // does not rewrite every running ingestion job whose statistics tick.
+    let staged = moved && watch.now - known.updated_at >= watch.settings.stalled_after / 4;
+    match plan_watch(&seen, fresh.map(|job| &job.counts), watch) {
         Some(change) => changes.push(change),
+        None if staged => changes.push(Change {
+            record: JobRecord {
+                version: known.version + 1,
+                updated_at: watch.now,
+                ..seen
+            },
+            expected_version: Some(known.version),
+            notify: false,
+            transition: false,
+        }),
         None => untouched.push(known),
     }
 }
@@ -419,6 +449,36 @@ fn count_finished(change: &Change, report: &mut Settled) {
         Outcome::Partial => report.finished.partial += 1,
         Outcome::Failure => report.finished.failure += 1,
         Outcome::Progress => {}
+    }
+}
+
+/// What a run has read so far, by model (`None`: read, no datapoint), so that the pages and
+/// chunks of one run ask CloudWatch about each model once.
+#[derive(Debug, Default)]
+pub(super) struct ActivityCache(Mutex<std::collections::BTreeMap<String, Option<ModelActivity>>>);
+
+impl ActivityCache {
+    pub(super) fn unread(&self, models: BTreeSet<String>) -> Vec<String> {
+        let read = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        models
+            .into_iter()
+            .filter(|m| !read.contains_key(m))
+            .collect()
+    }
+
+    pub(super) fn remember(&self, asked: &[String], found: &Activities) {
+        let mut read = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for model in asked {
+            read.insert(model.clone(), found.get(model).copied());
+        }
+    }
+
+    pub(super) fn of(&self, models: &BTreeSet<String>) -> Activities {
+        let read = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        models
+            .iter()
+            .filter_map(|m| Some((m.clone(), (*read.get(m)?)?)))
+            .collect()
     }
 }
 

@@ -101,6 +101,12 @@ pub struct Settled {
     pub metric_calls: u64,
     /// The estimated cost of the jobs priced, in millionths of a dollar.
     pub estimated_cost_micro_usd: u64,
+    /// CloudWatch `GetMetricData` calls for stall candidates' batch metrics.
+    pub batch_metrics_calls: u64,
+    /// Batch metrics reads that failed (the count rule decided alone).
+    pub batch_metrics_failed: usize,
+    /// Stall candidates not alerted: their model was still processing tokens.
+    pub stalls_cleared: usize,
     /// With `COST_OWNER_TAG`: the same cost by owner bucket (`domain::owner`).
     pub cost_by_owner: BTreeMap<String, u64>,
     /// Jobs whose owner value was past the day's bound (counted under `other`).
@@ -131,6 +137,9 @@ impl Default for Settled {
             pricing_calls: 0,
             metric_calls: 0,
             estimated_cost_micro_usd: 0,
+            batch_metrics_calls: 0,
+            batch_metrics_failed: 0,
+            stalls_cleared: 0,
             cost_by_owner: BTreeMap::new(),
             owners_past_bound: 0,
             lags_seconds: Vec::new(),
@@ -159,6 +168,9 @@ impl AddAssign for Settled {
         self.pricing_calls += o.pricing_calls;
         self.metric_calls += o.metric_calls;
         self.estimated_cost_micro_usd += o.estimated_cost_micro_usd;
+        self.batch_metrics_calls += o.batch_metrics_calls;
+        self.batch_metrics_failed += o.batch_metrics_failed;
+        self.stalls_cleared += o.stalls_cleared;
         add_owners(&mut self.cost_by_owner, o.cost_by_owner);
         self.owners_past_bound += o.owners_past_bound;
         add_lags(&mut self.lags_seconds, o.lags_seconds);
@@ -274,6 +286,13 @@ pub struct RunSummary {
     /// The estimated cost, in millionths of a dollar, of the jobs this run priced (notified as
     /// finished): the `EstimatedCostUsd` metric.
     pub estimated_cost_micro_usd: u64,
+    /// CloudWatch `GetMetricData` calls reading `AWS/Bedrock/Batch` for stall candidates (zero
+    /// in a run without one).
+    pub batch_metrics_calls: u64,
+    /// Batch metrics reads that failed: those stalls were judged on the count alone.
+    pub batch_metrics_failed: usize,
+    /// Jobs the count called stalled that were not alerted: their model was still processing.
+    pub stalls_cleared: usize,
     /// With `COST_OWNER_TAG`: that cost by owner (the owner tag's value, `untagged`, `unknown`
     /// or `other`: `domain::owner`), the `EstimatedCostUsd` metric per `Owner`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -347,6 +366,9 @@ impl RunSummary {
         self.pricing_calls += s.pricing_calls;
         self.metric_calls += s.metric_calls;
         self.estimated_cost_micro_usd += s.estimated_cost_micro_usd;
+        self.batch_metrics_calls += s.batch_metrics_calls;
+        self.batch_metrics_failed += s.batch_metrics_failed;
+        self.stalls_cleared += s.stalls_cleared;
         add_owners(&mut self.cost_by_owner, s.cost_by_owner);
         self.owners_past_bound += s.owners_past_bound;
         add_lags(&mut self.notification_lag_seconds, s.lags_seconds);

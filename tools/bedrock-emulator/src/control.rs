@@ -28,6 +28,10 @@ pub struct ForceStatus {
     pub message: Option<String>,
     #[serde(default)]
     pub counts: Option<RecordCounts>,
+    /// Members the family's Get and List show, set as the API spells them (a running
+    /// ingestion job's `statistics`, a customization job's `statusDetails`).
+    #[serde(default)]
+    pub spec: Option<serde_json::Map<String, Value>>,
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -100,6 +104,7 @@ pub async fn force_status(app: &Scoped, id: &str, body: ForceStatus) -> ApiResul
     if let Some(counts) = body.counts {
         job.counts = counts;
     }
+    job.spec.extend(body.spec.unwrap_or_default());
     // A forced job no longer follows a planned lifecycle.
     job.planned_outcome = None;
     // What their notifications show (ingestion statistics, invocation results, a resource's

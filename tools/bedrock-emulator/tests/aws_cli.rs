@@ -610,3 +610,44 @@ fn the_price_list_stand_in_answers_the_aws_cli_in_the_real_record_shape() {
     // and another service is NotFoundException
     assert!(unknown.unwrap_err().contains("NotFoundException"));
 }
+
+#[test]
+fn the_aws_cli_reads_a_customization_jobs_stages() {
+    // given a customization job created with the AWS CLI
+    let emulator = spawn();
+    let created = ok(
+        &emulator,
+        &[
+            "create-model-customization-job",
+            "--job-name",
+            "staged-cli",
+            "--custom-model-name",
+            "staged-cli-model",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/BedrockJobRole",
+            "--base-model-identifier",
+            "amazon.titan-text-express-v1",
+            "--training-data-config",
+            "s3Uri=s3://training-bucket/train.jsonl",
+            "--output-data-config",
+            "s3Uri=s3://output-bucket/",
+        ],
+    );
+    let arn = created["jobArn"].as_str().unwrap().to_owned();
+
+    // when botocore reads it back, and lists it
+    let got = ok(
+        &emulator,
+        &["get-model-customization-job", "--job-identifier", &arn],
+    );
+    let listed = ok(&emulator, &["list-model-customization-jobs"]);
+
+    // then both parse `statusDetails` by the model: validating, the rest not started
+    let stages = &got["statusDetails"];
+    assert_eq!(stages["validationDetails"]["status"], "InProgress");
+    assert!(stages["validationDetails"]["creationTime"].is_string());
+    assert_eq!(stages["dataProcessingDetails"]["status"], "NotStarted");
+    assert_eq!(stages["trainingDetails"]["status"], "NotStarted");
+    let summary = &listed["modelCustomizationJobSummaries"][0];
+    assert_eq!(summary["statusDetails"], *stages);
+}

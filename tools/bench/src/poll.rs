@@ -217,7 +217,7 @@ fn print_header(args: &PollArgs) {
 
 /// One family and history size: our poll, its Bedrock calls with alerts off (`bd off`: the
 /// idle check, on only with alerts, must not change them), the CloudWatch calls the idle
-/// check adds (`cw`), and the naive poll's calls, time and ratio to ours (`-` without
+/// and stall checks add (`cw`), and the naive poll's calls, time and ratio to ours (`-` without
 /// `--naive`).
 fn print_row(family: &str, history: usize, ours: &Value, quiet: &Value, naive: Option<&Value>) {
     let (nb, nm, x) = naive.map_or(("-".into(), "-".into(), "-".into()), |r| {
@@ -240,6 +240,6 @@ fn print_row(family: &str, history: usize, ours: &Value, quiet: &Value, naive: O
         n(ours, "alerts_sent"),
         n(quiet, "bedrock_calls"),
         n(ours, "pricing_calls"),
-        n(ours, "metric_calls"),
+        n(ours, "metric_calls") + n(ours, "batch_metrics_calls"),
     );
 }

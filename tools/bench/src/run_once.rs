@@ -197,7 +197,13 @@ impl Wiring<'_> {
             prices: jobwatch::adapters::pricing::book(&sdk, self.config, table),
             ..self.config.poll.clone()
         };
-        let poller = Poller::new(source, store, self.notifier, settings);
+        let mut poller = Poller::new(source, store, self.notifier, settings);
+        // Stall checks on, as the Lambda wires them for a family with `stall_metrics`.
+        if poller.source.kind().family().alerts.stall_metrics {
+            let metrics =
+                jobwatch::adapters::batch_metrics::CloudWatchBatchActivity::from_sdk(&sdk);
+            poller = poller.with_batch_metrics(std::sync::Arc::new(metrics));
+        }
         let summary = poller.run_within(Utc::now(), "bench", self.budget).await?;
         Ok(serde_json::to_value(summary)?)
     }

@@ -9,7 +9,7 @@ use crate::text::{or_dash, table, time};
 pub async fn run(ops: &Ops, arn: &JobArn, json: bool) -> Result<(), CliError> {
     let record = ops.record(arn).await?;
     if json {
-        let doc = serde_json::json!({ "item": record, "progress": record.estimate(), "notifications": record.notifications });
+        let doc = serde_json::json!({ "item": record, "progress": record.estimate(), "progressNote": jobwatch::notices::progress_note(&record), "notifications": record.notifications });
         println!("{doc:#}");
     } else {
         println!("{}", render(&record));
@@ -20,7 +20,7 @@ pub async fn run(ops: &Ops, arn: &JobArn, json: bool) -> Result<(), CliError> {
 /// `400 of 1000 records, 240/hour (observed)`, or `-` without counts.
 fn progress(r: &JobRecord) -> String {
     let Some(processed) = r.counts.processed else {
-        return "-".into();
+        return jobwatch::notices::progress_note(r).unwrap_or_else(|| "-".into());
     };
     let of = r.counts.total.map_or(String::new(), |t| format!(" of {t}"));
     let rate = r.estimate().map_or(String::new(), |e| {

@@ -62,6 +62,12 @@ struct Open {
     /// Rate and estimated end (docs/notifications/cost-and-progress.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     progress: Option<Estimate>,
+    /// Where a job without record counts stands (customization stages, ingestion documents),
+    /// and that it has no estimated end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress_note: Option<String>,
+    #[serde(skip)]
+    progress_cell: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -150,6 +156,8 @@ fn family(kind: JobKind, state: ScopeState, watched: Vec<JobRecord>, now: DateTi
             processed: r.counts.processed,
             total: r.counts.total,
             progress: r.estimate(),
+            progress_note: jobwatch::notices::progress_note(r),
+            progress_cell: jobwatch::notices::progress_cell(r),
         })
         .collect();
     open.sort_by_key(|o| std::cmp::Reverse(o.age_seconds));
@@ -268,7 +276,7 @@ fn open_table(families: &[Family]) -> Option<String> {
 /// `400/1000 (240/h)`: processed of total and the rate, as far as they are known.
 fn progress_cell(o: &Open) -> String {
     let Some(processed) = o.processed else {
-        return "-".into();
+        return or_dash(o.progress_cell.clone());
     };
     let of = o.total.map_or(String::new(), |t| format!("/{t}"));
     let rate = o

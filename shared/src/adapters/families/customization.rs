@@ -1,11 +1,12 @@
 //! `JobSource` for model customization (fine-tuning) jobs on the `bedrock` control-plane API.
 
-use aws_sdk_bedrock::types::{FineTuningJobStatus, SortJobsBy, SortOrder};
+use aws_sdk_bedrock::types::{FineTuningJobStatus, SortJobsBy, SortOrder, StatusDetails};
 use aws_sdk_bedrock::Client;
 use futures::Stream;
 
 use crate::adapters::sdk::{found, from_smithy, Calls};
-use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
+use crate::domain::stages::encode_stages;
+use crate::domain::{Details, JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
 use crate::ports::{JobSource, ListFilter, Page};
 
@@ -29,6 +30,31 @@ impl CustomizationSource {
     }
 }
 
+/// The job's stages (`statusDetails`), as the item keeps them; none when the API gave none.
+fn stage_details(s: Option<&StatusDetails>) -> Details {
+    let Some(s) = s else {
+        return Details::new();
+    };
+    let stages: Vec<(&str, &str)> = [
+        (
+            "validation",
+            s.validation_details().and_then(|d| d.status()),
+        ),
+        (
+            "dataProcessing",
+            s.data_processing_details().and_then(|d| d.status()),
+        ),
+        ("training", s.training_details().and_then(|d| d.status())),
+    ]
+    .into_iter()
+    .filter_map(|(stage, status)| Some((stage, status?.as_str())))
+    .collect();
+    match stages.is_empty() {
+        true => Details::new(),
+        false => Details::from([("statusDetails".to_owned(), encode_stages(&stages))]),
+    }
+}
+
 impl JobSource for CustomizationSource {
     fn kind(&self) -> JobKind {
         JobKind::ModelCustomization
@@ -48,6 +74,7 @@ impl JobSource for CustomizationSource {
         model_id: Some(j.base_model_arn().to_owned()),
         end_time: j.end_time().map(from_smithy),
         output_s3_uri: j.custom_model_arn().map(str::to_owned),
+        details: stage_details(j.status_details()),
         ..ObservedJob::new(JobKind::ModelCustomization, JobArn::new(j.job_arn()), JobStatus::new(j.status().as_str()), from_smithy(j.creation_time()))
         })
                 )
@@ -71,6 +98,7 @@ impl JobSource for CustomizationSource {
                 .and_then(|c| c.s3_uri())
                 .map(str::to_owned),
             output_s3_uri: j.output_model_arn().map(str::to_owned),
+            details: stage_details(j.status_details()),
             ..ObservedJob::new(
                 JobKind::ModelCustomization,
                 JobArn::new(j.job_arn()),

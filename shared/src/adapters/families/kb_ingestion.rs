@@ -24,6 +24,7 @@ use futures::Stream;
 
 use super::listing::{child_pages, under_parents};
 use crate::adapters::sdk::{bedrock_error, from_smithy, Calls};
+use crate::domain::stages::Documents;
 use crate::domain::{JobArn, JobKind, JobStatus, ObservedJob};
 use crate::error::Error;
 use crate::ports::{JobSource, ListFilter, Page};
@@ -115,6 +116,18 @@ pub fn statistics_text(s: &IngestionJobStatistics) -> String {
     text
 }
 
+/// The statistics as the item keeps them (`details.statistics`: running jobs' progress).
+fn documents(s: &IngestionJobStatistics) -> (String, String) {
+    let d = Documents {
+        scanned: s.number_of_documents_scanned(),
+        indexed: s.number_of_new_documents_indexed() + s.number_of_modified_documents_indexed(),
+        deleted: s.number_of_documents_deleted(),
+        failed: s.number_of_documents_failed(),
+        skipped: s.number_of_documents_skipped(),
+    };
+    ("statistics".to_owned(), d.encode())
+}
+
 /// Statistics, then the failure reasons: what the notification's message says.
 fn message(stats: Option<&IngestionJobStatistics>, reasons: &[String]) -> Option<String> {
     let mut parts: Vec<String> = stats.map(statistics_text).into_iter().collect();
@@ -139,6 +152,7 @@ fn observe(arn: JobArn, kb_arn: &str, name: Option<String>, seen: Seen<'_>) -> O
     ObservedJob {
         name,
         message: message(seen.stats, seen.reasons),
+        details: seen.stats.map(documents).into_iter().collect(),
         // No end time in the API: a finished job was last updated when it ended.
         end_time: terminal.then(|| from_smithy(seen.updated)),
         output_s3_uri: Some(kb_arn.to_owned()),

@@ -172,7 +172,42 @@ fn full(job: &Job) -> Value {
         "outputModelName",
         s(job.spec_str("customModelName")),
     );
+    m.insert("statusDetails".into(), status_details(job));
     Value::Object(m)
+}
+
+/// `StatusDetails`: a stage set through the control endpoint as the API spells it, else the
+/// stages the job's status implies (a running job validating, a finished one through all three;
+/// a stage not started has a status only).
+fn status_details(job: &Job) -> Value {
+    if let Some(set) = job.spec.get("statusDetails") {
+        return set.clone();
+    }
+    let first = match job.status {
+        Status::Completed => "Completed",
+        Status::Failed => "Failed",
+        Status::Stopping => "Stopping",
+        Status::Stopped => "Stopped",
+        _ => "InProgress",
+    };
+    let later = if first == "Completed" {
+        "Completed"
+    } else {
+        "NotStarted"
+    };
+    let stage = |status: &str| match status {
+        "NotStarted" => json!({ "status": status }),
+        _ => json!({
+            "status": status,
+            "creationTime": iso(job.submit_time),
+            "lastModifiedTime": iso(job.last_modified_time),
+        }),
+    };
+    json!({
+        "validationDetails": stage(first),
+        "dataProcessingDetails": stage(later),
+        "trainingDetails": stage(later),
+    })
 }
 
 /// `ModelCustomizationJobSummary`.
@@ -194,6 +229,7 @@ fn summary(job: &Job) -> Value {
         "customizationType",
         job.spec.get("customizationType").cloned(),
     );
+    m.insert("statusDetails".into(), status_details(job));
     Value::Object(m)
 }
 

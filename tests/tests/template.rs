@@ -493,7 +493,10 @@ fn each_function_may_call_exactly_its_family_and_the_shared_infrastructure() {
             if kind.family().alerts.stall_metrics {
                 called.extend(sdk_calls("batch_metrics.rs", "cloudwatch"));
             }
-            assert_eq!(metrics, called, "{name}: MetricActions vs the CloudWatch readers' calls");
+            assert_eq!(
+                metrics, called,
+                "{name}: MetricActions vs the CloudWatch readers' calls"
+            );
         }
         // Its hourly price: what the Price List reader calls.
         let prices = mapped_actions(kind, "PriceActions");

@@ -46,6 +46,15 @@ use crate::ports::{
 use discover::Seen;
 use settle::RunContext;
 
+/// A run's listings before discovery ([`Poller::listings`]): discovery's page, the re-opened
+/// resources, those in service (the idle check) and the sweep's cursor.
+type Listings = (
+    Option<crate::ports::Page<crate::domain::ObservedJob>>,
+    Option<Vec<crate::domain::ObservedJob>>,
+    Vec<crate::domain::ObservedJob>,
+    Option<String>,
+);
+
 /// The price book finished jobs are priced with (`None`: no cost estimates). Shared by every
 /// scope of a function; equal when it is the same book.
 #[derive(Clone, Default)]
@@ -267,12 +276,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         };
         let (mut seen, mut open) = (Seen::default(), OpenJobs::default());
         // Notices already published to machines are told to people even when a phase fails.
-        let once = self.listed_once(start.since).await;
-        let (new, again, in_service) = match once {
-            Some(o) => (Some(o.discovered), Some(o.reopened), o.in_service),
-            None => (None, None, Vec::new()),
-        };
-        let (new, cursor) = self.swept(&start, now, new).await;
+        let (new, again, in_service, cursor) = self.listings(&start, now).await;
         let discovered = self
             .discover(start.since, new, &run, &mut seen, &mut open)
             .await;
@@ -308,6 +312,17 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         summary.deadline_reached &= budget.exhausted();
         summary.duration_ms = started.elapsed().as_millis() as u64;
         Ok(summary)
+    }
+
+    /// The run's listings before discovery: what one call listed for discovery, revisits and
+    /// the idle check (families that list once), then the sweep, with the cursor it leaves.
+    async fn listings(&self, start: &Start, now: DateTime<Utc>) -> Listings {
+        let (new, again, in_service) = match self.listed_once(start.since).await {
+            Some(o) => (Some(o.discovered), Some(o.reopened), o.in_service),
+            None => (None, None, Vec::new()),
+        };
+        let (new, cursor) = self.swept(start, now, new).await;
+        (new, again, in_service, cursor)
     }
 
     /// What the run records for its scope: how far it listed, the open jobs, the durations

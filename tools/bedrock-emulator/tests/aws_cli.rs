@@ -614,7 +614,7 @@ fn the_price_list_stand_in_answers_the_aws_cli_in_the_real_record_shape() {
 #[test]
 fn the_aws_cli_reads_a_customization_jobs_stages() {
     // given a customization job created with the AWS CLI
-    let emulator = spawn();
+    let emulator = spawn(&[]);
     let created = ok(
         &emulator,
         &[

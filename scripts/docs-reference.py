@@ -467,6 +467,9 @@ WORKFLOW_METRICS = {"WorkflowsSucceeded", "WorkflowsFailed", "WorkflowHeartbeats
 # Emitted only by the batch poller with output manifests, only in runs that price a job.
 COST_METRICS = {"EstimatedCostUsd", "PricingCalls"}
 
+# Per running job (dimension JobId), only with PROGRESS_METRICS=on: the page prices them apart.
+PROGRESS_METRICS = {"RecordsRemaining", "RecordsPerHour", "HoursToEstimatedEnd"}
+
 
 def check_cost(root, template, render, all_rendered):
     """The cost table's counts are the stack's: pollers and alarms of the default rendering,
@@ -481,7 +484,7 @@ def check_cost(root, template, render, all_rendered):
     # The cost metrics exist only for the family that prices its jobs (batch, with manifests):
     # the page counts them apart.
     per_family = len([m for m in metrics
-                      if m[0] != "Events" and m[0] not in FANOUT_METRICS | WORKFLOW_METRICS | COST_METRICS])
+                      if m[0] != "Events" and m[0] not in FANOUT_METRICS | WORKFLOW_METRICS | COST_METRICS | PROGRESS_METRICS])
     evented = sum(bool(f.get("EventTypes")) for f in template["Mappings"]["Families"].values())
     words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
     found = {

@@ -151,6 +151,7 @@ impl Config {
             prices: Default::default(),
             cost_alert_usd: vars.cost_alert()?,
             cost_owners: crate::poller::CostOwners::new(vars.cost_owner_tag()?),
+            progress_metrics: vars.on_off("PROGRESS_METRICS", false)?,
         };
         Ok(Self {
             table: vars.required("JOBS_TABLE")?,
@@ -173,15 +174,7 @@ impl Config {
 
 impl Vars<'_> {
     fn costs(&self) -> Result<CostSettings, ConfigError> {
-        let enabled = match self
-            .get("COST_ESTIMATES")
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("on" | "true" | "1") => true,
-            Some("off" | "false" | "0") => false,
-            Some(other) => return Err(invalid("COST_ESTIMATES", other, "expected on or off")),
-        };
+        let enabled = self.on_off("COST_ESTIMATES", true)?;
         let overrides = match self.get("PRICE_OVERRIDES") {
             None => Default::default(),
             Some(raw) => serde_json::from_str(raw).map_err(|_| {
@@ -250,6 +243,20 @@ impl Vars<'_> {
         self.get(name)
             .map(str::to_owned)
             .ok_or(ConfigError::Missing(name))
+    }
+
+    /// A switch written `on` or `off` (`true`/`false`, `1`/`0` too), `default` when unset.
+    fn on_off(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("on" | "true" | "1") => Ok(true),
+            Some("off" | "false" | "0") => Ok(false),
+            Some(_) => Err(invalid(
+                name,
+                self.get(name).unwrap_or_default(),
+                "expected on or off",
+            )),
+        }
     }
 
     fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {

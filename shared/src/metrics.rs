@@ -101,6 +101,21 @@ pub const METRICS: &[Metric] = &[
         "AWS Price List GetProducts calls (0 while the table's prices are under a day old)",
     ),
     metric(
+        "RecordsRemaining",
+        Unit::Count,
+        "with PROGRESS_METRICS=on, per running job (dimensions JobKind, JobId): records not yet processed",
+    ),
+    metric(
+        "RecordsPerHour",
+        Unit::None,
+        "with PROGRESS_METRICS=on, per running job: the rate its recent counts show",
+    ),
+    metric(
+        "HoursToEstimatedEnd",
+        Unit::None,
+        "with PROGRESS_METRICS=on, per running job: hours from the run to the end that rate projects (absent at a zero rate; compare with its expiration)",
+    ),
+    metric(
         "AlertsSent",
         Unit::Count,
         "early-warning alerts published (stuck, stalled, expiring, overdue)",
@@ -246,6 +261,9 @@ pub fn names() -> Vec<&'static str> {
 /// `[JobKind, Owner]` (the family's spend per owner) and `[Owner]` (the owner's, all families).
 pub const OWNER_DIMENSION: &str = "Owner";
 
+/// The dimension of the per-job progress metrics (`PROGRESS_METRICS`), with `JobKind`.
+pub const JOB_ID_DIMENSION: &str = "JobId";
+
 /// What started the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunKind {
@@ -386,6 +404,46 @@ pub fn owner_documents(namespace: &str, summary: &RunSummary, timestamp_ms: i64)
         .collect()
 }
 
+/// One EMF document per running job the run reported with `PROGRESS_METRICS` (none
+/// without): records left, rate and hours to the projected end under `[JobKind, JobId]`.
+pub fn progress_documents(namespace: &str, summary: &RunSummary, timestamp_ms: i64) -> Vec<Value> {
+    summary
+        .progress
+        .iter()
+        .map(|job| {
+            let mut values = vec![
+                ("RecordsRemaining", json!(job.remaining)),
+                ("RecordsPerHour", json!(job.records_per_hour)),
+            ];
+            if let Some(seconds) = job.seconds_to_end {
+                values.push(("HoursToEstimatedEnd", json!(seconds as f64 / 3600.0)));
+            }
+            let definitions: Vec<Value> = values
+                .iter()
+                .map(|(name, _)| json!({ "Name": name, "Unit": unit_of(name).as_str() }))
+                .collect();
+            let mut doc = json!({
+                "_aws": {
+                    "Timestamp": timestamp_ms,
+                    "CloudWatchMetrics": [{
+                        "Namespace": namespace,
+                        "Dimensions": [[DIMENSION, JOB_ID_DIMENSION]],
+                        "Metrics": definitions,
+                    }],
+                },
+                DIMENSION: summary.job_kind,
+                JOB_ID_DIMENSION: job.job_id,
+                "region": summary.region,
+                "run_id": summary.run_id,
+            });
+            for (name, value) in values {
+                doc[name] = value;
+            }
+            doc
+        })
+        .collect()
+}
+
 /// An EMF document of count metrics under one dimension.
 fn plain_document(
     namespace: &str,
@@ -450,7 +508,8 @@ impl MetricsSink {
             .unwrap_or_default()
     }
 
-    /// Emits the run's document (its cost per owner, with `COST_OWNER_TAG`, and, for a
+    /// Emits the run's document (its cost per owner, with `COST_OWNER_TAG`, its running jobs'
+    /// progress, with `PROGRESS_METRICS`, and, for a
     /// scheduled fleet, its scopes' health). Never fails
     /// the run: a line that cannot be written is lost (and logged), the summary still says
     /// what happened.
@@ -460,6 +519,9 @@ impl MetricsSink {
         self.write(line);
         for owner in owner_documents(&self.namespace, summary, now_ms) {
             self.write(owner.to_string());
+        }
+        for job in progress_documents(&self.namespace, summary, now_ms) {
+            self.write(job.to_string());
         }
         if !summary.failing_scopes.is_empty() {
             self.emit_health(&summary.job_kind, &[], &summary.failing_scopes);

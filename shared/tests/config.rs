@@ -78,6 +78,16 @@ fn cost_owner_tag_is_one_optional_tag_key() {
 }
 
 #[test]
+fn progress_metrics_are_off_unless_switched_on() {
+    let unset = Config::from_vars(&vars(&[])).unwrap();
+    assert!(!unset.poll.progress_metrics);
+    let on = Config::from_vars(&vars(&[("PROGRESS_METRICS", "on")])).unwrap();
+    assert!(on.poll.progress_metrics);
+    let off = Config::from_vars(&vars(&[("PROGRESS_METRICS", "OFF")])).unwrap();
+    assert!(!off.poll.progress_metrics);
+}
+
+#[test]
 fn missing_and_invalid_values_name_the_variable() {
     let mut no_table = vars(&[]);
     no_table.remove("JOBS_TABLE");
@@ -115,6 +125,8 @@ fn missing_and_invalid_values_name_the_variable() {
         ("COST_ALERT_USD", "NaN"),
         ("COST_OWNER_TAG", "owner,team"),
         ("COST_OWNER_TAG", &"k".repeat(129)),
+        ("COST_ESTIMATES", "maybe"),
+        ("PROGRESS_METRICS", "yes please"),
     ] {
         let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
         assert!(err.to_string().contains(name), "{name}={value}: {err}");

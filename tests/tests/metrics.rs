@@ -183,3 +183,81 @@ async fn an_event_run_counts_as_an_event_not_a_poll() {
         assert!(!emf.values.contains_key(absent), "{absent}");
     }
 }
+
+/// The lines of `sink` that carry a job's progress (dimension `JobId`).
+fn progress_lines(sink: &MetricsSink) -> Vec<Emf> {
+    sink.lines()
+        .iter()
+        .map(|l| Emf::parse(l))
+        .filter(|e| e.dimensions.contains_key("JobId"))
+        .collect()
+}
+
+#[tokio::test]
+async fn with_progress_metrics_on_a_running_job_reports_records_left_rate_and_hours_to_its_end() {
+    // given a running batch job seen at 100, 250 and 400 of 1,000 records over 75 minutes, and
+    // a finished one, polled with PROGRESS_METRICS=on
+    let stack = Stack::start().await;
+    let poller = stack.poller_with(jobwatch::PollSettings {
+        progress_metrics: true,
+        ..stack.settings()
+    });
+    let arn = stack.create_batch("moving").await;
+    let done = stack.create_batch("done").await;
+    let start = chrono::Utc::now();
+    poller.run(start, "run-0").await.unwrap();
+    stack.set_status(&done, "Completed").await;
+    let mut last = None;
+    for (minute, processed) in [(5, 100), (40, 250), (80, 400)] {
+        stack
+            .set_progress(&arn, "InProgress", processed, 1000)
+            .await;
+        let at = start + chrono::Duration::minutes(minute);
+        last = Some(poller.run(at, format!("run-{minute}")).await.unwrap());
+    }
+
+    // when the last run's metrics are written
+    let sink = MetricsSink::capture(NAMESPACE);
+    sink.emit(&last.unwrap(), jobwatch::metrics::RunKind::Poll);
+
+    // then one line for the running job (none for the finished one): 600 left at 240 an hour,
+    // its end 2.5 hours after the run that saw the last count
+    let lines = progress_lines(&sink);
+    assert_eq!(lines.len(), 1, "{:?}", sink.lines());
+    let job = &lines[0];
+    declared_only(job);
+    assert_eq!(job.dimensions["JobKind"], "batch-inference");
+    assert_eq!(job.dimensions["JobId"], arn.rsplit('/').next().unwrap());
+    assert_eq!(job.number("RecordsRemaining"), 600);
+    assert_eq!(job.number("RecordsPerHour"), 240);
+    assert_eq!(job.values["HoursToEstimatedEnd"], json!(2.5));
+    assert_eq!(job.units["RecordsRemaining"], "Count");
+}
+
+#[tokio::test]
+async fn without_progress_metrics_no_job_has_a_series_of_its_own() {
+    // given the same moving job, polled with the default settings
+    let stack = Stack::start().await;
+    let poller = stack.poller();
+    let arn = stack.create_batch("moving").await;
+    let start = chrono::Utc::now();
+    poller.run(start, "run-0").await.unwrap();
+    let mut last = None;
+    for (minute, processed) in [(5, 100), (40, 250)] {
+        stack
+            .set_progress(&arn, "InProgress", processed, 1000)
+            .await;
+        let at = start + chrono::Duration::minutes(minute);
+        last = Some(poller.run(at, format!("run-{minute}")).await.unwrap());
+    }
+
+    // when its metrics are written
+    let sink = MetricsSink::capture(NAMESPACE);
+    let summary = last.unwrap();
+    sink.emit(&summary, jobwatch::metrics::RunKind::Poll);
+
+    // then only the run's line: no per-job series
+    assert!(summary.progress.is_empty());
+    assert_eq!(sink.lines().len(), 1);
+    assert!(progress_lines(&sink).is_empty());
+}

@@ -246,6 +246,7 @@ fn config_vars() -> BTreeSet<String> {
         "required(\"",
         "number(\"",
         "flag(\"",
+        "on_off(\"",
         "duration(\"",
         "thresholds(\"",
         "topic(\"",

@@ -28,7 +28,7 @@ pub use cost::{CostEstimate, PriceOrigin, TokenPrice, UnitHourPrice};
 pub use family::{AlertDefaults, ArnShape, EventShape, Family, JobKind, Output, Reopen};
 pub use ids::{Lease, RunId, Scope};
 pub use plan::{plan, plan_missing, Change, NotifyOn, NotifyPolicy, PlanContext, Skip};
-pub use progress::{Basis, Estimate, Observation};
+pub use progress::{Basis, Estimate, JobProgress, Observation};
 pub use record::{JobRecord, Notified, Sent};
 pub use sink::{due_key, Delivered, Due, Sink};
 pub use status::{JobStatus, Outcome, Phase};

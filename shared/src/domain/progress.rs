@@ -23,6 +23,36 @@ pub struct Observation {
     pub processed: i64,
 }
 
+/// Running jobs a run reports in the optional progress metrics (`PROGRESS_METRICS`): each is
+/// a metric series of its own while it runs, so a run reports at most this many (the first it
+/// settles), and the EMF limit of 100 documents' worth stays far.
+pub const MAX_PROGRESS_JOBS: usize = 100;
+
+/// A running job's progress at a run, as the optional per-job metrics give it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobProgress {
+    /// The job's id (the end of its ARN): ASCII, unlike its name, so a safe dimension value.
+    pub job_id: String,
+    pub remaining: i64,
+    /// Rounded to whole records.
+    pub records_per_hour: u64,
+    /// From the run to the projected end (`None`: a zero rate projects no end).
+    pub seconds_to_end: Option<i64>,
+}
+
+impl JobProgress {
+    /// The progress `estimate` shows at `now`.
+    pub fn at(job_id: String, estimate: &Estimate, now: DateTime<Utc>) -> Self {
+        Self {
+            job_id,
+            remaining: estimate.remaining,
+            records_per_hour: estimate.records_per_hour.max(0.0).round() as u64,
+            seconds_to_end: estimate.end.map(|end| (end - now).num_seconds()),
+        }
+    }
+}
+
 /// What a rate was measured over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -290,6 +290,17 @@ impl JobRecord {
         progress::estimate(&self.counts, history, self.started_at())
     }
 
+    /// What the optional progress metrics report of this job at `now`: only an open job
+    /// with an estimate.
+    pub fn progress_at_run(&self, now: DateTime<Utc>) -> Option<progress::JobProgress> {
+        let estimate = self.estimate().filter(|_| self.is_open())?;
+        Some(progress::JobProgress::at(
+            self.pk.id().to_owned(),
+            &estimate,
+            now,
+        ))
+    }
+
     /// Records the processed count seen at `at` (a count-less observation records nothing).
     pub fn observe(&mut self, counts: &RecordCounts, at: DateTime<Utc>) {
         if let Some(processed) = counts.processed {

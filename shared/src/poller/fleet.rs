@@ -629,6 +629,7 @@ impl RunSummary {
             &mut self.notification_lag_seconds,
             s.notification_lag_seconds,
         );
+        super::summary::add_progress(&mut self.progress, s.progress);
         self.open_jobs = match (self.open_jobs, s.open_jobs) {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),

@@ -118,6 +118,9 @@ pub struct PollSettings {
     /// `COST_OWNER_TAG` (optional): the tag whose value names a job's owner; the estimated
     /// cost metric is then also reported per owner (bounded: [`crate::domain::owner`]).
     pub cost_owners: CostOwners,
+    /// `PROGRESS_METRICS` (default off): each run also reports the records left, rate and
+    /// time to the projected end of the running jobs it saw, one metric series per job.
+    pub progress_metrics: bool,
 }
 
 /// When to stop starting new work: the Lambda deadline minus a safety margin, or a signal.

@@ -104,6 +104,7 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         }
         // Sorted: runs are reproducible and their logs comparable.
         changes.sort_by(|a, b| a.record.pk.cmp(&b.record.pk));
+        self.report_progress(&changes, &untouched, run.now, &mut report);
         self.scope_watched(&mut changes);
         let priced = self.price(&mut changes, &mut report).await;
         let (mut read, owners) = self.attribute(&priced, run.now, &mut report).await;
@@ -117,6 +118,23 @@ impl<S: JobSource, T: JobStore, N: Notifier> Poller<S, T, N> {
         }
         self.deliver_all(held, run, &mut report).await;
         report
+    }
+
+    /// With `PROGRESS_METRICS`: the progress of the running jobs this batch saw, as the run
+    /// leaves them (written or untouched), for the per-job metrics.
+    fn report_progress(
+        &self,
+        changes: &[Change],
+        untouched: &[JobRecord],
+        now: DateTime<Utc>,
+        report: &mut Settled,
+    ) {
+        if !self.settings.progress_metrics {
+            return;
+        }
+        let records = changes.iter().map(|c| &c.record).chain(untouched);
+        let progress = records.filter_map(|r| r.progress_at_run(now)).collect();
+        super::summary::add_progress(&mut report.progress, progress);
     }
 
     /// Items this run keeps watching are watched in its scope (the planner, a pure function of

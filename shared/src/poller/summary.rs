@@ -7,6 +7,7 @@ use std::ops::AddAssign;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::domain::progress::{JobProgress, MAX_PROGRESS_JOBS};
 use crate::error::Error;
 
 /// Failures of one phase: counted (in all and per stage: `list`, `get`, `save`, `publish`,
@@ -113,6 +114,9 @@ pub struct Settled {
     pub owners_past_bound: usize,
     /// Seconds from each notified job's end time to the run that published it.
     pub lags_seconds: Vec<u64>,
+    /// With `PROGRESS_METRICS`: the running jobs with an estimate this run settled (at most
+    /// [`MAX_PROGRESS_JOBS`]).
+    pub progress: Vec<JobProgress>,
 }
 
 impl Default for Settled {
@@ -143,6 +147,7 @@ impl Default for Settled {
             cost_by_owner: BTreeMap::new(),
             owners_past_bound: 0,
             lags_seconds: Vec::new(),
+            progress: Vec::new(),
         }
     }
 }
@@ -174,6 +179,7 @@ impl AddAssign for Settled {
         add_owners(&mut self.cost_by_owner, o.cost_by_owner);
         self.owners_past_bound += o.owners_past_bound;
         add_lags(&mut self.lags_seconds, o.lags_seconds);
+        add_progress(&mut self.progress, o.progress);
     }
 }
 
@@ -181,6 +187,11 @@ pub(super) fn add_owners(into: &mut BTreeMap<String, u64>, from: BTreeMap<String
     for (owner, micro) in from {
         *into.entry(owner).or_default() += micro;
     }
+}
+
+pub(super) fn add_progress(into: &mut Vec<JobProgress>, from: Vec<JobProgress>) {
+    let room = MAX_PROGRESS_JOBS.saturating_sub(into.len());
+    into.extend(from.into_iter().take(room));
 }
 
 pub(super) fn add_lags(into: &mut Vec<u64>, from: Vec<u64>) {
@@ -313,6 +324,10 @@ pub struct RunSummary {
     /// Seconds from each published job's end time to the run that published it (at most the
     /// first 100 of a run).
     pub notification_lag_seconds: Vec<u64>,
+    /// With `PROGRESS_METRICS`: running jobs' records left, rate and time to their projected
+    /// end (at most [`MAX_PROGRESS_JOBS`] a run), each job's own metric series.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub progress: Vec<JobProgress>,
     /// Why nothing was polled, when the family's API is not offered in the region (a run
     /// that skips is `ok`: there is nothing to watch there).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -372,6 +387,7 @@ impl RunSummary {
         add_owners(&mut self.cost_by_owner, s.cost_by_owner);
         self.owners_past_bound += s.owners_past_bound;
         add_lags(&mut self.notification_lag_seconds, s.lags_seconds);
+        add_progress(&mut self.progress, s.progress);
         self.add_failures(s.failures);
     }
 
@@ -433,5 +449,39 @@ impl ScopeReport {
             skipped: summary.skipped.clone(),
             duration_ms: summary.duration_ms,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(n: usize) -> JobProgress {
+        JobProgress {
+            job_id: format!("job{n}"),
+            remaining: 10,
+            records_per_hour: 5,
+            seconds_to_end: Some(7200),
+        }
+    }
+
+    #[test]
+    fn a_run_reports_the_progress_of_at_most_the_first_hundred_running_jobs() {
+        // given batches that settled 60 and then 70 running jobs
+        let mut run = Settled {
+            progress: (0..60).map(job).collect(),
+            ..Settled::default()
+        };
+        let next = Settled {
+            progress: (60..130).map(job).collect(),
+            ..Settled::default()
+        };
+
+        // when they are added up
+        run += next;
+
+        // then the first 100 are kept, in the order they settled
+        assert_eq!(run.progress.len(), MAX_PROGRESS_JOBS);
+        assert_eq!(run.progress[99].job_id, "job99");
     }
 }

@@ -38,5 +38,6 @@ pub fn poll_settings() -> PollSettings {
         prices: Default::default(),
         cost_alert_usd: None,
         cost_owners: Default::default(),
+        progress_metrics: false,
     }
 }

@@ -6,14 +6,12 @@
 //! the aws-samples "batch inference with SLA" alarm reads them: 5-minute averages over the
 //! stall threshold. Four queries per model, 100 models (400 queries) per call.
 
-use aws_sdk_cloudwatch::primitives::DateTime as AwsDateTime;
-use aws_sdk_cloudwatch::types::{
-    Dimension, Metric, MetricDataQuery, MetricDataResult, MetricStat, ScanBy,
-};
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricDataResult, MetricStat};
 use aws_sdk_cloudwatch::Client;
 use chrono::{DateTime, Duration, Utc};
 
-use super::sdk::{sdk_retryable, sdk_source, Calls};
+use super::cloudwatch::metric_data;
+use super::sdk::Calls;
 use crate::domain::batch_activity::{Activities, ModelActivity};
 use crate::error::Error;
 use crate::ports::{BatchActivity, BoxFuture};
@@ -60,31 +58,7 @@ impl CloudWatchBatchActivity {
     ) -> Result<(), Error> {
         let queries: Vec<MetricDataQuery> = models.iter().enumerate().flat_map(queries).collect();
         let start = now - Duration::minutes(window_minutes.into());
-        let mut results: Vec<MetricDataResult> = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            self.calls.add(1);
-            let page = self
-                .client
-                .get_metric_data()
-                .set_metric_data_queries(Some(queries.clone()))
-                .start_time(AwsDateTime::from_secs(start.timestamp()))
-                .end_time(AwsDateTime::from_secs(now.timestamp()))
-                .scan_by(ScanBy::TimestampDescending)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| Error::Metrics {
-                    operation: "GetMetricData",
-                    retryable: sdk_retryable(&e),
-                    source: sdk_source(e),
-                })?;
-            results.extend(page.metric_data_results().iter().cloned());
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => break,
-            }
-        }
+        let results = metric_data(&self.client, &self.calls, queries, start, now).await?;
         for (i, model) in models.iter().enumerate() {
             let found = |prefix: char| series(&results, &format!("{prefix}{i}"));
             if let Some(activity) = fold(found, window_minutes, now) {

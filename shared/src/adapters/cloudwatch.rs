@@ -5,7 +5,9 @@
 //! sums newest first: the first non-zero sum dates the last invocation to its hour.
 
 use aws_sdk_cloudwatch::primitives::DateTime as AwsDateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use aws_sdk_cloudwatch::types::{
+    Dimension, Metric, MetricDataQuery, MetricDataResult, MetricStat, ScanBy,
+};
 use aws_sdk_cloudwatch::Client;
 use chrono::{DateTime, Duration, Utc};
 
@@ -42,37 +44,51 @@ impl CloudWatchInvocations {
         out: &mut LastInvocations,
     ) -> Result<(), Error> {
         let queries: Vec<MetricDataQuery> = arns.iter().enumerate().map(query).collect();
-        let (start, end) = (now - window, now);
-        let mut token: Option<String> = None;
-        loop {
-            self.calls.add(1);
-            let page = self
-                .client
-                .get_metric_data()
-                .set_metric_data_queries(Some(queries.clone()))
-                .start_time(AwsDateTime::from_secs(start.timestamp()))
-                .end_time(AwsDateTime::from_secs(end.timestamp()))
-                .scan_by(ScanBy::TimestampDescending)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| Error::Metrics {
-                    operation: "GetMetricData",
-                    retryable: sdk_retryable(&e),
-                    source: sdk_source(e),
-                })?;
-            for result in page.metric_data_results() {
-                let Some(arn) = result.id().and_then(index).and_then(|i| arns.get(i)) else {
-                    continue;
-                };
-                let last = last_used(result.timestamps(), result.values());
-                let slot = out.entry(arn.clone()).or_insert(None);
-                *slot = (*slot).max(last);
-            }
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(()),
-            }
+        let results = metric_data(&self.client, &self.calls, queries, now - window, now).await?;
+        for result in &results {
+            let Some(arn) = result.id().and_then(index).and_then(|i| arns.get(i)) else {
+                continue;
+            };
+            let last = last_used(result.timestamps(), result.values());
+            let slot = out.entry(arn.clone()).or_insert(None);
+            *slot = (*slot).max(last);
+        }
+        Ok(())
+    }
+}
+
+/// Every page of one `GetMetricData` request over `[start, end]`, newest first, each page
+/// counted in `calls`: the results as CloudWatch returns them (a query's series may span
+/// pages). Both CloudWatch readers (idle throughputs, batch stalls) read through it.
+pub(crate) async fn metric_data(
+    client: &Client,
+    calls: &Calls,
+    queries: Vec<MetricDataQuery>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<MetricDataResult>, Error> {
+    let mut results = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        calls.add(1);
+        let page = client
+            .get_metric_data()
+            .set_metric_data_queries(Some(queries.clone()))
+            .start_time(AwsDateTime::from_secs(start.timestamp()))
+            .end_time(AwsDateTime::from_secs(end.timestamp()))
+            .scan_by(ScanBy::TimestampDescending)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| Error::Metrics {
+                operation: "GetMetricData",
+                retryable: sdk_retryable(&e),
+                source: sdk_source(e),
+            })?;
+        results.extend(page.metric_data_results().iter().cloned());
+        match page.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+            _ => return Ok(results),
         }
     }
 }

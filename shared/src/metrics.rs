@@ -324,6 +324,13 @@ pub fn values(summary: &RunSummary, kind: RunKind) -> Vec<(&'static str, Unit, V
     with_units
 }
 
+/// The EMF `Metrics` entries of these names: each with its declared unit.
+fn definitions<'a>(names: impl Iterator<Item = &'a str>) -> Vec<Value> {
+    names
+        .map(|name| json!({ "Name": name, "Unit": unit_of(name).as_str() }))
+        .collect()
+}
+
 fn unit_of(name: &str) -> Unit {
     METRICS
         .iter()
@@ -418,10 +425,7 @@ pub fn progress_documents(namespace: &str, summary: &RunSummary, timestamp_ms: i
             if let Some(seconds) = job.seconds_to_end {
                 values.push(("HoursToEstimatedEnd", json!(seconds as f64 / 3600.0)));
             }
-            let definitions: Vec<Value> = values
-                .iter()
-                .map(|(name, _)| json!({ "Name": name, "Unit": unit_of(name).as_str() }))
-                .collect();
+            let definitions = definitions(values.iter().map(|(name, _)| *name));
             let mut doc = json!({
                 "_aws": {
                     "Timestamp": timestamp_ms,
@@ -452,10 +456,7 @@ fn plain_document(
     values: &[(&str, u64)],
     timestamp_ms: i64,
 ) -> Value {
-    let definitions: Vec<Value> = values
-        .iter()
-        .map(|(name, _)| json!({ "Name": name, "Unit": unit_of(name).as_str() }))
-        .collect();
+    let definitions = definitions(values.iter().map(|(name, _)| *name));
     let mut doc = Map::new();
     doc.insert(
         "_aws".into(),
@@ -540,10 +541,7 @@ impl MetricsSink {
             ),
             ("PricingCalls", summary.pricing_calls as f64),
         ];
-        let definitions: Vec<Value> = values
-            .iter()
-            .map(|(name, _)| json!({ "Name": name, "Unit": unit_of(name).as_str() }))
-            .collect();
+        let definitions = definitions(values.iter().map(|(name, _)| *name));
         let mut doc = json!({
             "_aws": {
                 "Timestamp": now_ms,

@@ -193,32 +193,43 @@ fn progress_lines(sink: &MetricsSink) -> Vec<Emf> {
         .collect()
 }
 
+/// A running batch job (of 1,000 records) and a finished one, polled with `settings` once and
+/// then at each (minute, processed count): the job's ARN and the last run's summary.
+async fn moving_job(
+    stack: &Stack,
+    settings: jobwatch::PollSettings,
+    counts: &[(i64, i64)],
+) -> (String, RunSummary) {
+    let poller = stack.poller_with(settings);
+    let arn = stack.create_batch("moving").await;
+    let done = stack.create_batch("done").await;
+    let start = chrono::Utc::now();
+    let mut last = poller.run(start, "run-0").await.unwrap();
+    stack.set_status(&done, "Completed").await;
+    for &(minute, processed) in counts {
+        stack
+            .set_progress(&arn, "InProgress", processed, 1000)
+            .await;
+        let at = start + chrono::Duration::minutes(minute);
+        last = poller.run(at, format!("run-{minute}")).await.unwrap();
+    }
+    (arn, last)
+}
+
 #[tokio::test]
 async fn with_progress_metrics_on_a_running_job_reports_records_left_rate_and_hours_to_its_end() {
     // given a running batch job seen at 100, 250 and 400 of 1,000 records over 75 minutes, and
     // a finished one, polled with PROGRESS_METRICS=on
     let stack = Stack::start().await;
-    let poller = stack.poller_with(jobwatch::PollSettings {
+    let settings = jobwatch::PollSettings {
         progress_metrics: true,
         ..stack.settings()
-    });
-    let arn = stack.create_batch("moving").await;
-    let done = stack.create_batch("done").await;
-    let start = chrono::Utc::now();
-    poller.run(start, "run-0").await.unwrap();
-    stack.set_status(&done, "Completed").await;
-    let mut last = None;
-    for (minute, processed) in [(5, 100), (40, 250), (80, 400)] {
-        stack
-            .set_progress(&arn, "InProgress", processed, 1000)
-            .await;
-        let at = start + chrono::Duration::minutes(minute);
-        last = Some(poller.run(at, format!("run-{minute}")).await.unwrap());
-    }
+    };
+    let (arn, last) = moving_job(&stack, settings, &[(5, 100), (40, 250), (80, 400)]).await;
 
     // when the last run's metrics are written
     let sink = MetricsSink::capture(NAMESPACE);
-    sink.emit(&last.unwrap(), jobwatch::metrics::RunKind::Poll);
+    sink.emit(&last, jobwatch::metrics::RunKind::Poll);
 
     // then one line for the running job (none for the finished one): 600 left at 240 an hour,
     // its end 2.5 hours after the run that saw the last count
@@ -238,22 +249,10 @@ async fn with_progress_metrics_on_a_running_job_reports_records_left_rate_and_ho
 async fn without_progress_metrics_no_job_has_a_series_of_its_own() {
     // given the same moving job, polled with the default settings
     let stack = Stack::start().await;
-    let poller = stack.poller();
-    let arn = stack.create_batch("moving").await;
-    let start = chrono::Utc::now();
-    poller.run(start, "run-0").await.unwrap();
-    let mut last = None;
-    for (minute, processed) in [(5, 100), (40, 250)] {
-        stack
-            .set_progress(&arn, "InProgress", processed, 1000)
-            .await;
-        let at = start + chrono::Duration::minutes(minute);
-        last = Some(poller.run(at, format!("run-{minute}")).await.unwrap());
-    }
+    let (_, summary) = moving_job(&stack, stack.settings(), &[(5, 100), (40, 250)]).await;
 
     // when its metrics are written
     let sink = MetricsSink::capture(NAMESPACE);
-    let summary = last.unwrap();
     sink.emit(&summary, jobwatch::metrics::RunKind::Poll);
 
     // then only the run's line: no per-job series

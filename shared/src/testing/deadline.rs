@@ -4,15 +4,17 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 
 use crate::domain::{JobArn, JobKind, ObservedJob};
 use crate::error::Error;
 use crate::poller::Budget;
-use crate::ports::{JobSource, ListFilter, Page};
+use crate::ports::{InvocationMetrics, JobSource, ListFilter, OpenJobs, Page, Swept};
 
 /// Wraps a source; `budget_for(pages)` gives a `Budget` that ends once `pages` more List pages
-/// have come through.
+/// have come through. Everything a run lists with is forwarded but `listed_once` (the run then
+/// lists page by page, each page counted).
 pub struct EndAfterPages<S> {
     pub inner: S,
     pages: AtomicU64,
@@ -70,6 +72,29 @@ impl<S: JobSource> JobSource for EndAfterPages<S> {
 
     fn lists_cheaply(&self) -> bool {
         self.inner.lists_cheaply()
+    }
+
+    fn reopened(&self, since: DateTime<Utc>) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
+        self.inner.reopened(since).inspect(move |_| self.page_served())
+    }
+
+    /// The sweep's answer counts as one page (it is one page of the service's listing, plus
+    /// the first pages the open jobs may be on).
+    async fn sweep(
+        &self,
+        after: DateTime<Utc>,
+        cursor: Option<&str>,
+        open: OpenJobs,
+    ) -> Option<Result<Swept, Error>> {
+        let swept = self.inner.sweep(after, cursor, open).await;
+        if swept.is_some() {
+            self.page_served();
+        }
+        swept
+    }
+
+    fn invocations(&self) -> Option<&dyn InvocationMetrics> {
+        self.inner.invocations()
     }
 
     fn calls(&self) -> u64 {

@@ -191,6 +191,13 @@ async fn a_job_projected_to_miss_its_expiration_time_gets_exactly_one_expiring_a
         .map(|e| e.to_string())
         .collect();
     assert!(errors.is_empty(), "schema-valid: {errors:?}");
+    for older in ["1.1", "1.2"] {
+        let errors = testkit::errors_for_consumers_of(older, body);
+        assert!(
+            errors.is_empty(),
+            "a consumer of {older} still validates it: {errors:?}"
+        );
+    }
     let text = body["text"].as_str().unwrap();
     assert!(text.contains("at its rate would finish about"), "{text}");
 }

@@ -139,6 +139,11 @@ async fn a_stalled_job_whose_model_processes_nothing_is_alerted_with_the_records
         .map(|e| e.to_string())
         .collect();
     assert!(errors.is_empty(), "schema-valid: {errors:?}");
+    let errors = testkit::errors_for_consumers_of("1.1", body);
+    assert!(
+        errors.is_empty(),
+        "a consumer of 1.1 ignores batchMetrics: {errors:?}"
+    );
 }
 
 #[tokio::test]

@@ -181,6 +181,11 @@ impl World {
             .map(|e| e.to_string())
             .collect();
         assert!(errors.is_empty(), "schema-valid: {errors:?}");
+        // and as valid to consumers of 1.1 and 1.2, who ignore estimatedCost
+        for older in ["1.1", "1.2"] {
+            let errors = testkit::errors_for_consumers_of(older, &body);
+            assert!(errors.is_empty(), "{errors:?}");
+        }
         let text = body["text"].as_str().unwrap().to_owned();
         let chat = self.stack.envelopes(&self.chat_queue).await;
         let chat: Value = serde_json::from_str(chat[0]["Message"].as_str().unwrap()).unwrap();

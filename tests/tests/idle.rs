@@ -213,6 +213,9 @@ async fn an_unused_throughput_gets_one_idle_alert_a_day_with_its_hourly_cost_unt
         .map(|e| e.to_string())
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
+    // A consumer of 1.2 (which named the idle kind) ignores hourlyCost and the key's suffix.
+    let errors = testkit::errors_for_consumers_of("1.2", &alert.body);
+    assert!(errors.is_empty(), "{errors:?}");
     let key = alert.body["dedupKey"].as_str().unwrap();
     assert!(key.starts_with(&format!("{unused}#idle#")), "{key}");
     let record = stack.record(&unused).await.unwrap();

@@ -79,6 +79,26 @@ fn the_schema_rejects_what_it_should() {
 }
 
 #[test]
+fn the_copies_of_earlier_schemas_still_check_what_they_checked() {
+    // given a document a consumer of 1.1 accepts
+    let valid = json!({
+        "schema": "bedrock-jobwatch/notification/v1", "schemaVersion": "1.1",
+        "dedupKey": "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefabcdef#Failed",
+        "jobKind": "batch-inference",
+        "jobArn": "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefabcdef",
+        "jobId": "abcdefabcdef", "region": "us-east-1", "status": "Failed", "outcome": "failure",
+        "submitTime": "2026-11-23T12:00:00Z", "messageTruncated": false, "text": "x"
+    });
+    for version in ["1.1", "1.2"] {
+        assert!(testkit::errors_for_consumers_of(version, &valid).is_empty());
+        // then what they did not know as a value is still refused (a family added since)
+        let mut doc = valid.clone();
+        doc["jobKind"] = json!("flow-execution");
+        assert!(!testkit::errors_for_consumers_of(version, &doc).is_empty());
+    }
+}
+
+#[test]
 fn the_schema_can_grow_a_document_with_unknown_fields_validates() {
     // given a v1 document from a later minor version, with fields this schema does not know
     let mut doc = json!({

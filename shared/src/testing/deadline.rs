@@ -75,7 +75,9 @@ impl<S: JobSource> JobSource for EndAfterPages<S> {
     }
 
     fn reopened(&self, since: DateTime<Utc>) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {
-        self.inner.reopened(since).inspect(move |_| self.page_served())
+        self.inner
+            .reopened(since)
+            .inspect(move |_| self.page_served())
     }
 
     /// The sweep's answer counts as one page (it is one page of the service's listing, plus

@@ -137,6 +137,31 @@ pub fn schema() -> &'static jsonschema::Validator {
     })
 }
 
+/// What a consumer written against an earlier minor revision of v1 finds wrong with `doc`:
+/// `"1.1"` (the first revision open to fields it does not know) or `"1.2"`, as released in
+/// `schemas/notification-v1.json` then (copies in `tools/testkit/fixtures/`). A document of
+/// today must still validate against them: new fields are additions, never changes.
+pub fn errors_for_consumers_of(version: &str, doc: &Value) -> Vec<String> {
+    static V1_1: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    static V1_2: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let (cell, text) = match version {
+        "1.1" => (&V1_1, include_str!("../fixtures/notification-v1.1.json")),
+        "1.2" => (&V1_2, include_str!("../fixtures/notification-v1.2.json")),
+        other => panic!("no copy of schema {other}"),
+    };
+    let validator = cell.get_or_init(|| {
+        let schema: Value = serde_json::from_str(text).expect("schema is JSON");
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("a valid JSON Schema")
+    });
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{version}: {e}"))
+        .collect()
+}
+
 /// The chat topic's message schema (Amazon Q Developer custom notifications), compiled once.
 pub fn chat_schema() -> &'static jsonschema::Validator {
     static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();

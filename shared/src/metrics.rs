@@ -118,7 +118,7 @@ pub const METRICS: &[Metric] = &[
     metric(
         "AlertsSent",
         Unit::Count,
-        "early-warning alerts published (stuck, stalled, expiring, overdue)",
+        "early-warning alerts published (stuck, stalled, expiring, overdue, idle)",
     ),
     metric(
         "NotificationsPending",

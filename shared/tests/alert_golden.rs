@@ -343,3 +343,28 @@ fn an_alert_digest_counts_by_kind_then_lists_jobs_by_kind_most_urgent_first() {
         .attributes
         .contains(&("type".to_owned(), AttributeValue::One("alert".to_owned()))));
 }
+
+#[test]
+fn only_the_stalled_alert_carries_the_stall_evidence() {
+    // given a batch job whose stall CloudWatch confirmed, still running later
+    let stalled = confirmed(&job(JobKind::BatchInference, "InProgress", Some(31_250)));
+
+    // when it is alerted stalled, then overdue
+    let stall = alert_email(&stalled, AlertKind::Stalled, Duration::minutes(475), None);
+    let late = Duration::minutes(40);
+    let overdue = alert_email(&stalled, AlertKind::Overdue, Duration::hours(9), Some(late));
+
+    // then the stalled alert names the records pending (JSON, email, chat); the overdue one,
+    // sent after it, does not repeat figures read back then
+    assert_eq!(stall.body["batchMetrics"]["recordsPending"], 16_750);
+    assert!(stall.email.contains("Batch metrics:"), "{}", stall.email);
+    assert!(overdue.body["batchMetrics"].is_null(), "{:#}", overdue.body);
+    assert!(
+        !overdue.email.contains("Batch metrics:"),
+        "{}",
+        overdue.email
+    );
+    let chat = jobwatch::notices::chat::chat_message(&overdue);
+    let said = chat["content"]["description"].as_str().unwrap();
+    assert!(!said.contains("pending"), "{said}");
+}

@@ -52,7 +52,9 @@ impl Notice {
             "recordCounts": (!record.counts.is_empty()).then_some(&record.counts),
             "progress": record.estimate().map(|e| progress_json(&e)),
             "hourlyCost": record.hourly_cost.as_ref().map(super::notice::hourly_json),
-            "batchMetrics": record.model_activity,
+            // The evidence of a confirmed stall, on that alert only: a later alert of the job
+            // (overdue, expiring) must not show figures read when it stalled.
+            "batchMetrics": record.model_activity.filter(|_| alert.kind == AlertKind::Stalled),
             "progressNote": progress_note(record).filter(|_| shows_stage(alert.kind)),
             "consoleUrl": locations::console_url(record, record.phase()),
             "tags": tags,

@@ -189,9 +189,17 @@ pub(super) fn add_owners(into: &mut BTreeMap<String, u64>, from: BTreeMap<String
     }
 }
 
+/// Adds jobs' progress up to [`MAX_PROGRESS_JOBS`], each job once: a job listed on two pages
+/// of one run (or in two scopes' batches) must not write two lines of the same series.
 pub(super) fn add_progress(into: &mut Vec<JobProgress>, from: Vec<JobProgress>) {
-    let room = MAX_PROGRESS_JOBS.saturating_sub(into.len());
-    into.extend(from.into_iter().take(room));
+    for job in from {
+        if into.len() >= MAX_PROGRESS_JOBS {
+            return;
+        }
+        if into.iter().all(|known| known.job_id != job.job_id) {
+            into.push(job);
+        }
+    }
 }
 
 pub(super) fn add_lags(into: &mut Vec<u64>, from: Vec<u64>) {
@@ -483,5 +491,24 @@ mod tests {
         // then the first 100 are kept, in the order they settled
         assert_eq!(run.progress.len(), MAX_PROGRESS_JOBS);
         assert_eq!(run.progress[99].job_id, "job99");
+    }
+
+    #[test]
+    fn a_job_settled_twice_in_one_run_reports_its_progress_once() {
+        // given a job listed on two pages of one run
+        let mut run = Settled {
+            progress: vec![job(1), job(2)],
+            ..Settled::default()
+        };
+
+        // when the second page's batch is added
+        run += Settled {
+            progress: vec![job(2), job(3)],
+            ..Settled::default()
+        };
+
+        // then each job is there once
+        let ids: Vec<&str> = run.progress.iter().map(|j| j.job_id.as_str()).collect();
+        assert_eq!(ids, ["job1", "job2", "job3"]);
     }
 }

@@ -10,11 +10,11 @@ use futures::{Stream, StreamExt};
 use crate::domain::{JobArn, JobKind, ObservedJob};
 use crate::error::Error;
 use crate::poller::Budget;
-use crate::ports::{InvocationMetrics, JobSource, ListFilter, OpenJobs, Page, Swept};
+use crate::ports::{InvocationMetrics, JobSource, ListFilter, ListedOnce, OpenJobs, Page, Swept};
 
 /// Wraps a source; `budget_for(pages)` gives a `Budget` that ends once `pages` more List pages
-/// have come through. Everything a run lists with is forwarded but `listed_once` (the run then
-/// lists page by page, each page counted).
+/// have come through. Everything a run lists with is forwarded (the one listing and a sweep
+/// count as a page each), and the idle check's metrics.
 pub struct EndAfterPages<S> {
     pub inner: S,
     pages: AtomicU64,
@@ -72,6 +72,15 @@ impl<S: JobSource> JobSource for EndAfterPages<S> {
 
     fn lists_cheaply(&self) -> bool {
         self.inner.lists_cheaply()
+    }
+
+    /// The one listing counts as one page.
+    async fn listed_once(&self, since: DateTime<Utc>) -> Option<ListedOnce> {
+        let listed = self.inner.listed_once(since).await;
+        if listed.is_some() {
+            self.page_served();
+        }
+        listed
     }
 
     fn reopened(&self, since: DateTime<Utc>) -> impl Stream<Item = Page<ObservedJob>> + Send + '_ {

@@ -138,8 +138,9 @@ pub fn schema() -> &'static jsonschema::Validator {
 }
 
 /// What a consumer written against an earlier minor revision of v1 finds wrong with `doc`:
-/// `"1.1"` (the first revision open to fields it does not know) or `"1.2"`, as released in
-/// `schemas/notification-v1.json` then (copies in `tools/testkit/fixtures/`). A document of
+/// `"1.1"` (the first revision open to fields it does not know) or `"1.2"`, as
+/// `schemas/notification-v1.json` was at those revisions on main (copies in
+/// `tools/testkit/fixtures/`; no release sent them: 0.2.0 sent 1.0). A document of
 /// today must still validate against them: new fields are additions, never changes.
 pub fn errors_for_consumers_of(version: &str, doc: &Value) -> Vec<String> {
     static V1_1: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
